@@ -1,0 +1,55 @@
+# Anju — developer entry points. Everything runs from the project venv in .venv,
+# which `make venv` bootstraps with nothing but python3 (>= 3.11) on PATH.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+UV := $(VENV)/bin/uv
+STAMP := $(VENV)/.synced
+export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
+
+MEMBER_PYPROJECTS := $(wildcard contracts/pyproject.toml libs/*/pyproject.toml services/*/pyproject.toml)
+# mypy checks workspace packages by name (found from source via mypy_path in pyproject.toml),
+# then each test tree on its own, since several of them are a top-level `tests` directory.
+MYPY_PACKAGES := anju_contracts eventkit anju_cli $(patsubst services/%,anju_%,$(wildcard services/*))
+TEST_TREES := $(wildcard tests libs/*/tests services/*/tests contracts/tests)
+
+.PHONY: venv run test lint fmt bench demo clean
+
+venv: $(STAMP)
+
+$(UV):
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "python3 >= 3.11 is required, found " + sys.version.split()[0])'
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --disable-pip-version-check uv
+
+$(STAMP): $(UV) uv.lock pyproject.toml $(MEMBER_PYPROJECTS)
+	$(UV) sync --frozen --all-packages
+	@touch $@
+
+run: venv
+	$(VENV)/bin/anju run
+
+test: venv
+	$(VENV)/bin/pytest
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy $(addprefix -p ,$(MYPY_PACKAGES))
+	$(VENV)/bin/mypy conftest.py
+	@set -e; for tree in $(TEST_TREES); do echo "mypy $$tree"; $(VENV)/bin/mypy $$tree; done
+
+fmt: venv
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+bench: venv
+	$(VENV)/bin/python -m anju_cli.bench
+
+demo: venv
+	$(VENV)/bin/anju demo
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,141 @@
+"""The envelope every Anju event travels in, and the catalogue that names and versions events.
+
+An event *type* is a stable string such as ``registry.ResidentRegistered``; its *version* is a
+small integer that grows whenever the payload changes in a way that is not purely additive.
+Old versions stay readable: an :class:`Upcaster` turns a v1 payload into a v2 payload, and the
+catalogue applies upcasters on read so that code only ever sees the newest version.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from typing import Any, ClassVar
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+
+class Event(BaseModel):
+    """Base of every event payload: a frozen fact, named in the past tense.
+
+    Subclasses set ``event_type`` (``<service>.<Name>``) and ``event_version``.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    event_type: ClassVar[str]
+    event_version: ClassVar[int] = 1
+
+
+class Actor(BaseModel):
+    """Who caused an event: a staff member with their roles, or a service acting on its own."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str
+    roles: tuple[str, ...] = ()
+
+
+class Envelope(BaseModel):
+    """One event as it is published on Kafka (the value, as JSON).
+
+    The names follow CloudEvents where one exists. ``subject`` is the stream (aggregate) id and
+    also the Kafka message key, so all events of one stream are ordered. ``sequence`` is the
+    stream version the event created (1 for the first event of a stream). ``position`` is the
+    event's global position in the source service's event store.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: UUID
+    type: str
+    version: int = Field(ge=1)
+    source: str
+    subject: str
+    sequence: int = Field(ge=1)
+    position: int = Field(ge=1)
+    occurred_at: datetime
+    correlation_id: str
+    causation_id: str | None = None
+    actor: Actor
+    area: str | None = None
+    data: dict[str, Any]
+
+
+Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+class UnknownEvent(LookupError):
+    """An event type, or a version of it, that this catalogue does not know."""
+
+    def __init__(self, event_type: str, version: int) -> None:
+        super().__init__(f"unknown event {event_type} v{version}")
+        self.event_type = event_type
+        self.version = version
+
+
+class InvalidEvent(ValueError):
+    """A payload that does not match the schema of its declared type and version."""
+
+    def __init__(self, event_type: str, version: int, error: ValidationError) -> None:
+        super().__init__(f"invalid {event_type} v{version}: {error}")
+        self.event_type = event_type
+        self.version = version
+        self.error = error
+
+
+class EventCatalog:
+    """The events of one service: decode any known version into the newest model.
+
+    >>> catalog = EventCatalog("registry", [ResidentRegistered])
+    >>> catalog.decode("registry.ResidentRegistered", 1, {...})
+    """
+
+    def __init__(
+        self,
+        source: str,
+        events: Iterable[type[Event]],
+        upcasters: Mapping[tuple[str, int], Upcaster] | None = None,
+    ) -> None:
+        self.source = source
+        self._latest: dict[str, type[Event]] = {}
+        for model in events:
+            if model.event_type in self._latest:
+                raise ValueError(f"duplicate event type {model.event_type}")
+            if not model.event_type.startswith(f"{source}."):
+                raise ValueError(f"{model.event_type} does not belong to {source}")
+            self._latest[model.event_type] = model
+        self._upcasters = dict(upcasters or {})
+        for event_type, version in self._upcasters:
+            latest = self._latest.get(event_type)
+            if latest is None or version >= latest.event_version:
+                raise ValueError(f"upcaster for {event_type} v{version} has nothing to upcast to")
+
+    @property
+    def models(self) -> tuple[type[Event], ...]:
+        return tuple(self._latest.values())
+
+    def knows(self, event_type: str) -> bool:
+        return event_type in self._latest
+
+    def decode(self, event_type: str, version: int, data: Mapping[str, Any]) -> Event:
+        """Validate ``data`` as ``event_type`` at ``version``, upcasting it to the newest version.
+
+        Raises :class:`UnknownEvent` for an unknown type, or a version newer than this code knows
+        or older than any upcaster reaches; :class:`InvalidEvent` when the payload is invalid.
+        """
+        model = self._latest.get(event_type)
+        if model is None or version > model.event_version or version < 1:
+            raise UnknownEvent(event_type, version)
+        payload = dict(data)
+        while version < model.event_version:
+            upcast = self._upcasters.get((event_type, version))
+            if upcast is None:
+                raise UnknownEvent(event_type, version)
+            payload = upcast(payload)
+            version += 1
+        try:
+            return model.model_validate(payload)
+        except ValidationError as error:
+            raise InvalidEvent(event_type, model.event_version, error) from error

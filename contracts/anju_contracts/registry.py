@@ -1,0 +1,314 @@
+"""Events of the registry: the people and places of a community, and who needs looking after.
+
+Topic ``registry.events``, key = stream id. Streams:
+
+- ``area-<uuid>``: one node of the area tree (community → grid → building → unit);
+- ``resident-<uuid>``: a resident's registration and life events;
+- ``household-<uuid>``: a household at a unit and its members;
+- ``care-<resident uuid>``: a resident's special-group flags and grid-worker follow-up visits.
+
+Every envelope's ``area`` is the grid the fact belongs to (the community for a community or grid
+node), so consumers can scope by grid without looking anything up. ``AreaPath`` repeats the whole
+path for the same reason. Flags carry a type and a risk tier, never a diagnosis.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import ClassVar
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from anju_contracts.base import Event, EventCatalog
+
+SOURCE = "registry"
+
+
+class AreaKind(StrEnum):
+    COMMUNITY = "community"
+    GRID = "grid"
+    BUILDING = "building"
+    UNIT = "unit"
+
+
+class Sex(StrEnum):
+    FEMALE = "female"
+    MALE = "male"
+
+
+class FlagType(StrEnum):
+    ELDERLY_ALONE = "elderly_alone"
+    MENTAL_DISORDER = "mental_disorder"
+    DISABILITY = "disability"
+    LOW_INCOME = "low_income"
+
+
+class RiskTier(StrEnum):
+    """Red needs the closest watch, blue the least."""
+
+    RED = "red"
+    YELLOW = "yellow"
+    BLUE = "blue"
+
+
+class Relation(StrEnum):
+    HEAD = "head"
+    SPOUSE = "spouse"
+    CHILD = "child"
+    PARENT = "parent"
+    GRANDCHILD = "grandchild"
+    GRANDPARENT = "grandparent"
+    SIBLING = "sibling"
+    OTHER = "other"
+
+
+class AreaPath(BaseModel):
+    """Where something is in the area tree; the ids below the known level are null."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    community_id: UUID
+    grid_id: UUID | None = None
+    building_id: UUID | None = None
+    unit_id: UUID | None = None
+
+
+# -- areas -----------------------------------------------------------------------------------
+
+
+class AreaCreated(Event):
+    """A node of the area tree was created under its parent (a community has no parent)."""
+
+    event_type: ClassVar[str] = "registry.AreaCreated"
+
+    area_id: UUID
+    kind: AreaKind
+    name: str = Field(min_length=1, max_length=100)
+    parent_id: UUID | None
+    path: AreaPath
+
+
+# -- residents -------------------------------------------------------------------------------
+
+
+class ResidentRegistered(Event):
+    """A person was registered as living at a unit.
+
+    ``id_number`` is the 18-character resident identity number; it is personal data, and
+    consumers must show it masked except to roles that need it.
+    """
+
+    event_type: ClassVar[str] = "registry.ResidentRegistered"
+
+    resident_id: UUID
+    name: str = Field(min_length=1, max_length=50)
+    sex: Sex
+    date_of_birth: date
+    id_number: str = Field(pattern=r"^[0-9]{17}[0-9X]$")
+    phone: str | None = None
+    path: AreaPath
+
+
+class ResidentDetailsCorrected(Event):
+    """Registered details were corrected; only the fields that changed are present."""
+
+    event_type: ClassVar[str] = "registry.ResidentDetailsCorrected"
+
+    resident_id: UUID
+    name: str | None = Field(default=None, min_length=1, max_length=50)
+    sex: Sex | None = None
+    date_of_birth: date | None = None
+    id_number: str | None = Field(default=None, pattern=r"^[0-9]{17}[0-9X]$")
+    phone: str | None = None
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class ResidentMoved(Event):
+    """The resident moved to another unit (within the estate)."""
+
+    event_type: ClassVar[str] = "registry.ResidentMoved"
+
+    resident_id: UUID
+    from_path: AreaPath
+    to_path: AreaPath
+
+
+class ResidentMovedOut(Event):
+    """The resident left the estate."""
+
+    event_type: ClassVar[str] = "registry.ResidentMovedOut"
+
+    resident_id: UUID
+    moved_out_on: date
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class ResidentDied(Event):
+    """The resident died."""
+
+    event_type: ClassVar[str] = "registry.ResidentDied"
+
+    resident_id: UUID
+    died_on: date
+
+
+# -- households ------------------------------------------------------------------------------
+
+
+class HouseholdFormed(Event):
+    """A household was formed at a unit with its head."""
+
+    event_type: ClassVar[str] = "registry.HouseholdFormed"
+
+    household_id: UUID
+    head_resident_id: UUID
+    path: AreaPath
+
+
+class HouseholdMemberAdded(Event):
+    """A resident joined a household, with their relation to the head."""
+
+    event_type: ClassVar[str] = "registry.HouseholdMemberAdded"
+
+    household_id: UUID
+    resident_id: UUID
+    relation: Relation
+
+
+class HouseholdMemberRemoved(Event):
+    """A resident left a household."""
+
+    event_type: ClassVar[str] = "registry.HouseholdMemberRemoved"
+
+    household_id: UUID
+    resident_id: UUID
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class HouseholdHeadChanged(Event):
+    """Another member became the head of the household."""
+
+    event_type: ClassVar[str] = "registry.HouseholdHeadChanged"
+
+    household_id: UUID
+    previous_head_id: UUID
+    new_head_id: UUID
+
+
+# -- special groups and follow-up visits (网格代办) ----------------------------------------------
+
+
+class SpecialGroupFlagRaised(Event):
+    """A resident was flagged as belonging to a special group, with a risk tier.
+
+    Carries the type of group only; diagnoses stay with the health service.
+    """
+
+    event_type: ClassVar[str] = "registry.SpecialGroupFlagRaised"
+
+    resident_id: UUID
+    flag: FlagType
+    tier: RiskTier
+    note: str | None = Field(default=None, max_length=1000)
+
+
+class RiskTierChanged(Event):
+    """A flag's risk tier was changed on review."""
+
+    event_type: ClassVar[str] = "registry.RiskTierChanged"
+
+    resident_id: UUID
+    flag: FlagType
+    from_tier: RiskTier
+    to_tier: RiskTier
+    reason: str = Field(min_length=1, max_length=1000)
+
+
+class SpecialGroupFlagReviewed(Event):
+    """A flag was reviewed and kept as it is."""
+
+    event_type: ClassVar[str] = "registry.SpecialGroupFlagReviewed"
+
+    resident_id: UUID
+    flag: FlagType
+    note: str | None = Field(default=None, max_length=1000)
+
+
+class SpecialGroupFlagCleared(Event):
+    """A flag no longer applies."""
+
+    event_type: ClassVar[str] = "registry.SpecialGroupFlagCleared"
+
+    resident_id: UUID
+    flag: FlagType
+    reason: str = Field(min_length=1, max_length=1000)
+
+
+class FollowUpVisitPlanned(Event):
+    """The next follow-up visit is due by ``due_by`` (set by the closest-watched flag's tier)."""
+
+    event_type: ClassVar[str] = "registry.FollowUpVisitPlanned"
+
+    resident_id: UUID
+    due_by: datetime
+    interval_days: int = Field(ge=1)
+    grid_id: UUID
+
+
+class FollowUpVisitRecorded(Event):
+    """A grid worker visited the resident: what they found, did, and took on for them."""
+
+    event_type: ClassVar[str] = "registry.FollowUpVisitRecorded"
+
+    resident_id: UUID
+    visit_id: UUID
+    visited_at: datetime
+    grid_worker_id: str
+    findings: str = Field(min_length=1, max_length=4000)
+    actions: str | None = Field(default=None, max_length=4000)
+    errands: list[str] = Field(default_factory=list, max_length=20)
+
+
+class FollowUpVisitOverdue(Event):
+    """The planned visit did not happen by its due time."""
+
+    event_type: ClassVar[str] = "registry.FollowUpVisitOverdue"
+
+    resident_id: UUID
+    due_by: datetime
+    grid_id: UUID
+
+
+class FollowUpStopped(Event):
+    """Follow-up visits stopped: no flag is left, or the resident moved out or died."""
+
+    event_type: ClassVar[str] = "registry.FollowUpStopped"
+
+    resident_id: UUID
+    reason: str
+
+
+EVENTS: tuple[type[Event], ...] = (
+    AreaCreated,
+    ResidentRegistered,
+    ResidentDetailsCorrected,
+    ResidentMoved,
+    ResidentMovedOut,
+    ResidentDied,
+    HouseholdFormed,
+    HouseholdMemberAdded,
+    HouseholdMemberRemoved,
+    HouseholdHeadChanged,
+    SpecialGroupFlagRaised,
+    RiskTierChanged,
+    SpecialGroupFlagReviewed,
+    SpecialGroupFlagCleared,
+    FollowUpVisitPlanned,
+    FollowUpVisitRecorded,
+    FollowUpVisitOverdue,
+    FollowUpStopped,
+)
+
+CATALOG = EventCatalog(SOURCE, EVENTS)

@@ -1,0 +1,1 @@
+"""anju: the command-line tool and the native dev-stack supervisor."""

@@ -1,0 +1,65 @@
+"""What every command endpoint shares: the caller's context and the answer it gets.
+
+A command's answer carries a *consistency token* naming the stream and the version the command
+produced. A query that passes it back waits until the read model has caught up to it, so a UI
+that writes and then reads at once sees its own write.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import Request
+from pydantic import BaseModel
+
+from anju_contracts import Actor
+from eventkit.auth import Principal
+from eventkit.http import ApiError
+from eventkit.store import AppendResult, Context
+
+
+class Accepted(BaseModel):
+    """The answer to a command that was decided and committed."""
+
+    id: str
+    version: int
+    consistency_token: str
+
+
+@dataclass(frozen=True)
+class ConsistencyToken:
+    source: str
+    stream_id: str
+    version: int
+
+    def encode(self) -> str:
+        return f"{self.source}:{self.stream_id}:{self.version}"
+
+    @classmethod
+    def decode(cls, token: str) -> ConsistencyToken:
+        source, sep, rest = token.partition(":")
+        stream_id, sep2, version = rest.rpartition(":")
+        if not (sep and sep2 and source and stream_id and version.isdigit()):
+            raise BadConsistencyToken("malformed consistency token", token=token)
+        return cls(source, stream_id, int(version))
+
+
+class BadConsistencyToken(ApiError):
+    status = 400
+    code = "bad_consistency_token"
+
+
+def accepted(source: str, entity_id: str, result: AppendResult) -> Accepted:
+    token = ConsistencyToken(source, result.stream_id, result.version)
+    return Accepted(id=entity_id, version=result.version, consistency_token=token.encode())
+
+
+def context_of(request: Request, principal: Principal) -> Context:
+    """The command context: the caller and the request's correlation id."""
+    correlation_id: str = getattr(request.state, "correlation_id", "") or ""
+    actor = Actor(id=principal.sub, roles=tuple(str(r) for r in principal.roles))
+    return (
+        Context(actor=actor, correlation_id=correlation_id)
+        if correlation_id
+        else Context(actor=actor)
+    )

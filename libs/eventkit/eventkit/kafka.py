@@ -1,0 +1,77 @@
+"""Kafka clients built from settings, and the topics the services publish to."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+from eventkit.settings import KafkaSettings
+
+# Event topics keep everything: the event stores can re-seed them, but integrators may
+# read them from the beginning too.
+TOPIC_CONFIG = {"retention.ms": "-1", "cleanup.policy": "delete"}
+
+
+def producer(settings: KafkaSettings, *, client_id: str) -> AIOKafkaProducer:
+    """A producer for the relay. Idempotence is a setting: the dev broker rejects it."""
+    return AIOKafkaProducer(
+        bootstrap_servers=settings.bootstrap,
+        client_id=client_id,
+        acks="all" if settings.acks == "all" else int(settings.acks),
+        enable_idempotence=settings.enable_idempotence,
+        linger_ms=5,
+        max_batch_size=1 << 20,
+        metadata_max_age_ms=settings.metadata_max_age_ms,
+    )
+
+
+def consumer(
+    settings: KafkaSettings, *topics: str, group_id: str | None, client_id: str
+) -> AIOKafkaConsumer:
+    """A consumer that never commits on its own: the runner commits after its transaction."""
+    return AIOKafkaConsumer(
+        *topics,
+        bootstrap_servers=settings.bootstrap,
+        group_id=group_id,
+        client_id=client_id,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        session_timeout_ms=settings.session_timeout_ms,
+        heartbeat_interval_ms=settings.heartbeat_interval_ms,
+        fetch_max_wait_ms=settings.fetch_max_wait_ms,
+        metadata_max_age_ms=settings.metadata_max_age_ms,
+        max_poll_records=settings.max_batch,
+    )
+
+
+def admin(settings: KafkaSettings, *, client_id: str) -> AIOKafkaAdminClient:
+    return AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap, client_id=client_id)
+
+
+async def existing_topics(client: AIOKafkaAdminClient) -> set[str]:
+    return set(await client.list_topics())
+
+
+async def ensure_topics(
+    client: AIOKafkaAdminClient, topics: Iterable[str], settings: KafkaSettings
+) -> list[str]:
+    """Create the missing ones among ``topics``; return the names it created."""
+    missing = [t for t in topics if t not in await existing_topics(client)]
+    if not missing:
+        return []
+    new = [
+        NewTopic(
+            name,
+            num_partitions=settings.partitions,
+            replication_factor=settings.replication_factor,
+            topic_configs=TOPIC_CONFIG,
+        )
+        for name in missing
+    ]
+    with contextlib.suppress(TopicAlreadyExistsError):
+        await client.create_topics(new)
+    return missing

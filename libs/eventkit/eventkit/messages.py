@@ -1,0 +1,137 @@
+"""Turning Kafka messages back into events, and setting aside those that cannot be.
+
+A message is *poison* when it is not a JSON envelope (``undecodable``), names an event type or
+version this code does not know (``unknown_type``), or carries a payload that fails its schema
+(``invalid``). Poison goes to the ``dead_letters`` table with the reason and the raw bytes, and
+the consumer carries on. Operators list, inspect, replay or discard dead letters.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import asyncpg
+from pydantic import ValidationError
+
+from anju_contracts import Envelope, Event, EventCatalog, InvalidEvent, UnknownEvent
+from eventkit.metrics import DEAD_LETTERS
+
+
+class RawMessage(Protocol):
+    """What the kernel needs of a Kafka message (aiokafka's ``ConsumerRecord`` fits)."""
+
+    @property
+    def topic(self) -> str: ...
+    @property
+    def partition(self) -> int: ...
+    @property
+    def offset(self) -> int: ...
+    @property
+    def key(self) -> bytes | None: ...
+    @property
+    def value(self) -> bytes | None: ...
+    @property
+    def headers(self) -> Sequence[tuple[str, bytes]]: ...
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """A decoded message: its envelope and its payload, upcast to the newest version."""
+
+    envelope: Envelope
+    event: Event
+    topic: str
+    partition: int
+    offset: int
+
+    @property
+    def stream(self) -> tuple[str, str]:
+        return self.envelope.source, self.envelope.subject
+
+
+@dataclass(frozen=True)
+class Poison:
+    """A message that could not be decoded, and why."""
+
+    message: RawMessage
+    reason: str
+    detail: str
+
+
+class Decoder:
+    """Decodes envelopes from the sources a consumer listens to."""
+
+    def __init__(self, catalogs: Sequence[EventCatalog]) -> None:
+        self.catalogs: Mapping[str, EventCatalog] = {c.source: c for c in catalogs}
+
+    def decode(self, message: RawMessage) -> Delivered | Poison:
+        try:
+            envelope = Envelope.model_validate_json(message.value or b"")
+        except ValidationError as error:
+            return Poison(message, "undecodable", _short(error))
+        catalog = self.catalogs.get(envelope.source)
+        if catalog is None:
+            return Poison(message, "unknown_type", f"unknown source {envelope.source}")
+        try:
+            event = catalog.decode(envelope.type, envelope.version, envelope.data)
+        except UnknownEvent as error:
+            return Poison(message, "unknown_type", str(error))
+        except InvalidEvent as error:
+            return Poison(message, "invalid", _short(error.error))
+        return Delivered(envelope, event, message.topic, message.partition, message.offset)
+
+
+def _short(error: Exception) -> str:
+    return str(error)[:2000]
+
+
+async def dead_letter(conn: asyncpg.Connection, consumer: str, poison: Sequence[Poison]) -> None:
+    """Record poison messages for ``consumer``; recording the same message twice is a no-op."""
+    if not poison:
+        return
+    await conn.executemany(
+        """
+        INSERT INTO dead_letters (consumer, topic, partition, "offset", key, value, headers,
+                                  reason, detail)
+        VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9)
+        ON CONFLICT (consumer, topic, partition, "offset") DO NOTHING
+        """,
+        [
+            (
+                consumer,
+                p.message.topic,
+                p.message.partition,
+                p.message.offset,
+                p.message.key,
+                p.message.value,
+                json.dumps([[k, v.decode("utf-8", "replace")] for k, v in p.message.headers]),
+                p.reason,
+                p.detail,
+            )
+            for p in poison
+        ],
+    )
+    for p in poison:
+        DEAD_LETTERS.labels(consumer, p.reason).inc()
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    """A dead letter read back from the table: it quacks like a Kafka message."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: Sequence[tuple[str, bytes]]
+
+
+def stored_message(row: Mapping[str, Any]) -> StoredMessage:
+    headers = [(k, v.encode()) for k, v in json.loads(row["headers"])]
+    return StoredMessage(
+        row["topic"], row["partition"], row["offset"], row["key"], row["value"], headers
+    )

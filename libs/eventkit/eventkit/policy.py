@@ -1,0 +1,114 @@
+"""Policies: a service reacting to other services' events with commands of its own.
+
+Each event is handled in one transaction together with an ``inbox`` row keyed by the event id,
+so an event delivered twice (the relay publishes at least once) has its effect once. The handler
+receives a :class:`~eventkit.store.Session` on that same transaction: whatever it appends commits
+with the inbox row or not at all. Poison messages go to dead letters; the runner goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+import asyncpg
+import structlog
+from aiokafka import AIOKafkaConsumer
+
+from anju_contracts import EventCatalog
+from eventkit import kafka
+from eventkit.messages import Decoder, Delivered, Poison, dead_letter
+from eventkit.metrics import PROJECTED
+from eventkit.settings import KafkaSettings, topic_for
+from eventkit.store import EventStore, Session
+
+log = structlog.get_logger("eventkit.policy")
+
+Handler = Callable[[Session, Delivered], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Policy:
+    """``handle`` is called once per event of ``catalogs``' services (it may ignore most)."""
+
+    name: str
+    catalogs: Sequence[EventCatalog]
+    handle: Handler
+
+
+async def handle_once(store: EventStore, policy: Policy, delivered: Delivered) -> bool:
+    """Run ``policy`` on ``delivered`` unless it already has; return whether it ran."""
+    async with store.pool.acquire() as conn, conn.transaction():
+        fresh = await conn.fetchval(
+            """
+            INSERT INTO inbox (consumer, event_id) VALUES ($1, $2)
+            ON CONFLICT DO NOTHING RETURNING true
+            """,
+            policy.name,
+            delivered.envelope.id,
+        )
+        if not fresh:
+            return False
+        async with store.session(conn) as session:
+            await policy.handle(session, delivered)
+    store.notify()
+    return True
+
+
+class PolicyRunner:
+    """Feeds one policy from Kafka in a consumer group of its own."""
+
+    def __init__(self, store: EventStore, policy: Policy, settings: KafkaSettings) -> None:
+        self.store = store
+        self.policy = policy
+        self.settings = settings
+        self.decoder = Decoder(policy.catalogs)
+        self.handled = 0
+
+    async def run(self, stop: asyncio.Event) -> None:
+        consumer = kafka.consumer(
+            self.settings,
+            *[topic_for(c.source) for c in self.policy.catalogs],
+            group_id=f"anju.policy.{self.policy.name}",
+            client_id=f"policy-{self.policy.name}",
+        )
+        await consumer.start()
+        try:
+            while not stop.is_set():
+                await self.poll(consumer)
+        finally:
+            await consumer.stop()
+
+    async def poll(self, consumer: AIOKafkaConsumer, timeout_ms: int = 200) -> int:
+        fetched = await consumer.getmany(timeout_ms=timeout_ms, max_records=self.settings.max_batch)
+        handled = 0
+        for batch in fetched.values():
+            for message in batch:
+                decoded = self.decoder.decode(message)
+                if isinstance(decoded, Poison):
+                    async with self.store.pool.acquire() as conn:
+                        await dead_letter(conn, self.policy.name, [decoded])
+                    continue
+                with structlog.contextvars.bound_contextvars(
+                    correlation_id=decoded.envelope.correlation_id,
+                    event_id=str(decoded.envelope.id),
+                    event_type=decoded.envelope.type,
+                ):
+                    try:
+                        if await handle_once(self.store, self.policy, decoded):
+                            handled += 1
+                    except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError):
+                        raise  # infrastructure: the runner restarts and the event comes again
+                    except Exception as error:
+                        log.exception("policy_failed", policy=self.policy.name)
+                        failed = Poison(message, "handler_failed", repr(error)[:2000])
+                        async with self.store.pool.acquire() as conn:
+                            await dead_letter(conn, self.policy.name, [failed])
+        if fetched:
+            await consumer.commit(
+                {tp: batch[-1].offset + 1 for tp, batch in fetched.items() if batch}
+            )
+        PROJECTED.labels(self.policy.name).inc(handled)
+        self.handled += handled
+        return handled

@@ -1,0 +1,384 @@
+"""Projections: read models built from events, exactly once, rebuildable while the system runs.
+
+A projection owns a few tables. They live in a *generation* schema (``<name>_g<N>``); views in
+the schema ``<name>`` point at the active generation, and readers use the views. Beside its
+tables each generation keeps ``stream_versions``: the last sequence applied per stream. The
+runner applies a batch and advances ``stream_versions`` in one transaction, and skips any event
+whose sequence is not above the stored one. Since Kafka keeps per-stream order (the key is the
+stream id), that makes redelivery — after a crash, a rebalance or a re-seed of the broker —
+harmless, and lets a query wait for "stream S at version V" (read your writes).
+
+A rebuild fills generation N+1 from the beginning of the topics while generation N keeps
+serving, then swaps the views in one transaction once N+1 has every stream at least as far
+as N. The live runner takes a share lock on the projection's row for each batch, the swap an
+exclusive one, so no batch falls between the generations.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import asyncpg
+import structlog
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from anju_contracts import EventCatalog
+from eventkit import kafka
+from eventkit.messages import Decoder, Delivered, Poison, dead_letter
+from eventkit.metrics import PROJECTED, PROJECTION_LAG
+from eventkit.settings import KafkaSettings, topic_for
+
+log = structlog.get_logger("eventkit.projection")
+
+_NAME = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
+
+GENERATION_DDL = """
+CREATE TABLE stream_versions (
+    source    text NOT NULL,
+    stream_id text NOT NULL,
+    version   integer NOT NULL,
+    PRIMARY KEY (source, stream_id)
+);
+CREATE TABLE partition_offsets (
+    topic     text NOT NULL,
+    partition integer NOT NULL,
+    "offset"  bigint NOT NULL,
+    PRIMARY KEY (topic, partition)
+);
+"""
+
+
+class Projection(Protocol):
+    """A read model. ``apply`` receives only events it has not seen, in per-stream order.
+
+    The connection's ``search_path`` points at the generation schema, so ``ddl`` and ``apply``
+    use unqualified table names.
+    """
+
+    name: str
+    catalogs: Sequence[EventCatalog]
+    ddl: str
+
+    async def apply(self, conn: asyncpg.Connection, batch: Sequence[Delivered]) -> None: ...
+
+
+def topics_of(projection: Projection) -> list[str]:
+    return [topic_for(c.source) for c in projection.catalogs]
+
+
+# -- generations --------------------------------------------------------------------------
+
+
+async def active_schema(conn: asyncpg.Connection, name: str, *, lock: str = "") -> str | None:
+    value = await conn.fetchval(f"SELECT schema FROM projections WHERE name = $1 {lock}", name)
+    return None if value is None else str(value)
+
+
+async def create_generation(conn: asyncpg.Connection, projection: Projection) -> tuple[int, str]:
+    """Create an empty generation schema for ``projection``; return its number and name."""
+    if not _NAME.match(projection.name):
+        raise ValueError(f"bad projection name {projection.name!r}")
+    generation = int(
+        await conn.fetchval(
+            """
+            SELECT coalesce(max(substring(nspname FROM '_g([0-9]+)$')::int), 0) + 1
+            FROM pg_namespace WHERE nspname ~ ('^' || $1 || '_g[0-9]+$')
+            """,
+            projection.name,
+        )
+    )
+    schema = f"{projection.name}_g{generation}"
+    async with conn.transaction():
+        await conn.execute(f"CREATE SCHEMA {schema}")
+        await conn.execute(f"SET LOCAL search_path TO {schema}")
+        await conn.execute(GENERATION_DDL)
+        await conn.execute(projection.ddl)
+    return generation, schema
+
+
+async def activate(conn: asyncpg.Connection, name: str, generation: int, schema: str) -> None:
+    """Point the views of ``name`` at ``schema`` (inside the caller's transaction)."""
+    tables = await conn.fetch(
+        "SELECT tablename FROM pg_tables WHERE schemaname = $1 ORDER BY tablename", schema
+    )
+    await conn.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
+    await conn.execute(f"CREATE SCHEMA {name}")
+    for row in tables:
+        table = row["tablename"]
+        await conn.execute(f"CREATE VIEW {name}.{table} AS SELECT * FROM {schema}.{table}")
+    await conn.execute(
+        """
+        INSERT INTO projections (name, generation, schema) VALUES ($1, $2, $3)
+        ON CONFLICT (name) DO UPDATE SET generation = EXCLUDED.generation,
+            schema = EXCLUDED.schema, swapped_at = now()
+        """,
+        name,
+        generation,
+        schema,
+    )
+
+
+async def ensure_projection(pool: asyncpg.Pool, projection: Projection) -> str:
+    """Make sure ``projection`` has an active generation; return its schema."""
+    async with pool.acquire() as conn:
+        await conn.execute(
+            "SELECT pg_advisory_lock(hashtext('anju.projection:' || $1))", projection.name
+        )
+        try:
+            schema = await active_schema(conn, projection.name)
+            if schema is not None:
+                return schema
+            generation, schema = await create_generation(conn, projection)
+            async with conn.transaction():
+                await activate(conn, projection.name, generation, schema)
+            return schema
+        finally:
+            await conn.execute(
+                "SELECT pg_advisory_unlock(hashtext('anju.projection:' || $1))", projection.name
+            )
+
+
+# -- applying a batch ---------------------------------------------------------------------
+
+
+async def apply_batch(
+    conn: asyncpg.Connection,
+    projection: Projection,
+    schema: str,
+    decoded: Sequence[Delivered | Poison],
+) -> int:
+    """Apply a batch to ``schema`` inside the caller's transaction; return events applied."""
+    await conn.execute(f"SET LOCAL search_path TO {schema}, public")
+    poison = [d for d in decoded if isinstance(d, Poison)]
+    await dead_letter(conn, projection.name, poison)
+    delivered = [d for d in decoded if isinstance(d, Delivered)]
+    fresh = await _unseen(conn, delivered)
+    if fresh:
+        await projection.apply(conn, fresh)
+        last: dict[tuple[str, str], int] = {}
+        for d in fresh:
+            last[d.stream] = d.envelope.sequence
+        await conn.execute(
+            """
+            INSERT INTO stream_versions (source, stream_id, version)
+            SELECT * FROM unnest($1::text[], $2::text[], $3::int[])
+            ON CONFLICT (source, stream_id) DO UPDATE SET version = EXCLUDED.version
+            """,
+            [s for s, _ in last],
+            [i for _, i in last],
+            list(last.values()),
+        )
+    offsets: dict[tuple[str, int], int] = {}
+    for item in decoded:
+        message = item.message if isinstance(item, Poison) else item
+        offsets[(message.topic, message.partition)] = message.offset
+    if offsets:
+        await conn.execute(
+            """
+            INSERT INTO partition_offsets (topic, partition, "offset")
+            SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[])
+            ON CONFLICT (topic, partition) DO UPDATE SET "offset" = EXCLUDED."offset"
+            """,
+            [t for t, _ in offsets],
+            [p for _, p in offsets],
+            list(offsets.values()),
+        )
+    PROJECTED.labels(projection.name).inc(len(fresh))
+    return len(fresh)
+
+
+async def _unseen(conn: asyncpg.Connection, batch: Sequence[Delivered]) -> list[Delivered]:
+    """The events of ``batch`` not applied yet (sequence above the stream's stored version)."""
+    if not batch:
+        return []
+    streams = {d.stream for d in batch}
+    rows = await conn.fetch(
+        """
+        SELECT v.source, v.stream_id, v.version FROM stream_versions v
+        JOIN unnest($1::text[], $2::text[]) AS s(source, stream_id)
+          ON v.source = s.source AND v.stream_id = s.stream_id
+        """,
+        [s for s, _ in streams],
+        [i for _, i in streams],
+    )
+    seen = {(r["source"], r["stream_id"]): r["version"] for r in rows}
+    fresh = []
+    for d in batch:
+        if d.envelope.sequence > seen.get(d.stream, 0):
+            fresh.append(d)
+            seen[d.stream] = d.envelope.sequence
+    return fresh
+
+
+# -- the live runner ----------------------------------------------------------------------
+
+
+@dataclass
+class RunnerState:
+    applied: int = 0
+    batches: int = 0
+    running: bool = False
+
+
+class ProjectionRunner:
+    """Keeps one projection up to date from Kafka, in a consumer group of its own."""
+
+    def __init__(self, pool: asyncpg.Pool, projection: Projection, settings: KafkaSettings) -> None:
+        self.pool = pool
+        self.projection = projection
+        self.settings = settings
+        self.decoder = Decoder(projection.catalogs)
+        self.group_id = f"anju.projection.{projection.name}"
+        self.state = RunnerState()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await ensure_projection(self.pool, self.projection)
+        consumer = kafka.consumer(
+            self.settings,
+            *topics_of(self.projection),
+            group_id=self.group_id,
+            client_id=f"projection-{self.projection.name}",
+        )
+        await consumer.start()
+        self.state.running = True
+        log.info("projection_started", projection=self.projection.name)
+        try:
+            while not stop.is_set():
+                await self.poll(consumer)
+        finally:
+            self.state.running = False
+            await consumer.stop()
+
+    async def poll(self, consumer: AIOKafkaConsumer, timeout_ms: int = 200) -> int:
+        """Fetch one batch, apply it in one transaction, then commit the offsets."""
+        fetched = await consumer.getmany(timeout_ms=timeout_ms, max_records=self.settings.max_batch)
+        messages = [m for batch in fetched.values() for m in batch]
+        if not messages:
+            return 0
+        decoded = [self.decoder.decode(m) for m in messages]
+        async with self.pool.acquire() as conn, conn.transaction():
+            schema = await active_schema(conn, self.projection.name, lock="FOR SHARE")
+            assert schema is not None
+            applied = await apply_batch(conn, self.projection, schema, decoded)
+        await consumer.commit({tp: batch[-1].offset + 1 for tp, batch in fetched.items() if batch})
+        self.state.applied += applied
+        self.state.batches += 1
+        lag = 0
+        for tp, batch in fetched.items():
+            highwater = consumer.highwater(tp)
+            if highwater is not None and batch:
+                lag += max(0, highwater - batch[-1].offset - 1)
+        PROJECTION_LAG.labels(self.projection.name).set(lag)
+        return applied
+
+
+# -- rebuilding ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RebuildProgress:
+    events: int
+    elapsed_s: float
+    total: int | None
+
+    @property
+    def rate(self) -> float:
+        return self.events / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+
+async def rebuild(
+    pool: asyncpg.Pool,
+    projection: Projection,
+    settings: KafkaSettings,
+    *,
+    progress: Callable[[RebuildProgress], Awaitable[None] | None] | None = None,
+    idle_timeout_ms: int = 500,
+) -> str:
+    """Rebuild ``projection`` from the start of its topics into a new generation; swap it in.
+
+    The old generation keeps serving until the swap, and is dropped after it. Returns the new
+    generation's schema.
+    """
+    await ensure_projection(pool, projection)
+    async with pool.acquire() as conn:
+        generation, schema = await create_generation(conn, projection)
+    decoder = Decoder(projection.catalogs)
+    consumer = kafka.consumer(
+        settings, group_id=None, client_id=f"rebuild-{projection.name}-g{generation}"
+    )
+    await consumer.start()
+    started = time.monotonic()
+    done = 0
+    try:
+        partitions = []
+        for topic in topics_of(projection):
+            for p in sorted(
+                consumer.partitions_for_topic(topic) or await _partitions(consumer, topic)
+            ):
+                partitions.append(TopicPartition(topic, p))
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        while True:
+            fetched = await consumer.getmany(
+                timeout_ms=idle_timeout_ms, max_records=settings.max_batch
+            )
+            messages = [m for batch in fetched.values() for m in batch]
+            if messages:
+                decoded = [decoder.decode(m) for m in messages]
+                async with pool.acquire() as conn, conn.transaction():
+                    await apply_batch(conn, projection, schema, decoded)
+                done += len(messages)
+                if progress is not None:
+                    total = _highwater_total(consumer, partitions)
+                    result = progress(RebuildProgress(done, time.monotonic() - started, total))
+                    if result is not None:
+                        await result
+                continue
+            old = await _try_swap(pool, projection.name, generation, schema)
+            if old is not None:
+                break
+    finally:
+        await consumer.stop()
+    async with pool.acquire() as conn:
+        if old != schema:
+            await conn.execute(f"DROP SCHEMA IF EXISTS {old} CASCADE")
+    log.info("projection_rebuilt", projection=projection.name, schema=schema, events=done)
+    return schema
+
+
+async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
+    await consumer._client.force_metadata_update()
+    return consumer.partitions_for_topic(topic) or set()
+
+
+def _highwater_total(
+    consumer: AIOKafkaConsumer, partitions: Sequence[TopicPartition]
+) -> int | None:
+    marks = [consumer.highwater(tp) for tp in partitions]
+    return None if any(m is None for m in marks) else sum(m or 0 for m in marks)
+
+
+async def _try_swap(pool: asyncpg.Pool, name: str, generation: int, schema: str) -> str | None:
+    """Swap ``schema`` in if it has every stream at least as far as the active one.
+
+    Returns the schema it replaced, or None when the new generation is still behind.
+    """
+    async with pool.acquire() as conn, conn.transaction():
+        active = await active_schema(conn, name, lock="FOR UPDATE")
+        assert active is not None
+        behind = await conn.fetchval(
+            f"""
+            SELECT count(*) FROM {active}.stream_versions a
+            LEFT JOIN {schema}.stream_versions b USING (source, stream_id)
+            WHERE b.version IS NULL OR b.version < a.version
+            """
+        )
+        if behind:
+            return None
+        await activate(conn, name, generation, schema)
+        return active

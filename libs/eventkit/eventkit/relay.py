@@ -1,0 +1,259 @@
+"""The relay: publishes every committed event to Kafka, in commit order, keyed by stream id.
+
+It reads the event store in ``(xid, position)`` order, never past the oldest transaction still
+running (see :mod:`eventkit.schema`), publishes a batch, waits for the broker's acknowledgement,
+then saves its cursor. A crash between the acknowledgement and the save publishes that batch
+again on restart: duplicates are possible, gaps are not. Consumers de-duplicate.
+
+Only one relay per service publishes at a time: it holds a PostgreSQL advisory lock on a
+connection of its own for as long as it runs, and a second replica waits on standby.
+
+When the broker has lost the service's topic (a new cluster, or the dev broker restarted), the
+relay re-creates it and re-publishes the whole store from the start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import structlog
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.partitioner import murmur2
+
+from eventkit import kafka
+from eventkit.metrics import RELAY_LAG, RELAYED, RESEEDS
+from eventkit.settings import ServiceSettings
+from eventkit.store import EventStore
+
+log = structlog.get_logger("eventkit.relay")
+
+_BATCH = """
+SELECT xid::text AS xid, position, id, stream_id, sequence, type, type_version, data::text,
+       occurred_at, correlation_id, causation_id, actor::text, area
+FROM events
+WHERE (xid, position) > ($1::text::xid8, $2::bigint)
+  AND xid < pg_snapshot_xmin(pg_current_snapshot())
+ORDER BY xid, position
+LIMIT $3
+"""
+
+_LAG = """
+SELECT count(*) FROM events
+WHERE (xid, position) > ($1::text::xid8, $2::bigint)
+"""
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """The last event the relay knows the broker has: ``(xid, position)`` in commit order."""
+
+    xid: str = "0"
+    position: int = 0
+    published: int = 0
+
+
+def envelope_json(source: str, row: asyncpg.Record | dict[str, Any]) -> bytes:
+    """The Kafka message value of a stored event: the envelope as JSON.
+
+    The payload and the actor are spliced in as PostgreSQL rendered them, not re-encoded.
+    """
+    head = json.dumps(
+        {
+            "id": str(row["id"]),
+            "type": row["type"],
+            "version": row["type_version"],
+            "source": source,
+            "subject": row["stream_id"],
+            "sequence": row["sequence"],
+            "position": row["position"],
+            "occurred_at": row["occurred_at"].isoformat(),
+            "correlation_id": row["correlation_id"],
+            "causation_id": row["causation_id"],
+            "area": row["area"],
+        },
+        separators=(",", ":"),
+    )
+    return f'{head[:-1]},"actor":{row["actor"]},"data":{row["data"]}}}'.encode()
+
+
+class Relay:
+    """Publishes one service's event store to its topic. Run it with :meth:`run`."""
+
+    def __init__(self, store: EventStore, settings: ServiceSettings) -> None:
+        self.store = store
+        self.settings = settings
+        self.topic = settings.topic
+        self.source = store.source
+        self._lock_key = f"anju.relay:{self.topic}"
+        self._producer: AIOKafkaProducer | None = None
+        self._admin: AIOKafkaAdminClient | None = None
+        self._partitions: list[int] = []
+        self._last_topic_check = 0.0
+        self._cursor = Cursor()
+        self.active = False
+
+    # -- running -------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Publish until ``stop`` is set. Waits on standby while another replica publishes."""
+        pool = self.store.pool
+        async with pool.acquire() as lock_conn:
+            while not stop.is_set():
+                if await lock_conn.fetchval(
+                    "SELECT pg_try_advisory_lock(hashtext($1))", self._lock_key
+                ):
+                    break
+                log.info("relay_standby", topic=self.topic)
+                await _sleep_or_stop(stop, 1.0)
+            if stop.is_set():
+                return
+            try:
+                await self.start()
+                await self._loop(stop)
+            finally:
+                await self.close()
+                await lock_conn.execute("SELECT pg_advisory_unlock(hashtext($1))", self._lock_key)
+
+    async def start(self) -> None:
+        """Connect to the broker and make sure the topic is there (re-seeding if it was not)."""
+        self._admin = kafka.admin(self.settings.kafka, client_id=f"{self.source}-relay-admin")
+        await self._admin.start()
+        self._producer = kafka.producer(self.settings.kafka, client_id=f"{self.source}-relay")
+        await self._producer.start()
+        self.active = True
+        self._cursor = await self.cursor()
+        await self.check_topic(force=True)
+        log.info("relay_started", topic=self.topic)
+
+    async def close(self) -> None:
+        self.active = False
+        if self._producer is not None:
+            await self._producer.stop()
+            self._producer = None
+        if self._admin is not None:
+            await self._admin.close()
+            self._admin = None
+
+    async def _loop(self, stop: asyncio.Event) -> None:
+        backoff = 0.1
+        while not stop.is_set():
+            try:
+                await self.check_topic()
+                published = await self.publish_batch()
+                backoff = 0.1
+            except Exception as error:  # the broker or the database is away: retry
+                log.warning("relay_retry", error=repr(error), backoff_s=backoff)
+                await _sleep_or_stop(stop, backoff)
+                backoff = min(backoff * 2, 5.0)
+                continue
+            if published < self.settings.relay_batch:
+                await self.store.wait_for_append(self.settings.relay_idle_poll_s)
+
+    # -- steps (public so tests and the CLI can drive them) -------------------------------
+
+    async def check_topic(self, *, force: bool = False) -> bool:
+        """Re-create the topic and re-seed from position 0 if the broker lost it.
+
+        Returns True when it re-seeded.
+        """
+        now = time.monotonic()
+        if not force and now - self._last_topic_check < self.settings.topic_check_interval_s:
+            return False
+        self._last_topic_check = now
+        assert self._admin is not None
+        assert self._producer is not None
+        created = await kafka.ensure_topics(self._admin, [self.topic], self.settings.kafka)
+        self._partitions = sorted(await self._producer.partitions_for(self.topic))
+        await self._update_lag()
+        if not created:
+            return False
+        cursor = self._cursor
+        if cursor.position > 0:
+            RESEEDS.labels(self.source).inc()
+            log.warning("relay_reseed", topic=self.topic, previously_published=cursor.published)
+        await self.save_cursor(Cursor())
+        return True
+
+    async def cursor(self) -> Cursor:
+        async with self.store.pool.acquire() as conn:
+            row = await conn.fetchrow(
+                "SELECT xid::text AS xid, position, published FROM relay_cursor WHERE topic = $1",
+                self.topic,
+            )
+        return Cursor() if row is None else Cursor(row["xid"], row["position"], row["published"])
+
+    async def save_cursor(self, cursor: Cursor) -> None:
+        self._cursor = cursor
+        async with self.store.pool.acquire() as conn:
+            await conn.execute(
+                """
+                INSERT INTO relay_cursor (topic, xid, position, published, updated_at)
+                VALUES ($1, $2::text::xid8, $3, $4, now())
+                ON CONFLICT (topic) DO UPDATE SET xid = EXCLUDED.xid,
+                    position = EXCLUDED.position, published = EXCLUDED.published,
+                    updated_at = now()
+                """,
+                self.topic,
+                cursor.xid,
+                cursor.position,
+                cursor.published,
+            )
+
+    async def publish_batch(self) -> int:
+        """Publish the next batch of committed events; return how many."""
+        cursor = self._cursor
+        async with self.store.pool.acquire() as conn:
+            rows = await conn.fetch(_BATCH, cursor.xid, cursor.position, self.settings.relay_batch)
+        if not rows:
+            return 0
+        await self._publish(rows)
+        last = rows[-1]
+        await self.save_cursor(Cursor(last["xid"], last["position"], cursor.published + len(rows)))
+        RELAYED.labels(self.source).inc(len(rows))
+        return len(rows)
+
+    async def _publish(self, rows: list[asyncpg.Record]) -> None:
+        producer = self._producer
+        assert producer is not None
+        partitions = self._partitions or sorted(await producer.partitions_for(self.topic))
+        open_batches: dict[int, Any] = {}
+        sent: list[asyncio.Future[Any]] = []
+        for row in rows:
+            key = row["stream_id"].encode()
+            partition = partitions[(murmur2(key) & 0x7FFFFFFF) % len(partitions)]
+            value = envelope_json(self.source, row)
+            headers = [
+                ("id", str(row["id"]).encode()),
+                ("type", row["type"].encode()),
+                ("version", str(row["type_version"]).encode()),
+                ("correlation_id", row["correlation_id"].encode()),
+            ]
+            batch = open_batches.get(partition)
+            if batch is None:
+                batch = open_batches[partition] = producer.create_batch()
+            if batch.append(key=key, value=value, timestamp=None, headers=headers) is None:
+                sent.append(await producer.send_batch(batch, self.topic, partition=partition))
+                batch = open_batches[partition] = producer.create_batch()
+                batch.append(key=key, value=value, timestamp=None, headers=headers)
+        for partition, batch in open_batches.items():
+            sent.append(await producer.send_batch(batch, self.topic, partition=partition))
+        await asyncio.gather(*sent)
+
+    async def _update_lag(self) -> int:
+        cursor = self._cursor
+        async with self.store.pool.acquire() as conn:
+            lag = int(await conn.fetchval(_LAG, cursor.xid, cursor.position))
+        RELAY_LAG.labels(self.source).set(lag)
+        return lag
+
+
+async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)

@@ -1,0 +1,137 @@
+"""The composition root's moving parts: a service's pool, store and background workers.
+
+``Runtime`` is entered in a service's lifespan. It creates the connection pool, migrates the
+schema, and runs the relay, the scheduler, policies and projections as supervised tasks that
+restart with backoff when they fail (a broker away, a database restarting). Nothing connects at
+import time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from types import TracebackType
+
+import asyncpg
+import structlog
+
+from anju_contracts import EventCatalog
+from eventkit.policy import Policy, PolicyRunner
+from eventkit.projection import Projection, ProjectionRunner
+from eventkit.relay import Relay
+from eventkit.scheduler import DeadlineHandler, Scheduler
+from eventkit.schema import migrate
+from eventkit.settings import ServiceSettings
+from eventkit.store import EventStore
+
+log = structlog.get_logger("eventkit.runtime")
+
+Worker = Callable[[asyncio.Event], Awaitable[None]]
+
+
+class Runtime:
+    """Everything a service process runs besides its HTTP routes."""
+
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        *,
+        catalog: EventCatalog | None = None,
+        ddl: Sequence[str] = (),
+        policies: Sequence[Policy] = (),
+        projections: Sequence[Projection] = (),
+        deadlines: Mapping[str, DeadlineHandler] | None = None,
+        relay: bool = True,
+    ) -> None:
+        self.settings = settings
+        self.catalog = catalog
+        self.ddl = ddl
+        self.policies = policies
+        self.projections = projections
+        self.deadlines = dict(deadlines or {})
+        self.run_relay = relay and catalog is not None
+        self._pool: asyncpg.Pool | None = None
+        self._store: EventStore | None = None
+        self.relay: Relay | None = None
+        self.projection_runners: list[ProjectionRunner] = []
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            raise RuntimeError("runtime not started")
+        return self._pool
+
+    @property
+    def store(self) -> EventStore:
+        if self._store is None:
+            raise RuntimeError("this service has no event store")
+        return self._store
+
+    async def __aenter__(self) -> Runtime:
+        self._pool = await asyncpg.create_pool(
+            self.settings.database_url, min_size=2, max_size=20, command_timeout=60
+        )
+        await migrate(self._pool, *self.ddl, store=self.catalog is not None)
+        if self.catalog is not None:
+            self._store = EventStore(self._pool, self.catalog)
+        kafka = self.settings.kafka
+        if self.run_relay:
+            self.relay = Relay(self.store, self.settings)
+            self._spawn("relay", self.relay.run)
+        if self.deadlines:
+            scheduler = Scheduler(self.store, self.deadlines, poll_s=self.settings.scheduler_poll_s)
+            self._spawn("scheduler", scheduler.run)
+        for policy in self.policies:
+            self._spawn(f"policy:{policy.name}", PolicyRunner(self.store, policy, kafka).run)
+        for projection in self.projections:
+            runner = ProjectionRunner(self._pool, projection, kafka)
+            self.projection_runners.append(runner)
+            self._spawn(f"projection:{projection.name}", runner.run)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._stop.set()
+        if self._tasks:
+            _, pending = await asyncio.wait(self._tasks, timeout=10)
+            for task in pending:
+                task.cancel()
+            for task in pending:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        if self._pool is not None:
+            await self._pool.close()
+
+    def _spawn(self, name: str, worker: Worker) -> None:
+        self._tasks.append(asyncio.create_task(self._supervise(name, worker), name=name))
+
+    async def _supervise(self, name: str, worker: Worker) -> None:
+        backoff = 0.5
+        while not self._stop.is_set():
+            try:
+                await worker(self._stop)
+                return
+            except Exception as error:
+                log.warning("worker_failed", worker=name, error=repr(error), retry_in_s=backoff)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), backoff)
+            backoff = min(backoff * 2, 10.0)
+
+    # -- readiness --------------------------------------------------------------------------
+
+    async def check_database(self) -> None:
+        async with self.pool.acquire() as conn:
+            await conn.fetchval("SELECT 1")
+
+    async def check_broker(self) -> None:
+        host, _, port = self.settings.kafka.bootstrap.split(",")[0].rpartition(":")
+        _, writer = await asyncio.wait_for(asyncio.open_connection(host, int(port)), 2)
+        writer.close()
+        await writer.wait_closed()

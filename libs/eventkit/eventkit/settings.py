@@ -1,0 +1,77 @@
+"""Typed settings shared by every service; each service subclasses with its own env prefix.
+
+Nothing here has a default secret: a service started without ``JWT_SECRET`` refuses to start
+with a message naming the variable.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class KafkaSettings(BaseSettings):
+    """How to reach Kafka, and how consumers and the producer behave.
+
+    The defaults suit the dev broker (Tansu): quick group joins and short fetch waits. Production
+    sets ``enable_idempotence=true`` and usually longer session timeouts.
+    """
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    bootstrap: str = "127.0.0.1:9092"
+    partitions: int = Field(default=3, ge=1)
+    replication_factor: int = Field(default=1, ge=1)
+    acks: Literal["all", "1", "0"] = "all"
+    enable_idempotence: bool = False
+    session_timeout_ms: int = Field(default=2000, ge=1000)
+    heartbeat_interval_ms: int = Field(default=300, ge=100)
+    fetch_max_wait_ms: int = Field(default=20, ge=0)
+    metadata_max_age_ms: int = Field(default=2000, ge=500)
+    max_batch: int = Field(default=1000, ge=1)
+
+    @model_validator(mode="after")
+    def _heartbeat_below_session(self) -> KafkaSettings:
+        if self.heartbeat_interval_ms * 3 > self.session_timeout_ms:
+            raise ValueError("heartbeat_interval_ms must be at most a third of session_timeout_ms")
+        return self
+
+
+class ServiceSettings(BaseSettings):
+    """Settings every Anju process has. Subclass per service with ``env_prefix``."""
+
+    model_config = SettingsConfigDict(env_nested_delimiter="__", extra="ignore")
+
+    service: str
+    database_url: str
+    host: str = "127.0.0.1"
+    port: int = Field(default=8100, ge=1, le=65535)
+    jwt_secret: SecretStr
+    jwt_algorithm: Literal["HS256"] = "HS256"
+    kafka: KafkaSettings = KafkaSettings()
+    log_format: Literal["json", "console", "auto"] = "auto"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    relay_batch: int = Field(default=1000, ge=1)
+    relay_idle_poll_s: float = Field(default=0.05, gt=0)
+    topic_check_interval_s: float = Field(default=1.0, gt=0)
+    scheduler_poll_s: float = Field(default=1.0, gt=0)
+    consistency_wait_s: float = Field(default=5.0, ge=0)
+
+    @field_validator("jwt_secret")
+    @classmethod
+    def _secret_strong_enough(cls, value: SecretStr) -> SecretStr:
+        if len(value.get_secret_value()) < 16:
+            raise ValueError("JWT_SECRET must be at least 16 characters")
+        return value
+
+    @property
+    def topic(self) -> str:
+        """The Kafka topic this service publishes its events to."""
+        return topic_for(self.service)
+
+
+def topic_for(service: str) -> str:
+    """The topic of a service's events: ``<service>.events``, keyed by stream id."""
+    return f"{service}.events"

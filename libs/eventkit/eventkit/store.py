@@ -1,0 +1,254 @@
+"""The event store: streams of events in PostgreSQL, appended with optimistic concurrency.
+
+A stream is the history of one aggregate (a resident, a dispute). Its version is the sequence of
+its last event, 0 for a stream that does not exist yet. :meth:`Session.append` names the version
+the command saw; if another command appended in between, the append raises
+:class:`ConcurrencyError` and nothing of the command is written. All events of one append, and
+anything else done in the same :meth:`EventStore.session`, commit together or not at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from anju_contracts import Actor, Event, EventCatalog
+from eventkit.metrics import APPENDS, CONFLICTS
+
+
+class ConcurrencyError(Exception):
+    """The stream moved on since the command loaded it: reload and decide again, or give up."""
+
+    def __init__(self, stream_id: str, expected_version: int) -> None:
+        super().__init__(f"stream {stream_id} is no longer at version {expected_version}")
+        self.stream_id = stream_id
+        self.expected_version = expected_version
+
+
+@dataclass(frozen=True)
+class Context:
+    """Who asked for a command and why: copied onto every event the command appends."""
+
+    actor: Actor
+    correlation_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    causation_id: str | None = None
+
+
+@dataclass(frozen=True)
+class RecordedEvent:
+    """An event as stored: the payload (upcast to its newest version) and where it stands."""
+
+    id: uuid.UUID
+    stream_id: str
+    sequence: int
+    position: int
+    event: Event
+    occurred_at: datetime
+    correlation_id: str
+    causation_id: str | None
+    actor: Actor
+    area: str | None
+
+
+@dataclass(frozen=True)
+class Stream:
+    id: str
+    version: int
+    events: tuple[RecordedEvent, ...]
+
+    @property
+    def exists(self) -> bool:
+        return self.version > 0
+
+
+@dataclass(frozen=True)
+class AppendResult:
+    """The stream's new version and the global positions of the appended events."""
+
+    stream_id: str
+    version: int
+    positions: tuple[int, ...]
+
+
+_LOAD = """
+SELECT id, sequence, position, type, type_version, data::text, occurred_at,
+       correlation_id, causation_id, actor::text, area
+FROM events WHERE stream_id = $1 AND sequence > $2 ORDER BY sequence
+"""
+
+_INSERT = """
+INSERT INTO events (id, stream_id, sequence, type, type_version, data,
+                    correlation_id, causation_id, actor, area)
+SELECT e.id, $2, $3 + e.n, e.type, e.type_version, e.data::jsonb, $7, $8, $9::jsonb, $10
+FROM unnest($1::uuid[], $4::text[], $5::int[], $6::text[]) WITH ORDINALITY
+     AS e(id, type, type_version, data, n)
+WHERE $3 = 0 OR EXISTS (SELECT 1 FROM events WHERE stream_id = $2 AND sequence = $3)
+ORDER BY e.n
+RETURNING position
+"""
+
+
+class Session:
+    """One transaction against the store: load streams, append, schedule deadlines."""
+
+    def __init__(self, store: EventStore, conn: asyncpg.Connection) -> None:
+        self.store = store
+        self.conn = conn
+        self.appended: list[AppendResult] = []
+
+    async def load(self, stream_id: str, *, after: int = 0) -> Stream:
+        rows = await self.conn.fetch(_LOAD, stream_id, after)
+        catalog = self.store.catalog
+        events = tuple(
+            RecordedEvent(
+                id=row["id"],
+                stream_id=stream_id,
+                sequence=row["sequence"],
+                position=row["position"],
+                event=catalog.decode(row["type"], row["type_version"], json.loads(row["data"])),
+                occurred_at=row["occurred_at"],
+                correlation_id=row["correlation_id"],
+                causation_id=row["causation_id"],
+                actor=Actor.model_validate_json(row["actor"]),
+                area=row["area"],
+            )
+            for row in rows
+        )
+        return Stream(stream_id, events[-1].sequence if events else after, events)
+
+    async def append(
+        self,
+        stream_id: str,
+        expected_version: int,
+        events: Sequence[Event],
+        *,
+        context: Context,
+        area: str | None = None,
+    ) -> AppendResult:
+        """Append ``events`` to ``stream_id`` if it is still at ``expected_version``."""
+        if not events:
+            return AppendResult(stream_id, expected_version, ())
+        for event in events:
+            if not self.store.catalog.knows(event.event_type):
+                raise ValueError(f"{event.event_type} is not an event of {self.store.source}")
+        try:
+            rows = await self.conn.fetch(
+                _INSERT,
+                [uuid.uuid4() for _ in events],
+                stream_id,
+                expected_version,
+                [e.event_type for e in events],
+                [e.event_version for e in events],
+                [e.model_dump_json() for e in events],
+                context.correlation_id,
+                context.causation_id,
+                context.actor.model_dump_json(),
+                area,
+            )
+        except asyncpg.UniqueViolationError as error:
+            CONFLICTS.labels(self.store.source).inc()
+            raise ConcurrencyError(stream_id, expected_version) from error
+        if not rows:
+            CONFLICTS.labels(self.store.source).inc()
+            raise ConcurrencyError(stream_id, expected_version)
+        result = AppendResult(
+            stream_id, expected_version + len(events), tuple(r["position"] for r in rows)
+        )
+        self.appended.append(result)
+        return result
+
+    async def schedule(
+        self, kind: str, key: str, due_at: datetime, payload: dict[str, Any] | None = None
+    ) -> None:
+        """Register (or move) the deadline ``kind``/``key``; it fires once, at ``due_at``.
+
+        Moving a deadline that has already fired arms it again.
+        """
+        await self.conn.execute(
+            """
+            INSERT INTO deadlines (kind, key, due_at, payload) VALUES ($1, $2, $3, $4::jsonb)
+            ON CONFLICT (kind, key) DO UPDATE
+                SET due_at = EXCLUDED.due_at, payload = EXCLUDED.payload, fired_at = NULL
+            """,
+            kind,
+            key,
+            due_at,
+            json.dumps(payload or {}),
+        )
+
+    async def cancel(self, kind: str, key: str) -> None:
+        """Forget a pending deadline (it will not fire)."""
+        await self.conn.execute(
+            "DELETE FROM deadlines WHERE kind = $1 AND key = $2 AND fired_at IS NULL", kind, key
+        )
+
+
+class EventStore:
+    """The event store of one service (``source``), on that service's own database."""
+
+    def __init__(self, pool: asyncpg.Pool, catalog: EventCatalog) -> None:
+        self.pool = pool
+        self.catalog = catalog
+        self.source = catalog.source
+        self._appended = asyncio.Event()
+
+    @asynccontextmanager
+    async def session(self, conn: asyncpg.Connection | None = None) -> AsyncIterator[Session]:
+        """A transaction: everything done in it commits together when the block exits cleanly.
+
+        Pass ``conn`` (already inside a transaction) to join a larger unit of work, such as a
+        policy marking the event it reacts to as processed.
+        """
+        if conn is not None:
+            async with conn.transaction():
+                yield Session(self, conn)
+            return
+        async with self.pool.acquire() as acquired, acquired.transaction():
+            session = Session(self, acquired)
+            yield session
+        if session.appended:
+            APPENDS.labels(self.source).inc(sum(len(r.positions) for r in session.appended))
+            self.notify()
+
+    async def load(self, stream_id: str) -> Stream:
+        async with self.pool.acquire() as conn:
+            return await Session(self, conn).load(stream_id)
+
+    async def append(
+        self,
+        stream_id: str,
+        expected_version: int,
+        events: Sequence[Event],
+        *,
+        context: Context,
+        area: str | None = None,
+    ) -> AppendResult:
+        """Append in a transaction of its own (see :meth:`Session.append`)."""
+        async with self.session() as session:
+            return await session.append(
+                stream_id, expected_version, events, context=context, area=area
+            )
+
+    def notify(self) -> None:
+        """Wake a relay in this process: something was committed."""
+        self._appended.set()
+
+    async def wait_for_append(self, timeout: float) -> None:
+        """Wait until an append commits in this process, or ``timeout`` seconds pass."""
+        with suppress(TimeoutError):
+            await asyncio.wait_for(self._appended.wait(), timeout)
+        self._appended.clear()
+
+    async def head(self) -> int:
+        """The highest position in the store (0 when empty)."""
+        async with self.pool.acquire() as conn:
+            value = await conn.fetchval("SELECT coalesce(max(position), 0) FROM events")
+            return int(value)
