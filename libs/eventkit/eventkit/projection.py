@@ -382,3 +382,26 @@ async def _try_swap(pool: asyncpg.Pool, name: str, generation: int, schema: str)
             return None
         await activate(conn, name, generation, schema)
         return active
+
+
+async def wait_for_stream(
+    pool: asyncpg.Pool,
+    projection: str,
+    source: str,
+    stream_id: str,
+    version: int,
+    *,
+    timeout_s: float,
+    poll_s: float = 0.01,
+) -> bool:
+    """Wait until ``projection`` has applied ``stream_id`` up to ``version``; False on timeout."""
+    deadline = time.monotonic() + timeout_s
+    query = f"SELECT version FROM {projection}.stream_versions WHERE source = $1 AND stream_id = $2"
+    while True:
+        async with pool.acquire() as conn:
+            seen = await conn.fetchval(query, source, stream_id)
+        if seen is not None and seen >= version:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        await asyncio.sleep(poll_s)
