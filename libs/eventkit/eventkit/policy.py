@@ -69,8 +69,8 @@ class PolicyRunner:
     async def run(self, stop: asyncio.Event) -> None:
         consumer = kafka.consumer(
             self.settings,
-            *[topic_for(c.source) for c in self.policy.catalogs],
-            group_id=f"anju.policy.{self.policy.name}",
+            *[topic_for(c.source, self.settings.topic_prefix) for c in self.policy.catalogs],
+            group_id=f"{self.settings.topic_prefix}anju.policy.{self.policy.name}",
             client_id=f"policy-{self.policy.name}",
         )
         await consumer.start()

@@ -67,8 +67,8 @@ class Projection(Protocol):
     async def apply(self, conn: asyncpg.Connection, batch: Sequence[Delivered]) -> None: ...
 
 
-def topics_of(projection: Projection) -> list[str]:
-    return [topic_for(c.source) for c in projection.catalogs]
+def topics_of(projection: Projection, settings: KafkaSettings) -> list[str]:
+    return [topic_for(c.source, settings.topic_prefix) for c in projection.catalogs]
 
 
 # -- generations --------------------------------------------------------------------------
@@ -233,14 +233,14 @@ class ProjectionRunner:
         self.projection = projection
         self.settings = settings
         self.decoder = Decoder(projection.catalogs)
-        self.group_id = f"anju.projection.{projection.name}"
+        self.group_id = f"{settings.topic_prefix}anju.projection.{projection.name}"
         self.state = RunnerState()
 
     async def run(self, stop: asyncio.Event) -> None:
         await ensure_projection(self.pool, self.projection)
         consumer = kafka.consumer(
             self.settings,
-            *topics_of(self.projection),
+            *topics_of(self.projection, self.settings),
             group_id=self.group_id,
             client_id=f"projection-{self.projection.name}",
         )
@@ -316,7 +316,7 @@ async def rebuild(
     done = 0
     try:
         partitions = []
-        for topic in topics_of(projection):
+        for topic in topics_of(projection, settings):
             for p in sorted(
                 consumer.partitions_for_topic(topic) or await _partitions(consumer, topic)
             ):

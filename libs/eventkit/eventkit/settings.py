@@ -22,6 +22,7 @@ class KafkaSettings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore")
 
     bootstrap: str = "127.0.0.1:9092"
+    topic_prefix: str = Field(default="", pattern=r"^[a-z0-9_.-]*$")
     partitions: int = Field(default=3, ge=1)
     replication_factor: int = Field(default=1, ge=1)
     acks: Literal["all", "1", "0"] = "all"
@@ -69,9 +70,12 @@ class ServiceSettings(BaseSettings):
     @property
     def topic(self) -> str:
         """The Kafka topic this service publishes its events to."""
-        return topic_for(self.service)
+        return topic_for(self.service, self.kafka.topic_prefix)
 
 
-def topic_for(service: str) -> str:
-    """The topic of a service's events: ``<service>.events``, keyed by stream id."""
-    return f"{service}.events"
+def topic_for(service: str, prefix: str = "") -> str:
+    """The topic of a service's events: ``<service>.events``, keyed by stream id.
+
+    A prefix separates several stacks (or tests) sharing one broker.
+    """
+    return f"{prefix}{service}.events"
