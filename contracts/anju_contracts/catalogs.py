@@ -1,0 +1,8 @@
+"""Every service's event catalogue, in one place for generators and integrators."""
+
+from __future__ import annotations
+
+from anju_contracts import registry
+from anju_contracts.base import EventCatalog
+
+CATALOGS: tuple[EventCatalog, ...] = (registry.CATALOG,)

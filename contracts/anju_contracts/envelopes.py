@@ -1,0 +1,44 @@
+"""Typed envelopes: for each event, the envelope with ``type``, ``version`` and ``data`` pinned.
+
+They give each service one discriminated union over its events (by ``type``), which is what the
+JSON Schema files and the AsyncAPI document are generated from, and what an integrator can use
+to parse a whole message in one call::
+
+    adapter = envelope_adapter(registry.CATALOG)
+    message = adapter.validate_json(kafka_value)   # -> e.g. registry_ResidentRegistered
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import Field, TypeAdapter, create_model
+
+from anju_contracts.base import Envelope, Event, EventCatalog
+
+
+@cache
+def typed_envelope(model: type[Event]) -> type[Envelope]:
+    """The envelope of ``model``'s newest version, named like ``registry_ResidentRegistered``."""
+    typed: type[Envelope] = create_model(
+        model.event_type.replace(".", "_"),
+        __base__=Envelope,
+        __doc__=model.__doc__,
+        type=(Literal[model.event_type], ...),  # type: ignore[arg-type]
+        version=(Literal[model.event_version], ...),  # type: ignore[arg-type]
+        data=(model, ...),
+    )
+    return typed
+
+
+def typed_envelopes(catalog: EventCatalog) -> list[type[Envelope]]:
+    return [typed_envelope(m) for m in catalog.models]
+
+
+@cache
+def envelope_adapter(catalog: EventCatalog) -> TypeAdapter[Any]:
+    """One discriminated union over a service's envelopes, built once per catalog."""
+    members = tuple(typed_envelopes(catalog))
+    union = Annotated[Union[members], Field(discriminator="type")]  # type: ignore[valid-type]  # noqa: UP007
+    return TypeAdapter(union)

@@ -1,0 +1,98 @@
+"""The published contracts: generated files are current, and the catalogue decodes and upcasts."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import ClassVar
+
+import pytest
+
+from anju_cli import contracts
+from anju_contracts import Event, EventCatalog, InvalidEvent, UnknownEvent
+from anju_contracts.envelopes import envelope_adapter
+from anju_contracts.registry import CATALOG, ResidentRegistered
+
+
+def test_generated_files_are_up_to_date() -> None:
+    stale = contracts.stale_files()
+    assert not stale, f"run `anju contracts` to regenerate: {[str(p) for p in stale]}"
+
+
+def test_every_event_has_a_docstring_and_a_schema_file() -> None:
+    for model in CATALOG.models:
+        assert model.__doc__, model.event_type
+        path = contracts.ROOT / "schemas" / f"{model.event_type}.v{model.event_version}.json"
+        assert json.loads(path.read_text())["x-event-type"] == model.event_type
+
+
+def test_asyncapi_names_every_event_on_its_topic() -> None:
+    document = json.loads((contracts.ROOT / "asyncapi.json").read_text())
+    addresses = {c["address"] for c in document["channels"].values()}
+    assert addresses == {"registry.events"}
+    assert len(document["channels"]) == len(CATALOG.models)
+
+
+def test_envelope_union_parses_a_message_by_type() -> None:
+    resident_id = uuid.uuid4()
+    message = {
+        "id": str(uuid.uuid4()),
+        "type": "registry.ResidentRegistered",
+        "version": 1,
+        "source": "registry",
+        "subject": f"resident-{resident_id}",
+        "sequence": 1,
+        "position": 7,
+        "occurred_at": "2026-11-27T08:00:00+00:00",
+        "correlation_id": "c-1",
+        "causation_id": None,
+        "actor": {"id": "desk-1", "roles": ["desk_staff"]},
+        "area": str(uuid.uuid4()),
+        "data": {
+            "resident_id": str(resident_id),
+            "name": "王秀英",
+            "sex": "female",
+            "date_of_birth": "1948-03-02",
+            "id_number": "11010519480302002X",
+            "phone": None,
+            "path": {"community_id": str(uuid.uuid4())},
+        },
+    }
+    parsed = envelope_adapter(CATALOG).validate_python(message)
+    assert isinstance(parsed.data, ResidentRegistered)
+    assert parsed.data.name == "王秀英"
+
+
+class NoteV1(Event):
+    event_type: ClassVar[str] = "demo.NoteTaken"
+    text: str
+
+
+class NoteV2(Event):
+    """v2 split the text into a title and a body."""
+
+    event_type: ClassVar[str] = "demo.NoteTaken"
+    event_version: ClassVar[int] = 2
+    title: str
+    body: str
+
+
+def test_old_versions_are_upcast_and_unknown_ones_refused() -> None:
+    catalog = EventCatalog(
+        "demo",
+        [NoteV2],
+        upcasters={("demo.NoteTaken", 1): lambda d: {"title": d["text"][:10], "body": d["text"]}},
+    )
+    upcast = catalog.decode("demo.NoteTaken", 1, {"text": "leaking pipe on floor 3"})
+    assert upcast == NoteV2(title="leaking pi", body="leaking pipe on floor 3")
+    with pytest.raises(UnknownEvent):
+        catalog.decode("demo.NoteTaken", 3, {})
+    with pytest.raises(UnknownEvent):
+        catalog.decode("demo.Other", 1, {})
+    with pytest.raises(InvalidEvent):
+        catalog.decode("demo.NoteTaken", 2, {"title": "x"})
+
+
+def test_catalog_refuses_events_of_another_service() -> None:
+    with pytest.raises(ValueError, match="does not belong"):
+        EventCatalog("registry", [NoteV1])
