@@ -128,6 +128,12 @@ class Relay:
         self._producer = kafka.producer(self.settings.kafka, client_id=f"{self.source}-relay")
         await self._producer.start()
         self.active = True
+        async with self.store.pool.acquire() as conn:
+            await conn.execute(
+                "INSERT INTO relay_cursor (topic, xid, position) VALUES ($1, '0', 0)"
+                " ON CONFLICT DO NOTHING",
+                self.topic,
+            )
         self._cursor = await self.cursor()
         await self.check_topic(force=True)
         log.info("relay_started", topic=self.topic)
@@ -215,9 +221,39 @@ class Relay:
             return 0
         await self._publish(rows)
         last = rows[-1]
-        await self.save_cursor(Cursor(last["xid"], last["position"], cursor.published + len(rows)))
+        await self.advance_cursor(
+            cursor, Cursor(last["xid"], last["position"], cursor.published + len(rows))
+        )
         RELAYED.labels(self.source).inc(len(rows))
         return len(rows)
+
+    async def advance_cursor(self, old: Cursor, new: Cursor) -> bool:
+        """Move the cursor from ``old`` to ``new`` unless an operator reset it meanwhile.
+
+        ``anju reseed`` resets the stored cursor to the start; a relay that was mid-batch must
+        not overwrite that, so the update only applies while the cursor is still ``old``.
+        Returns False (and adopts the stored cursor) when it was reset.
+        """
+        async with self.store.pool.acquire() as conn:
+            moved = await conn.execute(
+                """
+                UPDATE relay_cursor SET xid = $4::text::xid8, position = $5, published = $6,
+                    updated_at = now()
+                WHERE topic = $1 AND xid = $2::text::xid8 AND position = $3
+                """,
+                self.topic,
+                old.xid,
+                old.position,
+                new.xid,
+                new.position,
+                new.published,
+            )
+        if moved == "UPDATE 1":
+            self._cursor = new
+            return True
+        self._cursor = await self.cursor()
+        log.warning("relay_cursor_reset", topic=self.topic, position=self._cursor.position)
+        return False
 
     async def _publish(self, rows: list[asyncpg.Record]) -> None:
         producer = self._producer
