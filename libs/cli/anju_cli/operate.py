@@ -1,0 +1,309 @@
+"""Operator commands: status, dead letters, projection rebuilds, re-seeding, topics."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+from anju_cli.devstack import stack_state
+from anju_contracts.catalogs import CATALOGS
+from eventkit import deadletters, kafka
+from eventkit.projection import Projection, RebuildProgress, rebuild
+from eventkit.settings import KafkaSettings, topic_for
+
+READ_MODELS = "query"
+
+
+class OperatorError(Exception):
+    """Something an operator must fix first; printed without a traceback."""
+
+
+def database_url(root: Path, service: str) -> str:
+    """``ANJU_<SERVICE>_DATABASE_URL``, else the database the dev stack created."""
+    from_env = os.environ.get(f"ANJU_{service.upper()}_DATABASE_URL")
+    if from_env:
+        return from_env
+    state = stack_state(root)
+    if state is not None and f"anju_{service}" in state["databases"]:
+        url: str = state["databases"][f"anju_{service}"]
+        return url
+    raise OperatorError(
+        f"no database for {service}: set ANJU_{service.upper()}_DATABASE_URL or start `make run`"
+    )
+
+
+def kafka_settings(root: Path) -> KafkaSettings:
+    bootstrap = os.environ.get("ANJU_KAFKA_BOOTSTRAP")
+    if not bootstrap:
+        state = stack_state(root)
+        bootstrap = state["kafka_bootstrap"] if state else "127.0.0.1:9092"
+    return KafkaSettings(bootstrap=bootstrap)
+
+
+@asynccontextmanager
+async def connect(root: Path, service: str) -> AsyncIterator[asyncpg.Connection]:
+    url = database_url(root, service)
+    try:
+        conn = await asyncpg.connect(url, timeout=5)
+    except (OSError, asyncpg.PostgresError) as error:
+        raise OperatorError(f"cannot reach the {service} database: {error}") from error
+    try:
+        yield conn
+    finally:
+        await conn.close()
+
+
+def projections() -> dict[str, Projection]:
+    from anju_query.projections import PROJECTIONS
+
+    return {p.name: p for p in PROJECTIONS}
+
+
+def event_services() -> list[str]:
+    return [c.source for c in CATALOGS]
+
+
+# -- status -------------------------------------------------------------------------------
+
+
+async def status(root: Path) -> None:
+    print("relays (event store → Kafka)")
+    for service in event_services():
+        async with connect(root, service) as conn:
+            head = await conn.fetchval("SELECT count(*) FROM events")
+            cursor = await conn.fetchrow(
+                "SELECT xid::text AS xid, position, published, updated_at FROM relay_cursor"
+            )
+            if cursor is None:
+                print(f"  {service:<14} events={head:<8} relay has not run yet")
+                continue
+            lag = await conn.fetchval(
+                "SELECT count(*) FROM events WHERE (xid, position) > ($1::text::xid8, $2)",
+                cursor["xid"],
+                cursor["position"],
+            )
+            print(
+                f"  {service:<14} events={head:<8} published={cursor['published']:<8}"
+                f" lag={lag:<6} last={cursor['updated_at']:%Y-%m-%d %H:%M:%S}"
+            )
+    print("projections (Kafka → read models)")
+    async with connect(root, READ_MODELS) as conn:
+        rows = await conn.fetch("SELECT name, generation, schema FROM projections ORDER BY name")
+        for row in rows:
+            streams = await conn.fetchval(f"SELECT count(*) FROM {row['schema']}.stream_versions")
+            offsets = await conn.fetch(
+                f'SELECT topic, partition, "offset" FROM {row["schema"]}.partition_offsets'
+                " ORDER BY topic, partition"
+            )
+            done = ", ".join(f"{o['topic']}[{o['partition']}]@{o['offset']}" for o in offsets)
+            print(
+                f"  {row['name']:<18} g{row['generation']:<3} streams={streams:<7}"
+                f" checkpoints: {done or '-'}"
+            )
+    print("dead letters (pending)")
+    for service in [*event_services(), READ_MODELS]:
+        async with connect(root, service) as conn:
+            counts = await conn.fetch(
+                "SELECT consumer, count(*) AS n FROM dead_letters WHERE status = 'pending'"
+                " GROUP BY consumer ORDER BY consumer"
+            )
+        for row in counts:
+            print(f"  {service}/{row['consumer']}: {row['n']}")
+        if not counts:
+            print(f"  {service}: none")
+
+
+# -- dead letters -------------------------------------------------------------------------
+
+
+async def dead_letters(root: Path, args: argparse.Namespace) -> None:
+    service = args.service
+    async with connect(root, service) as conn:
+        if args.action == "list":
+            letters = await deadletters.list_dead_letters(
+                conn, status=None if args.all_statuses else "pending"
+            )
+            for d in letters:
+                print(
+                    f"{d.id:>6}  {d.status:<9} {d.consumer:<20} {d.reason:<13}"
+                    f" {d.topic}[{d.partition}]@{d.offset}  {d.detail[:60]}"
+                )
+            if not letters:
+                print("no dead letters")
+            return
+        if args.action == "show":
+            letter = await deadletters.get_dead_letter(conn, args.id)
+            if letter is None:
+                raise OperatorError(f"no dead letter {args.id}")
+            for field in ("id", "consumer", "topic", "partition", "offset", "status", "reason"):
+                print(f"{field:>11}: {getattr(letter, field)}")
+            print(f"{'detail':>11}: {letter.detail}")
+            print(f"{'key':>11}: {letter.key!r}")
+            print(f"{'value':>11}: {(letter.value or b'').decode('utf-8', 'replace')}")
+            if letter.resolution:
+                print(f"{'resolution':>11}: {letter.resolution}")
+            return
+        if args.action == "discard":
+            who = os.environ.get("USER", "operator")
+            if not await deadletters.discard(conn, args.id, reason=args.reason, who=who):
+                raise OperatorError(f"no pending dead letter {args.id}")
+            print(f"discarded {args.id}")
+            return
+    # replay
+    pool = await asyncpg.create_pool(database_url(root, service), min_size=1, max_size=2)
+    try:
+        known = projections() if service == READ_MODELS else {}
+        async with pool.acquire() as conn:
+            ids = (
+                [d.id for d in await deadletters.list_dead_letters(conn, limit=100_000)]
+                if args.id is None
+                else [args.id]
+            )
+        for letter_id in ids:
+            outcome = await deadletters.replay(pool, letter_id, projections=known)
+            print(f"{letter_id}: {'replayed' if outcome.replayed else outcome.reason}")
+    finally:
+        await pool.close()
+
+
+# -- projections --------------------------------------------------------------------------
+
+
+async def rebuild_projections(root: Path, names: list[str]) -> None:
+    known = projections()
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise OperatorError(f"unknown projection(s) {unknown}; known: {sorted(known)}")
+    settings = kafka_settings(root)
+    pool = await asyncpg.create_pool(database_url(root, READ_MODELS), min_size=1, max_size=4)
+    try:
+        for name in names:
+
+            def show(p: RebuildProgress, name: str = name) -> None:
+                total = f"/{p.total}" if p.total else ""
+                left = ""
+                if p.total and p.rate > 0:
+                    left = f", about {max(0.0, (p.total - p.events) / p.rate):.0f}s left"
+                bar = _bar(p.events / p.total if p.total else 0.0)
+                print(
+                    f"\r{name}: {bar} {p.events}{total} events, {p.rate:,.0f}/s{left}   ",
+                    end="",
+                    flush=True,
+                )
+
+            schema = await rebuild(pool, known[name], settings, progress=show)
+            print(f"\n{name}: swapped in {schema}")
+    finally:
+        await pool.close()
+
+
+def _bar(fraction: float, width: int = 24) -> str:
+    filled = int(max(0.0, min(1.0, fraction)) * width)
+    return "[" + "#" * filled + "." * (width - filled) + "]"
+
+
+# -- the broker ---------------------------------------------------------------------------
+
+
+async def reseed(root: Path, services: list[str]) -> None:
+    """Point each relay's cursor back at the start: the running relay republishes everything."""
+    await topics(root, create=True)
+    for service in services:
+        async with connect(root, service) as conn:
+            await conn.execute(
+                """
+                INSERT INTO relay_cursor (topic, xid, position, published)
+                VALUES ($1, '0', 0, 0)
+                ON CONFLICT (topic) DO UPDATE SET xid = '0', position = 0, published = 0,
+                    updated_at = now()
+                """,
+                topic_for(service),
+            )
+            count = await conn.fetchval("SELECT count(*) FROM events")
+        print(f"{service}: relay will republish {count} events from the start")
+
+
+async def topics(root: Path, *, create: bool) -> None:
+    settings = kafka_settings(root)
+    client = kafka.admin(settings, client_id="anju-cli")
+    try:
+        await asyncio.wait_for(client.start(), 10)
+    except (OSError, TimeoutError, Exception) as error:
+        raise OperatorError(f"cannot reach Kafka at {settings.bootstrap}: {error!r}") from error
+    try:
+        wanted = [topic_for(s) for s in event_services()]
+        existing = await kafka.existing_topics(client)
+        for topic in wanted:
+            state = "present" if topic in existing else "missing"
+            print(f"{topic:<24} {state}")
+        if create:
+            for topic in await kafka.ensure_topics(client, wanted, settings):
+                print(f"{topic:<24} created ({settings.partitions} partitions, keep forever)")
+    finally:
+        await client.close()
+
+
+# -- wiring -------------------------------------------------------------------------------
+
+
+def _runner(
+    make: Callable[[argparse.Namespace], Coroutine[Any, Any, None]],
+) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        try:
+            asyncio.run(make(args))
+        except OperatorError as error:
+            print(f"anju: {error}", file=sys.stderr)
+            return 2
+        return 0
+
+    return run
+
+
+def add_commands(sub: Any, root: Path) -> None:
+    sub.add_parser("status", help="relay lag, projection checkpoints, dead letters").set_defaults(
+        func=_runner(lambda _: status(root))
+    )
+
+    dl = sub.add_parser("dead-letters", help="list, show, replay or discard dead letters")
+    dl.add_argument("--service", default=READ_MODELS, help="whose dead letters (default query)")
+    actions = dl.add_subparsers(dest="action", required=True)
+    listing = actions.add_parser("list")
+    listing.add_argument("--all", dest="all_statuses", action="store_true", help="not only pending")
+    actions.add_parser("show").add_argument("id", type=int)
+    replay = actions.add_parser("replay")
+    which = replay.add_mutually_exclusive_group(required=True)
+    which.add_argument("id", type=int, nargs="?")
+    which.add_argument("--all", action="store_true")
+    discard = actions.add_parser("discard")
+    discard.add_argument("id", type=int)
+    discard.add_argument("--reason", required=True)
+    dl.set_defaults(func=_runner(lambda a: dead_letters(root, a)))
+
+    proj = sub.add_parser("projections", help="rebuild read models while the system runs")
+    proj_actions = proj.add_subparsers(dest="action", required=True)
+    rb = proj_actions.add_parser("rebuild")
+    names = rb.add_mutually_exclusive_group(required=True)
+    names.add_argument("name", nargs="?")
+    names.add_argument("--all", action="store_true")
+    proj.set_defaults(
+        func=_runner(
+            lambda a: rebuild_projections(root, sorted(projections()) if a.all else [a.name])
+        )
+    )
+
+    rs = sub.add_parser("reseed", help="republish event stores to Kafka (broker lost its data)")
+    rs.add_argument("--service", action="append", help="default: every service")
+    rs.set_defaults(func=_runner(lambda a: reseed(root, a.service or event_services())))
+
+    tp = sub.add_parser("topics", help="check (or --create) the event topics")
+    tp.add_argument("--create", action="store_true")
+    tp.set_defaults(func=_runner(lambda a: topics(root, create=a.create)))
