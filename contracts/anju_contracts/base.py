@@ -119,6 +119,10 @@ class EventCatalog:
     def knows(self, event_type: str) -> bool:
         return event_type in self._latest
 
+    def model(self, event_type: str) -> type[Event]:
+        """The newest model of ``event_type`` (KeyError when unknown)."""
+        return self._latest[event_type]
+
     def decode(self, event_type: str, version: int, data: Mapping[str, Any]) -> Event:
         """Validate ``data`` as ``event_type`` at ``version``, upcasting it to the newest version.
 

@@ -27,10 +27,11 @@ from typing import ClassVar
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from pydantic import SecretStr
 
 from anju_contracts import Actor, Event, EventCatalog
 from eventkit.projection import Projection, ProjectionRunner, ensure_projection
-from eventkit.relay import Relay
+from eventkit.relay import ENVELOPE_SQL, Relay
 from eventkit.schema import migrate
 from eventkit.settings import KafkaSettings, ServiceSettings
 from eventkit.store import Context, EventStore
@@ -149,19 +150,17 @@ async def bench_relay(url: str, bootstrap: str, count: int) -> tuple[list[str], 
     settings = ServiceSettings(
         service="bench",
         database_url=url,
-        jwt_secret="bench-secret-not-used-for-anything",
+        jwt_secret=SecretStr("bench-secret-not-used-for-anything"),
         kafka=KafkaSettings(bootstrap=bootstrap, topic_prefix=prefix),
         relay_batch=5000,
     )
     # Baseline: the same bytes, produced in batches by plain aiokafka.
     rows = await pool.fetch(
-        """SELECT xid::text AS xid, position, id, stream_id, sequence, type, type_version,
-                  data::text, occurred_at, correlation_id, causation_id, actor::text, area
-           FROM events ORDER BY position"""
+        f"SELECT stream_id, {ENVELOPE_SQL} FROM events WHERE $1::text IS NOT NULL"
+        " ORDER BY position",
+        "bench",
     )
-    from eventkit.relay import envelope_json
-
-    messages = [(r["stream_id"].encode(), envelope_json("bench", r)) for r in rows]
+    messages = [(r["stream_id"].encode(), r["envelope"].encode()) for r in rows]
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
     await producer.start()
     baseline_topic = f"{prefix}baseline"

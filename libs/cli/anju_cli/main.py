@@ -76,10 +76,10 @@ def cmd_contracts(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from anju_cli import demo
+    from anju_cli.demo import load
 
     token = issue_token(jwt_secret(), "demo-loader", [Role.ADMIN])
-    return asyncio.run(demo.load(args.registry, token, seed=args.seed, residents=args.residents))
+    return asyncio.run(load(args.registry, token, seed=args.seed, residents=args.residents))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -97,11 +97,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     token.add_argument("--ttl", type=int, default=12 * 3600, help="lifetime in seconds")
     token.set_defaults(func=cmd_token)
 
-    demo = sub.add_parser("demo", help="load a small believable community through the API")
-    demo.add_argument("--registry", default="http://127.0.0.1:8101")
-    demo.add_argument("--seed", type=int, default=2026)
-    demo.add_argument("--residents", type=int, default=300)
-    demo.set_defaults(func=cmd_demo)
+    demo_cmd = sub.add_parser("demo", help="load a small believable community through the API")
+    demo_cmd.add_argument("--registry", default="http://127.0.0.1:8101")
+    demo_cmd.add_argument("--seed", type=int, default=2026)
+    demo_cmd.add_argument("--residents", type=int, default=300)
+    demo_cmd.set_defaults(func=cmd_demo)
 
     contracts = sub.add_parser("contracts", help="regenerate JSON Schema and AsyncAPI files")
     contracts.add_argument("--check", action="store_true", help="only report stale files")

@@ -62,9 +62,9 @@ async def connect(root: Path, service: str) -> AsyncIterator[asyncpg.Connection]
 
 
 def projections() -> dict[str, Projection]:
-    from anju_query.projections import PROJECTIONS
+    from anju_query.projections import projections as query_projections
 
-    return {p.name: p for p in PROJECTIONS}
+    return {p.name: p for p in query_projections()}
 
 
 def event_services() -> list[str]:

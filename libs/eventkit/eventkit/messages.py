@@ -11,12 +11,13 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import asyncpg
 from pydantic import ValidationError
 
 from anju_contracts import Envelope, Event, EventCatalog, InvalidEvent, UnknownEvent
+from anju_contracts.envelopes import typed_envelope
 from eventkit.metrics import DEAD_LETTERS
 
 
@@ -68,6 +69,9 @@ class Decoder:
         self.catalogs: Mapping[str, EventCatalog] = {c.source: c for c in catalogs}
 
     def decode(self, message: RawMessage) -> Delivered | Poison:
+        fast = self._decode_current(message)
+        if fast is not None:
+            return fast
         try:
             envelope = Envelope.model_validate_json(message.value or b"")
         except ValidationError as error:
@@ -81,6 +85,27 @@ class Decoder:
             return Poison(message, "unknown_type", str(error))
         except InvalidEvent as error:
             return Poison(message, "invalid", _short(error.error))
+        return Delivered(envelope, event, message.topic, message.partition, message.offset)
+
+    def _decode_current(self, message: RawMessage) -> Delivered | None:
+        """One validation pass for the common case: the newest version of a known type.
+
+        The ``type`` and ``version`` headers name the model; anything unusual (no headers, an
+        old version to upcast, an invalid payload) returns None and takes the careful path.
+        """
+        headers = dict(message.headers)
+        event_type = headers.get("type", b"").decode("utf-8", "replace")
+        catalog = self.catalogs.get(event_type.partition(".")[0])
+        if catalog is None or not catalog.knows(event_type):
+            return None
+        model = catalog.model(event_type)
+        if headers.get("version") != str(model.event_version).encode():
+            return None
+        try:
+            envelope = typed_envelope(model).model_validate_json(message.value or b"")
+        except ValidationError:
+            return None
+        event = cast(Event, envelope.data)
         return Delivered(envelope, event, message.topic, message.partition, message.offset)
 
 

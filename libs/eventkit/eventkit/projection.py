@@ -25,7 +25,7 @@ from typing import Protocol
 
 import asyncpg
 import structlog
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from anju_contracts import EventCatalog
 from eventkit import kafka
@@ -256,7 +256,7 @@ class ProjectionRunner:
 
     async def poll(self, consumer: AIOKafkaConsumer, timeout_ms: int = 200) -> int:
         """Fetch one batch, apply it in one transaction, then commit the offsets."""
-        fetched = await consumer.getmany(timeout_ms=timeout_ms, max_records=self.settings.max_batch)
+        fetched = await fetch_batch(consumer, self.settings.max_batch, timeout_ms)
         messages = [m for batch in fetched.values() for m in batch]
         if not messages:
             return 0
@@ -275,6 +275,26 @@ class ProjectionRunner:
                 lag += max(0, highwater - batch[-1].offset - 1)
         PROJECTION_LAG.labels(self.projection.name).set(lag)
         return applied
+
+
+async def fetch_batch(
+    consumer: AIOKafkaConsumer, max_records: int, timeout_ms: int
+) -> dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]:
+    """Wait up to ``timeout_ms`` for messages, then drain what is already fetched, up to
+    ``max_records``: big transactions when there is a backlog, no added wait when there is not.
+    """
+    fetched: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]] = await consumer.getmany(
+        timeout_ms=timeout_ms, max_records=max_records
+    )
+    count = sum(len(b) for b in fetched.values())
+    while 0 < count < max_records:
+        more = await consumer.getmany(timeout_ms=0, max_records=max_records - count)
+        if not more:
+            break
+        for tp, batch in more.items():
+            fetched.setdefault(tp, []).extend(batch)
+            count += len(batch)
+    return fetched
 
 
 # -- rebuilding ---------------------------------------------------------------------------
@@ -324,9 +344,7 @@ async def rebuild(
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         while True:
-            fetched = await consumer.getmany(
-                timeout_ms=idle_timeout_ms, max_records=settings.max_batch
-            )
+            fetched = await fetch_batch(consumer, settings.max_batch, idle_timeout_ms)
             messages = [m for batch in fetched.values() for m in batch]
             if messages:
                 decoded = [decoder.decode(m) for m in messages]

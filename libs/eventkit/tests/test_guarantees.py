@@ -1,0 +1,907 @@
+"""The kernel's guarantees (DESIGN.md, "The kernel"), proven against real PostgreSQL and Kafka.
+
+Every test has a database of its own (``database_url``) and a topic prefix of its own on the
+shared broker; the broker-restart test starts a broker of its own. Nothing asserts on time:
+everything that happens in the background is polled for, with generous timeouts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from collections import Counter as Tally
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from pydantic import SecretStr
+
+from anju_contracts import Actor, Envelope, Event, EventCatalog
+from eventkit import kafka
+from eventkit.messages import Decoder, Delivered, Poison
+from eventkit.policy import Policy, PolicyRunner, handle_once
+from eventkit.projection import ProjectionRunner, ensure_projection, rebuild
+from eventkit.relay import Relay
+from eventkit.runtime import Runtime
+from eventkit.scheduler import Deadline, Scheduler
+from eventkit.schema import migrate
+from eventkit.settings import KafkaSettings, ServiceSettings
+from eventkit.store import ConcurrencyError, Context, EventStore, Session
+from eventkit.testing.infra import TansuBroker
+
+TIMEOUT_S = 20.0
+
+# -- a tiny event catalogue of our own ------------------------------------------------------
+
+
+class Counted(Event):
+    event_type = "demo.Counted"
+    n: int
+
+
+class Noted(Event):
+    event_type = "demo.Noted"
+    text: str
+
+
+CATALOG = EventCatalog("demo", [Counted, Noted])
+CONTEXT = Context(actor=Actor(id="tester", roles=("admin",)))
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}{uuid.uuid4().hex[:10]}"
+
+
+def service_settings(database_url: str, bootstrap: str, *, partitions: int = 3) -> ServiceSettings:
+    """Settings for one test: the demo service on a topic prefix nobody else uses."""
+    return ServiceSettings(
+        service="demo",
+        database_url=database_url,
+        jwt_secret=SecretStr("x" * 32),
+        kafka=KafkaSettings(
+            bootstrap=bootstrap,
+            topic_prefix=unique("t") + ".",
+            partitions=partitions,
+            session_timeout_ms=2000,
+            heartbeat_interval_ms=300,
+            fetch_max_wait_ms=20,
+        ),
+        topic_check_interval_s=0.5,
+    )
+
+
+@asynccontextmanager
+async def open_store(
+    database_url: str, catalog: EventCatalog = CATALOG
+) -> AsyncIterator[EventStore]:
+    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=10)
+    try:
+        await migrate(pool)
+        yield EventStore(pool, catalog)
+    finally:
+        await pool.close()
+
+
+@asynccontextmanager
+async def started(relay: Relay) -> AsyncIterator[Relay]:
+    await relay.start()
+    try:
+        yield relay
+    finally:
+        await relay.close()
+
+
+async def eventually(
+    check: Callable[[], Awaitable[bool]], what: str, timeout: float = TIMEOUT_S
+) -> None:
+    """Poll ``check`` until it holds; fail naming ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not await check():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout}s waiting for: {what}")
+        await asyncio.sleep(0.05)
+
+
+async def publish_all(relay: Relay, store: EventStore) -> None:
+    """Drive the relay until everything committed is published (other transactions on the
+    server may hold the xmin horizon back for a moment, hence the polling)."""
+
+    async def done() -> bool:
+        await relay.publish_batch()
+        async with store.pool.acquire() as conn:
+            left = await conn.fetchval(
+                "SELECT count(*) FROM events WHERE (xid, position) > ($1::text::xid8, $2)",
+                relay._cursor.xid,
+                relay._cursor.position,
+            )
+        return int(left) == 0
+
+    await eventually(done, "the relay to publish every committed event")
+
+
+async def read_topic(bootstrap: str, topic: str) -> list[Any]:
+    """Every message on ``topic`` right now, partition by partition, in offset order."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        fetch_max_wait_ms=20,
+    )
+    await consumer.start()
+    try:
+        await consumer.topics()
+        partitions = consumer.partitions_for_topic(topic) or set()
+        assert partitions, f"topic {topic} does not exist"
+        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        end = await consumer.end_offsets(tps)
+        records: list[Any] = []
+        deadline = time.monotonic() + TIMEOUT_S
+        while True:
+            positions = [await consumer.position(tp) for tp in tps]
+            if all(pos >= end[tp] for pos, tp in zip(positions, tps, strict=True)):
+                break
+            assert time.monotonic() < deadline, "could not read the topic to its end"
+            fetched = await consumer.getmany(timeout_ms=200)
+            for batch in fetched.values():
+                records.extend(batch)
+        return sorted(records, key=lambda r: (r.partition, r.offset))
+    finally:
+        await consumer.stop()
+
+
+async def drain(
+    consumer: AIOKafkaConsumer,
+    poll: Callable[[AIOKafkaConsumer], Awaitable[int]],
+    partitions: int,
+) -> None:
+    """Call ``poll`` until the group consumer has every partition and has read to the end."""
+
+    async def caught_up() -> bool:
+        await poll(consumer)
+        assigned = list(consumer.assignment())
+        if len(assigned) < partitions:
+            return False
+        end = await consumer.end_offsets(assigned)
+        return all([await consumer.position(tp) >= end[tp] for tp in assigned])
+
+    await eventually(caught_up, "a consumer to read its topic to the end")
+
+
+def envelopes(records: Sequence[Any]) -> list[dict[str, Any]]:
+    return [json.loads(r.value) for r in records]
+
+
+# -- a counting projection: every application is a row, so a duplicate would show ----------
+
+
+@dataclass
+class CountingProjection:
+    name: str = "tally"
+    catalogs: Sequence[EventCatalog] = (CATALOG,)
+    ddl: str = """
+        CREATE TABLE applied (
+            event_id  uuid NOT NULL,
+            stream_id text NOT NULL,
+            sequence  integer NOT NULL,
+            n         integer NOT NULL
+        );
+        CREATE TABLE totals (stream_id text PRIMARY KEY, total bigint NOT NULL);
+    """
+
+    async def apply(self, conn: asyncpg.Connection, batch: Sequence[Delivered]) -> None:
+        rows = [
+            (d.envelope.id, d.envelope.subject, d.envelope.sequence, _n(d.event)) for d in batch
+        ]
+        await conn.executemany("INSERT INTO applied VALUES ($1, $2, $3, $4)", rows)
+        await conn.executemany(
+            """
+            INSERT INTO totals VALUES ($1, $2)
+            ON CONFLICT (stream_id) DO UPDATE SET total = totals.total + EXCLUDED.total
+            """,
+            [(stream, n) for _, stream, _, n in rows],
+        )
+
+
+def _n(event: Event) -> int:
+    return event.n if isinstance(event, Counted) else 0
+
+
+async def store_rows(pool: asyncpg.Pool) -> list[tuple[str, str, int, int]]:
+    """The store's events as (id, stream, sequence, n), sorted: what a read model must equal."""
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT id, stream_id, sequence, coalesce((data->>'n')::int, 0) AS n FROM events"
+        )
+    return sorted((str(r["id"]), r["stream_id"], r["sequence"], r["n"]) for r in rows)
+
+
+async def applied_rows(
+    pool: asyncpg.Pool, schema: str = "tally"
+) -> list[tuple[str, str, int, int]]:
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(f"SELECT event_id, stream_id, sequence, n FROM {schema}.applied")
+    return sorted((str(r["event_id"]), r["stream_id"], r["sequence"], r["n"]) for r in rows)
+
+
+async def append_counts(store: EventStore, streams: Sequence[str], per_stream: int) -> None:
+    """Append ``per_stream`` events to each stream, interleaving the streams."""
+    versions = dict.fromkeys(streams, 0)
+    for i in range(per_stream):
+        for stream in streams:
+            await store.append(stream, versions[stream], [Counted(n=i + 1)], context=CONTEXT)
+            versions[stream] += 1
+
+
+# == 1. optimistic concurrency ============================================================
+
+
+@pytest.mark.parametrize("existing", [0, 2])
+async def test_concurrent_appends_with_same_expectation_exactly_one_wins(
+    database_url: str, existing: int
+) -> None:
+    async with open_store(database_url) as store:
+        stream = "counter-1"
+        for i in range(existing):
+            await store.append(stream, i, [Counted(n=0)], context=CONTEXT)
+        barrier = asyncio.Barrier(2)
+
+        async def command(n: int) -> int:
+            async with store.session() as session:  # a connection of its own
+                loaded = await session.load(stream)
+                await barrier.wait()  # both have loaded the same version
+                await session.append(stream, loaded.version, [Counted(n=n)], context=CONTEXT)
+            return n
+
+        results = await asyncio.gather(command(100), command(200), return_exceptions=True)
+
+        winners = [r for r in results if isinstance(r, int)]
+        losers = [r for r in results if isinstance(r, BaseException)]
+        assert len(winners) == 1, results
+        assert len(losers) == 1, results
+        assert isinstance(losers[0], ConcurrencyError), results
+        assert losers[0].expected_version == existing
+        loaded = await store.load(stream)
+        assert loaded.version == existing + 1
+        assert loaded.events[-1].event == Counted(n=winners[0])
+        assert [e.sequence for e in loaded.events] == list(range(1, existing + 2))
+
+
+async def test_append_with_stale_expectation_is_refused(database_url: str) -> None:
+    async with open_store(database_url) as store:
+        await store.append("s", 0, [Counted(n=1)], context=CONTEXT)
+        await store.append("s", 1, [Counted(n=2)], context=CONTEXT)
+        with pytest.raises(ConcurrencyError):
+            await store.append("s", 1, [Counted(n=3)], context=CONTEXT)
+        with pytest.raises(ConcurrencyError):
+            await store.append("s", 0, [Counted(n=3)], context=CONTEXT)
+        with pytest.raises(ConcurrencyError):  # ahead of the stream is wrong too
+            await store.append("s", 5, [Counted(n=3)], context=CONTEXT)
+        assert (await store.load("s")).version == 2
+
+
+# == 2. atomic commands ===================================================================
+
+
+async def test_failure_after_first_append_leaves_nothing(database_url: str) -> None:
+    async with open_store(database_url) as store:
+        await store.append("other", 0, [Counted(n=1)], context=CONTEXT)
+
+        async def second_append_conflicts() -> None:
+            async with store.session() as session:
+                await session.append("a", 0, [Counted(n=1), Counted(n=2)], context=CONTEXT)
+                await session.append("other", 0, [Counted(n=3)], context=CONTEXT)
+
+        async def later_statement_fails() -> None:
+            async with store.session() as session:
+                await session.append("a", 0, [Counted(n=1)], context=CONTEXT)
+                await session.append("b", 0, [Counted(n=1)], context=CONTEXT)
+                await session.schedule("k", "x", datetime.now(UTC))
+                await session.conn.execute(
+                    "INSERT INTO deadlines (kind, key, due_at) VALUES ('k', 'x', now())"
+                )
+
+        async def command_raises() -> None:
+            async with store.session() as session:
+                await session.append("a", 0, [Counted(n=1)], context=CONTEXT)
+                raise RuntimeError("decided to fail")
+
+        async def joined_transaction_fails() -> None:
+            async with store.pool.acquire() as conn, conn.transaction():
+                await Session(store, conn).append("a", 0, [Counted(n=1)], context=CONTEXT)
+                await conn.execute("UPDATE events SET sequence = 0 WHERE stream_id = 'a'")
+
+        # A second append of the same command conflicts: the first must not survive.
+        with pytest.raises(ConcurrencyError):
+            await second_append_conflicts()
+        # A later statement of the command fails (unique violation), after two appends.
+        with pytest.raises(asyncpg.UniqueViolationError):
+            await later_statement_fails()
+        # The command's code raises after appending.
+        with pytest.raises(RuntimeError):
+            await command_raises()
+        # A statement after the append, in the caller's own transaction, is refused.
+        with pytest.raises(asyncpg.CheckViolationError):
+            await joined_transaction_fails()
+
+        async with store.pool.acquire() as conn:
+            rows = await conn.fetch("SELECT stream_id, sequence FROM events ORDER BY position")
+            assert [(r["stream_id"], r["sequence"]) for r in rows] == [("other", 1)]
+            assert await conn.fetchval("SELECT count(*) FROM deadlines") == 0
+        assert not (await store.load("a")).exists
+
+
+# == 3. no skipped events: out-of-order commit ==============================================
+
+
+async def test_relay_does_not_skip_a_transaction_that_commits_late(
+    database_url: str, kafka_bootstrap: str
+) -> None:
+    settings = service_settings(database_url, kafka_bootstrap)
+    async with open_store(database_url) as store, started(Relay(store, settings)) as relay:
+        sent: list[str] = []  # stream ids, in the order the relay sends them
+        publish = relay._publish
+
+        async def recording(rows: list[asyncpg.Record]) -> None:
+            await publish(rows)
+            sent.extend(row["stream_id"] for row in rows)
+
+        relay._publish = recording  # type: ignore[method-assign]
+        await store.append("early", 0, [Counted(n=1)], context=CONTEXT)
+        await publish_all(relay, store)
+
+        # Transaction A takes a position and stays open.
+        conn_a = await asyncpg.connect(database_url)
+        tx_a = conn_a.transaction()
+        await tx_a.start()
+        result_a = await Session(store, conn_a).append(
+            "stream-a", 0, [Counted(n=10)], context=CONTEXT
+        )
+        # Transaction B takes a later position and commits first.
+        result_b = await store.append("stream-b", 0, [Counted(n=20)], context=CONTEXT)
+        assert result_b.positions[0] > result_a.positions[0]
+
+        # B is committed, but publishing it now would skip A for good: nothing goes out.
+        for _ in range(5):
+            assert await relay.publish_batch() == 0
+        assert relay._cursor.position < result_a.positions[0]
+
+        await tx_a.commit()
+        await conn_a.close()
+        await publish_all(relay, store)
+
+        # A commit order in which A came last, and after it more events, still all arrive.
+        await store.append("stream-b", 1, [Counted(n=21)], context=CONTEXT)
+        await publish_all(relay, store)
+
+        records = await read_topic(kafka_bootstrap, settings.topic)
+        seen = envelopes(records)
+        ids = Tally(e["id"] for e in seen)
+        assert set(ids) == {r[0] for r in await store_rows(store.pool)}
+        assert all(count == 1 for count in ids.values()), ids
+        # Sent once each, A before B (A's transaction began first), after "early".
+        assert sent == ["early", "stream-a", "stream-b", "stream-b"]
+        for stream in ("early", "stream-a", "stream-b"):
+            sequences = [e["sequence"] for e in seen if e["subject"] == stream]
+            assert sequences == list(range(1, len(sequences) + 1))
+
+
+async def test_per_stream_order_holds_when_an_older_transaction_appends_later(
+    database_url: str, kafka_bootstrap: str
+) -> None:
+    """A transaction that got its transaction id early (it wrote something first, like a
+    policy's inbox row) and appends to a stream *after* a younger transaction committed to it:
+    the relay, which reads in transaction-id order, must still publish the stream in order."""
+    settings = service_settings(database_url, kafka_bootstrap)
+    async with open_store(database_url) as store, started(Relay(store, settings)) as relay:
+        conn_old = await asyncpg.connect(database_url)
+        try:
+            tx_old = conn_old.transaction()
+            await tx_old.start()
+            # The older transaction writes first, so it has the lower transaction id ...
+            await conn_old.execute(
+                "INSERT INTO inbox (consumer, event_id) VALUES ('p', $1)", uuid.uuid4()
+            )
+            # ... a younger one creates the stream and commits ...
+            await store.append("shared", 0, [Counted(n=1)], context=CONTEXT)
+            # ... and the older one, seeing version 1, appends version 2 (or is refused).
+            session = Session(store, conn_old)
+            loaded = await session.load("shared")
+            assert loaded.version == 1
+            try:
+                await session.append("shared", 1, [Counted(n=2)], context=CONTEXT)
+            except ConcurrencyError:
+                await tx_old.rollback()
+            else:
+                await tx_old.commit()
+        finally:
+            await conn_old.close()
+        # Whatever the store did, retrying the command in a new transaction succeeds.
+        if (await store.load("shared")).version == 1:
+            await store.append("shared", 1, [Counted(n=2)], context=CONTEXT)
+
+        await publish_all(relay, store)
+        records = await read_topic(kafka_bootstrap, settings.topic)
+        sequences = [e["sequence"] for e in envelopes(records) if e["subject"] == "shared"]
+        assert sequences == [1, 2]
+
+
+# == 4. at-least-once out, exactly-once effects in =========================================
+
+
+class RelayCrash(Exception):
+    pass
+
+
+async def test_duplicates_from_a_relay_crash_have_their_effect_once(
+    database_url: str, kafka_bootstrap: str
+) -> None:
+    settings = service_settings(database_url, kafka_bootstrap)
+    async with open_store(database_url) as store:
+        streams = [f"s{i}" for i in range(5)]
+        await append_counts(store, streams, 4)
+        total = len(streams) * 4
+
+        # The relay publishes, then dies before it can save its cursor.
+        first = Relay(store, settings)
+        async with started(first):
+            publish = first._publish
+
+            async def publish_then_die(rows: list[asyncpg.Record]) -> None:
+                await publish(rows)  # the broker has acknowledged the batch ...
+                raise RelayCrash  # ... and the process dies before the cursor is saved
+
+            first._publish = publish_then_die  # type: ignore[method-assign]
+
+            async def crashed() -> bool:
+                try:
+                    await first.publish_batch()  # 0 while another transaction holds xmin
+                except RelayCrash:
+                    return True
+                return False
+
+            await eventually(crashed, "the relay to publish and crash")
+        # Its successor starts from the saved cursor: everything goes out again.
+        second = Relay(store, settings)
+        async with started(second):
+            assert (await second.cursor()).position == 0
+            await publish_all(second, store)
+        records = await read_topic(kafka_bootstrap, settings.topic)
+        assert len(records) == 2 * total
+        assert all(n == 2 for n in Tally(e["id"] for e in envelopes(records)).values())
+
+        # A projection applies each event once.
+        projection = CountingProjection()
+        runner = ProjectionRunner(store.pool, projection, settings.kafka)
+        await ensure_projection(store.pool, projection)
+        consumer = kafka.consumer(
+            settings.kafka, settings.topic, group_id=runner.group_id, client_id="p"
+        )
+        await consumer.start()
+        try:
+            await drain(consumer, runner.poll, settings.kafka.partitions)
+        finally:
+            await consumer.stop()
+        assert await applied_rows(store.pool) == await store_rows(store.pool)
+
+        # A policy has its effect once: here, it counts in a table of the service.
+        async with store.pool.acquire() as conn:
+            await conn.execute("CREATE TABLE effects (event_id uuid NOT NULL, n int NOT NULL)")
+
+        async def react(session: Session, delivered: Delivered) -> None:
+            await session.conn.execute(
+                "INSERT INTO effects VALUES ($1, $2)", delivered.envelope.id, _n(delivered.event)
+            )
+            # and it appends to a stream of its own, like a command would
+            stream = f"reaction-{delivered.envelope.id}"
+            await session.append(stream, 0, [Noted(text="seen")], context=CONTEXT)
+
+        policy = Policy("counter", [CATALOG], react)
+        policy_runner = PolicyRunner(store, policy, settings.kafka)
+        consumer = kafka.consumer(
+            settings.kafka,
+            settings.topic,
+            group_id=f"{settings.kafka.topic_prefix}policy",
+            client_id="policy",
+        )
+        await consumer.start()
+        try:
+            await drain(consumer, policy_runner.poll, settings.kafka.partitions)
+        finally:
+            await consumer.stop()
+        assert policy_runner.handled == total
+        async with store.pool.acquire() as conn:
+            effects = await conn.fetch("SELECT event_id FROM effects")
+            reactions = await conn.fetchval(
+                "SELECT count(*) FROM events WHERE stream_id LIKE 'reaction-%'"
+            )
+            dead = await conn.fetchval("SELECT count(*) FROM dead_letters")
+        assert sorted(str(r["event_id"]) for r in effects) == sorted(
+            r[0] for r in await store_rows(store.pool) if not r[1].startswith("reaction-")
+        )
+        assert len({r["event_id"] for r in effects}) == total
+        assert reactions == total
+        assert dead == 0
+
+        # handle_once directly: the second delivery of the same event is a no-op.
+        decoded = Decoder([CATALOG]).decode(records[0])
+        assert isinstance(decoded, Delivered)
+        assert not await handle_once(store, policy, decoded)
+
+
+# == 5. per-stream order on Kafka ==========================================================
+
+
+async def test_many_interleaved_streams_keep_their_order_per_partition(
+    database_url: str, kafka_bootstrap: str
+) -> None:
+    settings = service_settings(database_url, kafka_bootstrap, partitions=4)
+    async with open_store(database_url) as store, started(Relay(store, settings)) as relay:
+        streams = [f"resident-{i}" for i in range(50)]
+        per_stream = 8
+        # Concurrent writers, each taking streams in its own order, and the relay publishing
+        # in between: commit order interleaves the streams thoroughly.
+        sem = asyncio.Semaphore(8)
+
+        async def write(stream: str) -> None:
+            for i in range(per_stream):
+                async with sem:
+                    await store.append(stream, i, [Counted(n=i + 1)], context=CONTEXT)
+                await asyncio.sleep(0)
+
+        async def relay_meanwhile(stop: asyncio.Event) -> None:
+            while not stop.is_set():
+                await relay.publish_batch()
+                await asyncio.sleep(0.01)
+
+        stop = asyncio.Event()
+        relaying = asyncio.create_task(relay_meanwhile(stop))
+        await asyncio.gather(*(write(s) for s in streams))
+        stop.set()
+        await relaying
+        await publish_all(relay, store)
+
+        records = await read_topic(kafka_bootstrap, settings.topic)
+        assert len(records) == len(streams) * per_stream
+        partitions_of: dict[str, set[int]] = {}
+        sequences: dict[str, list[int]] = {}
+        for record in records:
+            envelope = json.loads(record.value)
+            assert record.key == envelope["subject"].encode()
+            partitions_of.setdefault(envelope["subject"], set()).add(record.partition)
+            sequences.setdefault(envelope["subject"], []).append(envelope["sequence"])
+        assert set(sequences) == set(streams)
+        assert all(len(p) == 1 for p in partitions_of.values())
+        assert len({p for ps in partitions_of.values() for p in ps}) > 1
+        for stream, seq in sequences.items():
+            assert seq == list(range(1, per_stream + 1)), stream
+
+
+# == 6. poison messages don't stop the line ================================================
+
+
+async def test_poison_messages_are_dead_lettered_and_the_projection_goes_on(
+    database_url: str, kafka_bootstrap: str
+) -> None:
+    settings = service_settings(database_url, kafka_bootstrap, partitions=3)
+    async with open_store(database_url) as store, started(Relay(store, settings)) as relay:
+        await append_counts(store, ["a", "b", "c"], 2)
+        await publish_all(relay, store)
+
+        good = json.loads(
+            (await read_topic(kafka_bootstrap, settings.topic))[0].value
+        )  # a real envelope to spoil
+
+        def spoiled(**changes: Any) -> bytes:
+            envelope = dict(good, id=str(uuid.uuid4()), subject="poison", sequence=1)
+            envelope.update(changes)
+            return json.dumps(envelope).encode()
+
+        poison = {
+            "garbage": (b"\xff\xfe not json {", "undecodable"),
+            "not-an-envelope": (b'{"hello": "world"}', "undecodable"),
+            "unknown": (spoiled(type="demo.NeverHeardOf"), "unknown_type"),
+            "future": (spoiled(version=99), "unknown_type"),
+            "invalid": (spoiled(data={"n": "many"}), "invalid"),
+            "other-source": (spoiled(source="elsewhere"), "unknown_type"),
+        }
+        producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+        await producer.start()
+        try:
+            for key, (value, _) in poison.items():
+                # on every partition, so poison sits before valid events everywhere
+                for partition in range(settings.kafka.partitions):
+                    await producer.send_and_wait(
+                        settings.topic,
+                        value,
+                        key=key.encode(),
+                        partition=partition,
+                        headers=[("type", b"?")],
+                    )
+        finally:
+            await producer.stop()
+        await append_counts(store, ["d", "e", "f"], 2)
+        await store.append("a", 2, [Counted(n=3)], context=CONTEXT)
+        await publish_all(relay, store)
+
+        projection = CountingProjection()
+        runner = ProjectionRunner(store.pool, projection, settings.kafka)
+        stop = asyncio.Event()
+        task = asyncio.create_task(runner.run(stop))
+        try:
+
+            async def applied_everything() -> bool:
+                try:
+                    return await applied_rows(store.pool) == await store_rows(store.pool)
+                except asyncpg.UndefinedTableError:
+                    return False
+
+            await eventually(applied_everything, "the projection to apply every valid event")
+
+            async def all_dead_lettered() -> bool:
+                async with store.pool.acquire() as conn:
+                    n = await conn.fetchval("SELECT count(*) FROM dead_letters")
+                return int(n) == len(poison) * settings.kafka.partitions
+
+            await eventually(all_dead_lettered, "every poison message in dead_letters")
+        finally:
+            stop.set()
+            await task
+
+        async with store.pool.acquire() as conn:
+            rows = await conn.fetch(
+                "SELECT consumer, topic, key, value, reason, detail, status, headers::text"
+                " FROM dead_letters"
+            )
+        by_key: dict[bytes, list[asyncpg.Record]] = {}
+        for row in rows:
+            by_key.setdefault(row["key"], []).append(row)
+        for key, (value, reason) in poison.items():
+            found = by_key[key.encode()]
+            assert len(found) == settings.kafka.partitions
+            for row in found:
+                assert row["value"] == value  # the raw bytes, untouched
+                assert row["reason"] == reason, (key, row["detail"])
+                assert row["detail"]
+                assert row["consumer"] == "tally"
+                assert row["topic"] == settings.topic
+                assert row["status"] == "pending"
+                assert json.loads(row["headers"]) == [["type", "?"]]
+
+
+# == 7. schema evolution ===================================================================
+
+
+class NamedV1(Event):
+    event_type = "evo.Named"
+    event_version = 1
+    name: str
+
+
+class NamedV2(Event):
+    event_type = "evo.Named"
+    event_version = 2
+    first: str
+    last: str
+
+
+def _split_name(data: dict[str, Any]) -> dict[str, Any]:
+    first, _, last = data["name"].partition(" ")
+    return {"first": first, "last": last}
+
+
+CATALOG_V1 = EventCatalog("evo", [NamedV1])
+CATALOG_V2 = EventCatalog("evo", [NamedV2], upcasters={("evo.Named", 1): _split_name})
+
+
+@dataclass(frozen=True)
+class Message:
+    """A Kafka message built by hand (what the Decoder needs of one)."""
+
+    value: bytes | None
+    key: bytes | None = b"k"
+    topic: str = "t"
+    partition: int = 0
+    offset: int = 0
+    headers: Sequence[tuple[str, bytes]] = field(default_factory=list)
+
+
+def _envelope(row: Any) -> bytes:
+    """The Kafka message value of a stored event row, as the relay publishes it."""
+    return (
+        Envelope(
+            id=row["id"],
+            type=row["type"],
+            version=row["type_version"],
+            source="evo",
+            subject=row["stream_id"],
+            sequence=row["sequence"],
+            position=row["position"],
+            occurred_at=row["occurred_at"],
+            correlation_id=row["correlation_id"],
+            actor=CONTEXT.actor,
+            data=json.loads(row["data"]),
+        )
+        .model_dump_json()
+        .encode()
+    )
+
+
+async def test_old_versions_are_upcast_on_read(database_url: str) -> None:
+    async with open_store(database_url, CATALOG_V1) as old_code:
+        await old_code.append("person-1", 0, [NamedV1(name="Li Wei")], context=CONTEXT)
+        async with old_code.pool.acquire() as conn:
+            row = await conn.fetchrow("SELECT *, data::text AS data FROM events")
+        assert row["type_version"] == 1
+        assert json.loads(row["data"]) == {"name": "Li Wei"}
+
+        new_code = EventStore(old_code.pool, CATALOG_V2)
+        stream = await new_code.load("person-1")
+        assert [e.event for e in stream.events] == [NamedV2(first="Li", last="Wei")]
+        # New writes are v2, and both read back as v2.
+        await new_code.append("person-1", 1, [NamedV2(first="Wang", last="Fang")], context=CONTEXT)
+        stream = await new_code.load("person-1")
+        assert [type(e.event) for e in stream.events] == [NamedV2, NamedV2]
+
+        # On Kafka: a v1 envelope, as the relay wrote it, decodes to v2.
+        decoded = Decoder([CATALOG_V2]).decode(Message(_envelope(row)))
+        assert isinstance(decoded, Delivered)
+        assert decoded.envelope.version == 1
+        assert decoded.event == NamedV2(first="Li", last="Wei")
+        # Old code meeting a v2 envelope sets it aside rather than misreading it.
+        v2_row = dict(row, type_version=2, data='{"first": "A", "last": "B"}')
+        poison = Decoder([CATALOG_V1]).decode(Message(_envelope(v2_row)))
+        assert isinstance(poison, Poison)
+        assert poison.reason == "unknown_type"
+
+
+# == 8. rebuildable read models =============================================================
+
+
+async def test_rebuild_while_live_equals_live_and_swaps(
+    database_url: str, kafka_bootstrap: str
+) -> None:
+    settings = service_settings(database_url, kafka_bootstrap)
+    async with open_store(database_url) as store:
+        relay = Relay(store, settings)
+        projection = CountingProjection()
+        runner = ProjectionRunner(store.pool, projection, settings.kafka)
+        stop = asyncio.Event()
+        tasks = [asyncio.create_task(relay.run(stop)), asyncio.create_task(runner.run(stop))]
+        try:
+            streams = [f"r{i}" for i in range(10)]
+            await append_counts(store, streams, 10)
+
+            async def live_matches_store() -> bool:
+                try:
+                    return await applied_rows(store.pool) == await store_rows(store.pool)
+                except asyncpg.UndefinedTableError:
+                    return False
+
+            await eventually(live_matches_store, "the live projection to catch up")
+            async with store.pool.acquire() as conn:
+                assert await conn.fetchval("SELECT schema FROM projections") == "tally_g1"
+
+            # Writes keep coming while the rebuild runs.
+            async def keep_writing() -> None:
+                await append_counts(store, [f"late{i}" for i in range(5)], 6)
+
+            reports: list[int] = []
+
+            def progress(p: Any) -> None:
+                reports.append(p.events)
+
+            writing = asyncio.create_task(keep_writing())
+            new_schema = await rebuild(store.pool, projection, settings.kafka, progress=progress)
+            await writing
+            assert new_schema == "tally_g2"
+            assert reports
+            assert reports == sorted(reports)
+
+            # The live runner goes on, into the new generation, and it equals the store.
+            await eventually(live_matches_store, "the rebuilt projection to equal the store")
+            async with store.pool.acquire() as conn:
+                assert await conn.fetchval("SELECT schema FROM projections") == "tally_g2"
+                assert await conn.fetchval("SELECT generation FROM projections") == 2
+                views = await conn.fetch(
+                    "SELECT viewname, definition FROM pg_views WHERE schemaname = 'tally'"
+                )
+                assert {v["viewname"] for v in views} >= {"applied", "totals", "stream_versions"}
+                assert all("tally_g2." in v["definition"] for v in views)
+                schemas = {
+                    r["nspname"]
+                    for r in await conn.fetch(
+                        "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'tally%'"
+                    )
+                }
+                assert schemas == {"tally", "tally_g2"}
+                totals = await conn.fetch("SELECT stream_id, total FROM tally.totals")
+                expected = await conn.fetch(
+                    "SELECT stream_id, sum((data->>'n')::int) AS total FROM events GROUP BY 1"
+                )
+            assert sorted(map(tuple, totals)) == sorted(map(tuple, expected))
+
+            # And it keeps going after the swap.
+            await store.append("r0", 10, [Counted(n=5)], context=CONTEXT)
+            await eventually(live_matches_store, "the live runner to apply into the new generation")
+        finally:
+            stop.set()
+            await asyncio.gather(*tasks)
+
+
+# == 9. the event stores are the source of truth ============================================
+
+
+@pytest.mark.slow
+async def test_broker_that_lost_everything_is_reseeded(database_url: str) -> None:
+    with TansuBroker() as broker:
+        settings = service_settings(database_url, broker.bootstrap)
+        projection = CountingProjection()
+        async with Runtime(settings, catalog=CATALOG, projections=[projection]) as runtime:
+            store = runtime.store
+
+            async def read_model_equals_store() -> bool:
+                try:
+                    return await applied_rows(runtime.pool) == await store_rows(runtime.pool)
+                except asyncpg.UndefinedTableError:
+                    return False
+
+            await append_counts(store, [f"h{i}" for i in range(6)], 5)
+            await eventually(read_model_equals_store, "the read model to catch up")
+
+            await asyncio.to_thread(broker.restart_empty)
+
+            await append_counts(store, [f"after{i}" for i in range(4)], 3)
+            await eventually(read_model_equals_store, "the read model to equal the store again")
+
+            async def topic_reseeded() -> bool:
+                try:
+                    records = await read_topic(broker.bootstrap, settings.topic)
+                except AssertionError:
+                    return False
+                ids = {e["id"] for e in envelopes(records)}
+                return ids == {r[0] for r in await store_rows(runtime.pool)}
+
+            await eventually(topic_reseeded, "the new broker to hold every event of the store")
+            assert runtime.relay is not None
+            assert runtime.relay.active
+
+
+# == scheduler: each deadline fires once ====================================================
+
+
+async def test_two_schedulers_fire_each_due_deadline_once(database_url: str) -> None:
+    async with open_store(database_url) as store:
+        keys = [f"visit-{i}" for i in range(10)]
+        async with store.session() as session:
+            for key in keys:
+                await session.schedule("overdue", key, datetime.now(UTC) - timedelta(seconds=1))
+            await session.schedule("overdue", "later", datetime.now(UTC) + timedelta(hours=1))
+
+        async def mark_overdue(session: Session, deadline: Deadline) -> None:
+            stream = await session.load(deadline.key)
+            await asyncio.sleep(0.02)  # widen the window in which the other replica could race
+            await session.append(
+                deadline.key, stream.version, [Noted(text="overdue")], context=CONTEXT
+            )
+
+        async with open_store(database_url) as other_replica:
+            one = Scheduler(store, {"overdue": mark_overdue})
+            two = Scheduler(other_replica, {"overdue": mark_overdue})
+            fired = await asyncio.gather(one.fire_due(), two.fire_due(), one.fire_due())
+        assert sum(fired) == len(keys)
+        async with store.pool.acquire() as conn:
+            counts = await conn.fetch("SELECT stream_id, count(*) AS n FROM events GROUP BY 1")
+            pending = await conn.fetchval("SELECT count(*) FROM deadlines WHERE fired_at IS NULL")
+        assert {r["stream_id"]: r["n"] for r in counts} == dict.fromkeys(keys, 1)
+        assert pending == 1
+        assert await Scheduler(store, {"overdue": mark_overdue}).fire_due() == 0

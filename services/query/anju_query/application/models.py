@@ -1,0 +1,171 @@
+"""The read models the query API answers with."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Generic, Literal, TypeVar
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict
+
+from anju_contracts.registry import AreaKind, FlagType, Relation, RiskTier, Sex
+
+T = TypeVar("T")
+
+ResidentStatus = Literal["active", "moved_out", "deceased"]
+FollowUpState = Literal["due", "overdue"]
+
+
+class ReadModel(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Page(ReadModel, Generic[T]):
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+
+class FlagBadge(ReadModel):
+    type: FlagType
+    tier: RiskTier
+
+
+class Location(ReadModel):
+    """Where a resident lives, with the names of the area nodes (null until they are known)."""
+
+    community_id: UUID
+    community_name: str | None
+    grid_id: UUID | None
+    grid_name: str | None
+    building_id: UUID | None
+    building_name: str | None
+    unit_id: UUID | None
+    unit_name: str | None
+
+
+class ResidentSummary(ReadModel):
+    """One row of the resident directory."""
+
+    id: UUID
+    name: str
+    sex: Sex
+    date_of_birth: date
+    age: int
+    id_number: str
+    status: ResidentStatus
+    location: Location
+    flags: list[FlagBadge]
+
+
+class Flag(ReadModel):
+    type: FlagType
+    tier: RiskTier
+    active: bool
+    since: datetime
+    last_review_at: datetime | None
+    cleared_at: datetime | None
+    note: str | None
+
+
+class Visit(ReadModel):
+    id: UUID
+    visited_at: datetime
+    grid_worker_id: str
+    findings: str
+    actions: str | None
+    errands: list[str]
+
+
+class HouseholdMember(ReadModel):
+    resident_id: UUID
+    name: str | None
+    relation: Relation
+    is_head: bool
+    status: ResidentStatus | None
+
+
+class Household(ReadModel):
+    id: UUID
+    head_resident_id: UUID
+    members: list[HouseholdMember]
+
+
+class FollowUp(ReadModel):
+    """The resident's follow-up plan: the next visit and who visited last."""
+
+    due_by: datetime | None
+    interval_days: int | None
+    state: FollowUpState | None
+    stopped: bool
+    last_visit_at: datetime | None
+    grid_worker_id: str | None
+
+
+class ResidentProfile(ReadModel):
+    resident: ResidentSummary
+    phone: str | None
+    left_on: date | None
+    registered_at: datetime
+    household: Household | None
+    flags: list[Flag]
+    visits: list[Visit]
+    follow_up: FollowUp | None
+
+
+class FollowUpItem(ReadModel):
+    resident_id: UUID
+    name: str
+    location: Location
+    due_by: datetime
+    state: FollowUpState
+    grid_worker_id: str | None
+    last_visit_at: datetime | None
+    flags: list[FlagBadge]
+
+
+class FollowUpGroup(ReadModel):
+    """Counts for one grid and grid worker (``None``: nobody has visited yet)."""
+
+    grid_id: UUID | None
+    grid_name: str | None
+    grid_worker_id: str | None
+    due: int
+    overdue: int
+
+
+class FollowUpBoard(ReadModel):
+    items: list[FollowUpItem]
+    groups: list[FollowUpGroup]
+    total: int
+    limit: int
+    offset: int
+
+
+class FlagCount(ReadModel):
+    type: FlagType
+    tier: RiskTier
+    count: int
+
+
+class GridSummary(ReadModel):
+    grid_id: UUID
+    grid_name: str | None
+    community_id: UUID | None
+    community_name: str | None
+    residents: int
+    households: int
+    flags: list[FlagCount]
+
+
+class AreaSummary(ReadModel):
+    grids: list[GridSummary]
+
+
+class AreaNode(ReadModel):
+    id: UUID
+    kind: AreaKind
+    name: str
+    parent_id: UUID | None
+    children: list[AreaNode]

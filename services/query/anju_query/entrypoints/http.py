@@ -1,0 +1,145 @@
+"""The query API. Every route needs a bearer JWT and answers only what the caller may see.
+
+Read your writes: each route takes a consistency token (query ``consistency_token`` or header
+``X-Consistency-Token``, as a command answered it). The route waits, up to
+``consistency_wait_s``, until the read model has applied that stream to that version, then
+answers with ``X-Consistency: fresh``; when the wait times out it still answers, with what it
+has, and ``X-Consistency: stale`` — a UI would rather show slightly old data and say so than
+fail. A malformed token, or one of a source no read model here follows, is a 400
+``bad_consistency_token``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Header, Query, Response
+
+from anju_contracts.registry import FlagType, RiskTier
+from anju_query.application.areas import area_summary, area_tree
+from anju_query.application.follow_ups import BoardFilter, follow_up_board
+from anju_query.application.models import (
+    AreaNode,
+    AreaSummary,
+    FollowUpBoard,
+    FollowUpState,
+    Page,
+    ResidentProfile,
+    ResidentStatus,
+    ResidentSummary,
+)
+from anju_query.application.residents import DirectoryFilter, resident_profile, search_residents
+from anju_query.application.scope import Scope
+from anju_query.projections import FOLLOWS
+from eventkit.app import RuntimeDep
+from eventkit.commands import BadConsistencyToken, ConsistencyToken
+from eventkit.http import CurrentUser, NotFound
+from eventkit.projection import wait_for_stream
+
+
+async def read_your_writes(
+    _: CurrentUser,
+    runtime: RuntimeDep,
+    response: Response,
+    consistency_token: Annotated[
+        str | None, Query(description="`<source>:<stream_id>:<version>` from a command")
+    ] = None,
+    x_consistency_token: Annotated[str | None, Header()] = None,
+) -> None:
+    raw = consistency_token or x_consistency_token
+    if raw is None:
+        return
+    token = ConsistencyToken.decode(raw)
+    projection = FOLLOWS.get(token.source)
+    if projection is None:
+        raise BadConsistencyToken("no read model here follows that source", source=token.source)
+    fresh = await wait_for_stream(
+        runtime.pool,
+        projection,
+        token.source,
+        token.stream_id,
+        token.version,
+        timeout_s=runtime.settings.consistency_wait_s,
+    )
+    response.headers["X-Consistency"] = "fresh" if fresh else "stale"
+
+
+def scope_of(principal: CurrentUser) -> Scope:
+    return Scope.of(principal)
+
+
+ScopeDep = Annotated[Scope, Depends(scope_of)]
+Limit = Annotated[int, Query(ge=1, le=200)]
+Offset = Annotated[int, Query(ge=0)]
+
+router = APIRouter(dependencies=[Depends(read_your_writes)])
+
+
+@router.get("/residents", tags=["residents"])
+async def list_residents(
+    runtime: RuntimeDep,
+    scope: ScopeDep,
+    q: Annotated[str | None, Query(max_length=50, description="part of the name")] = None,
+    id_suffix: Annotated[str | None, Query(pattern=r"^[0-9Xx]{1,18}$")] = None,
+    unit_id: UUID | None = None,
+    grid_id: UUID | None = None,
+    status: ResidentStatus | None = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Page[ResidentSummary]:
+    """The resident directory: search by name, the last digits of the ID number, unit, grid."""
+    search = DirectoryFilter(
+        q=q, id_suffix=id_suffix, unit_id=unit_id, grid_id=grid_id, status=status
+    )
+    async with runtime.pool.acquire() as conn:
+        return await search_residents(
+            conn, scope, search, limit=limit, offset=offset, today=date.today()
+        )
+
+
+@router.get("/residents/{resident_id}", tags=["residents"])
+async def get_resident(runtime: RuntimeDep, scope: ScopeDep, resident_id: UUID) -> ResidentProfile:
+    """A resident's profile: details, household, flags, visits and the next visit due."""
+    async with runtime.pool.acquire() as conn:
+        profile = await resident_profile(conn, scope, resident_id, today=date.today())
+    if profile is None:
+        raise NotFound("no such resident", resident_id=str(resident_id))
+    return profile
+
+
+@router.get("/follow-ups", tags=["follow-ups"])
+async def list_follow_ups(
+    runtime: RuntimeDep,
+    scope: ScopeDep,
+    grid_id: UUID | None = None,
+    state: FollowUpState | None = None,
+    worker: Annotated[str | None, Query(description="a grid worker's id, or `unassigned`")] = None,
+    flag: FlagType | None = None,
+    tier: RiskTier | None = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> FollowUpBoard:
+    """Pending follow-up visits, soonest due first, with counts per grid and grid worker."""
+    board = BoardFilter(grid_id=grid_id, state=state, worker=worker, flag=flag, tier=tier)
+    async with runtime.pool.acquire() as conn:
+        return await follow_up_board(
+            conn, scope, board, limit=limit, offset=offset, now=datetime.now(UTC)
+        )
+
+
+@router.get("/areas/summary", tags=["areas"])
+async def get_area_summary(
+    runtime: RuntimeDep, scope: ScopeDep, grid_id: UUID | None = None
+) -> AreaSummary:
+    """Per grid: active residents, households, and active flags by type and tier."""
+    async with runtime.pool.acquire() as conn:
+        return await area_summary(conn, scope, grid_id=grid_id)
+
+
+@router.get("/areas", tags=["areas"])
+async def get_areas(runtime: RuntimeDep, scope: ScopeDep) -> list[AreaNode]:
+    """The area tree (community → grid → building → unit) within the caller's scope."""
+    async with runtime.pool.acquire() as conn:
+        return await area_tree(conn, scope)

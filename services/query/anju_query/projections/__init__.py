@@ -1,0 +1,17 @@
+"""The query service's read models, each a :class:`eventkit.projection.Projection`."""
+
+from __future__ import annotations
+
+from anju_query.projections.residents import ResidentsProjection
+from eventkit.projection import Projection
+
+
+def projections() -> list[Projection]:
+    """The projections this service runs (fresh instances: they hold no state)."""
+    return [ResidentsProjection()]
+
+
+FOLLOWS: dict[str, str] = {"registry": ResidentsProjection.name}
+"""Which projection follows each event source: where a consistency token waits."""
+
+__all__ = ["FOLLOWS", "ResidentsProjection", "projections"]

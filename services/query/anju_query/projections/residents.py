@@ -1,0 +1,500 @@
+"""The ``residents`` read model: areas, residents, households, flags, visits and follow-ups.
+
+One projection keeps every table of the registry's read side, so each event is decoded once and
+each batch is one transaction. Every row belongs to exactly one registry stream (an area, a
+resident, a household or a resident's care stream); facts from different streams are joined
+only when read, so it does not matter in which order Kafka delivers different streams.
+
+Each event type has one set-based statement over ``unnest`` of its column arrays;
+:func:`~anju_query.projections.batching.plan` cuts a batch into groups those statements can
+take whole.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import asyncpg
+
+from anju_contracts import Envelope, Event, EventCatalog
+from anju_contracts.registry import (
+    CATALOG,
+    AreaCreated,
+    AreaKind,
+    AreaPath,
+    FollowUpStopped,
+    FollowUpVisitOverdue,
+    FollowUpVisitPlanned,
+    FollowUpVisitRecorded,
+    HouseholdFormed,
+    HouseholdHeadChanged,
+    HouseholdMemberAdded,
+    HouseholdMemberRemoved,
+    ResidentDetailsCorrected,
+    ResidentDied,
+    ResidentMoved,
+    ResidentMovedOut,
+    ResidentRegistered,
+    RiskTierChanged,
+    SpecialGroupFlagCleared,
+    SpecialGroupFlagRaised,
+    SpecialGroupFlagReviewed,
+)
+from anju_query.projections.batching import columns, plan
+from eventkit.messages import Delivered
+
+DDL = """
+CREATE TABLE areas (
+    area_id      uuid PRIMARY KEY,
+    kind         text NOT NULL,
+    name         text NOT NULL,
+    parent_id    uuid,
+    community_id uuid NOT NULL,
+    grid_id      uuid,
+    building_id  uuid,
+    unit_id      uuid
+);
+CREATE INDEX areas_community ON areas (community_id);
+
+CREATE TABLE residents (
+    resident_id   uuid PRIMARY KEY,
+    name          text NOT NULL,
+    sex           text NOT NULL,
+    date_of_birth date NOT NULL,
+    id_number     text NOT NULL,
+    phone         text,
+    community_id  uuid NOT NULL,
+    grid_id       uuid,
+    building_id   uuid,
+    unit_id       uuid,
+    status        text NOT NULL,
+    left_on       date,
+    registered_at timestamptz NOT NULL,
+    updated_at    timestamptz NOT NULL
+);
+CREATE INDEX residents_name ON residents (lower(name), resident_id);
+CREATE INDEX residents_id_suffix ON residents (reverse(id_number) text_pattern_ops);
+CREATE INDEX residents_unit ON residents (unit_id);
+CREATE INDEX residents_grid ON residents (grid_id, status);
+CREATE INDEX residents_community ON residents (community_id);
+
+CREATE TABLE households (
+    household_id     uuid PRIMARY KEY,
+    head_resident_id uuid NOT NULL,
+    community_id     uuid NOT NULL,
+    grid_id          uuid,
+    building_id      uuid,
+    unit_id          uuid,
+    formed_at        timestamptz NOT NULL
+);
+CREATE INDEX households_grid ON households (grid_id);
+
+CREATE TABLE household_members (
+    household_id uuid NOT NULL,
+    resident_id  uuid NOT NULL,
+    relation     text NOT NULL,
+    joined_at    timestamptz NOT NULL,
+    removed_at   timestamptz,
+    PRIMARY KEY (household_id, resident_id)
+);
+CREATE INDEX household_members_resident ON household_members (resident_id);
+
+CREATE TABLE flags (
+    resident_id    uuid NOT NULL,
+    flag           text NOT NULL,
+    tier           text NOT NULL,
+    note           text,
+    active         boolean NOT NULL,
+    since          timestamptz NOT NULL,
+    last_review_at timestamptz,
+    cleared_at     timestamptz,
+    PRIMARY KEY (resident_id, flag)
+);
+
+CREATE TABLE visits (
+    visit_id       uuid PRIMARY KEY,
+    resident_id    uuid NOT NULL,
+    visited_at     timestamptz NOT NULL,
+    grid_worker_id text NOT NULL,
+    findings       text NOT NULL,
+    actions        text,
+    errands        jsonb NOT NULL
+);
+CREATE INDEX visits_resident ON visits (resident_id, visited_at DESC);
+
+CREATE TABLE follow_ups (
+    resident_id    uuid PRIMARY KEY,
+    grid_id        uuid,
+    due_by         timestamptz,
+    interval_days  integer,
+    planned_at     timestamptz,
+    overdue        boolean NOT NULL DEFAULT false,
+    stopped        boolean NOT NULL DEFAULT false,
+    stop_reason    text,
+    last_visit_at  timestamptz,
+    last_worker_id text
+);
+CREATE INDEX follow_ups_due ON follow_ups (due_by) WHERE due_by IS NOT NULL AND NOT stopped;
+"""
+
+Row = tuple[Any, ...]
+E = TypeVar("E", bound=Event)
+
+
+@dataclass(frozen=True)
+class Writer:
+    sql: str
+    row: Callable[[Envelope, Any], Row]
+
+
+WRITERS: dict[str, Writer] = {}
+
+
+def _writes(model: type[E], sql: str) -> Callable[[Callable[[Envelope, E], Row]], None]:
+    def register(row: Callable[[Envelope, E], Row]) -> None:
+        WRITERS[model.event_type] = Writer(sql, row)
+
+    return register
+
+
+def _path(path: AreaPath) -> Row:
+    return (path.community_id, path.grid_id, path.building_id, path.unit_id)
+
+
+_PATH = "$5::uuid[], $6::uuid[], $7::uuid[], $8::uuid[]"
+
+# -- areas ----------------------------------------------------------------------------------
+
+
+@_writes(
+    AreaCreated,
+    f"""
+    INSERT INTO areas (area_id, kind, name, parent_id, community_id, grid_id, building_id, unit_id)
+    SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[], {_PATH})
+    ON CONFLICT (area_id) DO UPDATE SET kind = EXCLUDED.kind, name = EXCLUDED.name,
+        parent_id = EXCLUDED.parent_id, community_id = EXCLUDED.community_id,
+        grid_id = EXCLUDED.grid_id, building_id = EXCLUDED.building_id, unit_id = EXCLUDED.unit_id
+    """,
+)
+def _area_created(_: Envelope, e: AreaCreated) -> Row:
+    # a node's own level in its path is itself, whether or not the path repeats it
+    own = {e.kind: e.area_id}
+    p = e.path
+    return (
+        e.area_id,
+        e.kind.value,
+        e.name,
+        e.parent_id,
+        own.get(AreaKind.COMMUNITY, p.community_id),
+        own.get(AreaKind.GRID, p.grid_id),
+        own.get(AreaKind.BUILDING, p.building_id),
+        own.get(AreaKind.UNIT, p.unit_id),
+    )
+
+
+# -- residents ------------------------------------------------------------------------------
+
+
+@_writes(
+    ResidentRegistered,
+    """
+    INSERT INTO residents (resident_id, name, sex, date_of_birth, id_number, phone, community_id,
+                           grid_id, building_id, unit_id, status, registered_at, updated_at)
+    SELECT id, name, sex, dob, idn, phone, c, g, b, u, 'active', at, at
+    FROM unnest($1::uuid[], $2::text[], $3::text[], $4::date[], $5::text[], $6::text[],
+                $7::uuid[], $8::uuid[], $9::uuid[], $10::uuid[], $11::timestamptz[])
+         AS x(id, name, sex, dob, idn, phone, c, g, b, u, at)
+    ON CONFLICT (resident_id) DO UPDATE SET name = EXCLUDED.name, sex = EXCLUDED.sex,
+        date_of_birth = EXCLUDED.date_of_birth, id_number = EXCLUDED.id_number,
+        phone = EXCLUDED.phone, community_id = EXCLUDED.community_id,
+        grid_id = EXCLUDED.grid_id, building_id = EXCLUDED.building_id,
+        unit_id = EXCLUDED.unit_id, status = 'active', left_on = NULL,
+        registered_at = EXCLUDED.registered_at, updated_at = EXCLUDED.updated_at
+    """,
+)
+def _registered(env: Envelope, e: ResidentRegistered) -> Row:
+    return (
+        e.resident_id,
+        e.name,
+        e.sex.value,
+        e.date_of_birth,
+        e.id_number,
+        e.phone,
+        *_path(e.path),
+        env.occurred_at,
+    )
+
+
+@_writes(
+    ResidentDetailsCorrected,
+    """
+    UPDATE residents r SET name = coalesce(x.name, r.name), sex = coalesce(x.sex, r.sex),
+        date_of_birth = coalesce(x.dob, r.date_of_birth),
+        id_number = coalesce(x.idn, r.id_number), phone = coalesce(x.phone, r.phone),
+        updated_at = x.at
+    FROM unnest($1::uuid[], $2::text[], $3::text[], $4::date[], $5::text[], $6::text[],
+                $7::timestamptz[]) AS x(id, name, sex, dob, idn, phone, at)
+    WHERE r.resident_id = x.id
+    """,
+)
+def _corrected(env: Envelope, e: ResidentDetailsCorrected) -> Row:
+    sex = None if e.sex is None else e.sex.value
+    return (e.resident_id, e.name, sex, e.date_of_birth, e.id_number, e.phone, env.occurred_at)
+
+
+@_writes(
+    ResidentMoved,
+    """
+    UPDATE residents r SET community_id = x.c, grid_id = x.g, building_id = x.b, unit_id = x.u,
+        updated_at = x.at
+    FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::uuid[], $6::timestamptz[])
+         AS x(id, c, g, b, u, at)
+    WHERE r.resident_id = x.id
+    """,
+)
+def _moved(env: Envelope, e: ResidentMoved) -> Row:
+    return (e.resident_id, *_path(e.to_path), env.occurred_at)
+
+
+_LEFT = """
+    UPDATE residents r SET status = '{status}', left_on = x.d, updated_at = x.at
+    FROM unnest($1::uuid[], $2::date[], $3::timestamptz[]) AS x(id, d, at)
+    WHERE r.resident_id = x.id
+"""
+
+
+@_writes(ResidentMovedOut, _LEFT.format(status="moved_out"))
+def _moved_out(env: Envelope, e: ResidentMovedOut) -> Row:
+    return (e.resident_id, e.moved_out_on, env.occurred_at)
+
+
+@_writes(ResidentDied, _LEFT.format(status="deceased"))
+def _died(env: Envelope, e: ResidentDied) -> Row:
+    return (e.resident_id, e.died_on, env.occurred_at)
+
+
+# -- households -----------------------------------------------------------------------------
+
+
+@_writes(
+    HouseholdFormed,
+    """
+    WITH x AS (
+        SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::uuid[],
+                             $6::uuid[], $7::timestamptz[]) AS x(h, head, c, g, b, u, at)
+    ), formed AS (
+        INSERT INTO households (household_id, head_resident_id, community_id, grid_id,
+                                building_id, unit_id, formed_at)
+        SELECT h, head, c, g, b, u, at FROM x
+        ON CONFLICT (household_id) DO UPDATE SET head_resident_id = EXCLUDED.head_resident_id,
+            community_id = EXCLUDED.community_id, grid_id = EXCLUDED.grid_id,
+            building_id = EXCLUDED.building_id, unit_id = EXCLUDED.unit_id
+    )
+    INSERT INTO household_members (household_id, resident_id, relation, joined_at)
+    SELECT h, head, 'head', at FROM x
+    ON CONFLICT (household_id, resident_id) DO UPDATE SET relation = 'head', removed_at = NULL
+    """,
+)
+def _formed(env: Envelope, e: HouseholdFormed) -> Row:
+    return (e.household_id, e.head_resident_id, *_path(e.path), env.occurred_at)
+
+
+@_writes(
+    HouseholdMemberAdded,
+    """
+    INSERT INTO household_members (household_id, resident_id, relation, joined_at)
+    SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::timestamptz[])
+    ON CONFLICT (household_id, resident_id) DO UPDATE SET relation = EXCLUDED.relation,
+        joined_at = EXCLUDED.joined_at, removed_at = NULL
+    """,
+)
+def _member_added(env: Envelope, e: HouseholdMemberAdded) -> Row:
+    return (e.household_id, e.resident_id, e.relation.value, env.occurred_at)
+
+
+@_writes(
+    HouseholdMemberRemoved,
+    """
+    UPDATE household_members m SET removed_at = x.at
+    FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[]) AS x(h, r, at)
+    WHERE m.household_id = x.h AND m.resident_id = x.r
+    """,
+)
+def _member_removed(env: Envelope, e: HouseholdMemberRemoved) -> Row:
+    return (e.household_id, e.resident_id, env.occurred_at)
+
+
+@_writes(
+    HouseholdHeadChanged,
+    """
+    WITH x AS (
+        SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::timestamptz[])
+            AS x(h, prev, new, at)
+    ), household AS (
+        UPDATE households SET head_resident_id = x.new FROM x WHERE household_id = x.h
+    ), previous AS (
+        UPDATE household_members m SET relation = 'other' FROM x
+        WHERE m.household_id = x.h AND m.resident_id = x.prev AND x.prev <> x.new
+    )
+    INSERT INTO household_members (household_id, resident_id, relation, joined_at)
+    SELECT h, new, 'head', at FROM x
+    ON CONFLICT (household_id, resident_id) DO UPDATE SET relation = 'head', removed_at = NULL
+    """,
+)
+def _head_changed(env: Envelope, e: HouseholdHeadChanged) -> Row:
+    return (e.household_id, e.previous_head_id, e.new_head_id, env.occurred_at)
+
+
+# -- special-group flags --------------------------------------------------------------------
+
+
+@_writes(
+    SpecialGroupFlagRaised,
+    """
+    INSERT INTO flags (resident_id, flag, tier, note, active, since)
+    SELECT r, f, t, n, true, at
+    FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[])
+         AS x(r, f, t, n, at)
+    ON CONFLICT (resident_id, flag) DO UPDATE SET tier = EXCLUDED.tier, note = EXCLUDED.note,
+        active = true, since = EXCLUDED.since, last_review_at = NULL, cleared_at = NULL
+    """,
+)
+def _flag_raised(env: Envelope, e: SpecialGroupFlagRaised) -> Row:
+    return (e.resident_id, e.flag.value, e.tier.value, e.note, env.occurred_at)
+
+
+@_writes(
+    RiskTierChanged,
+    """
+    UPDATE flags f SET tier = x.t, last_review_at = x.at
+    FROM unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[]) AS x(r, f, t, at)
+    WHERE f.resident_id = x.r AND f.flag = x.f
+    """,
+)
+def _tier_changed(env: Envelope, e: RiskTierChanged) -> Row:
+    return (e.resident_id, e.flag.value, e.to_tier.value, env.occurred_at)
+
+
+@_writes(
+    SpecialGroupFlagReviewed,
+    """
+    UPDATE flags f SET last_review_at = x.at, note = coalesce(x.n, f.note)
+    FROM unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[]) AS x(r, f, n, at)
+    WHERE f.resident_id = x.r AND f.flag = x.f
+    """,
+)
+def _flag_reviewed(env: Envelope, e: SpecialGroupFlagReviewed) -> Row:
+    return (e.resident_id, e.flag.value, e.note, env.occurred_at)
+
+
+@_writes(
+    SpecialGroupFlagCleared,
+    """
+    UPDATE flags f SET active = false, cleared_at = x.at
+    FROM unnest($1::uuid[], $2::text[], $3::timestamptz[]) AS x(r, f, at)
+    WHERE f.resident_id = x.r AND f.flag = x.f
+    """,
+)
+def _flag_cleared(env: Envelope, e: SpecialGroupFlagCleared) -> Row:
+    return (e.resident_id, e.flag.value, env.occurred_at)
+
+
+# -- follow-up visits -----------------------------------------------------------------------
+
+
+@_writes(
+    FollowUpVisitPlanned,
+    """
+    INSERT INTO follow_ups (resident_id, grid_id, due_by, interval_days, planned_at)
+    SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[], $4::int[], $5::timestamptz[])
+    ON CONFLICT (resident_id) DO UPDATE SET grid_id = EXCLUDED.grid_id, due_by = EXCLUDED.due_by,
+        interval_days = EXCLUDED.interval_days, planned_at = EXCLUDED.planned_at,
+        overdue = false, stopped = false, stop_reason = NULL
+    """,
+)
+def _planned(env: Envelope, e: FollowUpVisitPlanned) -> Row:
+    return (e.resident_id, e.grid_id, e.due_by, e.interval_days, env.occurred_at)
+
+
+# A visit fulfils the pending plan when it happened after the plan was made; the last visit
+# (by when it happened, not when it was recorded) names the resident's grid worker.
+@_writes(
+    FollowUpVisitRecorded,
+    """
+    WITH x AS (
+        SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[], $4::text[], $5::text[],
+                             $6::text[], $7::text[]) AS x(r, v, at, w, f, a, e)
+    ), visit AS (
+        INSERT INTO visits (visit_id, resident_id, visited_at, grid_worker_id, findings,
+                            actions, errands)
+        SELECT v, r, at, w, f, a, e::jsonb FROM x
+        ON CONFLICT (visit_id) DO NOTHING
+    )
+    INSERT INTO follow_ups AS fu (resident_id, last_visit_at, last_worker_id)
+    SELECT r, at, w FROM x
+    ON CONFLICT (resident_id) DO UPDATE SET
+        last_visit_at = greatest(fu.last_visit_at, EXCLUDED.last_visit_at),
+        last_worker_id = CASE WHEN fu.last_visit_at > EXCLUDED.last_visit_at
+                              THEN fu.last_worker_id ELSE EXCLUDED.last_worker_id END,
+        due_by = CASE WHEN fu.planned_at <= EXCLUDED.last_visit_at THEN NULL ELSE fu.due_by END,
+        overdue = CASE WHEN fu.planned_at <= EXCLUDED.last_visit_at THEN false
+                       ELSE fu.overdue END
+    """,
+)
+def _visited(_: Envelope, e: FollowUpVisitRecorded) -> Row:
+    return (
+        e.resident_id,
+        e.visit_id,
+        e.visited_at,
+        e.grid_worker_id,
+        e.findings,
+        e.actions,
+        json.dumps(e.errands, ensure_ascii=False),
+    )
+
+
+@_writes(
+    FollowUpVisitOverdue,
+    """
+    INSERT INTO follow_ups AS fu (resident_id, grid_id, due_by, overdue)
+    SELECT r, g, d, true FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[]) AS x(r, g, d)
+    ON CONFLICT (resident_id) DO UPDATE SET overdue = true, due_by = EXCLUDED.due_by,
+        grid_id = EXCLUDED.grid_id
+    """,
+)
+def _overdue(_: Envelope, e: FollowUpVisitOverdue) -> Row:
+    return (e.resident_id, e.grid_id, e.due_by)
+
+
+@_writes(
+    FollowUpStopped,
+    """
+    INSERT INTO follow_ups AS fu (resident_id, stopped, stop_reason)
+    SELECT r, true, why FROM unnest($1::uuid[], $2::text[]) AS x(r, why)
+    ON CONFLICT (resident_id) DO UPDATE SET stopped = true, stop_reason = EXCLUDED.stop_reason,
+        due_by = NULL, overdue = false
+    """,
+)
+def _stopped(_: Envelope, e: FollowUpStopped) -> Row:
+    return (e.resident_id, e.reason)
+
+
+# -- the projection -------------------------------------------------------------------------
+
+
+class ResidentsProjection:
+    """Registry events → the tables behind the directory, profiles, follow-ups and summaries."""
+
+    name = "residents"
+    catalogs: Sequence[EventCatalog] = (CATALOG,)
+    ddl = DDL
+
+    async def apply(self, conn: asyncpg.Connection, batch: Sequence[Delivered]) -> None:
+        groups = plan((d.stream, d.envelope.type, d) for d in batch if d.envelope.type in WRITERS)
+        for group in groups:
+            writer = WRITERS[group.kind]
+            rows = [writer.row(d.envelope, d.event) for d in group.items]
+            await conn.execute(writer.sql, *columns(rows, len(rows[0])))

@@ -1,0 +1,43 @@
+"""The projection has a statement for every registry event, with as many columns as params."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime
+
+from anju_contracts import Actor, Envelope
+from anju_contracts.registry import CATALOG, AreaCreated, AreaKind, AreaPath
+from anju_query.projections.residents import WRITERS
+
+
+def test_every_registry_event_has_a_writer() -> None:
+    assert set(WRITERS) == {m.event_type for m in CATALOG.models}
+
+
+def test_area_rows_name_the_node_itself_at_its_level() -> None:
+    community, grid = uuid.uuid4(), uuid.uuid4()
+    event = AreaCreated(
+        area_id=grid,
+        kind=AreaKind.GRID,
+        name="一网格",
+        parent_id=community,
+        path=AreaPath(community_id=community),
+    )
+    envelope = Envelope(
+        id=uuid.uuid4(),
+        type=event.event_type,
+        version=1,
+        source="registry",
+        subject=f"area-{grid}",
+        sequence=1,
+        position=1,
+        occurred_at=datetime.now(UTC),
+        correlation_id="c",
+        actor=Actor(id="t"),
+        data=event.model_dump(mode="json"),
+    )
+    row = WRITERS[event.event_type].row(envelope, event)
+    assert row[4:8] == (community, grid, None, None)
+    params = {int(n) for n in re.findall(r"\$(\d+)", WRITERS[event.event_type].sql)}
+    assert max(params) == len(row)

@@ -1,0 +1,136 @@
+"""The registry's commands as they arrive over HTTP: pydantic models that refuse unknown fields."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+from anju_contracts.registry import AreaKind, FlagType, Relation, RiskTier, Sex
+from anju_registry.domain import id_numbers
+
+
+class Command(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class StreamCommand(Command):
+    expected_version: int | None = Field(
+        default=None, ge=0, description="Fail with 409 unless the record is still at this version"
+    )
+
+
+class CreateArea(Command):
+    kind: AreaKind
+    name: str = Field(min_length=1, max_length=100)
+    parent_id: UUID | None = None
+
+
+IdNumber = Field(min_length=18, max_length=18, examples=["11010519491231002X"])
+
+
+class RegisterResident(Command):
+    name: str = Field(min_length=1, max_length=50)
+    sex: Sex
+    date_of_birth: date
+    id_number: str = IdNumber
+    phone: str | None = Field(default=None, max_length=30)
+    unit_id: UUID
+
+    @field_validator("id_number", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return id_numbers.normalise(value) if isinstance(value, str) else value
+
+    @field_validator("id_number")
+    @classmethod
+    def _valid(cls, value: str, info: ValidationInfo) -> str:
+        problem = id_numbers.problem_with(value, info.data.get("date_of_birth"))
+        if problem is not None:
+            raise ValueError(problem)
+        return value
+
+
+class CorrectResident(StreamCommand):
+    name: str | None = Field(default=None, min_length=1, max_length=50)
+    sex: Sex | None = None
+    date_of_birth: date | None = None
+    id_number: str | None = Field(default=None, min_length=18, max_length=18)
+    phone: str | None = Field(default=None, max_length=30)
+    reason: str = Field(min_length=1, max_length=500)
+
+    @field_validator("id_number", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return id_numbers.normalise(value) if isinstance(value, str) else value
+
+    @field_validator("id_number")
+    @classmethod
+    def _valid(cls, value: str | None) -> str | None:
+        # Against the date of birth, it is checked with the record's state in the domain.
+        problem = None if value is None else id_numbers.problem_with(value, None)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
+
+
+class MoveResident(StreamCommand):
+    unit_id: UUID
+
+
+class MoveOut(StreamCommand):
+    moved_out_on: date
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class RecordDeath(StreamCommand):
+    died_on: date
+
+
+class FormHousehold(Command):
+    unit_id: UUID
+    head_resident_id: UUID
+
+
+class AddMember(StreamCommand):
+    resident_id: UUID
+    relation: Relation
+
+
+class RemoveMember(StreamCommand):
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class ChangeHead(StreamCommand):
+    resident_id: UUID
+
+
+class RaiseFlag(StreamCommand):
+    flag: FlagType
+    tier: RiskTier
+    note: str | None = Field(default=None, max_length=1000)
+
+
+class ReviewFlag(StreamCommand):
+    tier: RiskTier | None = None
+    note: str | None = Field(default=None, max_length=1000)
+    reason: str | None = Field(default=None, min_length=1, max_length=1000)
+
+
+class ClearFlag(StreamCommand):
+    reason: str = Field(min_length=1, max_length=1000)
+
+
+class RecordVisit(StreamCommand):
+    visited_at: datetime | None = None
+    findings: str = Field(min_length=1, max_length=4000)
+    actions: str | None = Field(default=None, max_length=4000)
+    errands: list[str] = Field(default_factory=list, max_length=20)
+
+    @field_validator("visited_at")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("visited_at needs a time zone")
+        return value

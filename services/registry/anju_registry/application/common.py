@@ -1,0 +1,158 @@
+"""What every registry handler shares: the caller and their areas, stream names, loaders."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from uuid import UUID
+
+from anju_contracts import Actor, Event
+from anju_contracts.registry import SOURCE, AreaPath, FollowUpStopped, FollowUpVisitPlanned
+from anju_registry.domain import areas, care, households, residents
+from anju_registry.domain.errors import AreaNotFound, HouseholdNotFound, ResidentNotFound
+from eventkit.auth import Principal, Role
+from eventkit.http import ApiError, Forbidden
+from eventkit.metrics import COMMANDS
+from eventkit.store import AppendResult, ConcurrencyError, Context, Session, Stream
+
+Clock = Callable[[], datetime]
+
+FOLLOWUP_DUE = "registry.followup_due"
+"""Deadline kind: the planned follow-up visit of the resident named by the key is due."""
+
+SERVICE_ACTOR = Actor(id=SOURCE, roles=("service",))
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def area_stream(area_id: UUID) -> str:
+    return f"area-{area_id}"
+
+
+def resident_stream(resident_id: UUID) -> str:
+    return f"resident-{resident_id}"
+
+
+def household_stream(household_id: UUID) -> str:
+    return f"household-{household_id}"
+
+
+def care_stream(resident_id: UUID) -> str:
+    return f"care-{resident_id}"
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who sends a command, and which part of the area tree they may act on."""
+
+    principal: Principal
+    context: Context
+
+    @property
+    def scoped(self) -> bool:
+        """Grid workers act within the grids of their ``areas`` claim; the other roles anywhere."""
+        return not self.principal.has(Role.ADMIN, Role.DIRECTOR, Role.DESK_STAFF)
+
+    def may_act_on(self, path: AreaPath) -> bool:
+        if not self.scoped:
+            return True
+        allowed = set(self.principal.areas)
+        return str(path.community_id) in allowed or (
+            path.grid_id is not None and str(path.grid_id) in allowed
+        )
+
+    def check_write(self, path: AreaPath) -> None:
+        if not self.may_act_on(path):
+            raise Forbidden("this is outside your areas", area=areas.scope_of(path))
+
+
+@contextmanager
+def counted(command: str) -> Iterator[None]:
+    """Count the command in ``anju_commands_total`` by outcome."""
+    outcome = "accepted"
+    try:
+        yield
+    except ConcurrencyError:
+        outcome = "conflict"
+        raise
+    except ApiError as error:
+        outcome = "conflict" if error.status == 409 else "rejected"
+        raise
+    except Exception:
+        outcome = "failed"
+        raise
+    finally:
+        COMMANDS.labels(SOURCE, command, outcome).inc()
+
+
+def expect(stream: Stream, expected_version: int | None) -> int:
+    """The version to append at: the caller's, when they named one and it is still current."""
+    if expected_version is not None and expected_version != stream.version:
+        raise ConcurrencyError(stream.id, expected_version)
+    return stream.version
+
+
+def payloads(stream: Stream) -> list[Event]:
+    return [recorded.event for recorded in stream.events]
+
+
+async def load_area(session: Session, area_id: UUID) -> areas.Area:
+    area = areas.fold(payloads(await session.load(area_stream(area_id))))
+    if area is None:
+        raise AreaNotFound("no such area", area_id=str(area_id))
+    return area
+
+
+async def load_resident(session: Session, resident_id: UUID) -> tuple[residents.Resident, Stream]:
+    stream = await session.load(resident_stream(resident_id))
+    resident = residents.fold(payloads(stream))
+    if resident is None:
+        raise ResidentNotFound("no such resident", resident_id=str(resident_id))
+    return resident, stream
+
+
+async def load_household(
+    session: Session, household_id: UUID
+) -> tuple[households.Household, Stream]:
+    stream = await session.load(household_stream(household_id))
+    household = households.fold(payloads(stream))
+    if household is None:
+        raise HouseholdNotFound("no such household", household_id=str(household_id))
+    return household, stream
+
+
+async def load_care(session: Session, resident_id: UUID) -> tuple[care.Care, Stream]:
+    stream = await session.load(care_stream(resident_id))
+    return care.fold(resident_id, payloads(stream)), stream
+
+
+async def follow_plan(session: Session, resident_id: UUID, events: Sequence[Event]) -> None:
+    """Keep the follow-up deadline in step with the plan the events leave behind."""
+    for event in reversed(events):
+        if isinstance(event, FollowUpVisitPlanned):
+            await session.schedule(FOLLOWUP_DUE, str(resident_id), event.due_by)
+            return
+        if isinstance(event, FollowUpStopped):
+            await session.cancel(FOLLOWUP_DUE, str(resident_id))
+            return
+
+
+async def append_care(
+    session: Session,
+    resident_id: UUID,
+    version: int,
+    events: Sequence[Event],
+    *,
+    context: Context,
+    path: AreaPath,
+) -> AppendResult:
+    """Append to the resident's care stream and move (or cancel) the follow-up deadline."""
+    result = await session.append(
+        care_stream(resident_id), version, events, context=context, area=areas.scope_of(path)
+    )
+    await follow_plan(session, resident_id, events)
+    return result

@@ -1,0 +1,29 @@
+"""The composition root: ``create_app(settings)`` builds the registry's FastAPI app.
+
+Nothing connects here; the runtime (pool, relay, scheduler) starts in the app's lifespan.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from anju_contracts.registry import CATALOG
+from anju_registry.application import lookups
+from anju_registry.application.care import followup_due
+from anju_registry.application.common import FOLLOWUP_DUE, Clock, utcnow
+from anju_registry.entrypoints.http import RegistryConfig, router
+from anju_registry.settings import RegistrySettings
+from eventkit.app import service_app
+from eventkit.runtime import Runtime
+
+
+def create_app(settings: RegistrySettings, *, clock: Clock = utcnow) -> FastAPI:
+    runtime = Runtime(
+        settings,
+        catalog=CATALOG,
+        ddl=[lookups.DDL],
+        deadlines={FOLLOWUP_DUE: followup_due},
+    )
+    app = service_app(runtime, [router])
+    app.state.registry = RegistryConfig(clock=clock, intervals=settings.followup_intervals)
+    return app

@@ -1,0 +1,219 @@
+"""The registry's HTTP routes: thin — parse, pick the caller's context, call a handler."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Body, Depends, Query, Request
+
+from anju_contracts.registry import FlagType
+from anju_registry.application import areas, care, households, residents
+from anju_registry.application.commands import (
+    AddMember,
+    ChangeHead,
+    ClearFlag,
+    CorrectResident,
+    CreateArea,
+    FormHousehold,
+    MoveOut,
+    MoveResident,
+    RaiseFlag,
+    RecordDeath,
+    RecordVisit,
+    RegisterResident,
+    RemoveMember,
+    ReviewFlag,
+)
+from anju_registry.application.common import Caller, Clock
+from anju_registry.application.residents import ResidentView
+from anju_registry.domain.care import Intervals
+from eventkit.app import RuntimeDep
+from eventkit.auth import Principal, Role
+from eventkit.commands import Accepted, context_of
+from eventkit.http import require
+from eventkit.store import EventStore
+
+STAFF = (Role.DIRECTOR, Role.GRID_WORKER, Role.DESK_STAFF)
+
+
+@dataclass(frozen=True)
+class RegistryConfig:
+    """What the handlers need besides the store: the time, and the follow-up intervals."""
+
+    clock: Clock
+    intervals: Intervals
+
+
+def _caller(request: Request, principal: Annotated[Principal, Depends(require(*STAFF))]) -> Caller:
+    return Caller(principal=principal, context=context_of(request, principal))
+
+
+def _config(request: Request) -> RegistryConfig:
+    config: RegistryConfig = request.app.state.registry
+    return config
+
+
+def _store(runtime: RuntimeDep) -> EventStore:
+    return runtime.store
+
+
+CallerDep = Annotated[Caller, Depends(_caller)]
+ConfigDep = Annotated[RegistryConfig, Depends(_config)]
+StoreDep = Annotated[EventStore, Depends(_store)]
+
+router = APIRouter()
+
+
+# -- areas -------------------------------------------------------------------------------------
+
+
+@router.post("/areas", tags=["areas"], status_code=201)
+async def create_area(cmd: CreateArea, store: StoreDep, caller: CallerDep) -> Accepted:
+    """Create a node of the area tree under its parent."""
+    return await areas.create_area(store, cmd, caller)
+
+
+# -- residents ---------------------------------------------------------------------------------
+
+
+@router.post("/residents", tags=["residents"], status_code=201)
+async def register_resident(cmd: RegisterResident, store: StoreDep, caller: CallerDep) -> Accepted:
+    """Register a person as living at a unit."""
+    return await residents.register_resident(store, cmd, caller)
+
+
+@router.get("/residents/{resident_id}", tags=["residents"])
+async def get_resident(resident_id: UUID, store: StoreDep, caller: CallerDep) -> ResidentView:
+    """The resident's current record (identity number masked except for admins and directors)."""
+    return await residents.view_resident(store, resident_id, caller)
+
+
+@router.post("/residents/{resident_id}/corrections", tags=["residents"], status_code=201)
+async def correct_resident(
+    resident_id: UUID, cmd: CorrectResident, store: StoreDep, caller: CallerDep
+) -> Accepted:
+    return await residents.correct_resident(store, resident_id, cmd, caller)
+
+
+@router.post("/residents/{resident_id}/move", tags=["residents"], status_code=201)
+async def move_resident(
+    resident_id: UUID, cmd: MoveResident, store: StoreDep, caller: CallerDep, config: ConfigDep
+) -> Accepted:
+    return await residents.move_resident(
+        store, resident_id, cmd, caller, now=config.clock(), intervals=config.intervals
+    )
+
+
+@router.post("/residents/{resident_id}/move-out", tags=["residents"], status_code=201)
+async def move_out(
+    resident_id: UUID, cmd: MoveOut, store: StoreDep, caller: CallerDep, config: ConfigDep
+) -> Accepted:
+    return await residents.move_out(store, resident_id, cmd, caller, today=config.clock().date())
+
+
+@router.post("/residents/{resident_id}/death", tags=["residents"], status_code=201)
+async def record_death(
+    resident_id: UUID, cmd: RecordDeath, store: StoreDep, caller: CallerDep, config: ConfigDep
+) -> Accepted:
+    return await residents.record_death(
+        store, resident_id, cmd, caller, today=config.clock().date()
+    )
+
+
+# -- households --------------------------------------------------------------------------------
+
+
+@router.post("/households", tags=["households"], status_code=201)
+async def form_household(cmd: FormHousehold, store: StoreDep, caller: CallerDep) -> Accepted:
+    return await households.form_household(store, cmd, caller)
+
+
+@router.post("/households/{household_id}/members", tags=["households"], status_code=201)
+async def add_member(
+    household_id: UUID, cmd: AddMember, store: StoreDep, caller: CallerDep
+) -> Accepted:
+    return await households.add_member(store, household_id, cmd, caller)
+
+
+@router.delete("/households/{household_id}/members/{resident_id}", tags=["households"])
+async def remove_member(
+    household_id: UUID,
+    resident_id: UUID,
+    store: StoreDep,
+    caller: CallerDep,
+    cmd: Annotated[RemoveMember | None, Body()] = None,
+) -> Accepted:
+    return await households.remove_member(
+        store, household_id, resident_id, cmd or RemoveMember(), caller
+    )
+
+
+@router.post("/households/{household_id}/head", tags=["households"], status_code=201)
+async def change_head(
+    household_id: UUID, cmd: ChangeHead, store: StoreDep, caller: CallerDep
+) -> Accepted:
+    return await households.change_head(store, household_id, cmd, caller)
+
+
+# -- special groups and follow-up visits -------------------------------------------------------
+
+
+@router.post("/residents/{resident_id}/flags", tags=["care"], status_code=201)
+async def raise_flag(
+    resident_id: UUID, cmd: RaiseFlag, store: StoreDep, caller: CallerDep, config: ConfigDep
+) -> Accepted:
+    """Flag the resident as a member of a special group; plans follow-up visits."""
+    return await care.raise_flag(
+        store, resident_id, cmd, caller, now=config.clock(), intervals=config.intervals
+    )
+
+
+@router.post("/residents/{resident_id}/flags/{flag}/review", tags=["care"], status_code=201)
+async def review_flag(
+    resident_id: UUID,
+    flag: FlagType,
+    store: StoreDep,
+    caller: CallerDep,
+    config: ConfigDep,
+    cmd: Annotated[ReviewFlag | None, Body()] = None,
+) -> Accepted:
+    """Review a flag: a new tier changes it (and re-plans), otherwise it is kept."""
+    return await care.review_flag(
+        store,
+        resident_id,
+        flag,
+        cmd or ReviewFlag(),
+        caller,
+        now=config.clock(),
+        intervals=config.intervals,
+    )
+
+
+@router.delete("/residents/{resident_id}/flags/{flag}", tags=["care"])
+async def clear_flag(
+    resident_id: UUID,
+    flag: FlagType,
+    store: StoreDep,
+    caller: CallerDep,
+    config: ConfigDep,
+    reason: Annotated[str | None, Query(min_length=1, max_length=1000)] = None,
+    cmd: Annotated[ClearFlag | None, Body()] = None,
+) -> Accepted:
+    """Clear a flag; the reason comes in the body or as ``?reason=``."""
+    if cmd is None:
+        cmd = ClearFlag.model_validate({"reason": reason or ""})
+    return await care.clear_flag(
+        store, resident_id, flag, cmd, caller, now=config.clock(), intervals=config.intervals
+    )
+
+
+@router.post("/residents/{resident_id}/visits", tags=["care"], status_code=201)
+async def record_visit(
+    resident_id: UUID, cmd: RecordVisit, store: StoreDep, caller: CallerDep, config: ConfigDep
+) -> Accepted:
+    """Record a grid worker's follow-up visit (the visitor is the caller)."""
+    return await care.record_visit(
+        store, resident_id, cmd, caller, now=config.clock(), intervals=config.intervals
+    )

@@ -1,0 +1,128 @@
+"""Test helpers for the registry (as ``eventkit.testing`` is for the kernel).
+
+A hand-moved clock, valid identity numbers, and :func:`running_registry`: the app with its
+lifespan running, an HTTP client over ASGI, and a small area tree. Used by this service's
+integration tests and by system-level tests; nothing here runs in production.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from pydantic import SecretStr
+
+from anju_registry.domain import id_numbers
+from anju_registry.entrypoints.app import create_app
+from anju_registry.settings import RegistrySettings
+from eventkit.auth import issue_token
+from eventkit.runtime import Runtime
+from eventkit.settings import KafkaSettings
+
+SECRET = "registry-tests-secret-0123456789"
+
+
+@dataclass
+class Clock:
+    """A clock the test moves by hand."""
+
+    now: datetime = field(default_factory=lambda: datetime(2024, 5, 1, 9, 0, tzinfo=UTC))
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kwargs: float) -> None:
+        self.now += timedelta(**kwargs)
+
+
+def id_number_for(dob: date, seq: int) -> str:
+    first17 = f"110105{dob:%Y%m%d}{seq % 1000:03d}"
+    return first17 + id_numbers.check_char(first17)
+
+
+@dataclass
+class RegistryClient:
+    app: FastAPI
+    client: httpx.AsyncClient
+    clock: Clock
+    settings: RegistrySettings
+    unit_id: str = ""
+    grid_id: str = ""
+    community_id: str = ""
+    _seq: int = 0
+
+    @property
+    def runtime(self) -> Runtime:
+        runtime: Runtime = self.app.state.runtime
+        return runtime
+
+    def auth(self, *roles: str, sub: str = "staff-1", areas: Iterable[str] = ()) -> dict[str, str]:
+        token = issue_token(SECRET, sub, roles, areas)
+        return {"Authorization": f"Bearer {token}"}
+
+    @property
+    def admin(self) -> dict[str, str]:
+        return self.auth("admin")
+
+    async def post(
+        self, url: str, body: dict[str, Any], headers: dict[str, str] | None = None
+    ) -> httpx.Response:
+        return await self.client.post(url, json=body, headers=headers or self.admin)
+
+    async def create_area(self, kind: str, parent_id: str | None, name: str = "x") -> str:
+        response = await self.post("/areas", {"kind": kind, "name": name, "parent_id": parent_id})
+        assert response.status_code == 201, response.text
+        area_id: str = response.json()["id"]
+        return area_id
+
+    async def build_tree(self) -> None:
+        self.community_id = await self.create_area("community", None, "Anju Estate")
+        self.grid_id = await self.create_area("grid", self.community_id, "Grid 1")
+        building = await self.create_area("building", self.grid_id, "Building 3")
+        self.unit_id = await self.create_area("unit", building, "301")
+
+    def resident_body(self, **overrides: Any) -> dict[str, Any]:
+        self._seq += 1
+        dob = date(1950, 3, 14)
+        body: dict[str, Any] = {
+            "name": "Zhang Min",
+            "sex": "female",
+            "date_of_birth": dob.isoformat(),
+            "id_number": id_number_for(dob, self._seq),
+            "unit_id": self.unit_id,
+        }
+        body.update(overrides)
+        return body
+
+    async def register(self, **overrides: Any) -> str:
+        response = await self.post("/residents", self.resident_body(**overrides))
+        assert response.status_code == 201, response.text
+        resident_id: str = response.json()["id"]
+        return resident_id
+
+
+@asynccontextmanager
+async def running_registry(
+    database_url: str, kafka_bootstrap: str
+) -> AsyncIterator[RegistryClient]:
+    """The registry on ``database_url``, publishing under a fresh topic prefix."""
+    settings = RegistrySettings(
+        database_url=database_url,
+        jwt_secret=SecretStr(SECRET),
+        kafka=KafkaSettings(bootstrap=kafka_bootstrap, topic_prefix=f"t{uuid.uuid4().hex[:10]}."),
+        relay_idle_poll_s=0.02,
+    )
+    clock = Clock()
+    app = create_app(settings, clock=clock)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://registry") as client:
+            registry = RegistryClient(app, client, clock, settings)
+            await registry.build_tree()
+            yield registry
