@@ -30,7 +30,11 @@ def producer(settings: KafkaSettings, *, client_id: str) -> AIOKafkaProducer:
 
 
 def consumer(
-    settings: KafkaSettings, *topics: str, group_id: str | None, client_id: str
+    settings: KafkaSettings,
+    *topics: str,
+    group_id: str | None,
+    client_id: str,
+    max_partition_fetch_bytes: int = 1 << 20,
 ) -> AIOKafkaConsumer:
     """A consumer that never commits on its own: the runner commits after its transaction."""
     return AIOKafkaConsumer(
@@ -45,6 +49,7 @@ def consumer(
         fetch_max_wait_ms=settings.fetch_max_wait_ms,
         metadata_max_age_ms=settings.metadata_max_age_ms,
         max_poll_records=settings.max_batch,
+        max_partition_fetch_bytes=max_partition_fetch_bytes,
     )
 
 

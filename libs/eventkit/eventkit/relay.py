@@ -23,7 +23,7 @@ from typing import Any
 
 import asyncpg
 import structlog
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.partitioner import murmur2
 
@@ -50,7 +50,7 @@ SELECT xid::text AS xid, position, id, stream_id, type, type_version, correlatio
 FROM events
 WHERE (xid, position) > ($1::text::xid8, $2::bigint)
   AND xid < pg_snapshot_xmin(pg_current_snapshot())
-ORDER BY xid, position
+ORDER BY events.xid, events.position
 LIMIT $3
 """
 
@@ -89,6 +89,7 @@ class Relay:
         self._partitions: list[int] = []
         self._last_topic_check = 0.0
         self._cursor = Cursor()
+        self._probe: AIOKafkaConsumer | None = None
         self.active = False
 
     # -- running -------------------------------------------------------------------------
@@ -138,6 +139,9 @@ class Relay:
         if self._admin is not None:
             await self._admin.close()
             self._admin = None
+        if self._probe is not None:
+            await self._probe.stop()
+            self._probe = None
 
     async def _loop(self, stop: asyncio.Event) -> None:
         backoff = 0.1
@@ -157,8 +161,12 @@ class Relay:
     # -- steps (public so tests and the CLI can drive them) -------------------------------
 
     async def check_topic(self, *, force: bool = False) -> bool:
-        """Re-create the topic and re-seed from position 0 if the broker lost it.
+        """Re-create the topic and re-seed from position 0 if the broker lost its data.
 
+        The broker has lost data when its topic holds fewer messages than the relay has
+        published since the last seed (the sum of the partitions' high-water marks, which only
+        grow). That covers a topic that is gone, and one that a consumer's metadata request
+        re-created empty on a broker that creates topics on demand (as the dev broker does).
         Returns True when it re-seeded.
         """
         now = time.monotonic()
@@ -167,17 +175,49 @@ class Relay:
         self._last_topic_check = now
         assert self._admin is not None
         assert self._producer is not None
-        created = await kafka.ensure_topics(self._admin, [self.topic], self.settings.kafka)
+        await kafka.ensure_topics(self._admin, [self.topic], self.settings.kafka)
         self._partitions = sorted(await self._producer.partitions_for(self.topic))
         await self._update_lag()
-        if not created:
-            return False
         cursor = self._cursor
-        if cursor.position > 0:
-            RESEEDS.labels(self.source).inc()
-            log.warning("relay_reseed", topic=self.topic, previously_published=cursor.published)
+        if cursor.position == 0:
+            return False
+        held = await self.messages_held()
+        if held >= cursor.published:
+            return False
+        RESEEDS.labels(self.source).inc()
+        log.warning("relay_reseed", topic=self.topic, published=cursor.published, held=held)
         await self.save_cursor(Cursor())
         return True
+
+    async def messages_held(self) -> int:
+        """How many messages the broker holds on the topic: the sum of the high-water marks.
+
+        Read from fetch responses, not from ListOffsets (which the dev broker answers wrongly).
+        """
+        if self._probe is None:
+            self._probe = kafka.consumer(
+                self.settings.kafka,
+                group_id=None,
+                client_id=f"{self.source}-relay-probe",
+                max_partition_fetch_bytes=4096,
+            )
+            await self._probe.start()
+        probe = self._probe
+        partitions = [TopicPartition(self.topic, p) for p in self._partitions]
+        probe.assign(partitions)
+        for tp in partitions:
+            probe.seek(tp, 0)
+        marks: dict[TopicPartition, int] = {}
+        deadline = time.monotonic() + 5
+        while len(marks) < len(partitions) and time.monotonic() < deadline:
+            await probe.getmany(*partitions, timeout_ms=100, max_records=1)
+            for tp in partitions:
+                mark = probe.highwater(tp)
+                if mark is not None:
+                    marks[tp] = mark
+        if len(marks) < len(partitions):
+            raise TimeoutError(f"no high-water marks for {self.topic} from the broker")
+        return sum(marks.values())
 
     async def cursor(self) -> Cursor:
         async with self.store.pool.acquire() as conn:

@@ -395,6 +395,60 @@ async def test_relay_does_not_skip_a_transaction_that_commits_late(
             assert sequences == list(range(1, len(sequences) + 1))
 
 
+async def test_relay_orders_transaction_ids_as_numbers_not_text(
+    database_url: str, kafka_bootstrap: str
+) -> None:
+    """Transaction ids 9, 10, 100 sort as text as "10" < "100" < "9": the relay must not."""
+    settings = service_settings(database_url, kafka_bootstrap)
+    async with open_store(database_url) as store:
+        async with store.pool.acquire() as conn:
+            for sequence, xid in ((1, 9), (2, 10), (3, 100)):
+                await conn.execute(
+                    """
+                    INSERT INTO events (xid, id, stream_id, sequence, type, type_version, data,
+                                        correlation_id, actor)
+                    VALUES ($1::text::xid8, $2, 'old', $3, 'demo.Counted', 1, $4::jsonb, 'c',
+                            '{"id": "tester", "roles": []}')
+                    """,
+                    str(xid),
+                    uuid.uuid4(),
+                    sequence,
+                    json.dumps({"n": sequence}),
+                )
+        async with started(Relay(store, settings)) as relay:
+            await publish_all(relay, store)
+            assert relay._cursor.xid == "100"
+        records = await read_topic(kafka_bootstrap, settings.topic)
+        assert [e["sequence"] for e in envelopes(records)] == [1, 2, 3]
+
+
+async def test_relay_reseeds_a_topic_that_was_recreated_empty(
+    database_url: str, kafka_bootstrap: str
+) -> None:
+    """A broker that creates topics on demand may hand back an empty topic after losing its
+    data (a consumer's metadata request re-created it): the relay must still re-seed."""
+    settings = service_settings(database_url, kafka_bootstrap)
+    async with open_store(database_url) as store:
+        await append_counts(store, ["a", "b", "c"], 3)
+        async with started(Relay(store, settings)) as relay:
+            await publish_all(relay, store)
+            assert not await relay.check_topic(force=True)
+        # The same store now meets a topic of the same name that holds nothing.
+        empty = settings.model_copy(
+            update={"kafka": settings.kafka.model_copy(update={"topic_prefix": unique("e") + "."})}
+        )
+        async with store.pool.acquire() as conn:
+            await conn.execute("UPDATE relay_cursor SET topic = $1", empty.topic)
+        client = kafka.admin(empty.kafka, client_id="test")
+        await client.start()
+        await kafka.ensure_topics(client, [empty.topic], empty.kafka)
+        await client.close()
+        async with started(Relay(store, empty)) as relay:
+            await publish_all(relay, store)
+        records = await read_topic(kafka_bootstrap, empty.topic)
+        assert len(records) == 9
+
+
 async def test_per_stream_order_holds_when_an_older_transaction_appends_later(
     database_url: str, kafka_bootstrap: str
 ) -> None:
