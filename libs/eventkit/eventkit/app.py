@@ -13,6 +13,7 @@ from typing import Annotated, TypeVar
 
 import uvicorn
 from fastapi import APIRouter, Depends, FastAPI, Request
+from pydantic import ValidationError
 
 from eventkit.http import create_http_app
 from eventkit.logging import configure_logging
@@ -48,8 +49,22 @@ def runtime_of(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(runtime_of)]
 
 
-def serve(create_app: Callable[[S], FastAPI], settings: S) -> None:
+def load_settings(settings_type: type[S]) -> S:
+    """Read a service's settings from the environment, or exit naming what is missing/wrong."""
+    try:
+        return settings_type()  # values come from the environment
+    except ValidationError as error:
+        prefix = str(settings_type.model_config.get("env_prefix", ""))
+        lines = [f"{settings_type.__name__}: the environment does not configure this service:"]
+        for problem in error.errors():
+            name = prefix + "__".join(str(part) for part in problem["loc"]).upper()
+            lines.append(f"  {name}: {problem['msg']}")
+        raise SystemExit("\n".join(lines)) from None
+
+
+def serve(create_app: Callable[[S], FastAPI], settings_type: type[S]) -> None:
     """Run a service in the foreground until SIGINT/SIGTERM."""
+    settings = load_settings(settings_type)
     configure_logging(settings.log_format, settings.log_level, service=settings.service)
     uvicorn.run(
         create_app(settings),

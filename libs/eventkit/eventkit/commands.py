@@ -7,6 +7,8 @@ that writes and then reads at once sees its own write.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from fastapi import Request
@@ -15,7 +17,8 @@ from pydantic import BaseModel
 from anju_contracts import Actor
 from eventkit.auth import Principal
 from eventkit.http import ApiError
-from eventkit.store import AppendResult, Context
+from eventkit.metrics import COMMANDS
+from eventkit.store import AppendResult, ConcurrencyError, Context, Stream
 
 
 class Accepted(BaseModel):
@@ -63,3 +66,33 @@ def context_of(request: Request, principal: Principal) -> Context:
         if correlation_id
         else Context(actor=actor)
     )
+
+
+@contextmanager
+def counted(service: str, command: str) -> Iterator[None]:
+    """Count a command in ``anju_commands_total`` by outcome: accepted, conflict, rejected, failed."""
+    outcome = "accepted"
+    try:
+        yield
+    except ConcurrencyError:
+        outcome = "conflict"
+        raise
+    except ApiError as error:
+        outcome = "conflict" if error.status == 409 else "rejected"
+        raise
+    except Exception:
+        outcome = "failed"
+        raise
+    finally:
+        COMMANDS.labels(service, command, outcome).inc()
+
+
+def expect_version(stream: Stream, expected_version: int | None) -> int:
+    """The version to append at: the caller's, if they named one and it is still current.
+
+    A client that read version 3 and sends ``expected_version=3`` gets a 409 if someone else
+    changed the record since, instead of silently overwriting their change.
+    """
+    if expected_version is not None and expected_version != stream.version:
+        raise ConcurrencyError(stream.id, expected_version)
+    return stream.version

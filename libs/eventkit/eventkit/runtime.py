@@ -18,7 +18,7 @@ import structlog
 
 from anju_contracts import EventCatalog
 from eventkit.policy import Policy, PolicyRunner
-from eventkit.projection import Projection, ProjectionRunner
+from eventkit.projection import Projection, ProjectionRunner, ensure_projection
 from eventkit.relay import Relay
 from eventkit.scheduler import DeadlineHandler, Scheduler
 from eventkit.schema import migrate
@@ -87,6 +87,8 @@ class Runtime:
         for policy in self.policies:
             self._spawn(f"policy:{policy.name}", PolicyRunner(self.store, policy, kafka).run)
         for projection in self.projections:
+            # The views exist before the first request, even while the broker is away.
+            await ensure_projection(self._pool, projection)
             runner = ProjectionRunner(self._pool, projection, kafka)
             self.projection_runners.append(runner)
             self._spawn(f"projection:{projection.name}", runner.run)

@@ -6,7 +6,7 @@ from eventkit.app import serve
 
 
 def main() -> None:
-    serve(create_app, QuerySettings())  # database_url and jwt_secret come from the env
+    serve(create_app, QuerySettings)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ from eventkit.app import serve
 
 
 def main() -> None:
-    serve(create_app, RegistrySettings())  # values come from the environment
+    serve(create_app, RegistrySettings)
 
 
 if __name__ == "__main__":

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from uuid import UUID
@@ -12,10 +12,10 @@ from anju_contracts import Actor, Event
 from anju_contracts.registry import SOURCE, AreaPath, FollowUpStopped, FollowUpVisitPlanned
 from anju_registry.domain import areas, care, households, residents
 from anju_registry.domain.errors import AreaNotFound, HouseholdNotFound, ResidentNotFound
+from eventkit import commands
 from eventkit.auth import Principal, Role
-from eventkit.http import ApiError, Forbidden
-from eventkit.metrics import COMMANDS
-from eventkit.store import AppendResult, ConcurrencyError, Context, Session, Stream
+from eventkit.http import Forbidden
+from eventkit.store import AppendResult, Context, Session, Stream
 
 Clock = Callable[[], datetime]
 
@@ -70,30 +70,12 @@ class Caller:
             raise Forbidden("this is outside your areas", area=areas.scope_of(path))
 
 
-@contextmanager
-def counted(command: str) -> Iterator[None]:
-    """Count the command in ``anju_commands_total`` by outcome."""
-    outcome = "accepted"
-    try:
-        yield
-    except ConcurrencyError:
-        outcome = "conflict"
-        raise
-    except ApiError as error:
-        outcome = "conflict" if error.status == 409 else "rejected"
-        raise
-    except Exception:
-        outcome = "failed"
-        raise
-    finally:
-        COMMANDS.labels(SOURCE, command, outcome).inc()
+def counted(command: str) -> AbstractContextManager[None]:
+    """Count the command in ``anju_commands_total`` by outcome (the kernel's counter)."""
+    return commands.counted(SOURCE, command)
 
 
-def expect(stream: Stream, expected_version: int | None) -> int:
-    """The version to append at: the caller's, when they named one and it is still current."""
-    if expected_version is not None and expected_version != stream.version:
-        raise ConcurrencyError(stream.id, expected_version)
-    return stream.version
+expect = commands.expect_version
 
 
 def payloads(stream: Stream) -> list[Event]:
