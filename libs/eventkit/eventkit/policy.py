@@ -21,7 +21,7 @@ from eventkit import kafka
 from eventkit.messages import Decoder, Delivered, Poison, dead_letter
 from eventkit.metrics import PROJECTED
 from eventkit.settings import KafkaSettings, topic_for
-from eventkit.store import EventStore, Session
+from eventkit.store import ConcurrencyError, EventStore, Session
 
 log = structlog.get_logger("eventkit.policy")
 
@@ -80,6 +80,18 @@ class PolicyRunner:
         finally:
             await consumer.stop()
 
+    async def _handle(self, delivered: Delivered, attempts: int = 5) -> bool:
+        """Run the policy; a concurrency conflict (another command moved the stream it appends
+        to) is retried from a fresh load, like a user would, before it counts as a failure."""
+        for attempt in range(attempts):
+            try:
+                return await handle_once(self.store, self.policy, delivered)
+            except ConcurrencyError:
+                if attempt == attempts - 1:
+                    raise
+                await asyncio.sleep(0.01 * (attempt + 1))
+        return False
+
     async def poll(self, consumer: AIOKafkaConsumer, timeout_ms: int = 200) -> int:
         fetched = await consumer.getmany(timeout_ms=timeout_ms, max_records=self.settings.max_batch)
         handled = 0
@@ -96,7 +108,7 @@ class PolicyRunner:
                     event_type=decoded.envelope.type,
                 ):
                     try:
-                        if await handle_once(self.store, self.policy, decoded):
+                        if await self._handle(decoded):
                             handled += 1
                     except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError):
                         raise  # infrastructure: the runner restarts and the event comes again

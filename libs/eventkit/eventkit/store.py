@@ -170,6 +170,17 @@ class Session:
         self.appended.append(result)
         return result
 
+    async def lock(self, stream_id: str) -> None:
+        """Hold ``stream_id`` until this session ends, against other sessions that lock it.
+
+        For a command that decides on a stream it does not append to (a flag may only be
+        raised for a living resident): locking the resident serialises it with the command
+        that records a death, which the expected version alone cannot do.
+        """
+        await self.conn.execute(
+            "SELECT pg_advisory_xact_lock(hashtext('anju.stream:' || $1))", stream_id
+        )
+
     async def schedule(
         self, kind: str, key: str, due_at: datetime, payload: dict[str, Any] | None = None
     ) -> None:

@@ -90,6 +90,9 @@ async def load_area(session: Session, area_id: UUID) -> areas.Area:
 
 
 async def load_resident(session: Session, resident_id: UUID) -> tuple[residents.Resident, Stream]:
+    """The resident, locked until the session ends: commands on one resident take turns, so a
+    flag cannot slip in beside the record of a death or a move out."""
+    await session.lock(resident_stream(resident_id))
     stream = await session.load(resident_stream(resident_id))
     resident = residents.fold(payloads(stream))
     if resident is None:

@@ -134,6 +134,26 @@ async def test_death_stops_follow_up_and_cancels_the_deadline(registry: Registry
     assert await scheduler_at(registry, 30).fire_due() == 0
 
 
+async def test_a_flag_raised_beside_a_death_never_leaves_a_plan_behind(
+    registry: Registry,
+) -> None:
+    """Death and a new flag race: whichever commits first, a dead resident has no plan."""
+    for _ in range(5):
+        resident_id = await registry.register()
+        died, flagged = await asyncio.gather(
+            registry.post(f"/residents/{resident_id}/death", {"died_on": "2024-04-30"}),
+            registry.post(f"/residents/{resident_id}/flags", {"flag": "disability", "tier": "red"}),
+        )
+        assert died.status_code == 201, died.text
+        assert flagged.status_code in (201, 422), flagged.text
+        events = await care_events(registry, resident_id)
+        if flagged.status_code == 201:
+            assert type(events[-1]).__name__ == "FollowUpStopped"
+        else:
+            assert events == []
+        assert await scheduler_at(registry, 30).fire_due() == 0
+
+
 async def test_events_reach_kafka_keyed_by_stream_with_the_grid_as_area(registry: Registry) -> None:
     resident_id = await registry.register()
     await registry.post(
