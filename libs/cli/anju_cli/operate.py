@@ -1,4 +1,9 @@
-"""Operator commands: status, dead letters, projection rebuilds, re-seeding, topics."""
+"""Operator commands: status, dead letters, projection rebuilds, re-seeding, topics.
+
+The broker is ``ANJU_KAFKA_BOOTSTRAP`` (else the dev stack's); ``ANJU_KAFKA_TOPIC_PREFIX``
+names the topic prefix the stack was started with (as its services' ``KAFKA__TOPIC_PREFIX``),
+for several stacks, or tests, sharing one broker.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+from aiokafka import TopicPartition
+from pydantic import ValidationError
 
 from anju_cli.devstack import stack_state
 from anju_contracts.catalogs import CATALOGS
@@ -45,7 +52,16 @@ def kafka_settings(root: Path) -> KafkaSettings:
     if not bootstrap:
         state = stack_state(root)
         bootstrap = state["kafka_bootstrap"] if state else "127.0.0.1:9092"
-    return KafkaSettings(bootstrap=bootstrap)
+    prefix = os.environ.get("ANJU_KAFKA_TOPIC_PREFIX", "")
+    try:
+        return KafkaSettings(bootstrap=bootstrap, topic_prefix=prefix)
+    except ValidationError as error:
+        raise OperatorError(f"ANJU_KAFKA_TOPIC_PREFIX={prefix!r} is not a topic prefix") from error
+
+
+def service_topic(root: Path, service: str) -> str:
+    """The topic ``service`` publishes to, with the stack's topic prefix."""
+    return topic_for(service, kafka_settings(root).topic_prefix)
 
 
 @asynccontextmanager
@@ -81,6 +97,8 @@ async def status(root: Path) -> None:
             head = await conn.fetchval("SELECT count(*) FROM events")
             cursor = await conn.fetchrow(
                 "SELECT xid::text AS xid, position, published, updated_at FROM relay_cursor"
+                " WHERE topic = $1",
+                service_topic(root, service),
             )
             if cursor is None:
                 print(f"  {service:<14} events={head:<8} relay has not run yet")
@@ -225,7 +243,7 @@ async def reseed(root: Path, services: list[str]) -> None:
                 ON CONFLICT (topic) DO UPDATE SET xid = '0', position = 0, published = 0,
                     updated_at = now()
                 """,
-                topic_for(service),
+                service_topic(root, service),
             )
             count = await conn.fetchval("SELECT count(*) FROM events")
         print(f"{service}: relay will republish {count} events from the start")
@@ -239,7 +257,7 @@ async def topics(root: Path, *, create: bool) -> None:
     except (OSError, TimeoutError, Exception) as error:
         raise OperatorError(f"cannot reach Kafka at {settings.bootstrap}: {error!r}") from error
     try:
-        wanted = [topic_for(s) for s in event_services()]
+        wanted = [topic_for(s, settings.topic_prefix) for s in event_services()]
         existing = await kafka.existing_topics(client)
         for topic in wanted:
             state = "present" if topic in existing else "missing"
@@ -249,6 +267,38 @@ async def topics(root: Path, *, create: bool) -> None:
                 print(f"{topic:<24} created ({settings.partitions} partitions, keep forever)")
     finally:
         await client.close()
+
+
+async def watch(root: Path, service: str, *, from_start: bool, limit: int | None) -> None:
+    """Print the events of a service's topic as they arrive, one JSON envelope a line."""
+    settings = kafka_settings(root)
+    consumer = kafka.consumer(settings, group_id=None, client_id="anju-watch")
+    try:
+        await asyncio.wait_for(consumer.start(), 10)
+    except (OSError, TimeoutError, Exception) as error:
+        raise OperatorError(f"cannot reach Kafka at {settings.bootstrap}: {error!r}") from error
+    topic = topic_for(service, settings.topic_prefix)
+    try:
+        if topic not in await consumer.topics():
+            raise OperatorError(f"no topic {topic} on {settings.bootstrap} (yet)")
+        partitions = [
+            TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())
+        ]
+        consumer.assign(partitions)
+        if from_start:
+            await consumer.seek_to_beginning(*partitions)
+        else:
+            await consumer.seek_to_end(*partitions)
+        shown = 0
+        while limit is None or shown < limit:
+            fetched = await consumer.getmany(timeout_ms=500)
+            for message in (m for batch in fetched.values() for m in batch):
+                if limit is not None and shown >= limit:
+                    break
+                print((message.value or b"").decode("utf-8", "replace"), flush=True)
+                shown += 1
+    finally:
+        await consumer.stop()
 
 
 # -- wiring -------------------------------------------------------------------------------
@@ -298,6 +348,14 @@ def add_commands(sub: Any, root: Path) -> None:
         func=_runner(
             lambda a: rebuild_projections(root, sorted(projections()) if a.all else [a.name])
         )
+    )
+
+    w = sub.add_parser("watch", help="print a service's events as they arrive (JSON lines)")
+    w.add_argument("service", nargs="?", default="registry")
+    w.add_argument("--from-start", action="store_true", help="from the first event on the topic")
+    w.add_argument("--limit", type=int, help="stop after this many events")
+    w.set_defaults(
+        func=_runner(lambda a: watch(root, a.service, from_start=a.from_start, limit=a.limit))
     )
 
     rs = sub.add_parser("reseed", help="republish event stores to Kafka (broker lost its data)")
