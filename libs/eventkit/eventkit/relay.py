@@ -90,6 +90,7 @@ class Relay:
         self._last_topic_check = 0.0
         self._cursor = Cursor()
         self._probe: AIOKafkaConsumer | None = None
+        self._prefetched: tuple[Cursor, list[asyncpg.Record]] | None = None
         self.active = False
 
     # -- running -------------------------------------------------------------------------
@@ -245,21 +246,43 @@ class Relay:
             )
 
     async def publish_batch(self) -> int:
-        """Publish the next batch of committed events; return how many."""
+        """Publish the next batch of committed events; return how many.
+
+        While the broker acknowledges a batch, the next one is already read from the store;
+        it is sent only after this one is acknowledged, so a failed batch can never be
+        overtaken on its partition by a later one.
+        """
         cursor = self._cursor
-        async with self.store.pool.acquire() as conn:
-            rows = await conn.fetch(
-                _BATCH, cursor.xid, cursor.position, self.settings.relay_batch, self.source
-            )
+        rows = self._take_prefetched(cursor) or await self._fetch(cursor)
         if not rows:
             return 0
-        await self._publish(rows)
         last = rows[-1]
-        await self.advance_cursor(
-            cursor, Cursor(last["xid"], last["position"], cursor.published + len(rows))
-        )
+        new = Cursor(last["xid"], last["position"], cursor.published + len(rows))
+        prefetch = asyncio.create_task(self._fetch(new))
+        try:
+            await self._publish(rows)
+        except BaseException:
+            prefetch.cancel()
+            raise
+        if await self.advance_cursor(cursor, new):
+            self._prefetched = (new, await prefetch)
+        else:
+            prefetch.cancel()
         RELAYED.labels(self.source).inc(len(rows))
         return len(rows)
+
+    async def _fetch(self, cursor: Cursor) -> list[asyncpg.Record]:
+        async with self.store.pool.acquire() as conn:
+            rows: list[asyncpg.Record] = await conn.fetch(
+                _BATCH, cursor.xid, cursor.position, self.settings.relay_batch, self.source
+            )
+        return rows
+
+    def _take_prefetched(self, cursor: Cursor) -> list[asyncpg.Record]:
+        prefetched, self._prefetched = self._prefetched, None
+        if prefetched is None or prefetched[0] != cursor:
+            return []
+        return prefetched[1]
 
     async def advance_cursor(self, old: Cursor, new: Cursor) -> bool:
         """Move the cursor from ``old`` to ``new`` unless an operator reset it meanwhile.

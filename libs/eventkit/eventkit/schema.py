@@ -15,7 +15,7 @@ STORE_DDL = """
 CREATE TABLE IF NOT EXISTS events (
     position       bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     xid            xid8 NOT NULL DEFAULT pg_current_xact_id(),
-    id             uuid NOT NULL UNIQUE,
+    id             uuid NOT NULL,
     stream_id      text NOT NULL,
     sequence       integer NOT NULL CHECK (sequence >= 1),
     type           text NOT NULL,
