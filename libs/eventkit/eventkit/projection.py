@@ -193,7 +193,13 @@ async def apply_batch(
 
 
 async def _unseen(conn: asyncpg.Connection, batch: Sequence[Delivered]) -> list[Delivered]:
-    """The events of ``batch`` not applied yet (sequence above the stream's stored version)."""
+    """The events of ``batch`` not applied yet (sequence above the stream's stored version).
+
+    The stream rows stay locked until the transaction ends: during a rebalance the old and the
+    new owner of a partition may briefly hold the same batch, and the second waits for the
+    first and then sees its versions, instead of applying the events again. (A stream seen
+    for the first time by both makes the second fail on the primary key and retry.)
+    """
     if not batch:
         return []
     streams = {d.stream for d in batch}
@@ -202,6 +208,8 @@ async def _unseen(conn: asyncpg.Connection, batch: Sequence[Delivered]) -> list[
         SELECT v.source, v.stream_id, v.version FROM stream_versions v
         JOIN unnest($1::text[], $2::text[]) AS s(source, stream_id)
           ON v.source = s.source AND v.stream_id = s.stream_id
+        ORDER BY v.source, v.stream_id
+        FOR UPDATE OF v
         """,
         [s for s, _ in streams],
         [i for _, i in streams],
