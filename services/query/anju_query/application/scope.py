@@ -1,7 +1,8 @@
 """Who may see which residents, and how much of their ID number.
 
 - ``admin`` sees everything;
-- ``director`` sees the communities in their areas (everything when they have none);
+- ``director`` sees the communities in their areas (nothing when the token names none: a
+  missing claim must not widen what a token can read);
 - ``grid_worker`` sees the grids in their areas;
 - any other staff role sees what its areas name, a community or a grid.
 
@@ -30,7 +31,7 @@ class Scope:
     def of(cls, principal: Principal) -> Scope:
         areas = frozenset(_uuids(principal.areas))
         full = principal.has(Role.ADMIN, Role.DIRECTOR)
-        if principal.has(Role.ADMIN) or (principal.has(Role.DIRECTOR) and not areas):
+        if principal.has(Role.ADMIN):
             return cls(everything=True, full_id_numbers=full)
         communities: set[UUID] = set()
         grids: set[UUID] = set()

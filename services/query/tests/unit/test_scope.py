@@ -25,10 +25,10 @@ def test_admin_sees_everything_in_full() -> None:
     assert scope.where(Params(), "c", "g") == "true"
 
 
-def test_director_without_areas_sees_everything() -> None:
+def test_director_without_areas_sees_nothing() -> None:
     scope = Scope.of(_principal(Role.DIRECTOR))
-    assert scope.everything
-    assert scope.id_number("110101195003011234") == "110101195003011234"
+    assert not scope.everything
+    assert not scope.allows(uuid.uuid4(), uuid.uuid4())
 
 
 def test_director_with_areas_sees_their_communities() -> None:
