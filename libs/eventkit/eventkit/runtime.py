@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import datetime
 from types import TracebackType
 
 import asyncpg
@@ -43,6 +44,7 @@ class Runtime:
         projections: Sequence[Projection] = (),
         deadlines: Mapping[str, DeadlineHandler] | None = None,
         relay: bool = True,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.settings = settings
         self.catalog = catalog
@@ -51,6 +53,7 @@ class Runtime:
         self.projections = projections
         self.deadlines = dict(deadlines or {})
         self.run_relay = relay and catalog is not None
+        self.clock = clock
         self._pool: asyncpg.Pool | None = None
         self._store: EventStore | None = None
         self.relay: Relay | None = None
@@ -82,7 +85,9 @@ class Runtime:
             self.relay = Relay(self.store, self.settings)
             self._spawn("relay", self.relay.run)
         if self.deadlines:
-            scheduler = Scheduler(self.store, self.deadlines, poll_s=self.settings.scheduler_poll_s)
+            scheduler = Scheduler(
+                self.store, self.deadlines, poll_s=self.settings.scheduler_poll_s, clock=self.clock
+            )
             self._spawn("scheduler", scheduler.run)
         for policy in self.policies:
             self._spawn(f"policy:{policy.name}", PolicyRunner(self.store, policy, kafka).run)

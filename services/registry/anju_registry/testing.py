@@ -109,7 +109,7 @@ class RegistryClient:
 
 @asynccontextmanager
 async def running_registry(
-    database_url: str, kafka_bootstrap: str
+    database_url: str, kafka_bootstrap: str, *, clock: Clock | None = None
 ) -> AsyncIterator[RegistryClient]:
     """The registry on ``database_url``, publishing under a fresh topic prefix."""
     settings = RegistrySettings(
@@ -118,7 +118,7 @@ async def running_registry(
         kafka=KafkaSettings(bootstrap=kafka_bootstrap, topic_prefix=f"t{uuid.uuid4().hex[:10]}."),
         relay_idle_poll_s=0.02,
     )
-    clock = Clock()
+    clock = clock or Clock()
     app = create_app(settings, clock=clock)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)

@@ -23,6 +23,7 @@ def create_app(settings: RegistrySettings, *, clock: Clock = utcnow) -> FastAPI:
         catalog=CATALOG,
         ddl=[lookups.DDL],
         deadlines={FOLLOWUP_DUE: followup_due},
+        clock=clock,
     )
     app = service_app(runtime, [router])
     app.state.registry = RegistryConfig(clock=clock, intervals=settings.followup_intervals)
