@@ -14,7 +14,7 @@ MEMBER_PYPROJECTS := $(wildcard contracts/pyproject.toml libs/*/pyproject.toml s
 MYPY_PACKAGES := anju_contracts eventkit anju_cli $(patsubst services/%,anju_%,$(wildcard services/*))
 TEST_TREES := $(wildcard tests libs/*/tests services/*/tests contracts/tests)
 
-.PHONY: venv run test lint fmt bench demo clean
+.PHONY: venv run test lint fmt bench demo clean up down logs
 
 venv: $(STAMP)
 
@@ -49,6 +49,17 @@ bench: venv
 
 demo: venv
 	$(VENV)/bin/anju demo
+
+# The compose stack (needs a Docker engine): Apache Kafka, PostgreSQL and every service.
+up:
+	test -f .env || deploy/gen-env.sh > .env
+	docker compose up -d --build --wait
+
+down:
+	docker compose down
+
+logs:
+	docker compose logs -f --tail=100
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

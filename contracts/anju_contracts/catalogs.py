@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from anju_contracts import registry
+from anju_contracts import mediation, registry
 from anju_contracts.base import EventCatalog
 
-CATALOGS: tuple[EventCatalog, ...] = (registry.CATALOG,)
+CATALOGS: tuple[EventCatalog, ...] = (registry.CATALOG, mediation.CATALOG)

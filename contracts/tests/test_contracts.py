@@ -10,6 +10,7 @@ import pytest
 
 from anju_cli import contracts
 from anju_contracts import Event, EventCatalog, InvalidEvent, UnknownEvent
+from anju_contracts.catalogs import CATALOGS
 from anju_contracts.envelopes import envelope_adapter
 from anju_contracts.registry import CATALOG, ResidentRegistered
 
@@ -20,7 +21,7 @@ def test_generated_files_are_up_to_date() -> None:
 
 
 def test_every_event_has_a_docstring_and_a_schema_file() -> None:
-    for model in CATALOG.models:
+    for model in (m for c in CATALOGS for m in c.models):
         assert model.__doc__, model.event_type
         path = contracts.ROOT / "schemas" / f"{model.event_type}.v{model.event_version}.json"
         assert json.loads(path.read_text())["x-event-type"] == model.event_type
@@ -29,8 +30,8 @@ def test_every_event_has_a_docstring_and_a_schema_file() -> None:
 def test_asyncapi_names_every_event_on_its_topic() -> None:
     document = json.loads((contracts.ROOT / "asyncapi.json").read_text())
     addresses = {c["address"] for c in document["channels"].values()}
-    assert addresses == {"registry.events"}
-    assert len(document["channels"]) == len(CATALOG.models)
+    assert addresses == {f"{c.source}.events" for c in CATALOGS}
+    assert len(document["channels"]) == sum(len(c.models) for c in CATALOGS)
 
 
 def test_envelope_union_parses_a_message_by_type() -> None:

@@ -9,7 +9,13 @@ what to compare across runs.
 2. relay: publishing the store to Kafka, against aiokafka producing the same bytes in batches;
 3. projection: catching up from a cold start over the registry's resident directory, against
    aiokafka consuming the same messages;
-4. end to end: HTTP command to the registry until visible in the query API, at a steady rate.
+4. end to end: ``POST /residents`` to a registry process until the query process answers
+   ``GET /residents/{id}`` with it (read-your-writes, with the command's consistency token), at a
+   steady rate, against the plain HTTP round trip of the registry's ``GET /healthz``; p50 and
+   p99, the target being p99 ≤ 250 ms. Both services run as real processes (``python -m``).
+
+Everything it creates — databases, service processes, and the broker unless
+``KAFKA_BOOTSTRAP_SERVERS`` names one — is removed at the end, also when a step fails.
 """
 
 from __future__ import annotations
@@ -17,19 +23,30 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
+import math
 import os
+import secrets
+import signal
+import subprocess
 import sys
+import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
-from datetime import date
-from typing import ClassVar
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any, ClassVar
 
 import asyncpg
+import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from pydantic import SecretStr
 
+from anju_cli.demo import CHECK, WEIGHTS
 from anju_contracts import Actor, Event, EventCatalog
+from eventkit.auth import Role, issue_token
 from eventkit.projection import Projection, ProjectionRunner, ensure_projection
 from eventkit.relay import ENVELOPE_SQL, Relay
 from eventkit.schema import migrate
@@ -38,6 +55,8 @@ from eventkit.store import Context, EventStore
 from eventkit.testing.infra import (
     TansuBroker,
     create_database,
+    database_url_for,
+    free_port,
     postgres_url,
 )
 
@@ -63,6 +82,25 @@ def line(name: str, ours: float, baseline: float, unit: str, target: float | Non
         f"{name:<34} {ours:>10,.0f} {unit:<9} baseline {baseline:>10,.0f}"
         f"  ratio {ratio:6.1%}{verdict}"
     )
+
+
+def latency_line(name: str, ours_ms: float, baseline_ms: float, target_ms: float | None) -> str:
+    """Like :func:`line` for a latency: lower is better, and the target is absolute."""
+    ratio = ours_ms / baseline_ms if baseline_ms else 0.0
+    verdict = ""
+    if target_ms is not None:
+        ok = ours_ms <= target_ms
+        verdict = f"  {'ok' if ok else 'above'} target {target_ms:,.0f} ms"
+    return (
+        f"{name:<34} {ours_ms:>10,.1f} {'ms':<9} baseline {baseline_ms:>10,.1f}"
+        f"  ratio {ratio:5.1f}x{verdict}"
+    )
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile (``q`` in 0..1) of a non-empty list."""
+    ranked = sorted(values)
+    return ranked[max(0, math.ceil(q * len(ranked)) - 1)]
 
 
 # -- 1. appends ---------------------------------------------------------------------------
@@ -155,10 +193,10 @@ async def bench_relay(url: str, bootstrap: str, count: int) -> tuple[list[str], 
         relay_batch=5000,
     )
     # Baseline: the same bytes, produced in batches by plain aiokafka.
+    # ENVELOPE_SQL names the source $4 (it is part of the relay's batch query).
+    envelope_sql = ENVELOPE_SQL.replace("$4::text", "$1::text")
     rows = await pool.fetch(
-        f"SELECT stream_id, {ENVELOPE_SQL} FROM events WHERE $1::text IS NOT NULL"
-        " ORDER BY position",
-        "bench",
+        f"SELECT stream_id, {envelope_sql} FROM events ORDER BY position", "bench"
     )
     messages = [(r["stream_id"].encode(), r["envelope"].encode()) for r in rows]
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
@@ -264,6 +302,312 @@ async def bench_projection(url: str, bootstrap: str, prefix: str, count: int) ->
     return [line(f"projection catch-up ({count:,})", ours, baseline, "events/s", 0.2)]
 
 
+# -- 4. end to end ------------------------------------------------------------------------
+
+
+@dataclass
+class Service:
+    name: str
+    port: int
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+@contextlib.asynccontextmanager
+async def service_process(
+    module: str, prefix: str, env: dict[str, str], log_dir: Path
+) -> AsyncIterator[Service]:
+    """``python -m <module>`` on a free port, ready (``/readyz``) when yielded; stopped after."""
+    name = module.removeprefix("anju_")
+    port = free_port()
+    log = log_dir / f"{name}.log"
+    settings = {f"{prefix}{k}": v for k, v in {**env, "PORT": str(port)}.items()}
+    process = _spawn(module, settings, log)
+    service = Service(name, port, process, log)
+    try:
+        deadline = time.monotonic() + 60
+        async with httpx.AsyncClient(base_url=service.url, timeout=2) as client:
+            while True:
+                if process.poll() is not None:
+                    raise RuntimeError(f"{module} exited ({process.returncode}):\n{service.tail()}")
+                with contextlib.suppress(httpx.HTTPError):
+                    if (await client.get("/readyz")).status_code == 200:
+                        break
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{module} not ready in 60 s:\n{service.tail()}")
+                await asyncio.sleep(0.1)
+        yield service
+    finally:
+        _stop(process)
+
+
+def _spawn(module: str, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """Start ``python -m <module>`` in a session of its own (Popen returns at once)."""
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", module],
+            env={**os.environ, **env},
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def _stop(process: subprocess.Popen[bytes], timeout: float = 10) -> None:
+    """SIGTERM to the process (its own session), SIGKILL after ``timeout`` seconds."""
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+class LeanHttp:
+    """A minimal HTTP/1.1 keep-alive client for the measured requests.
+
+    On a two-core machine httpx spends about 2 ms of CPU per request — at 200 commands/s (two
+    requests each) most of a core taken from the services being measured. This does the least
+    HTTP/1.1 there is (Content-Length bodies, connections reused), for both our requests and the
+    baseline's, so the client distorts neither.
+    """
+
+    def __init__(self, port: int, headers: dict[str, str], host: str = "127.0.0.1") -> None:
+        self.host = host
+        self.port = port
+        self._headers = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        self._idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+
+    async def request(
+        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, str], Any]:
+        """Send one request; return status, headers (lower-case names) and the JSON body."""
+        data = b"" if body is None else json.dumps(body).encode()
+        extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
+        head = (
+            f"{method} {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n{self._headers}"
+            f"{extra}Content-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n"
+        )
+        while True:
+            reused = bool(self._idle)
+            reader, writer = (
+                self._idle.pop() if reused else await asyncio.open_connection(self.host, self.port)
+            )
+            try:
+                try:
+                    writer.write(head.encode() + data)
+                    status_line = await reader.readline()
+                except ConnectionResetError:
+                    if not reused:
+                        raise
+                    status_line = b""
+                if not status_line and reused:
+                    # The server closed this idle connection (uvicorn does after 5 s) before
+                    # reading the request: nothing was processed, send it on a new one.
+                    writer.close()
+                    continue
+                status = int(status_line.split()[1])
+                answer: dict[str, str] = {}
+                while (line := await reader.readline()) not in (b"\r\n", b""):
+                    name, _, value = line.decode("latin-1").partition(":")
+                    answer[name.strip().lower()] = value.strip()
+                if "content-length" not in answer:
+                    raise RuntimeError(f"{method} {path}: no Content-Length in the answer")
+                content = await reader.readexactly(int(answer["content-length"]))
+            except BaseException:
+                writer.close()
+                raise
+            break
+        if answer.get("connection", "").lower() == "close":
+            writer.close()
+        else:
+            self._idle.append((reader, writer))
+        return status, answer, json.loads(content) if content else None
+
+    async def close(self) -> None:
+        for _, writer in self._idle:
+            writer.close()
+        self._idle.clear()
+
+
+def bench_id_number(i: int) -> tuple[date, str]:
+    """The ``i``-th of many distinct valid identity numbers, with its date of birth."""
+    born = date(1940, 1, 1) + timedelta(days=i // 1000)
+    body = f"330106{born:%Y%m%d}{i % 1000:03d}"
+    return born, body + CHECK[sum(int(c) * w for c, w in zip(body, WEIGHTS, strict=True)) % 11]
+
+
+@dataclass
+class Steady:
+    """Outcomes of one steady-rate run."""
+
+    latencies: list[float] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    sent: int = 0
+    send_seconds: float = 0.0
+
+
+async def steady(rate: float, seconds: float, one: Callable[[int], Awaitable[float]]) -> Steady:
+    """Start ``one(i)`` at ``rate`` per second for ``seconds`` (an open loop: a slow answer does
+    not delay the next send) and collect the seconds each took."""
+    result = Steady()
+
+    async def timed(i: int) -> None:
+        try:
+            result.latencies.append(await one(i))
+        except Exception as error:
+            result.failures.append(repr(error))
+
+    count = int(rate * seconds)
+    tasks = []
+    started = time.perf_counter()
+    for i in range(count):
+        delay = started + i / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(timed(i)))
+    result.send_seconds = time.perf_counter() - started
+    result.sent = count
+    await asyncio.gather(*tasks)
+    return result
+
+
+async def _end_to_end_runs(
+    write: LeanHttp, read: LeanHttp, rate: float, seconds: float
+) -> tuple[Steady, Steady]:
+    """The baseline run and ours, against running services: (healthz, command to visible)."""
+
+    async def post(path: str, body: dict[str, Any]) -> dict[str, Any]:
+        status, _, accepted = await write.request("POST", path, body)
+        if status != 201:
+            raise RuntimeError(f"POST {path}: {status} {accepted}")
+        result: dict[str, Any] = accepted
+        return result
+
+    parent = None
+    for kind in ("community", "grid", "building", "unit"):
+        parent = (await post("/areas", {"kind": kind, "name": kind, "parent_id": parent}))["id"]
+
+    async def command_to_visible(i: int) -> float:
+        born, id_number = bench_id_number(i)
+        person = {
+            "name": f"居民{i}",
+            "sex": "male" if i % 2 else "female",
+            "date_of_birth": born.isoformat(),
+            "id_number": id_number,
+            "unit_id": parent,
+        }
+        started = time.perf_counter()
+        accepted = await post("/residents", person)
+        status, headers, profile = await read.request(
+            "GET",
+            f"/residents/{accepted['id']}",
+            headers={"X-Consistency-Token": accepted["consistency_token"]},
+        )
+        elapsed = time.perf_counter() - started
+        if status != 200:
+            raise RuntimeError(f"GET /residents/{{id}}: {status} {profile}")
+        if headers.get("x-consistency") != "fresh":
+            raise RuntimeError("not visible within the consistency wait")
+        return elapsed
+
+    async def healthz(_: int) -> float:
+        started = time.perf_counter()
+        status, _headers, body = await write.request("GET", "/healthz")
+        if status != 200:
+            raise RuntimeError(f"GET /healthz: {status} {body}")
+        return time.perf_counter() - started
+
+    # Warm up: the projection's consumer group has joined, connections are open.
+    warm = 1_000_000
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            await command_to_visible(warm)
+            break
+        except RuntimeError:
+            if time.monotonic() > deadline:
+                raise
+            warm += 1
+    await steady(rate, 1.0, lambda i: command_to_visible(2_000_000 + i))
+    baseline = await steady(rate, min(seconds, 3.0), healthz)
+    ours = await steady(rate, seconds, command_to_visible)
+    for run in (baseline, ours):
+        if not run.latencies:
+            raise RuntimeError(f"nothing succeeded: {run.failures[:3]}")
+    return baseline, ours
+
+
+async def bench_end_to_end(
+    registry_url: str, query_url: str, bootstrap: str, rate: float, seconds: float
+) -> list[str]:
+    secret = secrets.token_urlsafe(32)
+    admin = {"Authorization": f"Bearer {issue_token(secret, 'bench', [Role.ADMIN])}"}
+    common = {
+        "JWT_SECRET": secret,
+        "KAFKA__BOOTSTRAP": bootstrap,
+        "KAFKA__TOPIC_PREFIX": f"bench{uuid.uuid4().hex[:6]}.",
+        "LOG_LEVEL": "warning",
+        "LOG_FORMAT": "json",
+    }
+    with tempfile.TemporaryDirectory(prefix="anju-bench-") as logs:
+        log_dir = Path(logs)
+        async with (
+            service_process(
+                "anju_registry",
+                "ANJU_REGISTRY_",
+                {**common, "DATABASE_URL": registry_url},
+                log_dir,
+            ) as registry,
+            service_process(
+                "anju_query", "ANJU_QUERY_", {**common, "DATABASE_URL": query_url}, log_dir
+            ) as query,
+        ):
+            write, read = LeanHttp(registry.port, admin), LeanHttp(query.port, admin)
+            try:
+                baseline, ours = await _end_to_end_runs(write, read, rate, seconds)
+            finally:
+                await write.close()
+                await read.close()
+
+    achieved = ours.sent / ours.send_seconds if ours.send_seconds else 0.0
+    label = f"{rate:,.0f} cmd/s × {seconds:,.0f} s"
+    out = [
+        latency_line(
+            f"end to end p50 ({label})",
+            percentile(ours.latencies, 0.50) * 1000,
+            percentile(baseline.latencies, 0.50) * 1000,
+            None,
+        ),
+        latency_line(
+            f"end to end p99 ({label})",
+            percentile(ours.latencies, 0.99) * 1000,
+            percentile(baseline.latencies, 0.99) * 1000,
+            250.0,
+        ),
+    ]
+    if ours.failures or achieved < rate * 0.95:
+        out.append(
+            f"{'  (end to end)':<34} {len(ours.failures)} of {ours.sent} failed or stale,"
+            f" sent at {achieved:,.0f}/s; first: {ours.failures[:1]}"
+        )
+    return out
+
+
 # -- main ---------------------------------------------------------------------------------
 
 
@@ -272,34 +616,62 @@ def broker() -> Iterator[str]:
     if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
         yield os.environ["KAFKA_BOOTSTRAP_SERVERS"]
         return
-    with TansuBroker() as tansu:
-        yield tansu.bootstrap
+    with TansuBroker() as broker:
+        yield broker.bootstrap
+
+
+PARTS = ("appends", "relay", "projection", "e2e")
 
 
 async def main_async(args: argparse.Namespace) -> None:
+    parts = set(args.only or PARTS)
+    if "projection" in parts:
+        parts.add("relay")  # the projection catches up over what the relay published
     with postgres_url() as server, broker() as bootstrap:
         name = f"bench_{uuid.uuid4().hex[:8]}"
-        url = await create_database(server, name)
+        created: list[str] = []
+
+        async def database(suffix: str) -> str:
+            created.append(name + suffix)
+            return await create_database(server, name + suffix)
+
+        def show(lines: list[str]) -> None:
+            for text in lines:
+                print(text, flush=True)
+
         print(f"anju bench — {date.today()} — PostgreSQL and broker on this machine", flush=True)
-        for text in await bench_appends(url, args.seconds):
-            print(text, flush=True)
-        url2 = await create_database(server, name + "_relay")
-        lines, prefix = await bench_relay(url2, bootstrap, args.events)
-        for text in lines:
-            print(text, flush=True)
-        url3 = await create_database(server, name + "_read")
-        for text in await bench_projection(url3, bootstrap, prefix, args.events):
-            print(text, flush=True)
-        conn = await asyncpg.connect(server)
-        for db in (name, name + "_relay", name + "_read"):
-            await conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-        await conn.close()
+        try:
+            if "appends" in parts:
+                show(await bench_appends(await database(""), args.seconds))
+            if "relay" in parts:
+                lines, prefix = await bench_relay(await database("_relay"), bootstrap, args.events)
+                show(lines)
+            if "projection" in parts:
+                url = await database("_read")
+                show(await bench_projection(url, bootstrap, prefix, args.events))
+            if "e2e" in parts:
+                registry, query = await database("_e2e_registry"), await database("_e2e_query")
+                show(
+                    await bench_end_to_end(
+                        registry, query, bootstrap, args.e2e_rate, args.e2e_seconds
+                    )
+                )
+        finally:
+            conn = await asyncpg.connect(database_url_for(server, "postgres"))
+            try:
+                for db in created:
+                    await conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+            finally:
+                await conn.close()
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="anju-bench", description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0, help="per append measurement")
     parser.add_argument("--events", type=int, default=100_000, help="relay/projection volume")
+    parser.add_argument("--e2e-rate", type=float, default=200.0, help="commands per second")
+    parser.add_argument("--e2e-seconds", type=float, default=10.0, help="end-to-end duration")
+    parser.add_argument("--only", action="append", choices=PARTS, help="run only these parts")
     args = parser.parse_args(argv)
     asyncio.run(main_async(args))
     return 0

@@ -44,7 +44,7 @@ class ServiceSpec:
 
     ``env`` values may use the placeholders ``{database_url}``, ``{postgres_url}``,
     ``{kafka_bootstrap}``, ``{port}``, ``{name}`` and ``{jwt_secret}``. Besides ``env`` every
-    service gets ``<PREFIX>DATABASE_URL`` (when it has a database), ``<PREFIX>KAFKA_BOOTSTRAP``,
+    service gets ``<PREFIX>DATABASE_URL`` (when it has a database), ``<PREFIX>KAFKA__BOOTSTRAP``,
     ``<PREFIX>HOST``, ``<PREFIX>PORT`` and ``<PREFIX>JWT_SECRET``, with ``PREFIX`` defaulting
     to ``ANJU_<NAME>_``; ``env`` wins on a clash.
     """
@@ -100,7 +100,7 @@ def service_env(
         "jwt_secret": jwt_secret,
     }
     env = {
-        f"{spec.prefix}KAFKA_BOOTSTRAP": kafka_bootstrap,
+        f"{spec.prefix}KAFKA__BOOTSTRAP": kafka_bootstrap,
         f"{spec.prefix}HOST": "127.0.0.1",
         f"{spec.prefix}PORT": str(spec.port),
         f"{spec.prefix}JWT_SECRET": jwt_secret,

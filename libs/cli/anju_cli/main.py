@@ -23,6 +23,7 @@ ROOT = Path(os.environ.get("ANJU_HOME") or Path(__file__).resolve().parents[3])
 # Every service of the dev stack: name, module, HTTP port, database.
 SERVICES: tuple[tuple[str, str, int, str], ...] = (
     ("registry", "anju_registry", 8101, "anju_registry"),
+    ("mediation", "anju_mediation", 8102, "anju_mediation"),
     ("query", "anju_query", 8100, "anju_query"),
 )
 
@@ -38,7 +39,6 @@ def stack_specs() -> list[ServiceSpec]:
                 port=port,
                 database=database,
                 env={
-                    f"{prefix}KAFKA__BOOTSTRAP": "{kafka_bootstrap}",
                     f"{prefix}LOG_FORMAT": os.environ.get("ANJU_LOG_FORMAT", "console"),
                 },
             )

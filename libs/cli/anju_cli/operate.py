@@ -91,9 +91,27 @@ def event_services() -> list[str]:
 
 
 async def status(root: Path) -> None:
+    """Print what can be read; a service that cannot be read is named, and the exit code is 2."""
+    unreadable: list[str] = []
+
+    @asynccontextmanager
+    async def reading(service: str) -> AsyncIterator[asyncpg.Connection | None]:
+        entered = False
+        try:
+            async with connect(root, service) as conn:
+                entered = True
+                yield conn
+        except (OperatorError, asyncpg.PostgresError) as error:
+            print(f"  {service:<14} cannot be read: {error}")
+            unreadable.append(service)
+            if not entered:
+                yield None
+
     print("relays (event store → Kafka)")
     for service in event_services():
-        async with connect(root, service) as conn:
+        async with reading(service) as conn:
+            if conn is None:
+                continue
             head = await conn.fetchval("SELECT count(*) FROM events")
             cursor = await conn.fetchrow(
                 "SELECT xid::text AS xid, position, published, updated_at FROM relay_cursor"
@@ -113,30 +131,41 @@ async def status(root: Path) -> None:
                 f" lag={lag:<6} last={cursor['updated_at']:%Y-%m-%d %H:%M:%S}"
             )
     print("projections (Kafka → read models)")
-    async with connect(root, READ_MODELS) as conn:
-        rows = await conn.fetch("SELECT name, generation, schema FROM projections ORDER BY name")
-        for row in rows:
-            streams = await conn.fetchval(f"SELECT count(*) FROM {row['schema']}.stream_versions")
-            offsets = await conn.fetch(
-                f'SELECT topic, partition, "offset" FROM {row["schema"]}.partition_offsets'
-                " ORDER BY topic, partition"
+    async with reading(READ_MODELS) as conn:
+        if conn is not None:
+            rows = await conn.fetch(
+                "SELECT name, generation, schema FROM projections ORDER BY name"
             )
-            done = ", ".join(f"{o['topic']}[{o['partition']}]@{o['offset']}" for o in offsets)
-            print(
-                f"  {row['name']:<18} g{row['generation']:<3} streams={streams:<7}"
-                f" checkpoints: {done or '-'}"
-            )
+            for row in rows:
+                streams = await conn.fetchval(
+                    f"SELECT count(*) FROM {row['schema']}.stream_versions"
+                )
+                offsets = await conn.fetch(
+                    f'SELECT topic, partition, "offset" FROM {row["schema"]}.partition_offsets'
+                    " ORDER BY topic, partition"
+                )
+                done = ", ".join(f"{o['topic']}[{o['partition']}]@{o['offset']}" for o in offsets)
+                print(
+                    f"  {row['name']:<18} g{row['generation']:<3} streams={streams:<7}"
+                    f" checkpoints: {done or '-'}"
+                )
     print("dead letters (pending)")
     for service in [*event_services(), READ_MODELS]:
-        async with connect(root, service) as conn:
+        if service in unreadable:
+            continue
+        async with reading(service) as conn:
+            if conn is None:
+                continue
             counts = await conn.fetch(
                 "SELECT consumer, count(*) AS n FROM dead_letters WHERE status = 'pending'"
                 " GROUP BY consumer ORDER BY consumer"
             )
-        for row in counts:
-            print(f"  {service}/{row['consumer']}: {row['n']}")
-        if not counts:
-            print(f"  {service}: none")
+            for row in counts:
+                print(f"  {service}/{row['consumer']}: {row['n']}")
+            if not counts:
+                print(f"  {service}: none")
+    if unreadable:
+        raise OperatorError(f"could not read {', '.join(unreadable)} (see above)")
 
 
 # -- dead letters -------------------------------------------------------------------------
@@ -150,9 +179,10 @@ async def dead_letters(root: Path, args: argparse.Namespace) -> None:
                 conn, status=None if args.all_statuses else "pending"
             )
             for d in letters:
+                detail = " ".join(d.detail.split())  # one line per letter, whatever the detail
                 print(
                     f"{d.id:>6}  {d.status:<9} {d.consumer:<20} {d.reason:<13}"
-                    f" {d.topic}[{d.partition}]@{d.offset}  {d.detail[:60]}"
+                    f" {d.topic}[{d.partition}]@{d.offset}  {detail[:60]}"
                 )
             if not letters:
                 print("no dead letters")
@@ -185,11 +215,16 @@ async def dead_letters(root: Path, args: argparse.Namespace) -> None:
                 if args.id is None
                 else [args.id]
             )
+        refused = 0
         for letter_id in ids:
             outcome = await deadletters.replay(pool, letter_id, projections=known)
             print(f"{letter_id}: {'replayed' if outcome.replayed else outcome.reason}")
+            refused += not outcome.replayed
     finally:
         await pool.close()
+    if refused:
+        # Scripts (and operators) must see that something is still not applied.
+        raise OperatorError(f"{refused} of {len(ids)} dead letter(s) not replayed")
 
 
 # -- projections --------------------------------------------------------------------------

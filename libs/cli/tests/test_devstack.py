@@ -42,7 +42,7 @@ def test_service_env_defaults_and_placeholders() -> None:
         jwt_secret="s3cret",
     )
     assert env["ANJU_REGISTRY_DATABASE_URL"] == "postgresql://pg/anju_registry"
-    assert env["ANJU_REGISTRY_KAFKA_BOOTSTRAP"] == "127.0.0.1:9092"
+    assert env["ANJU_REGISTRY_KAFKA__BOOTSTRAP"] == "127.0.0.1:9092"
     assert env["ANJU_REGISTRY_PORT"] == "8101"
     assert env["ANJU_REGISTRY_JWT_SECRET"] == "s3cret"
     assert env["ANJU_REGISTRY_EXTRA"] == "127.0.0.1:9092|8101|registry"
@@ -78,7 +78,7 @@ FAKE_SERVICE = textwrap.dedent(
 
     prefix = os.environ["FAKE_PREFIX"]
     assert os.environ[prefix + "DATABASE_URL"]
-    assert os.environ[prefix + "KAFKA_BOOTSTRAP"]
+    assert os.environ[prefix + "KAFKA__BOOTSTRAP"]
     if os.environ.get("FAKE_CRASH"):
         print("crashing on purpose", flush=True)
         sys.exit(3)

@@ -176,6 +176,10 @@ class Relay:
         self._last_topic_check = now
         assert self._admin is not None
         assert self._producer is not None
+        stored = await self.cursor()
+        if stored != self._cursor:  # an operator reset it (`anju reseed`): adopt it
+            log.warning("relay_cursor_reset", topic=self.topic, position=stored.position)
+            self._cursor, self._prefetched = stored, None
         await kafka.ensure_topics(self._admin, [self.topic], self.settings.kafka)
         self._partitions = sorted(await self._producer.partitions_for(self.topic))
         await self._update_lag()
@@ -340,11 +344,15 @@ class Relay:
         await asyncio.gather(*sent)
 
     async def _update_lag(self) -> int:
-        cursor = self._cursor
-        async with self.store.pool.acquire() as conn:
-            lag = int(await conn.fetchval(_LAG, cursor.xid, cursor.position))
+        lag = await self.lag()
         RELAY_LAG.labels(self.source).set(lag)
         return lag
+
+    async def lag(self) -> int:
+        """Committed events not yet published (some may wait for older transactions)."""
+        cursor = self._cursor
+        async with self.store.pool.acquire() as conn:
+            return int(await conn.fetchval(_LAG, cursor.xid, cursor.position))
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:

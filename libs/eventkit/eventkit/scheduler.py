@@ -107,8 +107,11 @@ class Scheduler:
                         repr(error)[:2000],
                     )
                     return True
+                # Unless the handler re-armed this very deadline (kind and key) for a new time.
                 await session.conn.execute(
-                    "UPDATE deadlines SET fired_at = now() WHERE id = $1", row["id"]
+                    "UPDATE deadlines SET fired_at = now() WHERE id = $1 AND due_at = $2",
+                    row["id"],
+                    row["due_at"],
                 )
                 log.info("deadline_fired")
         DEADLINES_FIRED.labels(self.store.source, deadline.kind).inc()

@@ -8,18 +8,18 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
-class KafkaSettings(BaseSettings):
+class KafkaSettings(BaseModel):
     """How to reach Kafka, and how consumers and the producer behave.
 
     The defaults suit the dev broker (Tansu): quick group joins and short fetch waits. Production
     sets ``enable_idempotence=true`` and usually longer session timeouts.
     """
 
-    model_config = SettingsConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="forbid")
 
     bootstrap: str = "127.0.0.1:9092"
     topic_prefix: str = Field(default="", pattern=r"^[a-z0-9_.-]*$")
@@ -51,7 +51,7 @@ class ServiceSettings(BaseSettings):
     port: int = Field(default=8100, ge=1, le=65535)
     jwt_secret: SecretStr
     jwt_algorithm: Literal["HS256"] = "HS256"
-    kafka: KafkaSettings = KafkaSettings()
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     log_format: Literal["json", "console", "auto"] = "auto"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     relay_batch: int = Field(default=1000, ge=1)

@@ -959,3 +959,26 @@ async def test_two_schedulers_fire_each_due_deadline_once(database_url: str) -> 
         assert {r["stream_id"]: r["n"] for r in counts} == dict.fromkeys(keys, 1)
         assert pending == 1
         assert await Scheduler(store, {"overdue": mark_overdue}).fire_due() == 0
+
+
+async def test_a_deadline_its_handler_re_arms_fires_again(database_url: str) -> None:
+    """An SLA breach that escalates arms the next tier's SLA under the same key."""
+    async with open_store(database_url) as store:
+        start = datetime(2026, 1, 1, tzinfo=UTC)
+        now = {"t": start}
+        fired: list[datetime] = []
+
+        async def breach(session: Session, deadline: Deadline) -> None:
+            fired.append(deadline.due_at)
+            if len(fired) == 1:
+                await session.schedule("sla", deadline.key, deadline.due_at + timedelta(days=7))
+
+        scheduler = Scheduler(store, {"sla": breach}, clock=lambda: now["t"])
+        async with store.session() as session:
+            await session.schedule("sla", "dispute-1", start + timedelta(days=3))
+        now["t"] = start + timedelta(days=4)
+        assert await scheduler.fire_due() == 1
+        assert await scheduler.fire_due() == 0
+        now["t"] = start + timedelta(days=11)
+        assert await scheduler.fire_due() == 1
+        assert fired == [start + timedelta(days=3), start + timedelta(days=10)]

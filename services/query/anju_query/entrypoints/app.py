@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from anju_query.entrypoints import disputes
 from anju_query.entrypoints.http import router
 from anju_query.projections import projections
 from anju_query.settings import QuerySettings
@@ -13,4 +14,5 @@ from eventkit.runtime import Runtime
 
 def create_app(settings: QuerySettings) -> FastAPI:
     """The app; its lifespan starts the pool and the projection runners (no event store)."""
-    return service_app(Runtime(settings, catalog=None, projections=projections()), [router])
+    runtime = Runtime(settings, catalog=None, projections=projections())
+    return service_app(runtime, [router, disputes.router])

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from anju_query.projections.disputes import DisputesProjection
 from anju_query.projections.residents import ResidentsProjection
 from eventkit.projection import Projection
 
 
 def projections() -> list[Projection]:
     """The projections this service runs (fresh instances: they hold no state)."""
-    return [ResidentsProjection()]
+    return [ResidentsProjection(), DisputesProjection()]
 
 
-FOLLOWS: dict[str, str] = {"registry": ResidentsProjection.name}
+FOLLOWS: dict[str, str] = {
+    "registry": ResidentsProjection.name,
+    "mediation": DisputesProjection.name,
+}
 """Which projection follows each event source: where a consistency token waits."""
 
-__all__ = ["FOLLOWS", "ResidentsProjection", "projections"]
+__all__ = ["FOLLOWS", "DisputesProjection", "ResidentsProjection", "projections"]

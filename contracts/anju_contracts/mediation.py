@@ -1,0 +1,505 @@
+"""Events of mediation: tensions spotted on patrol, disputes and their tiers, petitions by proxy.
+
+Topic ``mediation.events``, key = stream id. Streams:
+
+- ``signal-<uuid>``: a conflict signal (未诉先办) reported on patrol, dismissed or turned into
+  a dispute;
+- ``dispute-<uuid>``: a dispute's whole life — registration at a tier, escalations, SLA
+  warnings and breaches, mediators, sessions, agreement or failure and referral, follow-up,
+  return visit (回访), resolution, closing and reopening;
+- ``petition-<uuid>``: a petition a petition agent (信访代办员) carries on a resident's behalf.
+
+Every envelope's ``area`` is the grid the fact belongs to (the community when the location is
+the community itself), so the street office or the 12345 platform can follow a dispute from the
+topic alone and scope it without looking anything up. Sensitive disputes carry
+``sensitivity = sensitive``: consumers must show them only to the assigned mediators and the
+director.
+
+Tiers go up, never down: building → grid → community → external (琐事不出楼栋、小事不出网格、
+大事不出社区). Each tier but ``external`` has an SLA counted from when the dispute entered it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import ClassVar
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from anju_contracts.base import Event, EventCatalog
+from anju_contracts.registry import AreaKind, AreaPath
+
+SOURCE = "mediation"
+
+
+class ReporterRole(StrEnum):
+    GRID_WORKER = "grid_worker"
+    BUILDING_LEAD = "building_lead"
+    VOLUNTEER_POLICE = "volunteer_police"
+
+
+class Channel(StrEnum):
+    """How a dispute reached the community."""
+
+    GRID_PATROL = "grid_patrol"
+    WALK_IN = "walk_in"
+    POLICE_POINT = "police_point"
+    LAW_ENFORCEMENT_POINT = "law_enforcement_point"
+    HOTLINE_12345 = "hotline_12345"
+    PETITION = "petition"
+
+
+class Category(StrEnum):
+    NOISE = "noise"
+    WATER_LEAK = "water_leak"
+    PARKING = "parking"
+    SHARED_SPACE = "shared_space"
+    PETS = "pets"
+    PROPERTY_FEES = "property_fees"
+    FAMILY_ELDER_CARE = "family_elder_care"
+    TENANCY = "tenancy"
+    NEIGHBOUR_CONFLICT = "neighbour_conflict"
+    OTHER = "other"
+
+
+class Tier(StrEnum):
+    """Where a dispute is being handled; the order of the members is the order of escalation."""
+
+    BUILDING = "building"
+    GRID = "grid"
+    COMMUNITY = "community"
+    EXTERNAL = "external"
+
+    @property
+    def rank(self) -> int:
+        return list(Tier).index(self)
+
+
+class Sensitivity(StrEnum):
+    STANDARD = "standard"
+    SENSITIVE = "sensitive"
+
+
+class PartyRole(StrEnum):
+    APPLICANT = "applicant"
+    RESPONDENT = "respondent"
+    AFFECTED = "affected"
+
+
+class MediatorRole(StrEnum):
+    GRID_WORKER = "grid_worker"
+    PEOPLES_MEDIATOR = "peoples_mediator"
+    POLICE_MEDIATOR = "police_mediator"
+    LAW_ENFORCEMENT_OFFICER = "law_enforcement_officer"
+    VOLUNTEER_MEDIATOR = "volunteer_mediator"
+    LAWYER = "lawyer"
+
+
+class SessionPlace(StrEnum):
+    FENGQIAO_HUT = "fengqiao_hut"  # 枫桥小屋
+    POLICE_POINT = "police_point"
+    STATION = "station"
+    ON_SITE = "on_site"
+
+
+class ReferralTarget(StrEnum):
+    POLICE = "police"
+    COURT = "court"
+    HOUSING_SECURITY_CENTRE = "housing_security_centre"
+    PROPERTY_COMPANY = "property_company"
+
+
+class PetitionStage(StrEnum):
+    ACCEPTANCE = "acceptance"
+    ANSWER = "answer"
+
+
+class Location(BaseModel):
+    """An area of the registry's tree where something happened, with its whole path."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    area_id: UUID
+    kind: AreaKind
+    path: AreaPath
+
+
+class Party(BaseModel):
+    """A party to a dispute: a registered resident (``resident_id``) or an ad-hoc party.
+
+    An ad-hoc party has a name and a contact; ``party_id`` names the party within the dispute.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    party_id: UUID
+    role: PartyRole
+    resident_id: UUID | None = None
+    name: str | None = Field(default=None, max_length=100)
+    contact: str | None = Field(default=None, max_length=100)
+
+
+class AgreementTerm(BaseModel):
+    """Who does what, by when."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    party_id: UUID
+    action: str = Field(min_length=1, max_length=1000)
+    due_by: datetime | None = None
+
+
+class Satisfaction(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    party_id: UUID
+    score: int = Field(ge=1, le=5)
+
+
+# -- conflict signals (未诉先办) ----------------------------------------------------------------
+
+
+class ConflictSignalReported(Event):
+    """A grid worker, building lead or volunteer police reported a tension before anyone
+    complained: where, what kind, and who is involved if known."""
+
+    event_type: ClassVar[str] = "mediation.ConflictSignalReported"
+
+    signal_id: UUID
+    reporter_id: str
+    reporter_role: ReporterRole
+    location: Location
+    category: Category
+    description: str = Field(min_length=1, max_length=4000)
+    involved_resident_ids: list[UUID] = Field(default_factory=list)
+    reported_at: datetime
+
+
+class ConflictSignalDismissed(Event):
+    """The signal needs no dispute (it calmed down, or was a misunderstanding)."""
+
+    event_type: ClassVar[str] = "mediation.ConflictSignalDismissed"
+
+    signal_id: UUID
+    reason: str = Field(min_length=1, max_length=1000)
+
+
+class ConflictSignalConverted(Event):
+    """The signal was turned into the dispute ``dispute_id``."""
+
+    event_type: ClassVar[str] = "mediation.ConflictSignalConverted"
+
+    signal_id: UUID
+    dispute_id: UUID
+
+
+# -- disputes --------------------------------------------------------------------------------
+
+
+class DisputeRegistered(Event):
+    """A dispute was registered (from a signal or directly) at its first tier.
+
+    ``sla_due_by`` is when the tier's SLA ends (null at ``external``), counted from
+    ``registered_at``.
+    """
+
+    event_type: ClassVar[str] = "mediation.DisputeRegistered"
+
+    dispute_id: UUID
+    signal_id: UUID | None = None
+    channel: Channel
+    category: Category
+    description: str = Field(min_length=1, max_length=4000)
+    location: Location
+    parties: list[Party] = Field(min_length=1)
+    sensitivity: Sensitivity
+    tier: Tier
+    registered_at: datetime
+    sla_due_by: datetime | None
+
+
+class DisputeEscalated(Event):
+    """The dispute moved up a tier (by hand, or ``automatic`` after an SLA breach).
+
+    The SLA of the new tier runs from ``escalated_at`` to ``sla_due_by`` (null at ``external``).
+    """
+
+    event_type: ClassVar[str] = "mediation.DisputeEscalated"
+
+    dispute_id: UUID
+    from_tier: Tier
+    to_tier: Tier
+    reason: str = Field(min_length=1, max_length=1000)
+    automatic: bool = False
+    escalated_at: datetime
+    sla_due_by: datetime | None
+
+
+class DisputeSlaAtRisk(Event):
+    """A quarter of the tier's SLA time is left and the dispute is not resolved."""
+
+    event_type: ClassVar[str] = "mediation.DisputeSlaAtRisk"
+
+    dispute_id: UUID
+    tier: Tier
+    due_by: datetime
+
+
+class DisputeSlaBreached(Event):
+    """The tier's SLA ended and the dispute is not resolved."""
+
+    event_type: ClassVar[str] = "mediation.DisputeSlaBreached"
+
+    dispute_id: UUID
+    tier: Tier
+    due_by: datetime
+
+
+class MediatorAssigned(Event):
+    """A mediator (staff id) was assigned to the dispute in a role."""
+
+    event_type: ClassVar[str] = "mediation.MediatorAssigned"
+
+    dispute_id: UUID
+    mediator_id: str = Field(min_length=1, max_length=100)
+    role: MediatorRole
+    name: str | None = Field(default=None, max_length=100)
+
+
+class MediatorUnassigned(Event):
+    """A mediator no longer works on the dispute (reassigned, or stepped back)."""
+
+    event_type: ClassVar[str] = "mediation.MediatorUnassigned"
+
+    dispute_id: UUID
+    mediator_id: str
+    reason: str | None = Field(default=None, max_length=1000)
+
+
+class MediationSessionScheduled(Event):
+    """A mediation session was planned at a place and time."""
+
+    event_type: ClassVar[str] = "mediation.MediationSessionScheduled"
+
+    dispute_id: UUID
+    session_id: UUID
+    scheduled_for: datetime
+    place: SessionPlace
+
+
+class MediationSessionHeld(Event):
+    """A mediation session took place: who attended, and the minutes."""
+
+    event_type: ClassVar[str] = "mediation.MediationSessionHeld"
+
+    dispute_id: UUID
+    session_id: UUID
+    held_at: datetime
+    place: SessionPlace
+    attendees: list[str] = Field(min_length=1)
+    minutes: str = Field(min_length=1, max_length=8000)
+
+
+class AgreementReached(Event):
+    """The parties agreed: the terms, and the parties who confirmed it (at least two)."""
+
+    event_type: ClassVar[str] = "mediation.AgreementReached"
+
+    dispute_id: UUID
+    agreement_id: UUID
+    terms: list[AgreementTerm] = Field(min_length=1)
+    confirmed_by: list[UUID] = Field(min_length=2)
+    reached_at: datetime
+
+
+class MediationFailed(Event):
+    """Mediation did not bring the parties to an agreement."""
+
+    event_type: ClassVar[str] = "mediation.MediationFailed"
+
+    dispute_id: UUID
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class DisputeReferred(Event):
+    """The dispute was referred to the police, a court, the housing security centre or the
+    property company."""
+
+    event_type: ClassVar[str] = "mediation.DisputeReferred"
+
+    dispute_id: UUID
+    referral_id: UUID
+    to: ReferralTarget
+    note: str | None = Field(default=None, max_length=2000)
+    referred_at: datetime
+
+
+class ReferralAnswered(Event):
+    """The body a dispute was referred to answered."""
+
+    event_type: ClassVar[str] = "mediation.ReferralAnswered"
+
+    dispute_id: UUID
+    referral_id: UUID
+    answer: str = Field(min_length=1, max_length=4000)
+    answered_at: datetime
+
+
+class AgreementFollowedUp(Event):
+    """Someone checked whether the agreement was carried out."""
+
+    event_type: ClassVar[str] = "mediation.AgreementFollowedUp"
+
+    dispute_id: UUID
+    agreement_id: UUID
+    carried_out: bool
+    note: str | None = Field(default=None, max_length=2000)
+    checked_at: datetime
+
+
+class ReturnVisitRecorded(Event):
+    """A return visit (回访) to the parties, with each asked party's satisfaction (1–5)."""
+
+    event_type: ClassVar[str] = "mediation.ReturnVisitRecorded"
+
+    dispute_id: UUID
+    visited_at: datetime
+    satisfaction: list[Satisfaction] = Field(min_length=1)
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class DisputeResolved(Event):
+    """The dispute was resolved at ``tier``; ``reopen_until`` ends the window to reopen it."""
+
+    event_type: ClassVar[str] = "mediation.DisputeResolved"
+
+    dispute_id: UUID
+    tier: Tier
+    outcome: str = Field(min_length=1, max_length=2000)
+    resolved_at: datetime
+    reopen_until: datetime
+
+
+class DisputeClosed(Event):
+    """The dispute's file was closed; only a reopening within the window changes it now."""
+
+    event_type: ClassVar[str] = "mediation.DisputeClosed"
+
+    dispute_id: UUID
+    note: str | None = Field(default=None, max_length=2000)
+    closed_at: datetime
+
+
+class DisputeReopened(Event):
+    """A resolved dispute was reopened within its window; its tier's SLA starts again."""
+
+    event_type: ClassVar[str] = "mediation.DisputeReopened"
+
+    dispute_id: UUID
+    reason: str = Field(min_length=1, max_length=2000)
+    tier: Tier
+    reopened_at: datetime
+    sla_due_by: datetime | None
+
+
+# -- petitions by proxy (信访代办) ---------------------------------------------------------------
+
+
+class PetitionProxied(Event):
+    """A petition agent registered a petition on a resident's behalf, for a department."""
+
+    event_type: ClassVar[str] = "mediation.PetitionProxied"
+
+    petition_id: UUID
+    agent_id: str
+    resident_id: UUID
+    path: AreaPath
+    subject: str = Field(min_length=1, max_length=500)
+    department: str = Field(min_length=1, max_length=200)
+    registered_at: datetime
+
+
+class PetitionForwarded(Event):
+    """The petition went to its department, which must accept it by ``acceptance_due_by``."""
+
+    event_type: ClassVar[str] = "mediation.PetitionForwarded"
+
+    petition_id: UUID
+    forwarded_at: datetime
+    acceptance_due_by: datetime
+
+
+class PetitionAccepted(Event):
+    """The department accepted the petition and must answer by ``answer_due_by``."""
+
+    event_type: ClassVar[str] = "mediation.PetitionAccepted"
+
+    petition_id: UUID
+    accepted_at: datetime
+    on_time: bool
+    answer_due_by: datetime
+
+
+class PetitionAnswered(Event):
+    """The department answered the petition."""
+
+    event_type: ClassVar[str] = "mediation.PetitionAnswered"
+
+    petition_id: UUID
+    answered_at: datetime
+    answer: str = Field(min_length=1, max_length=4000)
+    on_time: bool
+
+
+class PetitionDeadlineMissed(Event):
+    """The department did not accept (or answer) the petition by its deadline."""
+
+    event_type: ClassVar[str] = "mediation.PetitionDeadlineMissed"
+
+    petition_id: UUID
+    stage: PetitionStage
+    due_by: datetime
+
+
+class PetitionClosed(Event):
+    """The petition agent closed the petition with its outcome."""
+
+    event_type: ClassVar[str] = "mediation.PetitionClosed"
+
+    petition_id: UUID
+    outcome: str = Field(min_length=1, max_length=2000)
+    closed_at: datetime
+
+
+EVENTS: tuple[type[Event], ...] = (
+    ConflictSignalReported,
+    ConflictSignalDismissed,
+    ConflictSignalConverted,
+    DisputeRegistered,
+    DisputeEscalated,
+    DisputeSlaAtRisk,
+    DisputeSlaBreached,
+    MediatorAssigned,
+    MediatorUnassigned,
+    MediationSessionScheduled,
+    MediationSessionHeld,
+    AgreementReached,
+    MediationFailed,
+    DisputeReferred,
+    ReferralAnswered,
+    AgreementFollowedUp,
+    ReturnVisitRecorded,
+    DisputeResolved,
+    DisputeClosed,
+    DisputeReopened,
+    PetitionProxied,
+    PetitionForwarded,
+    PetitionAccepted,
+    PetitionAnswered,
+    PetitionDeadlineMissed,
+    PetitionClosed,
+)
+
+CATALOG = EventCatalog(SOURCE, EVENTS)

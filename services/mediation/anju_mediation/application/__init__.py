@@ -1,0 +1,1 @@
+"""Command models and handlers: load → decide → append; the policy on registry events."""

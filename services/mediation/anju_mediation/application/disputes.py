@@ -1,0 +1,291 @@
+"""Handlers for disputes: register, escalate, the work on them, and how they end."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from uuid import UUID, uuid4
+
+from pydantic import BaseModel
+
+from anju_contracts import Event
+from anju_contracts.mediation import (
+    SOURCE,
+    Category,
+    Location,
+    MediatorRole,
+    Party,
+    Sensitivity,
+    SessionPlace,
+    Tier,
+)
+from anju_mediation.application import known
+from anju_mediation.application.commands import (
+    AnswerReferral,
+    AssignMediator,
+    Close,
+    Escalate,
+    FailMediation,
+    FollowUpAgreement,
+    HoldSession,
+    ReachAgreement,
+    ReassignMediator,
+    RecordReturnVisit,
+    Refer,
+    RegisterDispute,
+    Reopen,
+    Resolve,
+    ScheduleSession,
+    StreamCommand,
+    UnassignMediator,
+    when,
+)
+from anju_mediation.application.common import (
+    SERVICE_ACTOR,
+    Caller,
+    append_dispute,
+    counted,
+    dispute_of_key,
+    expect,
+    load_dispute,
+    load_location,
+)
+from anju_mediation.domain import disputes
+from anju_mediation.domain.disputes import Dispute, Slas, Status
+from anju_mediation.domain.errors import DisputeNotFound
+from eventkit.commands import Accepted, accepted
+from eventkit.scheduler import Deadline
+from eventkit.store import Context, EventStore, Session
+
+Decide = Callable[[Dispute], list[Event]]
+
+
+async def register_dispute(
+    store: EventStore, cmd: RegisterDispute, caller: Caller, *, now: datetime, slas: Slas
+) -> Accepted:
+    with counted("register_dispute"):
+        dispute_id = uuid4()
+        async with store.session() as session:
+            location = await load_location(session, cmd.area_id)
+            caller.check_write(location.path)
+            parties = [Party.model_validate(p.model_dump()) for p in cmd.parties]
+            residents = [p.resident_id for p in parties if p.resident_id is not None]
+            events = disputes.register(
+                dispute_id,
+                signal_id=None,
+                channel=cmd.channel,
+                category=cmd.category,
+                description=cmd.description,
+                location=location,
+                parties=parties,
+                sensitivity=cmd.sensitivity,
+                tier=cmd.tier,
+                known_residents=await known.known_residents(session.conn, residents),
+                now=now,
+                slas=slas,
+            )
+            result = await append_dispute(
+                session, dispute_id, 0, events, context=caller.context, path=location.path
+            )
+        return accepted(SOURCE, str(dispute_id), result)
+
+
+async def act(
+    store: EventStore,
+    dispute_id: UUID,
+    cmd: StreamCommand,
+    caller: Caller,
+    command: str,
+    decide: Decide,
+) -> Accepted:
+    """Load the dispute, check the caller may act on it, decide, append — one transaction."""
+    with counted(command):
+        async with store.session() as session:
+            dispute, stream = await load_dispute(session, dispute_id)
+            caller.check_dispute(dispute)
+            version = expect(stream, cmd.expected_version)
+            events = decide(dispute)
+            result = await append_dispute(
+                session,
+                dispute_id,
+                version,
+                events,
+                context=caller.context,
+                path=dispute.location.path,
+            )
+        return accepted(SOURCE, str(dispute_id), result)
+
+
+def escalate(cmd: Escalate, *, now: datetime, slas: Slas) -> Decide:
+    return lambda d: disputes.escalate(d, to=cmd.to_tier, reason=cmd.reason, now=now, slas=slas)
+
+
+def assign(cmd: AssignMediator) -> Decide:
+    return lambda d: disputes.assign(d, mediator_id=cmd.mediator_id, role=cmd.role, name=cmd.name)
+
+
+def reassign(cmd: ReassignMediator) -> Decide:
+    return lambda d: disputes.reassign(
+        d,
+        from_mediator=cmd.from_mediator_id,
+        to_mediator=cmd.mediator_id,
+        role=cmd.role,
+        name=cmd.name,
+        reason=cmd.reason,
+    )
+
+
+def unassign(mediator_id: str, cmd: UnassignMediator) -> Decide:
+    return lambda d: disputes.unassign(d, mediator_id=mediator_id, reason=cmd.reason)
+
+
+def schedule_session(session_id: UUID, cmd: ScheduleSession) -> Decide:
+    return lambda d: disputes.schedule_session(
+        d, session_id=session_id, scheduled_for=cmd.scheduled_for, place=cmd.place
+    )
+
+
+def hold_session(session_id: UUID | None, cmd: HoldSession, *, now: datetime) -> Decide:
+    return lambda d: disputes.hold_session(
+        d,
+        session_id=session_id or uuid4(),
+        planned=session_id is not None,
+        held_at=when(cmd.held_at, now),
+        place=cmd.place,
+        attendees=cmd.attendees,
+        minutes=cmd.minutes,
+    )
+
+
+def reach_agreement(cmd: ReachAgreement, *, now: datetime) -> Decide:
+    return lambda d: disputes.reach_agreement(
+        d, agreement_id=uuid4(), terms=cmd.terms, confirmed_by=cmd.confirmed_by, now=now
+    )
+
+
+def fail(cmd: FailMediation) -> Decide:
+    return lambda d: disputes.fail(d, reason=cmd.reason)
+
+
+def refer(cmd: Refer, *, now: datetime) -> Decide:
+    return lambda d: disputes.refer(d, referral_id=uuid4(), to=cmd.to, note=cmd.note, now=now)
+
+
+def answer_referral(referral_id: UUID, cmd: AnswerReferral, *, now: datetime) -> Decide:
+    return lambda d: disputes.answer_referral(
+        d, referral_id=referral_id, answer=cmd.answer, now=now
+    )
+
+
+def follow_up(cmd: FollowUpAgreement, *, now: datetime) -> Decide:
+    return lambda d: disputes.follow_up(d, carried_out=cmd.carried_out, note=cmd.note, now=now)
+
+
+def return_visit(cmd: RecordReturnVisit, *, now: datetime) -> Decide:
+    return lambda d: disputes.return_visit(d, satisfaction=cmd.satisfaction, note=cmd.note, now=now)
+
+
+def resolve(cmd: Resolve, *, now: datetime, slas: Slas) -> Decide:
+    return lambda d: disputes.resolve(d, outcome=cmd.outcome, now=now, slas=slas)
+
+
+def close(cmd: Close, *, now: datetime) -> Decide:
+    return lambda d: disputes.close(d, note=cmd.note, now=now)
+
+
+def reopen(cmd: Reopen, *, now: datetime, slas: Slas) -> Decide:
+    return lambda d: disputes.reopen(d, reason=cmd.reason, now=now, slas=slas)
+
+
+# -- the SLA deadlines ---------------------------------------------------------------------------
+
+
+async def _on_sla(
+    session: Session, deadline: Deadline, decide: Callable[[Dispute, datetime], list[Event]]
+) -> None:
+    dispute, stream = await load_dispute(session, dispute_of_key(deadline.key))
+    due_by = datetime.fromisoformat(str(deadline.payload["due_by"]))
+    events = decide(dispute, due_by)
+    if events:
+        await append_dispute(
+            session,
+            dispute.id,
+            stream.version,
+            events,
+            context=Context(actor=SERVICE_ACTOR),
+            path=dispute.location.path,
+        )
+
+
+def sla_handlers(
+    slas: Slas,
+) -> tuple[
+    Callable[[Session, Deadline], Awaitable[None]], Callable[[Session, Deadline], Awaitable[None]]
+]:
+    """Deadline handlers: the SLA is at risk; the SLA ran out (and maybe escalates)."""
+
+    async def at_risk(session: Session, deadline: Deadline) -> None:
+        with counted("mark_sla_at_risk"):
+            await _on_sla(session, deadline, lambda d, due: disputes.mark_at_risk(d, due_by=due))
+
+    async def breached(session: Session, deadline: Deadline) -> None:
+        with counted("mark_sla_breached"):
+            await _on_sla(
+                session, deadline, lambda d, due: disputes.breach(d, due_by=due, slas=slas)
+            )
+
+    return at_risk, breached
+
+
+# -- the service's own view of a dispute -------------------------------------------------------
+
+
+class DisputeView(BaseModel):
+    """A dispute as mediation knows it now (for sensitive ones: mediators and director only)."""
+
+    id: UUID
+    status: Status
+    tier: Tier
+    category: Category
+    location: Location
+    sensitivity: Sensitivity
+    parties: list[Party]
+    tier_entered_at: datetime
+    sla_due_by: datetime | None
+    mediators: dict[str, MediatorRole]
+    sessions: dict[UUID, SessionPlace]
+    held_sessions: list[UUID]
+    agreement_id: UUID | None
+    failed: bool
+    referrals: dict[UUID, bool]
+    resolved_at: datetime | None
+    reopen_until: datetime | None
+    version: int
+
+
+async def view_dispute(store: EventStore, dispute_id: UUID, caller: Caller) -> DisputeView:
+    async with store.session() as session:
+        dispute, stream = await load_dispute(session, dispute_id)
+    if not caller.may_see(dispute):
+        # A dispute the caller may not see does not exist for them.
+        raise DisputeNotFound("no such dispute", dispute_id=str(dispute_id))
+    return DisputeView(
+        id=dispute.id,
+        status=dispute.status,
+        tier=dispute.tier,
+        category=dispute.category,
+        location=dispute.location,
+        sensitivity=dispute.sensitivity,
+        parties=list(dispute.parties),
+        tier_entered_at=dispute.tier_entered_at,
+        sla_due_by=dispute.sla_due_by,
+        mediators=dict(dispute.mediators),
+        sessions=dict(dispute.sessions),
+        held_sessions=sorted(dispute.held, key=str),
+        agreement_id=dispute.agreement_id,
+        failed=dispute.failed,
+        referrals=dict(dispute.referrals),
+        resolved_at=dispute.resolved_at,
+        reopen_until=dispute.reopen_until,
+        version=stream.version,
+    )

@@ -1,0 +1,1 @@
+"""Pure deciders: state, evolve(state, event), decide(state, command) -> events."""

@@ -1,0 +1,104 @@
+"""Conflict signals (未诉先办): a tension spotted on patrol, dismissed or turned into a dispute."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import StrEnum
+from uuid import UUID
+
+from anju_contracts import Event
+from anju_contracts.mediation import (
+    Category,
+    ConflictSignalConverted,
+    ConflictSignalDismissed,
+    ConflictSignalReported,
+    Location,
+    ReporterRole,
+)
+from anju_mediation.domain import errors
+
+
+class SignalStatus(StrEnum):
+    REPORTED = "reported"
+    DISMISSED = "dismissed"
+    CONVERTED = "converted"
+
+
+@dataclass(frozen=True)
+class Signal:
+    id: UUID
+    location: Location
+    category: Category
+    description: str
+    involved_resident_ids: tuple[UUID, ...]
+    status: SignalStatus = SignalStatus.REPORTED
+    dispute_id: UUID | None = None
+
+
+def evolve(state: Signal | None, event: Event) -> Signal | None:
+    if isinstance(event, ConflictSignalReported):
+        return Signal(
+            event.signal_id,
+            event.location,
+            event.category,
+            event.description,
+            tuple(event.involved_resident_ids),
+        )
+    if state is None:
+        return None
+    if isinstance(event, ConflictSignalDismissed):
+        return replace(state, status=SignalStatus.DISMISSED)
+    if isinstance(event, ConflictSignalConverted):
+        return replace(state, status=SignalStatus.CONVERTED, dispute_id=event.dispute_id)
+    return state
+
+
+def fold(events: Iterable[Event]) -> Signal | None:
+    state: Signal | None = None
+    for event in events:
+        state = evolve(state, event)
+    return state
+
+
+def report(
+    signal_id: UUID,
+    *,
+    reporter_id: str,
+    reporter_role: ReporterRole,
+    location: Location,
+    category: Category,
+    description: str,
+    involved_resident_ids: Sequence[UUID],
+    now: datetime,
+) -> list[Event]:
+    return [
+        ConflictSignalReported(
+            signal_id=signal_id,
+            reporter_id=reporter_id,
+            reporter_role=reporter_role,
+            location=location,
+            category=category,
+            description=description,
+            involved_resident_ids=list(involved_resident_ids),
+            reported_at=now,
+        )
+    ]
+
+
+def _pending(signal: Signal) -> None:
+    if signal.status != SignalStatus.REPORTED:
+        raise errors.SignalAlreadyHandled(
+            f"the signal was already {signal.status}", status=signal.status
+        )
+
+
+def dismiss(signal: Signal, *, reason: str) -> list[Event]:
+    _pending(signal)
+    return [ConflictSignalDismissed(signal_id=signal.id, reason=reason)]
+
+
+def convert(signal: Signal, *, dispute_id: UUID) -> list[Event]:
+    _pending(signal)
+    return [ConflictSignalConverted(signal_id=signal.id, dispute_id=dispute_id)]

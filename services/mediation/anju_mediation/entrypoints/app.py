@@ -1,0 +1,42 @@
+"""The composition root: ``create_app(settings)`` builds the mediation service's FastAPI app.
+
+Nothing connects here; the runtime (pool, relay, scheduler, the policy that learns areas and
+residents from the registry) starts in the app's lifespan.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from anju_contracts.mediation import CATALOG
+from anju_mediation.application import known
+from anju_mediation.application.common import (
+    PETITION_DUE,
+    SLA_AT_RISK,
+    SLA_DUE,
+    Clock,
+    utcnow,
+)
+from anju_mediation.application.disputes import sla_handlers
+from anju_mediation.application.petitions import petition_due
+from anju_mediation.entrypoints.http import MediationConfig, router
+from anju_mediation.settings import MediationSettings
+from eventkit.app import service_app
+from eventkit.runtime import Runtime
+
+
+def create_app(settings: MediationSettings, *, clock: Clock = utcnow) -> FastAPI:
+    slas = settings.slas
+    at_risk, breached = sla_handlers(slas)
+    runtime = Runtime(
+        settings,
+        catalog=CATALOG,
+        ddl=[known.DDL],
+        policies=[known.POLICY],
+        deadlines={SLA_AT_RISK: at_risk, SLA_DUE: breached, PETITION_DUE: petition_due},
+    )
+    app = service_app(runtime, [router])
+    app.state.mediation = MediationConfig(
+        clock=clock, slas=slas, petition_deadlines=settings.petition_deadlines
+    )
+    return app

@@ -1,0 +1,333 @@
+"""Mediation's HTTP routes: thin — parse, pick the caller's context, call a handler."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+from uuid import UUID, uuid4
+
+from fastapi import APIRouter, Body, Depends, Request
+
+from anju_mediation.application import disputes, petitions, signals
+from anju_mediation.application.commands import (
+    AnswerPetition,
+    AnswerReferral,
+    AssignMediator,
+    Close,
+    ClosePetition,
+    ConvertSignal,
+    DismissSignal,
+    Escalate,
+    FailMediation,
+    FollowUpAgreement,
+    HoldSession,
+    PetitionStep,
+    ProxyPetition,
+    ReachAgreement,
+    ReassignMediator,
+    RecordReturnVisit,
+    Refer,
+    RegisterDispute,
+    Reopen,
+    ReportSignal,
+    Resolve,
+    ScheduleSession,
+    UnassignMediator,
+)
+from anju_mediation.application.common import Caller, Clock
+from anju_mediation.application.disputes import DisputeView
+from anju_mediation.domain.disputes import Slas
+from anju_mediation.domain.petitions import Deadlines
+from eventkit.app import RuntimeDep
+from eventkit.auth import Principal, Role
+from eventkit.commands import Accepted, context_of
+from eventkit.http import require
+from eventkit.store import EventStore
+
+STAFF = (
+    Role.DIRECTOR,
+    Role.GRID_WORKER,
+    Role.DESK_STAFF,
+    Role.MEDIATOR,
+    Role.POLICE,
+    Role.PETITION_AGENT,
+)
+
+
+@dataclass(frozen=True)
+class MediationConfig:
+    """What the handlers need besides the store: the time, the SLAs, the petition deadlines."""
+
+    clock: Clock
+    slas: Slas
+    petition_deadlines: Deadlines
+
+
+def _caller(request: Request, principal: Annotated[Principal, Depends(require(*STAFF))]) -> Caller:
+    return Caller(principal=principal, context=context_of(request, principal))
+
+
+def _config(request: Request) -> MediationConfig:
+    config: MediationConfig = request.app.state.mediation
+    return config
+
+
+def _store(runtime: RuntimeDep) -> EventStore:
+    return runtime.store
+
+
+CallerDep = Annotated[Caller, Depends(_caller)]
+ConfigDep = Annotated[MediationConfig, Depends(_config)]
+StoreDep = Annotated[EventStore, Depends(_store)]
+
+router = APIRouter()
+
+
+# -- conflict signals ------------------------------------------------------------------------------
+
+
+@router.post("/signals", tags=["signals"], status_code=201)
+async def report_signal(
+    cmd: ReportSignal, store: StoreDep, caller: CallerDep, config: ConfigDep
+) -> Accepted:
+    """Report a tension spotted on patrol (未诉先办); the reporter is the caller."""
+    return await signals.report_signal(store, cmd, caller, now=config.clock())
+
+
+@router.post("/signals/{signal_id}/dismissal", tags=["signals"], status_code=201)
+async def dismiss_signal(
+    signal_id: UUID, cmd: DismissSignal, store: StoreDep, caller: CallerDep
+) -> Accepted:
+    return await signals.dismiss_signal(store, signal_id, cmd, caller)
+
+
+@router.post("/signals/{signal_id}/dispute", tags=["signals"], status_code=201)
+async def convert_signal(
+    signal_id: UUID, cmd: ConvertSignal, store: StoreDep, caller: CallerDep, config: ConfigDep
+) -> Accepted:
+    """Turn the signal into a dispute (the answer names the dispute)."""
+    return await signals.convert_signal(
+        store, signal_id, cmd, caller, now=config.clock(), slas=config.slas
+    )
+
+
+# -- disputes ----------------------------------------------------------------------------------------
+
+
+@router.post("/disputes", tags=["disputes"], status_code=201)
+async def register_dispute(
+    cmd: RegisterDispute, store: StoreDep, caller: CallerDep, config: ConfigDep
+) -> Accepted:
+    """Register a dispute at the tier that fits its location (or the one named)."""
+    return await disputes.register_dispute(store, cmd, caller, now=config.clock(), slas=config.slas)
+
+
+@router.get("/disputes/{dispute_id}", tags=["disputes"])
+async def get_dispute(dispute_id: UUID, store: StoreDep, caller: CallerDep) -> DisputeView:
+    """The dispute now; a sensitive one only for its mediators and the director."""
+    return await disputes.view_dispute(store, dispute_id, caller)
+
+
+@router.post("/disputes/{dispute_id}/escalations", tags=["disputes"], status_code=201)
+async def escalate(
+    dispute_id: UUID, cmd: Escalate, store: StoreDep, caller: CallerDep, config: ConfigDep
+) -> Accepted:
+    """Move the dispute up a tier (the next one unless named), with a reason."""
+    decide = disputes.escalate(cmd, now=config.clock(), slas=config.slas)
+    return await disputes.act(store, dispute_id, cmd, caller, "escalate_dispute", decide)
+
+
+@router.post("/disputes/{dispute_id}/mediators", tags=["disputes"], status_code=201)
+async def assign_mediator(
+    dispute_id: UUID, cmd: AssignMediator, store: StoreDep, caller: CallerDep
+) -> Accepted:
+    return await disputes.act(
+        store, dispute_id, cmd, caller, "assign_mediator", disputes.assign(cmd)
+    )
+
+
+@router.post("/disputes/{dispute_id}/mediators/reassignment", tags=["disputes"], status_code=201)
+async def reassign_mediator(
+    dispute_id: UUID, cmd: ReassignMediator, store: StoreDep, caller: CallerDep
+) -> Accepted:
+    return await disputes.act(
+        store, dispute_id, cmd, caller, "reassign_mediator", disputes.reassign(cmd)
+    )
+
+
+@router.delete("/disputes/{dispute_id}/mediators/{mediator_id}", tags=["disputes"])
+async def unassign_mediator(
+    dispute_id: UUID,
+    mediator_id: str,
+    store: StoreDep,
+    caller: CallerDep,
+    cmd: Annotated[UnassignMediator | None, Body()] = None,
+) -> Accepted:
+    cmd = cmd or UnassignMediator()
+    decide = disputes.unassign(mediator_id, cmd)
+    return await disputes.act(store, dispute_id, cmd, caller, "unassign_mediator", decide)
+
+
+@router.post("/disputes/{dispute_id}/sessions", tags=["disputes"], status_code=201)
+async def schedule_session(
+    dispute_id: UUID, cmd: ScheduleSession, store: StoreDep, caller: CallerDep
+) -> Accepted:
+    """Plan a mediation session (枫桥小屋, police point, station, on site)."""
+    decide = disputes.schedule_session(uuid4(), cmd)
+    return await disputes.act(store, dispute_id, cmd, caller, "schedule_session", decide)
+
+
+@router.post("/disputes/{dispute_id}/sessions/held", tags=["disputes"], status_code=201)
+async def hold_unplanned_session(
+    dispute_id: UUID, cmd: HoldSession, store: StoreDep, caller: CallerDep, config: ConfigDep
+) -> Accepted:
+    """Record a session that was held without being planned (``place`` is required)."""
+    decide = disputes.hold_session(None, cmd, now=config.clock())
+    return await disputes.act(store, dispute_id, cmd, caller, "hold_session", decide)
+
+
+@router.post(
+    "/disputes/{dispute_id}/sessions/{session_id}/held", tags=["disputes"], status_code=201
+)
+async def hold_session(
+    dispute_id: UUID,
+    session_id: UUID,
+    cmd: HoldSession,
+    store: StoreDep,
+    caller: CallerDep,
+    config: ConfigDep,
+) -> Accepted:
+    """Record that a planned session took place: attendees and minutes."""
+    decide = disputes.hold_session(session_id, cmd, now=config.clock())
+    return await disputes.act(store, dispute_id, cmd, caller, "hold_session", decide)
+
+
+@router.post("/disputes/{dispute_id}/agreement", tags=["disputes"], status_code=201)
+async def reach_agreement(
+    dispute_id: UUID, cmd: ReachAgreement, store: StoreDep, caller: CallerDep, config: ConfigDep
+) -> Accepted:
+    """Record the agreement: terms, and at least two parties who confirmed it."""
+    decide = disputes.reach_agreement(cmd, now=config.clock())
+    return await disputes.act(store, dispute_id, cmd, caller, "reach_agreement", decide)
+
+
+@router.post("/disputes/{dispute_id}/failure", tags=["disputes"], status_code=201)
+async def fail_mediation(
+    dispute_id: UUID, cmd: FailMediation, store: StoreDep, caller: CallerDep
+) -> Accepted:
+    return await disputes.act(store, dispute_id, cmd, caller, "fail_mediation", disputes.fail(cmd))
+
+
+@router.post("/disputes/{dispute_id}/referrals", tags=["disputes"], status_code=201)
+async def refer(
+    dispute_id: UUID, cmd: Refer, store: StoreDep, caller: CallerDep, config: ConfigDep
+) -> Accepted:
+    """Refer a dispute whose mediation failed (police, court, housing centre, property company)."""
+    decide = disputes.refer(cmd, now=config.clock())
+    return await disputes.act(store, dispute_id, cmd, caller, "refer_dispute", decide)
+
+
+@router.post(
+    "/disputes/{dispute_id}/referrals/{referral_id}/answer", tags=["disputes"], status_code=201
+)
+async def answer_referral(
+    dispute_id: UUID,
+    referral_id: UUID,
+    cmd: AnswerReferral,
+    store: StoreDep,
+    caller: CallerDep,
+    config: ConfigDep,
+) -> Accepted:
+    decide = disputes.answer_referral(referral_id, cmd, now=config.clock())
+    return await disputes.act(store, dispute_id, cmd, caller, "answer_referral", decide)
+
+
+@router.post("/disputes/{dispute_id}/agreement/follow-ups", tags=["disputes"], status_code=201)
+async def follow_up_agreement(
+    dispute_id: UUID, cmd: FollowUpAgreement, store: StoreDep, caller: CallerDep, config: ConfigDep
+) -> Accepted:
+    """Record whether the agreement was carried out."""
+    decide = disputes.follow_up(cmd, now=config.clock())
+    return await disputes.act(store, dispute_id, cmd, caller, "follow_up_agreement", decide)
+
+
+@router.post("/disputes/{dispute_id}/return-visits", tags=["disputes"], status_code=201)
+async def record_return_visit(
+    dispute_id: UUID, cmd: RecordReturnVisit, store: StoreDep, caller: CallerDep, config: ConfigDep
+) -> Accepted:
+    """A return visit (回访) with the parties' satisfaction, 1 to 5."""
+    decide = disputes.return_visit(cmd, now=config.clock())
+    return await disputes.act(store, dispute_id, cmd, caller, "record_return_visit", decide)
+
+
+@router.post("/disputes/{dispute_id}/resolution", tags=["disputes"], status_code=201)
+async def resolve(
+    dispute_id: UUID, cmd: Resolve, store: StoreDep, caller: CallerDep, config: ConfigDep
+) -> Accepted:
+    decide = disputes.resolve(cmd, now=config.clock(), slas=config.slas)
+    return await disputes.act(store, dispute_id, cmd, caller, "resolve_dispute", decide)
+
+
+@router.post("/disputes/{dispute_id}/closing", tags=["disputes"], status_code=201)
+async def close(
+    dispute_id: UUID,
+    store: StoreDep,
+    caller: CallerDep,
+    config: ConfigDep,
+    cmd: Annotated[Close | None, Body()] = None,
+) -> Accepted:
+    cmd = cmd or Close()
+    decide = disputes.close(cmd, now=config.clock())
+    return await disputes.act(store, dispute_id, cmd, caller, "close_dispute", decide)
+
+
+@router.post("/disputes/{dispute_id}/reopening", tags=["disputes"], status_code=201)
+async def reopen(
+    dispute_id: UUID, cmd: Reopen, store: StoreDep, caller: CallerDep, config: ConfigDep
+) -> Accepted:
+    """Reopen a resolved (or closed) dispute within its window; its SLA starts again."""
+    decide = disputes.reopen(cmd, now=config.clock(), slas=config.slas)
+    return await disputes.act(store, dispute_id, cmd, caller, "reopen_dispute", decide)
+
+
+# -- petitions by proxy ------------------------------------------------------------------------------
+
+
+@router.post("/petitions", tags=["petitions"], status_code=201)
+async def proxy_petition(
+    cmd: ProxyPetition, store: StoreDep, caller: CallerDep, config: ConfigDep
+) -> Accepted:
+    """Register a petition on a resident's behalf; the petition agent is the caller."""
+    return await petitions.proxy_petition(store, cmd, caller, now=config.clock())
+
+
+@router.post("/petitions/{petition_id}/forwarding", tags=["petitions"], status_code=201)
+async def forward_petition(
+    petition_id: UUID, cmd: PetitionStep, store: StoreDep, caller: CallerDep, config: ConfigDep
+) -> Accepted:
+    decide = petitions.forward(cmd, now=config.clock(), deadlines=config.petition_deadlines)
+    return await petitions.act(store, petition_id, cmd, caller, "forward_petition", decide)
+
+
+@router.post("/petitions/{petition_id}/acceptance", tags=["petitions"], status_code=201)
+async def accept_petition(
+    petition_id: UUID, cmd: PetitionStep, store: StoreDep, caller: CallerDep, config: ConfigDep
+) -> Accepted:
+    decide = petitions.accept(cmd, now=config.clock(), deadlines=config.petition_deadlines)
+    return await petitions.act(store, petition_id, cmd, caller, "accept_petition", decide)
+
+
+@router.post("/petitions/{petition_id}/answer", tags=["petitions"], status_code=201)
+async def answer_petition(
+    petition_id: UUID, cmd: AnswerPetition, store: StoreDep, caller: CallerDep, config: ConfigDep
+) -> Accepted:
+    decide = petitions.answer(cmd, now=config.clock())
+    return await petitions.act(store, petition_id, cmd, caller, "answer_petition", decide)
+
+
+@router.post("/petitions/{petition_id}/closing", tags=["petitions"], status_code=201)
+async def close_petition(
+    petition_id: UUID, cmd: ClosePetition, store: StoreDep, caller: CallerDep, config: ConfigDep
+) -> Accepted:
+    decide = petitions.close(cmd, now=config.clock())
+    return await petitions.act(store, petition_id, cmd, caller, "close_petition", decide)

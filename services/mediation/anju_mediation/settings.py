@@ -1,0 +1,52 @@
+"""Settings of the mediation service (environment variables ``ANJU_MEDIATION_*``)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from anju_contracts.mediation import Tier
+from anju_mediation.domain.disputes import Slas
+from anju_mediation.domain.petitions import Deadlines
+from eventkit.settings import ServiceSettings
+
+
+class MediationSettings(ServiceSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="ANJU_MEDIATION_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    service: str = "mediation"
+    port: int = Field(default=8102, ge=1, le=65535)
+    sla_building_days: int = Field(default=3, ge=1, le=366)
+    sla_grid_days: int = Field(default=7, ge=1, le=366)
+    sla_community_days: int = Field(default=15, ge=1, le=366)
+    escalate_on_breach_building: bool = True
+    escalate_on_breach_grid: bool = True
+    escalate_on_breach_community: bool = True
+    reopen_window_days: int = Field(default=30, ge=0, le=366)
+    petition_acceptance_days: int = Field(default=15, ge=1, le=366)
+    petition_answer_days: int = Field(default=60, ge=1, le=366)
+
+    @property
+    def slas(self) -> Slas:
+        """Each tier's SLA, whether its breach escalates, and the window to reopen."""
+        return Slas(
+            days={
+                Tier.BUILDING: self.sla_building_days,
+                Tier.GRID: self.sla_grid_days,
+                Tier.COMMUNITY: self.sla_community_days,
+            },
+            auto_escalate={
+                Tier.BUILDING: self.escalate_on_breach_building,
+                Tier.GRID: self.escalate_on_breach_grid,
+                Tier.COMMUNITY: self.escalate_on_breach_community,
+            },
+            reopen_days=self.reopen_window_days,
+        )
+
+    @property
+    def petition_deadlines(self) -> Deadlines:
+        return Deadlines(
+            acceptance_days=self.petition_acceptance_days, answer_days=self.petition_answer_days
+        )

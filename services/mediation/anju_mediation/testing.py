@@ -1,0 +1,226 @@
+"""Test helpers for mediation (as ``anju_registry.testing`` is for the registry).
+
+A hand-moved clock and :func:`running_mediation`: the app with its lifespan running, an HTTP
+client over ASGI, and a small area tree with residents that mediation has learned as if from the
+registry's events (fed straight to its policy, which is what the broker would deliver). Used by
+this service's integration tests and by system-level tests; nothing here runs in production.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from pydantic import SecretStr
+
+from anju_contracts import Actor, Envelope, Event
+from anju_contracts.registry import (
+    SOURCE as REGISTRY,
+    AreaCreated,
+    AreaKind,
+    AreaPath,
+    ResidentRegistered,
+    Sex,
+)
+from anju_mediation.application import known
+from anju_mediation.application.common import PETITION_DUE, SLA_AT_RISK, SLA_DUE
+from anju_mediation.application.disputes import sla_handlers
+from anju_mediation.application.petitions import petition_due
+from anju_mediation.entrypoints.app import create_app
+from anju_mediation.settings import MediationSettings
+from eventkit.auth import issue_token
+from eventkit.messages import Delivered
+from eventkit.policy import handle_once
+from eventkit.runtime import Runtime
+from eventkit.scheduler import Scheduler
+from eventkit.settings import KafkaSettings
+
+SECRET = "mediation-tests-secret-0123456789"
+
+
+@dataclass
+class Clock:
+    """A clock the test moves by hand."""
+
+    now: datetime = field(default_factory=lambda: datetime(2024, 5, 1, 9, 0, tzinfo=UTC))
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kwargs: float) -> None:
+        self.now += timedelta(**kwargs)
+
+
+def registry_envelope(event: Event, *, subject: str, area: uuid.UUID | None) -> Envelope:
+    """The envelope the registry's relay would publish ``event`` in."""
+    return Envelope(
+        id=uuid.uuid4(),
+        type=event.event_type,
+        version=event.event_version,
+        source=REGISTRY,
+        subject=subject,
+        sequence=1,
+        position=1,
+        occurred_at=datetime.now(UTC),
+        correlation_id=str(uuid.uuid4()),
+        actor=Actor(id="registry-tests", roles=("admin",)),
+        area=None if area is None else str(area),
+        data=event.model_dump(mode="json"),
+    )
+
+
+@dataclass
+class MediationClient:
+    app: FastAPI
+    client: httpx.AsyncClient
+    clock: Clock
+    settings: MediationSettings
+    community_id: str = ""
+    grid_id: str = ""
+    building_id: str = ""
+    other_grid_id: str = ""
+    residents: list[str] = field(default_factory=list)
+    _offset: int = 0
+
+    @property
+    def runtime(self) -> Runtime:
+        runtime: Runtime = self.app.state.runtime
+        return runtime
+
+    def auth(self, *roles: str, sub: str = "staff-1", areas: Iterable[str] = ()) -> dict[str, str]:
+        token = issue_token(SECRET, sub, roles, areas)
+        return {"Authorization": f"Bearer {token}"}
+
+    @property
+    def admin(self) -> dict[str, str]:
+        return self.auth("admin")
+
+    @property
+    def director(self) -> dict[str, str]:
+        return self.auth("director", sub="director-1")
+
+    async def post(
+        self, url: str, body: dict[str, Any] | None = None, headers: dict[str, str] | None = None
+    ) -> httpx.Response:
+        return await self.client.post(url, json=body or {}, headers=headers or self.admin)
+
+    async def ok(
+        self, url: str, body: dict[str, Any] | None = None, headers: dict[str, str] | None = None
+    ) -> str:
+        """POST a command that must be accepted; return the id it answers with."""
+        response = await self.post(url, body, headers)
+        assert response.status_code == 201, response.text
+        accepted_id: str = response.json()["id"]
+        return accepted_id
+
+    async def learn(self, event: Event, *, subject: str, area: uuid.UUID | None = None) -> None:
+        """Deliver a registry event to mediation's policy, as the broker would."""
+        self._offset += 1
+        envelope = registry_envelope(event, subject=subject, area=area)
+        delivered = Delivered(envelope, event, "registry.events", 0, self._offset)
+        await handle_once(self.runtime.store, known.POLICY, delivered)
+
+    async def area(self, kind: AreaKind, parent: str | None, path: AreaPath) -> str:
+        area_id = uuid.uuid4()
+        if kind == AreaKind.COMMUNITY:
+            path = AreaPath(community_id=area_id)
+        else:
+            path = path.model_copy(update={f"{kind}_id": area_id})
+        event = AreaCreated(
+            area_id=area_id,
+            kind=kind,
+            name=str(kind),
+            parent_id=None if parent is None else uuid.UUID(parent),
+            path=path,
+        )
+        await self.learn(event, subject=f"area-{area_id}", area=path.grid_id or path.community_id)
+        return str(area_id)
+
+    async def build_tree(self) -> None:
+        self.community_id = await self.area(
+            AreaKind.COMMUNITY, None, AreaPath(community_id=uuid.uuid4())
+        )
+        community = AreaPath(community_id=uuid.UUID(self.community_id))
+        self.grid_id = await self.area(AreaKind.GRID, self.community_id, community)
+        self.other_grid_id = await self.area(AreaKind.GRID, self.community_id, community)
+        grid = community.model_copy(update={"grid_id": uuid.UUID(self.grid_id)})
+        self.building_id = await self.area(AreaKind.BUILDING, self.grid_id, grid)
+        for _ in range(3):
+            self.residents.append(await self.resident())
+
+    async def resident(self, grid_id: str | None = None) -> str:
+        resident_id = uuid.uuid4()
+        grid = uuid.UUID(grid_id or self.grid_id)
+        path = AreaPath(
+            community_id=uuid.UUID(self.community_id),
+            grid_id=grid,
+            building_id=uuid.UUID(self.building_id) if grid_id is None else None,
+        )
+        event = ResidentRegistered(
+            resident_id=resident_id,
+            name="张三",
+            sex=Sex.MALE,
+            date_of_birth=date(1960, 1, 1),
+            id_number="110105196001010011",
+            path=path,
+        )
+        await self.learn(event, subject=f"resident-{resident_id}", area=grid)
+        return str(resident_id)
+
+    def dispute_body(self, **overrides: Any) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "channel": "walk_in",
+            "category": "noise",
+            "description": "楼上夜间噪音",
+            "area_id": self.building_id,
+            "parties": [
+                {"role": "applicant", "resident_id": self.residents[0]},
+                {"role": "respondent", "resident_id": self.residents[1]},
+            ],
+        }
+        body.update(overrides)
+        return body
+
+    async def register(self, headers: dict[str, str] | None = None, **overrides: Any) -> str:
+        return await self.ok("/disputes", self.dispute_body(**overrides), headers)
+
+    async def dispute(self, dispute_id: str, headers: dict[str, str] | None = None) -> Any:
+        response = await self.client.get(f"/disputes/{dispute_id}", headers=headers or self.admin)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def scheduler(self, *, days_ahead: float) -> Scheduler:
+        """A scheduler that sees the clock ``days_ahead`` days on."""
+        at_risk, breached = sla_handlers(self.settings.slas)
+        handlers = {SLA_AT_RISK: at_risk, SLA_DUE: breached, PETITION_DUE: petition_due}
+        when = self.clock.now + timedelta(days=days_ahead)
+        return Scheduler(self.runtime.store, handlers, clock=lambda: when)
+
+
+@asynccontextmanager
+async def running_mediation(
+    database_url: str, kafka_bootstrap: str, *, topic_prefix: str | None = None
+) -> AsyncIterator[MediationClient]:
+    """Mediation on ``database_url``, on a fresh topic prefix unless one is given."""
+    prefix = topic_prefix or f"m{uuid.uuid4().hex[:10]}."
+    settings = MediationSettings(
+        database_url=database_url,
+        jwt_secret=SecretStr(SECRET),
+        kafka=KafkaSettings(bootstrap=kafka_bootstrap, topic_prefix=prefix),
+        relay_idle_poll_s=0.02,
+        scheduler_poll_s=3600,
+    )
+    clock = Clock()
+    app = create_app(settings, clock=clock)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://mediation") as client:
+            mediation = MediationClient(app, client, clock, settings)
+            await mediation.build_tree()
+            yield mediation

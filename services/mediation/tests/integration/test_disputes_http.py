@@ -1,0 +1,243 @@
+"""Disputes over HTTP against real PostgreSQL: the life of a dispute and the rules it keeps."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+from uuid import UUID
+
+from anju_contracts.mediation import (
+    DisputeEscalated,
+    DisputeSlaAtRisk,
+    DisputeSlaBreached,
+    Tier,
+)
+from anju_mediation.application.common import dispute_stream
+from anju_mediation.testing import MediationClient as Mediation
+
+
+async def events_of(mediation: Mediation, dispute_id: str) -> list[Any]:
+    stream = await mediation.runtime.store.load(dispute_stream(UUID(dispute_id)))
+    return [recorded.event for recorded in stream.events]
+
+
+async def test_from_signal_to_return_visit_and_close(mediation: Mediation) -> None:
+    worker = mediation.auth("grid_worker", sub="gw-1", areas=[mediation.grid_id])
+    signal = await mediation.ok(
+        "/signals",
+        {
+            "reporter_role": "grid_worker",
+            "area_id": mediation.building_id,
+            "category": "water_leak",
+            "description": "3楼漏水到2楼",
+            "involved_resident_ids": mediation.residents[:2],
+        },
+        worker,
+    )
+    applicant, respondent = mediation.dispute_body()["parties"]
+    dispute = await mediation.ok(
+        f"/signals/{signal}/dispute", {"parties": [applicant, respondent]}, worker
+    )
+    view = await mediation.dispute(dispute)
+    assert view["tier"] == "building"
+    assert view["category"] == "water_leak"
+    party_ids = [p["party_id"] for p in view["parties"]]
+    again = await mediation.post(f"/signals/{signal}/dismissal", {"reason": "x"}, worker)
+    assert again.json()["error"]["code"] == "signal_already_handled"
+
+    base = f"/disputes/{dispute}"
+    await mediation.ok(f"{base}/mediators", {"mediator_id": "gw-1", "role": "grid_worker"}, worker)
+    soon = (mediation.clock.now + timedelta(days=1)).isoformat()
+    session = await mediation.ok(
+        f"{base}/sessions", {"scheduled_for": soon, "place": "fengqiao_hut"}, worker
+    )
+    view = await mediation.dispute(dispute)
+    session_id = next(iter(view["sessions"]))
+    assert session == dispute
+    await mediation.ok(
+        f"{base}/sessions/{session_id}/held",
+        {"attendees": ["gw-1", "张三", "李四"], "minutes": "agreed to fix the pipe"},
+        worker,
+    )
+    await mediation.ok(
+        f"{base}/agreement",
+        {
+            "terms": [{"party_id": party_ids[1], "action": "repair the pipe within a week"}],
+            "confirmed_by": party_ids,
+        },
+        worker,
+    )
+    await mediation.ok(f"{base}/agreement/follow-ups", {"carried_out": True}, worker)
+    await mediation.ok(
+        f"{base}/return-visits",
+        {
+            "satisfaction": [
+                {"party_id": party_ids[0], "score": 5},
+                {"party_id": party_ids[1], "score": 4},
+            ]
+        },
+        worker,
+    )
+    bad = await mediation.post(
+        f"{base}/return-visits", {"satisfaction": [{"party_id": party_ids[0], "score": 6}]}, worker
+    )
+    assert bad.status_code == 422
+    await mediation.ok(f"{base}/resolution", {"outcome": "pipe repaired"}, worker)
+    await mediation.ok(f"{base}/closing", {}, worker)
+
+    refused = await mediation.post(
+        f"{base}/mediators", {"mediator_id": "m-2", "role": "lawyer"}, worker
+    )
+    assert refused.status_code == 422
+    assert refused.json()["error"]["code"] == "dispute_closed"
+    mediation.clock.advance(days=29)
+    await mediation.ok(f"{base}/reopening", {"reason": "leaking again"}, worker)
+    view = await mediation.dispute(dispute)
+    assert view["status"] == "open"
+    assert view["sla_due_by"].startswith(
+        (mediation.clock.now + timedelta(days=3)).date().isoformat()
+    )
+
+    names = [type(e).__name__ for e in await events_of(mediation, dispute)]
+    assert names == [
+        "DisputeRegistered",
+        "MediatorAssigned",
+        "MediationSessionScheduled",
+        "MediationSessionHeld",
+        "AgreementReached",
+        "AgreementFollowedUp",
+        "ReturnVisitRecorded",
+        "DisputeResolved",
+        "DisputeClosed",
+        "DisputeReopened",
+    ]
+
+
+async def test_reopening_after_the_window_is_refused(mediation: Mediation) -> None:
+    dispute = await mediation.register()
+    await mediation.ok(f"/disputes/{dispute}/resolution", {"outcome": "ok"})
+    mediation.clock.advance(days=31)
+    late = await mediation.post(f"/disputes/{dispute}/reopening", {"reason": "again"})
+    assert late.status_code == 422
+    assert late.json()["error"]["code"] == "reopen_window_passed"
+
+
+async def test_parties_must_be_known_residents_or_ad_hoc_with_a_contact(
+    mediation: Mediation,
+) -> None:
+    stranger = "00000000-0000-4000-8000-000000000001"
+    unknown = await mediation.post(
+        "/disputes",
+        mediation.dispute_body(parties=[{"role": "applicant", "resident_id": stranger}]),
+    )
+    assert unknown.status_code == 422
+    assert unknown.json()["error"]["code"] == "unknown_resident"
+    incomplete = await mediation.post(
+        "/disputes", mediation.dispute_body(parties=[{"role": "applicant", "name": "路人"}])
+    )
+    assert incomplete.json()["error"]["code"] == "ad_hoc_party_incomplete"
+    ad_hoc = await mediation.post(
+        "/disputes",
+        mediation.dispute_body(
+            parties=[
+                {"role": "applicant", "resident_id": mediation.residents[0]},
+                {"role": "respondent", "name": "物业公司", "contact": "0571-1234"},
+            ]
+        ),
+    )
+    assert ad_hoc.status_code == 201, ad_hoc.text
+
+
+async def test_an_agreement_needs_two_parties(mediation: Mediation) -> None:
+    dispute = await mediation.register(
+        parties=[{"role": "applicant", "resident_id": mediation.residents[0]}]
+    )
+    party = (await mediation.dispute(dispute))["parties"][0]["party_id"]
+    response = await mediation.post(
+        f"/disputes/{dispute}/agreement",
+        {"terms": [{"party_id": party, "action": "x"}], "confirmed_by": [party]},
+    )
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "agreement_needs_two_parties"
+
+
+async def test_escalation_by_hand_goes_up_only_and_failure_leads_to_referral(
+    mediation: Mediation,
+) -> None:
+    dispute = await mediation.register()
+    base = f"/disputes/{dispute}"
+    await mediation.ok(f"{base}/escalations", {"reason": "the building lead cannot settle it"})
+    down = await mediation.post(f"{base}/escalations", {"to_tier": "building", "reason": "x"})
+    assert down.json()["error"]["code"] == "cannot_escalate"
+    early = await mediation.post(f"{base}/referrals", {"to": "court"})
+    assert early.json()["error"]["code"] == "mediation_not_failed"
+    await mediation.ok(f"{base}/failure", {"reason": "the parties would not meet"})
+    await mediation.ok(f"{base}/referrals", {"to": "court", "note": "civil case"})
+    referral = next(iter((await mediation.dispute(dispute))["referrals"]))
+    await mediation.ok(f"{base}/referrals/{referral}/answer", {"answer": "case filed"})
+    view = await mediation.dispute(dispute)
+    assert view["tier"] == "grid"
+    assert view["referrals"] == {referral: True}
+
+
+async def test_the_sla_warns_then_breaches_and_escalates(mediation: Mediation) -> None:
+    dispute = await mediation.register()
+    assert await mediation.scheduler(days_ahead=2).fire_due() == 0
+    assert await mediation.scheduler(days_ahead=2.3).fire_due() == 1
+    assert await mediation.scheduler(days_ahead=3).fire_due() == 1
+    events = await events_of(mediation, dispute)
+    at_risk, breached, escalated = events[-3:]
+    assert isinstance(at_risk, DisputeSlaAtRisk)
+    assert isinstance(breached, DisputeSlaBreached)
+    assert isinstance(escalated, DisputeEscalated)
+    assert escalated.automatic
+    assert escalated.to_tier == Tier.GRID
+    # the grid tier's SLA runs from the breach: 7 days, at risk after 5¼
+    assert await mediation.scheduler(days_ahead=8).fire_due() == 0
+    assert await mediation.scheduler(days_ahead=8.5).fire_due() == 1
+    assert await mediation.scheduler(days_ahead=10).fire_due() == 1
+    view = await mediation.dispute(dispute)
+    assert view["tier"] == "community"
+
+
+async def test_resolving_stops_the_sla(mediation: Mediation) -> None:
+    dispute = await mediation.register()
+    await mediation.ok(f"/disputes/{dispute}/resolution", {"outcome": "settled"})
+    assert await mediation.scheduler(days_ahead=30).fire_due() == 0
+
+
+async def test_only_assigned_mediators_and_the_director_see_a_sensitive_dispute(
+    mediation: Mediation,
+) -> None:
+    worker = mediation.auth("grid_worker", sub="gw-1", areas=[mediation.grid_id])
+    dispute = await mediation.register(
+        worker, sensitivity="sensitive", category="family_elder_care"
+    )
+    hidden = await mediation.client.get(f"/disputes/{dispute}", headers=worker)
+    assert hidden.status_code == 404
+    refused = await mediation.post(
+        f"/disputes/{dispute}/mediators", {"mediator_id": "gw-1", "role": "grid_worker"}, worker
+    )
+    assert refused.status_code == 403
+    assert refused.json()["error"]["code"] == "sensitive_dispute"
+    await mediation.ok(
+        f"/disputes/{dispute}/mediators",
+        {"mediator_id": "m-9", "role": "peoples_mediator"},
+        mediation.director,
+    )
+    assigned = mediation.auth("mediator", sub="m-9")
+    other = mediation.auth("mediator", sub="m-8", areas=[mediation.community_id])
+    assert (await mediation.dispute(dispute, assigned))["sensitivity"] == "sensitive"
+    assert (await mediation.client.get(f"/disputes/{dispute}", headers=other)).status_code == 404
+    soon = (mediation.clock.now + timedelta(days=1)).isoformat()
+    await mediation.ok(
+        f"/disputes/{dispute}/sessions", {"scheduled_for": soon, "place": "station"}, assigned
+    )
+
+
+async def test_grid_workers_act_within_their_grids(mediation: Mediation) -> None:
+    elsewhere = mediation.auth("grid_worker", sub="gw-2", areas=[mediation.other_grid_id])
+    response = await mediation.post("/disputes", mediation.dispute_body(), elsewhere)
+    assert response.status_code == 403
+    nobody = await mediation.post("/disputes", mediation.dispute_body(), mediation.auth("doctor"))
+    assert nobody.status_code == 403

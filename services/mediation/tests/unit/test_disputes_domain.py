@@ -1,0 +1,305 @@
+from datetime import UTC, datetime, timedelta
+from uuid import uuid4
+
+import pytest
+
+from anju_contracts import Event
+from anju_contracts.mediation import (
+    AgreementTerm,
+    Category,
+    Channel,
+    DisputeEscalated,
+    DisputeRegistered,
+    DisputeReopened,
+    DisputeResolved,
+    DisputeSlaAtRisk,
+    DisputeSlaBreached,
+    Location,
+    MediationFailed,
+    MediatorAssigned,
+    MediatorRole,
+    Party,
+    PartyRole,
+    ReferralTarget,
+    Satisfaction,
+    Sensitivity,
+    Tier,
+)
+from anju_contracts.registry import AreaKind, AreaPath
+from anju_mediation.domain import disputes, errors
+from anju_mediation.domain.disputes import DEFAULT_SLAS, Dispute, Slas, Status
+from eventkit.testing.deciders import given, then, then_nothing, then_raises
+
+NOW = datetime(2024, 5, 1, 9, 0, tzinfo=UTC)
+DID = uuid4()
+COMMUNITY, GRID, BUILDING = uuid4(), uuid4(), uuid4()
+AT_BUILDING = Location(
+    area_id=BUILDING,
+    kind=AreaKind.BUILDING,
+    path=AreaPath(community_id=COMMUNITY, grid_id=GRID, building_id=BUILDING),
+)
+ALICE, BOB = uuid4(), uuid4()
+PARTIES = [
+    Party(party_id=uuid4(), role=PartyRole.APPLICANT, resident_id=ALICE),
+    Party(party_id=uuid4(), role=PartyRole.RESPONDENT, name="李师傅", contact="138"),
+]
+
+
+def registered(
+    tier: Tier = Tier.BUILDING, parties: list[Party] = PARTIES, at: datetime = NOW
+) -> DisputeRegistered:
+    return DisputeRegistered(
+        dispute_id=DID,
+        channel=Channel.WALK_IN,
+        category=Category.NOISE,
+        description="noise at night",
+        location=AT_BUILDING,
+        parties=parties,
+        sensitivity=Sensitivity.STANDARD,
+        tier=tier,
+        registered_at=at,
+        sla_due_by=DEFAULT_SLAS.due_by(tier, at),
+    )
+
+
+def state(*events: Event) -> Dispute:
+    d = given(disputes.evolve, None, *events)
+    assert d is not None
+    return d
+
+
+def test_a_dispute_starts_at_the_tier_that_fits_its_location_with_its_sla() -> None:
+    events = disputes.register(
+        DID,
+        signal_id=None,
+        channel=Channel.WALK_IN,
+        category=Category.NOISE,
+        description="noise at night",
+        location=AT_BUILDING,
+        parties=PARTIES,
+        sensitivity=Sensitivity.STANDARD,
+        tier=None,
+        known_residents={ALICE},
+        now=NOW,
+        slas=DEFAULT_SLAS,
+    )
+    then(events, registered())
+    assert registered().sla_due_by == NOW + timedelta(days=3)
+    grid = Location(
+        area_id=GRID, kind=AreaKind.GRID, path=AreaPath(community_id=COMMUNITY, grid_id=GRID)
+    )
+    assert disputes.tier_for(grid) == Tier.GRID
+
+
+def test_a_party_is_a_known_resident_or_an_ad_hoc_party_with_a_contact() -> None:
+    def register(parties: list[Party]) -> list[Event]:
+        return disputes.register(
+            DID,
+            signal_id=None,
+            channel=Channel.WALK_IN,
+            category=Category.NOISE,
+            description="x",
+            location=AT_BUILDING,
+            parties=parties,
+            sensitivity=Sensitivity.STANDARD,
+            tier=None,
+            known_residents={ALICE},
+            now=NOW,
+            slas=DEFAULT_SLAS,
+        )
+
+    stranger = Party(party_id=uuid4(), role=PartyRole.AFFECTED, resident_id=BOB)
+    then_raises(errors.UnknownResident, register, [PARTIES[0], stranger])
+    no_contact = Party(party_id=uuid4(), role=PartyRole.AFFECTED, name="王")
+    then_raises(errors.AdHocPartyIncomplete, register, [no_contact])
+
+
+def test_escalation_goes_up_only_and_restarts_the_sla() -> None:
+    d = state(registered())
+    later = NOW + timedelta(days=1)
+    then(
+        disputes.escalate(d, to=None, reason="needs the grid", now=later, slas=DEFAULT_SLAS),
+        DisputeEscalated(
+            dispute_id=DID,
+            from_tier=Tier.BUILDING,
+            to_tier=Tier.GRID,
+            reason="needs the grid",
+            escalated_at=later,
+            sla_due_by=later + timedelta(days=7),
+        ),
+    )
+    at_grid = state(registered(Tier.GRID))
+    then_raises(
+        errors.CannotEscalate,
+        disputes.escalate,
+        at_grid,
+        to=Tier.BUILDING,
+        reason="back down",
+        now=later,
+        slas=DEFAULT_SLAS,
+    )
+    external = disputes.escalate(
+        at_grid, to=Tier.EXTERNAL, reason="court", now=later, slas=DEFAULT_SLAS
+    )
+    assert isinstance(external[0], DisputeEscalated)
+    assert external[0].sla_due_by is None
+
+
+def test_sla_at_risk_and_breach_escalate_automatically_when_the_tier_says_so() -> None:
+    d = state(registered())
+    due = NOW + timedelta(days=3)
+    assert disputes.at_risk_time(NOW, due) == NOW + timedelta(hours=54)
+    at_risk = disputes.mark_at_risk(d, due_by=due)
+    then(at_risk, DisputeSlaAtRisk(dispute_id=DID, tier=Tier.BUILDING, due_by=due))
+    then_nothing(disputes.mark_at_risk(state(registered(), *at_risk), due_by=due))
+    breach = disputes.breach(d, due_by=due, slas=DEFAULT_SLAS)
+    then(
+        breach,
+        DisputeSlaBreached(dispute_id=DID, tier=Tier.BUILDING, due_by=due),
+        DisputeEscalated(
+            dispute_id=DID,
+            from_tier=Tier.BUILDING,
+            to_tier=Tier.GRID,
+            reason="the building tier's SLA was breached",
+            automatic=True,
+            escalated_at=due,
+            sla_due_by=due + timedelta(days=7),
+        ),
+    )
+    # a deadline of an SLA that no longer runs says nothing
+    then_nothing(disputes.breach(state(registered(), *breach), due_by=due, slas=DEFAULT_SLAS))
+    no_auto = Slas(days=DEFAULT_SLAS.days, auto_escalate={})
+    then(
+        disputes.breach(d, due_by=due, slas=no_auto),
+        DisputeSlaBreached(dispute_id=DID, tier=Tier.BUILDING, due_by=due),
+    )
+
+
+def test_an_agreement_needs_at_least_two_parties() -> None:
+    term = AgreementTerm(party_id=PARTIES[1].party_id, action="fix the pipe")
+    alone = state(registered(parties=[PARTIES[0]]))
+    then_raises(
+        errors.AgreementNeedsTwoParties,
+        disputes.reach_agreement,
+        alone,
+        agreement_id=uuid4(),
+        terms=[term],
+        confirmed_by=[PARTIES[0].party_id],
+        now=NOW,
+    )
+    d = state(registered())
+    then_raises(
+        errors.AgreementNeedsTwoParties,
+        disputes.reach_agreement,
+        d,
+        agreement_id=uuid4(),
+        terms=[term],
+        confirmed_by=[PARTIES[0].party_id, PARTIES[0].party_id],
+        now=NOW,
+    )
+    events = disputes.reach_agreement(
+        d,
+        agreement_id=uuid4(),
+        terms=[term],
+        confirmed_by=[p.party_id for p in PARTIES],
+        now=NOW,
+    )
+    assert state(registered(), *events).agreement_id is not None
+
+
+def test_referral_follows_a_failed_mediation() -> None:
+    d = state(registered())
+    then_raises(
+        errors.MediationNotFailed,
+        disputes.refer,
+        d,
+        referral_id=uuid4(),
+        to=ReferralTarget.POLICE,
+        note=None,
+        now=NOW,
+    )
+    failed = state(registered(), MediationFailed(dispute_id=DID, reason="no"))
+    assert disputes.refer(failed, referral_id=uuid4(), to=ReferralTarget.COURT, note=None, now=NOW)
+
+
+def test_a_closed_dispute_takes_no_work_but_reopens_within_the_window() -> None:
+    resolved = DisputeResolved(
+        dispute_id=DID,
+        tier=Tier.BUILDING,
+        outcome="settled",
+        resolved_at=NOW,
+        reopen_until=NOW + timedelta(days=30),
+    )
+    d = state(registered(), resolved)
+    closed_events = disputes.close(d, note=None, now=NOW)
+    closed = state(registered(), resolved, *closed_events)
+    assert closed.status == Status.CLOSED
+    then_raises(
+        errors.DisputeClosed,
+        disputes.assign,
+        closed,
+        mediator_id="m-1",
+        role=MediatorRole.PEOPLES_MEDIATOR,
+        name=None,
+    )
+    then_raises(
+        errors.DisputeClosed,
+        disputes.return_visit,
+        closed,
+        satisfaction=[Satisfaction(party_id=PARTIES[0].party_id, score=5)],
+        note=None,
+        now=NOW,
+    )
+    then_raises(errors.DisputeClosed, disputes.close, closed, note=None, now=NOW)
+    later = NOW + timedelta(days=10)
+    then(
+        disputes.reopen(closed, reason="noise again", now=later, slas=DEFAULT_SLAS),
+        DisputeReopened(
+            dispute_id=DID,
+            reason="noise again",
+            tier=Tier.BUILDING,
+            reopened_at=later,
+            sla_due_by=later + timedelta(days=3),
+        ),
+    )
+    then_raises(
+        errors.ReopenWindowPassed,
+        disputes.reopen,
+        closed,
+        reason="too late",
+        now=NOW + timedelta(days=31),
+        slas=DEFAULT_SLAS,
+    )
+
+
+def test_mediators_are_assigned_and_reassigned() -> None:
+    d = state(
+        registered(),
+        MediatorAssigned(dispute_id=DID, mediator_id="m-1", role=MediatorRole.GRID_WORKER),
+    )
+    then_raises(
+        errors.AlreadyAssigned,
+        disputes.assign,
+        d,
+        mediator_id="m-1",
+        role=MediatorRole.GRID_WORKER,
+        name=None,
+    )
+    events = disputes.reassign(
+        d,
+        from_mediator="m-1",
+        to_mediator="m-2",
+        role=MediatorRole.POLICE_MEDIATOR,
+        name=None,
+        reason="police case",
+    )
+    start: Dispute | None = d
+    after = given(disputes.evolve, start, *events)
+    assert after is not None
+    assert dict(after.mediators) == {"m-2": MediatorRole.POLICE_MEDIATOR}
+
+
+@pytest.mark.parametrize("score", [0, 6])
+def test_satisfaction_is_one_to_five(score: int) -> None:
+    with pytest.raises(ValueError, match=r"less than or equal|greater than or equal"):
+        Satisfaction(party_id=uuid4(), score=score)

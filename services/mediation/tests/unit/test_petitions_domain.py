@@ -1,0 +1,88 @@
+from datetime import UTC, datetime, timedelta
+from uuid import uuid4
+
+from anju_contracts import Event
+from anju_contracts.mediation import (
+    PetitionAccepted,
+    PetitionDeadlineMissed,
+    PetitionForwarded,
+    PetitionProxied,
+    PetitionStage,
+)
+from anju_contracts.registry import AreaPath
+from anju_mediation.domain import errors, petitions
+from anju_mediation.domain.petitions import Deadlines, Petition
+from eventkit.testing.deciders import given, then, then_nothing, then_raises
+
+NOW = datetime(2024, 5, 1, 9, 0, tzinfo=UTC)
+PID = uuid4()
+PROXIED = PetitionProxied(
+    petition_id=PID,
+    agent_id="agent-1",
+    resident_id=uuid4(),
+    path=AreaPath(community_id=uuid4(), grid_id=uuid4()),
+    subject="heating",
+    department="housing",
+    registered_at=NOW,
+)
+
+
+def state(*events: Event) -> Petition:
+    p = given(petitions.evolve, None, *events)
+    assert p is not None
+    return p
+
+
+def test_deadlines_run_from_forwarding_and_acceptance() -> None:
+    forwarded = petitions.forward(state(PROXIED), at=NOW, deadlines=Deadlines())
+    then(
+        forwarded,
+        PetitionForwarded(
+            petition_id=PID, forwarded_at=NOW, acceptance_due_by=NOW + timedelta(days=15)
+        ),
+    )
+    late = NOW + timedelta(days=16)
+    accepted = petitions.accept(state(PROXIED, *forwarded), at=late, deadlines=Deadlines())
+    then(
+        accepted,
+        PetitionAccepted(
+            petition_id=PID,
+            accepted_at=late,
+            on_time=False,
+            answer_due_by=late + timedelta(days=60),
+        ),
+    )
+
+
+def test_a_missed_deadline_is_recorded_once_and_only_while_waiting() -> None:
+    forwarded = petitions.forward(state(PROXIED), at=NOW, deadlines=Deadlines())
+    due = NOW + timedelta(days=15)
+    missed = petitions.miss(state(PROXIED, *forwarded), stage=PetitionStage.ACCEPTANCE, due_by=due)
+    then(
+        missed, PetitionDeadlineMissed(petition_id=PID, stage=PetitionStage.ACCEPTANCE, due_by=due)
+    )
+    then_nothing(
+        petitions.miss(
+            state(PROXIED, *forwarded, *missed), stage=PetitionStage.ACCEPTANCE, due_by=due
+        )
+    )
+    accepted = petitions.accept(state(PROXIED, *forwarded), at=NOW, deadlines=Deadlines())
+    then_nothing(
+        petitions.miss(
+            state(PROXIED, *forwarded, *accepted), stage=PetitionStage.ACCEPTANCE, due_by=due
+        )
+    )
+
+
+def test_steps_come_in_order_and_a_closed_petition_takes_none() -> None:
+    then_raises(
+        errors.PetitionOutOfOrder, petitions.accept, state(PROXIED), at=NOW, deadlines=Deadlines()
+    )
+    closed = petitions.close(state(PROXIED), outcome="withdrawn", now=NOW)
+    then_raises(
+        errors.PetitionClosed,
+        petitions.forward,
+        state(PROXIED, *closed),
+        at=NOW,
+        deadlines=Deadlines(),
+    )

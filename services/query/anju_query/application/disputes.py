@@ -1,0 +1,412 @@
+"""The dispute board, a dispute's timeline, and mediation statistics.
+
+Who sees what: the caller's area scope (as for residents), and for a *sensitive* dispute only
+its assigned mediators and the director (admins too). An assigned mediator sees their disputes
+wherever they are.
+
+SLA state of an open dispute: *breached* once its SLA ended (or mediation said so), *at risk*
+once a quarter of the time is left, *on track* before; a dispute at ``external`` or no longer
+open has none.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Literal
+from uuid import UUID
+
+import asyncpg
+
+from anju_contracts.mediation import Category, Channel, MediatorRole, PartyRole, Sensitivity, Tier
+from anju_query.application.models import Page, ReadModel
+from anju_query.application.scope import Params, Scope
+from eventkit.auth import Principal, Role
+
+DisputeStatus = Literal["open", "resolved", "closed"]
+SlaState = Literal["on_track", "at_risk", "breached"]
+
+
+@dataclass(frozen=True)
+class Audience:
+    """The caller as the dispute read models see them."""
+
+    scope: Scope
+    sub: str
+    sees_sensitive: bool
+
+    @classmethod
+    def of(cls, principal: Principal) -> Audience:
+        return cls(Scope.of(principal), principal.sub, principal.has(Role.ADMIN, Role.DIRECTOR))
+
+    def where(self, p: Params, t: str = "d") -> str:
+        in_scope = self.scope.where(p, f"{t}.community_id", f"{t}.grid_id")
+        sensitive = "true" if self.sees_sensitive else f"{t}.sensitivity = 'standard'"
+        mine = (
+            "EXISTS (SELECT 1 FROM disputes.dispute_mediators m WHERE m.dispute_id = "
+            f"{t}.dispute_id AND m.active AND m.mediator_id = {p(self.sub)})"
+        )
+        return f"((({in_scope}) AND {sensitive}) OR {mine})"
+
+
+def sla_state_sql(p: Params, now: datetime, t: str = "d") -> str:
+    at = f"{p(now)}::timestamptz"
+    return f"""
+        CASE WHEN {t}.status <> 'open' OR {t}.sla_due_by IS NULL THEN NULL
+             WHEN {t}.breached OR {t}.sla_due_by <= {at} THEN 'breached'
+             WHEN {t}.at_risk
+                  OR {at} >= {t}.sla_due_by - ({t}.sla_due_by - {t}.tier_entered_at) / 4
+                  THEN 'at_risk'
+             ELSE 'on_track' END
+    """
+
+
+class DisputeItem(ReadModel):
+    id: UUID
+    category: Category
+    channel: Channel
+    description: str
+    tier: Tier
+    status: DisputeStatus
+    sensitivity: Sensitivity
+    area_id: UUID
+    community_id: UUID
+    grid_id: UUID | None
+    building_id: UUID | None
+    registered_at: datetime
+    sla_due_by: datetime | None
+    sla_state: SlaState | None
+    escalations: int
+    mediators: list[str]
+    resolved_at: datetime | None
+
+
+class DisputeParty(ReadModel):
+    party_id: UUID
+    role: PartyRole
+    resident_id: UUID | None
+    name: str | None
+
+
+class DisputeMediator(ReadModel):
+    mediator_id: str
+    role: MediatorRole
+    name: str | None
+    active: bool
+
+
+class TimelineEntry(ReadModel):
+    sequence: int
+    type: str
+    occurred_at: datetime
+    actor_id: str
+    data: dict[str, Any]
+
+
+class DisputeDetail(ReadModel):
+    dispute: DisputeItem
+    parties: list[DisputeParty]
+    mediators: list[DisputeMediator]
+    agreement: bool
+    carried_out: bool | None
+    satisfaction: float | None
+    timeline: list[TimelineEntry]
+
+
+@dataclass(frozen=True)
+class DisputeFilter:
+    tier: Tier | None = None
+    status: DisputeStatus | None = None
+    category: Category | None = None
+    area_id: UUID | None = None
+    mediator: str | None = None
+    sla_state: SlaState | None = None
+    resident_id: UUID | None = None
+
+
+_ITEM = """
+    SELECT d.*, {sla} AS sla_state,
+        coalesce((SELECT array_agg(m.mediator_id ORDER BY m.mediator_id)
+                  FROM disputes.dispute_mediators m
+                  WHERE m.dispute_id = d.dispute_id AND m.active), '{{}}') AS mediator_ids
+    FROM disputes.disputes d
+"""
+
+
+def _item(r: Any) -> DisputeItem:
+    return DisputeItem(
+        id=r["dispute_id"],
+        category=r["category"],
+        channel=r["channel"],
+        description=r["description"],
+        tier=r["tier"],
+        status=r["status"],
+        sensitivity=r["sensitivity"],
+        area_id=r["area_id"],
+        community_id=r["community_id"],
+        grid_id=r["grid_id"],
+        building_id=r["building_id"],
+        registered_at=r["registered_at"],
+        sla_due_by=r["sla_due_by"],
+        sla_state=r["sla_state"],
+        escalations=r["escalations"],
+        mediators=list(r["mediator_ids"]),
+        resolved_at=r["resolved_at"],
+    )
+
+
+async def dispute_board(
+    conn: asyncpg.Connection,
+    audience: Audience,
+    board: DisputeFilter,
+    *,
+    limit: int,
+    offset: int,
+    now: datetime,
+) -> Page[DisputeItem]:
+    p = Params()
+    sla = sla_state_sql(p, now)
+    where = [audience.where(p)]
+    if board.tier is not None:
+        where.append(f"d.tier = {p(board.tier.value)}")
+    if board.status is not None:
+        where.append(f"d.status = {p(board.status)}")
+    if board.category is not None:
+        where.append(f"d.category = {p(board.category.value)}")
+    if board.area_id is not None:
+        area = p(board.area_id)
+        where.append(f"{area} IN (d.area_id, d.community_id, d.grid_id, d.building_id)")
+    if board.mediator is not None:
+        where.append(
+            "EXISTS (SELECT 1 FROM disputes.dispute_mediators m WHERE m.dispute_id = "
+            f"d.dispute_id AND m.active AND m.mediator_id = {p(board.mediator)})"
+        )
+    if board.sla_state is not None:
+        where.append(f"({sla}) = {p(board.sla_state)}")
+    if board.resident_id is not None:
+        where.append(
+            "EXISTS (SELECT 1 FROM disputes.dispute_parties x WHERE x.dispute_id = "
+            f"d.dispute_id AND x.resident_id = {p(board.resident_id)})"
+        )
+    condition = " AND ".join(where)
+    total = await conn.fetchval(
+        f"SELECT count(*) FROM (SELECT {sla} FROM disputes.disputes d WHERE {condition}) x",
+        *p.values,
+    )
+    rows = await conn.fetch(
+        f"""{_ITEM.format(sla=sla)} WHERE {condition}
+        ORDER BY d.status = 'open' DESC, d.sla_due_by NULLS LAST, d.registered_at DESC,
+                 d.dispute_id
+        LIMIT {p(limit)} OFFSET {p(offset)}""",
+        *p.values,
+    )
+    return Page(items=[_item(r) for r in rows], total=total, limit=limit, offset=offset)
+
+
+async def dispute_detail(
+    conn: asyncpg.Connection, audience: Audience, dispute_id: UUID, *, now: datetime
+) -> DisputeDetail | None:
+    """The dispute with its parties, mediators and timeline; None when the caller may not see it."""
+    p = Params()
+    sla = sla_state_sql(p, now)
+    row = await conn.fetchrow(
+        f"{_ITEM.format(sla=sla)} WHERE d.dispute_id = {p(dispute_id)} AND {audience.where(p)}",
+        *p.values,
+    )
+    if row is None:
+        return None
+    parties = await conn.fetch(
+        "SELECT * FROM disputes.dispute_parties WHERE dispute_id = $1 ORDER BY role, party_id",
+        dispute_id,
+    )
+    mediators = await conn.fetch(
+        "SELECT * FROM disputes.dispute_mediators WHERE dispute_id = $1 ORDER BY mediator_id",
+        dispute_id,
+    )
+    timeline = await conn.fetch(
+        """
+        SELECT sequence, type, occurred_at, actor_id, data::text FROM disputes.dispute_timeline
+        WHERE dispute_id = $1 ORDER BY sequence
+        """,
+        dispute_id,
+    )
+    return DisputeDetail(
+        dispute=_item(row),
+        parties=[
+            DisputeParty(
+                party_id=r["party_id"], role=r["role"], resident_id=r["resident_id"], name=r["name"]
+            )
+            for r in parties
+        ],
+        mediators=[
+            DisputeMediator(
+                mediator_id=r["mediator_id"], role=r["role"], name=r["name"], active=r["active"]
+            )
+            for r in mediators
+        ],
+        agreement=row["agreement"],
+        carried_out=row["carried_out"],
+        satisfaction=None if row["satisfaction"] is None else float(row["satisfaction"]),
+        timeline=[
+            TimelineEntry(
+                sequence=r["sequence"],
+                type=r["type"],
+                occurred_at=r["occurred_at"],
+                actor_id=r["actor_id"],
+                data=json.loads(r["data"]),
+            )
+            for r in timeline
+        ],
+    )
+
+
+# -- statistics ---------------------------------------------------------------------------------
+
+
+class TierShare(ReadModel):
+    tier: Tier
+    resolved: int
+    share: float
+
+
+class Hotspot(ReadModel):
+    building_id: UUID | None
+    category: Category
+    signals: int
+    disputes: int
+
+
+class PetitionStats(ReadModel):
+    handled: int
+    accepted_on_time: int
+    accepted_late: int
+    answered_on_time: int
+    answered_late: int
+
+
+class DisputeStatistics(ReadModel):
+    """Per period and area: what came in, what was settled where, how well and how fast."""
+
+    period_from: date
+    period_to: date
+    registered: int
+    resolved: int
+    resolved_by_tier: list[TierShare]
+    median_days_to_resolution: float | None
+    agreements: int
+    agreements_carried_out: int
+    mean_satisfaction: float | None
+    petitions: PetitionStats
+    hotspots: list[Hotspot]
+
+
+async def dispute_statistics(
+    conn: asyncpg.Connection,
+    audience: Audience,
+    *,
+    since: datetime,
+    until: datetime,
+    area_id: UUID | None,
+) -> DisputeStatistics:
+    p = Params()
+    where = [audience.where(p)]
+    if area_id is not None:
+        where.append(f"{p(area_id)} IN (d.area_id, d.community_id, d.grid_id, d.building_id)")
+    seen = " AND ".join(where)
+    lo, hi = p(since), p(until)
+    row = await conn.fetchrow(
+        f"""
+        SELECT
+          count(*) FILTER (WHERE d.registered_at >= {lo} AND d.registered_at < {hi}) AS registered,
+          count(*) FILTER (WHERE d.resolved_at >= {lo} AND d.resolved_at < {hi}) AS resolved,
+          percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM d.resolved_at - d.registered_at) / 86400)
+            FILTER (WHERE d.resolved_at >= {lo} AND d.resolved_at < {hi}) AS median_days,
+          count(*) FILTER (WHERE d.agreement AND d.registered_at >= {lo} AND d.registered_at < {hi}) AS agreements,
+          count(*) FILTER (WHERE d.carried_out AND d.registered_at >= {lo} AND d.registered_at < {hi}) AS carried_out,
+          avg(d.satisfaction) FILTER (WHERE d.resolved_at >= {lo} AND d.resolved_at < {hi}) AS satisfaction
+        FROM disputes.disputes d WHERE {seen}
+        """,
+        *p.values,
+    )
+    tiers = await conn.fetch(
+        f"""
+        SELECT d.resolved_tier AS tier, count(*) AS n FROM disputes.disputes d
+        WHERE {seen} AND d.resolved_at >= {lo} AND d.resolved_at < {hi}
+        GROUP BY d.resolved_tier
+        """,
+        *p.values,
+    )
+    resolved = row["resolved"]
+    by_tier = {r["tier"]: r["n"] for r in tiers}
+    shares = [
+        TierShare(
+            tier=t,
+            resolved=by_tier.get(t.value, 0),
+            share=by_tier.get(t.value, 0) / resolved if resolved else 0.0,
+        )
+        for t in Tier
+    ]
+    q = Params()
+    pwhere = audience.scope.where(q, "x.community_id", "x.grid_id")
+    if area_id is not None:
+        pwhere += f" AND {q(area_id)} IN (x.community_id, x.grid_id)"
+    plo, phi = q(since), q(until)
+    petitions = await conn.fetchrow(
+        f"""
+        SELECT count(*) FILTER (WHERE x.closed_at >= {plo} AND x.closed_at < {phi}) AS handled,
+               count(*) FILTER (WHERE x.accepted_on_time AND x.registered_at >= {plo} AND x.registered_at < {phi}) AS acc_ok,
+               count(*) FILTER (WHERE NOT x.accepted_on_time AND x.registered_at >= {plo} AND x.registered_at < {phi}) AS acc_late,
+               count(*) FILTER (WHERE x.answered_on_time AND x.registered_at >= {plo} AND x.registered_at < {phi}) AS ans_ok,
+               count(*) FILTER (WHERE NOT x.answered_on_time AND x.registered_at >= {plo} AND x.registered_at < {phi}) AS ans_late
+        FROM disputes.petitions x WHERE {pwhere}
+        """,
+        *q.values,
+    )
+    h = Params()
+    hscope = audience.scope.where(h, "x.community_id", "x.grid_id")
+    dscope = audience.where(h)
+    hlo, hhi = h(since), h(until)
+    hotspots = await conn.fetch(
+        f"""
+        WITH facts AS (
+            SELECT x.building_id, x.category, 1 AS s, 0 AS d FROM disputes.signals x
+            WHERE {hscope} AND x.reported_at >= {hlo} AND x.reported_at < {hhi}
+            UNION ALL
+            SELECT d.building_id, d.category, 0, 1 FROM disputes.disputes d
+            WHERE {dscope} AND d.registered_at >= {hlo} AND d.registered_at < {hhi}
+              AND d.signal_id IS NULL
+        )
+        SELECT building_id, category, sum(s) AS signals, sum(d) AS disputes FROM facts
+        GROUP BY building_id, category HAVING count(*) >= 2
+        ORDER BY count(*) DESC, building_id NULLS LAST, category LIMIT 20
+        """,
+        *h.values,
+    )
+    return DisputeStatistics(
+        period_from=since.date(),
+        period_to=until.date(),
+        registered=row["registered"],
+        resolved=resolved,
+        resolved_by_tier=shares,
+        median_days_to_resolution=None if row["median_days"] is None else float(row["median_days"]),
+        agreements=row["agreements"],
+        agreements_carried_out=row["carried_out"],
+        mean_satisfaction=None if row["satisfaction"] is None else float(row["satisfaction"]),
+        petitions=PetitionStats(
+            handled=petitions["handled"],
+            accepted_on_time=petitions["acc_ok"],
+            accepted_late=petitions["acc_late"],
+            answered_on_time=petitions["ans_ok"],
+            answered_late=petitions["ans_late"],
+        ),
+        hotspots=[
+            Hotspot(
+                building_id=r["building_id"],
+                category=r["category"],
+                signals=r["signals"],
+                disputes=r["disputes"],
+            )
+            for r in hotspots
+        ],
+    )
