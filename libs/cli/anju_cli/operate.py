@@ -54,9 +54,17 @@ def kafka_settings(root: Path) -> KafkaSettings:
         bootstrap = state["kafka_bootstrap"] if state else "127.0.0.1:9092"
     prefix = os.environ.get("ANJU_KAFKA_TOPIC_PREFIX", "")
     try:
-        return KafkaSettings(bootstrap=bootstrap, topic_prefix=prefix)
-    except ValidationError as error:
-        raise OperatorError(f"ANJU_KAFKA_TOPIC_PREFIX={prefix!r} is not a topic prefix") from error
+        return KafkaSettings(
+            bootstrap=bootstrap,
+            topic_prefix=prefix,
+            partitions=int(os.environ.get("ANJU_KAFKA_PARTITIONS", "3")),
+            replication_factor=int(os.environ.get("ANJU_KAFKA_REPLICATION_FACTOR", "1")),
+        )
+    except (ValidationError, ValueError) as error:
+        raise OperatorError(
+            "ANJU_KAFKA_TOPIC_PREFIX, ANJU_KAFKA_PARTITIONS or ANJU_KAFKA_REPLICATION_FACTOR"
+            f" is not valid: {error}"
+        ) from error
 
 
 def service_topic(root: Path, service: str) -> str:
