@@ -236,13 +236,12 @@ def run_stack(
     out = _Output(stdout or sys.stdout, [s.name for s in services])
     say = _Say(out)
     secret = jwt_secret or dev_secret(root)
-    stop = threading.Event()
+    stop = _Stop()
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
-        if stop.is_set():
-            return
-        stop.set()
-        say(f"{signal.Signals(signum).name}: stopping")
+        # Only record it: a handler that printed (or set a threading.Event) could need a lock
+        # the interrupted main thread already holds, and hang the stack on Ctrl-C.
+        stop.signals.append(signum)
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     children: list[_Child] = []
@@ -307,7 +306,20 @@ def _write_state(root: Path, pg_url: str, databases: dict[str, str], kafka: str)
     path.write_text(json.dumps(state, indent=2) + "\n")
 
 
-def _check(stop: threading.Event) -> None:
+class _Stop:
+    """Set by a signal handler without taking any lock; polled by the main thread."""
+
+    def __init__(self) -> None:
+        self.signals: list[int] = []
+
+    def is_set(self) -> bool:
+        return bool(self.signals)
+
+    def wait(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+
+def _check(stop: _Stop) -> None:
     if stop.is_set():
         raise _StopRequested
 
@@ -315,7 +327,7 @@ def _check(stop: threading.Event) -> None:
 def _supervise(
     children: list[_Child],
     broker: TansuBroker,
-    stop: threading.Event,
+    stop: _Stop,
     say: _Say,
     health_timeout: float,
 ) -> int:
@@ -345,4 +357,5 @@ def _supervise(
                 announced = True
                 say(f"still waiting for /healthz of: {', '.join(sorted(pending))}")
         stop.wait(0.2)
+    say(f"{signal.Signals(stop.signals[0]).name}: stopping")
     return 0
