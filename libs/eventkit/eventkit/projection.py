@@ -17,6 +17,7 @@ exclusive one, so no batch falls between the generations.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -243,6 +244,11 @@ class ProjectionRunner:
         self.decoder = Decoder(projection.catalogs)
         self.group_id = f"{settings.topic_prefix}anju.projection.{projection.name}"
         self.state = RunnerState()
+        self._applied = asyncio.Event()
+
+    def applied(self) -> asyncio.Event:
+        """An event set when the next batch has been committed (for readers waiting on it)."""
+        return self._applied
 
     async def run(self, stop: asyncio.Event) -> None:
         await ensure_projection(self.pool, self.projection)
@@ -274,6 +280,8 @@ class ProjectionRunner:
             assert schema is not None
             applied = await apply_batch(conn, self.projection, schema, decoded)
         await consumer.commit({tp: batch[-1].offset + 1 for tp, batch in fetched.items() if batch})
+        committed, self._applied = self._applied, asyncio.Event()
+        committed.set()
         self.state.applied += applied
         self.state.batches += 1
         lag = 0
@@ -418,16 +426,28 @@ async def wait_for_stream(
     version: int,
     *,
     timeout_s: float,
-    poll_s: float = 0.01,
+    wake: Callable[[], asyncio.Event] | None = None,
+    poll_s: float = 0.25,
 ) -> bool:
-    """Wait until ``projection`` has applied ``stream_id`` up to ``version``; False on timeout."""
+    """Wait until ``projection`` has applied ``stream_id`` up to ``version``; False on timeout.
+
+    With ``wake`` (a runner in this process: :meth:`ProjectionRunner.applied`) it looks again
+    after each committed batch; otherwise, or when the runner is elsewhere, every ``poll_s``.
+    """
     deadline = time.monotonic() + timeout_s
     query = f"SELECT version FROM {projection}.stream_versions WHERE source = $1 AND stream_id = $2"
     while True:
+        batch = wake() if wake is not None else None  # taken before looking: no batch missed
         async with pool.acquire() as conn:
             seen = await conn.fetchval(query, source, stream_id)
         if seen is not None and seen >= version:
             return True
-        if time.monotonic() >= deadline:
+        left = deadline - time.monotonic()
+        if left <= 0:
             return False
-        await asyncio.sleep(poll_s)
+        pause = min(left, poll_s)
+        if batch is None:
+            await asyncio.sleep(pause)
+            continue
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(batch.wait(), pause)

@@ -131,6 +131,10 @@ class Runtime:
                 await asyncio.wait_for(self._stop.wait(), backoff)
             backoff = min(backoff * 2, 10.0)
 
+    def runner(self, projection: str) -> ProjectionRunner | None:
+        """The runner of ``projection`` in this process, if it runs here."""
+        return next((r for r in self.projection_runners if r.projection.name == projection), None)
+
     # -- readiness --------------------------------------------------------------------------
 
     async def check_database(self) -> None:

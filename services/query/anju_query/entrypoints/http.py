@@ -55,6 +55,7 @@ async def read_your_writes(
     projection = FOLLOWS.get(token.source)
     if projection is None:
         raise BadConsistencyToken("no read model here follows that source", source=token.source)
+    runner = runtime.runner(projection)
     fresh = await wait_for_stream(
         runtime.pool,
         projection,
@@ -62,6 +63,7 @@ async def read_your_writes(
         token.stream_id,
         token.version,
         timeout_s=runtime.settings.consistency_wait_s,
+        wake=None if runner is None else runner.applied,
     )
     response.headers["X-Consistency"] = "fresh" if fresh else "stale"
 
