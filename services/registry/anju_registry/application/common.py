@@ -13,7 +13,7 @@ from anju_contracts.registry import SOURCE, AreaPath, FollowUpStopped, FollowUpV
 from anju_registry.domain import areas, care, households, residents
 from anju_registry.domain.errors import AreaNotFound, HouseholdNotFound, ResidentNotFound
 from eventkit import commands
-from eventkit.auth import Principal, Role
+from eventkit.auth import Principal, covers
 from eventkit.http import Forbidden
 from eventkit.store import AppendResult, Context, Session, Stream
 
@@ -52,18 +52,9 @@ class Caller:
     principal: Principal
     context: Context
 
-    @property
-    def scoped(self) -> bool:
-        """Grid workers act within the grids of their ``areas`` claim; the other roles anywhere."""
-        return not self.principal.has(Role.ADMIN, Role.DIRECTOR, Role.DESK_STAFF)
-
     def may_act_on(self, path: AreaPath) -> bool:
-        if not self.scoped:
-            return True
-        allowed = set(self.principal.areas)
-        return str(path.community_id) in allowed or (
-            path.grid_id is not None and str(path.grid_id) in allowed
-        )
+        grid = None if path.grid_id is None else str(path.grid_id)
+        return covers(self.principal, str(path.community_id), grid)
 
     def check_write(self, path: AreaPath) -> None:
         if not self.may_act_on(path):

@@ -13,7 +13,7 @@ async def test_register_and_read_back_masked(registry: Registry) -> None:
     assert accepted["version"] == 1
     assert accepted["consistency_token"] == f"registry:resident-{resident_id}:1"
 
-    desk = registry.auth("desk_staff")
+    desk = registry.auth("desk_staff", areas=[registry.community_id])
     view = (await registry.client.get(f"/residents/{resident_id}", headers=desk)).json()
     number = body["id_number"]
     assert view["id_number"] == number[:4] + "*" * 10 + number[-4:]
@@ -21,9 +21,15 @@ async def test_register_and_read_back_masked(registry: Registry) -> None:
     assert view["path"]["unit_id"] == registry.unit_id
     assert view["status"] == "active"
 
-    director = registry.auth("director")
+    director = registry.auth("director", areas=[registry.community_id])
     full = (await registry.client.get(f"/residents/{resident_id}", headers=director)).json()
     assert full["id_number"] == number
+
+    # A director of another community, or a token naming no area, does not see the resident.
+    for areas in (["00000000-0000-0000-0000-000000000000"], []):
+        elsewhere = registry.auth("director", areas=areas)
+        seen = await registry.client.get(f"/residents/{resident_id}", headers=elsewhere)
+        assert seen.status_code == 404
 
 
 async def test_duplicate_id_number_names_the_existing_resident(registry: Registry) -> None:
