@@ -19,6 +19,7 @@ from eventkit.http import create_http_app
 from eventkit.logging import configure_logging
 from eventkit.runtime import Runtime
 from eventkit.settings import ServiceSettings
+from eventkit.store import EventStore
 
 S = TypeVar("S", bound=ServiceSettings)
 
@@ -47,6 +48,13 @@ def runtime_of(request: Request) -> Runtime:
 
 
 RuntimeDep = Annotated[Runtime, Depends(runtime_of)]
+
+
+def store_of(runtime: RuntimeDep) -> EventStore:
+    return runtime.store
+
+
+StoreDep = Annotated[EventStore, Depends(store_of)]
 
 
 def load_settings(settings_type: type[S]) -> S:

@@ -7,9 +7,10 @@ that writes and then reads at once sees its own write.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from fastapi import Request
 from pydantic import BaseModel
@@ -19,6 +20,13 @@ from eventkit.auth import Principal
 from eventkit.http import ApiError
 from eventkit.metrics import COMMANDS
 from eventkit.store import AppendResult, ConcurrencyError, Context, Stream
+
+Clock = Callable[[], datetime]
+"""Where a service reads the time: deciders take ``now`` from it, tests move it by hand."""
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
 
 
 class Accepted(BaseModel):

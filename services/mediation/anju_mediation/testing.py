@@ -40,21 +40,12 @@ from eventkit.policy import handle_once
 from eventkit.runtime import Runtime
 from eventkit.scheduler import Scheduler
 from eventkit.settings import KafkaSettings
+from eventkit.testing.clocks import ManualClock
 
 SECRET = "mediation-tests-secret-0123456789"
 
 
-@dataclass
-class Clock:
-    """A clock the test moves by hand."""
-
-    now: datetime = field(default_factory=lambda: datetime(2024, 5, 1, 9, 0, tzinfo=UTC))
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **kwargs: float) -> None:
-        self.now += timedelta(**kwargs)
+Clock = ManualClock
 
 
 def registry_envelope(event: Event, *, subject: str, area: uuid.UUID | None) -> Envelope:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import httpx
@@ -24,21 +24,12 @@ from anju_registry.settings import RegistrySettings
 from eventkit.auth import issue_token
 from eventkit.runtime import Runtime
 from eventkit.settings import KafkaSettings
+from eventkit.testing.clocks import ManualClock
 
 SECRET = "registry-tests-secret-0123456789"
 
 
-@dataclass
-class Clock:
-    """A clock the test moves by hand."""
-
-    now: datetime = field(default_factory=lambda: datetime(2024, 5, 1, 9, 0, tzinfo=UTC))
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **kwargs: float) -> None:
-        self.now += timedelta(**kwargs)
+Clock = ManualClock
 
 
 def id_number_for(dob: date, seq: int) -> str:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from uuid import UUID
 
 from anju_contracts import Actor, Event
@@ -38,8 +37,6 @@ from eventkit.auth import Principal, Role, covers
 from eventkit.http import Forbidden
 from eventkit.store import AppendResult, Context, Session, Stream
 
-Clock = Callable[[], datetime]
-
 SLA_AT_RISK = "mediation.sla_at_risk"
 """Deadline kind: a quarter of the SLA time of the dispute named by the key is left."""
 SLA_DUE = "mediation.sla_due"
@@ -48,10 +45,6 @@ PETITION_DUE = "mediation.petition_due"
 """Deadline kind: the department must have accepted (or answered) the petition by now."""
 
 SERVICE_ACTOR = Actor(id=SOURCE, roles=("service",))
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def signal_stream(signal_id: UUID) -> str:

@@ -10,18 +10,13 @@ from fastapi import FastAPI
 
 from anju_contracts.mediation import CATALOG
 from anju_mediation.application import known
-from anju_mediation.application.common import (
-    PETITION_DUE,
-    SLA_AT_RISK,
-    SLA_DUE,
-    Clock,
-    utcnow,
-)
+from anju_mediation.application.common import PETITION_DUE, SLA_AT_RISK, SLA_DUE
 from anju_mediation.application.disputes import sla_handlers
 from anju_mediation.application.petitions import petition_due
 from anju_mediation.entrypoints.http import MediationConfig, router
 from anju_mediation.settings import MediationSettings
 from eventkit.app import service_app
+from eventkit.commands import Clock, utcnow
 from eventkit.runtime import Runtime
 
 

@@ -34,15 +34,14 @@ from anju_mediation.application.commands import (
     ScheduleSession,
     UnassignMediator,
 )
-from anju_mediation.application.common import Caller, Clock
+from anju_mediation.application.common import Caller
 from anju_mediation.application.disputes import DisputeView
 from anju_mediation.domain.disputes import Slas
 from anju_mediation.domain.petitions import Deadlines
-from eventkit.app import RuntimeDep
+from eventkit.app import StoreDep
 from eventkit.auth import Principal, Role
-from eventkit.commands import Accepted, context_of
+from eventkit.commands import Accepted, Clock, context_of
 from eventkit.http import require
-from eventkit.store import EventStore
 
 STAFF = (
     Role.DIRECTOR,
@@ -72,13 +71,8 @@ def _config(request: Request) -> MediationConfig:
     return config
 
 
-def _store(runtime: RuntimeDep) -> EventStore:
-    return runtime.store
-
-
 CallerDep = Annotated[Caller, Depends(_caller)]
 ConfigDep = Annotated[MediationConfig, Depends(_config)]
-StoreDep = Annotated[EventStore, Depends(_store)]
 
 router = APIRouter()
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from uuid import UUID
 
 from anju_contracts import Actor, Event
@@ -17,16 +16,10 @@ from eventkit.auth import Principal, covers
 from eventkit.http import Forbidden
 from eventkit.store import AppendResult, Context, Session, Stream
 
-Clock = Callable[[], datetime]
-
 FOLLOWUP_DUE = "registry.followup_due"
 """Deadline kind: the planned follow-up visit of the resident named by the key is due."""
 
 SERVICE_ACTOR = Actor(id=SOURCE, roles=("service",))
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def area_stream(area_id: UUID) -> str:

@@ -10,10 +10,11 @@ from fastapi import FastAPI
 from anju_contracts.registry import CATALOG
 from anju_registry.application import lookups
 from anju_registry.application.care import followup_due
-from anju_registry.application.common import FOLLOWUP_DUE, Clock, utcnow
+from anju_registry.application.common import FOLLOWUP_DUE
 from anju_registry.entrypoints.http import RegistryConfig, router
 from anju_registry.settings import RegistrySettings
 from eventkit.app import service_app
+from eventkit.commands import Clock, utcnow
 from eventkit.runtime import Runtime
 
 

@@ -26,14 +26,13 @@ from anju_registry.application.commands import (
     RemoveMember,
     ReviewFlag,
 )
-from anju_registry.application.common import Caller, Clock
+from anju_registry.application.common import Caller
 from anju_registry.application.residents import ResidentView
 from anju_registry.domain.care import Intervals
-from eventkit.app import RuntimeDep
+from eventkit.app import StoreDep
 from eventkit.auth import Principal, Role
-from eventkit.commands import Accepted, context_of
+from eventkit.commands import Accepted, Clock, context_of
 from eventkit.http import require
-from eventkit.store import EventStore
 
 STAFF = (Role.DIRECTOR, Role.GRID_WORKER, Role.DESK_STAFF)
 
@@ -55,13 +54,8 @@ def _config(request: Request) -> RegistryConfig:
     return config
 
 
-def _store(runtime: RuntimeDep) -> EventStore:
-    return runtime.store
-
-
 CallerDep = Annotated[Caller, Depends(_caller)]
 ConfigDep = Annotated[RegistryConfig, Depends(_config)]
-StoreDep = Annotated[EventStore, Depends(_store)]
 
 router = APIRouter()
 
