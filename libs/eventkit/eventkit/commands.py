@@ -11,13 +11,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Protocol
+from uuid import UUID
 
 from fastapi import Request
 from pydantic import BaseModel
 
 from anju_contracts import Actor
-from eventkit.auth import Principal
-from eventkit.http import ApiError
+from eventkit.auth import Principal, covers
+from eventkit.http import ApiError, Forbidden
 from eventkit.metrics import COMMANDS
 from eventkit.store import AppendResult, ConcurrencyError, Context, Stream
 
@@ -104,3 +106,33 @@ def expect_version(stream: Stream, expected_version: int | None) -> int:
     if expected_version is not None and expected_version != stream.version:
         raise ConcurrencyError(stream.id, expected_version)
     return stream.version
+
+
+class Placed(Protocol):
+    """Anything that sits in the area tree: a community and, below it, maybe a grid."""
+
+    @property
+    def community_id(self) -> UUID: ...
+    @property
+    def grid_id(self) -> UUID | None: ...
+
+
+def area_of(place: Placed) -> str:
+    """The envelope ``area`` of a fact at ``place``: its grid, or its community above the grids."""
+    return str(place.grid_id or place.community_id)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who sends a command (copied onto its events) and where they may act."""
+
+    principal: Principal
+    context: Context
+
+    def may_act_on(self, place: Placed) -> bool:
+        grid = None if place.grid_id is None else str(place.grid_id)
+        return covers(self.principal, str(place.community_id), grid)
+
+    def check_write(self, place: Placed) -> None:
+        if not self.may_act_on(place):
+            raise Forbidden("this is outside your areas", area=area_of(place))

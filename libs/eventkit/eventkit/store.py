@@ -68,6 +68,10 @@ class Stream:
     def exists(self) -> bool:
         return self.version > 0
 
+    @property
+    def payloads(self) -> list[Event]:
+        return [recorded.event for recorded in self.events]
+
 
 @dataclass(frozen=True)
 class AppendResult:

@@ -33,7 +33,7 @@ from anju_mediation.domain.errors import (
     SignalNotFound,
 )
 from eventkit import commands
-from eventkit.auth import Principal, Role, covers
+from eventkit.auth import Role
 from eventkit.http import Forbidden
 from eventkit.store import AppendResult, Context, Session, Stream
 
@@ -59,25 +59,12 @@ def petition_stream(petition_id: UUID) -> str:
     return f"petition-{petition_id}"
 
 
-def scope_of(path: AreaPath) -> str:
-    """The envelope ``area`` of a fact at ``path``: its grid, or its community above the grids."""
-    return str(path.grid_id or path.community_id)
+scope_of = commands.area_of
 
 
 @dataclass(frozen=True)
-class Caller:
-    """Who sends a command, where they may act, and which sensitive disputes they may touch."""
-
-    principal: Principal
-    context: Context
-
-    def may_act_on(self, path: AreaPath) -> bool:
-        grid = None if path.grid_id is None else str(path.grid_id)
-        return covers(self.principal, str(path.community_id), grid)
-
-    def check_write(self, path: AreaPath) -> None:
-        if not self.may_act_on(path):
-            raise Forbidden("this is outside your areas", area=scope_of(path))
+class Caller(commands.Caller):
+    """The kernel's caller, and which sensitive disputes they may touch."""
 
     def may_see(self, dispute: disputes.Dispute) -> bool:
         """Sensitive: the assigned mediators and the director (and admins) only."""
@@ -105,7 +92,7 @@ expect = commands.expect_version
 
 
 def payloads(stream: Stream) -> list[Event]:
-    return [recorded.event for recorded in stream.events]
+    return stream.payloads
 
 
 async def load_location(session: Session, area_id: UUID) -> Location:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from uuid import UUID
 
 from anju_contracts import Actor, Event
@@ -12,8 +11,6 @@ from anju_contracts.registry import SOURCE, AreaPath, FollowUpStopped, FollowUpV
 from anju_registry.domain import areas, care, households, residents
 from anju_registry.domain.errors import AreaNotFound, HouseholdNotFound, ResidentNotFound
 from eventkit import commands
-from eventkit.auth import Principal, covers
-from eventkit.http import Forbidden
 from eventkit.store import AppendResult, Context, Session, Stream
 
 FOLLOWUP_DUE = "registry.followup_due"
@@ -38,20 +35,7 @@ def care_stream(resident_id: UUID) -> str:
     return f"care-{resident_id}"
 
 
-@dataclass(frozen=True)
-class Caller:
-    """Who sends a command, and which part of the area tree they may act on."""
-
-    principal: Principal
-    context: Context
-
-    def may_act_on(self, path: AreaPath) -> bool:
-        grid = None if path.grid_id is None else str(path.grid_id)
-        return covers(self.principal, str(path.community_id), grid)
-
-    def check_write(self, path: AreaPath) -> None:
-        if not self.may_act_on(path):
-            raise Forbidden("this is outside your areas", area=areas.scope_of(path))
+Caller = commands.Caller
 
 
 def counted(command: str) -> AbstractContextManager[None]:
@@ -63,7 +47,7 @@ expect = commands.expect_version
 
 
 def payloads(stream: Stream) -> list[Event]:
-    return [recorded.event for recorded in stream.events]
+    return stream.payloads
 
 
 async def load_area(session: Session, area_id: UUID) -> areas.Area:
