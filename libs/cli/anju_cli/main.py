@@ -79,7 +79,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from anju_cli.demo import load
 
     token = issue_token(jwt_secret(), "demo-loader", [Role.ADMIN])
-    return asyncio.run(load(args.registry, token, seed=args.seed, residents=args.residents))
+    mediation = args.mediation or None
+    return asyncio.run(
+        load(args.registry, token, seed=args.seed, residents=args.residents, mediation=mediation)
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -101,6 +104,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo_cmd.add_argument("--registry", default="http://127.0.0.1:8101")
     demo_cmd.add_argument("--seed", type=int, default=2026)
     demo_cmd.add_argument("--residents", type=int, default=300)
+    demo_cmd.add_argument(
+        "--mediation",
+        default="http://127.0.0.1:8102",
+        help="the mediation service (skipped when it does not answer; '' to skip)",
+    )
     demo_cmd.set_defaults(func=cmd_demo)
 
     contracts = sub.add_parser("contracts", help="regenerate JSON Schema and AsyncAPI files")

@@ -6,8 +6,11 @@ from collections.abc import Callable
 from datetime import datetime
 from uuid import UUID, uuid4
 
+from pydantic import BaseModel
+
 from anju_contracts import Event
 from anju_contracts.mediation import SOURCE, PetitionStage
+from anju_contracts.registry import AreaPath
 from anju_mediation.application import known
 from anju_mediation.application.commands import (
     AnswerPetition,
@@ -26,8 +29,8 @@ from anju_mediation.application.common import (
     load_petition,
 )
 from anju_mediation.domain import petitions
-from anju_mediation.domain.errors import UnknownResident
-from anju_mediation.domain.petitions import Deadlines, Petition
+from anju_mediation.domain.errors import PetitionNotFound, UnknownResident
+from anju_mediation.domain.petitions import Deadlines, Petition, PetitionStatus
 from eventkit.commands import Accepted, accepted
 from eventkit.scheduler import Deadline
 from eventkit.store import Context, EventStore, Session
@@ -115,3 +118,43 @@ async def petition_due(session: Session, deadline: Deadline) -> None:
                 context=Context(actor=SERVICE_ACTOR),
                 path=petition.path,
             )
+
+
+# -- the service's own view of a petition --------------------------------------------------------
+
+
+class PetitionView(BaseModel):
+    """A petition by proxy as mediation knows it now."""
+
+    id: UUID
+    resident_id: UUID
+    path: AreaPath
+    agent_id: str
+    subject: str
+    department: str
+    status: PetitionStatus
+    registered_at: datetime | None
+    due_by: datetime | None
+    missed: list[PetitionStage]
+    version: int
+
+
+async def view_petition(store: EventStore, petition_id: UUID, caller: Caller) -> PetitionView:
+    async with store.session() as session:
+        petition, stream = await load_petition(session, petition_id)
+    if not caller.may_act_on(petition.path):
+        # Outside the caller's areas it does not exist for them.
+        raise PetitionNotFound("no such petition", petition_id=str(petition_id))
+    return PetitionView(
+        id=petition.id,
+        resident_id=petition.resident_id,
+        path=petition.path,
+        agent_id=petition.agent_id,
+        subject=petition.subject,
+        department=petition.department,
+        status=petition.status,
+        registered_at=petition.registered_at,
+        due_by=petition.due_by,
+        missed=sorted(petition.missed),
+        version=stream.version,
+    )

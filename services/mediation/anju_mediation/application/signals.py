@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID, uuid4
 
-from anju_contracts.mediation import SOURCE, Party
+from pydantic import BaseModel
+
+from anju_contracts.mediation import SOURCE, Category, Location, Party, ReporterRole
 from anju_mediation.application import known
 from anju_mediation.application.commands import ConvertSignal, DismissSignal, ReportSignal
 from anju_mediation.application.common import (
@@ -20,7 +22,8 @@ from anju_mediation.application.common import (
 )
 from anju_mediation.domain import disputes, signals
 from anju_mediation.domain.disputes import Slas
-from anju_mediation.domain.errors import UnknownResident
+from anju_mediation.domain.errors import SignalNotFound, UnknownResident
+from anju_mediation.domain.signals import SignalStatus
 from eventkit.commands import Accepted, accepted
 from eventkit.store import EventStore
 
@@ -125,3 +128,43 @@ async def convert_signal(
                 path=signal.location.path,
             )
         return accepted(SOURCE, str(dispute_id), result)
+
+
+# -- the service's own view of a signal ----------------------------------------------------------
+
+
+class SignalView(BaseModel):
+    """A conflict signal as mediation knows it now."""
+
+    id: UUID
+    status: SignalStatus
+    category: Category
+    description: str
+    location: Location
+    involved_resident_ids: list[UUID]
+    reporter_id: str
+    reporter_role: ReporterRole | None
+    reported_at: datetime | None
+    dispute_id: UUID | None
+    version: int
+
+
+async def view_signal(store: EventStore, signal_id: UUID, caller: Caller) -> SignalView:
+    async with store.session() as session:
+        signal, stream = await load_signal(session, signal_id)
+    if not caller.may_act_on(signal.location.path):
+        # Outside the caller's areas it does not exist for them.
+        raise SignalNotFound("no such signal", signal_id=str(signal_id))
+    return SignalView(
+        id=signal.id,
+        status=signal.status,
+        category=signal.category,
+        description=signal.description,
+        location=signal.location,
+        involved_resident_ids=list(signal.involved_resident_ids),
+        reporter_id=signal.reporter_id,
+        reporter_role=signal.reporter_role,
+        reported_at=signal.reported_at,
+        dispute_id=signal.dispute_id,
+        version=stream.version,
+    )

@@ -49,11 +49,23 @@ class Petition:
     status: PetitionStatus = PetitionStatus.REGISTERED
     due_by: datetime | None = None
     missed: frozenset[PetitionStage] = frozenset()
+    agent_id: str = ""
+    subject: str = ""
+    department: str = ""
+    registered_at: datetime | None = None
 
 
 def evolve(state: Petition | None, event: Event) -> Petition | None:
     if isinstance(event, PetitionProxied):
-        return Petition(event.petition_id, event.resident_id, event.path)
+        return Petition(
+            event.petition_id,
+            event.resident_id,
+            event.path,
+            agent_id=event.agent_id,
+            subject=event.subject,
+            department=event.department,
+            registered_at=event.registered_at,
+        )
     if state is None:
         return None
     if isinstance(event, PetitionForwarded):

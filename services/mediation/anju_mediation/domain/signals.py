@@ -35,6 +35,9 @@ class Signal:
     involved_resident_ids: tuple[UUID, ...]
     status: SignalStatus = SignalStatus.REPORTED
     dispute_id: UUID | None = None
+    reporter_id: str = ""
+    reporter_role: ReporterRole | None = None
+    reported_at: datetime | None = None
 
 
 def evolve(state: Signal | None, event: Event) -> Signal | None:
@@ -45,6 +48,9 @@ def evolve(state: Signal | None, event: Event) -> Signal | None:
             event.category,
             event.description,
             tuple(event.involved_resident_ids),
+            reporter_id=event.reporter_id,
+            reporter_role=event.reporter_role,
+            reported_at=event.reported_at,
         )
     if state is None:
         return None

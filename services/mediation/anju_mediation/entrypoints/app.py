@@ -15,6 +15,7 @@ from anju_mediation.application.disputes import sla_handlers
 from anju_mediation.application.petitions import petition_due
 from anju_mediation.entrypoints.http import MediationConfig, router
 from anju_mediation.settings import MediationSettings
+from eventkit import audit
 from eventkit.app import service_app
 from eventkit.commands import Clock, utcnow
 from eventkit.runtime import Runtime
@@ -26,7 +27,7 @@ def create_app(settings: MediationSettings, *, clock: Clock = utcnow) -> FastAPI
     runtime = Runtime(
         settings,
         catalog=CATALOG,
-        ddl=[known.DDL],
+        ddl=[known.DDL, audit.DDL],
         policies=[known.POLICY],
         deadlines={SLA_AT_RISK: at_risk, SLA_DUE: breached, PETITION_DUE: petition_due},
     )

@@ -8,6 +8,7 @@ from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Body, Depends, Request
 
+from anju_contracts.mediation import Sensitivity
 from anju_mediation.application import disputes, petitions, signals
 from anju_mediation.application.commands import (
     AnswerPetition,
@@ -36,8 +37,11 @@ from anju_mediation.application.commands import (
 )
 from anju_mediation.application.common import Caller
 from anju_mediation.application.disputes import DisputeView
+from anju_mediation.application.petitions import PetitionView
+from anju_mediation.application.signals import SignalView
 from anju_mediation.domain.disputes import Slas
 from anju_mediation.domain.petitions import Deadlines
+from eventkit import audit
 from eventkit.app import StoreDep
 from eventkit.auth import Principal, Role
 from eventkit.commands import Accepted, Clock, context_of
@@ -88,6 +92,12 @@ async def report_signal(
     return await signals.report_signal(store, cmd, caller, now=config.clock())
 
 
+@router.get("/signals/{signal_id}", tags=["signals"])
+async def get_signal(signal_id: UUID, store: StoreDep, caller: CallerDep) -> SignalView:
+    """The signal now (within the caller's areas)."""
+    return await signals.view_signal(store, signal_id, caller)
+
+
 @router.post("/signals/{signal_id}/dismissal", tags=["signals"], status_code=201)
 async def dismiss_signal(
     signal_id: UUID, cmd: DismissSignal, store: StoreDep, caller: CallerDep
@@ -117,9 +127,21 @@ async def register_dispute(
 
 
 @router.get("/disputes/{dispute_id}", tags=["disputes"])
-async def get_dispute(dispute_id: UUID, store: StoreDep, caller: CallerDep) -> DisputeView:
-    """The dispute now; a sensitive one only for its mediators and the director."""
-    return await disputes.view_dispute(store, dispute_id, caller)
+async def get_dispute(
+    request: Request, dispute_id: UUID, store: StoreDep, caller: CallerDep
+) -> DisputeView:
+    """The dispute now; a sensitive one only for its mediators and the director (audited)."""
+    view = await disputes.view_dispute(store, dispute_id, caller)
+    if view.sensitivity == Sensitivity.SENSITIVE:
+        await audit.record_read(
+            store.pool,
+            caller.principal,
+            "dispute",
+            view.id,
+            audit.route_of(request),
+            correlation_id=audit.correlation_of(request),
+        )
+    return view
 
 
 @router.post("/disputes/{dispute_id}/escalations", tags=["disputes"], status_code=201)
@@ -293,6 +315,12 @@ async def proxy_petition(
 ) -> Accepted:
     """Register a petition on a resident's behalf; the petition agent is the caller."""
     return await petitions.proxy_petition(store, cmd, caller, now=config.clock())
+
+
+@router.get("/petitions/{petition_id}", tags=["petitions"])
+async def get_petition(petition_id: UUID, store: StoreDep, caller: CallerDep) -> PetitionView:
+    """The petition now (within the caller's areas)."""
+    return await petitions.view_petition(store, petition_id, caller)
 
 
 @router.post("/petitions/{petition_id}/forwarding", tags=["petitions"], status_code=201)

@@ -14,18 +14,21 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Any
 from uuid import UUID
 
 import asyncpg
 
-from anju_contracts.mediation import Category, Channel, MediatorRole, PartyRole, Sensitivity, Tier
-from anju_query.application.models import Page, ReadModel
+from anju_contracts.mediation import Category, MediatorRole, PartyRole, Tier
+from anju_query.application.models import (
+    DisputeItem,
+    DisputeStatus,
+    Page,
+    ReadModel,
+    SlaState,
+)
 from anju_query.application.scope import Params, Scope
 from eventkit.auth import Principal, Role
-
-DisputeStatus = Literal["open", "resolved", "closed"]
-SlaState = Literal["on_track", "at_risk", "breached"]
 
 
 @dataclass(frozen=True)
@@ -60,26 +63,6 @@ def sla_state_sql(p: Params, now: datetime, t: str = "d") -> str:
                   THEN 'at_risk'
              ELSE 'on_track' END
     """
-
-
-class DisputeItem(ReadModel):
-    id: UUID
-    category: Category
-    channel: Channel
-    description: str
-    tier: Tier
-    status: DisputeStatus
-    sensitivity: Sensitivity
-    area_id: UUID
-    community_id: UUID
-    grid_id: UUID | None
-    building_id: UUID | None
-    registered_at: datetime
-    sla_due_by: datetime | None
-    sla_state: SlaState | None
-    escalations: int
-    mediators: list[str]
-    resolved_at: datetime | None
 
 
 class DisputeParty(ReadModel):

@@ -8,12 +8,16 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
 
+from anju_contracts.mediation import Category, Channel, Sensitivity, Tier
 from anju_contracts.registry import AreaKind, FlagType, Relation, RiskTier, Sex
 
 T = TypeVar("T")
 
 ResidentStatus = Literal["active", "moved_out", "deceased"]
 FollowUpState = Literal["due", "overdue"]
+DisputeStatus = Literal["open", "resolved", "closed"]
+SlaState = Literal["on_track", "at_risk", "breached"]
+PetitionStatus = Literal["registered", "forwarded", "accepted", "answered", "closed"]
 
 
 class ReadModel(BaseModel):
@@ -103,6 +107,48 @@ class FollowUp(ReadModel):
     grid_worker_id: str | None
 
 
+class DisputeItem(ReadModel):
+    id: UUID
+    category: Category
+    channel: Channel
+    description: str
+    tier: Tier
+    status: DisputeStatus
+    sensitivity: Sensitivity
+    area_id: UUID
+    community_id: UUID
+    grid_id: UUID | None
+    building_id: UUID | None
+    registered_at: datetime
+    sla_due_by: datetime | None
+    sla_state: SlaState | None
+    escalations: int
+    mediators: list[str]
+    resolved_at: datetime | None
+
+
+class PetitionItem(ReadModel):
+    """A petition by proxy (信访代办); ``late`` once a deadline was missed or met late."""
+
+    id: UUID
+    resident_id: UUID
+    agent_id: str
+    community_id: UUID
+    grid_id: UUID | None
+    subject: str
+    department: str
+    status: PetitionStatus
+    registered_at: datetime
+    due_by: datetime | None
+    accepted_on_time: bool | None
+    answered_at: datetime | None
+    answered_on_time: bool | None
+    missed: bool
+    late: bool
+    closed_at: datetime | None
+    outcome: str | None
+
+
 class ResidentProfile(ReadModel):
     resident: ResidentSummary
     phone: str | None
@@ -112,6 +158,11 @@ class ResidentProfile(ReadModel):
     flags: list[Flag]
     visits: list[Visit]
     follow_up: FollowUp | None
+    disputes: list[DisputeItem] = []
+    """The disputes the resident is a party to that the caller may see (sensitive ones only
+    for their mediators, the director and admins)."""
+    petitions: list[PetitionItem] = []
+    """The petitions filed on the resident's behalf, within the caller's areas."""
 
 
 class FollowUpItem(ReadModel):

@@ -8,11 +8,12 @@ from anju_query.entrypoints import disputes
 from anju_query.entrypoints.http import router
 from anju_query.projections import projections
 from anju_query.settings import QuerySettings
+from eventkit import audit
 from eventkit.app import service_app
 from eventkit.runtime import Runtime
 
 
 def create_app(settings: QuerySettings) -> FastAPI:
     """The app; its lifespan starts the pool and the projection runners (no event store)."""
-    runtime = Runtime(settings, catalog=None, projections=projections())
+    runtime = Runtime(settings, catalog=None, ddl=[audit.DDL], projections=projections())
     return service_app(runtime, [router, disputes.router])

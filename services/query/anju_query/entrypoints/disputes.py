@@ -11,23 +11,30 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 
-from anju_contracts.mediation import Category, Tier
+from anju_contracts.mediation import Category, Sensitivity, Tier
 from anju_query.application.disputes import (
     Audience,
     DisputeDetail,
     DisputeFilter,
-    DisputeItem,
     DisputeStatistics,
-    DisputeStatus,
-    SlaState,
     dispute_board,
     dispute_detail,
     dispute_statistics,
 )
-from anju_query.application.models import Page
-from anju_query.entrypoints.http import Limit, Offset, read_your_writes
+from anju_query.application.models import (
+    DisputeItem,
+    DisputeStatus,
+    Page,
+    PetitionItem,
+    PetitionStatus,
+    SlaState,
+)
+from anju_query.application.petitions import PetitionFilter, Timeliness, list_petitions
+from anju_query.application.signals import SignalFilter, SignalItem, SignalStatus, list_signals
+from anju_query.entrypoints.http import Limit, Offset, ScopeDep, read_your_writes
+from eventkit import audit
 from eventkit.app import RuntimeDep
 from eventkit.http import CurrentUser, NotFound
 
@@ -89,11 +96,63 @@ async def get_statistics(
 
 @router.get("/disputes/{dispute_id}", tags=["disputes"])
 async def get_dispute(
-    runtime: RuntimeDep, audience: AudienceDep, dispute_id: UUID
+    request: Request,
+    runtime: RuntimeDep,
+    principal: CurrentUser,
+    audience: AudienceDep,
+    dispute_id: UUID,
 ) -> DisputeDetail:
-    """A dispute with its parties, mediators and whole timeline."""
+    """A dispute with its parties, mediators and whole timeline (a sensitive one is audited)."""
     async with runtime.pool.acquire() as conn:
         detail = await dispute_detail(conn, audience, dispute_id, now=datetime.now(UTC))
-    if detail is None:
-        raise NotFound("no such dispute", dispute_id=str(dispute_id))
+        if detail is None:
+            raise NotFound("no such dispute", dispute_id=str(dispute_id))
+        if detail.dispute.sensitivity == Sensitivity.SENSITIVE:
+            await audit.record_read(
+                conn,
+                principal,
+                "dispute",
+                dispute_id,
+                audit.route_of(request),
+                correlation_id=audit.correlation_of(request),
+            )
     return detail
+
+
+@router.get("/signals", tags=["signals"])
+async def get_signals(
+    runtime: RuntimeDep,
+    scope: ScopeDep,
+    area_id: Annotated[UUID | None, Query(description="a community, grid or building")] = None,
+    status: SignalStatus | None = None,
+    category: Category | None = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Page[SignalItem]:
+    """Conflict signals (未诉先办) within the caller's areas, newest first."""
+    search = SignalFilter(area_id=area_id, status=status, category=category)
+    async with runtime.pool.acquire() as conn:
+        return await list_signals(conn, scope, search, limit=limit, offset=offset)
+
+
+@router.get("/petitions", tags=["petitions"])
+async def get_petitions(
+    runtime: RuntimeDep,
+    scope: ScopeDep,
+    status: PetitionStatus | None = None,
+    timeliness: Annotated[
+        Timeliness | None, Query(description="`late`: a deadline missed or met late")
+    ] = None,
+    area_id: Annotated[UUID | None, Query(description="a community or grid")] = None,
+    resident_id: UUID | None = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Page[PetitionItem]:
+    """Petitions by proxy within the caller's areas: open first, the nearest deadline first."""
+    search = PetitionFilter(
+        status=status, timeliness=timeliness, area_id=area_id, resident_id=resident_id
+    )
+    async with runtime.pool.acquire() as conn:
+        return await list_petitions(
+            conn, scope, search, limit=limit, offset=offset, now=datetime.now(UTC)
+        )

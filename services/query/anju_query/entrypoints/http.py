@@ -15,10 +15,12 @@ from datetime import UTC, date, datetime
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
+from anju_contracts.mediation import Sensitivity
 from anju_contracts.registry import FlagType, RiskTier
 from anju_query.application.areas import area_summary, area_tree
+from anju_query.application.disputes import Audience, DisputeFilter, dispute_board
 from anju_query.application.follow_ups import BoardFilter, follow_up_board
 from anju_query.application.models import (
     AreaNode,
@@ -30,9 +32,11 @@ from anju_query.application.models import (
     ResidentStatus,
     ResidentSummary,
 )
+from anju_query.application.petitions import PetitionFilter, list_petitions
 from anju_query.application.residents import DirectoryFilter, resident_profile, search_residents
 from anju_query.application.scope import Scope
 from anju_query.projections import FOLLOWS
+from eventkit import audit
 from eventkit.app import RuntimeDep
 from eventkit.commands import BadConsistencyToken, ConsistencyToken
 from eventkit.http import CurrentUser, NotFound
@@ -102,13 +106,36 @@ async def list_residents(
 
 
 @router.get("/residents/{resident_id}", tags=["residents"])
-async def get_resident(runtime: RuntimeDep, scope: ScopeDep, resident_id: UUID) -> ResidentProfile:
-    """A resident's profile: details, household, flags, visits and the next visit due."""
+async def get_resident(
+    request: Request, runtime: RuntimeDep, principal: CurrentUser, resident_id: UUID
+) -> ResidentProfile:
+    """A resident's profile: details, household, flags, visits and the next visit due; the
+    disputes they are a party to and the petitions filed for them, as far as the caller may see.
+
+    A profile that shows the full ID number, or a sensitive dispute, is an audited read."""
+    scope = Scope.of(principal)
+    audience = Audience.of(principal)
+    now = datetime.now(UTC)
     async with runtime.pool.acquire() as conn:
         profile = await resident_profile(conn, scope, resident_id, today=date.today())
-    if profile is None:
-        raise NotFound("no such resident", resident_id=str(resident_id))
-    return profile
+        if profile is None:
+            raise NotFound("no such resident", resident_id=str(resident_id))
+        disputes = await dispute_board(
+            conn, audience, DisputeFilter(resident_id=resident_id), limit=200, offset=0, now=now
+        )
+        petitions = await list_petitions(
+            conn, scope, PetitionFilter(resident_id=resident_id), limit=200, offset=0, now=now
+        )
+        route, correlation_id = audit.route_of(request), audit.correlation_of(request)
+        if scope.full_id_numbers:
+            await audit.record_read(
+                conn, principal, "resident", resident_id, route, correlation_id=correlation_id
+            )
+        sensitive = [d.id for d in disputes.items if d.sensitivity == Sensitivity.SENSITIVE]
+        await audit.record_reads(
+            conn, principal, "dispute", sensitive, route, correlation_id=correlation_id
+        )
+    return profile.model_copy(update={"disputes": disputes.items, "petitions": petitions.items})
 
 
 @router.get("/follow-ups", tags=["follow-ups"])

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import asyncpg
 import httpx
@@ -23,6 +24,8 @@ from anju_contracts.mediation import (
     AgreementTerm,
     Category,
     Channel,
+    ConflictSignalDismissed,
+    ConflictSignalReported,
     DisputeEscalated,
     DisputeRegistered,
     DisputeResolved,
@@ -34,16 +37,26 @@ from anju_contracts.mediation import (
     PartyRole,
     PetitionAccepted,
     PetitionClosed,
+    PetitionDeadlineMissed,
     PetitionForwarded,
     PetitionProxied,
+    PetitionStage,
+    ReporterRole,
     ReturnVisitRecorded,
     Satisfaction,
     Sensitivity,
     Tier,
 )
-from anju_contracts.registry import AreaKind, AreaPath
+from anju_contracts.registry import (
+    CATALOG as REGISTRY_CATALOG,
+    AreaKind,
+    AreaPath,
+    ResidentRegistered,
+    Sex,
+)
 from anju_query.entrypoints.app import create_app
 from anju_query.settings import QuerySettings
+from eventkit.audit import reads_of
 from eventkit.auth import Role, issue_token
 from eventkit.projection import wait_for_stream
 from eventkit.relay import Relay
@@ -90,6 +103,11 @@ class World:
     leak: uuid.UUID
     sensitive: uuid.UUID
     other_grid: uuid.UUID
+    resident: uuid.UUID = field(default_factory=uuid.uuid4)
+    petition: uuid.UUID = field(default_factory=uuid.uuid4)
+    late_petition: uuid.UUID = field(default_factory=uuid.uuid4)
+    signal: uuid.UUID = field(default_factory=uuid.uuid4)
+    dismissed_signal: uuid.UUID = field(default_factory=uuid.uuid4)
 
 
 async def _drop(server_url: str, url: str) -> None:
@@ -209,6 +227,7 @@ async def _seed(m: Mediation) -> World:
             days=7,
             category=Category.FAMILY_ELDER_CARE,
             sensitivity=Sensitivity.SENSITIVE,
+            parties=[Party(party_id=uuid.uuid4(), role=PartyRole.APPLICANT, resident_id=resident)],
         ),
         MediatorAssigned(
             dispute_id=sensitive, mediator_id="m-9", role=MediatorRole.PEOPLES_MEDIATOR
@@ -243,19 +262,118 @@ async def _seed(m: Mediation) -> World:
         PetitionClosed(petition_id=petition, outcome="answered", closed_at=now),
         area=g1,
     )
+    # a second petition, in grid 2, whose acceptance deadline passed
+    late = uuid.uuid4()
+    await m.emit(
+        f"petition-{late}",
+        PetitionProxied(
+            petition_id=late,
+            agent_id="agent-2",
+            resident_id=uuid.uuid4(),
+            path=AreaPath(community_id=c, grid_id=g2),
+            subject="楼道堆物",
+            department="城管",
+            registered_at=now - timedelta(days=20),
+        ),
+        PetitionForwarded(
+            petition_id=late,
+            forwarded_at=now - timedelta(days=20),
+            acceptance_due_by=now - timedelta(days=5),
+        ),
+        PetitionDeadlineMissed(
+            petition_id=late, stage=PetitionStage.ACCEPTANCE, due_by=now - timedelta(days=5)
+        ),
+        area=g2,
+    )
+    # conflict signals: one reported in the building, one dismissed in grid 2
+    signal, dismissed = uuid.uuid4(), uuid.uuid4()
+    await m.emit(
+        f"signal-{signal}",
+        ConflictSignalReported(
+            signal_id=signal,
+            reporter_id="gw-1",
+            reporter_role=ReporterRole.GRID_WORKER,
+            location=at_building,
+            category=Category.PETS,
+            description="犬只夜间吠叫",
+            reported_at=now,
+        ),
+        area=g1,
+    )
+    await m.emit(
+        f"signal-{dismissed}",
+        ConflictSignalReported(
+            signal_id=dismissed,
+            reporter_id="gw-2",
+            reporter_role=ReporterRole.GRID_WORKER,
+            location=at_grid2,
+            category=Category.PARKING,
+            description="车辆占道",
+            reported_at=now - timedelta(days=1),
+        ),
+        ConflictSignalDismissed(signal_id=dismissed, reason="already moved"),
+        area=g2,
+    )
     await publish_everything(m.relay)
-    return World(m, None, c, g1, g2, b, noise, leak, sensitive, other)  # type: ignore[arg-type]
+    return World(
+        m,
+        None,  # type: ignore[arg-type]
+        c,
+        g1,
+        g2,
+        b,
+        noise,
+        leak,
+        sensitive,
+        other,
+        resident=resident,
+        petition=petition,
+        late_petition=late,
+        signal=signal,
+        dismissed_signal=dismissed,
+    )
+
+
+ID_NUMBER = "110105196001010011"
+
+
+async def _register_resident(relay: Relay, store: EventStore, world: World) -> str:
+    """The resident, as the registry announces them (the profile needs the residents model)."""
+    path = AreaPath(community_id=world.community, grid_id=world.grid1, building_id=world.building)
+    stream = f"resident-{world.resident}"
+    await store.append(
+        stream,
+        0,
+        [
+            ResidentRegistered(
+                resident_id=world.resident,
+                name="王芳",
+                sex=Sex.FEMALE,
+                date_of_birth=datetime(1960, 1, 1).date(),
+                id_number=ID_NUMBER,
+                path=path,
+            )
+        ],
+        context=Context(actor=Actor(id="desk-1", roles=("desk_staff",))),
+        area=str(world.grid1),
+    )
+    await publish_everything(relay)
+    return stream
 
 
 @asynccontextmanager
 async def world_of(pg_server_url: str, kafka_bootstrap: str) -> AsyncIterator[World]:
     kafka = KafkaSettings(bootstrap=kafka_bootstrap, topic_prefix=f"d{uuid.uuid4().hex[:10]}.")
     store_url = await create_database(pg_server_url, f"mediation_{uuid.uuid4().hex[:12]}")
+    registry_url = await create_database(pg_server_url, f"registry_{uuid.uuid4().hex[:12]}")
     read_url = await create_database(pg_server_url, f"read_{uuid.uuid4().hex[:12]}")
     pool = await asyncpg.create_pool(store_url, min_size=1, max_size=4)
+    registry_pool = await asyncpg.create_pool(registry_url, min_size=1, max_size=2)
     relay: Relay | None = None
+    registry_relay: Relay | None = None
     try:
         await migrate(pool)
+        await migrate(registry_pool)
         store = EventStore(pool, CATALOG)
         settings = ServiceSettings(
             service="mediation", database_url=store_url, jwt_secret=SecretStr(SECRET), kafka=kafka
@@ -263,6 +381,18 @@ async def world_of(pg_server_url: str, kafka_bootstrap: str) -> AsyncIterator[Wo
         relay = Relay(store, settings)
         await relay.start()
         world = await _seed(Mediation(store, relay))
+        registry_store = EventStore(registry_pool, REGISTRY_CATALOG)
+        registry_relay = Relay(
+            registry_store,
+            ServiceSettings(
+                service="registry",
+                database_url=registry_url,
+                jwt_secret=SecretStr(SECRET),
+                kafka=kafka,
+            ),
+        )
+        await registry_relay.start()
+        resident_stream = await _register_resident(registry_relay, registry_store, world)
         app = create_app(
             QuerySettings(database_url=read_url, jwt_secret=SecretStr(SECRET), kafka=kafka)
         )
@@ -272,15 +402,25 @@ async def world_of(pg_server_url: str, kafka_bootstrap: str) -> AsyncIterator[Wo
                     app.state.runtime.pool, "disputes", "mediation", stream, version, timeout_s=30
                 )
                 assert reached, stream
+            reached = await wait_for_stream(
+                app.state.runtime.pool, "residents", "registry", resident_stream, 1, timeout_s=30
+            )
+            assert reached, resident_stream
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://query") as client:
                 world.client = client
                 yield world
     finally:
-        if relay is not None:
-            await relay.close()
+        for started in (relay, registry_relay):
+            if started is not None:
+                await started.close()
         await pool.close()
-        await asyncio.gather(_drop(pg_server_url, store_url), _drop(pg_server_url, read_url))
+        await registry_pool.close()
+        await asyncio.gather(
+            _drop(pg_server_url, store_url),
+            _drop(pg_server_url, registry_url),
+            _drop(pg_server_url, read_url),
+        )
 
 
 @pytest_asyncio.fixture(loop_scope="session", scope="module")
@@ -373,3 +513,111 @@ async def test_a_mediation_token_waits_for_the_disputes_read_model(world: World)
         "/disputes", params={"consistency_token": token_value}, headers=token(Role.ADMIN)
     )
     assert response.headers["X-Consistency"] == "fresh"
+
+
+# -- signals, petitions, the resident profile, audited reads -------------------------------------
+
+
+async def _page(
+    world: World, url: str, headers: dict[str, str], **params: str
+) -> list[dict[str, Any]]:
+    response = await world.client.get(url, params=params, headers=headers)
+    assert response.status_code == 200, response.text
+    items: list[dict[str, Any]] = response.json()["items"]
+    return items
+
+
+def ids(items: list[dict[str, Any]]) -> set[uuid.UUID]:
+    return {uuid.UUID(i["id"]) for i in items}
+
+
+async def test_signals_filter_by_area_and_status_within_scope(world: World) -> None:
+    director = token(Role.DIRECTOR, areas=(world.community,))
+    assert ids(await _page(world, "/signals", director)) == {world.signal, world.dismissed_signal}
+    assert ids(await _page(world, "/signals", director, status="dismissed")) == {
+        world.dismissed_signal
+    }
+    assert ids(await _page(world, "/signals", director, area_id=str(world.building))) == {
+        world.signal
+    }
+    assert ids(await _page(world, "/signals", director, category="parking")) == {
+        world.dismissed_signal
+    }
+    grid1 = token(Role.GRID_WORKER, areas=(world.grid1,), sub="gw-1")
+    [only] = await _page(world, "/signals", grid1)
+    assert only["id"] == str(world.signal)
+    assert only["status"] == "reported"
+    assert only["category"] == "pets"
+    assert only["building_id"] == str(world.building)
+    assert await _page(world, "/signals", grid1, area_id=str(world.grid2)) == []
+
+
+async def test_petitions_filter_by_status_timeliness_and_area_within_scope(world: World) -> None:
+    director = token(Role.DIRECTOR, areas=(world.community,))
+    everything = await _page(world, "/petitions", director)
+    assert ids(everything) == {world.petition, world.late_petition}
+    assert ids(await _page(world, "/petitions", director, timeliness="late")) == {
+        world.late_petition
+    }
+    assert ids(await _page(world, "/petitions", director, timeliness="on_time")) == {world.petition}
+    assert ids(await _page(world, "/petitions", director, status="closed")) == {world.petition}
+    assert ids(await _page(world, "/petitions", director, area_id=str(world.grid2))) == {
+        world.late_petition
+    }
+    late = next(i for i in everything if i["id"] == str(world.late_petition))
+    assert late["late"] is True
+    assert late["missed"] is True
+    assert late["status"] == "forwarded"
+    grid1 = token(Role.GRID_WORKER, areas=(world.grid1,), sub="gw-1")
+    assert ids(await _page(world, "/petitions", grid1)) == {world.petition}
+    bad = await world.client.get("/petitions", params={"timeliness": "soon"}, headers=director)
+    assert bad.status_code == 422
+
+
+async def test_the_resident_profile_shows_the_disputes_and_petitions_the_caller_may_see(
+    world: World,
+) -> None:
+    pool = world.client._transport.app.state.runtime.pool  # type: ignore[attr-defined]
+    url = f"/residents/{world.resident}"
+
+    worker = token(Role.GRID_WORKER, areas=(world.grid1,), sub="gw-profile")
+    response = await world.client.get(url, headers=worker)
+    assert response.status_code == 200, response.text
+    profile = response.json()
+    assert profile["resident"]["id_number"] != ID_NUMBER
+    # the sensitive dispute the resident is a party to is not shown to a grid worker
+    assert {d["id"] for d in profile["disputes"]} == {str(world.noise)}
+    assert [p["id"] for p in profile["petitions"]] == [str(world.petition)]
+    assert profile["flags"] == []  # the old fields are all still there
+
+    director = token(Role.DIRECTOR, areas=(world.community,), sub="dir-profile")
+    profile = (await world.client.get(url, headers=director)).json()
+    assert profile["resident"]["id_number"] == ID_NUMBER
+    assert {d["id"] for d in profile["disputes"]} == {str(world.noise), str(world.sensitive)}
+    assert [p["id"] for p in profile["petitions"]] == [str(world.petition)]
+
+    async with pool.acquire() as conn:
+        readers = {r["sub"] for r in await reads_of(conn, "resident", world.resident)}
+        assert readers == {"dir-profile"}
+        sensitive = [r["sub"] for r in await reads_of(conn, "dispute", world.sensitive)]
+        assert "dir-profile" in sensitive
+        assert "gw-profile" not in sensitive
+
+
+async def test_reads_of_sensitive_disputes_are_audited(world: World) -> None:
+    pool = world.client._transport.app.state.runtime.pool  # type: ignore[attr-defined]
+    mediator = token(Role.MEDIATOR, sub="m-9")
+    director = token(Role.DIRECTOR, areas=(world.community,), sub="dir-audit")
+    assert (await world.client.get(f"/disputes/{world.sensitive}", headers=director)).is_success
+    assert (await world.client.get(f"/disputes/{world.noise}", headers=director)).is_success
+    grid2 = token(Role.GRID_WORKER, areas=(world.grid2,), sub="gw-audit")
+    refused = await world.client.get(f"/disputes/{world.sensitive}", headers=grid2)
+    assert refused.status_code == 404
+    rows = await reads_of(pool, "dispute", world.sensitive)
+    mine = [r for r in rows if r["sub"] == "dir-audit"]
+    assert len(mine) == 1
+    assert mine[0]["roles"] == ["director"]
+    assert mine[0]["route"] == "GET /disputes/{dispute_id}"
+    assert not [r for r in rows if r["sub"] == "gw-audit"]
+    assert await reads_of(pool, "dispute", world.noise) == []
+    assert mediator  # the mediator's own read is covered by test_scoping_and_sensitive_disputes

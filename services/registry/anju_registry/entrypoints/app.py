@@ -13,6 +13,7 @@ from anju_registry.application.care import followup_due
 from anju_registry.application.common import FOLLOWUP_DUE
 from anju_registry.entrypoints.http import RegistryConfig, router
 from anju_registry.settings import RegistrySettings
+from eventkit import audit
 from eventkit.app import service_app
 from eventkit.commands import Clock, utcnow
 from eventkit.runtime import Runtime
@@ -22,7 +23,7 @@ def create_app(settings: RegistrySettings, *, clock: Clock = utcnow) -> FastAPI:
     runtime = Runtime(
         settings,
         catalog=CATALOG,
-        ddl=[lookups.DDL],
+        ddl=[lookups.DDL, audit.DDL],
         deadlines={FOLLOWUP_DUE: followup_due},
         clock=clock,
     )

@@ -29,6 +29,7 @@ from anju_registry.application.commands import (
 from anju_registry.application.common import Caller
 from anju_registry.application.residents import ResidentView
 from anju_registry.domain.care import Intervals
+from eventkit import audit
 from eventkit.app import StoreDep
 from eventkit.auth import Principal, Role
 from eventkit.commands import Accepted, Clock, context_of
@@ -79,9 +80,23 @@ async def register_resident(cmd: RegisterResident, store: StoreDep, caller: Call
 
 
 @router.get("/residents/{resident_id}", tags=["residents"])
-async def get_resident(resident_id: UUID, store: StoreDep, caller: CallerDep) -> ResidentView:
-    """The resident's current record (identity number masked except for admins and directors)."""
-    return await residents.view_resident(store, resident_id, caller)
+async def get_resident(
+    request: Request, resident_id: UUID, store: StoreDep, caller: CallerDep
+) -> ResidentView:
+    """The resident's current record (identity number masked except for admins and directors).
+
+    A read that shows the full identity number is audited."""
+    view = await residents.view_resident(store, resident_id, caller)
+    if not view.id_number_masked:
+        await audit.record_read(
+            store.pool,
+            caller.principal,
+            "resident",
+            view.id,
+            audit.route_of(request),
+            correlation_id=audit.correlation_of(request),
+        )
+    return view
 
 
 @router.post("/residents/{resident_id}/corrections", tags=["residents"], status_code=201)
