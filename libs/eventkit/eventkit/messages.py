@@ -8,6 +8,7 @@ the consumer carries on. Operators list, inspect, replay or discard dead letters
 
 from __future__ import annotations
 
+import gc
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -67,6 +68,13 @@ class Decoder:
 
     def __init__(self, catalogs: Sequence[EventCatalog]) -> None:
         self.catalogs: Mapping[str, EventCatalog] = {c.source: c for c in catalogs}
+        # For the fast path, by the raw ``type`` header: the newest version (as the ``version``
+        # header spells it) and its typed envelope.
+        self._current: dict[bytes, tuple[bytes, type[Envelope]]] = {
+            model.event_type.encode(): (str(model.event_version).encode(), typed_envelope(model))
+            for catalog in self.catalogs.values()
+            for model in catalog.models
+        }
 
     def decode(self, message: RawMessage) -> Delivered | Poison:
         fast = self._decode_current(message)
@@ -87,6 +95,23 @@ class Decoder:
             return Poison(message, "invalid", _short(error.error))
         return Delivered(envelope, event, message.topic, message.partition, message.offset)
 
+    def decode_batch(self, messages: Sequence[RawMessage]) -> list[Delivered | Poison]:
+        """Decode a fetched batch, with the cyclic garbage collector paused meanwhile.
+
+        Every message decodes into a dozen small objects, all alive until the batch is applied.
+        With the collector running, those allocations set off collections of the whole heap
+        every few hundred messages, none of which can free anything; they cost as much as the
+        decoding itself. The pause is synchronous (nothing else runs meanwhile), and the
+        collector catches up on its next turn.
+        """
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return [self.decode(m) for m in messages]
+        finally:
+            if enabled:
+                gc.enable()
+
     def _decode_current(self, message: RawMessage) -> Delivered | None:
         """One validation pass for the common case: the newest version of a known type.
 
@@ -94,15 +119,14 @@ class Decoder:
         old version to upcast, an invalid payload) returns None and takes the careful path.
         """
         headers = dict(message.headers)
-        event_type = headers.get("type", b"").decode("utf-8", "replace")
-        catalog = self.catalogs.get(event_type.partition(".")[0])
-        if catalog is None or not catalog.knows(event_type):
+        current = self._current.get(headers.get("type", b""))
+        if current is None:
             return None
-        model = catalog.model(event_type)
-        if headers.get("version") != str(model.event_version).encode():
+        version, typed = current
+        if headers.get("version") != version:
             return None
         try:
-            envelope = typed_envelope(model).model_validate_json(message.value or b"")
+            envelope = typed.model_validate_json(message.value or b"")
         except ValidationError:
             return None
         event = cast(Event, envelope.data)

@@ -161,9 +161,7 @@ async def apply_batch(
     fresh = await _unseen(conn, delivered)
     if fresh:
         await projection.apply(conn, fresh)
-        last: dict[tuple[str, str], int] = {}
-        for d in fresh:
-            last[d.stream] = d.envelope.sequence
+        last = {d.stream: d.envelope.sequence for d in fresh}
         await conn.execute(
             """
             INSERT INTO stream_versions (source, stream_id, version)
@@ -218,9 +216,10 @@ async def _unseen(conn: asyncpg.Connection, batch: Sequence[Delivered]) -> list[
     seen = {(r["source"], r["stream_id"]): r["version"] for r in rows}
     fresh = []
     for d in batch:
-        if d.envelope.sequence > seen.get(d.stream, 0):
+        stream, sequence = d.stream, d.envelope.sequence
+        if sequence > seen.get(stream, 0):
             fresh.append(d)
-            seen[d.stream] = d.envelope.sequence
+            seen[stream] = sequence
     return fresh
 
 
@@ -274,7 +273,7 @@ class ProjectionRunner:
         messages = [m for batch in fetched.values() for m in batch]
         if not messages:
             return 0
-        decoded = [self.decoder.decode(m) for m in messages]
+        decoded = self.decoder.decode_batch(messages)
         async with self.pool.acquire() as conn, conn.transaction():
             schema = await active_schema(conn, self.projection.name, lock="FOR SHARE")
             assert schema is not None
@@ -363,7 +362,7 @@ async def rebuild(
             fetched = await fetch_batch(consumer, settings.max_batch, idle_timeout_ms)
             messages = [m for batch in fetched.values() for m in batch]
             if messages:
-                decoded = [decoder.decode(m) for m in messages]
+                decoded = decoder.decode_batch(messages)
                 async with pool.acquire() as conn, conn.transaction():
                     await apply_batch(conn, projection, schema, decoded)
                 done += len(messages)
