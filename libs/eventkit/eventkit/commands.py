@@ -11,15 +11,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Protocol, TypeVar
 from uuid import UUID
 
-from fastapi import Request
+from fastapi import Depends, Request
 from pydantic import BaseModel
 
 from anju_contracts import Actor
-from eventkit.auth import Principal, covers
-from eventkit.http import ApiError, Forbidden
+from eventkit.auth import Principal, Role, covers
+from eventkit.http import ApiError, Forbidden, require
 from eventkit.metrics import COMMANDS
 from eventkit.store import AppendResult, ConcurrencyError, Context, Stream
 
@@ -136,3 +136,17 @@ class Caller:
     def check_write(self, place: Placed) -> None:
         if not self.may_act_on(place):
             raise Forbidden("this is outside your areas", area=area_of(place))
+
+
+C = TypeVar("C", bound=Caller)
+
+
+def caller_dependency(cls: type[C], *roles: Role) -> Callable[..., C]:
+    """A FastAPI dependency: the caller of a command route, holding one of ``roles``."""
+
+    # A default rather than ``Annotated``: this module postpones annotations, and FastAPI cannot
+    # resolve an annotation that names the closure's ``roles``.
+    def dependency(request: Request, principal: Principal = Depends(require(*roles))) -> C:  # noqa: B008
+        return cls(principal=principal, context=context_of(request, principal))
+
+    return dependency

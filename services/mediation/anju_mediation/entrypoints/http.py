@@ -43,9 +43,8 @@ from anju_mediation.domain.disputes import Slas
 from anju_mediation.domain.petitions import Deadlines
 from eventkit import audit
 from eventkit.app import StoreDep
-from eventkit.auth import Principal, Role
-from eventkit.commands import Accepted, Clock, context_of
-from eventkit.http import require
+from eventkit.auth import Role
+from eventkit.commands import Accepted, Clock, caller_dependency
 
 STAFF = (
     Role.DIRECTOR,
@@ -66,16 +65,12 @@ class MediationConfig:
     petition_deadlines: Deadlines
 
 
-def _caller(request: Request, principal: Annotated[Principal, Depends(require(*STAFF))]) -> Caller:
-    return Caller(principal=principal, context=context_of(request, principal))
-
-
 def _config(request: Request) -> MediationConfig:
     config: MediationConfig = request.app.state.mediation
     return config
 
 
-CallerDep = Annotated[Caller, Depends(_caller)]
+CallerDep = Annotated[Caller, Depends(caller_dependency(Caller, *STAFF))]
 ConfigDep = Annotated[MediationConfig, Depends(_config)]
 
 router = APIRouter()

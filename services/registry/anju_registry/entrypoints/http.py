@@ -31,9 +31,8 @@ from anju_registry.application.residents import ResidentView
 from anju_registry.domain.care import Intervals
 from eventkit import audit
 from eventkit.app import StoreDep
-from eventkit.auth import Principal, Role
-from eventkit.commands import Accepted, Clock, context_of
-from eventkit.http import require
+from eventkit.auth import Role
+from eventkit.commands import Accepted, Clock, caller_dependency
 
 STAFF = (Role.DIRECTOR, Role.GRID_WORKER, Role.DESK_STAFF)
 
@@ -46,16 +45,12 @@ class RegistryConfig:
     intervals: Intervals
 
 
-def _caller(request: Request, principal: Annotated[Principal, Depends(require(*STAFF))]) -> Caller:
-    return Caller(principal=principal, context=context_of(request, principal))
-
-
 def _config(request: Request) -> RegistryConfig:
     config: RegistryConfig = request.app.state.registry
     return config
 
 
-CallerDep = Annotated[Caller, Depends(_caller)]
+CallerDep = Annotated[Caller, Depends(caller_dependency(Caller, *STAFF))]
 ConfigDep = Annotated[RegistryConfig, Depends(_config)]
 
 router = APIRouter()
