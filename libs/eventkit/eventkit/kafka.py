@@ -80,3 +80,17 @@ async def ensure_topics(
     with contextlib.suppress(TopicAlreadyExistsError):
         await client.create_topics(new)
     return missing
+
+
+async def prepare_topics(settings: KafkaSettings, topics: Iterable[str], *, client_id: str) -> None:
+    """Create ``topics`` (if missing) with the configured partitions before subscribing.
+
+    A broker that creates topics on demand would otherwise create them at a consumer's first
+    metadata request, with its own default partition count.
+    """
+    client = admin(settings, client_id=client_id)
+    await client.start()
+    try:
+        await ensure_topics(client, topics, settings)
+    finally:
+        await client.close()

@@ -67,9 +67,11 @@ class PolicyRunner:
         self.handled = 0
 
     async def run(self, stop: asyncio.Event) -> None:
+        topics = [topic_for(c.source, self.settings.topic_prefix) for c in self.policy.catalogs]
+        await kafka.prepare_topics(self.settings, topics, client_id=f"policy-{self.policy.name}")
         consumer = kafka.consumer(
             self.settings,
-            *[topic_for(c.source, self.settings.topic_prefix) for c in self.policy.catalogs],
+            *topics,
             group_id=f"{self.settings.topic_prefix}anju.policy.{self.policy.name}",
             client_id=f"policy-{self.policy.name}",
         )

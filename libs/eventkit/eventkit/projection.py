@@ -251,9 +251,11 @@ class ProjectionRunner:
 
     async def run(self, stop: asyncio.Event) -> None:
         await ensure_projection(self.pool, self.projection)
+        topics = topics_of(self.projection, self.settings)
+        await kafka.prepare_topics(self.settings, topics, client_id=self.group_id)
         consumer = kafka.consumer(
             self.settings,
-            *topics_of(self.projection, self.settings),
+            *topics,
             group_id=self.group_id,
             client_id=f"projection-{self.projection.name}",
         )
