@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -96,10 +97,25 @@ async def create_generation(conn: asyncpg.Connection, projection: Projection) ->
     schema = f"{projection.name}_g{generation}"
     async with conn.transaction():
         await conn.execute(f"CREATE SCHEMA {schema}")
+        await conn.execute(f"COMMENT ON SCHEMA {schema} IS '{ddl_digest(projection)}'")
         await conn.execute(f"SET LOCAL search_path TO {schema}")
         await conn.execute(GENERATION_DDL)
         await conn.execute(projection.ddl)
     return generation, schema
+
+
+def ddl_digest(projection: Projection) -> str:
+    """What the tables of ``projection`` look like, as a short digest of its DDL."""
+    text = " ".join(projection.ddl.split())
+    return "anju ddl " + hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+async def is_current(conn: asyncpg.Connection, schema: str, projection: Projection) -> bool:
+    """Whether the generation ``schema`` was built with the DDL ``projection`` has now."""
+    comment = await conn.fetchval(
+        "SELECT obj_description(oid, 'pg_namespace') FROM pg_namespace WHERE nspname = $1", schema
+    )
+    return bool(comment == ddl_digest(projection))
 
 
 async def activate(conn: asyncpg.Connection, name: str, generation: int, schema: str) -> None:
@@ -250,7 +266,14 @@ class ProjectionRunner:
         return self._applied
 
     async def run(self, stop: asyncio.Event) -> None:
-        await ensure_projection(self.pool, self.projection)
+        schema = await ensure_projection(self.pool, self.projection)
+        async with self.pool.acquire() as conn:
+            current = await is_current(conn, schema, self.projection)
+        if not current:
+            # New code changed the tables: build them afresh from the topics while the old
+            # generation keeps answering queries, then go on live in the new one.
+            log.warning("projection_outdated", projection=self.projection.name, schema=schema)
+            await rebuild(self.pool, self.projection, self.settings)
         topics = topics_of(self.projection, self.settings)
         await kafka.prepare_topics(self.settings, topics, client_id=self.group_id)
         consumer = kafka.consumer(

@@ -892,6 +892,61 @@ async def test_rebuild_while_live_equals_live_and_swaps(
             await asyncio.gather(*tasks)
 
 
+async def test_a_projection_whose_tables_changed_is_rebuilt_on_start(
+    database_url: str, kafka_bootstrap: str
+) -> None:
+    """New code with new read-model tables: the runner rebuilds before it goes live."""
+    settings = service_settings(database_url, kafka_bootstrap)
+    async with open_store(database_url) as store:
+        relay = Relay(store, settings)
+        stop = asyncio.Event()
+        relay_task = asyncio.create_task(relay.run(stop))
+        try:
+            await append_counts(store, ["a", "b"], 3)
+            old = ProjectionRunner(store.pool, CountingProjection(), settings.kafka)
+            old_stop = asyncio.Event()
+            old_task = asyncio.create_task(old.run(old_stop))
+            await eventually(
+                lambda: _matches_store(store.pool),
+                "the first version of the projection to catch up",
+            )
+            old_stop.set()
+            await old_task
+
+            changed = CountingProjection(
+                ddl=CountingProjection.ddl + "CREATE TABLE notes (stream_id text PRIMARY KEY);"
+            )
+            new = ProjectionRunner(store.pool, changed, settings.kafka)
+            new_task = asyncio.create_task(new.run(stop))
+
+            async def rebuilt() -> bool:
+                async with store.pool.acquire() as conn:
+                    schema = await conn.fetchval("SELECT schema FROM projections")
+                    has_notes = await conn.fetchval(
+                        "SELECT count(*) FROM pg_views WHERE schemaname = 'tally'"
+                        " AND viewname = 'notes'"
+                    )
+                return bool(schema == "tally_g2" and has_notes)
+
+            await eventually(rebuilt, "the changed projection to be rebuilt and swapped in")
+            await store.append("a", 3, [Counted(n=9)], context=CONTEXT)
+            await eventually(
+                lambda: _matches_store(store.pool), "the rebuilt projection to go on live"
+            )
+            stop.set()
+            await new_task
+        finally:
+            stop.set()
+            await relay_task
+
+
+async def _matches_store(pool: asyncpg.Pool) -> bool:
+    try:
+        return await applied_rows(pool) == await store_rows(pool)
+    except asyncpg.UndefinedTableError:
+        return False
+
+
 # == 9. the event stores are the source of truth ============================================
 
 
