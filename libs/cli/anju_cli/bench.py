@@ -615,6 +615,117 @@ async def bench_end_to_end(
     return out
 
 
+async def bench_mediation(
+    urls: dict[str, str], bootstrap: str, rate: float, seconds: float
+) -> list[str]:
+    """The mediation command path: ``POST /disputes`` on mediation until the dispute is on the
+    board in the query API, at a steady rate; the registry supplies the area it happens in."""
+    secret = secrets.token_urlsafe(32)
+    admin = {"Authorization": f"Bearer {issue_token(secret, 'bench', [Role.ADMIN])}"}
+    common = {
+        "JWT_SECRET": secret,
+        "KAFKA__BOOTSTRAP": bootstrap,
+        "KAFKA__TOPIC_PREFIX": f"bench{uuid.uuid4().hex[:6]}.",
+        "LOG_LEVEL": "warning",
+        "LOG_FORMAT": "json",
+    }
+
+    def env(service: str) -> dict[str, str]:
+        return {**common, "DATABASE_URL": urls[service]}
+
+    with tempfile.TemporaryDirectory(prefix="anju-bench-") as logs:
+        log_dir = Path(logs)
+        async with (
+            service_process("anju_registry", "ANJU_REGISTRY_", env("registry"), log_dir) as reg,
+            service_process("anju_mediation", "ANJU_MEDIATION_", env("mediation"), log_dir) as med,
+            service_process("anju_query", "ANJU_QUERY_", env("query"), log_dir) as query,
+        ):
+            registry, mediation, read = (
+                LeanHttp(reg.port, admin),
+                LeanHttp(med.port, admin),
+                LeanHttp(query.port, admin),
+            )
+            try:
+                parent = None
+                for kind in ("community", "grid", "building"):
+                    body = {"kind": kind, "name": kind, "parent_id": parent}
+                    status, _, created = await registry.request("POST", "/areas", body)
+                    if status != 201:
+                        raise RuntimeError(f"POST /areas: {status} {created}")
+                    parent = created["id"]
+
+                async def dispute_to_board(i: int) -> float:
+                    body = {
+                        "channel": "grid_patrol",
+                        "category": "noise",
+                        "description": f"楼上装修噪音 {i}",
+                        "area_id": parent,
+                        "parties": [
+                            {"role": "applicant", "name": f"甲{i}", "contact": "13800000000"},
+                            {"role": "respondent", "name": f"乙{i}", "contact": "13900000000"},
+                        ],
+                    }
+                    started = time.perf_counter()
+                    status, _, accepted = await mediation.request("POST", "/disputes", body)
+                    if status != 201:
+                        raise RuntimeError(f"POST /disputes: {status} {accepted}")
+                    status, headers, seen = await read.request(
+                        "GET",
+                        f"/disputes/{accepted['id']}",
+                        headers={"X-Consistency-Token": accepted["consistency_token"]},
+                    )
+                    elapsed = time.perf_counter() - started
+                    if status != 200 or headers.get("x-consistency") != "fresh":
+                        raise RuntimeError(f"GET /disputes/{{id}}: {status} {seen}")
+                    return elapsed
+
+                async def healthz(_: int) -> float:
+                    started = time.perf_counter()
+                    status, _headers, body = await mediation.request("GET", "/healthz")
+                    if status != 200:
+                        raise RuntimeError(f"GET /healthz: {status} {body}")
+                    return time.perf_counter() - started
+
+                # Warm up: mediation has learned the area from the registry's events, and the
+                # query's consumer groups have joined.
+                deadline = time.monotonic() + 60
+                while True:
+                    try:
+                        await dispute_to_board(-1)
+                        break
+                    except RuntimeError:
+                        if time.monotonic() > deadline:
+                            raise
+                        await asyncio.sleep(0.2)
+                baseline = await steady(rate, min(seconds, 3.0), healthz)
+                ours = await steady(rate, seconds, dispute_to_board)
+            finally:
+                for client in (registry, mediation, read):
+                    await client.close()
+    if not ours.latencies or not baseline.latencies:
+        raise RuntimeError(f"nothing succeeded: {ours.failures[:3]}")
+    label = f"{rate:,.0f} cmd/s × {seconds:,.0f} s"
+    out = [
+        latency_line(
+            f"dispute to board p50 ({label})",
+            percentile(ours.latencies, 0.50) * 1000,
+            percentile(baseline.latencies, 0.50) * 1000,
+            None,
+        ),
+        latency_line(
+            f"dispute to board p99 ({label})",
+            percentile(ours.latencies, 0.99) * 1000,
+            percentile(baseline.latencies, 0.99) * 1000,
+            250.0,
+        ),
+    ]
+    if ours.failures:
+        out.append(
+            f"{'  (mediation)':<34} {len(ours.failures)} of {ours.sent} failed: {ours.failures[:1]}"
+        )
+    return out
+
+
 # -- main ---------------------------------------------------------------------------------
 
 
@@ -627,7 +738,7 @@ def broker() -> Iterator[str]:
         yield broker.bootstrap
 
 
-PARTS = ("appends", "relay", "projection", "e2e")
+PARTS = ("appends", "relay", "projection", "e2e", "mediation")
 
 
 async def main_async(args: argparse.Namespace) -> None:
@@ -663,6 +774,12 @@ async def main_async(args: argparse.Namespace) -> None:
                         registry, query, bootstrap, args.e2e_rate, args.e2e_seconds
                     )
                 )
+            if "mediation" in parts:
+                urls = {
+                    service: await database(f"_m_{service}")
+                    for service in ("registry", "mediation", "query")
+                }
+                show(await bench_mediation(urls, bootstrap, args.mediation_rate, args.e2e_seconds))
         finally:
             conn = await asyncpg.connect(database_url_for(server, "postgres"))
             try:
@@ -678,6 +795,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=int, default=100_000, help="relay/projection volume")
     parser.add_argument("--e2e-rate", type=float, default=200.0, help="commands per second")
     parser.add_argument("--e2e-seconds", type=float, default=10.0, help="end-to-end duration")
+    parser.add_argument(
+        "--mediation-rate", type=float, default=100.0, help="disputes per second (mediation)"
+    )
     parser.add_argument("--only", action="append", choices=PARTS, help="run only these parts")
     args = parser.parse_args(argv)
     asyncio.run(main_async(args))
