@@ -17,10 +17,11 @@ class MediationSettings(ServiceSettings):
     )
 
     service: str = "mediation"
+    # Fractions of a day are allowed, so a trial stack can watch a breach happen in minutes.
     port: int = Field(default=8102, ge=1, le=65535)
-    sla_building_days: int = Field(default=3, ge=1, le=366)
-    sla_grid_days: int = Field(default=7, ge=1, le=366)
-    sla_community_days: int = Field(default=15, ge=1, le=366)
+    sla_building_days: float = Field(default=3, gt=0, le=366)
+    sla_grid_days: float = Field(default=7, gt=0, le=366)
+    sla_community_days: float = Field(default=15, gt=0, le=366)
     escalate_on_breach_building: bool = True
     escalate_on_breach_grid: bool = True
     escalate_on_breach_community: bool = True

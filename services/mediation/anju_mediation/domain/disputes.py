@@ -60,7 +60,7 @@ class Status(StrEnum):
 class Slas:
     """The tiers' SLAs in days, whether a breach escalates, and the window to reopen."""
 
-    days: Mapping[Tier, int]
+    days: Mapping[Tier, float]
     auto_escalate: Mapping[Tier, bool]
     reopen_days: int = 30
 
