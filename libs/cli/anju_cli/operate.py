@@ -235,6 +235,47 @@ async def dead_letters(root: Path, args: argparse.Namespace) -> None:
         raise OperatorError(f"{refused} of {len(ids)} dead letter(s) not replayed")
 
 
+# -- audit ---------------------------------------------------------------------------------
+
+
+async def audit_reads(root: Path, args: argparse.Namespace) -> None:
+    """The audited reads of sensitive records in a service's ``read_audit``, newest first."""
+    where: list[str] = []
+    values: list[Any] = []
+    if args.subject is not None:
+        values.append(args.subject)
+        where.append(f"subject = ${len(values)}")
+    if args.kind is not None:
+        values.append(args.kind)
+        where.append(f"kind = ${len(values)}")
+    values.append(args.limit)
+    condition = f"WHERE {' AND '.join(where)}" if where else ""
+    async with connect(root, args.service) as conn:
+        try:
+            rows = await conn.fetch(
+                "SELECT id, sub, roles, kind, subject, route, correlation_id, read_at"
+                f" FROM read_audit {condition} ORDER BY id DESC LIMIT ${len(values)}",
+                *values,
+            )
+        except asyncpg.UndefinedTableError as error:
+            raise OperatorError(f"{args.service} keeps no read audit") from error
+    for r in rows:
+        roles = ",".join(r["roles"]) or "-"
+        print(
+            f"{r['read_at']:%Y-%m-%d %H:%M:%S}  {r['kind']:<9} {r['subject']}  {r['sub']}"
+            f" ({roles})  {r['route']}  {r['correlation_id'] or '-'}"
+        )
+    if not rows:
+        print("no audited reads")
+
+
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return number
+
+
 # -- projections --------------------------------------------------------------------------
 
 
@@ -380,6 +421,13 @@ def add_commands(sub: Any, root: Path) -> None:
     discard.add_argument("id", type=int)
     discard.add_argument("--reason", required=True)
     dl.set_defaults(func=_runner(lambda a: dead_letters(root, a)))
+
+    au = sub.add_parser("audit", help="who read which sensitive record, newest first")
+    au.add_argument("--subject", help="the record's id")
+    au.add_argument("--kind", help="the kind of record, e.g. dispute or resident")
+    au.add_argument("--limit", type=_positive, default=50, help="at most this many (default 50)")
+    au.add_argument("--service", default=READ_MODELS, help="whose audit (default query)")
+    au.set_defaults(func=_runner(lambda a: audit_reads(root, a)))
 
     proj = sub.add_parser("projections", help="rebuild read models while the system runs")
     proj_actions = proj.add_subparsers(dest="action", required=True)

@@ -135,6 +135,7 @@ class PetitionItem(ReadModel):
     agent_id: str
     community_id: UUID
     grid_id: UUID | None
+    building_id: UUID | None
     subject: str
     department: str
     status: PetitionStatus

@@ -1,4 +1,4 @@
-"""Petitions by proxy (信访代办): the list, filtered by status, timeliness and area.
+"""Petitions by proxy (信访代办): the list, filtered by status, timeliness, area and building.
 
 Scoped like residents: the caller's communities and grids (admins everywhere). A petition is
 *late* once a department missed a deadline, accepted or answered after it, or the deadline it
@@ -26,6 +26,7 @@ class PetitionFilter:
     timeliness: Timeliness | None = None
     area_id: UUID | None = None
     resident_id: UUID | None = None
+    building_id: UUID | None = None
 
 
 def late_sql(p: Params, now: datetime, t: str = "x") -> str:
@@ -42,6 +43,7 @@ def _item(r: Any) -> PetitionItem:
         agent_id=r["agent_id"],
         community_id=r["community_id"],
         grid_id=r["grid_id"],
+        building_id=r["building_id"],
         subject=r["subject"],
         department=r["department"],
         status=r["status"],
@@ -80,6 +82,8 @@ async def list_petitions(
         where.append(f"{p(search.area_id)} IN (x.community_id, x.grid_id)")
     if search.resident_id is not None:
         where.append(f"x.resident_id = {p(search.resident_id)}")
+    if search.building_id is not None:
+        where.append(f"x.building_id = {p(search.building_id)}")
     condition = " AND ".join(where)
     total = await conn.fetchval(
         f"SELECT count(*) FROM (SELECT {late} FROM disputes.petitions x WHERE {condition}) y",

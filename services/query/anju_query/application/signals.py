@@ -1,7 +1,8 @@
 """Conflict signals (未诉先办): the list, filtered by area and status, within the caller's areas.
 
-The read model keeps where, what kind, when and what became of a signal; its description and
-who reported it are in mediation's ``GET /signals/{id}``.
+The read model keeps where, what kind, what was reported and by whom (``reported_by``, the
+reporter's id), when, and what became of a signal; the residents involved and the reporter's role
+are in mediation's ``GET /signals/{id}``.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ class SignalItem(ReadModel):
     building_id: UUID | None
     reported_at: datetime
     dispute_id: UUID | None
+    description: str
+    reported_by: str
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,8 @@ async def list_signals(
             building_id=r["building_id"],
             reported_at=r["reported_at"],
             dispute_id=r["dispute_id"],
+            description=r["description"],
+            reported_by=r["reported_by"],
         )
         for r in rows
     ]

@@ -50,7 +50,9 @@ router = APIRouter(dependencies=[Depends(read_your_writes)])
 
 @router.get("/disputes", tags=["disputes"])
 async def list_disputes(
+    request: Request,
     runtime: RuntimeDep,
+    principal: CurrentUser,
     audience: AudienceDep,
     tier: Tier | None = None,
     status: DisputeStatus | None = None,
@@ -62,7 +64,8 @@ async def list_disputes(
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[DisputeItem]:
-    """The dispute board: open disputes first, the nearest SLA first."""
+    """The dispute board: open disputes first, the nearest SLA first (each sensitive dispute
+    on the page is an audited read)."""
     board = DisputeFilter(
         tier=tier,
         status=status,
@@ -73,9 +76,19 @@ async def list_disputes(
         resident_id=resident_id,
     )
     async with runtime.pool.acquire() as conn:
-        return await dispute_board(
+        page = await dispute_board(
             conn, audience, board, limit=limit, offset=offset, now=datetime.now(UTC)
         )
+        sensitive = [d.id for d in page.items if d.sensitivity == Sensitivity.SENSITIVE]
+        await audit.record_reads(
+            conn,
+            principal,
+            "dispute",
+            sensitive,
+            audit.route_of(request),
+            correlation_id=audit.correlation_of(request),
+        )
+    return page
 
 
 @router.get("/disputes/statistics", tags=["disputes"])
@@ -144,13 +157,20 @@ async def get_petitions(
         Timeliness | None, Query(description="`late`: a deadline missed or met late")
     ] = None,
     area_id: Annotated[UUID | None, Query(description="a community or grid")] = None,
+    building_id: Annotated[
+        UUID | None, Query(description="petitions registered at this building")
+    ] = None,
     resident_id: UUID | None = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[PetitionItem]:
     """Petitions by proxy within the caller's areas: open first, the nearest deadline first."""
     search = PetitionFilter(
-        status=status, timeliness=timeliness, area_id=area_id, resident_id=resident_id
+        status=status,
+        timeliness=timeliness,
+        area_id=area_id,
+        building_id=building_id,
+        resident_id=resident_id,
     )
     async with runtime.pool.acquire() as conn:
         return await list_petitions(

@@ -117,7 +117,9 @@ CREATE TABLE signals (
     building_id  uuid,
     status       text NOT NULL,
     reported_at  timestamptz NOT NULL,
-    dispute_id   uuid
+    dispute_id   uuid,
+    description  text NOT NULL,
+    reported_by  text NOT NULL
 );
 
 CREATE TABLE petitions (
@@ -126,6 +128,7 @@ CREATE TABLE petitions (
     agent_id         text NOT NULL,
     community_id     uuid NOT NULL,
     grid_id          uuid,
+    building_id      uuid,
     subject          text NOT NULL,
     department       text NOT NULL,
     status           text NOT NULL,
@@ -168,13 +171,22 @@ def _writes(model: type[E], sql: str) -> Callable[[Callable[[Envelope, E], Row]]
     ConflictSignalReported,
     """
     INSERT INTO signals (signal_id, category, community_id, grid_id, building_id, status,
-                         reported_at)
-    VALUES ($1, $2, $3, $4, $5, 'reported', $6) ON CONFLICT (signal_id) DO NOTHING
+                         reported_at, description, reported_by)
+    VALUES ($1, $2, $3, $4, $5, 'reported', $6, $7, $8) ON CONFLICT (signal_id) DO NOTHING
     """,
 )
 def _signal(_: Envelope, e: ConflictSignalReported) -> Row:
     p = e.location.path
-    return (e.signal_id, e.category.value, p.community_id, p.grid_id, p.building_id, e.reported_at)
+    return (
+        e.signal_id,
+        e.category.value,
+        p.community_id,
+        p.grid_id,
+        p.building_id,
+        e.reported_at,
+        e.description,
+        e.reporter_id,
+    )
 
 
 @_writes(ConflictSignalDismissed, "UPDATE signals SET status = 'dismissed' WHERE signal_id = $1")
@@ -349,9 +361,9 @@ def _closed(env: Envelope, e: DisputeClosed) -> Row:
 @_writes(
     PetitionProxied,
     """
-    INSERT INTO petitions (petition_id, resident_id, agent_id, community_id, grid_id, subject,
-                           department, status, registered_at)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, 'registered', $8) ON CONFLICT DO NOTHING
+    INSERT INTO petitions (petition_id, resident_id, agent_id, community_id, grid_id,
+                           building_id, subject, department, status, registered_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'registered', $9) ON CONFLICT DO NOTHING
     """,
 )
 def _petition(_: Envelope, e: PetitionProxied) -> Row:
@@ -361,6 +373,7 @@ def _petition(_: Envelope, e: PetitionProxied) -> Row:
         e.agent_id,
         e.path.community_id,
         e.path.grid_id,
+        e.path.building_id,
         e.subject,
         e.department,
         e.registered_at,

@@ -245,7 +245,7 @@ async def _seed(m: Mediation) -> World:
             petition_id=petition,
             agent_id="agent-1",
             resident_id=resident,
-            path=AreaPath(community_id=c, grid_id=g1),
+            path=AreaPath(community_id=c, grid_id=g1, building_id=b),
             subject="heating",
             department="housing",
             registered_at=now,
@@ -549,6 +549,8 @@ async def test_signals_filter_by_area_and_status_within_scope(world: World) -> N
     assert only["status"] == "reported"
     assert only["category"] == "pets"
     assert only["building_id"] == str(world.building)
+    assert only["description"] == "犬只夜间吠叫"
+    assert only["reported_by"] == "gw-1"
     assert await _page(world, "/signals", grid1, area_id=str(world.grid2)) == []
 
 
@@ -564,7 +566,12 @@ async def test_petitions_filter_by_status_timeliness_and_area_within_scope(world
     assert ids(await _page(world, "/petitions", director, area_id=str(world.grid2))) == {
         world.late_petition
     }
+    building = await _page(world, "/petitions", director, building_id=str(world.building))
+    assert ids(building) == {world.petition}
+    assert building[0]["building_id"] == str(world.building)
+    assert await _page(world, "/petitions", director, building_id=str(uuid.uuid4())) == []
     late = next(i for i in everything if i["id"] == str(world.late_petition))
+    assert late["building_id"] is None
     assert late["late"] is True
     assert late["missed"] is True
     assert late["status"] == "forwarded"
@@ -621,3 +628,25 @@ async def test_reads_of_sensitive_disputes_are_audited(world: World) -> None:
     assert not [r for r in rows if r["sub"] == "gw-audit"]
     assert await reads_of(pool, "dispute", world.noise) == []
     assert mediator  # the mediator's own read is covered by test_scoping_and_sensitive_disputes
+
+
+async def test_the_board_audits_each_sensitive_dispute_it_shows(world: World) -> None:
+    pool = world.client._transport.app.state.runtime.pool  # type: ignore[attr-defined]
+    director = token(Role.DIRECTOR, areas=(world.community,), sub="dir-board")
+    shown = await _ids(world, director)
+    assert world.sensitive in shown
+    rows = [r for r in await reads_of(pool, "dispute", world.sensitive) if r["sub"] == "dir-board"]
+    assert len(rows) == 1
+    assert rows[0]["route"] == "GET /disputes"
+    assert rows[0]["roles"] == ["director"]
+    for standard in shown - {world.sensitive}:
+        assert await reads_of(pool, "dispute", standard) == []
+    # a page without a sensitive dispute records nothing
+    await _ids(world, director, category="water_leak")
+    grid2 = token(Role.GRID_WORKER, areas=(world.grid2,), sub="gw-board")
+    assert world.sensitive not in await _ids(world, grid2)
+    readers = {r["sub"] for r in await reads_of(pool, "dispute", world.sensitive)}
+    assert "gw-board" not in readers
+    async with pool.acquire() as conn:
+        board_reads = await conn.fetchval("SELECT count(*) FROM read_audit WHERE sub = 'dir-board'")
+    assert board_reads == 1
