@@ -16,7 +16,7 @@ from datetime import datetime
 import asyncpg
 
 from eventkit.messages import Decoder, Poison, stored_message
-from eventkit.policy import Policy
+from eventkit.policy import Policy, apply_once
 from eventkit.projection import Projection, active_schema
 from eventkit.store import EventStore
 
@@ -135,15 +135,7 @@ async def replay(
             await projection.apply(conn, [decoded])
         else:
             store, policy = policies[consumer]
-            fresh = await conn.fetchval(
-                """INSERT INTO inbox (consumer, event_id) VALUES ($1, $2)
-                   ON CONFLICT DO NOTHING RETURNING true""",
-                policy.name,
-                decoded.envelope.id,
-            )
-            if fresh:
-                async with store.session(conn) as session:
-                    await policy.handle(session, decoded)
+            await apply_once(conn, store, policy, decoded)
         await conn.execute(
             """UPDATE dead_letters SET status = 'replayed', resolved_at = now(),
                    resolution = 'replayed' WHERE id = $1""",

@@ -40,19 +40,28 @@ class Policy:
 async def handle_once(store: EventStore, policy: Policy, delivered: Delivered) -> bool:
     """Run ``policy`` on ``delivered`` unless it already has; return whether it ran."""
     async with store.pool.acquire() as conn, conn.transaction():
-        fresh = await conn.fetchval(
-            """
-            INSERT INTO inbox (consumer, event_id) VALUES ($1, $2)
-            ON CONFLICT DO NOTHING RETURNING true
-            """,
-            policy.name,
-            delivered.envelope.id,
-        )
-        if not fresh:
-            return False
-        async with store.session(conn) as session:
-            await policy.handle(session, delivered)
-    store.notify()
+        ran = await apply_once(conn, store, policy, delivered)
+    if ran:
+        store.notify()
+    return ran
+
+
+async def apply_once(
+    conn: asyncpg.Connection, store: EventStore, policy: Policy, delivered: Delivered
+) -> bool:
+    """:func:`handle_once` inside the caller's transaction (the inbox row commits with it)."""
+    fresh = await conn.fetchval(
+        """
+        INSERT INTO inbox (consumer, event_id) VALUES ($1, $2)
+        ON CONFLICT DO NOTHING RETURNING true
+        """,
+        policy.name,
+        delivered.envelope.id,
+    )
+    if not fresh:
+        return False
+    async with store.session(conn) as session:
+        await policy.handle(session, delivered)
     return True
 
 

@@ -8,7 +8,7 @@ from anju_contracts.registry import SOURCE, AreaCreated
 from anju_registry.application.commands import CreateArea
 from anju_registry.application.common import Caller, area_stream, counted, load_area
 from anju_registry.domain import areas
-from eventkit.commands import Accepted, accepted
+from eventkit.commands import Accepted, accepted, area_of
 from eventkit.store import EventStore
 
 
@@ -26,6 +26,6 @@ async def create_area(store: EventStore, cmd: CreateArea, caller: Caller) -> Acc
                 0,
                 events,
                 context=caller.context,
-                area=areas.scope_of(created.path),
+                area=area_of(created.path),
             )
         return accepted(SOURCE, str(area_id), result)

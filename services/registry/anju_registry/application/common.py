@@ -11,6 +11,7 @@ from anju_contracts.registry import SOURCE, AreaPath, FollowUpStopped, FollowUpV
 from anju_registry.domain import areas, care, households, residents
 from anju_registry.domain.errors import AreaNotFound, HouseholdNotFound, ResidentNotFound
 from eventkit import commands
+from eventkit.commands import area_of
 from eventkit.store import AppendResult, Context, Session, Stream
 
 FOLLOWUP_DUE = "registry.followup_due"
@@ -105,7 +106,7 @@ async def append_care(
 ) -> AppendResult:
     """Append to the resident's care stream and move (or cancel) the follow-up deadline."""
     result = await session.append(
-        care_stream(resident_id), version, events, context=context, area=areas.scope_of(path)
+        care_stream(resident_id), version, events, context=context, area=area_of(path)
     )
     await follow_plan(session, resident_id, events)
     return result

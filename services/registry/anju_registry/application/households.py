@@ -16,8 +16,7 @@ from anju_registry.application.common import (
     load_resident,
 )
 from anju_registry.domain import households
-from anju_registry.domain.areas import scope_of
-from eventkit.commands import Accepted, accepted
+from eventkit.commands import Accepted, accepted, area_of
 from eventkit.store import EventStore
 
 
@@ -34,7 +33,7 @@ async def form_household(store: EventStore, cmd: FormHousehold, caller: Caller) 
                 0,
                 events,
                 context=caller.context,
-                area=scope_of(unit.path),
+                area=area_of(unit.path),
             )
         return accepted(SOURCE, str(household_id), result)
 
@@ -50,7 +49,7 @@ async def add_member(
             resident, _ = await load_resident(session, cmd.resident_id)
             events = households.add_member(household, resident=resident, relation=cmd.relation)
             result = await session.append(
-                stream.id, version, events, context=caller.context, area=scope_of(household.path)
+                stream.id, version, events, context=caller.context, area=area_of(household.path)
             )
         return accepted(SOURCE, str(household_id), result)
 
@@ -65,7 +64,7 @@ async def remove_member(
             version = expect(stream, cmd.expected_version)
             events = households.remove_member(household, resident_id=resident_id, reason=cmd.reason)
             result = await session.append(
-                stream.id, version, events, context=caller.context, area=scope_of(household.path)
+                stream.id, version, events, context=caller.context, area=area_of(household.path)
             )
         return accepted(SOURCE, str(household_id), result)
 
@@ -80,6 +79,6 @@ async def change_head(
             version = expect(stream, cmd.expected_version)
             events = households.change_head(household, resident_id=cmd.resident_id)
             result = await session.append(
-                stream.id, version, events, context=caller.context, area=scope_of(household.path)
+                stream.id, version, events, context=caller.context, area=area_of(household.path)
             )
         return accepted(SOURCE, str(household_id), result)

@@ -27,12 +27,11 @@ from anju_registry.application.common import (
 )
 from anju_registry.application.lookups import claim_id_number, release_id_number
 from anju_registry.domain import care, id_numbers, residents
-from anju_registry.domain.areas import scope_of
 from anju_registry.domain.care import Intervals
 from anju_registry.domain.errors import ResidentNotFound
 from anju_registry.domain.residents import ResidentStatus
 from eventkit.auth import Role
-from eventkit.commands import Accepted, accepted
+from eventkit.commands import Accepted, accepted, area_of
 from eventkit.store import EventStore, Session
 
 
@@ -57,7 +56,7 @@ async def register_resident(store: EventStore, cmd: RegisterResident, caller: Ca
                 0,
                 events,
                 context=caller.context,
-                area=scope_of(unit.path),
+                area=area_of(unit.path),
             )
         return accepted(SOURCE, str(resident_id), result)
 
@@ -83,7 +82,7 @@ async def correct_resident(
                 await claim_id_number(session.conn, cmd.id_number, resident_id)
                 await release_id_number(session.conn, resident.id_number, resident_id)
             result = await session.append(
-                stream.id, version, events, context=caller.context, area=scope_of(resident.path)
+                stream.id, version, events, context=caller.context, area=area_of(resident.path)
             )
         return accepted(SOURCE, str(resident_id), result)
 
@@ -106,7 +105,7 @@ async def move_resident(
             caller.check_write(unit.path)
             events = residents.move(resident, unit=unit)
             result = await session.append(
-                stream.id, version, events, context=caller.context, area=scope_of(unit.path)
+                stream.id, version, events, context=caller.context, area=area_of(unit.path)
             )
             moved = residents.fold([*(e.event for e in stream.events), *events])
             assert moved is not None
@@ -135,7 +134,7 @@ async def move_out(
                 resident, moved_out_on=cmd.moved_out_on, reason=cmd.reason, today=today
             )
             result = await session.append(
-                stream.id, version, events, context=caller.context, area=scope_of(resident.path)
+                stream.id, version, events, context=caller.context, area=area_of(resident.path)
             )
             await _stop_care(session, resident, caller, reason="the resident moved out")
         return accepted(SOURCE, str(resident_id), result)
@@ -151,7 +150,7 @@ async def record_death(
             version = expect(stream, cmd.expected_version)
             events = residents.die(resident, died_on=cmd.died_on, today=today)
             result = await session.append(
-                stream.id, version, events, context=caller.context, area=scope_of(resident.path)
+                stream.id, version, events, context=caller.context, area=area_of(resident.path)
             )
             await _stop_care(session, resident, caller, reason="the resident died")
         return accepted(SOURCE, str(resident_id), result)

@@ -27,11 +27,6 @@ class Area:
     path: AreaPath
 
 
-def scope_of(path: AreaPath) -> str:
-    """The envelope ``area`` of a fact at ``path``: its grid, or its community above the grids."""
-    return str(path.grid_id or path.community_id)
-
-
 def evolve(state: Area | None, event: Event) -> Area | None:
     if isinstance(event, AreaCreated):
         return Area(event.area_id, event.kind, event.name, event.parent_id, event.path)

@@ -26,6 +26,7 @@ from anju_registry.domain.errors import (
     UnitRequired,
     WrongParentKind,
 )
+from eventkit.commands import area_of
 
 COMMUNITY, GRID, BUILDING = uuid4(), uuid4(), uuid4()
 DOB = date(1949, 12, 31)
@@ -71,8 +72,8 @@ def test_the_area_tree_builds_its_path_level_by_level() -> None:
     grid = areas.fold(areas.create_area(GRID, kind=AreaKind.GRID, name="G1", parent=community))
     assert grid is not None
     assert grid.path == AreaPath(community_id=COMMUNITY, grid_id=GRID)
-    assert areas.scope_of(grid.path) == str(GRID)
-    assert areas.scope_of(community.path) == str(COMMUNITY)
+    assert area_of(grid.path) == str(GRID)
+    assert area_of(community.path) == str(COMMUNITY)
 
 
 @pytest.mark.parametrize(
