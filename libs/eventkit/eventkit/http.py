@@ -24,59 +24,32 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from eventkit.auth import InvalidToken, Principal, Role, verify_token
+from eventkit.errors import DomainError, Forbidden, Kind, Unauthorized
 from eventkit.metrics import HTTP_LATENCY
 from eventkit.store import ConcurrencyError
 
 log = structlog.get_logger("eventkit.http")
 
 
-class ApiError(Exception):
-    """An error the edge turns into a JSON response. Domain errors subclass it."""
+ApiError = DomainError
+"""The edge's name for an error it answers as JSON: every :class:`DomainError`."""
 
-    status: int = 400
-    code: str = "bad_request"
-
-    def __init__(self, message: str, **details: Any) -> None:
-        super().__init__(message)
-        self.message = message
-        self.details = details
-
-
-class NotFound(ApiError):
-    status = 404
-    code = "not_found"
-
-
-class Forbidden(ApiError):
-    status = 403
-    code = "forbidden"
+STATUS: dict[Kind, int] = {
+    Kind.INVALID: 400,
+    Kind.UNAUTHENTICATED: 401,
+    Kind.FORBIDDEN: 403,
+    Kind.NOT_FOUND: 404,
+    Kind.CONFLICT: 409,
+    Kind.TOO_LARGE: 413,
+    Kind.REJECTED: 422,
+    Kind.OVERLOADED: 503,
+    Kind.UNAVAILABLE: 503,
+}
+"""The one table from an error's kind to the HTTP status it is answered with."""
 
 
-class Unauthorized(ApiError):
-    status = 401
-    code = "unauthorized"
-
-
-class Conflict(ApiError):
-    status = 409
-    code = "conflict"
-
-
-class Duplicate(ApiError):
-    status = 409
-    code = "duplicate"
-
-
-class Rejected(ApiError):
-    """A command that breaks a business rule (the request itself was well-formed)."""
-
-    status = 422
-    code = "rule_violated"
-
-
-class Unavailable(ApiError):
-    status = 503
-    code = "unavailable"
+def status_of(error: DomainError) -> int:
+    return STATUS[error.kind]
 
 
 def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -106,8 +79,8 @@ _STATUS_CODES = {
 
 def install_error_handlers(app: FastAPI) -> None:
     async def api_error(_: Request, exc: Exception) -> Response:
-        assert isinstance(exc, ApiError)
-        return _json_error(exc.status, exc.code, exc.message, exc.details)
+        assert isinstance(exc, DomainError)
+        return _json_error(status_of(exc), exc.code, exc.message, exc.details)
 
     async def concurrency(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, ConcurrencyError)
@@ -139,7 +112,7 @@ def install_error_handlers(app: FastAPI) -> None:
         log.exception("unhandled_error", error=repr(exc))
         return _json_error(500, "internal_error", "something went wrong on our side")
 
-    app.add_exception_handler(ApiError, api_error)
+    app.add_exception_handler(DomainError, api_error)
     app.add_exception_handler(ConcurrencyError, concurrency)
     app.add_exception_handler(RequestValidationError, validation)
     app.add_exception_handler(StarletteHTTPException, http_error)

@@ -13,10 +13,10 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager, suppress
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import asyncpg
 
@@ -279,3 +279,42 @@ class EventStore:
         async with self.pool.acquire() as conn:
             value = await conn.fetchval("SELECT coalesce(max(position), 0) FROM events")
             return int(value)
+
+
+class StoreSession(Protocol):
+    """One unit of work against an event store (PostgreSQL's :class:`Session`, or in memory)."""
+
+    appended: list[AppendResult]
+
+    async def load(self, stream_id: str, *, after: int = 0) -> Stream: ...
+
+    async def append(
+        self,
+        stream_id: str,
+        expected_version: int,
+        events: Sequence[Event],
+        *,
+        context: Context,
+        area: str | None = None,
+    ) -> AppendResult: ...
+
+    async def lock(self, stream_id: str) -> None: ...
+
+    async def schedule(
+        self, kind: str, key: str, due_at: datetime, payload: dict[str, Any] | None = None
+    ) -> None: ...
+
+    async def cancel(self, kind: str, key: str) -> None: ...
+
+
+class Store(Protocol):
+    """An event store that handlers are written against (PostgreSQL's, or in memory)."""
+
+    source: str
+    catalog: EventCatalog
+
+    def session(self) -> AbstractAsyncContextManager[StoreSession]: ...
+
+    async def load(self, stream_id: str) -> Stream: ...
+
+    def notify(self) -> None: ...

@@ -35,34 +35,26 @@ from anju_mediation.application.commands import (
     ScheduleSession,
     UnassignMediator,
 )
-from anju_mediation.application.common import Caller
 from anju_mediation.application.disputes import DisputeView
+from anju_mediation.application.known import Known
 from anju_mediation.application.petitions import PetitionView
 from anju_mediation.application.signals import SignalView
 from anju_mediation.domain.disputes import Slas
 from anju_mediation.domain.petitions import Deadlines
 from eventkit import audit
 from eventkit.app import StoreDep
-from eventkit.auth import Role
-from eventkit.commands import Accepted, Clock, caller_dependency
-
-STAFF = (
-    Role.DIRECTOR,
-    Role.GRID_WORKER,
-    Role.DESK_STAFF,
-    Role.MEDIATOR,
-    Role.POLICE,
-    Role.PETITION_AGENT,
-)
+from eventkit.commands import Accepted, Caller, Clock, caller_dependency
 
 
 @dataclass(frozen=True)
 class MediationConfig:
-    """What the handlers need besides the store: the time, the SLAs, the petition deadlines."""
+    """What the handlers need besides the store: the time, the SLAs, the petition deadlines,
+    and what mediation has learnt of the registry."""
 
     clock: Clock
     slas: Slas
     petition_deadlines: Deadlines
+    known: Known
 
 
 def _config(request: Request) -> MediationConfig:
@@ -70,7 +62,7 @@ def _config(request: Request) -> MediationConfig:
     return config
 
 
-CallerDep = Annotated[Caller, Depends(caller_dependency(Caller, *STAFF))]
+CallerDep = Annotated[Caller, Depends(caller_dependency(Caller))]
 ConfigDep = Annotated[MediationConfig, Depends(_config)]
 
 router = APIRouter()
@@ -84,7 +76,7 @@ async def report_signal(
     cmd: ReportSignal, store: StoreDep, caller: CallerDep, config: ConfigDep
 ) -> Accepted:
     """Report a tension spotted on patrol (未诉先办); the reporter is the caller."""
-    return await signals.report_signal(store, cmd, caller, now=config.clock())
+    return await signals.report_signal(store, cmd, caller, known=config.known, now=config.clock())
 
 
 @router.get("/signals/{signal_id}", tags=["signals"])
@@ -106,7 +98,7 @@ async def convert_signal(
 ) -> Accepted:
     """Turn the signal into a dispute (the answer names the dispute)."""
     return await signals.convert_signal(
-        store, signal_id, cmd, caller, now=config.clock(), slas=config.slas
+        store, signal_id, cmd, caller, known=config.known, now=config.clock(), slas=config.slas
     )
 
 
@@ -118,7 +110,9 @@ async def register_dispute(
     cmd: RegisterDispute, store: StoreDep, caller: CallerDep, config: ConfigDep
 ) -> Accepted:
     """Register a dispute at the tier that fits its location (or the one named)."""
-    return await disputes.register_dispute(store, cmd, caller, now=config.clock(), slas=config.slas)
+    return await disputes.register_dispute(
+        store, cmd, caller, known=config.known, now=config.clock(), slas=config.slas
+    )
 
 
 @router.get("/disputes/{dispute_id}", tags=["disputes"])
@@ -309,7 +303,9 @@ async def proxy_petition(
     cmd: ProxyPetition, store: StoreDep, caller: CallerDep, config: ConfigDep
 ) -> Accepted:
     """Register a petition on a resident's behalf; the petition agent is the caller."""
-    return await petitions.proxy_petition(store, cmd, caller, now=config.clock())
+    return await petitions.proxy_petition(
+        store, cmd, caller, known=config.known, now=config.clock()
+    )
 
 
 @router.get("/petitions/{petition_id}", tags=["petitions"])

@@ -12,12 +12,12 @@ from anju_contracts.mediation import (
     DisputeSlaBreached,
     Tier,
 )
-from anju_mediation.application.common import dispute_stream
+from anju_mediation.application.aggregates import DISPUTES
 from anju_mediation.testing import MediationClient as Mediation
 
 
 async def events_of(mediation: Mediation, dispute_id: str) -> list[Any]:
-    stream = await mediation.runtime.store.load(dispute_stream(UUID(dispute_id)))
+    stream = await mediation.runtime.store.load(DISPUTES.stream(UUID(dispute_id)))
     return [recorded.event for recorded in stream.events]
 
 
@@ -206,38 +206,64 @@ async def test_resolving_stops_the_sla(mediation: Mediation) -> None:
     assert await mediation.scheduler(days_ahead=30).fire_due() == 0
 
 
-async def test_only_assigned_mediators_and_the_director_see_a_sensitive_dispute(
+async def test_only_its_mediators_and_its_communitys_directors_see_a_sensitive_dispute(
     mediation: Mediation,
 ) -> None:
     worker = mediation.auth("grid_worker", sub="gw-1", areas=[mediation.grid_id])
     dispute = await mediation.register(
         worker, sensitivity="sensitive", category="family_elder_care"
     )
-    hidden = await mediation.client.get(f"/disputes/{dispute}", headers=worker)
-    assert hidden.status_code == 404
-    refused = await mediation.post(
-        f"/disputes/{dispute}/mediators", {"mediator_id": "gw-1", "role": "grid_worker"}, worker
-    )
-    assert refused.status_code == 403
-    assert refused.json()["error"]["code"] == "sensitive_dispute"
+    soon = (mediation.clock.now + timedelta(days=1)).isoformat()
+    session = {"scheduled_for": soon, "place": "station"}
+    # Not even its reporter sees it afterwards: reads and commands both answer "no such dispute",
+    # exactly as for an id nobody registered.
+    made_up = "00000000-0000-4000-8000-000000000000"
+    for headers in (
+        worker,
+        mediation.auth("director", sub="d-none"),  # a director whose token names no area
+        mediation.auth("director", sub="d-other", areas=[mediation.other_community_id]),
+        mediation.auth("mediator", sub="m-8", areas=[mediation.community_id]),
+    ):
+        for target in (dispute, made_up):
+            read = await mediation.client.get(f"/disputes/{target}", headers=headers)
+            assert read.status_code == 404, read.text
+            assert read.json()["error"] == {
+                "code": "dispute_not_found",
+                "message": "no such dispute",
+                "details": {"dispute_id": target},
+            }
+            write = await mediation.post(f"/disputes/{target}/sessions", session, headers)
+            assert write.json() == read.json()
+    # Its community's director sees it and assigns a mediator, who then sees it wherever they are.
     await mediation.ok(
         f"/disputes/{dispute}/mediators",
         {"mediator_id": "m-9", "role": "peoples_mediator"},
         mediation.director,
     )
     assigned = mediation.auth("mediator", sub="m-9")
-    other = mediation.auth("mediator", sub="m-8", areas=[mediation.community_id])
     assert (await mediation.dispute(dispute, assigned))["sensitivity"] == "sensitive"
-    assert (await mediation.client.get(f"/disputes/{dispute}", headers=other)).status_code == 404
-    soon = (mediation.clock.now + timedelta(days=1)).isoformat()
-    await mediation.ok(
-        f"/disputes/{dispute}/sessions", {"scheduled_for": soon, "place": "station"}, assigned
-    )
+    await mediation.ok(f"/disputes/{dispute}/sessions", session, assigned)
+
+
+async def test_roles_act_only_as_their_permissions_say(mediation: Mediation) -> None:
+    dispute = await mediation.register()
+    agent = mediation.auth("petition_agent", sub="pa-1", areas=[mediation.community_id])
+    police = mediation.auth("police", sub="po-1", areas=[mediation.community_id])
+    for headers, url, body in (
+        (agent, f"/disputes/{dispute}/resolution", {"outcome": "settled"}),
+        (police, f"/disputes/{dispute}/resolution", {"outcome": "settled"}),
+        (police, f"/disputes/{dispute}/escalations", {"to_tier": "community", "reason": "r"}),
+        (agent, f"/disputes/{dispute}/closing", {}),
+    ):
+        refused = await mediation.post(url, body, headers)
+        assert refused.status_code == 403, (url, refused.text)
+        assert refused.json()["error"]["code"] == "forbidden"
 
 
 async def test_grid_workers_act_within_their_grids(mediation: Mediation) -> None:
     elsewhere = mediation.auth("grid_worker", sub="gw-2", areas=[mediation.other_grid_id])
     response = await mediation.post("/disputes", mediation.dispute_body(), elsewhere)
-    assert response.status_code == 403
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "area_not_found"
     nobody = await mediation.post("/disputes", mediation.dispute_body(), mediation.auth("doctor"))
     assert nobody.status_code == 403

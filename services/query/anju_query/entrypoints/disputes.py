@@ -36,7 +36,8 @@ from anju_query.application.signals import SignalFilter, SignalItem, SignalStatu
 from anju_query.entrypoints.http import Limit, Offset, ScopeDep, read_your_writes
 from eventkit import audit
 from eventkit.app import RuntimeDep
-from eventkit.http import CurrentUser, NotFound
+from eventkit.errors import NotFound
+from eventkit.http import CurrentUser
 
 
 def audience_of(principal: CurrentUser) -> Audience:

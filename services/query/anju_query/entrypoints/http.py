@@ -39,7 +39,8 @@ from anju_query.projections import FOLLOWS
 from eventkit import audit
 from eventkit.app import RuntimeDep
 from eventkit.commands import BadConsistencyToken, ConsistencyToken
-from eventkit.http import CurrentUser, NotFound
+from eventkit.errors import NotFound
+from eventkit.http import CurrentUser
 from eventkit.projection import wait_for_stream
 
 

@@ -7,14 +7,14 @@ from uuid import UUID
 from aiokafka import AIOKafkaConsumer
 
 from anju_contracts.registry import FollowUpVisitOverdue, FollowUpVisitPlanned
+from anju_registry.application.aggregates import CARE, FOLLOWUP_DUE
 from anju_registry.application.care import followup_due
-from anju_registry.application.common import FOLLOWUP_DUE, care_stream
 from anju_registry.testing import RegistryClient as Registry
 from eventkit.scheduler import Deadline, Scheduler
 
 
 async def care_events(registry: Registry, resident_id: str) -> list[Any]:
-    stream = await registry.runtime.store.load(care_stream(UUID(resident_id)))
+    stream = await registry.runtime.store.load(CARE.stream(UUID(resident_id)))
     return [recorded.event for recorded in stream.events]
 
 

@@ -16,7 +16,7 @@ async def test_register_and_read_back_masked(registry: Registry) -> None:
     desk = registry.auth("desk_staff", areas=[registry.community_id])
     view = (await registry.client.get(f"/residents/{resident_id}", headers=desk)).json()
     number = body["id_number"]
-    assert view["id_number"] == number[:4] + "*" * 10 + number[-4:]
+    assert view["id_number"] == "*" * 14 + number[-4:]
     assert view["id_number_masked"] is True
     assert view["path"]["unit_id"] == registry.unit_id
     assert view["status"] == "active"
@@ -109,10 +109,14 @@ async def test_grid_worker_acts_only_within_their_grids(registry: Registry) -> N
     write = await registry.post(
         f"/residents/{resident_id}/corrections", {"phone": "1", "reason": "r"}, outsider
     )
-    assert write.status_code == 403
-    assert (
-        await registry.post("/residents", registry.resident_body(), outsider)
-    ).status_code == 403
+    # A record outside the caller's areas does not exist for them, on writes too, and the
+    # answer names no area of anyone else's.
+    assert write.status_code == 404
+    assert write.json()["error"]["code"] == "resident_not_found"
+    assert "area" not in write.json()["error"]["details"]
+    into_other_grid = await registry.post("/residents", registry.resident_body(), outsider)
+    assert into_other_grid.status_code == 404
+    assert into_other_grid.json()["error"]["code"] == "area_not_found"
 
     assert (
         await registry.client.get(f"/residents/{resident_id}", headers=insider)
@@ -191,7 +195,8 @@ async def test_move_to_another_grid_takes_the_follow_up_plan_along(registry: Reg
 
     worker = registry.auth("grid_worker", areas=[registry.grid_id])
     refused = await registry.post(f"/residents/{resident_id}/move", {"unit_id": unit2}, worker)
-    assert refused.status_code == 403
+    assert refused.status_code == 404
+    assert refused.json()["error"]["code"] == "area_not_found"
     moved = await registry.post(f"/residents/{resident_id}/move", {"unit_id": unit2})
     assert moved.status_code == 201, moved.text
     view = (await registry.client.get(f"/residents/{resident_id}", headers=registry.admin)).json()
