@@ -51,7 +51,7 @@ PERMISSIONS = Permissions.of(
         "close_dispute": (DECIDERS, "close a resolved dispute"),
         "reopen_dispute": (DECIDERS, "reopen a closed dispute within the window"),
         "proxy_petition": (PETITIONS, "take a resident's petition by proxy"),
-        "read_petition": (PETITIONS, "read a petition"),
+        "read_petition": ((DIRECTOR, GRID, AGENT), "read a petition"),
         "forward_petition": (PETITIONS, "forward a petition to its department"),
         "accept_petition": (PETITIONS, "record the department's acceptance"),
         "answer_petition": (PETITIONS, "record the department's answer"),

@@ -31,9 +31,16 @@ from anju_query.application.models import (
     PetitionStatus,
     SlaState,
 )
+from anju_query.application.permissions import PERMISSIONS, READ_DISPUTES
 from anju_query.application.petitions import PetitionFilter, Timeliness, list_petitions
 from anju_query.application.signals import SignalFilter, SignalItem, SignalStatus, list_signals
-from anju_query.entrypoints.http import Limit, Offset, ScopeDep, read_your_writes
+from anju_query.entrypoints.http import (
+    Limit,
+    Offset,
+    PetitionsScope,
+    SignalsScope,
+    read_your_writes,
+)
 from eventkit import audit
 from eventkit.app import RuntimeDep
 from eventkit.errors import NotFound
@@ -41,6 +48,7 @@ from eventkit.http import CurrentUser
 
 
 def audience_of(principal: CurrentUser) -> Audience:
+    PERMISSIONS.check(principal, READ_DISPUTES)
     return Audience.of(principal)
 
 
@@ -136,7 +144,7 @@ async def get_dispute(
 @router.get("/signals", tags=["signals"])
 async def get_signals(
     runtime: RuntimeDep,
-    scope: ScopeDep,
+    scope: SignalsScope,
     area_id: Annotated[UUID | None, Query(description="a community, grid or building")] = None,
     status: SignalStatus | None = None,
     category: Category | None = None,
@@ -152,7 +160,7 @@ async def get_signals(
 @router.get("/petitions", tags=["petitions"])
 async def get_petitions(
     runtime: RuntimeDep,
-    scope: ScopeDep,
+    scope: PetitionsScope,
     status: PetitionStatus | None = None,
     timeliness: Annotated[
         Timeliness | None, Query(description="`late`: a deadline missed or met late")

@@ -13,6 +13,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+import pytest
 import pytest_asyncio
 from pydantic import SecretStr
 
@@ -466,6 +467,27 @@ async def test_scoping_and_sensitive_disputes(world: World) -> None:
     shown = await world.client.get(f"/disputes/{world.sensitive}", headers=mediator)
     assert shown.status_code == 200
     assert (await world.client.get("/disputes")).status_code == 401
+
+
+async def test_a_sensitive_dispute_is_for_its_communitys_directors_only(world: World) -> None:
+    own = token(Role.DIRECTOR, areas=(world.community,), sub="d-1")
+    assert world.sensitive in await _ids(world, own)
+    for director in (
+        token(Role.DIRECTOR, sub="d-0"),  # a token that names no area
+        token(Role.DIRECTOR, areas=(uuid.uuid4(),), sub="d-2"),  # another community's
+    ):
+        assert await _ids(world, director) == set()
+        hidden = await world.client.get(f"/disputes/{world.sensitive}", headers=director)
+        assert hidden.status_code == 404
+
+
+@pytest.mark.parametrize("role", [Role.DOCTOR, Role.VOLUNTEER_COORDINATOR, Role.PETITION_AGENT])
+async def test_roles_without_dispute_rights_read_no_disputes(world: World, role: Role) -> None:
+    headers = token(role, areas=(world.community,))
+    for url in ("/disputes", f"/disputes/{world.noise}", "/disputes/statistics", "/signals"):
+        response = await world.client.get(url, headers=headers)
+        assert response.status_code == 403, (url, response.text)
+        assert response.json()["error"]["code"] == "forbidden"
 
 
 async def test_a_dispute_has_its_whole_timeline(world: World) -> None:

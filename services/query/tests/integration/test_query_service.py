@@ -362,6 +362,33 @@ async def test_search_by_id_suffix_and_unit(world: World) -> None:
     assert gone["status"] == "moved_out"
 
 
+async def test_a_masked_caller_searches_by_no_more_than_the_mask_shows(world: World) -> None:
+    worker = token(Role.GRID_WORKER, areas=(world.community,))
+    shown = await world.client.get("/residents", params={"id_suffix": "1234"}, headers=worker)
+    assert _names(shown.json()) == ["张三"]
+    # Each further digit would be an oracle for the hidden part of the number.
+    longer = await world.client.get("/residents", params={"id_suffix": "01234"}, headers=worker)
+    assert longer.status_code == 422
+    assert longer.json()["error"]["code"] == "id_suffix_too_long"
+    director = token(Role.DIRECTOR, areas=(world.community,))
+    full = await world.client.get("/residents", params={"id_suffix": "01234"}, headers=director)
+    assert full.status_code == 200
+
+
+@pytest.mark.parametrize("role", [Role.DOCTOR, Role.VOLUNTEER_COORDINATOR, Role.MEDIATOR])
+async def test_roles_without_resident_rights_read_no_residents(world: World, role: Role) -> None:
+    headers = token(role, areas=(world.community,))
+    for url in (
+        "/residents",
+        f"/residents/{world.people['zhang']}",
+        "/follow-ups",
+        "/areas/summary",
+    ):
+        response = await world.client.get(url, headers=headers)
+        assert response.status_code == 403, (url, response.text)
+    assert (await world.client.get("/areas", headers=headers)).status_code == 200
+
+
 async def test_pagination_is_stable_and_counts_the_total(world: World) -> None:
     seen: list[str] = []
     for offset in (0, 10, 20):
@@ -487,7 +514,7 @@ async def test_grid_worker_sees_their_grid_only_and_masked(world: World) -> None
     assert other.status_code == 404
     own = await world.client.get(f"/residents/{world.people['zhang']}", headers=headers)
     assert own.status_code == 200
-    assert own.json()["resident"]["id_number"] == "1101**********1234"
+    assert own.json()["resident"]["id_number"] == "**************1234"
     listed = (await world.client.get("/residents", headers=headers, params={"limit": 200})).json()
     assert listed["total"] == 4
     assert {i["location"]["grid_id"] for i in listed["items"]} == {str(world.grid1)}

@@ -222,3 +222,24 @@ async def test_a_death_cannot_be_recorded_ahead_of_time(registry: Registry) -> N
     future = await registry.post(f"/residents/{resident_id}/death", {"died_on": "2024-05-02"})
     assert future.status_code == 422
     assert future.json()["error"]["code"] == "date_in_future"
+
+
+async def test_a_duplicate_names_its_holder_only_to_a_caller_who_may_see_them(
+    registry: Registry,
+) -> None:
+    holder_body = registry.resident_body()
+    holder = await registry.post("/residents", holder_body)
+    grid2 = await registry.create_area("grid", registry.community_id)
+    unit2 = await registry.create_area("unit", await registry.create_area("building", grid2))
+    outsider = registry.auth("grid_worker", sub="w-9", areas=[grid2])
+    again = registry.resident_body(id_number=holder_body["id_number"], unit_id=unit2)
+
+    hidden = await registry.post("/residents", again, outsider)
+    assert hidden.status_code == 409
+    assert hidden.json()["error"]["code"] == "duplicate"
+    assert hidden.json()["error"]["details"] == {}
+
+    director = registry.auth("director", areas=[registry.community_id])
+    shown = await registry.post("/residents", again, director)
+    assert shown.status_code == 409
+    assert shown.json()["error"]["details"] == {"resident_id": holder.json()["id"]}
