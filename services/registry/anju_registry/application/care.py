@@ -143,7 +143,7 @@ async def record_visit(
             result = await append_care(
                 session, resident_id, version, events, context=caller.context, path=resident.path
             )
-        return accepted(SOURCE, str(visit_id), result)
+        return accepted(SOURCE, str(resident_id), result, sub_id=visit_id)
 
 
 async def followup_due(session: Session, deadline: Deadline) -> None:

@@ -75,6 +75,8 @@ async def test_review_clear_and_visits_follow_the_rules(registry: Registry) -> N
         "FollowUpVisitPlanned",
     ]
     assert events[4].grid_worker_id == "worker-7"
+    assert visit.json()["id"] == resident_id
+    assert visit.json()["sub_id"] == str(events[4].visit_id)
     assert events[-1].due_by == registry.clock.now + timedelta(days=14)
 
     cleared = await registry.client.delete(
