@@ -175,13 +175,14 @@ class Work(Generic[T]):
 
     def answer_with(self, result: AppendResult, entity_id: UUID | None = None) -> None:
         """Answer with another stream's append (where the command's effect really went), and
-        maybe another id (a visit's): the consistency token then waits for that stream."""
+        maybe another id (the dispute a signal became): the consistency token then waits for
+        that stream."""
         self._answer = (result, entity_id or self.id)
 
     def answer(self) -> None:
         assert self.result is not None
         result, entity_id = self._answer or (self.result, self.id)
-        self._accepted = accepted(self.aggregate.source, str(entity_id), result)
+        self._accepted = accepted(self.aggregate.source, str(entity_id), result, sub_id=self.sub_id)
 
     @property
     def accepted(self) -> Accepted:

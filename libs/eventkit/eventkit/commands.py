@@ -33,11 +33,22 @@ def utcnow() -> datetime:
 
 
 class Accepted(BaseModel):
-    """The answer to a command that was decided and committed."""
+    """The answer to a command that was decided and committed.
+
+    ``id`` names the record the command wrote to and ``version``/``consistency_token`` where that
+    record now stands. ``sub_id`` names what the command created inside the record (a mediation
+    session, an agreement, a referral, a follow-up visit), so a client can hold it without reading
+    the record again; it is null for commands that create no such part.
+    """
 
     id: str
     version: int
     consistency_token: str
+    sub_id: str | None = None
+
+    def with_sub_id(self, sub_id: object) -> Accepted:
+        """This answer, naming ``sub_id`` as the part the command created."""
+        return self.model_copy(update={"sub_id": str(sub_id)})
 
 
 @dataclass(frozen=True)
@@ -62,9 +73,17 @@ class BadConsistencyToken(Invalid):
     code = "bad_consistency_token"
 
 
-def accepted(source: str, entity_id: str, result: AppendResult) -> Accepted:
+def accepted(
+    source: str, entity_id: str, result: AppendResult, *, sub_id: object | None = None
+) -> Accepted:
+    """The answer to a committed command on ``entity_id`` (and the ``sub_id`` it created, if any)."""
     token = ConsistencyToken(source, result.stream_id, result.version)
-    return Accepted(id=entity_id, version=result.version, consistency_token=token.encode())
+    return Accepted(
+        id=entity_id,
+        version=result.version,
+        consistency_token=token.encode(),
+        sub_id=None if sub_id is None else str(sub_id),
+    )
 
 
 def context_of(request: Request, principal: Principal) -> Context:

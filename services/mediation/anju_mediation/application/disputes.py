@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from pydantic import BaseModel
 
@@ -124,11 +124,12 @@ def schedule_session(session_id: UUID, cmd: ScheduleSession) -> Decide:
     )
 
 
-def hold_session(session_id: UUID | None, cmd: HoldSession, *, now: datetime) -> Decide:
+def hold_session(session_id: UUID, cmd: HoldSession, *, planned: bool, now: datetime) -> Decide:
+    """Record a held session: ``planned`` if ``session_id`` was scheduled, else a new one."""
     return lambda d: disputes.hold_session(
         d,
-        session_id=session_id or uuid4(),
-        planned=session_id is not None,
+        session_id=session_id,
+        planned=planned,
         held_at=when(cmd.held_at, now),
         place=cmd.place,
         attendees=cmd.attendees,
@@ -136,9 +137,9 @@ def hold_session(session_id: UUID | None, cmd: HoldSession, *, now: datetime) ->
     )
 
 
-def reach_agreement(cmd: ReachAgreement, *, now: datetime) -> Decide:
+def reach_agreement(agreement_id: UUID, cmd: ReachAgreement, *, now: datetime) -> Decide:
     return lambda d: disputes.reach_agreement(
-        d, agreement_id=uuid4(), terms=cmd.terms, confirmed_by=cmd.confirmed_by, now=now
+        d, agreement_id=agreement_id, terms=cmd.terms, confirmed_by=cmd.confirmed_by, now=now
     )
 
 
@@ -146,8 +147,8 @@ def fail(cmd: FailMediation) -> Decide:
     return lambda d: disputes.fail(d, reason=cmd.reason)
 
 
-def refer(cmd: Refer, *, now: datetime) -> Decide:
-    return lambda d: disputes.refer(d, referral_id=uuid4(), to=cmd.to, note=cmd.note, now=now)
+def refer(referral_id: UUID, cmd: Refer, *, now: datetime) -> Decide:
+    return lambda d: disputes.refer(d, referral_id=referral_id, to=cmd.to, note=cmd.note, now=now)
 
 
 def answer_referral(referral_id: UUID, cmd: AnswerReferral, *, now: datetime) -> Decide:

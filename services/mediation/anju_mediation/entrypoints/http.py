@@ -177,18 +177,24 @@ async def unassign_mediator(
 async def schedule_session(
     dispute_id: UUID, cmd: ScheduleSession, store: StoreDep, caller: CallerDep
 ) -> Accepted:
-    """Plan a mediation session (枫桥小屋, police point, station, on site)."""
-    decide = disputes.schedule_session(uuid4(), cmd)
-    return await disputes.act(store, dispute_id, cmd, caller, "schedule_session", decide)
+    """Plan a mediation session (枫桥小屋, police point, station, on site); ``sub_id`` names it."""
+    session_id = uuid4()
+    decide = disputes.schedule_session(session_id, cmd)
+    answer = await disputes.act(store, dispute_id, cmd, caller, "schedule_session", decide)
+    return answer.with_sub_id(session_id)
 
 
 @router.post("/disputes/{dispute_id}/sessions/held", tags=["disputes"], status_code=201)
 async def hold_unplanned_session(
     dispute_id: UUID, cmd: HoldSession, store: StoreDep, caller: CallerDep, config: ConfigDep
 ) -> Accepted:
-    """Record a session that was held without being planned (``place`` is required)."""
-    decide = disputes.hold_session(None, cmd, now=config.clock())
-    return await disputes.act(store, dispute_id, cmd, caller, "hold_session", decide)
+    """Record a session that was held without being planned (``place`` is required).
+
+    ``sub_id`` names the new session."""
+    session_id = uuid4()
+    decide = disputes.hold_session(session_id, cmd, planned=False, now=config.clock())
+    answer = await disputes.act(store, dispute_id, cmd, caller, "hold_session", decide)
+    return answer.with_sub_id(session_id)
 
 
 @router.post(
@@ -203,17 +209,20 @@ async def hold_session(
     config: ConfigDep,
 ) -> Accepted:
     """Record that a planned session took place: attendees and minutes."""
-    decide = disputes.hold_session(session_id, cmd, now=config.clock())
-    return await disputes.act(store, dispute_id, cmd, caller, "hold_session", decide)
+    decide = disputes.hold_session(session_id, cmd, planned=True, now=config.clock())
+    answer = await disputes.act(store, dispute_id, cmd, caller, "hold_session", decide)
+    return answer.with_sub_id(session_id)
 
 
 @router.post("/disputes/{dispute_id}/agreement", tags=["disputes"], status_code=201)
 async def reach_agreement(
     dispute_id: UUID, cmd: ReachAgreement, store: StoreDep, caller: CallerDep, config: ConfigDep
 ) -> Accepted:
-    """Record the agreement: terms, and at least two parties who confirmed it."""
-    decide = disputes.reach_agreement(cmd, now=config.clock())
-    return await disputes.act(store, dispute_id, cmd, caller, "reach_agreement", decide)
+    """Record the agreement: terms, and at least two parties who confirmed it; ``sub_id`` names it."""
+    agreement_id = uuid4()
+    decide = disputes.reach_agreement(agreement_id, cmd, now=config.clock())
+    answer = await disputes.act(store, dispute_id, cmd, caller, "reach_agreement", decide)
+    return answer.with_sub_id(agreement_id)
 
 
 @router.post("/disputes/{dispute_id}/failure", tags=["disputes"], status_code=201)
@@ -227,9 +236,13 @@ async def fail_mediation(
 async def refer(
     dispute_id: UUID, cmd: Refer, store: StoreDep, caller: CallerDep, config: ConfigDep
 ) -> Accepted:
-    """Refer a dispute whose mediation failed (police, court, housing centre, property company)."""
-    decide = disputes.refer(cmd, now=config.clock())
-    return await disputes.act(store, dispute_id, cmd, caller, "refer_dispute", decide)
+    """Refer a dispute whose mediation failed (police, court, housing centre, property company).
+
+    ``sub_id`` names the referral, for its answer."""
+    referral_id = uuid4()
+    decide = disputes.refer(referral_id, cmd, now=config.clock())
+    answer = await disputes.act(store, dispute_id, cmd, caller, "refer_dispute", decide)
+    return answer.with_sub_id(referral_id)
 
 
 @router.post(
@@ -244,7 +257,8 @@ async def answer_referral(
     config: ConfigDep,
 ) -> Accepted:
     decide = disputes.answer_referral(referral_id, cmd, now=config.clock())
-    return await disputes.act(store, dispute_id, cmd, caller, "answer_referral", decide)
+    answer = await disputes.act(store, dispute_id, cmd, caller, "answer_referral", decide)
+    return answer.with_sub_id(referral_id)
 
 
 @router.post("/disputes/{dispute_id}/agreement/follow-ups", tags=["disputes"], status_code=201)

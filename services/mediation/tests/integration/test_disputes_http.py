@@ -21,6 +21,16 @@ async def events_of(mediation: Mediation, dispute_id: str) -> list[Any]:
     return [recorded.event for recorded in stream.events]
 
 
+async def accepted(
+    mediation: Mediation, url: str, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """POST a command that must be accepted; return the whole answer."""
+    response = await mediation.post(url, body, headers)
+    assert response.status_code == 201, response.text
+    answer: dict[str, Any] = response.json()
+    return answer
+
+
 async def test_from_signal_to_return_visit_and_close(mediation: Mediation) -> None:
     worker = mediation.auth("grid_worker", sub="gw-1", areas=[mediation.grid_id])
     signal = await mediation.ok(
@@ -48,18 +58,30 @@ async def test_from_signal_to_return_visit_and_close(mediation: Mediation) -> No
     base = f"/disputes/{dispute}"
     await mediation.ok(f"{base}/mediators", {"mediator_id": "gw-1", "role": "grid_worker"}, worker)
     soon = (mediation.clock.now + timedelta(days=1)).isoformat()
-    session = await mediation.ok(
-        f"{base}/sessions", {"scheduled_for": soon, "place": "fengqiao_hut"}, worker
+    scheduled = await accepted(
+        mediation, f"{base}/sessions", {"scheduled_for": soon, "place": "fengqiao_hut"}, worker
     )
+    assert scheduled["id"] == dispute
+    session_id = scheduled["sub_id"]
     view = await mediation.dispute(dispute)
-    session_id = next(iter(view["sessions"]))
-    assert session == dispute
-    await mediation.ok(
+    assert list(view["sessions"]) == [session_id]
+    held = await accepted(
+        mediation,
         f"{base}/sessions/{session_id}/held",
         {"attendees": ["gw-1", "张三", "李四"], "minutes": "agreed to fix the pipe"},
         worker,
     )
-    await mediation.ok(
+    assert held["sub_id"] == session_id
+    on_the_spot = await accepted(
+        mediation,
+        f"{base}/sessions/held",
+        {"place": "on_site", "attendees": ["gw-1"], "minutes": "looked at the ceiling"},
+        worker,
+    )
+    held_sessions = (await mediation.dispute(dispute))["held_sessions"]
+    assert sorted(held_sessions) == sorted([session_id, on_the_spot["sub_id"]])
+    agreed = await accepted(
+        mediation,
         f"{base}/agreement",
         {
             "terms": [{"party_id": party_ids[1], "action": "repair the pipe within a week"}],
@@ -67,6 +89,7 @@ async def test_from_signal_to_return_visit_and_close(mediation: Mediation) -> No
         },
         worker,
     )
+    assert (await mediation.dispute(dispute))["agreement_id"] == agreed["sub_id"]
     await mediation.ok(f"{base}/agreement/follow-ups", {"carried_out": True}, worker)
     await mediation.ok(
         f"{base}/return-visits",
@@ -103,6 +126,7 @@ async def test_from_signal_to_return_visit_and_close(mediation: Mediation) -> No
         "DisputeRegistered",
         "MediatorAssigned",
         "MediationSessionScheduled",
+        "MediationSessionHeld",
         "MediationSessionHeld",
         "AgreementReached",
         "AgreementFollowedUp",
@@ -172,9 +196,12 @@ async def test_escalation_by_hand_goes_up_only_and_failure_leads_to_referral(
     early = await mediation.post(f"{base}/referrals", {"to": "court"})
     assert early.json()["error"]["code"] == "mediation_not_failed"
     await mediation.ok(f"{base}/failure", {"reason": "the parties would not meet"})
-    await mediation.ok(f"{base}/referrals", {"to": "court", "note": "civil case"})
-    referral = next(iter((await mediation.dispute(dispute))["referrals"]))
-    await mediation.ok(f"{base}/referrals/{referral}/answer", {"answer": "case filed"})
+    referral = (await accepted(mediation, f"{base}/referrals", {"to": "court", "note": "x"}))[
+        "sub_id"
+    ]
+    assert list((await mediation.dispute(dispute))["referrals"]) == [referral]
+    answered = await accepted(mediation, f"{base}/referrals/{referral}/answer", {"answer": "filed"})
+    assert answered["sub_id"] == referral
     view = await mediation.dispute(dispute)
     assert view["tier"] == "grid"
     assert view["referrals"] == {referral: True}

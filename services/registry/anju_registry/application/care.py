@@ -27,7 +27,7 @@ async def _on_care(
     expected_version: int | None,
     decide: Decide,
     *,
-    answer_id: UUID | None = None,
+    sub_id: UUID | None = None,
 ) -> Accepted:
     """A command on the resident's care stream, through the resident (who must be visible and
     is locked, so a flag cannot slip in beside a death); ``expected_version`` is the care
@@ -39,7 +39,8 @@ async def _on_care(
         result = await w.append_to(
             CARE, resident_id, version, events, guard=RESIDENTS.guard(w.state)
         )
-        w.answer_with(result, answer_id)
+        w.answer_with(result)
+        w.sub_id = sub_id
     return w.accepted
 
 
@@ -149,7 +150,7 @@ async def record_visit(
             now=now,
             intervals=intervals,
         ),
-        answer_id=visit_id,
+        sub_id=visit_id,
     )
 
 
