@@ -41,7 +41,8 @@ def test_the_permissions_document_is_up_to_date() -> None:
     spec = importlib.util.spec_from_file_location(
         "permissions_doc", Path(__file__).with_name("permissions_doc.py")
     )
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     doc = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(doc)
     assert doc.DOC.read_text(encoding="utf-8") == doc.render(), "run `make permissions`"
