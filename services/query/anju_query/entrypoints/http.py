@@ -11,7 +11,7 @@ fail. A malformed token, or one of a source no read model here follows, is a 400
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
@@ -38,7 +38,7 @@ from anju_query.application.scope import Scope
 from anju_query.projections import FOLLOWS
 from eventkit import audit
 from eventkit.app import RuntimeDep
-from eventkit.commands import BadConsistencyToken, ConsistencyToken
+from eventkit.commands import BadConsistencyToken, Clock, ConsistencyToken
 from eventkit.http import CurrentUser, NotFound
 from eventkit.projection import wait_for_stream
 
@@ -72,6 +72,15 @@ async def read_your_writes(
     response.headers["X-Consistency"] = "fresh" if fresh else "stale"
 
 
+def now_of(request: Request) -> datetime:
+    """The time of this request, from the app's clock: tests move it by hand."""
+    clock: Clock = request.app.state.clock
+    return clock()
+
+
+NowDep = Annotated[datetime, Depends(now_of)]
+
+
 def scope_of(principal: CurrentUser) -> Scope:
     return Scope.of(principal)
 
@@ -87,6 +96,7 @@ router = APIRouter(dependencies=[Depends(read_your_writes)])
 async def list_residents(
     runtime: RuntimeDep,
     scope: ScopeDep,
+    now: NowDep,
     q: Annotated[str | None, Query(max_length=50, description="part of the name")] = None,
     id_suffix: Annotated[str | None, Query(pattern=r"^[0-9Xx]{1,18}$")] = None,
     unit_id: UUID | None = None,
@@ -101,13 +111,13 @@ async def list_residents(
     )
     async with runtime.pool.acquire() as conn:
         return await search_residents(
-            conn, scope, search, limit=limit, offset=offset, today=date.today()
+            conn, scope, search, limit=limit, offset=offset, today=now.date()
         )
 
 
 @router.get("/residents/{resident_id}", tags=["residents"])
 async def get_resident(
-    request: Request, runtime: RuntimeDep, principal: CurrentUser, resident_id: UUID
+    request: Request, runtime: RuntimeDep, principal: CurrentUser, now: NowDep, resident_id: UUID
 ) -> ResidentProfile:
     """A resident's profile: details, household, flags, visits and the next visit due; the
     disputes they are a party to and the petitions filed for them, as far as the caller may see.
@@ -115,9 +125,8 @@ async def get_resident(
     A profile that shows the full ID number, or a sensitive dispute, is an audited read."""
     scope = Scope.of(principal)
     audience = Audience.of(principal)
-    now = datetime.now(UTC)
     async with runtime.pool.acquire() as conn:
-        profile = await resident_profile(conn, scope, resident_id, today=date.today())
+        profile = await resident_profile(conn, scope, resident_id, now=now)
         if profile is None:
             raise NotFound("no such resident", resident_id=str(resident_id))
         disputes = await dispute_board(
@@ -142,6 +151,7 @@ async def get_resident(
 async def list_follow_ups(
     runtime: RuntimeDep,
     scope: ScopeDep,
+    now: NowDep,
     grid_id: UUID | None = None,
     state: FollowUpState | None = None,
     worker: Annotated[str | None, Query(description="a grid worker's id, or `unassigned`")] = None,
@@ -153,9 +163,7 @@ async def list_follow_ups(
     """Pending follow-up visits, soonest due first, with counts per grid and grid worker."""
     board = BoardFilter(grid_id=grid_id, state=state, worker=worker, flag=flag, tier=tier)
     async with runtime.pool.acquire() as conn:
-        return await follow_up_board(
-            conn, scope, board, limit=limit, offset=offset, now=datetime.now(UTC)
-        )
+        return await follow_up_board(conn, scope, board, limit=limit, offset=offset, now=now)
 
 
 @router.get("/areas/summary", tags=["areas"])
