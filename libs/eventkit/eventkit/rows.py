@@ -119,7 +119,19 @@ class Writers:
     """A projection's writers by event type; :meth:`apply` runs them over a batch.
 
     Register with :meth:`row` (one row per event) or :meth:`rows` (any number, e.g. a
-    dispute's parties). Several statements for one event type run in registration order.
+    dispute's parties); several statements for one event type run in registration order::
+
+        WRITERS = Writers()
+
+        @WRITERS.row(
+            ResidentMoved,
+            "UPDATE residents r SET grid_id = x.g"
+            " FROM unnest($1::uuid[], $2::uuid[]) AS x(id, g) WHERE r.resident_id = x.id",
+        )
+        def _moved(env: Envelope, e: ResidentMoved) -> Row:
+            return (e.resident_id, e.to_path.grid_id)
+
+    A projection's ``apply`` then calls ``await WRITERS.apply(conn, batch)``.
     """
 
     def __init__(self) -> None:
@@ -152,6 +164,7 @@ class Writers:
         return frozenset(self._by_type)
 
     def __getitem__(self, event_type: str) -> Sequence[Writer]:
+        """The statements for ``event_type``, in the order they run."""
         return self._by_type[event_type]
 
     async def apply(self, conn: asyncpg.Connection, batch: Sequence[Delivered]) -> None:

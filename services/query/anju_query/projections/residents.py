@@ -272,7 +272,8 @@ def _died(env: Envelope, e: ResidentDied) -> Row:
         SELECT h, head, c, g, b, u, at FROM x
         ON CONFLICT (household_id) DO UPDATE SET head_resident_id = EXCLUDED.head_resident_id,
             community_id = EXCLUDED.community_id, grid_id = EXCLUDED.grid_id,
-            building_id = EXCLUDED.building_id, unit_id = EXCLUDED.unit_id
+            building_id = EXCLUDED.building_id, unit_id = EXCLUDED.unit_id,
+            formed_at = EXCLUDED.formed_at
     )
     INSERT INTO household_members (household_id, resident_id, relation, joined_at)
     SELECT h, head, 'head', at FROM x
