@@ -353,6 +353,11 @@ async def dispute_statistics(
     h = Params()
     hscope = audience.scope.where(h, "x.community_id", "x.grid_id")
     dscope = audience.where(h)
+    if area_id is not None:
+        # the same area as the totals: a director filtering one community sees its hotspots only
+        area = h(area_id)
+        hscope += f" AND {area} IN (x.community_id, x.grid_id, x.building_id)"
+        dscope += f" AND {area} IN (d.area_id, d.community_id, d.grid_id, d.building_id)"
     hlo, hhi = h(since), h(until)
     hotspots = await conn.fetch(
         f"""

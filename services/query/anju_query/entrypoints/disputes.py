@@ -7,7 +7,7 @@ may see — sensitive disputes only for their assigned mediators and the directo
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated
 from uuid import UUID
 
@@ -36,6 +36,7 @@ from anju_query.application.petitions import PetitionFilter, Timeliness, list_pe
 from anju_query.application.signals import SignalFilter, SignalItem, SignalStatus, list_signals
 from anju_query.entrypoints.http import (
     Limit,
+    NowDep,
     Offset,
     PetitionsScope,
     SignalsScope,
@@ -63,6 +64,7 @@ async def list_disputes(
     runtime: RuntimeDep,
     principal: CurrentUser,
     audience: AudienceDep,
+    now: NowDep,
     tier: Tier | None = None,
     status: DisputeStatus | None = None,
     category: Category | None = None,
@@ -85,9 +87,7 @@ async def list_disputes(
         resident_id=resident_id,
     )
     async with runtime.pool.acquire() as conn:
-        page = await dispute_board(
-            conn, audience, board, limit=limit, offset=offset, now=datetime.now(UTC)
-        )
+        page = await dispute_board(conn, audience, board, limit=limit, offset=offset, now=now)
         sensitive = [d.id for d in page.items if d.sensitivity == Sensitivity.SENSITIVE]
         await audit.record_reads(
             conn,
@@ -104,13 +104,14 @@ async def list_disputes(
 async def get_statistics(
     runtime: RuntimeDep,
     audience: AudienceDep,
+    now: NowDep,
     since: datetime | None = None,
     until: datetime | None = None,
     area_id: UUID | None = None,
 ) -> DisputeStatistics:
     """Per period (default: the last 365 days) and area: registered, resolved per tier,
     median days to resolution, agreements carried out, satisfaction, petitions, hotspots."""
-    until = until or datetime.now(UTC)
+    until = until or now
     since = since or until - timedelta(days=365)
     async with runtime.pool.acquire() as conn:
         return await dispute_statistics(conn, audience, since=since, until=until, area_id=area_id)
@@ -122,11 +123,12 @@ async def get_dispute(
     runtime: RuntimeDep,
     principal: CurrentUser,
     audience: AudienceDep,
+    now: NowDep,
     dispute_id: UUID,
 ) -> DisputeDetail:
     """A dispute with its parties, mediators and whole timeline (a sensitive one is audited)."""
     async with runtime.pool.acquire() as conn:
-        detail = await dispute_detail(conn, audience, dispute_id, now=datetime.now(UTC))
+        detail = await dispute_detail(conn, audience, dispute_id, now=now)
         if detail is None:
             raise NotFound("no such dispute", dispute_id=str(dispute_id))
         if detail.dispute.sensitivity == Sensitivity.SENSITIVE:
@@ -161,6 +163,7 @@ async def get_signals(
 async def get_petitions(
     runtime: RuntimeDep,
     scope: PetitionsScope,
+    now: NowDep,
     status: PetitionStatus | None = None,
     timeliness: Annotated[
         Timeliness | None, Query(description="`late`: a deadline missed or met late")
@@ -182,6 +185,4 @@ async def get_petitions(
         resident_id=resident_id,
     )
     async with runtime.pool.acquire() as conn:
-        return await list_petitions(
-            conn, scope, search, limit=limit, offset=offset, now=datetime.now(UTC)
-        )
+        return await list_petitions(conn, scope, search, limit=limit, offset=offset, now=now)

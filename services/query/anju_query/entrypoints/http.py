@@ -12,7 +12,7 @@ fail. A malformed token, or one of a source no read model here follows, is a 400
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
@@ -53,7 +53,7 @@ from eventkit import audit
 from eventkit.access import VISIBLE_ID_SUFFIX
 from eventkit.app import RuntimeDep
 from eventkit.auth import Principal
-from eventkit.commands import BadConsistencyToken, ConsistencyToken
+from eventkit.commands import BadConsistencyToken, Clock, ConsistencyToken
 from eventkit.errors import NotFound, Rejected
 from eventkit.http import CurrentUser
 from eventkit.projection import wait_for_stream
@@ -92,6 +92,15 @@ async def read_your_writes(
     response.headers["X-Consistency"] = "fresh" if fresh else "stale"
 
 
+def now_of(request: Request) -> datetime:
+    """The time of this request, from the app's clock: tests move it by hand."""
+    clock: Clock = request.app.state.clock
+    return clock()
+
+
+NowDep = Annotated[datetime, Depends(now_of)]
+
+
 def scope_for(action: str) -> Callable[[Principal], Scope]:
     """A dependency: the caller's scope, once their role may do ``action`` (else 403)."""
 
@@ -118,6 +127,7 @@ router = APIRouter(dependencies=[Depends(read_your_writes)])
 async def list_residents(
     runtime: RuntimeDep,
     scope: ResidentsScope,
+    now: NowDep,
     q: Annotated[str | None, Query(max_length=50, description="part of the name")] = None,
     id_suffix: Annotated[str | None, Query(pattern=r"^[0-9Xx]{1,18}$")] = None,
     unit_id: UUID | None = None,
@@ -140,13 +150,13 @@ async def list_residents(
     )
     async with runtime.pool.acquire() as conn:
         return await search_residents(
-            conn, scope, search, limit=limit, offset=offset, today=date.today()
+            conn, scope, search, limit=limit, offset=offset, today=now.date()
         )
 
 
 @router.get("/residents/{resident_id}", tags=["residents"])
 async def get_resident(
-    request: Request, runtime: RuntimeDep, scope: ResidentsScope, resident_id: UUID
+    request: Request, runtime: RuntimeDep, scope: ResidentsScope, now: NowDep, resident_id: UUID
 ) -> ResidentProfile:
     """A resident's profile: details, household, flags, visits and the next visit due; the
     disputes they are a party to and the petitions filed for them, as far as the caller may see.
@@ -154,9 +164,8 @@ async def get_resident(
     A profile that shows the full ID number, or a sensitive dispute, is an audited read."""
     principal = scope.principal
     audience = Audience(scope)
-    now = datetime.now(UTC)
     async with runtime.pool.acquire() as conn:
-        profile = await resident_profile(conn, scope, resident_id, today=date.today())
+        profile = await resident_profile(conn, scope, resident_id, now=now)
         if profile is None:
             raise NotFound("no such resident", resident_id=str(resident_id))
         disputes = (
@@ -189,6 +198,7 @@ async def get_resident(
 async def list_follow_ups(
     runtime: RuntimeDep,
     scope: FollowUpsScope,
+    now: NowDep,
     grid_id: UUID | None = None,
     state: FollowUpState | None = None,
     worker: Annotated[str | None, Query(description="a grid worker's id, or `unassigned`")] = None,
@@ -200,9 +210,7 @@ async def list_follow_ups(
     """Pending follow-up visits, soonest due first, with counts per grid and grid worker."""
     board = BoardFilter(grid_id=grid_id, state=state, worker=worker, flag=flag, tier=tier)
     async with runtime.pool.acquire() as conn:
-        return await follow_up_board(
-            conn, scope, board, limit=limit, offset=offset, now=datetime.now(UTC)
-        )
+        return await follow_up_board(conn, scope, board, limit=limit, offset=offset, now=now)
 
 
 @router.get("/areas/summary", tags=["areas"])

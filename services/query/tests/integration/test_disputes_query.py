@@ -672,3 +672,46 @@ async def test_the_board_audits_each_sensitive_dispute_it_shows(world: World) ->
     async with pool.acquire() as conn:
         board_reads = await conn.fetchval("SELECT count(*) FROM read_audit WHERE sub = 'dir-board'")
     assert board_reads == 1
+
+
+async def test_statistics_of_one_area_list_only_its_hotspots(world: World) -> None:
+    """A director over two communities, filtering one, sees none of the other's hotspots."""
+    other, building = uuid.uuid4(), uuid.uuid4()
+    at = Location(
+        area_id=building,
+        kind=AreaKind.BUILDING,
+        path=AreaPath(community_id=other, grid_id=uuid.uuid4(), building_id=building),
+    )
+    written = ""
+    for _ in range(2):
+        signal = uuid.uuid4()
+        written = await world.mediation.emit(
+            f"signal-{signal}",
+            ConflictSignalReported(
+                signal_id=signal,
+                reporter_id="gw-9",
+                reporter_role=ReporterRole.GRID_WORKER,
+                location=at,
+                category=Category.NOISE,
+                description="装修噪音",
+                reported_at=datetime.now(UTC),
+            ),
+            area=other,
+        )
+    await publish_everything(world.mediation.relay)
+    director = token(Role.DIRECTOR, areas=(world.community, other), sub="dir-two")
+
+    async def hotspots(**params: str) -> list[tuple[str | None, str]]:
+        response = await world.client.get(
+            "/disputes/statistics",
+            params={**params, "consistency_token": written},
+            headers=director,
+        )
+        assert response.status_code == 200, response.text
+        assert response.headers["x-consistency"] == "fresh"
+        return [(h["building_id"], h["category"]) for h in response.json()["hotspots"]]
+
+    assert await hotspots(area_id=str(other)) == [(str(building), "noise")]
+    assert await hotspots() == [(str(building), "noise")]
+    assert await hotspots(area_id=str(world.community)) == []
+    assert await hotspots(area_id=str(world.grid1)) == []
