@@ -10,10 +10,28 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+
+_ALLOWED_CONTROLS = frozenset("\t\n\r")
+
+
+def control_character_in(value: str) -> bool:
+    """Whether ``value`` holds a control character other than tab and line breaks (a NUL, an
+    escape): text that no form produces, that PostgreSQL refuses (NUL), or that corrupts logs."""
+    return any((ch < " " and ch not in _ALLOWED_CONTROLS) or ch == "\x7f" for ch in value)
+
+
+def check_text(value: str) -> str:
+    if control_character_in(value):
+        raise ValueError("control characters other than tab and newline are not allowed")
+    return value
+
+
+Text = Annotated[str, AfterValidator(check_text)]
+"""A string that holds no control characters other than tab and line breaks."""
 
 PERSONAL_DATA = "x-personal-data"
 """The JSON Schema keyword that marks a field as personal data (see :data:`Personal`)."""

@@ -168,6 +168,9 @@ class Ran:
 Anju = Callable[..., Awaitable[Ran]]
 
 
+_LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \[")
+
+
 @pytest.fixture
 def anju(world: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Anju:
     """``await anju("status")``: the CLI as an operator runs it, configured by environment."""
@@ -183,7 +186,12 @@ def anju(world: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFi
         # Each command calls asyncio.run(), which needs a thread without a running loop.
         code = await asyncio.to_thread(main, list(argv))
         captured = capsys.readouterr()
-        return Ran(code, captured.out, captured.err)
+        # The services of the world run in this process and may log meanwhile (a projection
+        # starting): those lines are theirs, not the command's.
+        out = "".join(
+            line for line in captured.out.splitlines(keepends=True) if not _LOG_LINE.match(line)
+        )
+        return Ran(code, out, captured.err)
 
     return run
 

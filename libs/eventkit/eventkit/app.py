@@ -39,6 +39,8 @@ def service_app(runtime: Runtime, routers: Sequence[APIRouter]) -> FastAPI:
         lifespan=lifespan,
         routers=routers,
         ready_checks={"database": runtime.check_database, "broker": runtime.check_broker},
+        max_body_bytes=settings.max_body_bytes,
+        max_in_flight=settings.max_in_flight,
     )
 
 

@@ -18,6 +18,7 @@ from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Annotated, Any
 
+import asyncpg
 import h11
 import structlog
 from fastapi import APIRouter, Depends, FastAPI, Request
@@ -27,13 +28,14 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from eventkit.auth import InvalidToken, Principal, Role, verify_token
 from eventkit.errors import DomainError, Forbidden, Kind, Unauthorized
+from eventkit.guard import PRINCIPAL_KEY, EdgeGuard
 from eventkit.metrics import HTTP_LATENCY
 from eventkit.store import ConcurrencyError
 
@@ -102,6 +104,16 @@ _STATUS_CODES = {
 }
 
 
+UNAVAILABLE: tuple[type[Exception], ...] = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+    ConnectionError,
+    TimeoutError,
+)
+"""Errors that mean the database is down or unreachable: 503 with ``Retry-After``, not 500."""
+
+
 def install_error_handlers(app: FastAPI) -> None:
     async def api_error(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, DomainError)
@@ -117,7 +129,9 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     async def validation(_: Request, exc: Exception) -> Response:
-        assert isinstance(exc, RequestValidationError)
+        # FastAPI's request validation, or a model a handler validates itself (a body that may
+        # also come as query parameters): either way a 422 naming the fields.
+        assert isinstance(exc, RequestValidationError | ValidationError)
         fields = [
             {
                 "field": ".".join(str(p) for p in err["loc"] if p != "body"),
@@ -133,14 +147,29 @@ def install_error_handlers(app: FastAPI) -> None:
         code = _STATUS_CODES.get(exc.status_code, "error")
         return _json_error(exc.status_code, code, str(exc.detail))
 
+    async def unavailable(_: Request, exc: Exception) -> Response:
+        log.warning("dependency_unavailable", error=repr(exc))
+        response = _json_error(
+            503, "unavailable", "a service this one depends on is not reachable; try again shortly"
+        )
+        response.headers["Retry-After"] = "2"
+        return response
+
     async def unexpected(_: Request, exc: Exception) -> Response:
         log.exception("unhandled_error", error=repr(exc))
-        return _json_error(500, "internal_error", "something went wrong on our side")
+        response = _json_error(500, "internal_error", "something went wrong on our side")
+        # The server drops the connection after an unhandled error: say so, so that a client
+        # does not send its next request on it.
+        response.headers["Connection"] = "close"
+        return response
 
     app.add_exception_handler(DomainError, api_error)
     app.add_exception_handler(ConcurrencyError, concurrency)
     app.add_exception_handler(RequestValidationError, validation)
+    app.add_exception_handler(ValidationError, validation)
     app.add_exception_handler(StarletteHTTPException, http_error)
+    for outage in UNAVAILABLE:
+        app.add_exception_handler(outage, unavailable)
     app.add_exception_handler(Exception, unexpected)
 
 
@@ -152,6 +181,10 @@ def authenticate(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     """FastAPI dependency: the caller, from ``Authorization: Bearer <JWT>``."""
+    verified = getattr(request.state, PRINCIPAL_KEY, None)
+    if isinstance(verified, Principal):  # the edge guard verified it before the body was read
+        structlog.contextvars.bind_contextvars(actor=verified.sub)
+        return verified
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized("missing bearer token")
     secret: str = request.app.state.jwt_secret
@@ -292,6 +325,8 @@ def create_http_app(
     routers: Sequence[APIRouter],
     ready_checks: dict[str, ReadyCheck],
     version: str = "1.0.0",
+    max_body_bytes: int = 1024 * 1024,
+    max_in_flight: int = 64,
 ) -> FastAPI:
     """The FastAPI app of a service, with the shared edge around its routers."""
     app = ServiceApp(
@@ -355,6 +390,13 @@ def create_http_app(
 
     for router in routers:
         app.include_router(router)
+    # Outermost: refuses what it can before anything else runs (see eventkit.guard).
+    app.add_middleware(
+        EdgeGuard,
+        jwt_secret=jwt_secret,
+        max_body_bytes=max_body_bytes,
+        max_in_flight=max_in_flight,
+    )
     return app
 
 

@@ -32,3 +32,8 @@ HTTP_LATENCY = Histogram(
     ["service", "method", "route", "status"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
 )
+
+SHED = Counter(
+    "anju_http_shed_total",
+    "Requests answered 503 at once because too many were already in flight",
+)

@@ -59,6 +59,10 @@ class ServiceSettings(BaseSettings):
     topic_check_interval_s: float = Field(default=1.0, gt=0)
     scheduler_poll_s: float = Field(default=1.0, gt=0)
     consistency_wait_s: float = Field(default=5.0, ge=0)
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    """A request body over this is answered 413 before it is read (1 MiB)."""
+    max_in_flight: int = Field(default=64, ge=1)
+    """Requests served at once by one process; beyond it 503 ``overloaded`` at once."""
 
     @field_validator("jwt_secret")
     @classmethod

@@ -164,3 +164,11 @@ def test_the_permissions_document_lists_every_action() -> None:
     text = render_permissions([PERMS])
     assert "| `resolve` | resolve a case |" in text
     assert "## demo" in text
+
+
+@pytest.mark.parametrize("version", ["9" * 19, "9" * 5000, "-1", "x", ""])
+def test_a_consistency_token_with_an_unreasonable_version_is_refused(version: str) -> None:
+    from eventkit.commands import BadConsistencyToken, ConsistencyToken
+
+    with pytest.raises(BadConsistencyToken):
+        ConsistencyToken.decode(f"registry:resident-1:{version}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID, uuid4
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, Field
 
 from anju_contracts.mediation import (
     AgreementTerm,
@@ -20,17 +20,7 @@ from anju_contracts.mediation import (
     SessionPlace,
     Tier,
 )
-
-
-class Command(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
-
-
-class StreamCommand(Command):
-    expected_version: int | None = Field(
-        default=None, ge=0, description="Fail with 409 unless the record is still at this version"
-    )
-
+from eventkit.commands import Command, StreamCommand
 
 Reason = Field(min_length=1, max_length=2000)
 Note = Field(default=None, max_length=2000)

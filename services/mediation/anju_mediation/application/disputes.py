@@ -41,14 +41,13 @@ from anju_mediation.application.commands import (
     Reopen,
     Resolve,
     ScheduleSession,
-    StreamCommand,
     UnassignMediator,
     when,
 )
 from anju_mediation.application.known import Known, visible_location, visible_residents
 from anju_mediation.domain import disputes
 from anju_mediation.domain.disputes import Dispute, Slas, Status
-from eventkit.commands import Accepted, Caller, area_of, counted
+from eventkit.commands import Accepted, Caller, StreamCommand, area_of, counted
 from eventkit.scheduler import Deadline
 from eventkit.store import Context, Store, StoreSession
 
@@ -118,9 +117,9 @@ def unassign(mediator_id: str, cmd: UnassignMediator) -> Decide:
     return lambda d: disputes.unassign(d, mediator_id=mediator_id, reason=cmd.reason)
 
 
-def schedule_session(session_id: UUID, cmd: ScheduleSession) -> Decide:
+def schedule_session(session_id: UUID, cmd: ScheduleSession, *, now: datetime) -> Decide:
     return lambda d: disputes.schedule_session(
-        d, session_id=session_id, scheduled_for=cmd.scheduled_for, place=cmd.place
+        d, session_id=session_id, scheduled_for=cmd.scheduled_for, place=cmd.place, now=now
     )
 
 
@@ -134,6 +133,7 @@ def hold_session(session_id: UUID, cmd: HoldSession, *, planned: bool, now: date
         place=cmd.place,
         attendees=cmd.attendees,
         minutes=cmd.minutes,
+        now=now,
     )
 
 

@@ -17,13 +17,12 @@ from anju_mediation.application.commands import (
     ClosePetition,
     PetitionStep,
     ProxyPetition,
-    StreamCommand,
     when,
 )
 from anju_mediation.application.known import Known, require_known, visible_residents
 from anju_mediation.domain import petitions
 from anju_mediation.domain.petitions import Deadlines, Petition, PetitionStatus
-from eventkit.commands import Accepted, Caller, area_of, counted
+from eventkit.commands import Accepted, Caller, StreamCommand, area_of, counted
 from eventkit.scheduler import Deadline
 from eventkit.store import Context, Store, StoreSession
 
@@ -64,15 +63,15 @@ async def act(
 
 
 def forward(cmd: PetitionStep, *, now: datetime, deadlines: Deadlines) -> Decide:
-    return lambda p: petitions.forward(p, at=when(cmd.at, now), deadlines=deadlines)
+    return lambda p: petitions.forward(p, at=when(cmd.at, now), deadlines=deadlines, now=now)
 
 
 def accept(cmd: PetitionStep, *, now: datetime, deadlines: Deadlines) -> Decide:
-    return lambda p: petitions.accept(p, at=when(cmd.at, now), deadlines=deadlines)
+    return lambda p: petitions.accept(p, at=when(cmd.at, now), deadlines=deadlines, now=now)
 
 
 def answer(cmd: AnswerPetition, *, now: datetime) -> Decide:
-    return lambda p: petitions.answer(p, at=when(cmd.at, now), answer=cmd.answer)
+    return lambda p: petitions.answer(p, at=when(cmd.at, now), answer=cmd.answer, now=now)
 
 
 def close(cmd: ClosePetition, *, now: datetime) -> Decide:

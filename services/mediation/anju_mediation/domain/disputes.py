@@ -48,6 +48,7 @@ from anju_contracts.mediation import (
 )
 from anju_contracts.registry import AreaKind
 from anju_mediation.domain import errors
+from eventkit.dates import check_past_event, check_schedule
 
 
 class Status(StrEnum):
@@ -101,6 +102,7 @@ class Dispute:
     referrals: Mapping[UUID, bool] = field(default_factory=dict)  # referral id → answered
     resolved_at: datetime | None = None
     reopen_until: datetime | None = None
+    registered_at: datetime | None = None
 
     @property
     def sensitive(self) -> bool:
@@ -127,6 +129,7 @@ def evolve(state: Dispute | None, event: Event) -> Dispute | None:
             parties=tuple(event.parties),
             tier_entered_at=event.registered_at,
             sla_due_by=event.sla_due_by,
+            registered_at=event.registered_at,
         )
     if state is None:
         return None
@@ -201,7 +204,12 @@ def tier_for(location: Location) -> Tier:
 
 
 def check_parties(parties: Sequence[Party], known_residents: Collection[UUID]) -> None:
-    """Each party is a resident the registry knows, or an ad-hoc party with name and contact."""
+    """Each party is a resident the registry knows, or an ad-hoc party with name and contact;
+    no party, and no resident, is named twice."""
+    party_ids = [p.party_id for p in parties]
+    residents = [p.resident_id for p in parties if p.resident_id is not None]
+    if len(set(party_ids)) != len(party_ids) or len(set(residents)) != len(residents):
+        raise errors.DuplicateParty("a party is named twice", field="parties")
     for party in parties:
         if party.resident_id is not None:
             if party.resident_id not in known_residents:
@@ -339,9 +347,10 @@ def reassign(
 
 
 def schedule_session(
-    d: Dispute, *, session_id: UUID, scheduled_for: datetime, place: SessionPlace
+    d: Dispute, *, session_id: UUID, scheduled_for: datetime, place: SessionPlace, now: datetime
 ) -> list[Event]:
     ensure_open(d)
+    check_schedule(scheduled_for, now=now, field="scheduled_for")
     return [
         MediationSessionScheduled(
             dispute_id=d.id, session_id=session_id, scheduled_for=scheduled_for, place=place
@@ -358,9 +367,12 @@ def hold_session(
     place: SessionPlace | None,
     attendees: Sequence[str],
     minutes: str,
+    now: datetime,
 ) -> list[Event]:
     """Record a session: one that was planned (``planned``), or one held on the spot."""
     ensure_open(d)
+    since = d.registered_at or d.tier_entered_at
+    check_past_event(held_at, since=since, now=now, field="held_at")
     if planned and session_id not in d.sessions:
         raise errors.SessionNotFound("no such session", session_id=str(session_id))
     if session_id in d.held:

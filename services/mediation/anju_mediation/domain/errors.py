@@ -19,6 +19,10 @@ class UnknownResident(Rejected):
     code = "unknown_resident"
 
 
+class DuplicateParty(Rejected):
+    code = "duplicate_party"
+
+
 class AdHocPartyIncomplete(Rejected):
     code = "ad_hoc_party_incomplete"
 

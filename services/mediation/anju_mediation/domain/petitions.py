@@ -25,6 +25,7 @@ from anju_contracts.mediation import (
 )
 from anju_contracts.registry import AreaPath
 from anju_mediation.domain import errors
+from eventkit.dates import check_past_event
 
 
 class PetitionStatus(StrEnum):
@@ -120,14 +121,20 @@ def _expect(p: Petition, *statuses: PetitionStatus) -> None:
         )
 
 
-def forward(p: Petition, *, at: datetime, deadlines: Deadlines) -> list[Event]:
+def _check_step(p: Petition, at: datetime, now: datetime) -> None:
+    check_past_event(at, since=p.registered_at or at, now=now, field="at")
+
+
+def forward(p: Petition, *, at: datetime, deadlines: Deadlines, now: datetime) -> list[Event]:
     _expect(p, PetitionStatus.REGISTERED)
+    _check_step(p, at, now)
     due = at + timedelta(days=deadlines.acceptance_days)
     return [PetitionForwarded(petition_id=p.id, forwarded_at=at, acceptance_due_by=due)]
 
 
-def accept(p: Petition, *, at: datetime, deadlines: Deadlines) -> list[Event]:
+def accept(p: Petition, *, at: datetime, deadlines: Deadlines, now: datetime) -> list[Event]:
     _expect(p, PetitionStatus.FORWARDED)
+    _check_step(p, at, now)
     assert p.due_by is not None
     return [
         PetitionAccepted(
@@ -139,8 +146,9 @@ def accept(p: Petition, *, at: datetime, deadlines: Deadlines) -> list[Event]:
     ]
 
 
-def answer(p: Petition, *, at: datetime, answer: str) -> list[Event]:
+def answer(p: Petition, *, at: datetime, answer: str, now: datetime) -> list[Event]:
     _expect(p, PetitionStatus.ACCEPTED)
+    _check_step(p, at, now)
     assert p.due_by is not None
     return [
         PetitionAnswered(petition_id=p.id, answered_at=at, answer=answer, on_time=at <= p.due_by)

@@ -175,11 +175,11 @@ async def unassign_mediator(
 
 @router.post("/disputes/{dispute_id}/sessions", tags=["disputes"], status_code=201)
 async def schedule_session(
-    dispute_id: UUID, cmd: ScheduleSession, store: StoreDep, caller: CallerDep
+    dispute_id: UUID, cmd: ScheduleSession, store: StoreDep, caller: CallerDep, config: ConfigDep
 ) -> Accepted:
     """Plan a mediation session (枫桥小屋, police point, station, on site); ``sub_id`` names it."""
     session_id = uuid4()
-    decide = disputes.schedule_session(session_id, cmd)
+    decide = disputes.schedule_session(session_id, cmd, now=config.clock())
     answer = await disputes.act(store, dispute_id, cmd, caller, "schedule_session", decide)
     return answer.with_sub_id(session_id)
 

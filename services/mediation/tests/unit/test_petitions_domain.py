@@ -1,6 +1,8 @@
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
+import pytest
+
 from anju_contracts import Event
 from anju_contracts.mediation import (
     PetitionAccepted,
@@ -12,9 +14,11 @@ from anju_contracts.mediation import (
 from anju_contracts.registry import AreaPath
 from anju_mediation.domain import errors, petitions
 from anju_mediation.domain.petitions import Deadlines, Petition
+from eventkit.errors import Rejected
 from eventkit.testing.deciders import given, then, then_nothing, then_raises
 
 NOW = datetime(2024, 5, 1, 9, 0, tzinfo=UTC)
+LATER = NOW + timedelta(days=365)
 PID = uuid4()
 PROXIED = PetitionProxied(
     petition_id=PID,
@@ -34,7 +38,7 @@ def state(*events: Event) -> Petition:
 
 
 def test_deadlines_run_from_forwarding_and_acceptance() -> None:
-    forwarded = petitions.forward(state(PROXIED), at=NOW, deadlines=Deadlines())
+    forwarded = petitions.forward(state(PROXIED), at=NOW, deadlines=Deadlines(), now=LATER)
     then(
         forwarded,
         PetitionForwarded(
@@ -42,7 +46,9 @@ def test_deadlines_run_from_forwarding_and_acceptance() -> None:
         ),
     )
     late = NOW + timedelta(days=16)
-    accepted = petitions.accept(state(PROXIED, *forwarded), at=late, deadlines=Deadlines())
+    accepted = petitions.accept(
+        state(PROXIED, *forwarded), at=late, deadlines=Deadlines(), now=LATER
+    )
     then(
         accepted,
         PetitionAccepted(
@@ -55,7 +61,7 @@ def test_deadlines_run_from_forwarding_and_acceptance() -> None:
 
 
 def test_a_missed_deadline_is_recorded_once_and_only_while_waiting() -> None:
-    forwarded = petitions.forward(state(PROXIED), at=NOW, deadlines=Deadlines())
+    forwarded = petitions.forward(state(PROXIED), at=NOW, deadlines=Deadlines(), now=LATER)
     due = NOW + timedelta(days=15)
     missed = petitions.miss(state(PROXIED, *forwarded), stage=PetitionStage.ACCEPTANCE, due_by=due)
     then(
@@ -66,7 +72,9 @@ def test_a_missed_deadline_is_recorded_once_and_only_while_waiting() -> None:
             state(PROXIED, *forwarded, *missed), stage=PetitionStage.ACCEPTANCE, due_by=due
         )
     )
-    accepted = petitions.accept(state(PROXIED, *forwarded), at=NOW, deadlines=Deadlines())
+    accepted = petitions.accept(
+        state(PROXIED, *forwarded), at=NOW, deadlines=Deadlines(), now=LATER
+    )
     then_nothing(
         petitions.miss(
             state(PROXIED, *forwarded, *accepted), stage=PetitionStage.ACCEPTANCE, due_by=due
@@ -76,7 +84,12 @@ def test_a_missed_deadline_is_recorded_once_and_only_while_waiting() -> None:
 
 def test_steps_come_in_order_and_a_closed_petition_takes_none() -> None:
     then_raises(
-        errors.PetitionOutOfOrder, petitions.accept, state(PROXIED), at=NOW, deadlines=Deadlines()
+        errors.PetitionOutOfOrder,
+        petitions.accept,
+        state(PROXIED),
+        at=NOW,
+        deadlines=Deadlines(),
+        now=NOW,
     )
     closed = petitions.close(state(PROXIED), outcome="withdrawn", now=NOW)
     then_raises(
@@ -85,4 +98,18 @@ def test_steps_come_in_order_and_a_closed_petition_takes_none() -> None:
         state(PROXIED, *closed),
         at=NOW,
         deadlines=Deadlines(),
+        now=NOW,
     )
+
+
+def test_a_step_cannot_be_dated_before_the_petition_or_in_the_future() -> None:
+    with pytest.raises(Rejected) as early:
+        petitions.forward(
+            state(PROXIED), at=NOW - timedelta(days=30), deadlines=Deadlines(), now=NOW
+        )
+    assert early.value.code == "date_too_early"
+    with pytest.raises(Rejected) as ahead:
+        petitions.forward(
+            state(PROXIED), at=NOW + timedelta(days=3), deadlines=Deadlines(), now=NOW
+        )
+    assert ahead.value.code == "date_in_future"

@@ -118,7 +118,7 @@ AreasScope = Annotated[Scope, Depends(scope_for(READ_AREAS))]
 SignalsScope = Annotated[Scope, Depends(scope_for(READ_SIGNALS))]
 PetitionsScope = Annotated[Scope, Depends(scope_for(READ_PETITIONS))]
 Limit = Annotated[int, Query(ge=1, le=200)]
-Offset = Annotated[int, Query(ge=0)]
+Offset = Annotated[int, Query(ge=0, le=100_000)]
 
 router = APIRouter(dependencies=[Depends(read_your_writes)])
 

@@ -5,20 +5,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from anju_contracts.registry import AreaKind, FlagType, Relation, RiskTier, Sex
 from anju_registry.domain import id_numbers
-
-
-class Command(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
-
-
-class StreamCommand(Command):
-    expected_version: int | None = Field(
-        default=None, ge=0, description="Fail with 409 unless the record is still at this version"
-    )
+from eventkit.commands import Command, StreamCommand
 
 
 class CreateArea(Command):

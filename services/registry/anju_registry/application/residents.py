@@ -29,7 +29,7 @@ from eventkit.store import Store, StoreSession
 
 
 async def register_resident(
-    store: Store, cmd: RegisterResident, caller: Caller, *, id_numbers: IdNumbers
+    store: Store, cmd: RegisterResident, caller: Caller, *, id_numbers: IdNumbers, today: date
 ) -> Accepted:
     async with RESIDENTS.create(store, caller, "register_resident") as w:
         unit, _ = await AREAS.load(w.session, cmd.unit_id, caller)
@@ -42,6 +42,7 @@ async def register_resident(
                 id_number=cmd.id_number,
                 phone=cmd.phone,
                 unit=unit,
+                today=today,
             )
         )
         await _claim(w.session, id_numbers, cmd.id_number, w.id, caller)
@@ -49,7 +50,13 @@ async def register_resident(
 
 
 async def correct_resident(
-    store: Store, resident_id: UUID, cmd: CorrectResident, caller: Caller, *, id_numbers: IdNumbers
+    store: Store,
+    resident_id: UUID,
+    cmd: CorrectResident,
+    caller: Caller,
+    *,
+    id_numbers: IdNumbers,
+    today: date,
 ) -> Accepted:
     async with RESIDENTS.update(
         store, resident_id, caller, "correct_resident", cmd.expected_version
@@ -63,6 +70,7 @@ async def correct_resident(
                 date_of_birth=cmd.date_of_birth,
                 id_number=cmd.id_number,
                 phone=cmd.phone,
+                today=today,
             )
         )
         if cmd.id_number is not None and cmd.id_number != w.state.id_number:

@@ -30,9 +30,9 @@ from anju_registry.domain.errors import (
     FlagNotRaised,
     NoActiveFlag,
     ReasonRequired,
-    VisitInFuture,
 )
 from anju_registry.domain.residents import Resident, ensure_active
+from eventkit.dates import check_life_event
 
 Intervals = Mapping[RiskTier, int]
 """Days between follow-up visits, per risk tier."""
@@ -194,8 +194,7 @@ def record_visit(
     ensure_active(resident)
     if not care.flags:
         raise NoActiveFlag("follow-up visits are for residents with a special-group flag")
-    if visited_at > now:
-        raise VisitInFuture("a visit cannot be recorded before it happens", field="visited_at")
+    check_life_event(visited_at, born=resident.date_of_birth, now=now, field="visited_at")
     events: list[Event] = [
         FollowUpVisitRecorded(
             resident_id=care.resident_id,

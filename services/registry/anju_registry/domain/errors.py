@@ -48,10 +48,6 @@ class SameUnit(Rejected):
     code = "same_unit"
 
 
-class DateInFuture(Rejected):
-    code = "date_in_future"
-
-
 # -- households --------------------------------------------------------------------------------
 
 
@@ -104,7 +100,3 @@ class NoActiveFlag(Rejected):
 
 class ReasonRequired(Rejected):
     code = "reason_required"
-
-
-class VisitInFuture(Rejected):
-    code = "visit_in_future"

@@ -22,13 +22,13 @@ from anju_contracts.registry import (
 from anju_registry.domain import id_numbers
 from anju_registry.domain.areas import Area
 from anju_registry.domain.errors import (
-    DateInFuture,
     InvalidIdNumber,
     NothingToChange,
     ResidentInactive,
     SameUnit,
     UnitRequired,
 )
+from eventkit.dates import check_birth, check_life_day
 
 
 class ResidentStatus(StrEnum):
@@ -118,8 +118,10 @@ def register(
     id_number: str,
     phone: str | None,
     unit: Area,
+    today: date,
 ) -> list[Event]:
     _ensure_unit(unit)
+    check_birth(date_of_birth, today=today)
     _ensure_id_number(id_number, date_of_birth)
     return [
         ResidentRegistered(
@@ -143,8 +145,11 @@ def correct(
     date_of_birth: date | None = None,
     id_number: str | None = None,
     phone: str | None = None,
+    today: date,
 ) -> list[Event]:
     ensure_active(resident)
+    if date_of_birth is not None:
+        check_birth(date_of_birth, today=today)
     given = {
         "name": name,
         "sex": sex,
@@ -178,20 +183,15 @@ def move(resident: Resident, *, unit: Area) -> list[Event]:
     return [ResidentMoved(resident_id=resident.id, from_path=resident.path, to_path=unit.path)]
 
 
-def _not_after(day: date, today: date, field: str) -> None:
-    if day > today:
-        raise DateInFuture(f"{field} is in the future", field=field)
-
-
 def move_out(
     resident: Resident, *, moved_out_on: date, reason: str | None, today: date
 ) -> list[Event]:
     ensure_active(resident)
-    _not_after(moved_out_on, today, "moved_out_on")
+    check_life_day(moved_out_on, born=resident.date_of_birth, today=today, field="moved_out_on")
     return [ResidentMovedOut(resident_id=resident.id, moved_out_on=moved_out_on, reason=reason)]
 
 
 def die(resident: Resident, *, died_on: date, today: date) -> list[Event]:
     ensure_active(resident)
-    _not_after(died_on, today, "died_on")
+    check_life_day(died_on, born=resident.date_of_birth, today=today, field="died_on")
     return [ResidentDied(resident_id=resident.id, died_on=died_on)]

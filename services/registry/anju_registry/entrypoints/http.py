@@ -72,7 +72,9 @@ async def register_resident(
     cmd: RegisterResident, store: StoreDep, caller: CallerDep, config: ConfigDep
 ) -> Accepted:
     """Register a person as living at a unit."""
-    return await residents.register_resident(store, cmd, caller, id_numbers=config.id_numbers)
+    return await residents.register_resident(
+        store, cmd, caller, id_numbers=config.id_numbers, today=config.clock().date()
+    )
 
 
 @router.get("/residents/{resident_id}", tags=["residents"])
@@ -100,7 +102,7 @@ async def correct_resident(
     resident_id: UUID, cmd: CorrectResident, store: StoreDep, caller: CallerDep, config: ConfigDep
 ) -> Accepted:
     return await residents.correct_resident(
-        store, resident_id, cmd, caller, id_numbers=config.id_numbers
+        store, resident_id, cmd, caller, id_numbers=config.id_numbers, today=config.clock().date()
     )
 
 

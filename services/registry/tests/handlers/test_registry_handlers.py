@@ -80,7 +80,7 @@ class Estate:
 
     async def register(self, unit: UUID, who: Caller = ADMIN) -> UUID:
         answer = await residents.register_resident(
-            self.store, self.body(unit), who, id_numbers=self.ids
+            self.store, self.body(unit), who, id_numbers=self.ids, today=NOW.date()
         )
         return UUID(answer.id)
 
@@ -112,6 +112,7 @@ async def test_a_resident_outside_the_callers_areas_does_not_exist_for_them(
             CorrectResident(phone="1", reason="typo"),
             worker,
             id_numbers=estate.ids,
+            today=NOW.date(),
         )
     assert hidden.value.details == {"resident_id": str(resident)}
     with pytest.raises(ResidentNotFound):
@@ -124,7 +125,7 @@ async def test_a_role_without_the_action_is_forbidden_before_anything_is_read(
     doctor = caller(Role.DOCTOR, areas=(estate.community,))
     with pytest.raises(Forbidden):
         await residents.register_resident(
-            estate.store, estate.body(estate.unit1), doctor, id_numbers=estate.ids
+            estate.store, estate.body(estate.unit1), doctor, id_numbers=estate.ids, today=NOW.date()
         )
     desk = caller(Role.DESK_STAFF, areas=(estate.community,))
     resident = await estate.register(estate.unit1)
@@ -141,15 +142,21 @@ async def test_a_role_without_the_action_is_forbidden_before_anything_is_read(
 
 async def test_a_duplicate_names_the_holder_only_to_those_who_see_them(estate: Estate) -> None:
     taken = estate.body(estate.unit2)
-    holder = await residents.register_resident(estate.store, taken, ADMIN, id_numbers=estate.ids)
+    holder = await residents.register_resident(
+        estate.store, taken, ADMIN, id_numbers=estate.ids, today=NOW.date()
+    )
     worker = caller(Role.GRID_WORKER, areas=(estate.grid1,))
     again = estate.body(estate.unit1, id_number=taken.id_number)
     with pytest.raises(DuplicateIdNumber) as hidden:
-        await residents.register_resident(estate.store, again, worker, id_numbers=estate.ids)
+        await residents.register_resident(
+            estate.store, again, worker, id_numbers=estate.ids, today=NOW.date()
+        )
     assert hidden.value.details == {}
     director = caller(Role.DIRECTOR, areas=(estate.community,))
     with pytest.raises(DuplicateIdNumber) as shown:
-        await residents.register_resident(estate.store, again, director, id_numbers=estate.ids)
+        await residents.register_resident(
+            estate.store, again, director, id_numbers=estate.ids, today=NOW.date()
+        )
     assert shown.value.details == {"resident_id": holder.id}
 
 
@@ -187,7 +194,7 @@ async def test_a_stale_expected_version_is_a_conflict_and_writes_nothing(estate:
     stale = CorrectResident(phone="2", reason="r", expected_version=7)
     with pytest.raises(ConcurrencyError):
         await residents.correct_resident(
-            estate.store, resident, stale, ADMIN, id_numbers=estate.ids
+            estate.store, resident, stale, ADMIN, id_numbers=estate.ids, today=NOW.date()
         )
     assert (await estate.store.load(f"resident-{resident}")).version == 1
 

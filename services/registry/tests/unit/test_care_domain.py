@@ -24,9 +24,9 @@ from anju_registry.domain.errors import (
     NoActiveFlag,
     ReasonRequired,
     ResidentInactive,
-    VisitInFuture,
 )
 from anju_registry.domain.residents import Resident, ResidentStatus
+from eventkit.dates import DateInFuture
 
 GRID = uuid4()
 PATH = AreaPath(community_id=uuid4(), grid_id=GRID, building_id=uuid4(), unit_id=uuid4())
@@ -209,7 +209,7 @@ def test_visits_need_an_active_flag_and_a_past_time() -> None:
             now=NOW,
             intervals=INTERVALS,
         )
-    with pytest.raises(VisitInFuture):
+    with pytest.raises(DateInFuture):
         care.record_visit(
             given(raised()),
             RESIDENT,

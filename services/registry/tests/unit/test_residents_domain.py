@@ -27,6 +27,7 @@ from anju_registry.domain.errors import (
     WrongParentKind,
 )
 from eventkit.commands import area_of
+from eventkit.errors import Rejected
 
 COMMUNITY, GRID, BUILDING = uuid4(), uuid4(), uuid4()
 DOB = date(1949, 12, 31)
@@ -100,6 +101,9 @@ def test_an_area_needs_a_parent_of_the_level_above(
 # -- residents -----------------------------------------------------------------------------------
 
 
+TODAY = date(2026, 6, 1)
+
+
 def test_register_into_a_unit() -> None:
     home, resident_id = unit(), uuid4()
     events = residents.register(
@@ -110,6 +114,7 @@ def test_register_into_a_unit() -> None:
         id_number=ID_NUMBER,
         phone=None,
         unit=home,
+        today=TODAY,
     )
     assert events == [registered(resident_id, home)]
 
@@ -131,6 +136,7 @@ def test_cannot_register_into_a_building() -> None:
             id_number=ID_NUMBER,
             phone=None,
             unit=building,
+            today=TODAY,
         )
     assert caught.value.code == "unit_required"
 
@@ -138,7 +144,9 @@ def test_cannot_register_into_a_building() -> None:
 def test_correction_carries_only_the_changed_fields() -> None:
     resident_id = uuid4()
     resident = given(registered(resident_id, unit()))
-    events = residents.correct(resident, reason="typo", name="Wang Fang", phone="13800000000")
+    events = residents.correct(
+        resident, reason="typo", name="Wang Fang", phone="13800000000", today=TODAY
+    )
     assert events == [
         ResidentDetailsCorrected(resident_id=resident_id, phone="13800000000", reason="typo")
     ]
@@ -147,16 +155,16 @@ def test_correction_carries_only_the_changed_fields() -> None:
 def test_correction_that_changes_nothing_is_rejected() -> None:
     resident = given(registered(uuid4(), unit()))
     with pytest.raises(NothingToChange):
-        residents.correct(resident, reason="typo", name="Wang Fang")
+        residents.correct(resident, reason="typo", name="Wang Fang", today=TODAY)
 
 
 def test_correcting_the_date_of_birth_must_agree_with_the_id_number() -> None:
     resident = given(registered(uuid4(), unit()))
     with pytest.raises(InvalidIdNumber):
-        residents.correct(resident, reason="typo", date_of_birth=date(1950, 1, 1))
+        residents.correct(resident, reason="typo", date_of_birth=date(1950, 1, 1), today=TODAY)
     new_dob = date(1950, 1, 1)
     events = residents.correct(
-        resident, reason="typo", date_of_birth=new_dob, id_number=id_for(new_dob)
+        resident, reason="typo", date_of_birth=new_dob, id_number=id_for(new_dob), today=TODAY
     )
     corrected = given(registered(resident.id, unit()), *events)
     assert corrected.date_of_birth == new_dob
@@ -185,10 +193,46 @@ def test_a_closed_record_accepts_no_more_changes(closing: Callable[[UUID], Event
     resident = given(registered(resident_id, unit()), closing(resident_id))
     today = date(2024, 6, 1)
     with pytest.raises(ResidentInactive):
-        residents.correct(resident, reason="x", name="Li")
+        residents.correct(resident, reason="x", name="Li", today=TODAY)
     with pytest.raises(ResidentInactive):
         residents.move(resident, unit=unit())
     with pytest.raises(ResidentInactive):
         residents.move_out(resident, moved_out_on=today, reason=None, today=today)
     with pytest.raises(ResidentInactive):
         residents.die(resident, died_on=today, today=today)
+
+
+@pytest.mark.parametrize(
+    ("born", "code"),
+    [
+        (date(2999, 1, 1), "date_in_future"),
+        (date(9999, 12, 31), "date_in_future"),
+        (date(1800, 1, 1), "date_too_early"),
+    ],
+)
+def test_an_impossible_birth_date_is_refused(born: date, code: str) -> None:
+    with pytest.raises(Rejected) as refused:
+        residents.register(
+            uuid4(),
+            name="x",
+            sex=Sex.MALE,
+            date_of_birth=born,
+            id_number=ID_NUMBER,
+            phone=None,
+            unit=unit(),
+            today=TODAY,
+        )
+    assert refused.value.code == code
+    assert refused.value.details["field"] == "date_of_birth"
+
+
+def test_a_death_or_move_out_before_birth_is_refused() -> None:
+    resident = residents.fold([registered(uuid4(), unit())])
+    assert resident is not None
+    long_ago = date(1800, 1, 1)
+    with pytest.raises(Rejected) as refused:
+        residents.die(resident, died_on=long_ago, today=TODAY)
+    assert refused.value.code == "date_before_birth"
+    with pytest.raises(Rejected) as refused:
+        residents.move_out(resident, moved_out_on=long_ago, reason=None, today=TODAY)
+    assert refused.value.code == "date_before_birth"

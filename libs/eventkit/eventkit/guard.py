@@ -1,0 +1,176 @@
+"""The edge's guard: what every request meets before a route sees it.
+
+A pure ASGI middleware, outermost in every service, that answers cheaply and early:
+
+- **401 before the body.** A route that needs a token gets none of the request body read until
+  the bearer token verifies, so an anonymous client cannot make the server buffer or parse
+  anything (a malformed JSON body without a token is a 401, not a 422).
+- **413 before the body.** A ``Content-Length`` over the limit is refused at once; a body sent
+  without one is counted as it arrives and refused when it passes the limit.
+- **503 when full.** At most ``max_in_flight`` requests are served at once per process; beyond
+  that the answer is an immediate 503 ``overloaded`` with ``Retry-After``, so load is shed instead
+  of queueing without bound (probes and metrics are never shed).
+- **422 for control characters in the query string**, naming the parameter (text bodies are
+  checked by the command models, see ``eventkit.commands.Command``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.exceptions import HTTPException
+
+from anju_contracts.base import control_character_in
+from eventkit.auth import InvalidToken, verify_token
+from eventkit.metrics import SHED
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+OPEN_PATHS = ("/healthz", "/readyz", "/metrics", "/openapi.json", "/docs")
+"""Paths served without a token (probes, scrapers, the API's own description)."""
+UNSHED_PATHS = ("/healthz", "/readyz", "/metrics")
+
+PRINCIPAL_KEY = "principal"
+"""Where the guard leaves the verified caller in the request's state, for ``authenticate``."""
+
+
+def _is_open(path: str) -> bool:
+    return any(path == p or path.startswith(p + "/") for p in OPEN_PATHS)
+
+
+async def _answer(
+    send: Send,
+    status: int,
+    code: str,
+    message: str,
+    details: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> None:
+    body = json.dumps(
+        {"error": {"code": code, "message": message, "details": details or {}}},
+        ensure_ascii=False,
+    ).encode()
+    raw = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    raw += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})
+
+
+class EdgeGuard:
+    def __init__(
+        self, app: ASGIApp, *, jwt_secret: str, max_body_bytes: int, max_in_flight: int
+    ) -> None:
+        self.app = app
+        self.jwt_secret = jwt_secret
+        self.max_body_bytes = max_body_bytes
+        self.max_in_flight = max_in_flight
+        self.in_flight = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope.get("path", "")
+        if path in UNSHED_PATHS:
+            await self.app(scope, receive, send)
+            return
+        if self.in_flight >= self.max_in_flight:
+            SHED.inc()
+            await _answer(
+                send,
+                503,
+                "overloaded",
+                "too many requests in flight; try again shortly",
+                headers={"Retry-After": "1"},
+            )
+            return
+        self.in_flight += 1
+        try:
+            await self._guarded(scope, receive, send, path)
+        finally:
+            self.in_flight -= 1
+
+    async def _guarded(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
+        headers = {k.decode("latin-1").lower(): v for k, v in scope.get("headers", [])}
+        if not _is_open(path):
+            problem = self._authenticate(scope, headers.get("authorization"))
+            if problem is not None:
+                # The body was never read: tell the client not to send more on this connection.
+                await _answer(
+                    send,
+                    401,
+                    "unauthorized",
+                    problem,
+                    headers={"WWW-Authenticate": "Bearer", "Connection": "close"},
+                )
+                return
+        length = headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.max_body_bytes):
+            await _answer(
+                send,
+                413,
+                "too_large",
+                f"the request body is over {self.max_body_bytes} bytes",
+                {"limit": self.max_body_bytes},
+                headers={"Connection": "close"},
+            )
+            return
+        bad = _bad_query_parameter(scope.get("query_string", b""))
+        if bad is not None:
+            await _answer(
+                send,
+                422,
+                "validation_failed",
+                "the request is not valid",
+                {"fields": [{"field": bad, "message": "control characters are not allowed"}]},
+            )
+            return
+        await self.app(scope, self._counting(receive), send)
+
+    def _authenticate(self, scope: Scope, authorization: bytes | None) -> str | None:
+        if authorization is None:
+            return "missing bearer token"
+        scheme, _, token = authorization.decode("latin-1").partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            return "missing bearer token"
+        try:
+            principal = verify_token(token.strip(), self.jwt_secret)
+        except InvalidToken:
+            return "invalid bearer token"
+        scope.setdefault("state", {})[PRINCIPAL_KEY] = principal
+        return None
+
+    def _counting(self, receive: Receive) -> Receive:
+        limit = self.max_body_bytes
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise HTTPException(413, f"the request body is over {limit} bytes")
+            return message
+
+        return counted
+
+
+def _bad_query_parameter(raw: bytes) -> str | None:
+    if not raw:
+        return None
+    pairs = parse_qsl(raw.decode("latin-1"), keep_blank_values=True, errors="replace")
+    for name, value in pairs:
+        if control_character_in(name) or control_character_in(value):
+            return name
+    return None
