@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from datetime import UTC, datetime
 
 import asyncpg
 import httpx
@@ -11,6 +12,7 @@ import pytest
 from anju_cli.demo import AlreadyLoaded, Community, Loader, load_mediation, load_registry
 from anju_mediation.testing import running_mediation
 from anju_registry.testing import running_registry
+from eventkit.testing.clocks import ManualClock
 
 
 async def test_the_demo_loads_signals_disputes_and_petitions(
@@ -61,7 +63,9 @@ async def test_the_demo_loads_signals_disputes_and_petitions(
 async def test_a_second_demo_run_finds_the_community_already_loaded(
     database_url: str, kafka_bootstrap: str
 ) -> None:
-    async with running_registry(database_url, kafka_bootstrap) as registry:
+    # the demo's residents are born relative to today, so the registry runs on today's clock
+    today = ManualClock(datetime.now(UTC))
+    async with running_registry(database_url, kafka_bootstrap, clock=today) as registry:
         client = registry.client
         client.headers.update(registry.admin)
         loaded = await load_registry(Loader(client), random.Random(2026), residents=6)

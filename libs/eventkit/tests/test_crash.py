@@ -28,6 +28,7 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from eventkit.auth import issue_token
 from eventkit.testing.infra import free_port
 
 SCRIPT = Path(__file__).with_name("crash_service.py")
@@ -117,7 +118,9 @@ async def test_kill_9_mid_stream_loses_no_accepted_command_and_applies_none_twic
 
         async def client(worker: int) -> None:
             rng = random.Random(worker)
-            async with httpx.AsyncClient(timeout=5.0) as http:
+            token = issue_token("x" * 32, f"worker-{worker}", ["admin"])
+            headers = {"Authorization": f"Bearer {token}"}
+            async with httpx.AsyncClient(timeout=5.0, headers=headers) as http:
                 while firing:
                     stream = f"counter-{rng.randrange(6)}"
                     command_id = f"w{worker}-{uuid.uuid4().hex[:8]}"

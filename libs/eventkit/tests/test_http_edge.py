@@ -100,7 +100,7 @@ async def test_docs_load_their_assets_from_the_app_itself() -> None:
         assert "cdn" not in page.text.lower()
         script = await client.get("/docs/assets/swagger-ui-bundle.js")
         style = await client.get("/docs/assets/swagger-ui.css")
-        assert (await client.get("/redoc")).status_code == 404
+        assert (await client.get("/redoc", headers=AUTH)).status_code == 404
     assert script.status_code == 200
     assert "javascript" in script.headers["content-type"]
     assert "SwaggerUIBundle" in script.text
