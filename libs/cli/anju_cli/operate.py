@@ -200,7 +200,7 @@ async def dead_letters(root: Path, args: argparse.Namespace) -> None:
             for d in letters:
                 detail = " ".join(d.detail.split())  # one line per letter, whatever the detail
                 print(
-                    f"{d.id:>6}  {d.status:<9} {d.consumer:<20} {d.reason:<13}"
+                    f"{d.id:>6}  {d.status:<9} {d.consumer:<20} {d.reason:<15}"
                     f" {d.topic}[{d.partition}]@{d.offset}  {detail[:60]}"
                 )
             if not letters:
