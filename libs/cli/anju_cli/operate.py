@@ -23,8 +23,10 @@ from pydantic import ValidationError
 from anju_cli.devstack import stack_state
 from anju_contracts.catalogs import CATALOGS
 from eventkit import deadletters, kafka
+from eventkit.policy import Policy
 from eventkit.projection import Projection, RebuildProgress, rebuild
 from eventkit.settings import KafkaSettings, topic_for
+from eventkit.store import EventStore
 
 READ_MODELS = "query"
 
@@ -89,6 +91,15 @@ def projections() -> dict[str, Projection]:
     from anju_query.projections import projections as query_projections
 
     return {p.name: p for p in query_projections()}
+
+
+def policies(service: str) -> list[Policy]:
+    """The policies ``service`` runs: their dead letters are in its database."""
+    if service == "mediation":
+        from anju_mediation.application.known import POLICY
+
+        return [POLICY]
+    return []
 
 
 def event_services() -> list[str]:
@@ -189,7 +200,7 @@ async def dead_letters(root: Path, args: argparse.Namespace) -> None:
             for d in letters:
                 detail = " ".join(d.detail.split())  # one line per letter, whatever the detail
                 print(
-                    f"{d.id:>6}  {d.status:<9} {d.consumer:<20} {d.reason:<13}"
+                    f"{d.id:>6}  {d.status:<9} {d.consumer:<20} {d.reason:<15}"
                     f" {d.topic}[{d.partition}]@{d.offset}  {detail[:60]}"
                 )
             if not letters:
@@ -201,6 +212,9 @@ async def dead_letters(root: Path, args: argparse.Namespace) -> None:
                 raise OperatorError(f"no dead letter {args.id}")
             for field in ("id", "consumer", "topic", "partition", "offset", "status", "reason"):
                 print(f"{field:>11}: {getattr(letter, field)}")
+            if letter.stream_id is not None:
+                # A decoded event that failed: its stream waits behind the first pending letter.
+                print(f"{'stream':>11}: {letter.source}/{letter.stream_id}@{letter.sequence}")
             print(f"{'detail':>11}: {letter.detail}")
             print(f"{'key':>11}: {letter.key!r}")
             print(f"{'value':>11}: {(letter.value or b'').decode('utf-8', 'replace')}")
@@ -217,6 +231,11 @@ async def dead_letters(root: Path, args: argparse.Namespace) -> None:
     pool = await asyncpg.create_pool(database_url(root, service), min_size=1, max_size=2)
     try:
         known = projections() if service == READ_MODELS else {}
+        catalog = next((c for c in CATALOGS if c.source == service), None)
+        runs = {}
+        if catalog is not None:
+            store = EventStore(pool, catalog)
+            runs = {p.name: (store, p) for p in policies(service)}
         async with pool.acquire() as conn:
             ids = (
                 [d.id for d in await deadletters.list_dead_letters(conn, limit=100_000)]
@@ -224,9 +243,15 @@ async def dead_letters(root: Path, args: argparse.Namespace) -> None:
                 else [args.id]
             )
         refused = 0
+        done: set[int] = set()
         for letter_id in ids:
-            outcome = await deadletters.replay(pool, letter_id, projections=known)
+            if letter_id in done:
+                continue  # replayed already, behind an earlier letter of its stream
+            outcome = await deadletters.replay(pool, letter_id, projections=known, policies=runs)
             print(f"{letter_id}: {'replayed' if outcome.replayed else outcome.reason}")
+            for follower in outcome.followers:
+                print(f"{follower}: replayed after {letter_id}")
+            done.update(outcome.followers)
             refused += not outcome.replayed
     finally:
         await pool.close()

@@ -2,22 +2,35 @@
 
 Replaying decodes the stored message again with today's code. If it still cannot be decoded it
 stays pending with the new reason. Otherwise it is applied to the consumer it was set aside
-from — a projection directly (its later events were applied meanwhile, so the per-stream guard
-does not apply), a policy through its inbox — and marked ``replayed`` in the same transaction,
-so replaying twice applies once. Discarding keeps the row, with who and why, as the audit log.
+from and marked ``replayed`` in the same transaction, so replaying twice applies once; if it
+still fails, it stays pending with the new error.
+
+- A letter that did not decode at first holds no stream (:mod:`eventkit.messages`): the later
+  events of its stream were applied meanwhile, so a projection applies it directly.
+- A letter of a decoded event that failed holds its stream: a projection applies it through the
+  per-stream guard (advancing the stream's version), a policy through its inbox, and then the
+  letters blocked behind it, in stream order, stopping at the first that fails again (it becomes
+  the one the rest wait behind). A letter blocked behind another pending one is refused: replay
+  or discard that first.
+- A deadline the scheduler gave up on (consumer ``deadline:<kind>``) is armed again, due now,
+  for the service's scheduler to fire with its handlers.
+
+Discarding keeps the row, with who and why, as the audit log.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
 
-from eventkit.messages import Decoder, Poison, stored_message
+from anju_contracts import EventCatalog
+from eventkit.messages import Decoder, Delivered, Poison, is_transient, stored_message
 from eventkit.policy import Policy, apply_once
-from eventkit.projection import Projection, active_schema
+from eventkit.projection import Projection, active_schema, apply_events
+from eventkit.scheduler import DEADLINE_CONSUMER_PREFIX, rearm_failed
 from eventkit.store import EventStore
 
 
@@ -35,10 +48,14 @@ class DeadLetter:
     key: bytes | None
     value: bytes | None
     resolution: str | None
+    # The stream a decoded event that failed belongs to (None for what did not decode).
+    source: str | None = None
+    stream_id: str | None = None
+    sequence: int | None = None
 
 
 _COLUMNS = """id, consumer, topic, partition, "offset", reason, detail, received_at, status,
-              key, value, resolution"""
+              key, value, resolution, source, stream_id, sequence"""
 
 
 def _letter(row: asyncpg.Record) -> DeadLetter:
@@ -55,6 +72,9 @@ def _letter(row: asyncpg.Record) -> DeadLetter:
         row["key"],
         row["value"],
         row["resolution"],
+        row["source"],
+        row["stream_id"],
+        row["sequence"],
     )
 
 
@@ -91,6 +111,11 @@ class ReplayOutcome:
     id: int
     replayed: bool
     reason: str
+    # Letters that waited behind this one and were replayed after it, in stream order.
+    followers: tuple[int, ...] = ()
+
+
+Apply = Callable[[asyncpg.Connection, Delivered], Awaitable[None]]
 
 
 async def replay(
@@ -100,7 +125,11 @@ async def replay(
     projections: Mapping[str, Projection] | None = None,
     policies: Mapping[str, tuple[EventStore, Policy]] | None = None,
 ) -> ReplayOutcome:
-    """Try one pending dead letter again with the code as it is now."""
+    """Try one pending dead letter again with the code as it is now (see the module docstring).
+
+    ``projections`` and ``policies`` are the consumers this process can apply letters to, by
+    name; deadline letters need neither.
+    """
     projections = projections or {}
     policies = policies or {}
     async with pool.acquire() as conn, conn.transaction():
@@ -111,34 +140,119 @@ async def replay(
         if row is None or row["status"] != "pending":
             return ReplayOutcome(letter_id, False, "no pending dead letter with this id")
         consumer = row["consumer"]
+        if consumer.startswith(DEADLINE_CONSUMER_PREFIX):
+            if not await rearm_failed(conn, row["offset"]):
+                return ReplayOutcome(letter_id, False, "the deadline is no longer stopped")
+            await _resolve(conn, letter_id, "replayed: deadline armed again, due now")
+            return ReplayOutcome(letter_id, True, "deadline armed again")
         if consumer in projections:
-            catalogs = projections[consumer].catalogs
+            catalogs: Sequence[EventCatalog] = projections[consumer].catalogs
+            apply, failure = _projection_applier(projections[consumer], row), "apply_failed"
         elif consumer in policies:
             catalogs = policies[consumer][1].catalogs
+            apply, failure = _policy_applier(*policies[consumer]), "handler_failed"
         else:
             return ReplayOutcome(letter_id, False, f"consumer {consumer} is not known here")
-        decoded = Decoder(catalogs).decode(stored_message(row))
-        if isinstance(decoded, Poison):
-            await conn.execute(
-                "UPDATE dead_letters SET reason = $2, detail = $3 WHERE id = $1",
-                letter_id,
-                decoded.reason,
-                decoded.detail,
+        if row["stream_id"] is not None:
+            earlier = await conn.fetchval(
+                """SELECT min(id) FROM dead_letters WHERE consumer = $1 AND status = 'pending'
+                   AND source = $2 AND stream_id = $3 AND sequence < $4""",
+                consumer,
+                row["source"],
+                row["stream_id"],
+                row["sequence"],
             )
-            return ReplayOutcome(letter_id, False, f"still {decoded.reason}: {decoded.detail}")
-        if consumer in projections:
-            projection = projections[consumer]
-            schema = await active_schema(conn, consumer, lock="FOR SHARE")
-            if schema is None:
-                return ReplayOutcome(letter_id, False, "projection has no active generation")
-            await conn.execute(f"SET LOCAL search_path TO {schema}, public")
-            await projection.apply(conn, [decoded])
-        else:
-            store, policy = policies[consumer]
-            await apply_once(conn, store, policy, decoded)
-        await conn.execute(
-            """UPDATE dead_letters SET status = 'replayed', resolved_at = now(),
-                   resolution = 'replayed' WHERE id = $1""",
-            letter_id,
+            if earlier is not None:
+                return ReplayOutcome(
+                    letter_id,
+                    False,
+                    f"blocked behind dead letter {earlier}: replay or discard that one first",
+                )
+        decoder = Decoder(catalogs)
+        problem = await _try(conn, decoder, row, apply, failure, "replayed")
+        if problem is not None:
+            return ReplayOutcome(letter_id, False, problem)
+        if row["stream_id"] is None:
+            return ReplayOutcome(letter_id, True, "replayed")
+        followers = await conn.fetch(
+            f"""SELECT {_COLUMNS}, headers::text FROM dead_letters
+                WHERE consumer = $1 AND status = 'pending' AND source = $2 AND stream_id = $3
+                ORDER BY sequence FOR UPDATE""",
+            consumer,
+            row["source"],
+            row["stream_id"],
         )
-    return ReplayOutcome(letter_id, True, "replayed")
+        done: list[int] = []
+        for n, follower in enumerate(followers):
+            resolution = f"replayed after dead letter {letter_id}"
+            if await _try(conn, decoder, follower, apply, failure, resolution) is not None:
+                await conn.execute(
+                    "UPDATE dead_letters SET detail = $2 WHERE id = ANY($1::bigint[])",
+                    [f["id"] for f in followers[n + 1 :]],
+                    f"blocked behind dead letter {follower['id']}",
+                )
+                break
+            done.append(follower["id"])
+    return ReplayOutcome(letter_id, True, "replayed", tuple(done))
+
+
+async def _try(
+    conn: asyncpg.Connection,
+    decoder: Decoder,
+    row: asyncpg.Record,
+    apply: Apply,
+    failure: str,
+    resolution: str,
+) -> str | None:
+    """Apply one letter and mark it resolved, in a savepoint; None, or why it stays pending (the
+    letter then records the new reason)."""
+    decoded = decoder.decode(stored_message(row))
+    if isinstance(decoded, Poison):
+        reason, detail = decoded.reason, decoded.detail
+    else:
+        try:
+            async with conn.transaction():
+                # Resolved first: the letter no longer holds its stream while it is applied.
+                await _resolve(conn, row["id"], resolution)
+                await apply(conn, decoded)
+            return None
+        except Exception as error:
+            if is_transient(error):
+                raise
+            reason, detail = failure, repr(error)[:2000]
+    await conn.execute(
+        "UPDATE dead_letters SET reason = $2, detail = $3 WHERE id = $1", row["id"], reason, detail
+    )
+    return f"still {reason}: {detail}"
+
+
+async def _resolve(conn: asyncpg.Connection, letter_id: int, resolution: str) -> None:
+    await conn.execute(
+        """UPDATE dead_letters SET status = 'replayed', resolved_at = now(), resolution = $2
+           WHERE id = $1""",
+        letter_id,
+        resolution,
+    )
+
+
+def _projection_applier(projection: Projection, letter: asyncpg.Record) -> Apply:
+    guarded = letter["stream_id"] is not None
+
+    async def apply(conn: asyncpg.Connection, delivered: Delivered) -> None:
+        schema = await active_schema(conn, projection.name, lock="FOR SHARE")
+        if schema is None:
+            raise LookupError(f"projection {projection.name} has no active generation")
+        await conn.execute(f"SET LOCAL search_path TO {schema}, public")
+        if guarded:
+            await apply_events(conn, projection, [delivered])
+        else:
+            await projection.apply(conn, [delivered])
+
+    return apply
+
+
+def _policy_applier(store: EventStore, policy: Policy) -> Apply:
+    async def apply(conn: asyncpg.Connection, delivered: Delivered) -> None:
+        await apply_once(conn, store, policy, delivered)
+
+    return apply

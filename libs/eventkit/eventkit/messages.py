@@ -4,14 +4,21 @@ A message is *poison* when it is not a JSON envelope (``undecodable``), names an
 version this code does not know (``unknown_type``), or carries a payload that fails its schema
 (``invalid``). Poison goes to the ``dead_letters`` table with the reason and the raw bytes, and
 the consumer carries on. Operators list, inspect, replay or discard dead letters.
+
+An event that decodes but then keeps failing in its consumer (a projection's SQL, a policy's
+handler) is set aside too, as ``apply_failed`` or ``handler_failed``, and its letter records the
+stream and sequence. Such a letter *holds its stream* for that consumer: the later events of the
+same stream are set aside behind it (``blocked``) instead of being applied ahead of it, until an
+operator replays or discards the first (:func:`stream_heads`). Poison that did not decode holds
+nothing: its stream is not known for sure, and the event never meant anything to this code.
 """
 
 from __future__ import annotations
 
 import gc
 import json
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Protocol, cast
 
 import asyncpg
@@ -48,6 +55,8 @@ class Delivered:
     topic: str
     partition: int
     offset: int
+    # The raw message, kept so that a consumer can set the event aside with its exact bytes.
+    message: RawMessage | None = field(default=None, compare=False, repr=False)
 
     @property
     def stream(self) -> tuple[str, str]:
@@ -56,11 +65,39 @@ class Delivered:
 
 @dataclass(frozen=True)
 class Poison:
-    """A message that could not be decoded, and why."""
+    """A message set aside, and why: it could not be decoded, or (``event`` given) it decoded
+    but its consumer kept failing on it, or it waits behind such a one of its stream."""
 
     message: RawMessage
     reason: str
     detail: str
+    event: Delivered | None = None
+
+
+def failed(delivered: Delivered, reason: str, detail: str) -> Poison:
+    """``delivered`` set aside after decoding: its letter records the stream it holds."""
+    if delivered.message is None:
+        raise ValueError("only an event decoded from a message can be set aside")
+    return Poison(delivered.message, reason, detail[:2000], delivered)
+
+
+def is_transient(error: BaseException) -> bool:
+    """Whether ``error`` says the infrastructure failed rather than the event or the code.
+
+    A lost connection, a server shutting down or cancelling the statement, a serialization
+    failure or a deadlock: the same event will likely go through when tried again, so consumers
+    let the error restart them instead of setting the event aside.
+    """
+    return isinstance(
+        error,
+        OSError
+        | TimeoutError
+        | asyncpg.PostgresConnectionError
+        | asyncpg.InterfaceError
+        | asyncpg.OperatorInterventionError
+        | asyncpg.SerializationError
+        | asyncpg.DeadlockDetectedError,
+    )
 
 
 class Decoder:
@@ -93,7 +130,7 @@ class Decoder:
             return Poison(message, "unknown_type", str(error))
         except InvalidEvent as error:
             return Poison(message, "invalid", _short(error.error))
-        return Delivered(envelope, event, message.topic, message.partition, message.offset)
+        return Delivered(envelope, event, message.topic, message.partition, message.offset, message)
 
     def decode_batch(self, messages: Sequence[RawMessage]) -> list[Delivered | Poison]:
         """Decode a fetched batch, with the cyclic garbage collector paused meanwhile.
@@ -130,7 +167,7 @@ class Decoder:
         except ValidationError:
             return None
         event = cast(Event, envelope.data)
-        return Delivered(envelope, event, message.topic, message.partition, message.offset)
+        return Delivered(envelope, event, message.topic, message.partition, message.offset, message)
 
 
 def _short(error: Exception) -> str:
@@ -138,15 +175,16 @@ def _short(error: Exception) -> str:
 
 
 async def dead_letter(conn: asyncpg.Connection, consumer: str, poison: Sequence[Poison]) -> None:
-    """Record poison messages for ``consumer``; recording the same message twice is a no-op."""
+    """Record poison messages for ``consumer``; recording the same message twice is a no-op
+    (the same offset, or for a decoded event the same stream and sequence)."""
     if not poison:
         return
     await conn.executemany(
         """
         INSERT INTO dead_letters (consumer, topic, partition, "offset", key, value, headers,
-                                  reason, detail)
-        VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9)
-        ON CONFLICT (consumer, topic, partition, "offset") DO NOTHING
+                                  reason, detail, source, stream_id, sequence)
+        VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10, $11, $12)
+        ON CONFLICT DO NOTHING
         """,
         [
             (
@@ -159,12 +197,63 @@ async def dead_letter(conn: asyncpg.Connection, consumer: str, poison: Sequence[
                 json.dumps([[k, v.decode("utf-8", "replace")] for k, v in p.message.headers]),
                 p.reason,
                 p.detail,
+                None if p.event is None else p.event.envelope.source,
+                None if p.event is None else p.event.envelope.subject,
+                None if p.event is None else p.event.envelope.sequence,
             )
             for p in poison
         ],
     )
     for p in poison:
         DEAD_LETTERS.labels(consumer, p.reason).inc()
+
+
+@dataclass(frozen=True)
+class StreamHead:
+    """The first pending dead letter of a stream for a consumer: what the stream waits on."""
+
+    letter_id: int
+    sequence: int
+
+
+async def stream_heads(
+    conn: asyncpg.Connection, consumer: str, streams: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], StreamHead]:
+    """The streams among ``streams`` that ``consumer`` holds, each with its first pending letter.
+
+    The pending letters are share-locked until the transaction ends, so a replay (which locks
+    them for update) and a consumer setting an event aside behind them never cross: the
+    consumer either waits for the replay and then sees the letters resolved, or the replay
+    waits for the consumer and then sees the event it set aside.
+    """
+    wanted = sorted(set(streams))
+    if not wanted:
+        return {}
+    rows = await conn.fetch(
+        """
+        SELECT d.id, d.source, d.stream_id, d.sequence FROM dead_letters d
+        JOIN unnest($2::text[], $3::text[]) AS s(source, stream_id)
+          ON d.source = s.source AND d.stream_id = s.stream_id
+        WHERE d.consumer = $1 AND d.status = 'pending'
+        ORDER BY d.id
+        FOR SHARE OF d
+        """,
+        consumer,
+        [s for s, _ in wanted],
+        [i for _, i in wanted],
+    )
+    heads: dict[tuple[str, str], StreamHead] = {}
+    for row in rows:
+        stream = (row["source"], row["stream_id"])
+        head = heads.get(stream)
+        if head is None or row["sequence"] < head.sequence:
+            heads[stream] = StreamHead(row["id"], row["sequence"])
+    return heads
+
+
+def blocked(delivered: Delivered, head: StreamHead) -> Poison:
+    """``delivered`` set aside because an earlier event of its stream is a pending letter."""
+    return failed(delivered, "blocked", f"blocked behind dead letter {head.letter_id}")
 
 
 @dataclass(frozen=True)

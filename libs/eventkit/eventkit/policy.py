@@ -4,6 +4,14 @@ Each event is handled in one transaction together with an ``inbox`` row keyed by
 so an event delivered twice (the relay publishes at least once) has its effect once. The handler
 receives a :class:`~eventkit.store.Session` on that same transaction: whatever it appends commits
 with the inbox row or not at all. Poison messages go to dead letters; the runner goes on.
+
+A handler that keeps failing on an event — after the conflict retries, and a few retries with
+backoff for any other error that is not transient (:func:`~eventkit.messages.is_transient`) —
+sets the event aside as ``handler_failed`` with the error, and the partition goes on. The rule
+that keeps per-stream order is the projections' one: *while a stream has a pending dead letter
+for this policy, its later events are not handled; they are set aside as ``blocked`` behind that
+letter* until an operator replays it (then they are handled after it, in order) or discards it.
+Transient errors are raised: the runner restarts and the event comes again.
 """
 
 from __future__ import annotations
@@ -18,7 +26,16 @@ from aiokafka import AIOKafkaConsumer
 
 from anju_contracts import EventCatalog
 from eventkit import kafka
-from eventkit.messages import Decoder, Delivered, Poison, dead_letter
+from eventkit.messages import (
+    Decoder,
+    Delivered,
+    Poison,
+    blocked,
+    dead_letter,
+    failed,
+    is_transient,
+    stream_heads,
+)
 from eventkit.metrics import PROJECTED
 from eventkit.settings import KafkaSettings, topic_for
 from eventkit.store import ConcurrencyError, EventStore, Session
@@ -91,17 +108,43 @@ class PolicyRunner:
         finally:
             await consumer.stop()
 
-    async def _handle(self, delivered: Delivered, attempts: int = 5) -> bool:
+    async def _handle(
+        self,
+        delivered: Delivered,
+        *,
+        conflicts: int = 5,
+        failures: int = 3,
+        backoff_s: float = 0.05,
+    ) -> bool:
         """Run the policy; a concurrency conflict (another command moved the stream it appends
-        to) is retried from a fresh load, like a user would, before it counts as a failure."""
-        for attempt in range(attempts):
+        to) is retried from a fresh load, like a user would, before it counts as a failure; any
+        other error that is not transient is tried ``failures`` times in all, backing off."""
+        conflicted = failed_times = 0
+        while True:
             try:
                 return await handle_once(self.store, self.policy, delivered)
             except ConcurrencyError:
-                if attempt == attempts - 1:
+                conflicted += 1
+                if conflicted >= conflicts:
                     raise
-                await asyncio.sleep(0.01 * (attempt + 1))
-        return False
+                await asyncio.sleep(0.01 * conflicted)
+            except Exception as error:
+                failed_times += 1
+                if is_transient(error) or failed_times >= failures:
+                    raise
+                await asyncio.sleep(backoff_s * 2 ** (failed_times - 1))
+
+    async def _held(self, delivered: Delivered) -> bool:
+        """Set ``delivered`` aside if its stream waits behind a pending letter of this policy."""
+        async with self.store.pool.acquire() as conn, conn.transaction():
+            head = (await stream_heads(conn, self.policy.name, [delivered.stream])).get(
+                delivered.stream
+            )
+            if head is None or delivered.envelope.sequence < head.sequence:
+                return False
+            if delivered.envelope.sequence > head.sequence:
+                await dead_letter(conn, self.policy.name, [blocked(delivered, head)])
+            return True
 
     async def poll(self, consumer: AIOKafkaConsumer, timeout_ms: int = 200) -> int:
         fetched = await consumer.getmany(timeout_ms=timeout_ms, max_records=self.settings.max_batch)
@@ -118,16 +161,18 @@ class PolicyRunner:
                     event_id=str(decoded.envelope.id),
                     event_type=decoded.envelope.type,
                 ):
+                    if await self._held(decoded):
+                        continue
                     try:
                         if await self._handle(decoded):
                             handled += 1
-                    except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError):
-                        raise  # infrastructure: the runner restarts and the event comes again
                     except Exception as error:
+                        if is_transient(error):
+                            raise  # infrastructure: the runner restarts and the event comes again
                         log.exception("policy_failed", policy=self.policy.name)
-                        failed = Poison(message, "handler_failed", repr(error)[:2000])
+                        letter = failed(decoded, "handler_failed", repr(error))
                         async with self.store.pool.acquire() as conn:
-                            await dead_letter(conn, self.policy.name, [failed])
+                            await dead_letter(conn, self.policy.name, [letter])
         if fetched:
             await consumer.commit(
                 {tp: batch[-1].offset + 1 for tp, batch in fetched.items() if batch}

@@ -12,6 +12,17 @@ A rebuild fills generation N+1 from the beginning of the topics while generation
 serving, then swaps the views in one transaction once N+1 has every stream at least as far
 as N. The live runner takes a share lock on the projection's row for each batch, the swap an
 exclusive one, so no batch falls between the generations.
+
+An event the projection keeps failing on does not stop it. A batch that fails with an error
+that is not transient (:func:`~eventkit.messages.is_transient`) is tried a few more times, with a
+short backoff; then the runner applies it event by event, each in a savepoint, and sets aside
+exactly the events that fail (``apply_failed``, with the error) in ``dead_letters``, and commits
+the rest with the offsets. The rule that keeps per-stream order: *while a stream has a pending
+dead letter for this projection, its later events are not applied; they are set aside too, as
+``blocked`` behind that letter*. Other streams go on. Replaying the first letter (once the code
+is fixed) applies it and then the ones blocked behind it, in stream order; discarding it lets
+the next one be replayed. Transient errors are raised: the runner restarts and the batch comes
+again.
 """
 
 from __future__ import annotations
@@ -31,7 +42,16 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from anju_contracts import EventCatalog
 from eventkit import kafka
-from eventkit.messages import Decoder, Delivered, Poison, dead_letter
+from eventkit.messages import (
+    Decoder,
+    Delivered,
+    Poison,
+    blocked,
+    dead_letter,
+    failed,
+    is_transient,
+    stream_heads,
+)
 from eventkit.metrics import PROJECTED, PROJECTION_LAG
 from eventkit.settings import KafkaSettings, topic_for
 
@@ -173,7 +193,32 @@ async def apply_batch(
     await conn.execute(f"SET LOCAL search_path TO {schema}, public")
     poison = [d for d in decoded if isinstance(d, Poison)]
     await dead_letter(conn, projection.name, poison)
-    delivered = [d for d in decoded if isinstance(d, Delivered)]
+    applied = await apply_events(conn, projection, [d for d in decoded if isinstance(d, Delivered)])
+    await _save_offsets(conn, decoded)
+    return applied
+
+
+async def apply_events(
+    conn: asyncpg.Connection, projection: Projection, delivered: Sequence[Delivered]
+) -> int:
+    """Apply the events not applied yet, except those held behind a pending dead letter of their
+    stream (which are set aside as ``blocked``), and advance the stream versions; return how
+    many were applied. The ``search_path`` must point at the generation already.
+    """
+    heads = await stream_heads(conn, projection.name, (d.stream for d in delivered))
+    if heads:
+        held = [
+            (d, heads[d.stream])
+            for d in delivered
+            if d.stream in heads and d.envelope.sequence >= heads[d.stream].sequence
+        ]
+        # The head's own event, delivered again, is already in dead letters.
+        await dead_letter(
+            conn,
+            projection.name,
+            [blocked(d, h) for d, h in held if d.envelope.sequence > h.sequence],
+        )
+        delivered = [d for d in delivered if all(d is not h for h, _ in held)]
     fresh = await _unseen(conn, delivered)
     if fresh:
         await projection.apply(conn, fresh)
@@ -188,6 +233,11 @@ async def apply_batch(
             [i for _, i in last],
             list(last.values()),
         )
+    PROJECTED.labels(projection.name).inc(len(fresh))
+    return len(fresh)
+
+
+async def _save_offsets(conn: asyncpg.Connection, decoded: Sequence[Delivered | Poison]) -> None:
     offsets: dict[tuple[str, int], int] = {}
     for item in decoded:
         message = item.message if isinstance(item, Poison) else item
@@ -203,8 +253,74 @@ async def apply_batch(
             [p for _, p in offsets],
             list(offsets.values()),
         )
-    PROJECTED.labels(projection.name).inc(len(fresh))
-    return len(fresh)
+
+
+#: How often a failing batch is tried as a whole before its events are tried one by one.
+BATCH_ATTEMPTS = 3
+BATCH_BACKOFF_S = 0.05
+
+
+async def apply_resilient(
+    pool: asyncpg.Pool,
+    projection: Projection,
+    decoded: Sequence[Delivered | Poison],
+    *,
+    schema: str | None = None,
+    attempts: int = BATCH_ATTEMPTS,
+    backoff_s: float = BATCH_BACKOFF_S,
+) -> int:
+    """Apply a batch in a transaction of its own, setting aside the events that keep failing.
+
+    ``schema`` is the generation to fill (a rebuild's); by default the active one, share-locked
+    against a swap. Transient errors are raised. Any other error: the batch is tried again up
+    to ``attempts`` times in all, then applied event by event, each in a savepoint, with the
+    failing events dead-lettered (and their streams held, see the module docstring).
+    """
+    for attempt in range(attempts):
+        try:
+            async with pool.acquire() as conn, conn.transaction():
+                target = schema or await _active_for_batch(conn, projection.name)
+                return await apply_batch(conn, projection, target, decoded)
+        except Exception as error:
+            if is_transient(error):
+                raise
+            log.warning(
+                "projection_batch_failed",
+                projection=projection.name,
+                attempt=attempt + 1,
+                error=repr(error),
+            )
+            if attempt < attempts - 1:
+                await asyncio.sleep(backoff_s * 2**attempt)
+    async with pool.acquire() as conn, conn.transaction():
+        target = schema or await _active_for_batch(conn, projection.name)
+        applied = 0
+        for item in decoded:
+            try:
+                async with conn.transaction():
+                    applied += await apply_batch(conn, projection, target, [item])
+            except Exception as error:
+                if is_transient(error) or not isinstance(item, Delivered):
+                    raise
+                log.error(
+                    "projection_event_failed",
+                    projection=projection.name,
+                    event_id=str(item.envelope.id),
+                    event_type=item.envelope.type,
+                    error=repr(error),
+                )
+                await conn.execute(f"SET LOCAL search_path TO {target}, public")
+                await dead_letter(
+                    conn, projection.name, [failed(item, "apply_failed", repr(error))]
+                )
+                await _save_offsets(conn, [item])
+        return applied
+
+
+async def _active_for_batch(conn: asyncpg.Connection, name: str) -> str:
+    schema = await active_schema(conn, name, lock="FOR SHARE")
+    assert schema is not None
+    return schema
 
 
 async def _unseen(conn: asyncpg.Connection, batch: Sequence[Delivered]) -> list[Delivered]:
@@ -299,10 +415,7 @@ class ProjectionRunner:
         if not messages:
             return 0
         decoded = self.decoder.decode_batch(messages)
-        async with self.pool.acquire() as conn, conn.transaction():
-            schema = await active_schema(conn, self.projection.name, lock="FOR SHARE")
-            assert schema is not None
-            applied = await apply_batch(conn, self.projection, schema, decoded)
+        applied = await apply_resilient(self.pool, self.projection, decoded)
         await consumer.commit({tp: batch[-1].offset + 1 for tp, batch in fetched.items() if batch})
         committed, self._applied = self._applied, asyncio.Event()
         committed.set()
@@ -388,8 +501,7 @@ async def rebuild(
             messages = [m for batch in fetched.values() for m in batch]
             if messages:
                 decoded = decoder.decode_batch(messages)
-                async with pool.acquire() as conn, conn.transaction():
-                    await apply_batch(conn, projection, schema, decoded)
+                await apply_resilient(pool, projection, decoded, schema=schema)
                 done += len(messages)
                 if progress is not None:
                     total = _highwater_total(consumer, partitions)

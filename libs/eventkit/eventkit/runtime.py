@@ -86,7 +86,13 @@ class Runtime:
             self._spawn("relay", self.relay.run)
         if self.deadlines:
             scheduler = Scheduler(
-                self.store, self.deadlines, poll_s=self.settings.scheduler_poll_s, clock=self.clock
+                self.store,
+                self.deadlines,
+                poll_s=self.settings.scheduler_poll_s,
+                clock=self.clock,
+                max_attempts=self.settings.deadline_max_attempts,
+                retry_base_s=self.settings.deadline_retry_base_s,
+                retry_cap_s=self.settings.deadline_retry_cap_s,
             )
             self._spawn("scheduler", scheduler.run)
         for policy in self.policies:

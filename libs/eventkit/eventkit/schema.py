@@ -50,6 +50,25 @@ CREATE TABLE IF NOT EXISTS deadlines (
     UNIQUE (kind, key)
 );
 CREATE INDEX IF NOT EXISTS deadlines_pending ON deadlines (due_at) WHERE fired_at IS NULL;
+
+-- A failing deadline is tried again at next_try_at (backing off), and after the scheduler's
+-- last attempt it stops at failed_at, with a dead letter for operators.
+ALTER TABLE deadlines ADD COLUMN IF NOT EXISTS next_try_at timestamptz;
+ALTER TABLE deadlines ADD COLUMN IF NOT EXISTS failed_at timestamptz;
+
+-- Arming a deadline again for a new time (a command's schedule, a handler escalating) starts
+-- its tries afresh, whoever writes the row.
+CREATE OR REPLACE FUNCTION deadlines_rearmed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.due_at IS DISTINCT FROM OLD.due_at THEN
+        NEW.attempts := 0;
+        NEW.next_try_at := NULL;
+        NEW.failed_at := NULL;
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE OR REPLACE TRIGGER deadlines_rearmed BEFORE UPDATE OF due_at ON deadlines
+    FOR EACH ROW EXECUTE FUNCTION deadlines_rearmed();
 """
 
 CONSUMER_DDL = """
@@ -71,6 +90,14 @@ CREATE TABLE IF NOT EXISTS dead_letters (
     resolution  text,
     UNIQUE (consumer, topic, partition, "offset")
 );
+-- The stream a decoded event that failed in its consumer belongs to: the letter holds it.
+ALTER TABLE dead_letters ADD COLUMN IF NOT EXISTS source text;
+ALTER TABLE dead_letters ADD COLUMN IF NOT EXISTS stream_id text;
+ALTER TABLE dead_letters ADD COLUMN IF NOT EXISTS sequence integer;
+CREATE UNIQUE INDEX IF NOT EXISTS dead_letters_stream_event
+    ON dead_letters (consumer, source, stream_id, sequence);
+CREATE INDEX IF NOT EXISTS dead_letters_pending_streams
+    ON dead_letters (consumer, source, stream_id) WHERE status = 'pending';
 
 CREATE TABLE IF NOT EXISTS inbox (
     consumer     text NOT NULL,

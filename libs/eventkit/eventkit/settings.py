@@ -58,6 +58,11 @@ class ServiceSettings(BaseSettings):
     relay_idle_poll_s: float = Field(default=0.05, gt=0)
     topic_check_interval_s: float = Field(default=1.0, gt=0)
     scheduler_poll_s: float = Field(default=1.0, gt=0)
+    # A failing deadline is tried again after retry_base_s, doubling up to retry_cap_s; after
+    # max_attempts failures it stops with a dead letter for operators.
+    deadline_max_attempts: int = Field(default=8, ge=1)
+    deadline_retry_base_s: float = Field(default=30.0, gt=0)
+    deadline_retry_cap_s: float = Field(default=3600.0, gt=0)
     consistency_wait_s: float = Field(default=5.0, ge=0)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     """A request body over this is answered 413 before it is read (1 MiB)."""
