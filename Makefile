@@ -14,7 +14,7 @@ MEMBER_PYPROJECTS := $(wildcard contracts/pyproject.toml libs/*/pyproject.toml s
 MYPY_PACKAGES := anju_contracts eventkit anju_cli $(patsubst services/%,anju_%,$(wildcard services/*))
 TEST_TREES := $(wildcard tests libs/*/tests services/*/tests contracts/tests)
 
-.PHONY: venv run test lint fmt bench demo clean up down logs
+.PHONY: venv run test lint fmt bench demo manifest clean up down logs
 
 venv: $(STAMP)
 
@@ -43,6 +43,10 @@ lint: venv
 fmt: venv
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
+
+# Render the deploy files (compose, k8s, Prometheus, gen-env, Dockerfile) from services/*/service.toml.
+manifest: venv
+	$(VENV)/bin/anju manifest render
 
 bench: venv
 	$(VENV)/bin/python -m anju_cli.bench

@@ -13,7 +13,7 @@ package registries (dev dependencies in the root pyproject.toml):
   fails the test rather than being rendered wrongly.
 
 And consistency with the code: the same ``ANJU_<SERVICE>_*`` variables as the native dev stack
-(``anju_cli.main.SERVICES`` and ``anju_cli.devstack.service_env``), every service in compose, k8s
+(the service manifests ``services/*/service.toml`` and ``anju_cli.devstack.service_env``), every service in compose, k8s
 and Prometheus, and every metric the dashboard and alerts query defined in ``eventkit.metrics``.
 """
 
@@ -38,7 +38,8 @@ import yaml
 from prometheus_client.metrics import MetricWrapperBase
 
 from anju_cli.devstack import service_env
-from anju_cli.main import SERVICES, stack_specs
+from anju_cli.main import stack_specs
+from anju_cli.manifest import load
 from eventkit import metrics
 from eventkit.settings import KafkaSettings, ServiceSettings
 
@@ -50,8 +51,9 @@ K8S = DEPLOY / "k8s"
 OVERLAYS = ("dev", "prod")
 K8S_VERSION = "1.30.0"
 BIN = Path(sys.executable).parent
-NAMES = [name for name, *_ in SERVICES]
-PORTS = {name: port for name, _, port, _ in SERVICES}
+SERVICES = load(ROOT)
+NAMES = [s.name for s in SERVICES]
+PORTS = {s.name: s.port for s in SERVICES}
 
 Doc = dict[str, Any]
 

@@ -14,36 +14,27 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from anju_cli import operate
+from anju_cli import manifest, operate
 from anju_cli.devstack import ServiceSpec, dev_secret, run_stack
 from eventkit.auth import Role, issue_token
 
 ROOT = Path(os.environ.get("ANJU_HOME") or Path(__file__).resolve().parents[3])
 
-# Every service of the dev stack: name, module, HTTP port, database.
-SERVICES: tuple[tuple[str, str, int, str], ...] = (
-    ("registry", "anju_registry", 8101, "anju_registry"),
-    ("mediation", "anju_mediation", 8102, "anju_mediation"),
-    ("query", "anju_query", 8100, "anju_query"),
-)
-
 
 def stack_specs() -> list[ServiceSpec]:
-    specs = []
-    for name, module, port, database in SERVICES:
-        prefix = f"ANJU_{name.upper()}_"
-        specs.append(
-            ServiceSpec(
-                name=name,
-                module=module,
-                port=port,
-                database=database,
-                env={
-                    f"{prefix}LOG_FORMAT": os.environ.get("ANJU_LOG_FORMAT", "console"),
-                },
-            )
+    """Every service of the dev stack, as ``services/*/service.toml`` declare them."""
+    return [
+        ServiceSpec(
+            name=service.name,
+            module=service.module,
+            port=service.port,
+            database=service.database,
+            env={
+                f"{service.env_prefix}LOG_FORMAT": os.environ.get("ANJU_LOG_FORMAT", "console"),
+            },
         )
-    return specs
+        for service in manifest.load(ROOT)
+    ]
 
 
 def jwt_secret() -> str:
@@ -52,9 +43,10 @@ def jwt_secret() -> str:
 
 def cmd_run(_: argparse.Namespace) -> int:
     admin = issue_token(jwt_secret(), "admin", [Role.ADMIN])
-    print("Anju dev stack: query http://127.0.0.1:8100  registry http://127.0.0.1:8101")
+    specs = stack_specs()
+    print("Anju dev stack: " + "  ".join(f"{s.name} {s.url}" for s in specs))
     print(f"admin token (12 h): {admin}")
-    return run_stack(ROOT, stack_specs())
+    return run_stack(ROOT, specs)
 
 
 def cmd_token(args: argparse.Namespace) -> int:
@@ -72,6 +64,19 @@ def cmd_contracts(args: argparse.Namespace) -> int:
         return 1 if stale else 0
     for path in contracts.write():
         print(f"wrote {path}")
+    return 0
+
+
+def cmd_manifest(args: argparse.Namespace) -> int:
+    from anju_cli import render
+
+    if args.action == "check":
+        stale = render.stale_files(ROOT)
+        for path in stale:
+            print(f"out of date: {path.relative_to(ROOT)} (run `make manifest`)")
+        return 1 if stale else 0
+    for path in render.write(ROOT):
+        print(f"wrote {path.relative_to(ROOT)}")
     return 0
 
 
@@ -114,6 +119,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     contracts = sub.add_parser("contracts", help="regenerate JSON Schema and AsyncAPI files")
     contracts.add_argument("--check", action="store_true", help="only report stale files")
     contracts.set_defaults(func=cmd_contracts)
+
+    manifest_cmd = sub.add_parser(
+        "manifest", help="render (or check) the deploy files from services/*/service.toml"
+    )
+    manifest_cmd.add_argument("action", choices=["render", "check"])
+    manifest_cmd.set_defaults(func=cmd_manifest)
 
     operate.add_commands(sub, ROOT)
 
