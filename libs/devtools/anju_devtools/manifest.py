@@ -2,7 +2,7 @@
 
 Everything that must list the services (the dev stack, docker-compose.yml, the Kubernetes base
 and overlays, Prometheus, gen-env.sh, the Dockerfile) is rendered from these declarations by
-``anju manifest render`` (see :mod:`anju_cli.render`), so adding a service means writing one
+``anju manifest render`` (see :mod:`anju_devtools.render`), so adding a service means writing one
 manifest rather than editing thirty places.
 
 A manifest looks like::
