@@ -14,7 +14,7 @@ MEMBER_PYPROJECTS := $(wildcard contracts/pyproject.toml libs/*/pyproject.toml s
 MYPY_PACKAGES := anju_contracts eventkit anju_cli anju_devtools $(patsubst services/%,anju_%,$(wildcard services/*))
 TEST_TREES := $(wildcard tests libs/*/tests services/*/tests contracts/tests)
 
-.PHONY: venv run test lint fmt bench demo manifest clean up down logs
+.PHONY: venv run test lint fmt bench demo manifest clean up down logs permissions
 
 venv: $(STAMP)
 
@@ -50,6 +50,10 @@ manifest: venv
 
 bench: venv
 	$(VENV)/bin/python -m anju_devtools.bench
+
+# docs/permissions.md: every service's role × action table (a test checks it is current).
+permissions: venv
+	$(VENV)/bin/python tests/architecture/permissions_doc.py
 
 demo: venv
 	$(VENV)/bin/anju demo

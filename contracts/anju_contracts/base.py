@@ -15,6 +15,27 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+PERSONAL_DATA = "x-personal-data"
+"""The JSON Schema keyword that marks a field as personal data (see :data:`Personal`)."""
+
+Personal = Field(json_schema_extra={PERSONAL_DATA: True})
+"""Marks a field as personal data: ``name: Annotated[str, Personal] = Field(...)``.
+
+Names, identity numbers, phone numbers, dates of birth, contacts and free text written about
+people. The generated schemas carry ``"x-personal-data": true`` on such fields, so what must be
+protected on the wire (encrypted per person, dropped on erasure) is read off the contracts.
+"""
+
+
+def personal_fields(model: type[BaseModel]) -> set[str]:
+    """The names of ``model``'s fields marked :data:`Personal`."""
+    marked = set()
+    for name, info in model.model_fields.items():
+        extra = info.json_schema_extra
+        if isinstance(extra, dict) and extra.get(PERSONAL_DATA):
+            marked.add(name)
+    return marked
+
 
 class Event(BaseModel):
     """Base of every event payload: a frozen fact, named in the past tense.

@@ -23,12 +23,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import ClassVar
+from typing import Annotated, ClassVar
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from anju_contracts.base import Event, EventCatalog
+from anju_contracts.base import Event, EventCatalog, Personal
 from anju_contracts.registry import AreaKind, AreaPath
 
 SOURCE = "mediation"
@@ -137,8 +137,8 @@ class Party(BaseModel):
     party_id: UUID
     role: PartyRole
     resident_id: UUID | None = None
-    name: str | None = Field(default=None, max_length=100)
-    contact: str | None = Field(default=None, max_length=100)
+    name: Annotated[str | None, Personal] = Field(default=None, max_length=100)
+    contact: Annotated[str | None, Personal] = Field(default=None, max_length=100)
 
 
 class AgreementTerm(BaseModel):
@@ -147,7 +147,7 @@ class AgreementTerm(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     party_id: UUID
-    action: str = Field(min_length=1, max_length=1000)
+    action: Annotated[str, Personal] = Field(min_length=1, max_length=1000)
     due_by: datetime | None = None
 
 
@@ -172,7 +172,7 @@ class ConflictSignalReported(Event):
     reporter_role: ReporterRole
     location: Location
     category: Category
-    description: str = Field(min_length=1, max_length=4000)
+    description: Annotated[str, Personal] = Field(min_length=1, max_length=4000)
     involved_resident_ids: list[UUID] = Field(default_factory=list)
     reported_at: datetime
 
@@ -183,7 +183,7 @@ class ConflictSignalDismissed(Event):
     event_type: ClassVar[str] = "mediation.ConflictSignalDismissed"
 
     signal_id: UUID
-    reason: str = Field(min_length=1, max_length=1000)
+    reason: Annotated[str, Personal] = Field(min_length=1, max_length=1000)
 
 
 class ConflictSignalConverted(Event):
@@ -211,7 +211,7 @@ class DisputeRegistered(Event):
     signal_id: UUID | None = None
     channel: Channel
     category: Category
-    description: str = Field(min_length=1, max_length=4000)
+    description: Annotated[str, Personal] = Field(min_length=1, max_length=4000)
     location: Location
     parties: list[Party] = Field(min_length=1)
     sensitivity: Sensitivity
@@ -231,7 +231,7 @@ class DisputeEscalated(Event):
     dispute_id: UUID
     from_tier: Tier
     to_tier: Tier
-    reason: str = Field(min_length=1, max_length=1000)
+    reason: Annotated[str, Personal] = Field(min_length=1, max_length=1000)
     automatic: bool = False
     escalated_at: datetime
     sla_due_by: datetime | None
@@ -265,7 +265,7 @@ class MediatorAssigned(Event):
     dispute_id: UUID
     mediator_id: str = Field(min_length=1, max_length=100)
     role: MediatorRole
-    name: str | None = Field(default=None, max_length=100)
+    name: Annotated[str | None, Personal] = Field(default=None, max_length=100)
 
 
 class MediatorUnassigned(Event):
@@ -275,7 +275,7 @@ class MediatorUnassigned(Event):
 
     dispute_id: UUID
     mediator_id: str
-    reason: str | None = Field(default=None, max_length=1000)
+    reason: Annotated[str | None, Personal] = Field(default=None, max_length=1000)
 
 
 class MediationSessionScheduled(Event):
@@ -298,8 +298,8 @@ class MediationSessionHeld(Event):
     session_id: UUID
     held_at: datetime
     place: SessionPlace
-    attendees: list[str] = Field(min_length=1)
-    minutes: str = Field(min_length=1, max_length=8000)
+    attendees: Annotated[list[str], Personal] = Field(min_length=1)
+    minutes: Annotated[str, Personal] = Field(min_length=1, max_length=8000)
 
 
 class AgreementReached(Event):
@@ -320,7 +320,7 @@ class MediationFailed(Event):
     event_type: ClassVar[str] = "mediation.MediationFailed"
 
     dispute_id: UUID
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: Annotated[str, Personal] = Field(min_length=1, max_length=2000)
 
 
 class DisputeReferred(Event):
@@ -332,7 +332,7 @@ class DisputeReferred(Event):
     dispute_id: UUID
     referral_id: UUID
     to: ReferralTarget
-    note: str | None = Field(default=None, max_length=2000)
+    note: Annotated[str | None, Personal] = Field(default=None, max_length=2000)
     referred_at: datetime
 
 
@@ -343,7 +343,7 @@ class ReferralAnswered(Event):
 
     dispute_id: UUID
     referral_id: UUID
-    answer: str = Field(min_length=1, max_length=4000)
+    answer: Annotated[str, Personal] = Field(min_length=1, max_length=4000)
     answered_at: datetime
 
 
@@ -355,7 +355,7 @@ class AgreementFollowedUp(Event):
     dispute_id: UUID
     agreement_id: UUID
     carried_out: bool
-    note: str | None = Field(default=None, max_length=2000)
+    note: Annotated[str | None, Personal] = Field(default=None, max_length=2000)
     checked_at: datetime
 
 
@@ -367,7 +367,7 @@ class ReturnVisitRecorded(Event):
     dispute_id: UUID
     visited_at: datetime
     satisfaction: list[Satisfaction] = Field(min_length=1)
-    note: str | None = Field(default=None, max_length=2000)
+    note: Annotated[str | None, Personal] = Field(default=None, max_length=2000)
 
 
 class DisputeResolved(Event):
@@ -377,7 +377,7 @@ class DisputeResolved(Event):
 
     dispute_id: UUID
     tier: Tier
-    outcome: str = Field(min_length=1, max_length=2000)
+    outcome: Annotated[str, Personal] = Field(min_length=1, max_length=2000)
     resolved_at: datetime
     reopen_until: datetime
 
@@ -388,7 +388,7 @@ class DisputeClosed(Event):
     event_type: ClassVar[str] = "mediation.DisputeClosed"
 
     dispute_id: UUID
-    note: str | None = Field(default=None, max_length=2000)
+    note: Annotated[str | None, Personal] = Field(default=None, max_length=2000)
     closed_at: datetime
 
 
@@ -398,7 +398,7 @@ class DisputeReopened(Event):
     event_type: ClassVar[str] = "mediation.DisputeReopened"
 
     dispute_id: UUID
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: Annotated[str, Personal] = Field(min_length=1, max_length=2000)
     tier: Tier
     reopened_at: datetime
     sla_due_by: datetime | None
@@ -416,7 +416,7 @@ class PetitionProxied(Event):
     agent_id: str
     resident_id: UUID
     path: AreaPath
-    subject: str = Field(min_length=1, max_length=500)
+    subject: Annotated[str, Personal] = Field(min_length=1, max_length=500)
     department: str = Field(min_length=1, max_length=200)
     registered_at: datetime
 
@@ -449,7 +449,7 @@ class PetitionAnswered(Event):
 
     petition_id: UUID
     answered_at: datetime
-    answer: str = Field(min_length=1, max_length=4000)
+    answer: Annotated[str, Personal] = Field(min_length=1, max_length=4000)
     on_time: bool
 
 
@@ -469,7 +469,7 @@ class PetitionClosed(Event):
     event_type: ClassVar[str] = "mediation.PetitionClosed"
 
     petition_id: UUID
-    outcome: str = Field(min_length=1, max_length=2000)
+    outcome: Annotated[str, Personal] = Field(min_length=1, max_length=2000)
     closed_at: datetime
 
 

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import ClassVar
+from typing import Annotated, ClassVar
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from anju_contracts.base import Event, EventCatalog
+from anju_contracts.base import Event, EventCatalog, Personal
 
 SOURCE = "registry"
 
@@ -103,11 +103,11 @@ class ResidentRegistered(Event):
     event_type: ClassVar[str] = "registry.ResidentRegistered"
 
     resident_id: UUID
-    name: str = Field(min_length=1, max_length=50)
+    name: Annotated[str, Personal] = Field(min_length=1, max_length=50)
     sex: Sex
-    date_of_birth: date
-    id_number: str = Field(pattern=r"^[0-9]{17}[0-9X]$")
-    phone: str | None = None
+    date_of_birth: Annotated[date, Personal]
+    id_number: Annotated[str, Personal] = Field(pattern=r"^[0-9]{17}[0-9X]$")
+    phone: Annotated[str | None, Personal] = None
     path: AreaPath
 
 
@@ -117,12 +117,12 @@ class ResidentDetailsCorrected(Event):
     event_type: ClassVar[str] = "registry.ResidentDetailsCorrected"
 
     resident_id: UUID
-    name: str | None = Field(default=None, min_length=1, max_length=50)
+    name: Annotated[str | None, Personal] = Field(default=None, min_length=1, max_length=50)
     sex: Sex | None = None
-    date_of_birth: date | None = None
-    id_number: str | None = Field(default=None, pattern=r"^[0-9]{17}[0-9X]$")
-    phone: str | None = None
-    reason: str = Field(min_length=1, max_length=500)
+    date_of_birth: Annotated[date | None, Personal] = None
+    id_number: Annotated[str | None, Personal] = Field(default=None, pattern=r"^[0-9]{17}[0-9X]$")
+    phone: Annotated[str | None, Personal] = None
+    reason: Annotated[str, Personal] = Field(min_length=1, max_length=500)
 
 
 class ResidentMoved(Event):
@@ -142,7 +142,7 @@ class ResidentMovedOut(Event):
 
     resident_id: UUID
     moved_out_on: date
-    reason: str | None = Field(default=None, max_length=500)
+    reason: Annotated[str | None, Personal] = Field(default=None, max_length=500)
 
 
 class ResidentDied(Event):
@@ -184,7 +184,7 @@ class HouseholdMemberRemoved(Event):
 
     household_id: UUID
     resident_id: UUID
-    reason: str | None = Field(default=None, max_length=500)
+    reason: Annotated[str | None, Personal] = Field(default=None, max_length=500)
 
 
 class HouseholdHeadChanged(Event):
@@ -211,7 +211,7 @@ class SpecialGroupFlagRaised(Event):
     resident_id: UUID
     flag: FlagType
     tier: RiskTier
-    note: str | None = Field(default=None, max_length=1000)
+    note: Annotated[str | None, Personal] = Field(default=None, max_length=1000)
 
 
 class RiskTierChanged(Event):
@@ -223,7 +223,7 @@ class RiskTierChanged(Event):
     flag: FlagType
     from_tier: RiskTier
     to_tier: RiskTier
-    reason: str = Field(min_length=1, max_length=1000)
+    reason: Annotated[str, Personal] = Field(min_length=1, max_length=1000)
 
 
 class SpecialGroupFlagReviewed(Event):
@@ -233,7 +233,7 @@ class SpecialGroupFlagReviewed(Event):
 
     resident_id: UUID
     flag: FlagType
-    note: str | None = Field(default=None, max_length=1000)
+    note: Annotated[str | None, Personal] = Field(default=None, max_length=1000)
 
 
 class SpecialGroupFlagCleared(Event):
@@ -243,7 +243,7 @@ class SpecialGroupFlagCleared(Event):
 
     resident_id: UUID
     flag: FlagType
-    reason: str = Field(min_length=1, max_length=1000)
+    reason: Annotated[str, Personal] = Field(min_length=1, max_length=1000)
 
 
 class FollowUpVisitPlanned(Event):
@@ -266,9 +266,9 @@ class FollowUpVisitRecorded(Event):
     visit_id: UUID
     visited_at: datetime
     grid_worker_id: str
-    findings: str = Field(min_length=1, max_length=4000)
-    actions: str | None = Field(default=None, max_length=4000)
-    errands: list[str] = Field(default_factory=list, max_length=20)
+    findings: Annotated[str, Personal] = Field(min_length=1, max_length=4000)
+    actions: Annotated[str | None, Personal] = Field(default=None, max_length=4000)
+    errands: Annotated[list[str], Personal] = Field(default_factory=list, max_length=20)
 
 
 class FollowUpVisitOverdue(Event):

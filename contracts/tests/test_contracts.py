@@ -97,3 +97,21 @@ def test_old_versions_are_upcast_and_unknown_ones_refused() -> None:
 def test_catalog_refuses_events_of_another_service() -> None:
     with pytest.raises(ValueError, match="does not belong"):
         EventCatalog("registry", [NoteV1])
+
+
+def test_personal_data_is_marked_in_the_events_and_their_schemas() -> None:
+    from anju_contracts.base import PERSONAL_DATA, personal_fields
+    from anju_contracts.mediation import Party, PetitionProxied
+
+    assert personal_fields(ResidentRegistered) == {"name", "date_of_birth", "id_number", "phone"}
+    assert {"name", "contact"} <= personal_fields(Party)
+    assert "subject" in personal_fields(PetitionProxied)
+    schema = ResidentRegistered.model_json_schema()["properties"]
+    assert schema["id_number"][PERSONAL_DATA] is True
+    assert PERSONAL_DATA not in schema["resident_id"]
+    # every catalogued event's schema file says the same as its model
+    for catalog in CATALOGS:
+        for model in catalog.models:
+            properties = model.model_json_schema().get("properties", {})
+            marked = {name for name, p in properties.items() if p.get(PERSONAL_DATA)}
+            assert marked == personal_fields(model), model.event_type

@@ -27,8 +27,8 @@ MEMBERS: list[str] = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"
 ]["members"]
 
 # Declared for what they do at run time, never imported: uvicorn picks up uvloop and httptools
-# when they are installed.
-RUNTIME_ONLY = {"eventkit": {"uvloop", "httptools"}}
+# when they are installed; /docs serves swagger-ui-py's files, found with importlib.util.find_spec.
+RUNTIME_ONLY = {"eventkit": {"uvloop", "httptools", "swagger-ui-py"}}
 
 
 def normalise(name: str) -> str:

@@ -15,7 +15,7 @@ import uvicorn
 from fastapi import APIRouter, Depends, FastAPI, Request
 from pydantic import ValidationError
 
-from eventkit.http import create_http_app
+from eventkit.http import JsonErrorHttpToolsProtocol, create_http_app
 from eventkit.logging import configure_logging
 from eventkit.runtime import Runtime
 from eventkit.settings import ServiceSettings
@@ -78,6 +78,7 @@ def serve(create_app: Callable[[S], FastAPI], settings_type: type[S]) -> None:
         create_app(settings),
         host=settings.host,
         port=settings.port,
+        http=JsonErrorHttpToolsProtocol,
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=10,

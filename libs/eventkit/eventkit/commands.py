@@ -11,15 +11,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol, TypeVar
-from uuid import UUID
+from typing import TypeVar
 
-from fastapi import Depends, Request
+from fastapi import Request
 from pydantic import BaseModel
 
 from anju_contracts import Actor
-from eventkit.auth import Principal, Role, covers
-from eventkit.http import ApiError, Forbidden, require
+from eventkit.access import Guarded, Placed, covers, may_see
+from eventkit.auth import Principal
+from eventkit.errors import DomainError, Invalid, Kind
+from eventkit.http import CurrentUser
 from eventkit.metrics import COMMANDS
 from eventkit.store import AppendResult, ConcurrencyError, Context, Stream
 
@@ -32,11 +33,22 @@ def utcnow() -> datetime:
 
 
 class Accepted(BaseModel):
-    """The answer to a command that was decided and committed."""
+    """The answer to a command that was decided and committed.
+
+    ``id`` names the record the command wrote to and ``version``/``consistency_token`` where that
+    record now stands. ``sub_id`` names what the command created inside the record (a mediation
+    session, an agreement, a referral, a follow-up visit), so a client can hold it without reading
+    the record again; it is null for commands that create no such part.
+    """
 
     id: str
     version: int
     consistency_token: str
+    sub_id: str | None = None
+
+    def with_sub_id(self, sub_id: object) -> Accepted:
+        """This answer, naming ``sub_id`` as the part the command created."""
+        return self.model_copy(update={"sub_id": str(sub_id)})
 
 
 @dataclass(frozen=True)
@@ -57,14 +69,21 @@ class ConsistencyToken:
         return cls(source, stream_id, int(version))
 
 
-class BadConsistencyToken(ApiError):
-    status = 400
+class BadConsistencyToken(Invalid):
     code = "bad_consistency_token"
 
 
-def accepted(source: str, entity_id: str, result: AppendResult) -> Accepted:
+def accepted(
+    source: str, entity_id: str, result: AppendResult, *, sub_id: object | None = None
+) -> Accepted:
+    """The answer to a committed command on ``entity_id`` (and the ``sub_id`` it created, if any)."""
     token = ConsistencyToken(source, result.stream_id, result.version)
-    return Accepted(id=entity_id, version=result.version, consistency_token=token.encode())
+    return Accepted(
+        id=entity_id,
+        version=result.version,
+        consistency_token=token.encode(),
+        sub_id=None if sub_id is None else str(sub_id),
+    )
 
 
 def context_of(request: Request, principal: Principal) -> Context:
@@ -87,8 +106,8 @@ def counted(service: str, command: str) -> Iterator[None]:
     except ConcurrencyError:
         outcome = "conflict"
         raise
-    except ApiError as error:
-        outcome = "conflict" if error.status == 409 else "rejected"
+    except DomainError as error:
+        outcome = "conflict" if error.kind is Kind.CONFLICT else "rejected"
         raise
     except Exception:
         outcome = "failed"
@@ -108,15 +127,6 @@ def expect_version(stream: Stream, expected_version: int | None) -> int:
     return stream.version
 
 
-class Placed(Protocol):
-    """Anything that sits in the area tree: a community and, below it, maybe a grid."""
-
-    @property
-    def community_id(self) -> UUID: ...
-    @property
-    def grid_id(self) -> UUID | None: ...
-
-
 def area_of(place: Placed) -> str:
     """The envelope ``area`` of a fact at ``place``: its grid, or its community above the grids."""
     return str(place.grid_id or place.community_id)
@@ -124,29 +134,26 @@ def area_of(place: Placed) -> str:
 
 @dataclass(frozen=True)
 class Caller:
-    """Who sends a command (copied onto its events) and where they may act."""
+    """Who sends a command (copied onto its events) and what the one access policy lets them see."""
 
     principal: Principal
     context: Context
 
-    def may_act_on(self, place: Placed) -> bool:
-        grid = None if place.grid_id is None else str(place.grid_id)
-        return covers(self.principal, str(place.community_id), grid)
+    def sees(self, record: Guarded) -> bool:
+        return may_see(self.principal, record)
 
-    def check_write(self, place: Placed) -> None:
-        if not self.may_act_on(place):
-            raise Forbidden("this is outside your areas", area=area_of(place))
+    def covers(self, place: Placed) -> bool:
+        return covers(self.principal, place.community_id, place.grid_id)
 
 
 C = TypeVar("C", bound=Caller)
 
 
-def caller_dependency(cls: type[C], *roles: Role) -> Callable[..., C]:
-    """A FastAPI dependency: the caller of a command route, holding one of ``roles``."""
+def caller_dependency(cls: type[C]) -> Callable[..., C]:
+    """A FastAPI dependency: the authenticated caller of a route. What their role may do is
+    checked per action by the service's permission table (``eventkit.access``)."""
 
-    # A default rather than ``Annotated``: this module postpones annotations, and FastAPI cannot
-    # resolve an annotation that names the closure's ``roles``.
-    def dependency(request: Request, principal: Principal = Depends(require(*roles))) -> C:  # noqa: B008
+    def dependency(request: Request, principal: CurrentUser) -> C:
         return cls(principal=principal, context=context_of(request, principal))
 
     return dependency

@@ -9,74 +9,72 @@ Every error body has the same shape::
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
+from pathlib import Path
 from typing import Annotated, Any
 
+import h11
 import structlog
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from eventkit.auth import InvalidToken, Principal, Role, verify_token
+from eventkit.errors import DomainError, Forbidden, Kind, Unauthorized
 from eventkit.metrics import HTTP_LATENCY
 from eventkit.store import ConcurrencyError
 
 log = structlog.get_logger("eventkit.http")
 
 
-class ApiError(Exception):
-    """An error the edge turns into a JSON response. Domain errors subclass it."""
+ApiError = DomainError
+"""The edge's name for an error it answers as JSON: every :class:`DomainError`."""
 
-    status: int = 400
-    code: str = "bad_request"
-
-    def __init__(self, message: str, **details: Any) -> None:
-        super().__init__(message)
-        self.message = message
-        self.details = details
-
-
-class NotFound(ApiError):
-    status = 404
-    code = "not_found"
-
-
-class Forbidden(ApiError):
-    status = 403
-    code = "forbidden"
+STATUS: dict[Kind, int] = {
+    Kind.INVALID: 400,
+    Kind.UNAUTHENTICATED: 401,
+    Kind.FORBIDDEN: 403,
+    Kind.NOT_FOUND: 404,
+    Kind.CONFLICT: 409,
+    Kind.TOO_LARGE: 413,
+    Kind.REJECTED: 422,
+    Kind.OVERLOADED: 503,
+    Kind.UNAVAILABLE: 503,
+}
+"""The one table from an error's kind to the HTTP status it is answered with."""
 
 
-class Unauthorized(ApiError):
-    status = 401
-    code = "unauthorized"
+def status_of(error: DomainError) -> int:
+    return STATUS[error.kind]
 
 
-class Conflict(ApiError):
-    status = 409
-    code = "conflict"
+class ErrorDetail(BaseModel):
+    """What went wrong: a stable code for programs, a message for people, and the particulars."""
+
+    code: str = Field(description="Stable and machine-readable, e.g. `conflict`, `not_found`.")
+    message: str = Field(description="For people; may change between releases.")
+    details: dict[str, Any] = Field(
+        default_factory=dict, description="Particulars, e.g. `fields` of a validation failure."
+    )
 
 
-class Duplicate(ApiError):
-    status = 409
-    code = "duplicate"
+class ErrorBody(BaseModel):
+    """The body of every error answer, so that clients handle errors one way."""
 
-
-class Rejected(ApiError):
-    """A command that breaks a business rule (the request itself was well-formed)."""
-
-    status = 422
-    code = "rule_violated"
-
-
-class Unavailable(ApiError):
-    status = 503
-    code = "unavailable"
+    error: ErrorDetail
 
 
 def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -106,8 +104,8 @@ _STATUS_CODES = {
 
 def install_error_handlers(app: FastAPI) -> None:
     async def api_error(_: Request, exc: Exception) -> Response:
-        assert isinstance(exc, ApiError)
-        return _json_error(exc.status, exc.code, exc.message, exc.details)
+        assert isinstance(exc, DomainError)
+        return _json_error(status_of(exc), exc.code, exc.message, exc.details)
 
     async def concurrency(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, ConcurrencyError)
@@ -139,7 +137,7 @@ def install_error_handlers(app: FastAPI) -> None:
         log.exception("unhandled_error", error=repr(exc))
         return _json_error(500, "internal_error", "something went wrong on our side")
 
-    app.add_exception_handler(ApiError, api_error)
+    app.add_exception_handler(DomainError, api_error)
     app.add_exception_handler(ConcurrencyError, concurrency)
     app.add_exception_handler(RequestValidationError, validation)
     app.add_exception_handler(StarletteHTTPException, http_error)
@@ -179,6 +177,110 @@ def require(*roles: Role) -> Callable[[Principal], Principal]:
     return check
 
 
+# -- the OpenAPI document: every error answer, with the real body ---------------------------------
+
+_COMMAND_METHODS = frozenset({"post", "put", "patch", "delete"})
+_ERROR_DESCRIPTIONS = {
+    400: "A malformed consistency token.",
+    401: "No bearer token, or one that is invalid or expired.",
+    403: "The caller's role or areas do not allow this.",
+    404: "The record named in the path (or in the body) does not exist or is out of reach.",
+    409: "The record changed since `expected_version`, or this is a duplicate.",
+    413: "The request body is too large.",
+    422: "The request is not valid, or the command breaks a business rule.",
+    503: "A dependency (the database or the broker) is not reachable; try again.",
+}
+_ERROR_REF = "#/components/schemas/ErrorBody"
+
+
+def error_statuses(method: str, path: str, operation: dict[str, Any]) -> list[int]:
+    """The error statuses an operation can answer, from what it is.
+
+    Authenticated routes answer 401 and 403; a path naming a record, and every command (their
+    bodies name records too), answer 404; commands can conflict (409), be too large (413) or meet
+    a dependency that is down (503); anything with a body or parameters can fail validation (422).
+    """
+    command = method in _COMMAND_METHODS
+    parameters = operation.get("parameters", [])
+    statuses: set[int] = set()
+    if any(p.get("name") == "consistency_token" for p in parameters):
+        statuses.add(400)
+    if operation.get("security"):
+        statuses |= {401, 403}
+    if "{" in path or command:
+        statuses.add(404)
+    if command:
+        statuses |= {409, 413, 503}
+    if command or parameters or "requestBody" in operation:
+        statuses.add(422)
+    return sorted(statuses)
+
+
+def document_errors(schema: dict[str, Any]) -> dict[str, Any]:
+    """Make an OpenAPI document list every error an operation answers, each with ``ErrorBody``.
+
+    FastAPI documents only its own 422 with a ``detail`` body the edge never sends; generated
+    clients and the staff console need the body and statuses that really come back.
+    """
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    error_schema = ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
+    components.update(error_schema.pop("$defs", {}))
+    components["ErrorBody"] = error_schema
+    for path, item in schema.get("paths", {}).items():
+        for method, operation in item.items():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            responses = operation["responses"]
+            for status in error_statuses(method, path, operation):
+                responses[str(status)] = {
+                    "description": _ERROR_DESCRIPTIONS[status],
+                    "content": {"application/json": {"schema": {"$ref": _ERROR_REF}}},
+                }
+    for unused in ("HTTPValidationError", "ValidationError"):
+        if f'"#/components/schemas/{unused}"' not in json.dumps(schema):
+            components.pop(unused, None)
+    return schema
+
+
+class ServiceApp(FastAPI):
+    """A FastAPI app whose OpenAPI document lists the errors the edge really answers."""
+
+    def openapi(self) -> dict[str, Any]:
+        if self.openapi_schema is None:
+            self.openapi_schema = document_errors(super().openapi())
+        return self.openapi_schema
+
+
+# -- /docs without the internet: Swagger UI from an installed package -------------------------------
+
+DOCS_ASSETS = "/docs/assets"
+
+
+def swagger_ui_assets() -> Path:
+    """The directory of Swagger UI's JS and CSS, shipped by the ``swagger-ui-py`` package."""
+    spec = importlib.util.find_spec("swagger_ui")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the swagger-ui-py package is not installed")
+    return Path(next(iter(spec.submodule_search_locations))) / "static"
+
+
+def install_docs(app: FastAPI) -> None:
+    """Serve ``/docs`` with Swagger UI loaded from the app itself, so it works offline."""
+    app.mount(DOCS_ASSETS, StaticFiles(directory=swagger_ui_assets()), name="docs-assets")
+    openapi_url = app.openapi_url or "/openapi.json"
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=openapi_url,
+            title=f"{app.title} — API",
+            swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_ASSETS}/favicon-32x32.png",
+            swagger_ui_parameters={"persistAuthorization": True},
+        )
+
+
 ReadyCheck = Callable[[], Awaitable[None]]
 
 
@@ -192,14 +294,17 @@ def create_http_app(
     version: str = "1.0.0",
 ) -> FastAPI:
     """The FastAPI app of a service, with the shared edge around its routers."""
-    app = FastAPI(
+    app = ServiceApp(
         title=f"Anju {service}",
         version=version,
         lifespan=lifespan,
         description=f"The {service} service of Anju. Every route needs a bearer JWT.",
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.jwt_secret = jwt_secret
     install_error_handlers(app)
+    install_docs(app)
 
     @app.middleware("http")
     async def context(
@@ -226,7 +331,11 @@ def create_http_app(
         """Liveness: the process answers."""
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["operations"])
+    @app.get(
+        "/readyz",
+        tags=["operations"],
+        responses={503: {"model": ErrorBody, "description": "A dependency is not reachable."}},
+    )
     async def readyz() -> Response:
         """Readiness: the database and the broker answer."""
         failures: dict[str, str] = {}
@@ -247,3 +356,53 @@ def create_http_app(
     for router in routers:
         app.include_router(router)
     return app
+
+
+# -- the server's own answers: a request too malformed to reach the app ----------------------------
+#
+# uvicorn answers a request it cannot parse (a raw non-ASCII byte or a space in the request target,
+# a broken header) itself, with a plain-text 400; these protocols answer it with the error body.
+
+_MALFORMED = json.dumps(
+    error_body(
+        "bad_request",
+        "the request is not valid HTTP; characters outside ASCII in a URL must be percent-encoded",
+    )
+).encode()
+
+
+class JsonErrorHttpToolsProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol, answering unparseable requests with the JSON error body."""
+
+    def send_400_response(self, msg: str) -> None:
+        content = [b"HTTP/1.1 400 Bad Request\r\n"]
+        for name, value in self.server_state.default_headers:
+            content.extend([name, b": ", value, b"\r\n"])
+        content.extend(
+            [
+                b"content-type: application/json\r\n",
+                b"content-length: " + str(len(_MALFORMED)).encode("ascii") + b"\r\n",
+                b"connection: close\r\n",
+                b"\r\n",
+                _MALFORMED,
+            ]
+        )
+        self.transport.write(b"".join(content))
+        self.transport.close()
+
+
+class JsonErrorH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol, answering unparseable requests with the JSON error body."""
+
+    def send_400_response(self, msg: str) -> None:
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(_MALFORMED)).encode("ascii")),
+            (b"connection", b"close"),
+        ]
+        response = h11.Response(status_code=400, headers=headers, reason=b"Bad Request")
+        for event in (response, h11.Data(data=_MALFORMED), h11.EndOfMessage()):
+            output = self.conn.send(event)
+            if output:
+                self.transport.write(output)
+        self.transport.close()

@@ -5,6 +5,11 @@ its last event, 0 for a stream that does not exist yet. :meth:`Session.append` n
 the command saw; if another command appended in between, the append raises
 :class:`ConcurrencyError` and nothing of the command is written. All events of one append, and
 anything else done in the same :meth:`EventStore.session`, commit together or not at all.
+
+Command handlers are written against the :class:`Store` and :class:`StoreSession` protocols,
+so the same handler runs on this PostgreSQL store and on the in-memory one
+(:mod:`eventkit.memory`) that unit tests use; one contract suite
+(:mod:`eventkit.testing.store_contract`) holds both to the same behaviour.
 """
 
 from __future__ import annotations
@@ -13,10 +18,10 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager, suppress
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import asyncpg
 
@@ -80,6 +85,86 @@ class AppendResult:
     stream_id: str
     version: int
     positions: tuple[int, ...]
+
+
+class StoreSession(Protocol):
+    """One unit of work against a store: what a command handler may do inside it.
+
+    Everything done in a session (appends to any number of streams, deadlines scheduled or
+    cancelled) commits together when the session ends cleanly, or not at all.
+    """
+
+    appended: list[AppendResult]
+    """What this session appended, in order: the handler's answer is built from it."""
+
+    async def load(self, stream_id: str, *, after: int = 0) -> Stream:
+        """The stream's events after sequence ``after``, as this session sees them."""
+        ...
+
+    async def append(
+        self,
+        stream_id: str,
+        expected_version: int,
+        events: Sequence[Event],
+        *,
+        context: Context,
+        area: str | None = None,
+    ) -> AppendResult:
+        """Append ``events`` if the stream is still at ``expected_version``.
+
+        Raises :class:`ConcurrencyError` otherwise, and ``ValueError`` for an event type the
+        store's catalogue does not know.
+        """
+        ...
+
+    async def lock(self, stream_id: str) -> None:
+        """Serialise with every other session that locks ``stream_id``, until this one ends."""
+        ...
+
+    async def schedule(
+        self, kind: str, key: str, due_at: datetime, payload: dict[str, Any] | None = None
+    ) -> None:
+        """Register (or move, re-arming it if it fired) the deadline ``kind``/``key``."""
+        ...
+
+    async def cancel(self, kind: str, key: str) -> None:
+        """Forget the deadline ``kind``/``key`` if it has not fired."""
+        ...
+
+
+class Store(Protocol):
+    """The event store of one service (``source``), whatever keeps the events."""
+
+    source: str
+    catalog: EventCatalog
+
+    def session(self) -> AbstractAsyncContextManager[StoreSession]:
+        """A unit of work that commits when the ``async with`` block exits cleanly."""
+        ...
+
+    async def load(self, stream_id: str) -> Stream:
+        """The stream as committed (version 0 and no events when it does not exist)."""
+        ...
+
+    async def append(
+        self,
+        stream_id: str,
+        expected_version: int,
+        events: Sequence[Event],
+        *,
+        context: Context,
+        area: str | None = None,
+    ) -> AppendResult:
+        """Append and commit at once (see :meth:`StoreSession.append`)."""
+        ...
+
+    def notify(self) -> None:
+        """Wake whoever waits in this process for something to be committed."""
+        ...
+
+    async def head(self) -> int:
+        """The highest committed position (0 when the store is empty)."""
+        ...
 
 
 _LOAD = """

@@ -243,50 +243,10 @@ async def append_counts(store: EventStore, streams: Sequence[str], per_stream: i
 
 
 # == 1. optimistic concurrency ============================================================
-
-
-@pytest.mark.parametrize("existing", [0, 2])
-async def test_concurrent_appends_with_same_expectation_exactly_one_wins(
-    database_url: str, existing: int
-) -> None:
-    async with open_store(database_url) as store:
-        stream = "counter-1"
-        for i in range(existing):
-            await store.append(stream, i, [Counted(n=0)], context=CONTEXT)
-        barrier = asyncio.Barrier(2)
-
-        async def command(n: int) -> int:
-            async with store.session() as session:  # a connection of its own
-                loaded = await session.load(stream)
-                await barrier.wait()  # both have loaded the same version
-                await session.append(stream, loaded.version, [Counted(n=n)], context=CONTEXT)
-            return n
-
-        results = await asyncio.gather(command(100), command(200), return_exceptions=True)
-
-        winners = [r for r in results if isinstance(r, int)]
-        losers = [r for r in results if isinstance(r, BaseException)]
-        assert len(winners) == 1, results
-        assert len(losers) == 1, results
-        assert isinstance(losers[0], ConcurrencyError), results
-        assert losers[0].expected_version == existing
-        loaded = await store.load(stream)
-        assert loaded.version == existing + 1
-        assert loaded.events[-1].event == Counted(n=winners[0])
-        assert [e.sequence for e in loaded.events] == list(range(1, existing + 2))
-
-
-async def test_append_with_stale_expectation_is_refused(database_url: str) -> None:
-    async with open_store(database_url) as store:
-        await store.append("s", 0, [Counted(n=1)], context=CONTEXT)
-        await store.append("s", 1, [Counted(n=2)], context=CONTEXT)
-        with pytest.raises(ConcurrencyError):
-            await store.append("s", 1, [Counted(n=3)], context=CONTEXT)
-        with pytest.raises(ConcurrencyError):
-            await store.append("s", 0, [Counted(n=3)], context=CONTEXT)
-        with pytest.raises(ConcurrencyError):  # ahead of the stream is wrong too
-            await store.append("s", 5, [Counted(n=3)], context=CONTEXT)
-        assert (await store.load("s")).version == 2
+#
+# Proven for every store by the store contract suite (eventkit.testing.store_contract, run in
+# test_store_contract.py): two sessions that loaded the same version, exactly one appends;
+# a stale or future expected version is refused.
 
 
 # == 2. atomic commands ===================================================================

@@ -29,7 +29,7 @@ from anju_contracts.registry import (
     Sex,
 )
 from anju_mediation.application import known
-from anju_mediation.application.common import PETITION_DUE, SLA_AT_RISK, SLA_DUE
+from anju_mediation.application.aggregates import PETITION_DUE, SLA_AT_RISK, SLA_DUE
 from anju_mediation.application.disputes import sla_handlers
 from anju_mediation.application.petitions import petition_due
 from anju_mediation.entrypoints.app import create_app
@@ -76,6 +76,7 @@ class MediationClient:
     grid_id: str = ""
     building_id: str = ""
     other_grid_id: str = ""
+    other_community_id: str = ""
     residents: list[str] = field(default_factory=list)
     _offset: int = 0
 
@@ -94,7 +95,7 @@ class MediationClient:
 
     @property
     def director(self) -> dict[str, str]:
-        return self.auth("director", sub="director-1")
+        return self.auth("director", sub="director-1", areas=[self.community_id])
 
     async def post(
         self, url: str, body: dict[str, Any] | None = None, headers: dict[str, str] | None = None
@@ -140,6 +141,9 @@ class MediationClient:
         community = AreaPath(community_id=uuid.UUID(self.community_id))
         self.grid_id = await self.area(AreaKind.GRID, self.community_id, community)
         self.other_grid_id = await self.area(AreaKind.GRID, self.community_id, community)
+        self.other_community_id = await self.area(
+            AreaKind.COMMUNITY, None, AreaPath(community_id=uuid.uuid4())
+        )
         grid = community.model_copy(update={"grid_id": uuid.UUID(self.grid_id)})
         self.building_id = await self.area(AreaKind.BUILDING, self.grid_id, grid)
         for _ in range(3):

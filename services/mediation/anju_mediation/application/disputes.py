@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from pydantic import BaseModel
 
@@ -19,7 +19,12 @@ from anju_contracts.mediation import (
     SessionPlace,
     Tier,
 )
-from anju_mediation.application import known
+from anju_mediation.application.aggregates import (
+    DISPUTES,
+    SERVICE_ACTOR,
+    dispute_of_key,
+    follow_sla,
+)
 from anju_mediation.application.commands import (
     AnswerReferral,
     AssignMediator,
@@ -40,38 +45,26 @@ from anju_mediation.application.commands import (
     UnassignMediator,
     when,
 )
-from anju_mediation.application.common import (
-    SERVICE_ACTOR,
-    Caller,
-    append_dispute,
-    counted,
-    dispute_of_key,
-    expect,
-    load_dispute,
-    load_location,
-)
+from anju_mediation.application.known import Known, visible_location, visible_residents
 from anju_mediation.domain import disputes
 from anju_mediation.domain.disputes import Dispute, Slas, Status
-from anju_mediation.domain.errors import DisputeNotFound
-from eventkit.commands import Accepted, accepted
+from eventkit.commands import Accepted, Caller, area_of, counted
 from eventkit.scheduler import Deadline
-from eventkit.store import Context, EventStore, Session
+from eventkit.store import Context, Store, StoreSession
 
 Decide = Callable[[Dispute], list[Event]]
 
 
 async def register_dispute(
-    store: EventStore, cmd: RegisterDispute, caller: Caller, *, now: datetime, slas: Slas
+    store: Store, cmd: RegisterDispute, caller: Caller, *, known: Known, now: datetime, slas: Slas
 ) -> Accepted:
-    with counted("register_dispute"):
-        dispute_id = uuid4()
-        async with store.session() as session:
-            location = await load_location(session, cmd.area_id)
-            caller.check_write(location.path)
-            parties = [Party.model_validate(p.model_dump()) for p in cmd.parties]
-            residents = [p.resident_id for p in parties if p.resident_id is not None]
-            events = disputes.register(
-                dispute_id,
+    async with DISPUTES.create(store, caller, "register_dispute") as w:
+        location = await visible_location(known, w.session, cmd.area_id, caller)
+        parties = [Party.model_validate(p.model_dump()) for p in cmd.parties]
+        named = [p.resident_id for p in parties if p.resident_id is not None]
+        w.emit(
+            disputes.register(
+                w.id,
                 signal_id=None,
                 channel=cmd.channel,
                 category=cmd.category,
@@ -80,40 +73,26 @@ async def register_dispute(
                 parties=parties,
                 sensitivity=cmd.sensitivity,
                 tier=cmd.tier,
-                known_residents=await known.known_residents(session.conn, residents),
+                known_residents=await visible_residents(known, w.session, named, caller),
                 now=now,
                 slas=slas,
             )
-            result = await append_dispute(
-                session, dispute_id, 0, events, context=caller.context, path=location.path
-            )
-        return accepted(SOURCE, str(dispute_id), result)
+        )
+    return w.accepted
 
 
 async def act(
-    store: EventStore,
+    store: Store,
     dispute_id: UUID,
     cmd: StreamCommand,
     caller: Caller,
-    command: str,
+    action: str,
     decide: Decide,
 ) -> Accepted:
-    """Load the dispute, check the caller may act on it, decide, append — one transaction."""
-    with counted(command):
-        async with store.session() as session:
-            dispute, stream = await load_dispute(session, dispute_id)
-            caller.check_dispute(dispute)
-            version = expect(stream, cmd.expected_version)
-            events = decide(dispute)
-            result = await append_dispute(
-                session,
-                dispute_id,
-                version,
-                events,
-                context=caller.context,
-                path=dispute.location.path,
-            )
-        return accepted(SOURCE, str(dispute_id), result)
+    """One command on a dispute through the kernel's command path."""
+    async with DISPUTES.update(store, dispute_id, caller, action, cmd.expected_version) as w:
+        w.emit(decide(w.state))
+    return w.accepted
 
 
 def escalate(cmd: Escalate, *, now: datetime, slas: Slas) -> Decide:
@@ -145,11 +124,12 @@ def schedule_session(session_id: UUID, cmd: ScheduleSession) -> Decide:
     )
 
 
-def hold_session(session_id: UUID | None, cmd: HoldSession, *, now: datetime) -> Decide:
+def hold_session(session_id: UUID, cmd: HoldSession, *, planned: bool, now: datetime) -> Decide:
+    """Record a held session: ``planned`` if ``session_id`` was scheduled, else a new one."""
     return lambda d: disputes.hold_session(
         d,
-        session_id=session_id or uuid4(),
-        planned=session_id is not None,
+        session_id=session_id,
+        planned=planned,
         held_at=when(cmd.held_at, now),
         place=cmd.place,
         attendees=cmd.attendees,
@@ -157,9 +137,9 @@ def hold_session(session_id: UUID | None, cmd: HoldSession, *, now: datetime) ->
     )
 
 
-def reach_agreement(cmd: ReachAgreement, *, now: datetime) -> Decide:
+def reach_agreement(agreement_id: UUID, cmd: ReachAgreement, *, now: datetime) -> Decide:
     return lambda d: disputes.reach_agreement(
-        d, agreement_id=uuid4(), terms=cmd.terms, confirmed_by=cmd.confirmed_by, now=now
+        d, agreement_id=agreement_id, terms=cmd.terms, confirmed_by=cmd.confirmed_by, now=now
     )
 
 
@@ -167,8 +147,8 @@ def fail(cmd: FailMediation) -> Decide:
     return lambda d: disputes.fail(d, reason=cmd.reason)
 
 
-def refer(cmd: Refer, *, now: datetime) -> Decide:
-    return lambda d: disputes.refer(d, referral_id=uuid4(), to=cmd.to, note=cmd.note, now=now)
+def refer(referral_id: UUID, cmd: Refer, *, now: datetime) -> Decide:
+    return lambda d: disputes.refer(d, referral_id=referral_id, to=cmd.to, note=cmd.note, now=now)
 
 
 def answer_referral(referral_id: UUID, cmd: AnswerReferral, *, now: datetime) -> Decide:
@@ -201,35 +181,38 @@ def reopen(cmd: Reopen, *, now: datetime, slas: Slas) -> Decide:
 
 
 async def _on_sla(
-    session: Session, deadline: Deadline, decide: Callable[[Dispute, datetime], list[Event]]
+    session: StoreSession,
+    deadline: Deadline,
+    decide: Callable[[Dispute, datetime], list[Event]],
 ) -> None:
-    dispute, stream = await load_dispute(session, dispute_of_key(deadline.key))
+    dispute, stream = await DISPUTES.load(session, dispute_of_key(deadline.key))
     due_by = datetime.fromisoformat(str(deadline.payload["due_by"]))
     events = decide(dispute, due_by)
     if events:
-        await append_dispute(
-            session,
-            dispute.id,
+        await session.append(
+            stream.id,
             stream.version,
             events,
             context=Context(actor=SERVICE_ACTOR),
-            path=dispute.location.path,
+            area=area_of(dispute.location.path),
         )
+        await follow_sla(session, dispute.id, events)
 
 
 def sla_handlers(
     slas: Slas,
 ) -> tuple[
-    Callable[[Session, Deadline], Awaitable[None]], Callable[[Session, Deadline], Awaitable[None]]
+    Callable[[StoreSession, Deadline], Awaitable[None]],
+    Callable[[StoreSession, Deadline], Awaitable[None]],
 ]:
     """Deadline handlers: the SLA is at risk; the SLA ran out (and maybe escalates)."""
 
-    async def at_risk(session: Session, deadline: Deadline) -> None:
-        with counted("mark_sla_at_risk"):
+    async def at_risk(session: StoreSession, deadline: Deadline) -> None:
+        with counted(SOURCE, "mark_sla_at_risk"):
             await _on_sla(session, deadline, lambda d, due: disputes.mark_at_risk(d, due_by=due))
 
-    async def breached(session: Session, deadline: Deadline) -> None:
-        with counted("mark_sla_breached"):
+    async def breached(session: StoreSession, deadline: Deadline) -> None:
+        with counted(SOURCE, "mark_sla_breached"):
             await _on_sla(
                 session, deadline, lambda d, due: disputes.breach(d, due_by=due, slas=slas)
             )
@@ -241,7 +224,7 @@ def sla_handlers(
 
 
 class DisputeView(BaseModel):
-    """A dispute as mediation knows it now (for sensitive ones: mediators and director only)."""
+    """A dispute as mediation knows it now (a sensitive one: for its mediators and directors)."""
 
     id: UUID
     status: Status
@@ -263,12 +246,10 @@ class DisputeView(BaseModel):
     version: int
 
 
-async def view_dispute(store: EventStore, dispute_id: UUID, caller: Caller) -> DisputeView:
-    async with store.session() as session:
-        dispute, stream = await load_dispute(session, dispute_id)
-    if not caller.may_see(dispute):
-        # A dispute the caller may not see does not exist for them.
-        raise DisputeNotFound("no such dispute", dispute_id=str(dispute_id))
+async def view_dispute(store: Store, dispute_id: UUID, caller: Caller) -> DisputeView:
+    stream = await DISPUTES.read(store, dispute_id, caller, "read_dispute")
+    dispute = disputes.fold(stream.payloads)
+    assert dispute is not None
     return DisputeView(
         id=dispute.id,
         status=dispute.status,

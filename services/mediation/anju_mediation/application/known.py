@@ -8,7 +8,8 @@ registry.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping
+from typing import Protocol, cast
 from uuid import UUID
 
 import asyncpg
@@ -24,9 +25,11 @@ from anju_contracts.registry import (
     ResidentMovedOut,
     ResidentRegistered,
 )
+from anju_mediation.domain.errors import AreaNotFound, UnknownResident
+from eventkit.commands import Caller
 from eventkit.messages import Delivered
 from eventkit.policy import Policy
-from eventkit.store import Session
+from eventkit.store import Session, StoreSession
 
 DDL = """
 CREATE TABLE IF NOT EXISTS mediation_areas (
@@ -98,27 +101,64 @@ async def learn(session: Session, delivered: Delivered) -> None:
 POLICY = Policy(name="mediation_registry", catalogs=[REGISTRY], handle=learn)
 
 
-async def location_of(conn: asyncpg.Connection, area_id: UUID) -> Location | None:
-    row = await conn.fetchrow(
-        f"SELECT kind, {_PATH_COLUMNS} FROM mediation_areas WHERE area_id = $1", area_id
-    )
-    if row is None:
-        return None
-    path = AreaPath(
-        community_id=row["community_id"],
-        grid_id=row["grid_id"],
-        building_id=row["building_id"],
-        unit_id=row["unit_id"],
-    )
-    return Location(area_id=area_id, kind=AreaKind(row["kind"]), path=path)
+class Known(Protocol):
+    """What mediation has learnt of the registry, as its commands read it."""
+
+    async def location(self, session: StoreSession, area_id: UUID) -> Location | None: ...
+
+    async def residents(
+        self, session: StoreSession, ids: Collection[UUID]
+    ) -> Mapping[UUID, AreaPath]:
+        """Where each of ``ids`` that the registry has registered lives."""
 
 
-async def resident_path(conn: asyncpg.Connection, resident_id: UUID) -> AreaPath | None:
-    row = await conn.fetchrow(
-        f"SELECT {_PATH_COLUMNS} FROM mediation_residents WHERE resident_id = $1", resident_id
-    )
-    if row is None:
-        return None
+class PostgresKnown:
+    """The two tables :func:`learn` keeps in mediation's database."""
+
+    async def location(self, session: StoreSession, area_id: UUID) -> Location | None:
+        row = await _conn(session).fetchrow(
+            f"SELECT kind, {_PATH_COLUMNS} FROM mediation_areas WHERE area_id = $1", area_id
+        )
+        if row is None:
+            return None
+        return Location(area_id=area_id, kind=AreaKind(row["kind"]), path=_path_of(row))
+
+    async def residents(
+        self, session: StoreSession, ids: Collection[UUID]
+    ) -> Mapping[UUID, AreaPath]:
+        if not ids:
+            return {}
+        rows = await _conn(session).fetch(
+            f"""
+            SELECT resident_id, {_PATH_COLUMNS} FROM mediation_residents
+            WHERE resident_id = ANY($1::uuid[])
+            """,
+            list(ids),
+        )
+        return {row["resident_id"]: _path_of(row) for row in rows}
+
+
+class MemoryKnown:
+    """Areas and residents in dictionaries, for handler tests on the in-memory store."""
+
+    def __init__(self) -> None:
+        self.locations: dict[UUID, Location] = {}
+        self.paths: dict[UUID, AreaPath] = {}
+
+    async def location(self, session: StoreSession, area_id: UUID) -> Location | None:
+        return self.locations.get(area_id)
+
+    async def residents(
+        self, session: StoreSession, ids: Collection[UUID]
+    ) -> Mapping[UUID, AreaPath]:
+        return {i: self.paths[i] for i in ids if i in self.paths}
+
+
+def _conn(session: StoreSession) -> asyncpg.Connection:
+    return cast(Session, session).conn
+
+
+def _path_of(row: asyncpg.Record) -> AreaPath:
     return AreaPath(
         community_id=row["community_id"],
         grid_id=row["grid_id"],
@@ -127,12 +167,26 @@ async def resident_path(conn: asyncpg.Connection, resident_id: UUID) -> AreaPath
     )
 
 
-async def known_residents(conn: asyncpg.Connection, ids: Sequence[UUID]) -> Collection[UUID]:
-    """Those of ``ids`` the registry has registered."""
-    if not ids:
-        return set()
-    rows = await conn.fetch(
-        "SELECT resident_id FROM mediation_residents WHERE resident_id = ANY($1::uuid[])",
-        list(ids),
-    )
-    return {r["resident_id"] for r in rows}
+async def visible_location(
+    known: Known, session: StoreSession, area_id: UUID, caller: Caller
+) -> Location:
+    """The area, if mediation knows it and the caller covers it; else it is not found."""
+    location = await known.location(session, area_id)
+    if location is None or not caller.covers(location.path):
+        raise AreaNotFound("no such area (as the registry has announced)", area_id=str(area_id))
+    return location
+
+
+async def visible_residents(
+    known: Known, session: StoreSession, ids: Collection[UUID], caller: Caller
+) -> Mapping[UUID, AreaPath]:
+    """Those of ``ids`` the registry registered *and* the caller may see: anyone else is
+    "unknown" when a command names them, exactly like an id nobody registered."""
+    found = await known.residents(session, ids)
+    return {i: path for i, path in found.items() if caller.covers(path)}
+
+
+def require_known(ids: Collection[UUID], known: Mapping[UUID, AreaPath]) -> None:
+    for resident_id in ids:
+        if resident_id not in known:
+            raise UnknownResident("no such resident", resident_id=str(resident_id))

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from pydantic import BaseModel
 
 from anju_contracts import Event
 from anju_contracts.mediation import SOURCE, PetitionStage
 from anju_contracts.registry import AreaPath
-from anju_mediation.application import known
+from anju_mediation.application.aggregates import PETITIONS, SERVICE_ACTOR, follow_petition
 from anju_mediation.application.commands import (
     AnswerPetition,
     ClosePetition,
@@ -20,71 +20,47 @@ from anju_mediation.application.commands import (
     StreamCommand,
     when,
 )
-from anju_mediation.application.common import (
-    SERVICE_ACTOR,
-    Caller,
-    append_petition,
-    counted,
-    expect,
-    load_petition,
-)
+from anju_mediation.application.known import Known, require_known, visible_residents
 from anju_mediation.domain import petitions
-from anju_mediation.domain.errors import PetitionNotFound, UnknownResident
 from anju_mediation.domain.petitions import Deadlines, Petition, PetitionStatus
-from eventkit.commands import Accepted, accepted
+from eventkit.commands import Accepted, Caller, area_of, counted
 from eventkit.scheduler import Deadline
-from eventkit.store import Context, EventStore, Session
+from eventkit.store import Context, Store, StoreSession
 
 Decide = Callable[[Petition], list[Event]]
 
 
 async def proxy_petition(
-    store: EventStore, cmd: ProxyPetition, caller: Caller, *, now: datetime
+    store: Store, cmd: ProxyPetition, caller: Caller, *, known: Known, now: datetime
 ) -> Accepted:
-    with counted("proxy_petition"):
-        petition_id = uuid4()
-        async with store.session() as session:
-            path = await known.resident_path(session.conn, cmd.resident_id)
-            if path is None:
-                raise UnknownResident("no such resident", resident_id=str(cmd.resident_id))
-            caller.check_write(path)
-            events = petitions.register(
-                petition_id,
+    async with PETITIONS.create(store, caller, "proxy_petition") as w:
+        found = await visible_residents(known, w.session, [cmd.resident_id], caller)
+        require_known([cmd.resident_id], found)
+        w.emit(
+            petitions.register(
+                w.id,
                 agent_id=caller.principal.sub,
                 resident_id=cmd.resident_id,
-                path=path,
+                path=found[cmd.resident_id],
                 subject=cmd.subject,
                 department=cmd.department,
                 now=now,
             )
-            result = await append_petition(
-                session, petition_id, 0, events, context=caller.context, path=path
-            )
-        return accepted(SOURCE, str(petition_id), result)
+        )
+    return w.accepted
 
 
 async def act(
-    store: EventStore,
+    store: Store,
     petition_id: UUID,
     cmd: StreamCommand,
     caller: Caller,
-    command: str,
+    action: str,
     decide: Decide,
 ) -> Accepted:
-    with counted(command):
-        async with store.session() as session:
-            petition, stream = await load_petition(session, petition_id)
-            caller.check_write(petition.path)
-            version = expect(stream, cmd.expected_version)
-            result = await append_petition(
-                session,
-                petition_id,
-                version,
-                decide(petition),
-                context=caller.context,
-                path=petition.path,
-            )
-        return accepted(SOURCE, str(petition_id), result)
+    async with PETITIONS.update(store, petition_id, caller, action, cmd.expected_version) as w:
+        w.emit(decide(w.state))
+    return w.accepted
 
 
 def forward(cmd: PetitionStep, *, now: datetime, deadlines: Deadlines) -> Decide:
@@ -103,21 +79,21 @@ def close(cmd: ClosePetition, *, now: datetime) -> Decide:
     return lambda p: petitions.close(p, outcome=cmd.outcome, now=now)
 
 
-async def petition_due(session: Session, deadline: Deadline) -> None:
+async def petition_due(session: StoreSession, deadline: Deadline) -> None:
     """Deadline handler: the department had to accept (or answer) by now."""
-    with counted("mark_petition_deadline_missed"):
-        petition, stream = await load_petition(session, UUID(deadline.key))
+    with counted(SOURCE, "mark_petition_deadline_missed"):
+        petition, stream = await PETITIONS.load(session, UUID(deadline.key))
         stage = PetitionStage(str(deadline.payload["stage"]))
         events = petitions.miss(petition, stage=stage, due_by=deadline.due_at)
         if events:
-            await append_petition(
-                session,
-                petition.id,
+            await session.append(
+                stream.id,
                 stream.version,
                 events,
                 context=Context(actor=SERVICE_ACTOR),
-                path=petition.path,
+                area=area_of(petition.path),
             )
+            await follow_petition(session, petition.id, events)
 
 
 # -- the service's own view of a petition --------------------------------------------------------
@@ -139,12 +115,10 @@ class PetitionView(BaseModel):
     version: int
 
 
-async def view_petition(store: EventStore, petition_id: UUID, caller: Caller) -> PetitionView:
-    async with store.session() as session:
-        petition, stream = await load_petition(session, petition_id)
-    if not caller.may_act_on(petition.path):
-        # Outside the caller's areas it does not exist for them.
-        raise PetitionNotFound("no such petition", petition_id=str(petition_id))
+async def view_petition(store: Store, petition_id: UUID, caller: Caller) -> PetitionView:
+    stream = await PETITIONS.read(store, petition_id, caller, "read_petition")
+    petition = petitions.fold(stream.payloads)
+    assert petition is not None
     return PetitionView(
         id=petition.id,
         resident_id=petition.resident_id,

@@ -7,127 +7,94 @@ from uuid import UUID, uuid4
 
 from pydantic import BaseModel
 
-from anju_contracts.mediation import SOURCE, Category, Location, Party, ReporterRole
-from anju_mediation.application import known
+from anju_contracts.mediation import Category, Location, Party, ReporterRole
+from anju_mediation.application.aggregates import DISPUTES, SIGNALS
 from anju_mediation.application.commands import ConvertSignal, DismissSignal, ReportSignal
-from anju_mediation.application.common import (
-    Caller,
-    append_dispute,
-    counted,
-    expect,
-    load_location,
-    load_signal,
-    scope_of,
-    signal_stream,
+from anju_mediation.application.known import (
+    Known,
+    require_known,
+    visible_location,
+    visible_residents,
 )
 from anju_mediation.domain import disputes, signals
 from anju_mediation.domain.disputes import Slas
-from anju_mediation.domain.errors import SignalNotFound, UnknownResident
 from anju_mediation.domain.signals import SignalStatus
-from eventkit.commands import Accepted, accepted
-from eventkit.store import EventStore
+from eventkit.commands import Accepted, Caller
+from eventkit.store import Store
 
 
 async def report_signal(
-    store: EventStore, cmd: ReportSignal, caller: Caller, *, now: datetime
+    store: Store, cmd: ReportSignal, caller: Caller, *, known: Known, now: datetime
 ) -> Accepted:
-    with counted("report_signal"):
-        signal_id = uuid4()
-        async with store.session() as session:
-            location = await load_location(session, cmd.area_id)
-            caller.check_write(location.path)
-            found = await known.known_residents(session.conn, cmd.involved_resident_ids)
-            for resident_id in cmd.involved_resident_ids:
-                if resident_id not in found:
-                    raise UnknownResident("no such resident", resident_id=str(resident_id))
-            events = signals.report(
-                signal_id,
+    async with SIGNALS.create(store, caller, "report_signal") as w:
+        location = await visible_location(known, w.session, cmd.area_id, caller)
+        involved = cmd.involved_resident_ids
+        require_known(involved, await visible_residents(known, w.session, involved, caller))
+        w.emit(
+            signals.report(
+                w.id,
                 reporter_id=caller.principal.sub,
                 reporter_role=cmd.reporter_role,
                 location=location,
                 category=cmd.category,
                 description=cmd.description,
-                involved_resident_ids=cmd.involved_resident_ids,
+                involved_resident_ids=involved,
                 now=now,
             )
-            result = await session.append(
-                signal_stream(signal_id),
-                0,
-                events,
-                context=caller.context,
-                area=scope_of(location.path),
-            )
-        return accepted(SOURCE, str(signal_id), result)
+        )
+    return w.accepted
 
 
 async def dismiss_signal(
-    store: EventStore, signal_id: UUID, cmd: DismissSignal, caller: Caller
+    store: Store, signal_id: UUID, cmd: DismissSignal, caller: Caller
 ) -> Accepted:
-    with counted("dismiss_signal"):
-        async with store.session() as session:
-            signal, stream = await load_signal(session, signal_id)
-            caller.check_write(signal.location.path)
-            version = expect(stream, cmd.expected_version)
-            events = signals.dismiss(signal, reason=cmd.reason)
-            result = await session.append(
-                stream.id,
-                version,
-                events,
-                context=caller.context,
-                area=scope_of(signal.location.path),
-            )
-        return accepted(SOURCE, str(signal_id), result)
+    async with SIGNALS.update(
+        store, signal_id, caller, "dismiss_signal", cmd.expected_version
+    ) as w:
+        w.emit(signals.dismiss(w.state, reason=cmd.reason))
+    return w.accepted
 
 
 async def convert_signal(
-    store: EventStore,
+    store: Store,
     signal_id: UUID,
     cmd: ConvertSignal,
     caller: Caller,
     *,
+    known: Known,
     now: datetime,
     slas: Slas,
 ) -> Accepted:
-    """The signal becomes a dispute; both facts commit together."""
-    with counted("convert_signal"):
-        dispute_id = uuid4()
-        async with store.session() as session:
-            signal, stream = await load_signal(session, signal_id)
-            caller.check_write(signal.location.path)
-            version = expect(stream, cmd.expected_version)
-            converted = signals.convert(signal, dispute_id=dispute_id)
-            parties = [Party.model_validate(p.model_dump()) for p in cmd.parties]
-            residents = [p.resident_id for p in parties if p.resident_id is not None]
-            registered = disputes.register(
-                dispute_id,
-                signal_id=signal_id,
-                channel=cmd.channel,
-                category=cmd.category or signal.category,
-                description=cmd.description or signal.description,
-                location=signal.location,
-                parties=parties,
-                sensitivity=cmd.sensitivity,
-                tier=cmd.tier,
-                known_residents=await known.known_residents(session.conn, residents),
-                now=now,
-                slas=slas,
-            )
-            await session.append(
-                stream.id,
-                version,
-                converted,
-                context=caller.context,
-                area=scope_of(signal.location.path),
-            )
-            result = await append_dispute(
-                session,
-                dispute_id,
-                0,
-                registered,
-                context=caller.context,
-                path=signal.location.path,
-            )
-        return accepted(SOURCE, str(dispute_id), result)
+    """The signal becomes a dispute; both facts commit together (the answer names the dispute)."""
+    dispute_id = uuid4()
+    async with SIGNALS.update(
+        store, signal_id, caller, "convert_signal", cmd.expected_version
+    ) as w:
+        signal = w.state
+        w.emit(signals.convert(signal, dispute_id=dispute_id))
+        parties = [Party.model_validate(p.model_dump()) for p in cmd.parties]
+        named = [p.resident_id for p in parties if p.resident_id is not None]
+        registered = disputes.register(
+            dispute_id,
+            signal_id=signal_id,
+            channel=cmd.channel,
+            category=cmd.category or signal.category,
+            description=cmd.description or signal.description,
+            location=signal.location,
+            parties=parties,
+            sensitivity=cmd.sensitivity,
+            tier=cmd.tier,
+            known_residents=await visible_residents(known, w.session, named, caller),
+            now=now,
+            slas=slas,
+        )
+        dispute = disputes.fold(registered)
+        assert dispute is not None
+        result = await w.append_to(
+            DISPUTES, dispute_id, 0, registered, guard=DISPUTES.guard(dispute)
+        )
+        w.answer_with(result, dispute_id)
+    return w.accepted
 
 
 # -- the service's own view of a signal ----------------------------------------------------------
@@ -149,12 +116,10 @@ class SignalView(BaseModel):
     version: int
 
 
-async def view_signal(store: EventStore, signal_id: UUID, caller: Caller) -> SignalView:
-    async with store.session() as session:
-        signal, stream = await load_signal(session, signal_id)
-    if not caller.may_act_on(signal.location.path):
-        # Outside the caller's areas it does not exist for them.
-        raise SignalNotFound("no such signal", signal_id=str(signal_id))
+async def view_signal(store: Store, signal_id: UUID, caller: Caller) -> SignalView:
+    stream = await SIGNALS.read(store, signal_id, caller, "read_signal")
+    signal = signals.fold(stream.payloads)
+    assert signal is not None
     return SignalView(
         id=signal.id,
         status=signal.status,

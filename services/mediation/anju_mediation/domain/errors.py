@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from eventkit.http import Duplicate, Forbidden, NotFound, Rejected
+from eventkit.errors import Duplicate, NotFound, Rejected
 
 # -- what commands refer to ----------------------------------------------------------------------
 
@@ -33,15 +33,6 @@ class DisputeNotFound(NotFound):
 
 class PetitionNotFound(NotFound):
     code = "petition_not_found"
-
-
-class NotYourDispute(Forbidden):
-    """Only the assigned mediators and the director may see or act on a sensitive dispute."""
-
-    code = "sensitive_dispute"
-
-
-# -- signals -------------------------------------------------------------------------------------
 
 
 class SignalAlreadyHandled(Rejected):

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from anju_contracts.mediation import CATALOG
 from anju_mediation.application import known
-from anju_mediation.application.common import PETITION_DUE, SLA_AT_RISK, SLA_DUE
+from anju_mediation.application.aggregates import PETITION_DUE, SLA_AT_RISK, SLA_DUE
 from anju_mediation.application.disputes import sla_handlers
 from anju_mediation.application.petitions import petition_due
 from anju_mediation.entrypoints.http import MediationConfig, router
@@ -33,6 +33,9 @@ def create_app(settings: MediationSettings, *, clock: Clock = utcnow) -> FastAPI
     )
     app = service_app(runtime, [router])
     app.state.mediation = MediationConfig(
-        clock=clock, slas=slas, petition_deadlines=settings.petition_deadlines
+        clock=clock,
+        slas=slas,
+        petition_deadlines=settings.petition_deadlines,
+        known=known.PostgresKnown(),
     )
     return app

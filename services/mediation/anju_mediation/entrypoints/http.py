@@ -35,34 +35,26 @@ from anju_mediation.application.commands import (
     ScheduleSession,
     UnassignMediator,
 )
-from anju_mediation.application.common import Caller
 from anju_mediation.application.disputes import DisputeView
+from anju_mediation.application.known import Known
 from anju_mediation.application.petitions import PetitionView
 from anju_mediation.application.signals import SignalView
 from anju_mediation.domain.disputes import Slas
 from anju_mediation.domain.petitions import Deadlines
 from eventkit import audit
 from eventkit.app import StoreDep
-from eventkit.auth import Role
-from eventkit.commands import Accepted, Clock, caller_dependency
-
-STAFF = (
-    Role.DIRECTOR,
-    Role.GRID_WORKER,
-    Role.DESK_STAFF,
-    Role.MEDIATOR,
-    Role.POLICE,
-    Role.PETITION_AGENT,
-)
+from eventkit.commands import Accepted, Caller, Clock, caller_dependency
 
 
 @dataclass(frozen=True)
 class MediationConfig:
-    """What the handlers need besides the store: the time, the SLAs, the petition deadlines."""
+    """What the handlers need besides the store: the time, the SLAs, the petition deadlines,
+    and what mediation has learnt of the registry."""
 
     clock: Clock
     slas: Slas
     petition_deadlines: Deadlines
+    known: Known
 
 
 def _config(request: Request) -> MediationConfig:
@@ -70,7 +62,7 @@ def _config(request: Request) -> MediationConfig:
     return config
 
 
-CallerDep = Annotated[Caller, Depends(caller_dependency(Caller, *STAFF))]
+CallerDep = Annotated[Caller, Depends(caller_dependency(Caller))]
 ConfigDep = Annotated[MediationConfig, Depends(_config)]
 
 router = APIRouter()
@@ -84,7 +76,7 @@ async def report_signal(
     cmd: ReportSignal, store: StoreDep, caller: CallerDep, config: ConfigDep
 ) -> Accepted:
     """Report a tension spotted on patrol (未诉先办); the reporter is the caller."""
-    return await signals.report_signal(store, cmd, caller, now=config.clock())
+    return await signals.report_signal(store, cmd, caller, known=config.known, now=config.clock())
 
 
 @router.get("/signals/{signal_id}", tags=["signals"])
@@ -106,7 +98,7 @@ async def convert_signal(
 ) -> Accepted:
     """Turn the signal into a dispute (the answer names the dispute)."""
     return await signals.convert_signal(
-        store, signal_id, cmd, caller, now=config.clock(), slas=config.slas
+        store, signal_id, cmd, caller, known=config.known, now=config.clock(), slas=config.slas
     )
 
 
@@ -118,7 +110,9 @@ async def register_dispute(
     cmd: RegisterDispute, store: StoreDep, caller: CallerDep, config: ConfigDep
 ) -> Accepted:
     """Register a dispute at the tier that fits its location (or the one named)."""
-    return await disputes.register_dispute(store, cmd, caller, now=config.clock(), slas=config.slas)
+    return await disputes.register_dispute(
+        store, cmd, caller, known=config.known, now=config.clock(), slas=config.slas
+    )
 
 
 @router.get("/disputes/{dispute_id}", tags=["disputes"])
@@ -183,18 +177,24 @@ async def unassign_mediator(
 async def schedule_session(
     dispute_id: UUID, cmd: ScheduleSession, store: StoreDep, caller: CallerDep
 ) -> Accepted:
-    """Plan a mediation session (枫桥小屋, police point, station, on site)."""
-    decide = disputes.schedule_session(uuid4(), cmd)
-    return await disputes.act(store, dispute_id, cmd, caller, "schedule_session", decide)
+    """Plan a mediation session (枫桥小屋, police point, station, on site); ``sub_id`` names it."""
+    session_id = uuid4()
+    decide = disputes.schedule_session(session_id, cmd)
+    answer = await disputes.act(store, dispute_id, cmd, caller, "schedule_session", decide)
+    return answer.with_sub_id(session_id)
 
 
 @router.post("/disputes/{dispute_id}/sessions/held", tags=["disputes"], status_code=201)
 async def hold_unplanned_session(
     dispute_id: UUID, cmd: HoldSession, store: StoreDep, caller: CallerDep, config: ConfigDep
 ) -> Accepted:
-    """Record a session that was held without being planned (``place`` is required)."""
-    decide = disputes.hold_session(None, cmd, now=config.clock())
-    return await disputes.act(store, dispute_id, cmd, caller, "hold_session", decide)
+    """Record a session that was held without being planned (``place`` is required).
+
+    ``sub_id`` names the new session."""
+    session_id = uuid4()
+    decide = disputes.hold_session(session_id, cmd, planned=False, now=config.clock())
+    answer = await disputes.act(store, dispute_id, cmd, caller, "hold_session", decide)
+    return answer.with_sub_id(session_id)
 
 
 @router.post(
@@ -209,17 +209,20 @@ async def hold_session(
     config: ConfigDep,
 ) -> Accepted:
     """Record that a planned session took place: attendees and minutes."""
-    decide = disputes.hold_session(session_id, cmd, now=config.clock())
-    return await disputes.act(store, dispute_id, cmd, caller, "hold_session", decide)
+    decide = disputes.hold_session(session_id, cmd, planned=True, now=config.clock())
+    answer = await disputes.act(store, dispute_id, cmd, caller, "hold_session", decide)
+    return answer.with_sub_id(session_id)
 
 
 @router.post("/disputes/{dispute_id}/agreement", tags=["disputes"], status_code=201)
 async def reach_agreement(
     dispute_id: UUID, cmd: ReachAgreement, store: StoreDep, caller: CallerDep, config: ConfigDep
 ) -> Accepted:
-    """Record the agreement: terms, and at least two parties who confirmed it."""
-    decide = disputes.reach_agreement(cmd, now=config.clock())
-    return await disputes.act(store, dispute_id, cmd, caller, "reach_agreement", decide)
+    """Record the agreement: terms, and at least two parties who confirmed it; ``sub_id`` names it."""
+    agreement_id = uuid4()
+    decide = disputes.reach_agreement(agreement_id, cmd, now=config.clock())
+    answer = await disputes.act(store, dispute_id, cmd, caller, "reach_agreement", decide)
+    return answer.with_sub_id(agreement_id)
 
 
 @router.post("/disputes/{dispute_id}/failure", tags=["disputes"], status_code=201)
@@ -233,9 +236,13 @@ async def fail_mediation(
 async def refer(
     dispute_id: UUID, cmd: Refer, store: StoreDep, caller: CallerDep, config: ConfigDep
 ) -> Accepted:
-    """Refer a dispute whose mediation failed (police, court, housing centre, property company)."""
-    decide = disputes.refer(cmd, now=config.clock())
-    return await disputes.act(store, dispute_id, cmd, caller, "refer_dispute", decide)
+    """Refer a dispute whose mediation failed (police, court, housing centre, property company).
+
+    ``sub_id`` names the referral, for its answer."""
+    referral_id = uuid4()
+    decide = disputes.refer(referral_id, cmd, now=config.clock())
+    answer = await disputes.act(store, dispute_id, cmd, caller, "refer_dispute", decide)
+    return answer.with_sub_id(referral_id)
 
 
 @router.post(
@@ -250,7 +257,8 @@ async def answer_referral(
     config: ConfigDep,
 ) -> Accepted:
     decide = disputes.answer_referral(referral_id, cmd, now=config.clock())
-    return await disputes.act(store, dispute_id, cmd, caller, "answer_referral", decide)
+    answer = await disputes.act(store, dispute_id, cmd, caller, "answer_referral", decide)
+    return answer.with_sub_id(referral_id)
 
 
 @router.post("/disputes/{dispute_id}/agreement/follow-ups", tags=["disputes"], status_code=201)
@@ -309,7 +317,9 @@ async def proxy_petition(
     cmd: ProxyPetition, store: StoreDep, caller: CallerDep, config: ConfigDep
 ) -> Accepted:
     """Register a petition on a resident's behalf; the petition agent is the caller."""
-    return await petitions.proxy_petition(store, cmd, caller, now=config.clock())
+    return await petitions.proxy_petition(
+        store, cmd, caller, known=config.known, now=config.clock()
+    )
 
 
 @router.get("/petitions/{petition_id}", tags=["petitions"])

@@ -12,13 +12,23 @@ from anju_contracts.mediation import (
     DisputeSlaBreached,
     Tier,
 )
-from anju_mediation.application.common import dispute_stream
+from anju_mediation.application.aggregates import DISPUTES
 from anju_mediation.testing import MediationClient as Mediation
 
 
 async def events_of(mediation: Mediation, dispute_id: str) -> list[Any]:
-    stream = await mediation.runtime.store.load(dispute_stream(UUID(dispute_id)))
+    stream = await mediation.runtime.store.load(DISPUTES.stream(UUID(dispute_id)))
     return [recorded.event for recorded in stream.events]
+
+
+async def accepted(
+    mediation: Mediation, url: str, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """POST a command that must be accepted; return the whole answer."""
+    response = await mediation.post(url, body, headers)
+    assert response.status_code == 201, response.text
+    answer: dict[str, Any] = response.json()
+    return answer
 
 
 async def test_from_signal_to_return_visit_and_close(mediation: Mediation) -> None:
@@ -48,18 +58,30 @@ async def test_from_signal_to_return_visit_and_close(mediation: Mediation) -> No
     base = f"/disputes/{dispute}"
     await mediation.ok(f"{base}/mediators", {"mediator_id": "gw-1", "role": "grid_worker"}, worker)
     soon = (mediation.clock.now + timedelta(days=1)).isoformat()
-    session = await mediation.ok(
-        f"{base}/sessions", {"scheduled_for": soon, "place": "fengqiao_hut"}, worker
+    scheduled = await accepted(
+        mediation, f"{base}/sessions", {"scheduled_for": soon, "place": "fengqiao_hut"}, worker
     )
+    assert scheduled["id"] == dispute
+    session_id = scheduled["sub_id"]
     view = await mediation.dispute(dispute)
-    session_id = next(iter(view["sessions"]))
-    assert session == dispute
-    await mediation.ok(
+    assert list(view["sessions"]) == [session_id]
+    held = await accepted(
+        mediation,
         f"{base}/sessions/{session_id}/held",
         {"attendees": ["gw-1", "张三", "李四"], "minutes": "agreed to fix the pipe"},
         worker,
     )
-    await mediation.ok(
+    assert held["sub_id"] == session_id
+    on_the_spot = await accepted(
+        mediation,
+        f"{base}/sessions/held",
+        {"place": "on_site", "attendees": ["gw-1"], "minutes": "looked at the ceiling"},
+        worker,
+    )
+    held_sessions = (await mediation.dispute(dispute))["held_sessions"]
+    assert sorted(held_sessions) == sorted([session_id, on_the_spot["sub_id"]])
+    agreed = await accepted(
+        mediation,
         f"{base}/agreement",
         {
             "terms": [{"party_id": party_ids[1], "action": "repair the pipe within a week"}],
@@ -67,6 +89,7 @@ async def test_from_signal_to_return_visit_and_close(mediation: Mediation) -> No
         },
         worker,
     )
+    assert (await mediation.dispute(dispute))["agreement_id"] == agreed["sub_id"]
     await mediation.ok(f"{base}/agreement/follow-ups", {"carried_out": True}, worker)
     await mediation.ok(
         f"{base}/return-visits",
@@ -103,6 +126,7 @@ async def test_from_signal_to_return_visit_and_close(mediation: Mediation) -> No
         "DisputeRegistered",
         "MediatorAssigned",
         "MediationSessionScheduled",
+        "MediationSessionHeld",
         "MediationSessionHeld",
         "AgreementReached",
         "AgreementFollowedUp",
@@ -172,9 +196,12 @@ async def test_escalation_by_hand_goes_up_only_and_failure_leads_to_referral(
     early = await mediation.post(f"{base}/referrals", {"to": "court"})
     assert early.json()["error"]["code"] == "mediation_not_failed"
     await mediation.ok(f"{base}/failure", {"reason": "the parties would not meet"})
-    await mediation.ok(f"{base}/referrals", {"to": "court", "note": "civil case"})
-    referral = next(iter((await mediation.dispute(dispute))["referrals"]))
-    await mediation.ok(f"{base}/referrals/{referral}/answer", {"answer": "case filed"})
+    referral = (await accepted(mediation, f"{base}/referrals", {"to": "court", "note": "x"}))[
+        "sub_id"
+    ]
+    assert list((await mediation.dispute(dispute))["referrals"]) == [referral]
+    answered = await accepted(mediation, f"{base}/referrals/{referral}/answer", {"answer": "filed"})
+    assert answered["sub_id"] == referral
     view = await mediation.dispute(dispute)
     assert view["tier"] == "grid"
     assert view["referrals"] == {referral: True}
@@ -206,38 +233,64 @@ async def test_resolving_stops_the_sla(mediation: Mediation) -> None:
     assert await mediation.scheduler(days_ahead=30).fire_due() == 0
 
 
-async def test_only_assigned_mediators_and_the_director_see_a_sensitive_dispute(
+async def test_only_its_mediators_and_its_communitys_directors_see_a_sensitive_dispute(
     mediation: Mediation,
 ) -> None:
     worker = mediation.auth("grid_worker", sub="gw-1", areas=[mediation.grid_id])
     dispute = await mediation.register(
         worker, sensitivity="sensitive", category="family_elder_care"
     )
-    hidden = await mediation.client.get(f"/disputes/{dispute}", headers=worker)
-    assert hidden.status_code == 404
-    refused = await mediation.post(
-        f"/disputes/{dispute}/mediators", {"mediator_id": "gw-1", "role": "grid_worker"}, worker
-    )
-    assert refused.status_code == 403
-    assert refused.json()["error"]["code"] == "sensitive_dispute"
+    soon = (mediation.clock.now + timedelta(days=1)).isoformat()
+    session = {"scheduled_for": soon, "place": "station"}
+    # Not even its reporter sees it afterwards: reads and commands both answer "no such dispute",
+    # exactly as for an id nobody registered.
+    made_up = "00000000-0000-4000-8000-000000000000"
+    for headers in (
+        worker,
+        mediation.auth("director", sub="d-none"),  # a director whose token names no area
+        mediation.auth("director", sub="d-other", areas=[mediation.other_community_id]),
+        mediation.auth("mediator", sub="m-8", areas=[mediation.community_id]),
+    ):
+        for target in (dispute, made_up):
+            read = await mediation.client.get(f"/disputes/{target}", headers=headers)
+            assert read.status_code == 404, read.text
+            assert read.json()["error"] == {
+                "code": "dispute_not_found",
+                "message": "no such dispute",
+                "details": {"dispute_id": target},
+            }
+            write = await mediation.post(f"/disputes/{target}/sessions", session, headers)
+            assert write.json() == read.json()
+    # Its community's director sees it and assigns a mediator, who then sees it wherever they are.
     await mediation.ok(
         f"/disputes/{dispute}/mediators",
         {"mediator_id": "m-9", "role": "peoples_mediator"},
         mediation.director,
     )
     assigned = mediation.auth("mediator", sub="m-9")
-    other = mediation.auth("mediator", sub="m-8", areas=[mediation.community_id])
     assert (await mediation.dispute(dispute, assigned))["sensitivity"] == "sensitive"
-    assert (await mediation.client.get(f"/disputes/{dispute}", headers=other)).status_code == 404
-    soon = (mediation.clock.now + timedelta(days=1)).isoformat()
-    await mediation.ok(
-        f"/disputes/{dispute}/sessions", {"scheduled_for": soon, "place": "station"}, assigned
-    )
+    await mediation.ok(f"/disputes/{dispute}/sessions", session, assigned)
+
+
+async def test_roles_act_only_as_their_permissions_say(mediation: Mediation) -> None:
+    dispute = await mediation.register()
+    agent = mediation.auth("petition_agent", sub="pa-1", areas=[mediation.community_id])
+    police = mediation.auth("police", sub="po-1", areas=[mediation.community_id])
+    for headers, url, body in (
+        (agent, f"/disputes/{dispute}/resolution", {"outcome": "settled"}),
+        (police, f"/disputes/{dispute}/resolution", {"outcome": "settled"}),
+        (police, f"/disputes/{dispute}/escalations", {"to_tier": "community", "reason": "r"}),
+        (agent, f"/disputes/{dispute}/closing", {}),
+    ):
+        refused = await mediation.post(url, body, headers)
+        assert refused.status_code == 403, (url, refused.text)
+        assert refused.json()["error"]["code"] == "forbidden"
 
 
 async def test_grid_workers_act_within_their_grids(mediation: Mediation) -> None:
     elsewhere = mediation.auth("grid_worker", sub="gw-2", areas=[mediation.other_grid_id])
     response = await mediation.post("/disputes", mediation.dispute_body(), elsewhere)
-    assert response.status_code == 403
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "area_not_found"
     nobody = await mediation.post("/disputes", mediation.dispute_body(), mediation.auth("doctor"))
     assert nobody.status_code == 403

@@ -5,7 +5,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from anju_contracts.mediation import PetitionAccepted, PetitionAnswered
-from anju_mediation.application.common import petition_stream
+from anju_mediation.application.aggregates import PETITIONS
 from anju_mediation.testing import MediationClient as Mediation
 
 
@@ -35,7 +35,7 @@ async def test_a_petition_is_forwarded_accepted_late_answered_and_closed(
     await mediation.ok(f"{base}/closing", {"outcome": "resolved"}, agent)
     assert await mediation.scheduler(days_ahead=100).fire_due() == 0
 
-    stream = await mediation.runtime.store.load(petition_stream(UUID(petition)))
+    stream = await mediation.runtime.store.load(PETITIONS.stream(UUID(petition)))
     events = [r.event for r in stream.events]
     assert [type(e).__name__ for e in events] == [
         "PetitionProxied",

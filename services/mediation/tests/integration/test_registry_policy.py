@@ -80,14 +80,16 @@ async def test_residents_arrive_from_the_registry_topic(
         async with running_mediation(
             database_url, kafka_bootstrap, topic_prefix=prefix
         ) as mediation:
+            learnt = known.PostgresKnown()
+            store = mediation.runtime.store
             for _ in range(300):
-                async with mediation.runtime.pool.acquire() as conn:
-                    if await known.resident_path(conn, resident) is not None:
+                async with store.session() as session:
+                    if await learnt.residents(session, [resident]):
                         break
                 await asyncio.sleep(0.1)
-            async with mediation.runtime.pool.acquire() as conn:
-                assert await known.resident_path(conn, resident) == path
-                location = await known.location_of(conn, community)
+            async with store.session() as session:
+                assert await learnt.residents(session, [resident]) == {resident: path}
+                location = await learnt.location(session, community)
             assert location is not None
             assert location.kind == AreaKind.COMMUNITY
 

@@ -28,29 +28,33 @@ from anju_query.application.models import (
     SlaState,
 )
 from anju_query.application.scope import Params, Scope
-from eventkit.auth import Principal, Role
+from eventkit.access import visible_sql
+from eventkit.auth import Principal
 
 
 @dataclass(frozen=True)
 class Audience:
-    """The caller as the dispute read models see them."""
+    """The caller as the dispute read models see them: the kernel's policy with a dispute's
+    sensitivity and its active mediators."""
 
     scope: Scope
-    sub: str
-    sees_sensitive: bool
 
     @classmethod
     def of(cls, principal: Principal) -> Audience:
-        return cls(Scope.of(principal), principal.sub, principal.has(Role.ADMIN, Role.DIRECTOR))
+        return cls(Scope.of(principal))
 
     def where(self, p: Params, t: str = "d") -> str:
-        in_scope = self.scope.where(p, f"{t}.community_id", f"{t}.grid_id")
-        sensitive = "true" if self.sees_sensitive else f"{t}.sensitivity = 'standard'"
-        mine = (
-            "EXISTS (SELECT 1 FROM disputes.dispute_mediators m WHERE m.dispute_id = "
-            f"{t}.dispute_id AND m.active AND m.mediator_id = {p(self.sub)})"
+        return visible_sql(
+            self.scope.principal,
+            p,
+            community=f"{t}.community_id",
+            grid=f"{t}.grid_id",
+            sensitive=f"({t}.sensitivity <> 'standard')",
+            assigned=(
+                "ARRAY(SELECT m.mediator_id FROM disputes.dispute_mediators m"
+                f" WHERE m.dispute_id = {t}.dispute_id AND m.active)"
+            ),
         )
-        return f"((({in_scope}) AND {sensitive}) OR {mine})"
 
 
 def sla_state_sql(p: Params, now: datetime, t: str = "d") -> str:
@@ -349,6 +353,11 @@ async def dispute_statistics(
     h = Params()
     hscope = audience.scope.where(h, "x.community_id", "x.grid_id")
     dscope = audience.where(h)
+    if area_id is not None:
+        # the same area as the totals: a director filtering one community sees its hotspots only
+        area = h(area_id)
+        hscope += f" AND {area} IN (x.community_id, x.grid_id, x.building_id)"
+        dscope += f" AND {area} IN (d.area_id, d.community_id, d.grid_id, d.building_id)"
     hlo, hhi = h(since), h(until)
     hotspots = await conn.fetch(
         f"""

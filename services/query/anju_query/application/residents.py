@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -145,7 +145,7 @@ async def search_residents(
 
 
 async def resident_profile(
-    conn: asyncpg.Connection, scope: Scope, resident_id: UUID, *, today: date
+    conn: asyncpg.Connection, scope: Scope, resident_id: UUID, *, now: datetime
 ) -> ResidentProfile | None:
     """The resident's profile, or None when there is none the caller may see."""
     row = await conn.fetchrow(f"{_RESIDENT} WHERE r.resident_id = $1", resident_id)
@@ -191,14 +191,14 @@ async def resident_profile(
         for v in visit_rows
     ]
     return ResidentProfile(
-        resident=_summary(row, scope, badges, today),
+        resident=_summary(row, scope, badges, now.date()),
         phone=row["phone"],
         left_on=row["left_on"],
         registered_at=row["registered_at"],
         household=await _household(conn, resident_id),
         flags=flags,
         visits=visits,
-        follow_up=await _follow_up(conn, resident_id),
+        follow_up=await _follow_up(conn, resident_id, now),
     )
 
 
@@ -239,15 +239,16 @@ async def _household(conn: asyncpg.Connection, resident_id: UUID) -> Household |
     )
 
 
-async def _follow_up(conn: asyncpg.Connection, resident_id: UUID) -> FollowUp | None:
+async def _follow_up(conn: asyncpg.Connection, resident_id: UUID, now: datetime) -> FollowUp | None:
     row = await conn.fetchrow(
         """
         SELECT due_by, interval_days, stopped, last_visit_at, last_worker_id,
                CASE WHEN due_by IS NULL OR stopped THEN NULL
-                    WHEN overdue OR due_by < now() THEN 'overdue' ELSE 'due' END AS state
+                    WHEN overdue OR due_by < $2 THEN 'overdue' ELSE 'due' END AS state
         FROM residents.follow_ups WHERE resident_id = $1
         """,
         resident_id,
+        now,
     )
     if row is None:
         return None

@@ -10,10 +10,16 @@ from anju_query.projections import projections
 from anju_query.settings import QuerySettings
 from eventkit import audit
 from eventkit.app import service_app
+from eventkit.commands import Clock, utcnow
 from eventkit.runtime import Runtime
 
 
-def create_app(settings: QuerySettings) -> FastAPI:
-    """The app; its lifespan starts the pool and the projection runners (no event store)."""
+def create_app(settings: QuerySettings, *, clock: Clock = utcnow) -> FastAPI:
+    """The app; its lifespan starts the pool and the projection runners (no event store).
+
+    ``clock`` is "now" for every answer that depends on it (due and overdue, SLA states, ages).
+    """
     runtime = Runtime(settings, catalog=None, ddl=[audit.DDL], projections=projections())
-    return service_app(runtime, [router, disputes.router])
+    app = service_app(runtime, [router, disputes.router])
+    app.state.clock = clock
+    return app

@@ -7,7 +7,7 @@ may see — sensitive disputes only for their assigned mediators and the directo
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated
 from uuid import UUID
 
@@ -31,15 +31,25 @@ from anju_query.application.models import (
     PetitionStatus,
     SlaState,
 )
+from anju_query.application.permissions import PERMISSIONS, READ_DISPUTES
 from anju_query.application.petitions import PetitionFilter, Timeliness, list_petitions
 from anju_query.application.signals import SignalFilter, SignalItem, SignalStatus, list_signals
-from anju_query.entrypoints.http import Limit, Offset, ScopeDep, read_your_writes
+from anju_query.entrypoints.http import (
+    Limit,
+    NowDep,
+    Offset,
+    PetitionsScope,
+    SignalsScope,
+    read_your_writes,
+)
 from eventkit import audit
 from eventkit.app import RuntimeDep
-from eventkit.http import CurrentUser, NotFound
+from eventkit.errors import NotFound
+from eventkit.http import CurrentUser
 
 
 def audience_of(principal: CurrentUser) -> Audience:
+    PERMISSIONS.check(principal, READ_DISPUTES)
     return Audience.of(principal)
 
 
@@ -54,6 +64,7 @@ async def list_disputes(
     runtime: RuntimeDep,
     principal: CurrentUser,
     audience: AudienceDep,
+    now: NowDep,
     tier: Tier | None = None,
     status: DisputeStatus | None = None,
     category: Category | None = None,
@@ -76,9 +87,7 @@ async def list_disputes(
         resident_id=resident_id,
     )
     async with runtime.pool.acquire() as conn:
-        page = await dispute_board(
-            conn, audience, board, limit=limit, offset=offset, now=datetime.now(UTC)
-        )
+        page = await dispute_board(conn, audience, board, limit=limit, offset=offset, now=now)
         sensitive = [d.id for d in page.items if d.sensitivity == Sensitivity.SENSITIVE]
         await audit.record_reads(
             conn,
@@ -95,13 +104,14 @@ async def list_disputes(
 async def get_statistics(
     runtime: RuntimeDep,
     audience: AudienceDep,
+    now: NowDep,
     since: datetime | None = None,
     until: datetime | None = None,
     area_id: UUID | None = None,
 ) -> DisputeStatistics:
     """Per period (default: the last 365 days) and area: registered, resolved per tier,
     median days to resolution, agreements carried out, satisfaction, petitions, hotspots."""
-    until = until or datetime.now(UTC)
+    until = until or now
     since = since or until - timedelta(days=365)
     async with runtime.pool.acquire() as conn:
         return await dispute_statistics(conn, audience, since=since, until=until, area_id=area_id)
@@ -113,11 +123,12 @@ async def get_dispute(
     runtime: RuntimeDep,
     principal: CurrentUser,
     audience: AudienceDep,
+    now: NowDep,
     dispute_id: UUID,
 ) -> DisputeDetail:
     """A dispute with its parties, mediators and whole timeline (a sensitive one is audited)."""
     async with runtime.pool.acquire() as conn:
-        detail = await dispute_detail(conn, audience, dispute_id, now=datetime.now(UTC))
+        detail = await dispute_detail(conn, audience, dispute_id, now=now)
         if detail is None:
             raise NotFound("no such dispute", dispute_id=str(dispute_id))
         if detail.dispute.sensitivity == Sensitivity.SENSITIVE:
@@ -135,7 +146,7 @@ async def get_dispute(
 @router.get("/signals", tags=["signals"])
 async def get_signals(
     runtime: RuntimeDep,
-    scope: ScopeDep,
+    scope: SignalsScope,
     area_id: Annotated[UUID | None, Query(description="a community, grid or building")] = None,
     status: SignalStatus | None = None,
     category: Category | None = None,
@@ -151,7 +162,8 @@ async def get_signals(
 @router.get("/petitions", tags=["petitions"])
 async def get_petitions(
     runtime: RuntimeDep,
-    scope: ScopeDep,
+    scope: PetitionsScope,
+    now: NowDep,
     status: PetitionStatus | None = None,
     timeliness: Annotated[
         Timeliness | None, Query(description="`late`: a deadline missed or met late")
@@ -173,6 +185,4 @@ async def get_petitions(
         resident_id=resident_id,
     )
     async with runtime.pool.acquire() as conn:
-        return await list_petitions(
-            conn, scope, search, limit=limit, offset=offset, now=datetime.now(UTC)
-        )
+        return await list_petitions(conn, scope, search, limit=limit, offset=offset, now=now)

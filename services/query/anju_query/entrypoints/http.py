@@ -11,7 +11,8 @@ fail. A malformed token, or one of a source no read model here follows, is a 400
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from collections.abc import Callable
+from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
@@ -25,22 +26,41 @@ from anju_query.application.follow_ups import BoardFilter, follow_up_board
 from anju_query.application.models import (
     AreaNode,
     AreaSummary,
+    DisputeItem,
     FollowUpBoard,
     FollowUpState,
     Page,
+    PetitionItem,
     ResidentProfile,
     ResidentStatus,
     ResidentSummary,
+)
+from anju_query.application.permissions import (
+    PERMISSIONS,
+    READ_AREA_SUMMARY,
+    READ_AREAS,
+    READ_DISPUTES,
+    READ_FOLLOW_UPS,
+    READ_PETITIONS,
+    READ_RESIDENTS,
+    READ_SIGNALS,
 )
 from anju_query.application.petitions import PetitionFilter, list_petitions
 from anju_query.application.residents import DirectoryFilter, resident_profile, search_residents
 from anju_query.application.scope import Scope
 from anju_query.projections import FOLLOWS
 from eventkit import audit
+from eventkit.access import VISIBLE_ID_SUFFIX
 from eventkit.app import RuntimeDep
-from eventkit.commands import BadConsistencyToken, ConsistencyToken
-from eventkit.http import CurrentUser, NotFound
+from eventkit.auth import Principal
+from eventkit.commands import BadConsistencyToken, Clock, ConsistencyToken
+from eventkit.errors import NotFound, Rejected
+from eventkit.http import CurrentUser
 from eventkit.projection import wait_for_stream
+
+
+class IdSuffixTooLong(Rejected):
+    code = "id_suffix_too_long"
 
 
 async def read_your_writes(
@@ -72,11 +92,31 @@ async def read_your_writes(
     response.headers["X-Consistency"] = "fresh" if fresh else "stale"
 
 
-def scope_of(principal: CurrentUser) -> Scope:
-    return Scope.of(principal)
+def now_of(request: Request) -> datetime:
+    """The time of this request, from the app's clock: tests move it by hand."""
+    clock: Clock = request.app.state.clock
+    return clock()
 
 
-ScopeDep = Annotated[Scope, Depends(scope_of)]
+NowDep = Annotated[datetime, Depends(now_of)]
+
+
+def scope_for(action: str) -> Callable[[Principal], Scope]:
+    """A dependency: the caller's scope, once their role may do ``action`` (else 403)."""
+
+    def dependency(principal: CurrentUser) -> Scope:
+        PERMISSIONS.check(principal, action)
+        return Scope.of(principal)
+
+    return dependency
+
+
+ResidentsScope = Annotated[Scope, Depends(scope_for(READ_RESIDENTS))]
+FollowUpsScope = Annotated[Scope, Depends(scope_for(READ_FOLLOW_UPS))]
+AreaSummaryScope = Annotated[Scope, Depends(scope_for(READ_AREA_SUMMARY))]
+AreasScope = Annotated[Scope, Depends(scope_for(READ_AREAS))]
+SignalsScope = Annotated[Scope, Depends(scope_for(READ_SIGNALS))]
+PetitionsScope = Annotated[Scope, Depends(scope_for(READ_PETITIONS))]
 Limit = Annotated[int, Query(ge=1, le=200)]
 Offset = Annotated[int, Query(ge=0)]
 
@@ -86,7 +126,8 @@ router = APIRouter(dependencies=[Depends(read_your_writes)])
 @router.get("/residents", tags=["residents"])
 async def list_residents(
     runtime: RuntimeDep,
-    scope: ScopeDep,
+    scope: ResidentsScope,
+    now: NowDep,
     q: Annotated[str | None, Query(max_length=50, description="part of the name")] = None,
     id_suffix: Annotated[str | None, Query(pattern=r"^[0-9Xx]{1,18}$")] = None,
     unit_id: UUID | None = None,
@@ -95,36 +136,51 @@ async def list_residents(
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[ResidentSummary]:
-    """The resident directory: search by name, the last digits of the ID number, unit, grid."""
+    """The resident directory: search by name, the last digits of the ID number, unit, grid.
+
+    A caller who sees identity numbers masked may search by as many trailing characters as the
+    mask shows, no more: a longer suffix would let them reconstruct the number."""
+    if id_suffix and not scope.full_id_numbers and len(id_suffix) > VISIBLE_ID_SUFFIX:
+        raise IdSuffixTooLong(
+            f"search by at most the last {VISIBLE_ID_SUFFIX} characters",
+            max_length=VISIBLE_ID_SUFFIX,
+        )
     search = DirectoryFilter(
         q=q, id_suffix=id_suffix, unit_id=unit_id, grid_id=grid_id, status=status
     )
     async with runtime.pool.acquire() as conn:
         return await search_residents(
-            conn, scope, search, limit=limit, offset=offset, today=date.today()
+            conn, scope, search, limit=limit, offset=offset, today=now.date()
         )
 
 
 @router.get("/residents/{resident_id}", tags=["residents"])
 async def get_resident(
-    request: Request, runtime: RuntimeDep, principal: CurrentUser, resident_id: UUID
+    request: Request, runtime: RuntimeDep, scope: ResidentsScope, now: NowDep, resident_id: UUID
 ) -> ResidentProfile:
     """A resident's profile: details, household, flags, visits and the next visit due; the
     disputes they are a party to and the petitions filed for them, as far as the caller may see.
 
     A profile that shows the full ID number, or a sensitive dispute, is an audited read."""
-    scope = Scope.of(principal)
-    audience = Audience.of(principal)
-    now = datetime.now(UTC)
+    principal = scope.principal
+    audience = Audience(scope)
     async with runtime.pool.acquire() as conn:
-        profile = await resident_profile(conn, scope, resident_id, today=date.today())
+        profile = await resident_profile(conn, scope, resident_id, now=now)
         if profile is None:
             raise NotFound("no such resident", resident_id=str(resident_id))
-        disputes = await dispute_board(
-            conn, audience, DisputeFilter(resident_id=resident_id), limit=200, offset=0, now=now
+        disputes = (
+            await dispute_board(
+                conn, audience, DisputeFilter(resident_id=resident_id), limit=200, offset=0, now=now
+            )
+            if PERMISSIONS.allows(principal, READ_DISPUTES)
+            else Page[DisputeItem](items=[], total=0, limit=200, offset=0)
         )
-        petitions = await list_petitions(
-            conn, scope, PetitionFilter(resident_id=resident_id), limit=200, offset=0, now=now
+        petitions = (
+            await list_petitions(
+                conn, scope, PetitionFilter(resident_id=resident_id), limit=200, offset=0, now=now
+            )
+            if PERMISSIONS.allows(principal, READ_PETITIONS)
+            else Page[PetitionItem](items=[], total=0, limit=200, offset=0)
         )
         route, correlation_id = audit.route_of(request), audit.correlation_of(request)
         if scope.full_id_numbers:
@@ -141,7 +197,8 @@ async def get_resident(
 @router.get("/follow-ups", tags=["follow-ups"])
 async def list_follow_ups(
     runtime: RuntimeDep,
-    scope: ScopeDep,
+    scope: FollowUpsScope,
+    now: NowDep,
     grid_id: UUID | None = None,
     state: FollowUpState | None = None,
     worker: Annotated[str | None, Query(description="a grid worker's id, or `unassigned`")] = None,
@@ -153,14 +210,12 @@ async def list_follow_ups(
     """Pending follow-up visits, soonest due first, with counts per grid and grid worker."""
     board = BoardFilter(grid_id=grid_id, state=state, worker=worker, flag=flag, tier=tier)
     async with runtime.pool.acquire() as conn:
-        return await follow_up_board(
-            conn, scope, board, limit=limit, offset=offset, now=datetime.now(UTC)
-        )
+        return await follow_up_board(conn, scope, board, limit=limit, offset=offset, now=now)
 
 
 @router.get("/areas/summary", tags=["areas"])
 async def get_area_summary(
-    runtime: RuntimeDep, scope: ScopeDep, grid_id: UUID | None = None
+    runtime: RuntimeDep, scope: AreaSummaryScope, grid_id: UUID | None = None
 ) -> AreaSummary:
     """Per grid: active residents, households, and active flags by type and tier."""
     async with runtime.pool.acquire() as conn:
@@ -168,7 +223,7 @@ async def get_area_summary(
 
 
 @router.get("/areas", tags=["areas"])
-async def get_areas(runtime: RuntimeDep, scope: ScopeDep) -> list[AreaNode]:
+async def get_areas(runtime: RuntimeDep, scope: AreasScope) -> list[AreaNode]:
     """The area tree (community → grid → building → unit) within the caller's scope."""
     async with runtime.pool.acquire() as conn:
         return await area_tree(conn, scope)

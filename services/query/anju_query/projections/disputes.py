@@ -1,22 +1,19 @@
 """The ``disputes`` read model: the dispute board, timelines, signals and petitions.
 
 Every row belongs to one mediation stream (a signal, a dispute or a petition), so the order in
-which Kafka delivers different streams does not matter. Each event type has a few statements
-with positional parameters; :func:`~anju_query.projections.batching.plan` cuts a batch into
-groups of one type with at most one event per stream, and each statement runs once per group
-with ``executemany``. Every dispute event also becomes a row of the dispute's timeline, so the
-street office's whole view of a dispute can be shown without going back to the topic.
+which Kafka delivers different streams does not matter. Each event type has one or two
+set-based statements over ``unnest`` of column arrays, run by :class:`eventkit.rows.Writers`
+once per group of a batch. Every dispute event also becomes a row of the dispute's timeline,
+so the street office's whole view of a dispute can be shown without going back to the topic.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from collections.abc import Sequence
 
 import asyncpg
 
-from anju_contracts import Envelope, Event, EventCatalog
+from anju_contracts import Envelope, EventCatalog
 from anju_contracts.mediation import (
     CATALOG,
     AgreementFollowedUp,
@@ -42,8 +39,8 @@ from anju_contracts.mediation import (
     PetitionProxied,
     ReturnVisitRecorded,
 )
-from anju_query.projections.batching import plan
 from eventkit.messages import Delivered
+from eventkit.rows import Row, Writers, write_rows
 
 DDL = """
 CREATE TABLE disputes (
@@ -144,35 +141,25 @@ CREATE TABLE petitions (
 CREATE INDEX petitions_resident ON petitions (resident_id);
 """
 
-Row = tuple[Any, ...]
-E = TypeVar("E", bound=Event)
-
-
-@dataclass(frozen=True)
-class Writer:
-    sql: str
-    row: Callable[[Envelope, Any], Row]
-
-
-WRITERS: dict[str, list[Writer]] = {}
-
-
-def _writes(model: type[E], sql: str) -> Callable[[Callable[[Envelope, E], Row]], None]:
-    def register(row: Callable[[Envelope, E], Row]) -> None:
-        WRITERS.setdefault(model.event_type, []).append(Writer(sql, row))
-
-    return register
-
+WRITERS = Writers()
+"""How each mediation event becomes rows of these tables."""
 
 # -- signals ------------------------------------------------------------------------------------
 
 
-@_writes(
+@WRITERS.row(
     ConflictSignalReported,
     """
     INSERT INTO signals (signal_id, category, community_id, grid_id, building_id, status,
                          reported_at, description, reported_by)
-    VALUES ($1, $2, $3, $4, $5, 'reported', $6, $7, $8) ON CONFLICT (signal_id) DO NOTHING
+    SELECT s, cat, c, g, b, 'reported', at, d, who
+    FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::uuid[], $5::uuid[], $6::timestamptz[],
+                $7::text[], $8::text[]) AS x(s, cat, c, g, b, at, d, who)
+    ON CONFLICT (signal_id) DO UPDATE SET category = EXCLUDED.category,
+        community_id = EXCLUDED.community_id, grid_id = EXCLUDED.grid_id,
+        building_id = EXCLUDED.building_id, status = 'reported', dispute_id = NULL,
+        reported_at = EXCLUDED.reported_at, description = EXCLUDED.description,
+        reported_by = EXCLUDED.reported_by
     """,
 )
 def _signal(_: Envelope, e: ConflictSignalReported) -> Row:
@@ -189,14 +176,23 @@ def _signal(_: Envelope, e: ConflictSignalReported) -> Row:
     )
 
 
-@_writes(ConflictSignalDismissed, "UPDATE signals SET status = 'dismissed' WHERE signal_id = $1")
+@WRITERS.row(
+    ConflictSignalDismissed,
+    """
+    UPDATE signals s SET status = 'dismissed'
+    FROM unnest($1::uuid[]) AS x(id) WHERE s.signal_id = x.id
+    """,
+)
 def _dismissed(_: Envelope, e: ConflictSignalDismissed) -> Row:
     return (e.signal_id,)
 
 
-@_writes(
+@WRITERS.row(
     ConflictSignalConverted,
-    "UPDATE signals SET status = 'converted', dispute_id = $2 WHERE signal_id = $1",
+    """
+    UPDATE signals s SET status = 'converted', dispute_id = x.d
+    FROM unnest($1::uuid[], $2::uuid[]) AS x(id, d) WHERE s.signal_id = x.id
+    """,
 )
 def _converted(_: Envelope, e: ConflictSignalConverted) -> Row:
     return (e.signal_id, e.dispute_id)
@@ -205,14 +201,25 @@ def _converted(_: Envelope, e: ConflictSignalConverted) -> Row:
 # -- disputes -----------------------------------------------------------------------------------
 
 
-@_writes(
+@WRITERS.row(
     DisputeRegistered,
     """
     INSERT INTO disputes (dispute_id, signal_id, channel, category, description, area_id,
         area_kind, community_id, grid_id, building_id, sensitivity, tier, status, registered_at,
         tier_entered_at, sla_due_by, updated_at)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'open', $13, $13, $14, $15)
-    ON CONFLICT (dispute_id) DO NOTHING
+    SELECT id, sig, ch, cat, d, a, ak, c, g, b, sens, t, 'open', reg, reg, due, at
+    FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::uuid[],
+                $7::text[], $8::uuid[], $9::uuid[], $10::uuid[], $11::text[], $12::text[],
+                $13::timestamptz[], $14::timestamptz[], $15::timestamptz[])
+         AS x(id, sig, ch, cat, d, a, ak, c, g, b, sens, t, reg, due, at)
+    ON CONFLICT (dispute_id) DO UPDATE SET signal_id = EXCLUDED.signal_id,
+        channel = EXCLUDED.channel, category = EXCLUDED.category,
+        description = EXCLUDED.description, area_id = EXCLUDED.area_id,
+        area_kind = EXCLUDED.area_kind, community_id = EXCLUDED.community_id,
+        grid_id = EXCLUDED.grid_id, building_id = EXCLUDED.building_id,
+        sensitivity = EXCLUDED.sensitivity, tier = EXCLUDED.tier, status = 'open',
+        registered_at = EXCLUDED.registered_at, tier_entered_at = EXCLUDED.tier_entered_at,
+        sla_due_by = EXCLUDED.sla_due_by, updated_at = EXCLUDED.updated_at
     """,
 )
 def _registered(env: Envelope, e: DisputeRegistered) -> Row:
@@ -236,38 +243,34 @@ def _registered(env: Envelope, e: DisputeRegistered) -> Row:
     )
 
 
-@_writes(
+# a dispute's parties are named once, when it is registered
+@WRITERS.rows(
     DisputeRegistered,
     """
     INSERT INTO dispute_parties (dispute_id, party_id, resident_id, name, role)
-    SELECT $1, x.p, x.r, x.n, x.role
-    FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::text[]) AS x(p, r, n, role)
+    SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[])
     ON CONFLICT DO NOTHING
     """,
 )
-def _parties(_: Envelope, e: DisputeRegistered) -> Row:
-    return (
-        e.dispute_id,
-        [p.party_id for p in e.parties],
-        [p.resident_id for p in e.parties],
-        [p.name for p in e.parties],
-        [p.role.value for p in e.parties],
-    )
+def _parties(_: Envelope, e: DisputeRegistered) -> list[Row]:
+    return [(e.dispute_id, p.party_id, p.resident_id, p.name, p.role.value) for p in e.parties]
 
 
 _NEW_TIER = """
-    UPDATE disputes SET tier = $2, tier_entered_at = $3, sla_due_by = $4, at_risk = false,
-        breached = false, updated_at = $5 {extra}
-    WHERE dispute_id = $1
+    UPDATE disputes d SET tier = x.t, tier_entered_at = x.since, sla_due_by = x.due,
+        at_risk = false, breached = false, updated_at = x.at {extra}
+    FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::timestamptz[])
+         AS x(id, t, since, due, at)
+    WHERE d.dispute_id = x.id
 """
 
 
-@_writes(DisputeEscalated, _NEW_TIER.format(extra=", escalations = escalations + 1"))
+@WRITERS.row(DisputeEscalated, _NEW_TIER.format(extra=", escalations = d.escalations + 1"))
 def _escalated(env: Envelope, e: DisputeEscalated) -> Row:
     return (e.dispute_id, e.to_tier.value, e.escalated_at, e.sla_due_by, env.occurred_at)
 
 
-@_writes(
+@WRITERS.row(
     DisputeReopened,
     _NEW_TIER.format(
         extra=", status = 'open', resolved_at = NULL, resolved_tier = NULL, closed_at = NULL"
@@ -277,26 +280,30 @@ def _reopened(env: Envelope, e: DisputeReopened) -> Row:
     return (e.dispute_id, e.tier.value, e.reopened_at, e.sla_due_by, env.occurred_at)
 
 
-@_writes(
-    DisputeSlaAtRisk, "UPDATE disputes SET at_risk = true WHERE dispute_id = $1 AND sla_due_by = $2"
-)
+# a warning about a deadline the dispute has since left behind changes nothing
+_SLA = """
+    UPDATE disputes d SET {flag} = true
+    FROM unnest($1::uuid[], $2::timestamptz[]) AS x(id, due)
+    WHERE d.dispute_id = x.id AND d.sla_due_by = x.due
+"""
+
+
+@WRITERS.row(DisputeSlaAtRisk, _SLA.format(flag="at_risk"))
 def _at_risk(_: Envelope, e: DisputeSlaAtRisk) -> Row:
     return (e.dispute_id, e.due_by)
 
 
-@_writes(
-    DisputeSlaBreached,
-    "UPDATE disputes SET breached = true WHERE dispute_id = $1 AND sla_due_by = $2",
-)
+@WRITERS.row(DisputeSlaBreached, _SLA.format(flag="breached"))
 def _breached(_: Envelope, e: DisputeSlaBreached) -> Row:
     return (e.dispute_id, e.due_by)
 
 
-@_writes(
+@WRITERS.row(
     MediatorAssigned,
     """
     INSERT INTO dispute_mediators (dispute_id, mediator_id, role, name, active)
-    VALUES ($1, $2, $3, $4, true)
+    SELECT d, m, r, n, true FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[])
+        AS x(d, m, r, n)
     ON CONFLICT (dispute_id, mediator_id) DO UPDATE SET role = EXCLUDED.role,
         name = EXCLUDED.name, active = true
     """,
@@ -305,51 +312,84 @@ def _assigned(_: Envelope, e: MediatorAssigned) -> Row:
     return (e.dispute_id, e.mediator_id, e.role.value, e.name)
 
 
-@_writes(
+@WRITERS.row(
     MediatorUnassigned,
-    "UPDATE dispute_mediators SET active = false WHERE dispute_id = $1 AND mediator_id = $2",
+    """
+    UPDATE dispute_mediators m SET active = false
+    FROM unnest($1::uuid[], $2::text[]) AS x(d, m)
+    WHERE m.dispute_id = x.d AND m.mediator_id = x.m
+    """,
 )
 def _unassigned(_: Envelope, e: MediatorUnassigned) -> Row:
     return (e.dispute_id, e.mediator_id)
 
 
-@_writes(
-    AgreementReached, "UPDATE disputes SET agreement = true, failed = false WHERE dispute_id = $1"
+@WRITERS.row(
+    AgreementReached,
+    """
+    UPDATE disputes d SET agreement = true, failed = false
+    FROM unnest($1::uuid[]) AS x(id) WHERE d.dispute_id = x.id
+    """,
 )
 def _agreed(_: Envelope, e: AgreementReached) -> Row:
     return (e.dispute_id,)
 
 
-@_writes(MediationFailed, "UPDATE disputes SET failed = true WHERE dispute_id = $1")
+@WRITERS.row(
+    MediationFailed,
+    """
+    UPDATE disputes d SET failed = true
+    FROM unnest($1::uuid[]) AS x(id) WHERE d.dispute_id = x.id
+    """,
+)
 def _failed(_: Envelope, e: MediationFailed) -> Row:
     return (e.dispute_id,)
 
 
-@_writes(AgreementFollowedUp, "UPDATE disputes SET carried_out = $2 WHERE dispute_id = $1")
+@WRITERS.row(
+    AgreementFollowedUp,
+    """
+    UPDATE disputes d SET carried_out = x.done
+    FROM unnest($1::uuid[], $2::boolean[]) AS x(id, done) WHERE d.dispute_id = x.id
+    """,
+)
 def _followed_up(_: Envelope, e: AgreementFollowedUp) -> Row:
     return (e.dispute_id, e.carried_out)
 
 
-@_writes(ReturnVisitRecorded, "UPDATE disputes SET satisfaction = $2 WHERE dispute_id = $1")
+@WRITERS.row(
+    ReturnVisitRecorded,
+    """
+    UPDATE disputes d SET satisfaction = x.score
+    FROM unnest($1::uuid[], $2::numeric[]) AS x(id, score) WHERE d.dispute_id = x.id
+    """,
+)
 def _return_visit(_: Envelope, e: ReturnVisitRecorded) -> Row:
     scores = [s.score for s in e.satisfaction]
     return (e.dispute_id, sum(scores) / len(scores))
 
 
-@_writes(
+@WRITERS.row(
     DisputeResolved,
     """
-    UPDATE disputes SET status = 'resolved', resolved_at = $2, resolved_tier = $3, updated_at = $4
-    WHERE dispute_id = $1
+    UPDATE disputes d SET status = 'resolved', resolved_at = x.ts, resolved_tier = x.t,
+        updated_at = x.at
+    FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::timestamptz[])
+         AS x(id, ts, t, at)
+    WHERE d.dispute_id = x.id
     """,
 )
 def _resolved(env: Envelope, e: DisputeResolved) -> Row:
     return (e.dispute_id, e.resolved_at, e.tier.value, env.occurred_at)
 
 
-@_writes(
+@WRITERS.row(
     DisputeClosed,
-    "UPDATE disputes SET status = 'closed', closed_at = $2, updated_at = $3 WHERE dispute_id = $1",
+    """
+    UPDATE disputes d SET status = 'closed', closed_at = x.ts, updated_at = x.at
+    FROM unnest($1::uuid[], $2::timestamptz[], $3::timestamptz[]) AS x(id, ts, at)
+    WHERE d.dispute_id = x.id
+    """,
 )
 def _closed(env: Envelope, e: DisputeClosed) -> Row:
     return (e.dispute_id, e.closed_at, env.occurred_at)
@@ -358,12 +398,19 @@ def _closed(env: Envelope, e: DisputeClosed) -> Row:
 # -- petitions ----------------------------------------------------------------------------------
 
 
-@_writes(
+@WRITERS.row(
     PetitionProxied,
     """
     INSERT INTO petitions (petition_id, resident_id, agent_id, community_id, grid_id,
                            building_id, subject, department, status, registered_at)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'registered', $9) ON CONFLICT DO NOTHING
+    SELECT p, r, a, c, g, b, s, d, 'registered', at
+    FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::uuid[], $5::uuid[], $6::uuid[],
+                $7::text[], $8::text[], $9::timestamptz[]) AS x(p, r, a, c, g, b, s, d, at)
+    ON CONFLICT (petition_id) DO UPDATE SET resident_id = EXCLUDED.resident_id,
+        agent_id = EXCLUDED.agent_id, community_id = EXCLUDED.community_id,
+        grid_id = EXCLUDED.grid_id, building_id = EXCLUDED.building_id,
+        subject = EXCLUDED.subject, department = EXCLUDED.department, status = 'registered',
+        registered_at = EXCLUDED.registered_at
     """,
 )
 def _petition(_: Envelope, e: PetitionProxied) -> Row:
@@ -380,46 +427,59 @@ def _petition(_: Envelope, e: PetitionProxied) -> Row:
     )
 
 
-@_writes(
+@WRITERS.row(
     PetitionForwarded,
-    "UPDATE petitions SET status = 'forwarded', due_by = $2 WHERE petition_id = $1",
+    """
+    UPDATE petitions p SET status = 'forwarded', due_by = x.due
+    FROM unnest($1::uuid[], $2::timestamptz[]) AS x(id, due) WHERE p.petition_id = x.id
+    """,
 )
 def _forwarded(_: Envelope, e: PetitionForwarded) -> Row:
     return (e.petition_id, e.acceptance_due_by)
 
 
-@_writes(
+@WRITERS.row(
     PetitionAccepted,
     """
-    UPDATE petitions SET status = 'accepted', due_by = $2, accepted_on_time = $3
-    WHERE petition_id = $1
+    UPDATE petitions p SET status = 'accepted', due_by = x.due, accepted_on_time = x.ok
+    FROM unnest($1::uuid[], $2::timestamptz[], $3::boolean[]) AS x(id, due, ok)
+    WHERE p.petition_id = x.id
     """,
 )
 def _accepted(_: Envelope, e: PetitionAccepted) -> Row:
     return (e.petition_id, e.answer_due_by, e.on_time)
 
 
-@_writes(
+@WRITERS.row(
     PetitionAnswered,
     """
-    UPDATE petitions SET status = 'answered', due_by = NULL, answered_at = $2,
-        answered_on_time = $3 WHERE petition_id = $1
+    UPDATE petitions p SET status = 'answered', due_by = NULL, answered_at = x.ts,
+        answered_on_time = x.ok
+    FROM unnest($1::uuid[], $2::timestamptz[], $3::boolean[]) AS x(id, ts, ok)
+    WHERE p.petition_id = x.id
     """,
 )
 def _answered(_: Envelope, e: PetitionAnswered) -> Row:
     return (e.petition_id, e.answered_at, e.on_time)
 
 
-@_writes(PetitionDeadlineMissed, "UPDATE petitions SET missed = true WHERE petition_id = $1")
+@WRITERS.row(
+    PetitionDeadlineMissed,
+    """
+    UPDATE petitions p SET missed = true
+    FROM unnest($1::uuid[]) AS x(id) WHERE p.petition_id = x.id
+    """,
+)
 def _missed(_: Envelope, e: PetitionDeadlineMissed) -> Row:
     return (e.petition_id,)
 
 
-@_writes(
+@WRITERS.row(
     PetitionClosed,
     """
-    UPDATE petitions SET status = 'closed', due_by = NULL, closed_at = $2, outcome = $3
-    WHERE petition_id = $1
+    UPDATE petitions p SET status = 'closed', due_by = NULL, closed_at = x.ts, outcome = x.o
+    FROM unnest($1::uuid[], $2::timestamptz[], $3::text[]) AS x(id, ts, o)
+    WHERE p.petition_id = x.id
     """,
 )
 def _petition_closed(_: Envelope, e: PetitionClosed) -> Row:
@@ -428,9 +488,13 @@ def _petition_closed(_: Envelope, e: PetitionClosed) -> Row:
 
 # -- the projection -----------------------------------------------------------------------------
 
+# every event of a dispute's own stream, once (its sequence is unique in the stream)
 _TIMELINE = """
 INSERT INTO dispute_timeline (dispute_id, sequence, type, occurred_at, actor_id, data)
-VALUES ($1, $2, $3, $4, $5, $6::jsonb) ON CONFLICT DO NOTHING
+SELECT d, s, t, at, who, data::jsonb
+FROM unnest($1::uuid[], $2::int[], $3::text[], $4::timestamptz[], $5::text[], $6::text[])
+     AS x(d, s, t, at, who, data)
+ON CONFLICT DO NOTHING
 """
 
 
@@ -442,11 +506,7 @@ class DisputesProjection:
     ddl = DDL
 
     async def apply(self, conn: asyncpg.Connection, batch: Sequence[Delivered]) -> None:
-        groups = plan((d.stream, d.envelope.type, d) for d in batch if d.envelope.type in WRITERS)
-        for group in groups:
-            for writer in WRITERS[group.kind]:
-                rows = [writer.row(d.envelope, d.event) for d in group.items]
-                await conn.executemany(writer.sql, rows)
+        await WRITERS.apply(conn, batch)
         timeline = [
             (
                 d.event.dispute_id,
@@ -459,5 +519,4 @@ class DisputesProjection:
             for d in batch
             if d.envelope.subject.startswith("dispute-") and hasattr(d.event, "dispute_id")
         ]
-        if timeline:
-            await conn.executemany(_TIMELINE, timeline)
+        await write_rows(conn, _TIMELINE, timeline)

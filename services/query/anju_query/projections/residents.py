@@ -5,21 +5,18 @@ each batch is one transaction. Every row belongs to exactly one registry stream 
 resident, a household or a resident's care stream); facts from different streams are joined
 only when read, so it does not matter in which order Kafka delivers different streams.
 
-Each event type has one set-based statement over ``unnest`` of its column arrays;
-:func:`~anju_query.projections.batching.plan` cuts a batch into groups those statements can
-take whole.
+Each event type has one set-based statement over ``unnest`` of its column arrays, run by
+:class:`eventkit.rows.Writers` once per group of a batch.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from collections.abc import Sequence
 
 import asyncpg
 
-from anju_contracts import Envelope, Event, EventCatalog
+from anju_contracts import Envelope, EventCatalog
 from anju_contracts.registry import (
     CATALOG,
     AreaCreated,
@@ -43,8 +40,8 @@ from anju_contracts.registry import (
     SpecialGroupFlagRaised,
     SpecialGroupFlagReviewed,
 )
-from anju_query.projections.batching import columns, plan
 from eventkit.messages import Delivered
+from eventkit.rows import Row, Writers
 
 DDL = """
 CREATE TABLE areas (
@@ -140,24 +137,8 @@ CREATE TABLE follow_ups (
 CREATE INDEX follow_ups_due ON follow_ups (due_by) WHERE due_by IS NOT NULL AND NOT stopped;
 """
 
-Row = tuple[Any, ...]
-E = TypeVar("E", bound=Event)
-
-
-@dataclass(frozen=True)
-class Writer:
-    sql: str
-    row: Callable[[Envelope, Any], Row]
-
-
-WRITERS: dict[str, Writer] = {}
-
-
-def _writes(model: type[E], sql: str) -> Callable[[Callable[[Envelope, E], Row]], None]:
-    def register(row: Callable[[Envelope, E], Row]) -> None:
-        WRITERS[model.event_type] = Writer(sql, row)
-
-    return register
+WRITERS = Writers()
+"""How each registry event becomes rows of these tables."""
 
 
 def _path(path: AreaPath) -> Row:
@@ -169,7 +150,7 @@ _PATH = "$5::uuid[], $6::uuid[], $7::uuid[], $8::uuid[]"
 # -- areas ----------------------------------------------------------------------------------
 
 
-@_writes(
+@WRITERS.row(
     AreaCreated,
     f"""
     INSERT INTO areas (area_id, kind, name, parent_id, community_id, grid_id, building_id, unit_id)
@@ -198,7 +179,7 @@ def _area_created(_: Envelope, e: AreaCreated) -> Row:
 # -- residents ------------------------------------------------------------------------------
 
 
-@_writes(
+@WRITERS.row(
     ResidentRegistered,
     """
     INSERT INTO residents (resident_id, name, sex, date_of_birth, id_number, phone, community_id,
@@ -228,7 +209,7 @@ def _registered(env: Envelope, e: ResidentRegistered) -> Row:
     )
 
 
-@_writes(
+@WRITERS.row(
     ResidentDetailsCorrected,
     """
     UPDATE residents r SET name = coalesce(x.name, r.name), sex = coalesce(x.sex, r.sex),
@@ -245,7 +226,7 @@ def _corrected(env: Envelope, e: ResidentDetailsCorrected) -> Row:
     return (e.resident_id, e.name, sex, e.date_of_birth, e.id_number, e.phone, env.occurred_at)
 
 
-@_writes(
+@WRITERS.row(
     ResidentMoved,
     """
     UPDATE residents r SET community_id = x.c, grid_id = x.g, building_id = x.b, unit_id = x.u,
@@ -266,12 +247,12 @@ _LEFT = """
 """
 
 
-@_writes(ResidentMovedOut, _LEFT.format(status="moved_out"))
+@WRITERS.row(ResidentMovedOut, _LEFT.format(status="moved_out"))
 def _moved_out(env: Envelope, e: ResidentMovedOut) -> Row:
     return (e.resident_id, e.moved_out_on, env.occurred_at)
 
 
-@_writes(ResidentDied, _LEFT.format(status="deceased"))
+@WRITERS.row(ResidentDied, _LEFT.format(status="deceased"))
 def _died(env: Envelope, e: ResidentDied) -> Row:
     return (e.resident_id, e.died_on, env.occurred_at)
 
@@ -279,7 +260,7 @@ def _died(env: Envelope, e: ResidentDied) -> Row:
 # -- households -----------------------------------------------------------------------------
 
 
-@_writes(
+@WRITERS.row(
     HouseholdFormed,
     """
     WITH x AS (
@@ -291,7 +272,8 @@ def _died(env: Envelope, e: ResidentDied) -> Row:
         SELECT h, head, c, g, b, u, at FROM x
         ON CONFLICT (household_id) DO UPDATE SET head_resident_id = EXCLUDED.head_resident_id,
             community_id = EXCLUDED.community_id, grid_id = EXCLUDED.grid_id,
-            building_id = EXCLUDED.building_id, unit_id = EXCLUDED.unit_id
+            building_id = EXCLUDED.building_id, unit_id = EXCLUDED.unit_id,
+            formed_at = EXCLUDED.formed_at
     )
     INSERT INTO household_members (household_id, resident_id, relation, joined_at)
     SELECT h, head, 'head', at FROM x
@@ -302,7 +284,7 @@ def _formed(env: Envelope, e: HouseholdFormed) -> Row:
     return (e.household_id, e.head_resident_id, *_path(e.path), env.occurred_at)
 
 
-@_writes(
+@WRITERS.row(
     HouseholdMemberAdded,
     """
     INSERT INTO household_members (household_id, resident_id, relation, joined_at)
@@ -315,7 +297,7 @@ def _member_added(env: Envelope, e: HouseholdMemberAdded) -> Row:
     return (e.household_id, e.resident_id, e.relation.value, env.occurred_at)
 
 
-@_writes(
+@WRITERS.row(
     HouseholdMemberRemoved,
     """
     UPDATE household_members m SET removed_at = x.at
@@ -327,7 +309,7 @@ def _member_removed(env: Envelope, e: HouseholdMemberRemoved) -> Row:
     return (e.household_id, e.resident_id, env.occurred_at)
 
 
-@_writes(
+@WRITERS.row(
     HouseholdHeadChanged,
     """
     WITH x AS (
@@ -351,7 +333,7 @@ def _head_changed(env: Envelope, e: HouseholdHeadChanged) -> Row:
 # -- special-group flags --------------------------------------------------------------------
 
 
-@_writes(
+@WRITERS.row(
     SpecialGroupFlagRaised,
     """
     INSERT INTO flags (resident_id, flag, tier, note, active, since)
@@ -366,7 +348,7 @@ def _flag_raised(env: Envelope, e: SpecialGroupFlagRaised) -> Row:
     return (e.resident_id, e.flag.value, e.tier.value, e.note, env.occurred_at)
 
 
-@_writes(
+@WRITERS.row(
     RiskTierChanged,
     """
     UPDATE flags f SET tier = x.t, last_review_at = x.at
@@ -378,7 +360,7 @@ def _tier_changed(env: Envelope, e: RiskTierChanged) -> Row:
     return (e.resident_id, e.flag.value, e.to_tier.value, env.occurred_at)
 
 
-@_writes(
+@WRITERS.row(
     SpecialGroupFlagReviewed,
     """
     UPDATE flags f SET last_review_at = x.at, note = coalesce(x.n, f.note)
@@ -390,7 +372,7 @@ def _flag_reviewed(env: Envelope, e: SpecialGroupFlagReviewed) -> Row:
     return (e.resident_id, e.flag.value, e.note, env.occurred_at)
 
 
-@_writes(
+@WRITERS.row(
     SpecialGroupFlagCleared,
     """
     UPDATE flags f SET active = false, cleared_at = x.at
@@ -405,7 +387,7 @@ def _flag_cleared(env: Envelope, e: SpecialGroupFlagCleared) -> Row:
 # -- follow-up visits -----------------------------------------------------------------------
 
 
-@_writes(
+@WRITERS.row(
     FollowUpVisitPlanned,
     """
     INSERT INTO follow_ups (resident_id, grid_id, due_by, interval_days, planned_at)
@@ -421,7 +403,7 @@ def _planned(env: Envelope, e: FollowUpVisitPlanned) -> Row:
 
 # A visit fulfils the pending plan when it happened after the plan was made; the last visit
 # (by when it happened, not when it was recorded) names the resident's grid worker.
-@_writes(
+@WRITERS.row(
     FollowUpVisitRecorded,
     """
     WITH x AS (
@@ -456,7 +438,7 @@ def _visited(_: Envelope, e: FollowUpVisitRecorded) -> Row:
     )
 
 
-@_writes(
+@WRITERS.row(
     FollowUpVisitOverdue,
     """
     INSERT INTO follow_ups AS fu (resident_id, grid_id, due_by, overdue)
@@ -469,7 +451,7 @@ def _overdue(_: Envelope, e: FollowUpVisitOverdue) -> Row:
     return (e.resident_id, e.grid_id, e.due_by)
 
 
-@_writes(
+@WRITERS.row(
     FollowUpStopped,
     """
     INSERT INTO follow_ups AS fu (resident_id, stopped, stop_reason)
@@ -493,8 +475,4 @@ class ResidentsProjection:
     ddl = DDL
 
     async def apply(self, conn: asyncpg.Connection, batch: Sequence[Delivered]) -> None:
-        groups = plan((d.stream, d.envelope.type, d) for d in batch if d.envelope.type in WRITERS)
-        for group in groups:
-            writer = WRITERS[group.kind]
-            rows = [writer.row(d.envelope, d.event) for d in group.items]
-            await conn.execute(writer.sql, *columns(rows, len(rows[0])))
+        await WRITERS.apply(conn, batch)

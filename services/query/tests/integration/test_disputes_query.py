@@ -13,6 +13,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+import pytest
 import pytest_asyncio
 from pydantic import SecretStr
 
@@ -468,6 +469,27 @@ async def test_scoping_and_sensitive_disputes(world: World) -> None:
     assert (await world.client.get("/disputes")).status_code == 401
 
 
+async def test_a_sensitive_dispute_is_for_its_communitys_directors_only(world: World) -> None:
+    own = token(Role.DIRECTOR, areas=(world.community,), sub="d-1")
+    assert world.sensitive in await _ids(world, own)
+    for director in (
+        token(Role.DIRECTOR, sub="d-0"),  # a token that names no area
+        token(Role.DIRECTOR, areas=(uuid.uuid4(),), sub="d-2"),  # another community's
+    ):
+        assert await _ids(world, director) == set()
+        hidden = await world.client.get(f"/disputes/{world.sensitive}", headers=director)
+        assert hidden.status_code == 404
+
+
+@pytest.mark.parametrize("role", [Role.DOCTOR, Role.VOLUNTEER_COORDINATOR, Role.PETITION_AGENT])
+async def test_roles_without_dispute_rights_read_no_disputes(world: World, role: Role) -> None:
+    headers = token(role, areas=(world.community,))
+    for url in ("/disputes", f"/disputes/{world.noise}", "/disputes/statistics", "/signals"):
+        response = await world.client.get(url, headers=headers)
+        assert response.status_code == 403, (url, response.text)
+        assert response.json()["error"]["code"] == "forbidden"
+
+
 async def test_a_dispute_has_its_whole_timeline(world: World) -> None:
     response = await world.client.get(f"/disputes/{world.leak}", headers=token(Role.ADMIN))
     body = response.json()
@@ -650,3 +672,46 @@ async def test_the_board_audits_each_sensitive_dispute_it_shows(world: World) ->
     async with pool.acquire() as conn:
         board_reads = await conn.fetchval("SELECT count(*) FROM read_audit WHERE sub = 'dir-board'")
     assert board_reads == 1
+
+
+async def test_statistics_of_one_area_list_only_its_hotspots(world: World) -> None:
+    """A director over two communities, filtering one, sees none of the other's hotspots."""
+    other, building = uuid.uuid4(), uuid.uuid4()
+    at = Location(
+        area_id=building,
+        kind=AreaKind.BUILDING,
+        path=AreaPath(community_id=other, grid_id=uuid.uuid4(), building_id=building),
+    )
+    written = ""
+    for _ in range(2):
+        signal = uuid.uuid4()
+        written = await world.mediation.emit(
+            f"signal-{signal}",
+            ConflictSignalReported(
+                signal_id=signal,
+                reporter_id="gw-9",
+                reporter_role=ReporterRole.GRID_WORKER,
+                location=at,
+                category=Category.NOISE,
+                description="装修噪音",
+                reported_at=datetime.now(UTC),
+            ),
+            area=other,
+        )
+    await publish_everything(world.mediation.relay)
+    director = token(Role.DIRECTOR, areas=(world.community, other), sub="dir-two")
+
+    async def hotspots(**params: str) -> list[tuple[str | None, str]]:
+        response = await world.client.get(
+            "/disputes/statistics",
+            params={**params, "consistency_token": written},
+            headers=director,
+        )
+        assert response.status_code == 200, response.text
+        assert response.headers["x-consistency"] == "fresh"
+        return [(h["building_id"], h["category"]) for h in response.json()["hotspots"]]
+
+    assert await hotspots(area_id=str(other)) == [(str(building), "noise")]
+    assert await hotspots() == [(str(building), "noise")]
+    assert await hotspots(area_id=str(world.community)) == []
+    assert await hotspots(area_id=str(world.grid1)) == []

@@ -1,4 +1,4 @@
-"""The projection has a statement for every registry event, with as many columns as params."""
+"""The projections have statements for the events they read, with as many columns as params."""
 
 from __future__ import annotations
 
@@ -7,12 +7,24 @@ import uuid
 from datetime import UTC, datetime
 
 from anju_contracts import Actor, Envelope
+from anju_contracts.mediation import CATALOG as MEDIATION
 from anju_contracts.registry import CATALOG, AreaCreated, AreaKind, AreaPath
+from anju_query.projections import disputes
 from anju_query.projections.residents import WRITERS
 
 
 def test_every_registry_event_has_a_writer() -> None:
-    assert set(WRITERS) == {m.event_type for m in CATALOG.models}
+    assert WRITERS.event_types == {m.event_type for m in CATALOG.models}
+
+
+def test_mediation_events_without_a_writer_only_make_the_timeline() -> None:
+    unwritten = {m.event_type for m in MEDIATION.models} - disputes.WRITERS.event_types
+    assert unwritten == {
+        "mediation.DisputeReferred",
+        "mediation.MediationSessionHeld",
+        "mediation.MediationSessionScheduled",
+        "mediation.ReferralAnswered",
+    }
 
 
 def test_area_rows_name_the_node_itself_at_its_level() -> None:
@@ -37,7 +49,8 @@ def test_area_rows_name_the_node_itself_at_its_level() -> None:
         actor=Actor(id="t"),
         data=event.model_dump(mode="json"),
     )
-    row = WRITERS[event.event_type].row(envelope, event)
+    [writer] = WRITERS[event.event_type]
+    [row] = writer.rows(envelope, event)
     assert row[4:8] == (community, grid, None, None)
-    params = {int(n) for n in re.findall(r"\$(\d+)", WRITERS[event.event_type].sql)}
+    params = {int(n) for n in re.findall(r"\$(\d+)", writer.sql)}
     assert max(params) == len(row)

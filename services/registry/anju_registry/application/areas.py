@@ -2,30 +2,23 @@
 
 from __future__ import annotations
 
-from uuid import uuid4
-
-from anju_contracts.registry import SOURCE, AreaCreated
+from anju_registry.application.aggregates import AREAS
 from anju_registry.application.commands import CreateArea
-from anju_registry.application.common import Caller, area_stream, counted, load_area
 from anju_registry.domain import areas
-from eventkit.commands import Accepted, accepted, area_of
-from eventkit.store import EventStore
+from eventkit.auth import Role
+from eventkit.commands import Accepted, Caller
+from eventkit.errors import Forbidden
+from eventkit.store import Store
 
 
-async def create_area(store: EventStore, cmd: CreateArea, caller: Caller) -> Accepted:
-    with counted("create_area"):
-        area_id = uuid4()
-        async with store.session() as session:
-            parent = None if cmd.parent_id is None else await load_area(session, cmd.parent_id)
-            events = areas.create_area(area_id, kind=cmd.kind, name=cmd.name, parent=parent)
-            created = events[0]
-            assert isinstance(created, AreaCreated)
-            caller.check_write(created.path)
-            result = await session.append(
-                area_stream(area_id),
-                0,
-                events,
-                context=caller.context,
-                area=area_of(created.path),
-            )
-        return accepted(SOURCE, str(area_id), result)
+async def create_area(store: Store, cmd: CreateArea, caller: Caller) -> Accepted:
+    async with AREAS.create(store, caller, "create_area") as w:
+        if cmd.parent_id is None:
+            # A new community is in nobody's token yet: only an administrator starts one.
+            if not caller.principal.has(Role.ADMIN):
+                raise Forbidden("only an administrator creates a community")
+            parent = None
+        else:
+            parent, _ = await AREAS.load(w.session, cmd.parent_id, caller)
+        w.emit(areas.create_area(w.id, kind=cmd.kind, name=cmd.name, parent=parent))
+    return w.accepted

@@ -2,31 +2,50 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from uuid import UUID, uuid4
 
-from anju_contracts.registry import SOURCE, FlagType
+from anju_contracts import Event
+from anju_contracts.registry import FlagType
+from anju_registry.application.aggregates import CARE, RESIDENTS, SERVICE_ACTOR
 from anju_registry.application.commands import ClearFlag, RaiseFlag, RecordVisit, ReviewFlag
-from anju_registry.application.common import (
-    SERVICE_ACTOR,
-    Caller,
-    append_care,
-    care_stream,
-    counted,
-    expect,
-    load_care,
-    load_resident,
-    payloads,
-)
-from anju_registry.domain import care
+from anju_registry.domain import care, residents
 from anju_registry.domain.care import Intervals
-from eventkit.commands import Accepted, accepted
+from eventkit.commands import Accepted, Caller, counted, expect_version
 from eventkit.scheduler import Deadline
-from eventkit.store import Context, EventStore, Session
+from eventkit.store import Context, Store, StoreSession
+
+Decide = Callable[[care.Care, residents.Resident], Sequence[Event]]
+
+
+async def _on_care(
+    store: Store,
+    resident_id: UUID,
+    caller: Caller,
+    action: str,
+    expected_version: int | None,
+    decide: Decide,
+    *,
+    sub_id: UUID | None = None,
+) -> Accepted:
+    """A command on the resident's care stream, through the resident (who must be visible and
+    is locked, so a flag cannot slip in beside a death); ``expected_version`` is the care
+    stream's, and so is the answer's consistency token."""
+    async with RESIDENTS.update(store, resident_id, caller, action) as w:
+        state, stream = await CARE.load(w.session, resident_id)
+        version = expect_version(stream, expected_version)
+        events = decide(state, w.state)
+        result = await w.append_to(
+            CARE, resident_id, version, events, guard=RESIDENTS.guard(w.state)
+        )
+        w.answer_with(result)
+        w.sub_id = sub_id
+    return w.accepted
 
 
 async def raise_flag(
-    store: EventStore,
+    store: Store,
     resident_id: UUID,
     cmd: RaiseFlag,
     caller: Caller,
@@ -34,29 +53,26 @@ async def raise_flag(
     now: datetime,
     intervals: Intervals,
 ) -> Accepted:
-    with counted("raise_flag"):
-        async with store.session() as session:
-            resident, _ = await load_resident(session, resident_id)
-            caller.check_write(resident.path)
-            state, stream = await load_care(session, resident_id)
-            version = expect(stream, cmd.expected_version)
-            events = care.raise_flag(
-                state,
-                resident,
-                flag=cmd.flag,
-                tier=cmd.tier,
-                note=cmd.note,
-                now=now,
-                intervals=intervals,
-            )
-            result = await append_care(
-                session, resident_id, version, events, context=caller.context, path=resident.path
-            )
-        return accepted(SOURCE, str(resident_id), result)
+    return await _on_care(
+        store,
+        resident_id,
+        caller,
+        "raise_flag",
+        cmd.expected_version,
+        lambda state, resident: care.raise_flag(
+            state,
+            resident,
+            flag=cmd.flag,
+            tier=cmd.tier,
+            note=cmd.note,
+            now=now,
+            intervals=intervals,
+        ),
+    )
 
 
 async def review_flag(
-    store: EventStore,
+    store: Store,
     resident_id: UUID,
     flag: FlagType,
     cmd: ReviewFlag,
@@ -65,30 +81,27 @@ async def review_flag(
     now: datetime,
     intervals: Intervals,
 ) -> Accepted:
-    with counted("review_flag"):
-        async with store.session() as session:
-            resident, _ = await load_resident(session, resident_id)
-            caller.check_write(resident.path)
-            state, stream = await load_care(session, resident_id)
-            version = expect(stream, cmd.expected_version)
-            events = care.review_flag(
-                state,
-                resident,
-                flag=flag,
-                tier=cmd.tier,
-                note=cmd.note,
-                reason=cmd.reason,
-                now=now,
-                intervals=intervals,
-            )
-            result = await append_care(
-                session, resident_id, version, events, context=caller.context, path=resident.path
-            )
-        return accepted(SOURCE, str(resident_id), result)
+    return await _on_care(
+        store,
+        resident_id,
+        caller,
+        "review_flag",
+        cmd.expected_version,
+        lambda state, resident: care.review_flag(
+            state,
+            resident,
+            flag=flag,
+            tier=cmd.tier,
+            note=cmd.note,
+            reason=cmd.reason,
+            now=now,
+            intervals=intervals,
+        ),
+    )
 
 
 async def clear_flag(
-    store: EventStore,
+    store: Store,
     resident_id: UUID,
     flag: FlagType,
     cmd: ClearFlag,
@@ -97,23 +110,20 @@ async def clear_flag(
     now: datetime,
     intervals: Intervals,
 ) -> Accepted:
-    with counted("clear_flag"):
-        async with store.session() as session:
-            resident, _ = await load_resident(session, resident_id)
-            caller.check_write(resident.path)
-            state, stream = await load_care(session, resident_id)
-            version = expect(stream, cmd.expected_version)
-            events = care.clear_flag(
-                state, resident, flag=flag, reason=cmd.reason, now=now, intervals=intervals
-            )
-            result = await append_care(
-                session, resident_id, version, events, context=caller.context, path=resident.path
-            )
-        return accepted(SOURCE, str(resident_id), result)
+    return await _on_care(
+        store,
+        resident_id,
+        caller,
+        "clear_flag",
+        cmd.expected_version,
+        lambda state, resident: care.clear_flag(
+            state, resident, flag=flag, reason=cmd.reason, now=now, intervals=intervals
+        ),
+    )
 
 
 async def record_visit(
-    store: EventStore,
+    store: Store,
     resident_id: UUID,
     cmd: RecordVisit,
     caller: Caller,
@@ -121,37 +131,34 @@ async def record_visit(
     now: datetime,
     intervals: Intervals,
 ) -> Accepted:
-    with counted("record_visit"):
-        visit_id = uuid4()
-        async with store.session() as session:
-            resident, _ = await load_resident(session, resident_id)
-            caller.check_write(resident.path)
-            state, stream = await load_care(session, resident_id)
-            version = expect(stream, cmd.expected_version)
-            events = care.record_visit(
-                state,
-                resident,
-                visit_id=visit_id,
-                visited_at=cmd.visited_at or now,
-                grid_worker_id=caller.principal.sub,
-                findings=cmd.findings,
-                actions=cmd.actions,
-                errands=cmd.errands,
-                now=now,
-                intervals=intervals,
-            )
-            result = await append_care(
-                session, resident_id, version, events, context=caller.context, path=resident.path
-            )
-        return accepted(SOURCE, str(visit_id), result)
+    visit_id = uuid4()
+    return await _on_care(
+        store,
+        resident_id,
+        caller,
+        "record_visit",
+        cmd.expected_version,
+        lambda state, resident: care.record_visit(
+            state,
+            resident,
+            visit_id=visit_id,
+            visited_at=cmd.visited_at or now,
+            grid_worker_id=caller.principal.sub,
+            findings=cmd.findings,
+            actions=cmd.actions,
+            errands=cmd.errands,
+            now=now,
+            intervals=intervals,
+        ),
+        sub_id=visit_id,
+    )
 
 
-async def followup_due(session: Session, deadline: Deadline) -> None:
+async def followup_due(session: StoreSession, deadline: Deadline) -> None:
     """Deadline handler: the planned visit's due time passed; record it if nobody came."""
-    with counted("mark_followup_overdue"):
+    with counted(CARE.source, "mark_followup_overdue"):
         resident_id = UUID(deadline.key)
-        stream = await session.load(care_stream(resident_id))
-        state = care.fold(resident_id, payloads(stream))
+        state, stream = await CARE.load(session, resident_id)
         events = care.mark_overdue(state, due_at=deadline.due_at)
         if events:
             await session.append(

@@ -2,83 +2,47 @@
 
 from __future__ import annotations
 
-from uuid import UUID, uuid4
+from uuid import UUID
 
-from anju_contracts.registry import SOURCE
+from anju_registry.application.aggregates import AREAS, HOUSEHOLDS, RESIDENTS
 from anju_registry.application.commands import AddMember, ChangeHead, FormHousehold, RemoveMember
-from anju_registry.application.common import (
-    Caller,
-    counted,
-    expect,
-    household_stream,
-    load_area,
-    load_household,
-    load_resident,
-)
 from anju_registry.domain import households
-from eventkit.commands import Accepted, accepted, area_of
-from eventkit.store import EventStore
+from eventkit.commands import Accepted, Caller
+from eventkit.store import Store
 
 
-async def form_household(store: EventStore, cmd: FormHousehold, caller: Caller) -> Accepted:
-    with counted("form_household"):
-        household_id = uuid4()
-        async with store.session() as session:
-            unit = await load_area(session, cmd.unit_id)
-            caller.check_write(unit.path)
-            head, _ = await load_resident(session, cmd.head_resident_id)
-            events = households.form(household_id, unit=unit, head=head)
-            result = await session.append(
-                household_stream(household_id),
-                0,
-                events,
-                context=caller.context,
-                area=area_of(unit.path),
-            )
-        return accepted(SOURCE, str(household_id), result)
+async def form_household(store: Store, cmd: FormHousehold, caller: Caller) -> Accepted:
+    async with HOUSEHOLDS.create(store, caller, "form_household") as w:
+        unit, _ = await AREAS.load(w.session, cmd.unit_id, caller)
+        head, _ = await RESIDENTS.load(w.session, cmd.head_resident_id, caller)
+        w.emit(households.form(w.id, unit=unit, head=head))
+    return w.accepted
 
 
-async def add_member(
-    store: EventStore, household_id: UUID, cmd: AddMember, caller: Caller
-) -> Accepted:
-    with counted("add_household_member"):
-        async with store.session() as session:
-            household, stream = await load_household(session, household_id)
-            caller.check_write(household.path)
-            version = expect(stream, cmd.expected_version)
-            resident, _ = await load_resident(session, cmd.resident_id)
-            events = households.add_member(household, resident=resident, relation=cmd.relation)
-            result = await session.append(
-                stream.id, version, events, context=caller.context, area=area_of(household.path)
-            )
-        return accepted(SOURCE, str(household_id), result)
+async def add_member(store: Store, household_id: UUID, cmd: AddMember, caller: Caller) -> Accepted:
+    async with HOUSEHOLDS.update(
+        store, household_id, caller, "add_household_member", cmd.expected_version
+    ) as w:
+        resident, _ = await RESIDENTS.load(w.session, cmd.resident_id, caller)
+        w.emit(households.add_member(w.state, resident=resident, relation=cmd.relation))
+    return w.accepted
 
 
 async def remove_member(
-    store: EventStore, household_id: UUID, resident_id: UUID, cmd: RemoveMember, caller: Caller
+    store: Store, household_id: UUID, resident_id: UUID, cmd: RemoveMember, caller: Caller
 ) -> Accepted:
-    with counted("remove_household_member"):
-        async with store.session() as session:
-            household, stream = await load_household(session, household_id)
-            caller.check_write(household.path)
-            version = expect(stream, cmd.expected_version)
-            events = households.remove_member(household, resident_id=resident_id, reason=cmd.reason)
-            result = await session.append(
-                stream.id, version, events, context=caller.context, area=area_of(household.path)
-            )
-        return accepted(SOURCE, str(household_id), result)
+    async with HOUSEHOLDS.update(
+        store, household_id, caller, "remove_household_member", cmd.expected_version
+    ) as w:
+        w.emit(households.remove_member(w.state, resident_id=resident_id, reason=cmd.reason))
+    return w.accepted
 
 
 async def change_head(
-    store: EventStore, household_id: UUID, cmd: ChangeHead, caller: Caller
+    store: Store, household_id: UUID, cmd: ChangeHead, caller: Caller
 ) -> Accepted:
-    with counted("change_household_head"):
-        async with store.session() as session:
-            household, stream = await load_household(session, household_id)
-            caller.check_write(household.path)
-            version = expect(stream, cmd.expected_version)
-            events = households.change_head(household, resident_id=cmd.resident_id)
-            result = await session.append(
-                stream.id, version, events, context=caller.context, area=area_of(household.path)
-            )
-        return accepted(SOURCE, str(household_id), result)
+    async with HOUSEHOLDS.update(
+        store, household_id, caller, "change_household_head", cmd.expected_version
+    ) as w:
+        w.emit(households.change_head(w.state, resident_id=cmd.resident_id))
+    return w.accepted

@@ -1,12 +1,15 @@
-"""Uniqueness across streams, kept in the registry's own tables in the command's transaction."""
+"""Uniqueness across streams: identity numbers claimed in the command's own transaction.
+
+Handlers reach it through :class:`IdNumbers`, a named adapter: PostgreSQL's table in the
+service, a dictionary in handler tests.
+"""
 
 from __future__ import annotations
 
+from typing import Protocol, cast
 from uuid import UUID
 
-import asyncpg
-
-from anju_registry.domain.errors import DuplicateIdNumber
+from eventkit.store import Session, StoreSession
 
 DDL = """
 CREATE TABLE IF NOT EXISTS registry_id_numbers (
@@ -17,35 +20,53 @@ CREATE INDEX IF NOT EXISTS registry_id_numbers_resident ON registry_id_numbers (
 """
 
 
-async def claim_id_number(conn: asyncpg.Connection, id_number: str, resident_id: UUID) -> None:
-    """Reserve ``id_number`` for ``resident_id``, or raise naming the resident who holds it.
+class IdNumbers(Protocol):
+    async def claim(self, session: StoreSession, id_number: str, resident_id: UUID) -> UUID | None:
+        """Reserve ``id_number`` for ``resident_id``; the holder's id if someone else has it."""
 
-    ``ON CONFLICT DO NOTHING`` waits for a concurrent claim to commit or roll back, so of two
-    registrations of one number exactly one gets it, and the transaction stays usable.
-    """
-    claimed = await conn.fetchval(
-        """
-        INSERT INTO registry_id_numbers (id_number, resident_id) VALUES ($1, $2)
-        ON CONFLICT (id_number) DO NOTHING RETURNING resident_id
-        """,
-        id_number,
-        resident_id,
-    )
-    if claimed is not None:
-        return
-    holder = await conn.fetchval(
-        "SELECT resident_id FROM registry_id_numbers WHERE id_number = $1", id_number
-    )
-    if holder != resident_id:
-        raise DuplicateIdNumber(
-            "a resident with this identity number is already registered",
-            resident_id=str(holder),
+    async def release(self, session: StoreSession, id_number: str, resident_id: UUID) -> None: ...
+
+
+class PostgresIdNumbers:
+    """The claims in the registry's ``registry_id_numbers`` table."""
+
+    async def claim(self, session: StoreSession, id_number: str, resident_id: UUID) -> UUID | None:
+        # ON CONFLICT DO NOTHING waits for a concurrent claim to commit or roll back, so of two
+        # registrations of one number exactly one gets it, and the transaction stays usable.
+        conn = cast(Session, session).conn
+        claimed = await conn.fetchval(
+            """
+            INSERT INTO registry_id_numbers (id_number, resident_id) VALUES ($1, $2)
+            ON CONFLICT (id_number) DO NOTHING RETURNING resident_id
+            """,
+            id_number,
+            resident_id,
+        )
+        if claimed is not None:
+            return None
+        holder: UUID = await conn.fetchval(
+            "SELECT resident_id FROM registry_id_numbers WHERE id_number = $1", id_number
+        )
+        return None if holder == resident_id else holder
+
+    async def release(self, session: StoreSession, id_number: str, resident_id: UUID) -> None:
+        await cast(Session, session).conn.execute(
+            "DELETE FROM registry_id_numbers WHERE id_number = $1 AND resident_id = $2",
+            id_number,
+            resident_id,
         )
 
 
-async def release_id_number(conn: asyncpg.Connection, id_number: str, resident_id: UUID) -> None:
-    await conn.execute(
-        "DELETE FROM registry_id_numbers WHERE id_number = $1 AND resident_id = $2",
-        id_number,
-        resident_id,
-    )
+class MemoryIdNumbers:
+    """Claims in a dictionary, for handler tests on the in-memory store."""
+
+    def __init__(self) -> None:
+        self.holders: dict[str, UUID] = {}
+
+    async def claim(self, session: StoreSession, id_number: str, resident_id: UUID) -> UUID | None:
+        holder = self.holders.setdefault(id_number, resident_id)
+        return None if holder == resident_id else holder
+
+    async def release(self, session: StoreSession, id_number: str, resident_id: UUID) -> None:
+        if self.holders.get(id_number) == resident_id:
+            del self.holders[id_number]

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from pydantic import BaseModel
 
-from anju_contracts.registry import SOURCE, AreaPath, FlagType, RiskTier, Sex
+from anju_contracts.registry import AreaPath, FlagType, RiskTier, Sex
+from anju_registry.application.aggregates import AREAS, CARE, RESIDENTS
 from anju_registry.application.commands import (
     CorrectResident,
     MoveOut,
@@ -15,34 +16,26 @@ from anju_registry.application.commands import (
     RecordDeath,
     RegisterResident,
 )
-from anju_registry.application.common import (
-    Caller,
-    append_care,
-    counted,
-    expect,
-    load_area,
-    load_care,
-    load_resident,
-    resident_stream,
-)
-from anju_registry.application.lookups import claim_id_number, release_id_number
-from anju_registry.domain import care, id_numbers, residents
+from anju_registry.application.lookups import IdNumbers
+from anju_registry.application.permissions import PERMISSIONS, READ_FULL_ID_NUMBER
+from anju_registry.domain import care, residents
 from anju_registry.domain.care import Intervals
-from anju_registry.domain.errors import ResidentNotFound
+from anju_registry.domain.errors import DuplicateIdNumber
 from anju_registry.domain.residents import ResidentStatus
-from eventkit.auth import Role
-from eventkit.commands import Accepted, accepted, area_of
-from eventkit.store import EventStore, Session
+from eventkit.access import mask_id_number
+from eventkit.aggregate import Work
+from eventkit.commands import Accepted, Caller
+from eventkit.store import Store, StoreSession
 
 
-async def register_resident(store: EventStore, cmd: RegisterResident, caller: Caller) -> Accepted:
-    with counted("register_resident"):
-        resident_id = uuid4()
-        async with store.session() as session:
-            unit = await load_area(session, cmd.unit_id)
-            caller.check_write(unit.path)
-            events = residents.register(
-                resident_id,
+async def register_resident(
+    store: Store, cmd: RegisterResident, caller: Caller, *, id_numbers: IdNumbers
+) -> Accepted:
+    async with RESIDENTS.create(store, caller, "register_resident") as w:
+        unit, _ = await AREAS.load(w.session, cmd.unit_id, caller)
+        w.emit(
+            residents.register(
+                w.id,
                 name=cmd.name,
                 sex=cmd.sex,
                 date_of_birth=cmd.date_of_birth,
@@ -50,27 +43,20 @@ async def register_resident(store: EventStore, cmd: RegisterResident, caller: Ca
                 phone=cmd.phone,
                 unit=unit,
             )
-            await claim_id_number(session.conn, cmd.id_number, resident_id)
-            result = await session.append(
-                resident_stream(resident_id),
-                0,
-                events,
-                context=caller.context,
-                area=area_of(unit.path),
-            )
-        return accepted(SOURCE, str(resident_id), result)
+        )
+        await _claim(w.session, id_numbers, cmd.id_number, w.id, caller)
+    return w.accepted
 
 
 async def correct_resident(
-    store: EventStore, resident_id: UUID, cmd: CorrectResident, caller: Caller
+    store: Store, resident_id: UUID, cmd: CorrectResident, caller: Caller, *, id_numbers: IdNumbers
 ) -> Accepted:
-    with counted("correct_resident"):
-        async with store.session() as session:
-            resident, stream = await load_resident(session, resident_id)
-            caller.check_write(resident.path)
-            version = expect(stream, cmd.expected_version)
-            events = residents.correct(
-                resident,
+    async with RESIDENTS.update(
+        store, resident_id, caller, "correct_resident", cmd.expected_version
+    ) as w:
+        w.emit(
+            residents.correct(
+                w.state,
                 reason=cmd.reason,
                 name=cmd.name,
                 sex=cmd.sex,
@@ -78,17 +64,30 @@ async def correct_resident(
                 id_number=cmd.id_number,
                 phone=cmd.phone,
             )
-            if cmd.id_number is not None and cmd.id_number != resident.id_number:
-                await claim_id_number(session.conn, cmd.id_number, resident_id)
-                await release_id_number(session.conn, resident.id_number, resident_id)
-            result = await session.append(
-                stream.id, version, events, context=caller.context, area=area_of(resident.path)
-            )
-        return accepted(SOURCE, str(resident_id), result)
+        )
+        if cmd.id_number is not None and cmd.id_number != w.state.id_number:
+            await _claim(w.session, id_numbers, cmd.id_number, resident_id, caller)
+            await id_numbers.release(w.session, w.state.id_number, resident_id)
+    return w.accepted
+
+
+async def _claim(
+    session: StoreSession, id_numbers: IdNumbers, id_number: str, resident_id: UUID, caller: Caller
+) -> None:
+    """Claim the number; a duplicate names its holder only to a caller who may see them."""
+    holder = await id_numbers.claim(session, id_number, resident_id)
+    if holder is None:
+        return
+    details: dict[str, str] = {}
+    stream = await session.load(RESIDENTS.stream(holder))
+    held_by = residents.fold(stream.payloads)
+    if held_by is not None and caller.sees(RESIDENTS.guard(held_by)):
+        details["resident_id"] = str(holder)
+    raise DuplicateIdNumber("a resident with this identity number is already registered", **details)
 
 
 async def move_resident(
-    store: EventStore,
+    store: Store,
     resident_id: UUID,
     cmd: MoveResident,
     caller: Caller,
@@ -96,74 +95,50 @@ async def move_resident(
     now: datetime,
     intervals: Intervals,
 ) -> Accepted:
-    with counted("move_resident"):
-        async with store.session() as session:
-            resident, stream = await load_resident(session, resident_id)
-            caller.check_write(resident.path)
-            version = expect(stream, cmd.expected_version)
-            unit = await load_area(session, cmd.unit_id)
-            caller.check_write(unit.path)
-            events = residents.move(resident, unit=unit)
-            result = await session.append(
-                stream.id, version, events, context=caller.context, area=area_of(unit.path)
-            )
-            moved = residents.fold([*(e.event for e in stream.events), *events])
-            assert moved is not None
-            state, care_events = await load_care(session, resident_id)
-            replanned = care.follow_moved_resident(state, moved, now=now, intervals=intervals)
-            await append_care(
-                session,
-                resident_id,
-                care_events.version,
-                replanned,
-                context=caller.context,
-                path=moved.path,
-            )
-        return accepted(SOURCE, str(resident_id), result)
+    async with RESIDENTS.update(
+        store, resident_id, caller, "move_resident", cmd.expected_version
+    ) as w:
+        unit, _ = await AREAS.load(w.session, cmd.unit_id, caller)
+        events = residents.move(w.state, unit=unit)
+        w.emit(events)
+        moved = residents.fold([*w.stream.payloads, *events])
+        assert moved is not None
+        state, care_stream = await CARE.load(w.session, resident_id)
+        replanned = care.follow_moved_resident(state, moved, now=now, intervals=intervals)
+        await w.append_to(
+            CARE, resident_id, care_stream.version, replanned, guard=RESIDENTS.guard(moved)
+        )
+    return w.accepted
 
 
 async def move_out(
-    store: EventStore, resident_id: UUID, cmd: MoveOut, caller: Caller, *, today: date
+    store: Store, resident_id: UUID, cmd: MoveOut, caller: Caller, *, today: date
 ) -> Accepted:
-    with counted("move_out"):
-        async with store.session() as session:
-            resident, stream = await load_resident(session, resident_id)
-            caller.check_write(resident.path)
-            version = expect(stream, cmd.expected_version)
-            events = residents.move_out(
-                resident, moved_out_on=cmd.moved_out_on, reason=cmd.reason, today=today
+    async with RESIDENTS.update(store, resident_id, caller, "move_out", cmd.expected_version) as w:
+        w.emit(
+            residents.move_out(
+                w.state, moved_out_on=cmd.moved_out_on, reason=cmd.reason, today=today
             )
-            result = await session.append(
-                stream.id, version, events, context=caller.context, area=area_of(resident.path)
-            )
-            await _stop_care(session, resident, caller, reason="the resident moved out")
-        return accepted(SOURCE, str(resident_id), result)
+        )
+        await _stop_care(w, reason="the resident moved out")
+    return w.accepted
 
 
 async def record_death(
-    store: EventStore, resident_id: UUID, cmd: RecordDeath, caller: Caller, *, today: date
+    store: Store, resident_id: UUID, cmd: RecordDeath, caller: Caller, *, today: date
 ) -> Accepted:
-    with counted("record_death"):
-        async with store.session() as session:
-            resident, stream = await load_resident(session, resident_id)
-            caller.check_write(resident.path)
-            version = expect(stream, cmd.expected_version)
-            events = residents.die(resident, died_on=cmd.died_on, today=today)
-            result = await session.append(
-                stream.id, version, events, context=caller.context, area=area_of(resident.path)
-            )
-            await _stop_care(session, resident, caller, reason="the resident died")
-        return accepted(SOURCE, str(resident_id), result)
+    async with RESIDENTS.update(
+        store, resident_id, caller, "record_death", cmd.expected_version
+    ) as w:
+        w.emit(residents.die(w.state, died_on=cmd.died_on, today=today))
+        await _stop_care(w, reason="the resident died")
+    return w.accepted
 
 
-async def _stop_care(
-    session: Session, resident: residents.Resident, caller: Caller, *, reason: str
-) -> None:
-    state, stream = await load_care(session, resident.id)
+async def _stop_care(w: Work[residents.Resident], *, reason: str) -> None:
+    state, stream = await CARE.load(w.session, w.id)
     events = care.stop(state, reason=reason)
-    await append_care(
-        session, resident.id, stream.version, events, context=caller.context, path=resident.path
-    )
+    await w.append_to(CARE, w.id, stream.version, events, guard=RESIDENTS.guard(w.state))
 
 
 # -- the registry's own view of a resident ----------------------------------------------------
@@ -187,20 +162,18 @@ class ResidentView(BaseModel):
     follow_up_due_by: datetime | None
 
 
-async def view_resident(store: EventStore, resident_id: UUID, caller: Caller) -> ResidentView:
+async def view_resident(store: Store, resident_id: UUID, caller: Caller) -> ResidentView:
+    RESIDENTS.permissions.check(caller.principal, "read_resident")
     async with store.session() as session:
-        resident, stream = await load_resident(session, resident_id)
-        if not caller.may_act_on(resident.path):
-            # Outside the caller's areas it does not exist for them.
-            raise ResidentNotFound("no such resident", resident_id=str(resident_id))
-        state, _ = await load_care(session, resident_id)
-    masked = not caller.principal.has(Role.ADMIN, Role.DIRECTOR)
+        resident, stream = await RESIDENTS.load(session, resident_id, caller)
+        state, _ = await CARE.load(session, resident_id)
+    masked = not PERMISSIONS.allows(caller.principal, READ_FULL_ID_NUMBER)
     return ResidentView(
         id=resident.id,
         name=resident.name,
         sex=resident.sex,
         date_of_birth=resident.date_of_birth,
-        id_number=id_numbers.mask(resident.id_number) if masked else resident.id_number,
+        id_number=mask_id_number(resident.id_number) if masked else resident.id_number,
         id_number_masked=masked,
         phone=resident.phone,
         path=resident.path,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from eventkit.http import Duplicate, NotFound, Rejected
+from eventkit.errors import Duplicate, NotFound, Rejected
 
 # -- areas -------------------------------------------------------------------------------------
 

@@ -39,8 +39,3 @@ def problem_with(id_number: str, date_of_birth: date | None) -> str | None:
     if date_of_birth is not None and embedded != date_of_birth:
         return "the identity number does not match the date of birth"
     return None
-
-
-def mask(id_number: str) -> str:
-    """``110105194912310021`` → ``1101**********0021``."""
-    return f"{id_number[:4]}{'*' * (len(id_number) - 8)}{id_number[-4:]}"

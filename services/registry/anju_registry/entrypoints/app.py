@@ -9,8 +9,8 @@ from fastapi import FastAPI
 
 from anju_contracts.registry import CATALOG
 from anju_registry.application import lookups
+from anju_registry.application.aggregates import FOLLOWUP_DUE
 from anju_registry.application.care import followup_due
-from anju_registry.application.common import FOLLOWUP_DUE
 from anju_registry.entrypoints.http import RegistryConfig, router
 from anju_registry.settings import RegistrySettings
 from eventkit import audit
@@ -28,5 +28,9 @@ def create_app(settings: RegistrySettings, *, clock: Clock = utcnow) -> FastAPI:
         clock=clock,
     )
     app = service_app(runtime, [router])
-    app.state.registry = RegistryConfig(clock=clock, intervals=settings.followup_intervals)
+    app.state.registry = RegistryConfig(
+        clock=clock,
+        intervals=settings.followup_intervals,
+        id_numbers=lookups.PostgresIdNumbers(),
+    )
     return app

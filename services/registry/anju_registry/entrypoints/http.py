@@ -26,23 +26,22 @@ from anju_registry.application.commands import (
     RemoveMember,
     ReviewFlag,
 )
-from anju_registry.application.common import Caller
+from anju_registry.application.lookups import IdNumbers
 from anju_registry.application.residents import ResidentView
 from anju_registry.domain.care import Intervals
 from eventkit import audit
 from eventkit.app import StoreDep
-from eventkit.auth import Role
-from eventkit.commands import Accepted, Clock, caller_dependency
-
-STAFF = (Role.DIRECTOR, Role.GRID_WORKER, Role.DESK_STAFF)
+from eventkit.commands import Accepted, Caller, Clock, caller_dependency
 
 
 @dataclass(frozen=True)
 class RegistryConfig:
-    """What the handlers need besides the store: the time, and the follow-up intervals."""
+    """What the handlers need besides the store: the time, the follow-up intervals, and the
+    identity-number claims."""
 
     clock: Clock
     intervals: Intervals
+    id_numbers: IdNumbers
 
 
 def _config(request: Request) -> RegistryConfig:
@@ -50,7 +49,7 @@ def _config(request: Request) -> RegistryConfig:
     return config
 
 
-CallerDep = Annotated[Caller, Depends(caller_dependency(Caller, *STAFF))]
+CallerDep = Annotated[Caller, Depends(caller_dependency(Caller))]
 ConfigDep = Annotated[RegistryConfig, Depends(_config)]
 
 router = APIRouter()
@@ -69,9 +68,11 @@ async def create_area(cmd: CreateArea, store: StoreDep, caller: CallerDep) -> Ac
 
 
 @router.post("/residents", tags=["residents"], status_code=201)
-async def register_resident(cmd: RegisterResident, store: StoreDep, caller: CallerDep) -> Accepted:
+async def register_resident(
+    cmd: RegisterResident, store: StoreDep, caller: CallerDep, config: ConfigDep
+) -> Accepted:
     """Register a person as living at a unit."""
-    return await residents.register_resident(store, cmd, caller)
+    return await residents.register_resident(store, cmd, caller, id_numbers=config.id_numbers)
 
 
 @router.get("/residents/{resident_id}", tags=["residents"])
@@ -96,9 +97,11 @@ async def get_resident(
 
 @router.post("/residents/{resident_id}/corrections", tags=["residents"], status_code=201)
 async def correct_resident(
-    resident_id: UUID, cmd: CorrectResident, store: StoreDep, caller: CallerDep
+    resident_id: UUID, cmd: CorrectResident, store: StoreDep, caller: CallerDep, config: ConfigDep
 ) -> Accepted:
-    return await residents.correct_resident(store, resident_id, cmd, caller)
+    return await residents.correct_resident(
+        store, resident_id, cmd, caller, id_numbers=config.id_numbers
+    )
 
 
 @router.post("/residents/{resident_id}/move", tags=["residents"], status_code=201)

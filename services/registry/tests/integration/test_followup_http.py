@@ -4,18 +4,26 @@ from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
+import jsonschema
 from aiokafka import AIOKafkaConsumer
 
 from anju_contracts.registry import FollowUpVisitOverdue, FollowUpVisitPlanned
+from anju_registry.application.aggregates import CARE, FOLLOWUP_DUE
 from anju_registry.application.care import followup_due
-from anju_registry.application.common import FOLLOWUP_DUE, care_stream
 from anju_registry.testing import RegistryClient as Registry
 from eventkit.scheduler import Deadline, Scheduler
 
 
 async def care_events(registry: Registry, resident_id: str) -> list[Any]:
-    stream = await registry.runtime.store.load(care_stream(UUID(resident_id)))
+    stream = await registry.runtime.store.load(CARE.stream(UUID(resident_id)))
     return [recorded.event for recorded in stream.events]
+
+
+def assert_documented_error(registry: Registry, body: Any) -> None:
+    """The error body matches the ``ErrorBody`` schema of the registry's OpenAPI document."""
+    components = registry.app.openapi()["components"]
+    schema = {"$ref": "#/components/schemas/ErrorBody", "components": components}
+    jsonschema.Draft202012Validator(schema).validate(body)
 
 
 def scheduler_at(registry: Registry, days_ahead: float) -> Scheduler:
@@ -50,9 +58,11 @@ async def test_review_clear_and_visits_follow_the_rules(registry: Registry) -> N
     no_flag = await registry.post(f"{base}/visits", {"findings": "ok"})
     assert no_flag.status_code == 422
     assert no_flag.json()["error"]["code"] == "no_active_flag"
+    assert_documented_error(registry, no_flag.json())
     missing = await registry.post(f"{base}/flags/low_income/review", {"note": "checked"})
     assert missing.status_code == 404
     assert missing.json()["error"]["code"] == "flag_not_raised"
+    assert_documented_error(registry, missing.json())
 
     await registry.post(f"{base}/flags", {"flag": "low_income", "tier": "blue"})
     changed = await registry.post(
@@ -75,6 +85,8 @@ async def test_review_clear_and_visits_follow_the_rules(registry: Registry) -> N
         "FollowUpVisitPlanned",
     ]
     assert events[4].grid_worker_id == "worker-7"
+    assert visit.json()["id"] == resident_id
+    assert visit.json()["sub_id"] == str(events[4].visit_id)
     assert events[-1].due_by == registry.clock.now + timedelta(days=14)
 
     cleared = await registry.client.delete(

@@ -16,7 +16,7 @@ async def test_register_and_read_back_masked(registry: Registry) -> None:
     desk = registry.auth("desk_staff", areas=[registry.community_id])
     view = (await registry.client.get(f"/residents/{resident_id}", headers=desk)).json()
     number = body["id_number"]
-    assert view["id_number"] == number[:4] + "*" * 10 + number[-4:]
+    assert view["id_number"] == "*" * 14 + number[-4:]
     assert view["id_number_masked"] is True
     assert view["path"]["unit_id"] == registry.unit_id
     assert view["status"] == "active"
@@ -109,10 +109,14 @@ async def test_grid_worker_acts_only_within_their_grids(registry: Registry) -> N
     write = await registry.post(
         f"/residents/{resident_id}/corrections", {"phone": "1", "reason": "r"}, outsider
     )
-    assert write.status_code == 403
-    assert (
-        await registry.post("/residents", registry.resident_body(), outsider)
-    ).status_code == 403
+    # A record outside the caller's areas does not exist for them, on writes too, and the
+    # answer names no area of anyone else's.
+    assert write.status_code == 404
+    assert write.json()["error"]["code"] == "resident_not_found"
+    assert "area" not in write.json()["error"]["details"]
+    into_other_grid = await registry.post("/residents", registry.resident_body(), outsider)
+    assert into_other_grid.status_code == 404
+    assert into_other_grid.json()["error"]["code"] == "area_not_found"
 
     assert (
         await registry.client.get(f"/residents/{resident_id}", headers=insider)
@@ -191,7 +195,8 @@ async def test_move_to_another_grid_takes_the_follow_up_plan_along(registry: Reg
 
     worker = registry.auth("grid_worker", areas=[registry.grid_id])
     refused = await registry.post(f"/residents/{resident_id}/move", {"unit_id": unit2}, worker)
-    assert refused.status_code == 403
+    assert refused.status_code == 404
+    assert refused.json()["error"]["code"] == "area_not_found"
     moved = await registry.post(f"/residents/{resident_id}/move", {"unit_id": unit2})
     assert moved.status_code == 201, moved.text
     view = (await registry.client.get(f"/residents/{resident_id}", headers=registry.admin)).json()
@@ -217,3 +222,24 @@ async def test_a_death_cannot_be_recorded_ahead_of_time(registry: Registry) -> N
     future = await registry.post(f"/residents/{resident_id}/death", {"died_on": "2024-05-02"})
     assert future.status_code == 422
     assert future.json()["error"]["code"] == "date_in_future"
+
+
+async def test_a_duplicate_names_its_holder_only_to_a_caller_who_may_see_them(
+    registry: Registry,
+) -> None:
+    holder_body = registry.resident_body()
+    holder = await registry.post("/residents", holder_body)
+    grid2 = await registry.create_area("grid", registry.community_id)
+    unit2 = await registry.create_area("unit", await registry.create_area("building", grid2))
+    outsider = registry.auth("grid_worker", sub="w-9", areas=[grid2])
+    again = registry.resident_body(id_number=holder_body["id_number"], unit_id=unit2)
+
+    hidden = await registry.post("/residents", again, outsider)
+    assert hidden.status_code == 409
+    assert hidden.json()["error"]["code"] == "duplicate"
+    assert hidden.json()["error"]["details"] == {}
+
+    director = registry.auth("director", areas=[registry.community_id])
+    shown = await registry.post("/residents", again, director)
+    assert shown.status_code == 409
+    assert shown.json()["error"]["details"] == {"resident_id": holder.json()["id"]}

@@ -25,6 +25,7 @@ from anju_registry.domain.errors import (
     ResidentNotAtUnit,
 )
 from anju_registry.domain.residents import Resident
+from eventkit.errors import Kind
 
 UNIT_ID = uuid4()
 PATH = AreaPath(community_id=uuid4(), grid_id=uuid4(), building_id=uuid4(), unit_id=UNIT_ID)
@@ -68,7 +69,7 @@ def test_add_a_member_once() -> None:
         households.add_member(
             given(formed(head.id), *events), resident=child, relation=Relation.CHILD
         )
-    assert caught.value.status == 409
+    assert caught.value.kind is Kind.CONFLICT
     with pytest.raises(HeadRelationReserved):
         households.add_member(household, resident=resident(), relation=Relation.HEAD)
 

@@ -1,0 +1,45 @@
+"""What each role may read in the query service (admins may read everything; the areas in a
+token, and a record's sensitivity, decide which records — ``eventkit.access``)."""
+
+from __future__ import annotations
+
+from eventkit.access import Permissions
+from eventkit.auth import Role
+
+DIRECTOR = Role.DIRECTOR
+GRID = Role.GRID_WORKER
+DESK = Role.DESK_STAFF
+MEDIATOR = Role.MEDIATOR
+POLICE = Role.POLICE
+AGENT = Role.PETITION_AGENT
+DOCTOR = Role.DOCTOR
+COORDINATOR = Role.VOLUNTEER_COORDINATOR
+
+READ_RESIDENTS = "read_residents"
+READ_FULL_ID_NUMBER = "read_full_id_number"
+READ_FOLLOW_UPS = "read_follow_ups"
+READ_AREAS = "read_areas"
+READ_AREA_SUMMARY = "read_area_summary"
+READ_DISPUTES = "read_disputes"
+READ_SIGNALS = "read_signals"
+READ_PETITIONS = "read_petitions"
+
+PERMISSIONS = Permissions.of(
+    "query",
+    {
+        READ_RESIDENTS: ((DIRECTOR, GRID, DESK), "the resident directory and profiles"),
+        READ_FULL_ID_NUMBER: ((DIRECTOR,), "identity numbers unmasked (audited)"),
+        READ_FOLLOW_UPS: ((DIRECTOR, GRID), "the follow-up board of special groups"),
+        READ_AREA_SUMMARY: ((DIRECTOR, GRID, DESK), "residents and flags counted per grid"),
+        READ_AREAS: (
+            (DIRECTOR, GRID, DESK, MEDIATOR, POLICE, AGENT, DOCTOR, COORDINATOR),
+            "the area tree (names only)",
+        ),
+        READ_DISPUTES: (
+            (DIRECTOR, GRID, DESK, MEDIATOR, POLICE),
+            "the dispute board, a dispute, the statistics",
+        ),
+        READ_SIGNALS: ((DIRECTOR, GRID, DESK, MEDIATOR, POLICE), "conflict signals"),
+        READ_PETITIONS: ((DIRECTOR, GRID, AGENT), "petitions by proxy"),
+    },
+)

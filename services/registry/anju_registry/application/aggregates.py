@@ -1,0 +1,85 @@
+"""The registry's aggregates as the kernel's command path sees them, and their deadlines."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from uuid import UUID
+
+from anju_contracts import Actor, Event
+from anju_contracts.registry import SOURCE, FollowUpStopped, FollowUpVisitPlanned
+from anju_registry.application.permissions import PERMISSIONS
+from anju_registry.domain import areas, care, households, residents
+from anju_registry.domain.errors import AreaNotFound, HouseholdNotFound, ResidentNotFound
+from eventkit.access import Guarded
+from eventkit.aggregate import Aggregate
+from eventkit.store import StoreSession
+
+FOLLOWUP_DUE = "registry.followup_due"
+"""Deadline kind: the planned follow-up visit of the resident named by the key is due."""
+
+SERVICE_ACTOR = Actor(id=SOURCE, roles=("service",))
+
+
+async def follow_plan(session: StoreSession, resident_id: UUID, events: Sequence[Event]) -> None:
+    """Keep the follow-up deadline in step with the plan the events leave behind."""
+    for event in reversed(events):
+        if isinstance(event, FollowUpVisitPlanned):
+            await session.schedule(FOLLOWUP_DUE, str(resident_id), event.due_by)
+            return
+        if isinstance(event, FollowUpStopped):
+            await session.cancel(FOLLOWUP_DUE, str(resident_id))
+            return
+
+
+def _care_guard(state: care.Care) -> Guarded:
+    raise AssertionError("a care stream is reached through its resident, never on its own")
+
+
+AREAS: Aggregate[areas.Area] = Aggregate(
+    name="area",
+    source=SOURCE,
+    permissions=PERMISSIONS,
+    stream=lambda area_id: f"area-{area_id}",
+    fold=lambda _, events: areas.fold(events),
+    guard=lambda area: Guarded.at(area.path),
+    not_found=lambda area_id: AreaNotFound("no such area", area_id=str(area_id)),
+)
+
+RESIDENTS: Aggregate[residents.Resident] = Aggregate(
+    name="resident",
+    source=SOURCE,
+    permissions=PERMISSIONS,
+    stream=lambda resident_id: f"resident-{resident_id}",
+    fold=lambda _, events: residents.fold(events),
+    guard=lambda resident: Guarded.at(resident.path),
+    not_found=lambda resident_id: ResidentNotFound(
+        "no such resident", resident_id=str(resident_id)
+    ),
+    # Commands on one resident take turns, so a flag cannot slip in beside a death.
+    locked=True,
+)
+
+HOUSEHOLDS: Aggregate[households.Household] = Aggregate(
+    name="household",
+    source=SOURCE,
+    permissions=PERMISSIONS,
+    stream=lambda household_id: f"household-{household_id}",
+    fold=lambda _, events: households.fold(events),
+    guard=lambda household: Guarded.at(household.path),
+    not_found=lambda household_id: HouseholdNotFound(
+        "no such household", household_id=str(household_id)
+    ),
+)
+
+CARE: Aggregate[care.Care] = Aggregate(
+    name="care",
+    source=SOURCE,
+    permissions=PERMISSIONS,
+    stream=lambda resident_id: f"care-{resident_id}",
+    fold=care.fold,
+    guard=_care_guard,
+    not_found=lambda resident_id: ResidentNotFound(
+        "no such resident", resident_id=str(resident_id)
+    ),
+    follow=follow_plan,
+)

@@ -1,0 +1,35 @@
+"""What each role may do in the registry (admins may do everything; areas decide where)."""
+
+from __future__ import annotations
+
+from anju_contracts.registry import SOURCE
+from eventkit.access import Permissions
+from eventkit.auth import Role
+
+DIRECTOR = Role.DIRECTOR
+GRID = Role.GRID_WORKER
+DESK = Role.DESK_STAFF
+
+READ_FULL_ID_NUMBER = "read_full_id_number"
+
+PERMISSIONS = Permissions.of(
+    SOURCE,
+    {
+        "create_area": ((DIRECTOR,), "add a grid, building or unit below an area"),
+        "register_resident": ((DIRECTOR, GRID, DESK), "register a resident at a unit"),
+        "read_resident": ((DIRECTOR, GRID, DESK), "read a resident's record"),
+        READ_FULL_ID_NUMBER: ((DIRECTOR,), "see identity numbers unmasked (audited)"),
+        "correct_resident": ((DIRECTOR, GRID, DESK), "correct a resident's details"),
+        "move_resident": ((DIRECTOR, GRID, DESK), "move a resident to another unit"),
+        "move_out": ((DIRECTOR, GRID, DESK), "record that a resident moved out"),
+        "record_death": ((DIRECTOR, GRID, DESK), "record a resident's death"),
+        "form_household": ((DIRECTOR, GRID, DESK), "form a household at a unit"),
+        "add_household_member": ((DIRECTOR, GRID, DESK), "add a member to a household"),
+        "remove_household_member": ((DIRECTOR, GRID, DESK), "remove a household member"),
+        "change_household_head": ((DIRECTOR, GRID, DESK), "change a household's head"),
+        "raise_flag": ((DIRECTOR, GRID), "flag a resident as in a special group"),
+        "review_flag": ((DIRECTOR, GRID), "review a special-group flag's risk tier"),
+        "clear_flag": ((DIRECTOR, GRID), "clear a special-group flag"),
+        "record_visit": ((DIRECTOR, GRID), "record a follow-up visit"),
+    },
+)
