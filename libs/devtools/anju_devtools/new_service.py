@@ -4,8 +4,9 @@ The skeleton is the directory ``template/`` beside this module: real files whose
 carry placeholders (``{{name}}``, ``{{Name}}``, ``{{NAME}}``, ``{{dashed}}``, ``{{port}}``) and
 the suffix ``.tmpl``, so no tool mistakes them for workspace code. Generating a service
 
-1. copies the template with the placeholders filled (contracts module, domain, application,
-   entrypoints, settings, ``__main__``, unit/handler/integration tests, ``service.toml``);
+1. copies the template with the placeholders filled (contracts module, domain, application on
+   the kernel's command path with its permission table, entrypoints, settings, ``__main__``,
+   unit/handler/integration tests, ``service.toml``);
 2. registers it: the catalogue in ``contracts/anju_contracts/catalogs.py``; the workspace
    member, source and dependency, ruff's first-party list and mypy's path in ``pyproject.toml``;
 3. runs ``uv lock`` and ``uv sync``, then ``anju contracts`` and ``anju manifest render`` in the
