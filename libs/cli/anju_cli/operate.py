@@ -20,7 +20,7 @@ import asyncpg
 from aiokafka import TopicPartition
 from pydantic import ValidationError
 
-from anju_cli.devstack import stack_state
+from anju_cli.state import stack_state
 from anju_contracts.catalogs import CATALOGS
 from eventkit import deadletters, kafka
 from eventkit.policy import Policy

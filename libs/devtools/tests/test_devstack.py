@@ -14,7 +14,8 @@ from pathlib import Path
 
 import asyncpg
 
-from anju_cli.devstack import ServiceSpec, dev_secret, service_env
+from anju_cli.state import dev_secret
+from anju_devtools.devstack import ServiceSpec, service_env
 from eventkit.testing.infra import embedded_postgres, free_port
 
 
@@ -103,7 +104,7 @@ RUNNER = textwrap.dedent(
     """
     import sys
     from pathlib import Path
-    from anju_cli.devstack import ServiceSpec, run_stack
+    from anju_devtools.devstack import ServiceSpec, run_stack
 
     root, kafka_port, port, crash = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
     env = {"PYTHONPATH": str(root), "FAKE_PREFIX": "ANJU_FAKE_"}

@@ -9,7 +9,7 @@ import asyncpg
 import httpx
 import pytest
 
-from anju_cli.demo import AlreadyLoaded, Community, Loader, load_mediation, load_registry
+from anju_devtools.demo import AlreadyLoaded, Community, Loader, load_mediation, load_registry
 from anju_mediation.testing import running_mediation
 from anju_registry.testing import running_registry
 from eventkit.testing.clocks import ManualClock

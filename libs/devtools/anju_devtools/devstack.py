@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
-import secrets
 import signal
 import subprocess
 import sys
@@ -25,8 +23,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import IO, Any, TextIO
+from typing import IO, TextIO
 
+from anju_cli.state import dev_secret, stack_state, write_stack_state
 from eventkit.testing.infra import TansuBroker, embedded_postgres, ensure_database
 
 __all__ = ["KAFKA_PORT", "ServiceSpec", "dev_secret", "run_stack", "stack_state"]
@@ -65,21 +64,6 @@ class ServiceSpec:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
-
-
-def dev_secret(root: Path) -> str:
-    """The dev stack's JWT secret: random, created once in ``<root>/.data/dev-secret`` (0600)."""
-    path = root / ".data" / "dev-secret"
-    with contextlib.suppress(FileNotFoundError):
-        existing = path.read_text().strip()
-        if existing:
-            return existing
-    path.parent.mkdir(parents=True, exist_ok=True)
-    secret = secrets.token_urlsafe(48)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as file:
-        file.write(secret + "\n")
-    return secret
 
 
 def service_env(
@@ -255,7 +239,7 @@ def run_stack(
                         ensure_database(pg_url, spec.database)
                     )
             _check(stop)
-            _write_state(root, pg_url, database_urls, f"127.0.0.1:{kafka_port}")
+            write_stack_state(root, pg_url, database_urls, f"127.0.0.1:{kafka_port}")
             log_path = root / ".data" / "tansu.log"
             say(f"kafka: starting Tansu on 127.0.0.1:{kafka_port} (memory only; log {log_path})")
             with TansuBroker(kafka_port, log_path=log_path) as broker:
@@ -287,23 +271,6 @@ def run_stack(
             signal.signal(sig, handler)
     say("stopped" if exit_code == 0 else f"stopped with exit code {exit_code}")
     return exit_code
-
-
-def stack_state(root: Path) -> dict[str, Any] | None:
-    """What the last ``anju run`` started: database URLs and the broker (for operator commands)."""
-    path = root / ".data" / "stack.json"
-    try:
-        state: dict[str, Any] = json.loads(path.read_text())
-    except FileNotFoundError:
-        return None
-    return state
-
-
-def _write_state(root: Path, pg_url: str, databases: dict[str, str], kafka: str) -> None:
-    path = root / ".data" / "stack.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    state = {"postgres_url": pg_url, "databases": databases, "kafka_bootstrap": kafka}
-    path.write_text(json.dumps(state, indent=2) + "\n")
 
 
 class _Stop:

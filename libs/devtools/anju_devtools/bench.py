@@ -44,8 +44,8 @@ import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from pydantic import SecretStr
 
-from anju_cli.demo import CHECK, WEIGHTS
 from anju_contracts import Actor, Event, EventCatalog
+from anju_devtools.demo import CHECK, WEIGHTS
 from eventkit.auth import Role, issue_token
 from eventkit.projection import Projection, ProjectionRunner, ensure_projection
 from eventkit.relay import ENVELOPE_SQL, Relay

@@ -1,0 +1,1 @@
+"""anju-dev: the developer's side of ``anju`` (dev stack, demo, bench, manifests, generators)."""

@@ -1,0 +1,124 @@
+"""The developer commands ``anju`` gains when ``anju-dev`` is installed (``anju.commands``)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+from pathlib import Path
+from typing import Any
+
+from anju_cli.state import dev_secret
+from anju_devtools import manifest
+from anju_devtools.devstack import ServiceSpec, run_stack
+from eventkit.auth import Role, issue_token
+
+
+def stack_specs(root: Path) -> list[ServiceSpec]:
+    """Every service of the dev stack, as ``services/*/service.toml`` declare them."""
+    return [
+        ServiceSpec(
+            name=service.name,
+            module=service.module,
+            port=service.port,
+            database=service.database,
+            env={
+                f"{service.env_prefix}LOG_FORMAT": os.environ.get("ANJU_LOG_FORMAT", "console"),
+            },
+        )
+        for service in manifest.load(root)
+    ]
+
+
+def _secret(root: Path) -> str:
+    return os.environ.get("ANJU_JWT_SECRET") or dev_secret(root)
+
+
+def cmd_run(root: Path) -> int:
+    admin = issue_token(_secret(root), "admin", [Role.ADMIN])
+    specs = stack_specs(root)
+    print("Anju dev stack: " + "  ".join(f"{s.name} {s.url}" for s in specs))
+    print(f"admin token (12 h): {admin}")
+    return run_stack(root, specs)
+
+
+def cmd_contracts(check: bool) -> int:
+    from anju_devtools import contracts
+
+    if check:
+        stale = contracts.stale_files()
+        for path in stale:
+            print(f"stale: {path}")
+        return 1 if stale else 0
+    for path in contracts.write():
+        print(f"wrote {path}")
+    return 0
+
+
+def cmd_manifest(root: Path, action: str) -> int:
+    from anju_devtools import render
+
+    if action == "check":
+        stale = render.stale_files(root)
+        for path in stale:
+            print(f"out of date: {path.relative_to(root)} (run `make manifest`)")
+        return 1 if stale else 0
+    for path in render.write(root):
+        print(f"wrote {path.relative_to(root)}")
+    return 0
+
+
+def cmd_demo(root: Path, args: argparse.Namespace) -> int:
+    from anju_devtools.demo import load
+
+    token = issue_token(_secret(root), "demo-loader", [Role.ADMIN])
+    mediation = args.mediation or None
+    return asyncio.run(
+        load(args.registry, token, seed=args.seed, residents=args.residents, mediation=mediation)
+    )
+
+
+def cmd_new_service(root: Path, name: str) -> int:
+    from anju_devtools.new_service import GeneratorError, generate
+
+    try:
+        written = generate(root, name)
+    except GeneratorError as error:
+        print(f"anju new-service: {error}")
+        return 2
+    for path in written:
+        print(f"wrote {path.relative_to(root)}")
+    print(f"services/{name} is registered; `make lint test` checks it, `make run` starts it.")
+    return 0
+
+
+def add_commands(sub: Any, root: Path) -> None:
+    """Register the developer commands on ``anju``'s subparsers (``sub``)."""
+    sub.add_parser("run", help="run the whole stack natively in the foreground").set_defaults(
+        func=lambda _: cmd_run(root)
+    )
+
+    demo = sub.add_parser("demo", help="load a small believable community through the API")
+    demo.add_argument("--registry", default="http://127.0.0.1:8101")
+    demo.add_argument("--seed", type=int, default=2026)
+    demo.add_argument("--residents", type=int, default=300)
+    demo.add_argument(
+        "--mediation",
+        default="http://127.0.0.1:8102",
+        help="the mediation service (skipped when it does not answer; '' to skip)",
+    )
+    demo.set_defaults(func=lambda a: cmd_demo(root, a))
+
+    contracts = sub.add_parser("contracts", help="regenerate JSON Schema and AsyncAPI files")
+    contracts.add_argument("--check", action="store_true", help="only report stale files")
+    contracts.set_defaults(func=lambda a: cmd_contracts(a.check))
+
+    render = sub.add_parser(
+        "manifest", help="render (or check) the deploy files from services/*/service.toml"
+    )
+    render.add_argument("action", choices=["render", "check"])
+    render.set_defaults(func=lambda a: cmd_manifest(root, a.action))
+
+    new = sub.add_parser("new-service", help="generate and register a new service skeleton")
+    new.add_argument("name", help="lower_snake_case, e.g. demo_x")
+    new.set_defaults(func=lambda a: cmd_new_service(root, a.name))

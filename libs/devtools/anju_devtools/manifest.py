@@ -1,0 +1,131 @@
+"""The service manifest: one ``services/<name>/service.toml`` per service, read here.
+
+Everything that must list the services (the dev stack, docker-compose.yml, the Kubernetes base
+and overlays, Prometheus, gen-env.sh, the Dockerfile) is rendered from these declarations by
+``anju manifest render`` (see :mod:`anju_devtools.render`), so adding a service means writing one
+manifest rather than editing thirty places.
+
+A manifest looks like::
+
+    [service]
+    name = "registry"
+    description = "What it does, one line (shown in the k8s annotations)."
+    module = "anju_registry"           # run as `python -m anju_registry`
+    port = 8101                        # HTTP (API, /healthz, /readyz, /metrics)
+    database = "anju_registry"         # omit for a service without a database
+    publishes = "registry.events"      # omit for a service that publishes nothing
+    follows = []                       # topics it consumes
+    roles = ["admin", "director"]      # roles its API serves
+    prod_max_replicas = 10             # optional: the production HPA ceiling (base: 6)
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from eventkit.auth import Role
+
+__all__ = ["BASE_MAX_REPLICAS", "ManifestError", "Service", "load", "load_one"]
+
+BASE_MAX_REPLICAS = 6
+_NAME = re.compile(r"[a-z][a-z0-9_]*")
+_KEYS = {
+    "name",
+    "description",
+    "module",
+    "port",
+    "database",
+    "publishes",
+    "follows",
+    "roles",
+    "prod_max_replicas",
+}
+
+
+class ManifestError(ValueError):
+    """A service.toml that is missing, malformed or inconsistent with the others."""
+
+
+@dataclass(frozen=True)
+class Service:
+    """One service as its manifest declares it."""
+
+    name: str
+    description: str
+    module: str
+    port: int
+    database: str | None
+    publishes: str | None
+    follows: tuple[str, ...]
+    roles: tuple[str, ...]
+    prod_max_replicas: int = BASE_MAX_REPLICAS
+
+    @property
+    def distribution(self) -> str:
+        """The workspace package that holds the service (``anju-<name>``)."""
+        return f"anju-{self.dashed}"
+
+    @property
+    def dashed(self) -> str:
+        """The name as Kubernetes objects may carry it (DNS labels have no ``_``)."""
+        return self.name.replace("_", "-")
+
+    @property
+    def env_prefix(self) -> str:
+        """Where its settings are read from: ``ANJU_<NAME>_``."""
+        return f"ANJU_{self.name.upper()}_"
+
+
+def load_one(path: Path) -> Service:
+    """Read and validate one ``service.toml``."""
+    try:
+        table = tomllib.loads(path.read_text(encoding="utf-8"))["service"]
+    except (OSError, tomllib.TOMLDecodeError, KeyError) as exc:
+        raise ManifestError(f"{path}: not a service manifest ({exc!r})") from exc
+    unknown = set(table) - _KEYS
+    if unknown:
+        raise ManifestError(f"{path}: unknown keys {sorted(unknown)}")
+    try:
+        service = Service(
+            name=str(table["name"]),
+            description=str(table["description"]),
+            module=str(table["module"]),
+            port=int(table["port"]),
+            database=table.get("database"),
+            publishes=table.get("publishes"),
+            follows=tuple(table.get("follows", ())),
+            roles=tuple(table.get("roles", ())),
+            prod_max_replicas=int(table.get("prod_max_replicas", BASE_MAX_REPLICAS)),
+        )
+    except KeyError as exc:
+        raise ManifestError(f"{path}: missing key {exc}") from exc
+    if not _NAME.fullmatch(service.name) or path.parent.name != service.name:
+        raise ManifestError(f"{path}: name {service.name!r} must be the directory's name")
+    if service.module != f"anju_{service.name}":
+        raise ManifestError(f"{path}: module must be anju_{service.name}")
+    # Compose and k8s give each service a role and database of the same name (deploy/postgres).
+    if service.database not in (None, f"anju_{service.name}"):
+        raise ManifestError(f"{path}: database must be anju_{service.name} (or absent)")
+    if service.publishes not in (None, f"{service.name}.events"):
+        raise ManifestError(f"{path}: a service publishes to {service.name}.events (or nothing)")
+    unknown_roles = set(service.roles) - {r.value for r in Role}
+    if unknown_roles:
+        raise ManifestError(f"{path}: unknown roles {sorted(unknown_roles)}")
+    return service
+
+
+def load(root: Path) -> list[Service]:
+    """Every service of the repository at ``root``, ordered by port."""
+    services = [load_one(p) for p in sorted((root / "services").glob("*/service.toml"))]
+    ports = [s.port for s in services]
+    if len(set(ports)) != len(ports):
+        raise ManifestError(f"two services share a port: {sorted(ports)}")
+    topics = {s.publishes for s in services if s.publishes}
+    for service in services:
+        missing = set(service.follows) - topics
+        if missing:
+            raise ManifestError(f"{service.name} follows topics nobody publishes: {missing}")
+    return sorted(services, key=lambda s: s.port)
