@@ -1,20 +1,40 @@
-"""Writes ``docs/permissions.md`` from every service's permission table (``make permissions``)."""
+"""Writes ``docs/permissions.md`` from every service's permission table (``make permissions``).
+
+The services are those declared by ``services/*/service.toml``; each declares its table as
+``PERMISSIONS`` in ``<module>.application.permissions``.
+"""
 
 from __future__ import annotations
 
+import importlib
+import tomllib
 from pathlib import Path
 
-from anju_mediation.application.permissions import PERMISSIONS as MEDIATION
-from anju_query.application.permissions import PERMISSIONS as QUERY
-from anju_registry.application.permissions import PERMISSIONS as REGISTRY
-from eventkit.access import render_permissions
+from eventkit.access import Permissions, render_permissions
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "permissions.md"
-TABLES = [REGISTRY, MEDIATION, QUERY]
+ROOT = Path(__file__).resolve().parents[2]
+DOC = ROOT / "docs" / "permissions.md"
+
+
+def modules() -> list[str]:
+    """Every declared service's Python package, ordered by port like the manifest."""
+    declared = []
+    for path in sorted((ROOT / "services").glob("*/service.toml")):
+        service = tomllib.loads(path.read_text(encoding="utf-8"))["service"]
+        declared.append((int(service["port"]), str(service["module"])))
+    return [module for _, module in sorted(declared)]
+
+
+def tables() -> list[Permissions]:
+    found = []
+    for module in modules():
+        permissions = importlib.import_module(f"{module}.application.permissions")
+        found.append(permissions.PERMISSIONS)
+    return found
 
 
 def render() -> str:
-    return render_permissions(TABLES)
+    return render_permissions(tables())
 
 
 if __name__ == "__main__":

@@ -150,4 +150,8 @@ def generate(root: Path, name: str, *, venv: Path | None = None) -> list[Path]:
     # In a new process: this one imported the contracts before the new module existed.
     _run([str(venv / "bin" / "anju"), "contracts"], root, {**env, "ANJU_HOME": str(root)})
     _run([str(venv / "bin" / "anju"), "manifest", "render"], root, {**env, "ANJU_HOME": str(root)})
+    # docs/permissions.md lists every service's permission table, the new one's too.
+    permissions_doc = root / "tests" / "architecture" / "permissions_doc.py"
+    if permissions_doc.exists():
+        _run([str(venv / "bin" / "python"), str(permissions_doc)], root, env)
     return written

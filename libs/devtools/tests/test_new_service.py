@@ -75,7 +75,9 @@ def test_generated_service_passes_ruff_mypy_and_its_tests(tmp_path: Path) -> Non
         "contracts/tests",
         "tests/deploy/test_manifest.py",
         "tests/deploy/test_dependencies.py",
+        "tests/architecture",
     )
+    assert "## demo_x" in (repo / "docs" / "permissions.md").read_text(encoding="utf-8")
     assert " passed" in out
     assert "failed" not in out
 
