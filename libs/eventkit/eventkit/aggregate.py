@@ -48,15 +48,37 @@ class Aggregate(Generic[S]):
     """Everything the command path needs to know about one kind of aggregate."""
 
     name: str
+    """The record's kind: its streams are ``<name>-<id>``, and a missing one is "no such <name>"."""
     source: str
     permissions: Permissions
-    stream: Callable[[UUID], str]
     fold: Callable[[UUID, Sequence[Event]], S | None]
     guard: Callable[[S], Guarded]
-    not_found: Callable[[UUID], DomainError]
+    not_found: type[DomainError]
     follow: Follow | None = None
     locked: bool = False
     """Commands on one record take turns (for rules that span streams, see ``Session.lock``)."""
+
+    def stream(self, entity_id: UUID) -> str:
+        return f"{self.name}-{entity_id}"
+
+    def missing(self, entity_id: UUID) -> DomainError:
+        """The error for a record that does not exist, or that the caller may not see: the
+        same either way, so that an answer never tells the two apart."""
+        return self.not_found(f"no such {self.name}", **{f"{self.name}_id": str(entity_id)})
+
+    async def act(
+        self,
+        store: Store,
+        entity_id: UUID,
+        caller: Caller,
+        action: str,
+        expected_version: int | None,
+        decide: Callable[[S], Sequence[Event]],
+    ) -> Accepted:
+        """A command whose decision needs nothing but the record: :meth:`update` in one call."""
+        async with self.update(store, entity_id, caller, action, expected_version) as w:
+            w.emit(decide(w.state))
+        return w.accepted
 
     async def load(
         self, session: StoreSession, entity_id: UUID, caller: Caller | None = None
@@ -69,7 +91,7 @@ class Aggregate(Generic[S]):
         stream = await session.load(stream_id)
         state = self.fold(entity_id, stream.payloads)
         if state is None or (caller is not None and not caller.sees(self.guard(state))):
-            raise self.not_found(entity_id)
+            raise self.missing(entity_id)
         return state, stream
 
     async def read(self, store: Store, entity_id: UUID, caller: Caller, action: str) -> Stream:

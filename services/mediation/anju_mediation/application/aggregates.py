@@ -113,20 +113,18 @@ SIGNALS: Aggregate[signals.Signal] = Aggregate(
     name="signal",
     source=SOURCE,
     permissions=PERMISSIONS,
-    stream=lambda signal_id: f"signal-{signal_id}",
     fold=lambda _, events: signals.fold(events),
     guard=_signal_guard,
-    not_found=lambda signal_id: SignalNotFound("no such signal", signal_id=str(signal_id)),
+    not_found=SignalNotFound,
 )
 
 DISPUTES: Aggregate[disputes.Dispute] = Aggregate(
     name="dispute",
     source=SOURCE,
     permissions=PERMISSIONS,
-    stream=lambda dispute_id: f"dispute-{dispute_id}",
     fold=lambda _, events: disputes.fold(events),
     guard=_dispute_guard,
-    not_found=lambda dispute_id: DisputeNotFound("no such dispute", dispute_id=str(dispute_id)),
+    not_found=DisputeNotFound,
     follow=follow_sla,
 )
 
@@ -134,11 +132,8 @@ PETITIONS: Aggregate[petitions.Petition] = Aggregate(
     name="petition",
     source=SOURCE,
     permissions=PERMISSIONS,
-    stream=lambda petition_id: f"petition-{petition_id}",
     fold=lambda _, events: petitions.fold(events),
     guard=lambda petition: Guarded.at(petition.path),
-    not_found=lambda petition_id: PetitionNotFound(
-        "no such petition", petition_id=str(petition_id)
-    ),
+    not_found=PetitionNotFound,
     follow=follow_petition,
 )

@@ -47,7 +47,7 @@ from anju_mediation.application.commands import (
 from anju_mediation.application.known import Known, visible_location, visible_residents
 from anju_mediation.domain import disputes
 from anju_mediation.domain.disputes import Dispute, Slas, Status
-from eventkit.commands import Accepted, Caller, StreamCommand, area_of, counted
+from eventkit.commands import Accepted, Caller, area_of, counted
 from eventkit.scheduler import Deadline
 from eventkit.store import Context, Store, StoreSession
 
@@ -77,20 +77,6 @@ async def register_dispute(
                 slas=slas,
             )
         )
-    return w.accepted
-
-
-async def act(
-    store: Store,
-    dispute_id: UUID,
-    cmd: StreamCommand,
-    caller: Caller,
-    action: str,
-    decide: Decide,
-) -> Accepted:
-    """One command on a dispute through the kernel's command path."""
-    async with DISPUTES.update(store, dispute_id, caller, action, cmd.expected_version) as w:
-        w.emit(decide(w.state))
     return w.accepted
 
 

@@ -22,7 +22,7 @@ from anju_mediation.application.commands import (
 from anju_mediation.application.known import Known, require_known, visible_residents
 from anju_mediation.domain import petitions
 from anju_mediation.domain.petitions import Deadlines, Petition, PetitionStatus
-from eventkit.commands import Accepted, Caller, StreamCommand, area_of, counted
+from eventkit.commands import Accepted, Caller, area_of, counted
 from eventkit.scheduler import Deadline
 from eventkit.store import Context, Store, StoreSession
 
@@ -46,19 +46,6 @@ async def proxy_petition(
                 now=now,
             )
         )
-    return w.accepted
-
-
-async def act(
-    store: Store,
-    petition_id: UUID,
-    cmd: StreamCommand,
-    caller: Caller,
-    action: str,
-    decide: Decide,
-) -> Accepted:
-    async with PETITIONS.update(store, petition_id, caller, action, cmd.expected_version) as w:
-        w.emit(decide(w.state))
     return w.accepted
 
 

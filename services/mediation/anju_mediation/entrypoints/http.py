@@ -10,6 +10,7 @@ from fastapi import APIRouter, Body, Depends, Request
 
 from anju_contracts.mediation import Sensitivity
 from anju_mediation.application import disputes, petitions, signals
+from anju_mediation.application.aggregates import DISPUTES, PETITIONS
 from anju_mediation.application.commands import (
     AnswerPetition,
     AnswerReferral,
@@ -139,15 +140,17 @@ async def escalate(
 ) -> Accepted:
     """Move the dispute up a tier (the next one unless named), with a reason."""
     decide = disputes.escalate(cmd, now=config.clock(), slas=config.slas)
-    return await disputes.act(store, dispute_id, cmd, caller, "escalate_dispute", decide)
+    return await DISPUTES.act(
+        store, dispute_id, caller, "escalate_dispute", cmd.expected_version, decide
+    )
 
 
 @router.post("/disputes/{dispute_id}/mediators", tags=["disputes"], status_code=201)
 async def assign_mediator(
     dispute_id: UUID, cmd: AssignMediator, store: StoreDep, caller: CallerDep
 ) -> Accepted:
-    return await disputes.act(
-        store, dispute_id, cmd, caller, "assign_mediator", disputes.assign(cmd)
+    return await DISPUTES.act(
+        store, dispute_id, caller, "assign_mediator", cmd.expected_version, disputes.assign(cmd)
     )
 
 
@@ -155,8 +158,8 @@ async def assign_mediator(
 async def reassign_mediator(
     dispute_id: UUID, cmd: ReassignMediator, store: StoreDep, caller: CallerDep
 ) -> Accepted:
-    return await disputes.act(
-        store, dispute_id, cmd, caller, "reassign_mediator", disputes.reassign(cmd)
+    return await DISPUTES.act(
+        store, dispute_id, caller, "reassign_mediator", cmd.expected_version, disputes.reassign(cmd)
     )
 
 
@@ -170,7 +173,9 @@ async def unassign_mediator(
 ) -> Accepted:
     cmd = cmd or UnassignMediator()
     decide = disputes.unassign(mediator_id, cmd)
-    return await disputes.act(store, dispute_id, cmd, caller, "unassign_mediator", decide)
+    return await DISPUTES.act(
+        store, dispute_id, caller, "unassign_mediator", cmd.expected_version, decide
+    )
 
 
 @router.post("/disputes/{dispute_id}/sessions", tags=["disputes"], status_code=201)
@@ -180,7 +185,9 @@ async def schedule_session(
     """Plan a mediation session (枫桥小屋, police point, station, on site); ``sub_id`` names it."""
     session_id = uuid4()
     decide = disputes.schedule_session(session_id, cmd, now=config.clock())
-    answer = await disputes.act(store, dispute_id, cmd, caller, "schedule_session", decide)
+    answer = await DISPUTES.act(
+        store, dispute_id, caller, "schedule_session", cmd.expected_version, decide
+    )
     return answer.with_sub_id(session_id)
 
 
@@ -193,7 +200,9 @@ async def hold_unplanned_session(
     ``sub_id`` names the new session."""
     session_id = uuid4()
     decide = disputes.hold_session(session_id, cmd, planned=False, now=config.clock())
-    answer = await disputes.act(store, dispute_id, cmd, caller, "hold_session", decide)
+    answer = await DISPUTES.act(
+        store, dispute_id, caller, "hold_session", cmd.expected_version, decide
+    )
     return answer.with_sub_id(session_id)
 
 
@@ -210,7 +219,9 @@ async def hold_session(
 ) -> Accepted:
     """Record that a planned session took place: attendees and minutes."""
     decide = disputes.hold_session(session_id, cmd, planned=True, now=config.clock())
-    answer = await disputes.act(store, dispute_id, cmd, caller, "hold_session", decide)
+    answer = await DISPUTES.act(
+        store, dispute_id, caller, "hold_session", cmd.expected_version, decide
+    )
     return answer.with_sub_id(session_id)
 
 
@@ -221,7 +232,9 @@ async def reach_agreement(
     """Record the agreement: terms, and at least two parties who confirmed it; ``sub_id`` names it."""
     agreement_id = uuid4()
     decide = disputes.reach_agreement(agreement_id, cmd, now=config.clock())
-    answer = await disputes.act(store, dispute_id, cmd, caller, "reach_agreement", decide)
+    answer = await DISPUTES.act(
+        store, dispute_id, caller, "reach_agreement", cmd.expected_version, decide
+    )
     return answer.with_sub_id(agreement_id)
 
 
@@ -229,7 +242,9 @@ async def reach_agreement(
 async def fail_mediation(
     dispute_id: UUID, cmd: FailMediation, store: StoreDep, caller: CallerDep
 ) -> Accepted:
-    return await disputes.act(store, dispute_id, cmd, caller, "fail_mediation", disputes.fail(cmd))
+    return await DISPUTES.act(
+        store, dispute_id, caller, "fail_mediation", cmd.expected_version, disputes.fail(cmd)
+    )
 
 
 @router.post("/disputes/{dispute_id}/referrals", tags=["disputes"], status_code=201)
@@ -241,7 +256,9 @@ async def refer(
     ``sub_id`` names the referral, for its answer."""
     referral_id = uuid4()
     decide = disputes.refer(referral_id, cmd, now=config.clock())
-    answer = await disputes.act(store, dispute_id, cmd, caller, "refer_dispute", decide)
+    answer = await DISPUTES.act(
+        store, dispute_id, caller, "refer_dispute", cmd.expected_version, decide
+    )
     return answer.with_sub_id(referral_id)
 
 
@@ -257,7 +274,9 @@ async def answer_referral(
     config: ConfigDep,
 ) -> Accepted:
     decide = disputes.answer_referral(referral_id, cmd, now=config.clock())
-    answer = await disputes.act(store, dispute_id, cmd, caller, "answer_referral", decide)
+    answer = await DISPUTES.act(
+        store, dispute_id, caller, "answer_referral", cmd.expected_version, decide
+    )
     return answer.with_sub_id(referral_id)
 
 
@@ -267,7 +286,9 @@ async def follow_up_agreement(
 ) -> Accepted:
     """Record whether the agreement was carried out."""
     decide = disputes.follow_up(cmd, now=config.clock())
-    return await disputes.act(store, dispute_id, cmd, caller, "follow_up_agreement", decide)
+    return await DISPUTES.act(
+        store, dispute_id, caller, "follow_up_agreement", cmd.expected_version, decide
+    )
 
 
 @router.post("/disputes/{dispute_id}/return-visits", tags=["disputes"], status_code=201)
@@ -276,7 +297,9 @@ async def record_return_visit(
 ) -> Accepted:
     """A return visit (回访) with the parties' satisfaction, 1 to 5."""
     decide = disputes.return_visit(cmd, now=config.clock())
-    return await disputes.act(store, dispute_id, cmd, caller, "record_return_visit", decide)
+    return await DISPUTES.act(
+        store, dispute_id, caller, "record_return_visit", cmd.expected_version, decide
+    )
 
 
 @router.post("/disputes/{dispute_id}/resolution", tags=["disputes"], status_code=201)
@@ -284,7 +307,9 @@ async def resolve(
     dispute_id: UUID, cmd: Resolve, store: StoreDep, caller: CallerDep, config: ConfigDep
 ) -> Accepted:
     decide = disputes.resolve(cmd, now=config.clock(), slas=config.slas)
-    return await disputes.act(store, dispute_id, cmd, caller, "resolve_dispute", decide)
+    return await DISPUTES.act(
+        store, dispute_id, caller, "resolve_dispute", cmd.expected_version, decide
+    )
 
 
 @router.post("/disputes/{dispute_id}/closing", tags=["disputes"], status_code=201)
@@ -297,7 +322,9 @@ async def close(
 ) -> Accepted:
     cmd = cmd or Close()
     decide = disputes.close(cmd, now=config.clock())
-    return await disputes.act(store, dispute_id, cmd, caller, "close_dispute", decide)
+    return await DISPUTES.act(
+        store, dispute_id, caller, "close_dispute", cmd.expected_version, decide
+    )
 
 
 @router.post("/disputes/{dispute_id}/reopening", tags=["disputes"], status_code=201)
@@ -306,7 +333,9 @@ async def reopen(
 ) -> Accepted:
     """Reopen a resolved (or closed) dispute within its window; its SLA starts again."""
     decide = disputes.reopen(cmd, now=config.clock(), slas=config.slas)
-    return await disputes.act(store, dispute_id, cmd, caller, "reopen_dispute", decide)
+    return await DISPUTES.act(
+        store, dispute_id, caller, "reopen_dispute", cmd.expected_version, decide
+    )
 
 
 # -- petitions by proxy ------------------------------------------------------------------------------
@@ -333,7 +362,9 @@ async def forward_petition(
     petition_id: UUID, cmd: PetitionStep, store: StoreDep, caller: CallerDep, config: ConfigDep
 ) -> Accepted:
     decide = petitions.forward(cmd, now=config.clock(), deadlines=config.petition_deadlines)
-    return await petitions.act(store, petition_id, cmd, caller, "forward_petition", decide)
+    return await PETITIONS.act(
+        store, petition_id, caller, "forward_petition", cmd.expected_version, decide
+    )
 
 
 @router.post("/petitions/{petition_id}/acceptance", tags=["petitions"], status_code=201)
@@ -341,7 +372,9 @@ async def accept_petition(
     petition_id: UUID, cmd: PetitionStep, store: StoreDep, caller: CallerDep, config: ConfigDep
 ) -> Accepted:
     decide = petitions.accept(cmd, now=config.clock(), deadlines=config.petition_deadlines)
-    return await petitions.act(store, petition_id, cmd, caller, "accept_petition", decide)
+    return await PETITIONS.act(
+        store, petition_id, caller, "accept_petition", cmd.expected_version, decide
+    )
 
 
 @router.post("/petitions/{petition_id}/answer", tags=["petitions"], status_code=201)
@@ -349,7 +382,9 @@ async def answer_petition(
     petition_id: UUID, cmd: AnswerPetition, store: StoreDep, caller: CallerDep, config: ConfigDep
 ) -> Accepted:
     decide = petitions.answer(cmd, now=config.clock())
-    return await petitions.act(store, petition_id, cmd, caller, "answer_petition", decide)
+    return await PETITIONS.act(
+        store, petition_id, caller, "answer_petition", cmd.expected_version, decide
+    )
 
 
 @router.post("/petitions/{petition_id}/closing", tags=["petitions"], status_code=201)
@@ -357,4 +392,6 @@ async def close_petition(
     petition_id: UUID, cmd: ClosePetition, store: StoreDep, caller: CallerDep, config: ConfigDep
 ) -> Accepted:
     decide = petitions.close(cmd, now=config.clock())
-    return await petitions.act(store, petition_id, cmd, caller, "close_petition", decide)
+    return await PETITIONS.act(
+        store, petition_id, caller, "close_petition", cmd.expected_version, decide
+    )

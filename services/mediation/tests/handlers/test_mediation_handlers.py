@@ -20,7 +20,7 @@ from anju_contracts.mediation import (
 )
 from anju_contracts.registry import AreaKind, AreaPath
 from anju_mediation.application import disputes, petitions
-from anju_mediation.application.aggregates import SLA_AT_RISK, SLA_DUE
+from anju_mediation.application.aggregates import DISPUTES, SLA_AT_RISK, SLA_DUE
 from anju_mediation.application.commands import (
     AssignMediator,
     PartyIn,
@@ -93,8 +93,13 @@ async def test_registering_arms_the_sla_and_resolving_stops_it(estate: Estate) -
     armed = {kind for kind, _ in estate.store.deadlines}
     assert armed == {SLA_AT_RISK, SLA_DUE}
     resolve = disputes.resolve(Resolve(outcome="settled"), now=NOW, slas=DEFAULT_SLAS)
-    await disputes.act(
-        estate.store, dispute, Resolve(outcome="s"), WORKER, "resolve_dispute", resolve
+    await DISPUTES.act(
+        estate.store,
+        dispute,
+        WORKER,
+        "resolve_dispute",
+        Resolve(outcome="s").expected_version,
+        resolve,
     )
     assert estate.store.deadlines == {}
 
@@ -122,11 +127,21 @@ async def test_a_sensitive_dispute_is_for_its_mediators_and_its_directors(estate
         with pytest.raises(DisputeNotFound):
             await disputes.view_dispute(estate.store, dispute, outsider)
         with pytest.raises(DisputeNotFound):
-            await disputes.act(
-                estate.store, dispute, assign, outsider, "assign_mediator", disputes.assign(assign)
+            await DISPUTES.act(
+                estate.store,
+                dispute,
+                outsider,
+                "assign_mediator",
+                assign.expected_version,
+                disputes.assign(assign),
             )
-    await disputes.act(
-        estate.store, dispute, assign, DIRECTOR, "assign_mediator", disputes.assign(assign)
+    await DISPUTES.act(
+        estate.store,
+        dispute,
+        DIRECTOR,
+        "assign_mediator",
+        assign.expected_version,
+        disputes.assign(assign),
     )
     mediator = caller(Role.MEDIATOR, sub="m-9")  # no areas: being assigned is enough
     view = await disputes.view_dispute(estate.store, dispute, mediator)
@@ -138,12 +153,12 @@ async def test_roles_act_only_as_their_permissions_say(estate: Estate) -> None:
     police = caller(Role.POLICE, areas=(COMMUNITY,))
     resolve = Resolve(outcome="settled")
     with pytest.raises(Forbidden):
-        await disputes.act(
+        await DISPUTES.act(
             estate.store,
             dispute,
-            resolve,
             police,
             "resolve_dispute",
+            resolve.expected_version,
             disputes.resolve(resolve, now=NOW, slas=DEFAULT_SLAS),
         )
     with pytest.raises(Forbidden):

@@ -39,22 +39,18 @@ AREAS: Aggregate[areas.Area] = Aggregate(
     name="area",
     source=SOURCE,
     permissions=PERMISSIONS,
-    stream=lambda area_id: f"area-{area_id}",
     fold=lambda _, events: areas.fold(events),
     guard=lambda area: Guarded.at(area.path),
-    not_found=lambda area_id: AreaNotFound("no such area", area_id=str(area_id)),
+    not_found=AreaNotFound,
 )
 
 RESIDENTS: Aggregate[residents.Resident] = Aggregate(
     name="resident",
     source=SOURCE,
     permissions=PERMISSIONS,
-    stream=lambda resident_id: f"resident-{resident_id}",
     fold=lambda _, events: residents.fold(events),
     guard=lambda resident: Guarded.at(resident.path),
-    not_found=lambda resident_id: ResidentNotFound(
-        "no such resident", resident_id=str(resident_id)
-    ),
+    not_found=ResidentNotFound,
     # Commands on one resident take turns, so a flag cannot slip in beside a death.
     locked=True,
 )
@@ -63,23 +59,17 @@ HOUSEHOLDS: Aggregate[households.Household] = Aggregate(
     name="household",
     source=SOURCE,
     permissions=PERMISSIONS,
-    stream=lambda household_id: f"household-{household_id}",
     fold=lambda _, events: households.fold(events),
     guard=lambda household: Guarded.at(household.path),
-    not_found=lambda household_id: HouseholdNotFound(
-        "no such household", household_id=str(household_id)
-    ),
+    not_found=HouseholdNotFound,
 )
 
 CARE: Aggregate[care.Care] = Aggregate(
     name="care",
     source=SOURCE,
     permissions=PERMISSIONS,
-    stream=lambda resident_id: f"care-{resident_id}",
     fold=care.fold,
     guard=_care_guard,
-    not_found=lambda resident_id: ResidentNotFound(
-        "no such resident", resident_id=str(resident_id)
-    ),
+    not_found=ResidentNotFound,
     follow=follow_plan,
 )
