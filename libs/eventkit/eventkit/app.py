@@ -3,19 +3,27 @@
 ``service_app`` wraps a :class:`~eventkit.runtime.Runtime` and the service's routers in the
 shared HTTP edge; the runtime starts in the app's lifespan, so importing a module or building the
 app connects to nothing. ``serve`` is what ``python -m anju_<service>`` calls.
+
+Command routes (``service_app(..., commands=[...])``) take consistency tokens of other services'
+writes (:func:`caught_up`): a command sent right after a write elsewhere — a resident registered
+in the registry, then a dispute naming them in mediation — waits until this service's policy has
+learnt that write, instead of failing on not knowing it yet.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Annotated, TypeVar
 
 import uvicorn
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
 from pydantic import ValidationError
 
-from eventkit.http import JsonErrorHttpToolsProtocol, create_http_app
+from eventkit.commands import BadConsistencyToken, ConsistencyToken
+from eventkit.consistency import NotCaughtUp, StreamVersions, wait_for_version
+from eventkit.http import CurrentUser, JsonErrorHttpToolsProtocol, create_http_app
 from eventkit.logging import configure_logging
 from eventkit.runtime import Runtime
 from eventkit.settings import ServiceSettings
@@ -24,8 +32,17 @@ from eventkit.store import EventStore
 S = TypeVar("S", bound=ServiceSettings)
 
 
-def service_app(runtime: Runtime, routers: Sequence[APIRouter]) -> FastAPI:
+def service_app(
+    runtime: Runtime, routers: Sequence[APIRouter], *, commands: Sequence[APIRouter] = ()
+) -> FastAPI:
+    """The service's app: ``routers`` as they are, and ``commands`` — the routes that decide
+    commands — each behind :func:`caught_up`."""
     settings = runtime.settings
+    if commands:
+        deciding = APIRouter(dependencies=[Depends(caught_up)])
+        for router in commands:
+            deciding.include_router(router)
+        routers = [*routers, deciding]
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -57,6 +74,77 @@ def store_of(runtime: RuntimeDep) -> EventStore:
 
 
 StoreDep = Annotated[EventStore, Depends(store_of)]
+
+
+MAX_TOKENS = 16
+"""Consistency tokens one request may carry: a command names a few records, never hundreds."""
+
+
+async def caught_up(
+    _: CurrentUser,
+    runtime: RuntimeDep,
+    response: Response,
+    consistency_token: Annotated[
+        str | None,
+        Query(
+            max_length=4096,
+            description="`<source>:<stream_id>:<version>` of another service's write, "
+            "comma-separated for several: decide only once this service has learnt them",
+        ),
+    ] = None,
+    x_consistency_token: Annotated[str | None, Header(max_length=4096)] = None,
+) -> None:
+    """A dependency of command routes: wait until this service has learnt of the writes the
+    caller names by their consistency tokens, then let the command decide.
+
+    Each token's source must be followed here by a policy (or be this service itself, whose own
+    writes a command always sees), else 400 ``bad_consistency_token`` before any wait. The
+    command waits, up to ``consistency_wait_s`` for all tokens together, until every policy that
+    follows the source has applied the stream at the version; it is woken by the policy runner's
+    commits. In time, the answer says ``X-Consistency: fresh``; if not, the command is refused
+    with 503 ``consistency_timeout`` (:class:`~eventkit.consistency.NotCaughtUp`) and nothing
+    is written.
+    """
+    raw = [
+        part.strip()
+        for given in (consistency_token, x_consistency_token)
+        if given
+        for part in given.split(",")
+    ]
+    if not raw:
+        return
+    if len(raw) > MAX_TOKENS:
+        raise BadConsistencyToken(f"at most {MAX_TOKENS} consistency tokens", given=len(raw))
+    own = runtime.catalog.source if runtime.catalog is not None else None
+    waits: list[tuple[str, ConsistencyToken]] = []
+    for token in map(ConsistencyToken.decode, raw):
+        if token.source == own:
+            continue
+        followers = [
+            p.name for p in runtime.policies if any(c.source == token.source for c in p.catalogs)
+        ]
+        if not followers:
+            raise BadConsistencyToken("no policy here follows that source", source=token.source)
+        waits.extend((name, token) for name in followers)
+    deadline = time.monotonic() + runtime.settings.consistency_wait_s
+    for name, token in waits:
+        runner = runtime.policy_runner(name)
+        fresh = await wait_for_version(
+            runtime.pool,
+            StreamVersions.of_policy(name),
+            token.source,
+            token.stream_id,
+            token.version,
+            timeout_s=max(0.0, deadline - time.monotonic()),
+            wake=None if runner is None else runner.commits.next,
+        )
+        if not fresh:
+            raise NotCaughtUp(
+                "this service has not learnt of that write yet; try again shortly",
+                token=token.encode(),
+                waited_s=runtime.settings.consistency_wait_s,
+            )
+    response.headers["X-Consistency"] = "fresh"
 
 
 def load_settings(settings_type: type[S]) -> S:

@@ -12,6 +12,10 @@ that keeps per-stream order is the projections' one: *while a stream has a pendi
 for this policy, its later events are not handled; they are set aside as ``blocked`` behind that
 letter* until an operator replays it (then they are handled after it, in order) or discards it.
 Transient errors are raised: the runner restarts and the event comes again.
+
+With its inbox row each handled event also advances the policy's version of the event's stream
+(:class:`~eventkit.consistency.StreamVersions`), so that a command given another service's
+consistency token can wait until the policy has learnt that write (``eventkit.app.caught_up``).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from aiokafka import AIOKafkaConsumer
 
 from anju_contracts import EventCatalog
 from eventkit import kafka
+from eventkit.consistency import Commits, StreamVersions, highest
 from eventkit.messages import (
     Decoder,
     Delivered,
@@ -79,6 +84,7 @@ async def apply_once(
         return False
     async with store.session(conn) as session:
         await policy.handle(session, delivered)
+    await StreamVersions.of_policy(policy.name).advance(conn, highest([delivered]))
     return True
 
 
@@ -91,6 +97,7 @@ class PolicyRunner:
         self.settings = settings
         self.decoder = Decoder(policy.catalogs)
         self.handled = 0
+        self.commits = Commits()
 
     async def run(self, stop: asyncio.Event) -> None:
         topics = [topic_for(c.source, self.settings.topic_prefix) for c in self.policy.catalogs]
@@ -166,6 +173,7 @@ class PolicyRunner:
                     try:
                         if await self._handle(decoded):
                             handled += 1
+                            self.commits.committed()
                     except Exception as error:
                         if is_transient(error):
                             raise  # infrastructure: the runner restarts and the event comes again

@@ -28,7 +28,6 @@ again.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import re
 import time
@@ -42,6 +41,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from anju_contracts import EventCatalog
 from eventkit import kafka
+from eventkit.consistency import Commits, StreamVersions, highest, wait_for_version
 from eventkit.messages import (
     Decoder,
     Delivered,
@@ -222,17 +222,7 @@ async def apply_events(
     fresh = await _unseen(conn, delivered)
     if fresh:
         await projection.apply(conn, fresh)
-        last = {d.stream: d.envelope.sequence for d in fresh}
-        await conn.execute(
-            """
-            INSERT INTO stream_versions (source, stream_id, version)
-            SELECT * FROM unnest($1::text[], $2::text[], $3::int[])
-            ON CONFLICT (source, stream_id) DO UPDATE SET version = EXCLUDED.version
-            """,
-            [s for s, _ in last],
-            [i for _, i in last],
-            list(last.values()),
-        )
+        await StreamVersions().advance(conn, highest(fresh))
     PROJECTED.labels(projection.name).inc(len(fresh))
     return len(fresh)
 
@@ -375,11 +365,11 @@ class ProjectionRunner:
         self.decoder = Decoder(projection.catalogs)
         self.group_id = f"{settings.topic_prefix}anju.projection.{projection.name}"
         self.state = RunnerState()
-        self._applied = asyncio.Event()
+        self.commits = Commits()
 
     def applied(self) -> asyncio.Event:
         """An event set when the next batch has been committed (for readers waiting on it)."""
-        return self._applied
+        return self.commits.next()
 
     async def run(self, stop: asyncio.Event) -> None:
         schema = await ensure_projection(self.pool, self.projection)
@@ -417,8 +407,7 @@ class ProjectionRunner:
         decoded = self.decoder.decode_batch(messages)
         applied = await apply_resilient(self.pool, self.projection, decoded)
         await consumer.commit({tp: batch[-1].offset + 1 for tp, batch in fetched.items() if batch})
-        committed, self._applied = self._applied, asyncio.Event()
-        committed.set()
+        self.commits.committed()
         self.state.applied += applied
         self.state.batches += 1
         lag = 0
@@ -570,20 +559,13 @@ async def wait_for_stream(
     With ``wake`` (a runner in this process: :meth:`ProjectionRunner.applied`) it looks again
     after each committed batch; otherwise, or when the runner is elsewhere, every ``poll_s``.
     """
-    deadline = time.monotonic() + timeout_s
-    query = f"SELECT version FROM {projection}.stream_versions WHERE source = $1 AND stream_id = $2"
-    while True:
-        batch = wake() if wake is not None else None  # taken before looking: no batch missed
-        async with pool.acquire() as conn:
-            seen = await conn.fetchval(query, source, stream_id)
-        if seen is not None and seen >= version:
-            return True
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return False
-        pause = min(left, poll_s)
-        if batch is None:
-            await asyncio.sleep(pause)
-            continue
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(batch.wait(), pause)
+    return await wait_for_version(
+        pool,
+        StreamVersions.of_projection(projection),
+        source,
+        stream_id,
+        version,
+        timeout_s=timeout_s,
+        wake=wake,
+        poll_s=poll_s,
+    )

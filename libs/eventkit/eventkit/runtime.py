@@ -58,6 +58,7 @@ class Runtime:
         self._store: EventStore | None = None
         self.relay: Relay | None = None
         self.projection_runners: list[ProjectionRunner] = []
+        self.policy_runners: list[PolicyRunner] = []
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -96,7 +97,9 @@ class Runtime:
             )
             self._spawn("scheduler", scheduler.run)
         for policy in self.policies:
-            self._spawn(f"policy:{policy.name}", PolicyRunner(self.store, policy, kafka).run)
+            policy_runner = PolicyRunner(self.store, policy, kafka)
+            self.policy_runners.append(policy_runner)
+            self._spawn(f"policy:{policy.name}", policy_runner.run)
         for projection in self.projections:
             # The views exist before the first request, even while the broker is away.
             await ensure_projection(self._pool, projection)
@@ -140,6 +143,10 @@ class Runtime:
     def runner(self, projection: str) -> ProjectionRunner | None:
         """The runner of ``projection`` in this process, if it runs here."""
         return next((r for r in self.projection_runners if r.projection.name == projection), None)
+
+    def policy_runner(self, policy: str) -> PolicyRunner | None:
+        """The runner of ``policy`` in this process, if it runs here."""
+        return next((r for r in self.policy_runners if r.policy.name == policy), None)
 
     # -- readiness --------------------------------------------------------------------------
 

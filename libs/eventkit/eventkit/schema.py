@@ -106,6 +106,16 @@ CREATE TABLE IF NOT EXISTS inbox (
     PRIMARY KEY (consumer, event_id)
 );
 
+-- How far each policy has applied each stream, advanced with its inbox rows: a command that is
+-- given another service's consistency token waits on it (eventkit.consistency).
+CREATE TABLE IF NOT EXISTS policy_stream_versions (
+    consumer  text NOT NULL,
+    source    text NOT NULL,
+    stream_id text NOT NULL,
+    version   integer NOT NULL,
+    PRIMARY KEY (consumer, source, stream_id)
+);
+
 CREATE TABLE IF NOT EXISTS projections (
     name       text PRIMARY KEY,
     generation integer NOT NULL,

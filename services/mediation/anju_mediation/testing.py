@@ -200,9 +200,14 @@ class MediationClient:
 
 @asynccontextmanager
 async def running_mediation(
-    database_url: str, kafka_bootstrap: str, *, topic_prefix: str | None = None
+    database_url: str,
+    kafka_bootstrap: str,
+    *,
+    topic_prefix: str | None = None,
+    consistency_wait_s: float = 5.0,
 ) -> AsyncIterator[MediationClient]:
-    """Mediation on ``database_url``, on a fresh topic prefix unless one is given."""
+    """Mediation on ``database_url``, on a fresh topic prefix unless one is given (the
+    registry's, to follow a registry running beside it)."""
     prefix = topic_prefix or f"m{uuid.uuid4().hex[:10]}."
     settings = MediationSettings(
         database_url=database_url,
@@ -210,6 +215,7 @@ async def running_mediation(
         kafka=KafkaSettings(bootstrap=kafka_bootstrap, topic_prefix=prefix),
         relay_idle_poll_s=0.02,
         scheduler_poll_s=3600,
+        consistency_wait_s=consistency_wait_s,
     )
     clock = Clock()
     app = create_app(settings, clock=clock)

@@ -13,7 +13,7 @@ from anju_mediation.application import known
 from anju_mediation.application.aggregates import PETITION_DUE, SLA_AT_RISK, SLA_DUE
 from anju_mediation.application.disputes import sla_handlers
 from anju_mediation.application.petitions import petition_due
-from anju_mediation.entrypoints.http import MediationConfig, router
+from anju_mediation.entrypoints.http import MediationConfig, commands, router
 from anju_mediation.settings import MediationSettings
 from eventkit import audit
 from eventkit.app import service_app
@@ -31,7 +31,7 @@ def create_app(settings: MediationSettings, *, clock: Clock = utcnow) -> FastAPI
         policies=[known.POLICY],
         deadlines={SLA_AT_RISK: at_risk, SLA_DUE: breached, PETITION_DUE: petition_due},
     )
-    app = service_app(runtime, [router])
+    app = service_app(runtime, [router], commands=[commands])
     app.state.mediation = MediationConfig(
         clock=clock,
         slas=slas,

@@ -67,12 +67,17 @@ CallerDep = Annotated[Caller, Depends(caller_dependency(Caller))]
 ConfigDep = Annotated[MediationConfig, Depends(_config)]
 
 router = APIRouter()
+"""The reads: a record as it stands in mediation's own store."""
+
+commands = APIRouter()
+"""The commands. They decide on what mediation has learnt of the registry, so each may name the
+registry's writes it follows by their consistency tokens (``eventkit.app.caught_up``)."""
 
 
 # -- conflict signals ------------------------------------------------------------------------------
 
 
-@router.post("/signals", tags=["signals"], status_code=201)
+@commands.post("/signals", tags=["signals"], status_code=201)
 async def report_signal(
     cmd: ReportSignal, store: StoreDep, caller: CallerDep, config: ConfigDep
 ) -> Accepted:
@@ -86,14 +91,14 @@ async def get_signal(signal_id: UUID, store: StoreDep, caller: CallerDep) -> Sig
     return await signals.view_signal(store, signal_id, caller)
 
 
-@router.post("/signals/{signal_id}/dismissal", tags=["signals"], status_code=201)
+@commands.post("/signals/{signal_id}/dismissal", tags=["signals"], status_code=201)
 async def dismiss_signal(
     signal_id: UUID, cmd: DismissSignal, store: StoreDep, caller: CallerDep
 ) -> Accepted:
     return await signals.dismiss_signal(store, signal_id, cmd, caller)
 
 
-@router.post("/signals/{signal_id}/dispute", tags=["signals"], status_code=201)
+@commands.post("/signals/{signal_id}/dispute", tags=["signals"], status_code=201)
 async def convert_signal(
     signal_id: UUID, cmd: ConvertSignal, store: StoreDep, caller: CallerDep, config: ConfigDep
 ) -> Accepted:
@@ -106,7 +111,7 @@ async def convert_signal(
 # -- disputes ----------------------------------------------------------------------------------------
 
 
-@router.post("/disputes", tags=["disputes"], status_code=201)
+@commands.post("/disputes", tags=["disputes"], status_code=201)
 async def register_dispute(
     cmd: RegisterDispute, store: StoreDep, caller: CallerDep, config: ConfigDep
 ) -> Accepted:
@@ -134,7 +139,7 @@ async def get_dispute(
     return view
 
 
-@router.post("/disputes/{dispute_id}/escalations", tags=["disputes"], status_code=201)
+@commands.post("/disputes/{dispute_id}/escalations", tags=["disputes"], status_code=201)
 async def escalate(
     dispute_id: UUID, cmd: Escalate, store: StoreDep, caller: CallerDep, config: ConfigDep
 ) -> Accepted:
@@ -145,7 +150,7 @@ async def escalate(
     )
 
 
-@router.post("/disputes/{dispute_id}/mediators", tags=["disputes"], status_code=201)
+@commands.post("/disputes/{dispute_id}/mediators", tags=["disputes"], status_code=201)
 async def assign_mediator(
     dispute_id: UUID, cmd: AssignMediator, store: StoreDep, caller: CallerDep
 ) -> Accepted:
@@ -154,7 +159,7 @@ async def assign_mediator(
     )
 
 
-@router.post("/disputes/{dispute_id}/mediators/reassignment", tags=["disputes"], status_code=201)
+@commands.post("/disputes/{dispute_id}/mediators/reassignment", tags=["disputes"], status_code=201)
 async def reassign_mediator(
     dispute_id: UUID, cmd: ReassignMediator, store: StoreDep, caller: CallerDep
 ) -> Accepted:
@@ -163,7 +168,7 @@ async def reassign_mediator(
     )
 
 
-@router.delete("/disputes/{dispute_id}/mediators/{mediator_id}", tags=["disputes"])
+@commands.delete("/disputes/{dispute_id}/mediators/{mediator_id}", tags=["disputes"])
 async def unassign_mediator(
     dispute_id: UUID,
     mediator_id: str,
@@ -178,7 +183,7 @@ async def unassign_mediator(
     )
 
 
-@router.post("/disputes/{dispute_id}/sessions", tags=["disputes"], status_code=201)
+@commands.post("/disputes/{dispute_id}/sessions", tags=["disputes"], status_code=201)
 async def schedule_session(
     dispute_id: UUID, cmd: ScheduleSession, store: StoreDep, caller: CallerDep, config: ConfigDep
 ) -> Accepted:
@@ -191,7 +196,7 @@ async def schedule_session(
     return answer.with_sub_id(session_id)
 
 
-@router.post("/disputes/{dispute_id}/sessions/held", tags=["disputes"], status_code=201)
+@commands.post("/disputes/{dispute_id}/sessions/held", tags=["disputes"], status_code=201)
 async def hold_unplanned_session(
     dispute_id: UUID, cmd: HoldSession, store: StoreDep, caller: CallerDep, config: ConfigDep
 ) -> Accepted:
@@ -206,7 +211,7 @@ async def hold_unplanned_session(
     return answer.with_sub_id(session_id)
 
 
-@router.post(
+@commands.post(
     "/disputes/{dispute_id}/sessions/{session_id}/held", tags=["disputes"], status_code=201
 )
 async def hold_session(
@@ -225,7 +230,7 @@ async def hold_session(
     return answer.with_sub_id(session_id)
 
 
-@router.post("/disputes/{dispute_id}/agreement", tags=["disputes"], status_code=201)
+@commands.post("/disputes/{dispute_id}/agreement", tags=["disputes"], status_code=201)
 async def reach_agreement(
     dispute_id: UUID, cmd: ReachAgreement, store: StoreDep, caller: CallerDep, config: ConfigDep
 ) -> Accepted:
@@ -238,7 +243,7 @@ async def reach_agreement(
     return answer.with_sub_id(agreement_id)
 
 
-@router.post("/disputes/{dispute_id}/failure", tags=["disputes"], status_code=201)
+@commands.post("/disputes/{dispute_id}/failure", tags=["disputes"], status_code=201)
 async def fail_mediation(
     dispute_id: UUID, cmd: FailMediation, store: StoreDep, caller: CallerDep
 ) -> Accepted:
@@ -247,7 +252,7 @@ async def fail_mediation(
     )
 
 
-@router.post("/disputes/{dispute_id}/referrals", tags=["disputes"], status_code=201)
+@commands.post("/disputes/{dispute_id}/referrals", tags=["disputes"], status_code=201)
 async def refer(
     dispute_id: UUID, cmd: Refer, store: StoreDep, caller: CallerDep, config: ConfigDep
 ) -> Accepted:
@@ -262,7 +267,7 @@ async def refer(
     return answer.with_sub_id(referral_id)
 
 
-@router.post(
+@commands.post(
     "/disputes/{dispute_id}/referrals/{referral_id}/answer", tags=["disputes"], status_code=201
 )
 async def answer_referral(
@@ -280,7 +285,7 @@ async def answer_referral(
     return answer.with_sub_id(referral_id)
 
 
-@router.post("/disputes/{dispute_id}/agreement/follow-ups", tags=["disputes"], status_code=201)
+@commands.post("/disputes/{dispute_id}/agreement/follow-ups", tags=["disputes"], status_code=201)
 async def follow_up_agreement(
     dispute_id: UUID, cmd: FollowUpAgreement, store: StoreDep, caller: CallerDep, config: ConfigDep
 ) -> Accepted:
@@ -291,7 +296,7 @@ async def follow_up_agreement(
     )
 
 
-@router.post("/disputes/{dispute_id}/return-visits", tags=["disputes"], status_code=201)
+@commands.post("/disputes/{dispute_id}/return-visits", tags=["disputes"], status_code=201)
 async def record_return_visit(
     dispute_id: UUID, cmd: RecordReturnVisit, store: StoreDep, caller: CallerDep, config: ConfigDep
 ) -> Accepted:
@@ -302,7 +307,7 @@ async def record_return_visit(
     )
 
 
-@router.post("/disputes/{dispute_id}/resolution", tags=["disputes"], status_code=201)
+@commands.post("/disputes/{dispute_id}/resolution", tags=["disputes"], status_code=201)
 async def resolve(
     dispute_id: UUID, cmd: Resolve, store: StoreDep, caller: CallerDep, config: ConfigDep
 ) -> Accepted:
@@ -312,7 +317,7 @@ async def resolve(
     )
 
 
-@router.post("/disputes/{dispute_id}/closing", tags=["disputes"], status_code=201)
+@commands.post("/disputes/{dispute_id}/closing", tags=["disputes"], status_code=201)
 async def close(
     dispute_id: UUID,
     store: StoreDep,
@@ -327,7 +332,7 @@ async def close(
     )
 
 
-@router.post("/disputes/{dispute_id}/reopening", tags=["disputes"], status_code=201)
+@commands.post("/disputes/{dispute_id}/reopening", tags=["disputes"], status_code=201)
 async def reopen(
     dispute_id: UUID, cmd: Reopen, store: StoreDep, caller: CallerDep, config: ConfigDep
 ) -> Accepted:
@@ -341,7 +346,7 @@ async def reopen(
 # -- petitions by proxy ------------------------------------------------------------------------------
 
 
-@router.post("/petitions", tags=["petitions"], status_code=201)
+@commands.post("/petitions", tags=["petitions"], status_code=201)
 async def proxy_petition(
     cmd: ProxyPetition, store: StoreDep, caller: CallerDep, config: ConfigDep
 ) -> Accepted:
@@ -357,7 +362,7 @@ async def get_petition(petition_id: UUID, store: StoreDep, caller: CallerDep) ->
     return await petitions.view_petition(store, petition_id, caller)
 
 
-@router.post("/petitions/{petition_id}/forwarding", tags=["petitions"], status_code=201)
+@commands.post("/petitions/{petition_id}/forwarding", tags=["petitions"], status_code=201)
 async def forward_petition(
     petition_id: UUID, cmd: PetitionStep, store: StoreDep, caller: CallerDep, config: ConfigDep
 ) -> Accepted:
@@ -367,7 +372,7 @@ async def forward_petition(
     )
 
 
-@router.post("/petitions/{petition_id}/acceptance", tags=["petitions"], status_code=201)
+@commands.post("/petitions/{petition_id}/acceptance", tags=["petitions"], status_code=201)
 async def accept_petition(
     petition_id: UUID, cmd: PetitionStep, store: StoreDep, caller: CallerDep, config: ConfigDep
 ) -> Accepted:
@@ -377,7 +382,7 @@ async def accept_petition(
     )
 
 
-@router.post("/petitions/{petition_id}/answer", tags=["petitions"], status_code=201)
+@commands.post("/petitions/{petition_id}/answer", tags=["petitions"], status_code=201)
 async def answer_petition(
     petition_id: UUID, cmd: AnswerPetition, store: StoreDep, caller: CallerDep, config: ConfigDep
 ) -> Accepted:
@@ -387,7 +392,7 @@ async def answer_petition(
     )
 
 
-@router.post("/petitions/{petition_id}/closing", tags=["petitions"], status_code=201)
+@commands.post("/petitions/{petition_id}/closing", tags=["petitions"], status_code=201)
 async def close_petition(
     petition_id: UUID, cmd: ClosePetition, store: StoreDep, caller: CallerDep, config: ConfigDep
 ) -> Accepted:

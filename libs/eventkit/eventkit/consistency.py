@@ -1,0 +1,178 @@
+"""Read your writes across consumers: how far a consumer has applied each stream, and waiting
+until it has applied one at a version.
+
+A command answers a consistency token ``<source>:<stream_id>:<version>``
+(:class:`~eventkit.commands.ConsistencyToken`). Every consumer of a source's topic — a
+projection, a policy — records, in the same transaction as what it does with an event, the
+highest sequence of the event's stream it has applied (:class:`StreamVersions`). Whoever holds a
+token can then wait until the consumer has it (:func:`wait_for_version`): a query before it reads
+a read model, a command before it decides on what a policy has learnt from another service.
+Waiters in the consumer's process are woken by its runner's commits (:class:`Commits`) and look
+again only every ``poll_s`` otherwise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+import asyncpg
+
+from eventkit.errors import Unavailable
+from eventkit.messages import Delivered
+
+Stream = tuple[str, str]
+"""``(source, stream_id)``: a stream of events, as a token and an envelope name it."""
+
+
+def highest(delivered: Iterable[Delivered]) -> dict[Stream, int]:
+    """The highest sequence of each stream among ``delivered``."""
+    versions: dict[Stream, int] = {}
+    for d in delivered:
+        versions[d.stream] = max(versions.get(d.stream, 0), d.envelope.sequence)
+    return versions
+
+
+@dataclass(frozen=True)
+class StreamVersions:
+    """A table of ``(source, stream_id) → version``: how far one consumer has applied each stream.
+
+    A projection keeps one per generation, named ``stream_versions`` (readers reach the active
+    one as ``<projection>.stream_versions``); policies share the kernel's
+    ``policy_stream_versions``, one ``consumer`` column apart. One writer and one reader for
+    both, so that a token means the same thing whichever consumer it is waited on.
+    """
+
+    table: str = "stream_versions"
+    consumer: str | None = None
+
+    @classmethod
+    def of_policy(cls, name: str) -> StreamVersions:
+        return cls("policy_stream_versions", name)
+
+    @classmethod
+    def of_projection(cls, name: str) -> StreamVersions:
+        """The active generation's table, as a reader outside the runner's transaction sees it."""
+        return cls(f"{name}.stream_versions")
+
+    async def advance(self, conn: asyncpg.Connection, versions: Mapping[Stream, int]) -> None:
+        """Move each stream up to the version given (never down), inside the caller's
+        transaction: the versions commit with what was applied, or not at all."""
+        if not versions:
+            return
+        sources = [s for s, _ in versions]
+        ids = [i for _, i in versions]
+        numbers = list(versions.values())
+        if self.consumer is None:
+            await conn.execute(
+                f"""
+                INSERT INTO {self.table} AS t (source, stream_id, version)
+                SELECT * FROM unnest($1::text[], $2::text[], $3::int[])
+                ON CONFLICT (source, stream_id)
+                DO UPDATE SET version = greatest(t.version, EXCLUDED.version)
+                """,
+                sources,
+                ids,
+                numbers,
+            )
+        else:
+            await conn.execute(
+                f"""
+                INSERT INTO {self.table} AS t (consumer, source, stream_id, version)
+                SELECT $1, * FROM unnest($2::text[], $3::text[], $4::int[])
+                ON CONFLICT (consumer, source, stream_id)
+                DO UPDATE SET version = greatest(t.version, EXCLUDED.version)
+                """,
+                self.consumer,
+                sources,
+                ids,
+                numbers,
+            )
+
+    async def seen(self, conn: asyncpg.Connection, source: str, stream_id: str) -> int | None:
+        """The version of the stream applied so far, or None if none of it has been."""
+        if self.consumer is None:
+            value = await conn.fetchval(
+                f"SELECT version FROM {self.table} WHERE source = $1 AND stream_id = $2",
+                source,
+                stream_id,
+            )
+        else:
+            value = await conn.fetchval(
+                f"""
+                SELECT version FROM {self.table}
+                WHERE consumer = $1 AND source = $2 AND stream_id = $3
+                """,
+                self.consumer,
+                source,
+                stream_id,
+            )
+        return None if value is None else int(value)
+
+
+class NotCaughtUp(Unavailable):
+    """A command was given a token of a write this service has not learnt of in time.
+
+    The command is refused rather than decided on state the caller knows to be older than what
+    they have seen (it would write a decision on it, or answer a misleading ``unknown_resident``);
+    nothing was written, and the same request can be sent again.
+    """
+
+    code = "consistency_timeout"
+
+
+class Commits:
+    """A signal a consumer's runner raises after each transaction it commits.
+
+    A waiter takes :meth:`next` *before* it looks at the versions, then waits on it: a commit
+    between the look and the wait still wakes it, and nobody polls the database hard.
+    """
+
+    def __init__(self) -> None:
+        self._next = asyncio.Event()
+
+    def next(self) -> asyncio.Event:
+        """The event set by the next commit."""
+        return self._next
+
+    def committed(self) -> None:
+        done, self._next = self._next, asyncio.Event()
+        done.set()
+
+
+async def wait_for_version(
+    pool: asyncpg.Pool,
+    versions: StreamVersions,
+    source: str,
+    stream_id: str,
+    version: int,
+    *,
+    timeout_s: float,
+    wake: Callable[[], asyncio.Event] | None = None,
+    poll_s: float = 0.25,
+) -> bool:
+    """Wait until ``versions`` has ``stream_id`` of ``source`` at ``version`` or beyond; False
+    once ``timeout_s`` has passed without it.
+
+    With ``wake`` (the runner in this process: :meth:`Commits.next`) it looks again after each
+    commit; otherwise, or when the runner is in another process, every ``poll_s``.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        commit = wake() if wake is not None else None  # taken before looking: none missed
+        async with pool.acquire() as conn:
+            seen = await versions.seen(conn, source, stream_id)
+        if seen is not None and seen >= version:
+            return True
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        pause = min(left, poll_s)
+        if commit is None:
+            await asyncio.sleep(pause)
+            continue
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(commit.wait(), pause)
