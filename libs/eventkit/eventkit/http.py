@@ -229,9 +229,10 @@ _ERROR_REF = "#/components/schemas/ErrorBody"
 def error_statuses(method: str, path: str, operation: dict[str, Any]) -> list[int]:
     """The error statuses an operation can answer, from what it is.
 
-    Authenticated routes answer 401 and 403; a path naming a record, and every command (their
-    bodies name records too), answer 404; commands can conflict (409), be too large (413) or meet
-    a dependency that is down (503); anything with a body or parameters can fail validation (422).
+    Authenticated routes answer 401 and 403, and 503 when the process is full or its database is
+    down (the edge guard sheds load on every route); a path naming a record, and every command
+    (their bodies name records too), answer 404; commands can conflict (409) or be too large
+    (413); anything with a body or parameters can fail validation (422).
     """
     command = method in _COMMAND_METHODS
     parameters = operation.get("parameters", [])
@@ -239,11 +240,11 @@ def error_statuses(method: str, path: str, operation: dict[str, Any]) -> list[in
     if any(p.get("name") == "consistency_token" for p in parameters):
         statuses.add(400)
     if operation.get("security"):
-        statuses |= {401, 403}
+        statuses |= {401, 403, 503}
     if "{" in path or command:
         statuses.add(404)
     if command:
-        statuses |= {409, 413, 503}
+        statuses |= {409, 413}
     if command or parameters or "requestBody" in operation:
         statuses.add(422)
     return sorted(statuses)
