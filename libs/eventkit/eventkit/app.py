@@ -55,7 +55,7 @@ def service_app(
         jwt_secret=settings.jwt_secret.get_secret_value(),
         lifespan=lifespan,
         routers=routers,
-        ready_checks={"database": runtime.check_database, "broker": runtime.check_broker},
+        readiness=runtime.readiness,
         max_body_bytes=settings.max_body_bytes,
         max_in_flight=settings.max_in_flight,
     )

@@ -15,6 +15,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -315,7 +316,21 @@ def install_docs(app: FastAPI) -> None:
         )
 
 
-ReadyCheck = Callable[[], Awaitable[None]]
+@dataclass(frozen=True)
+class Readiness:
+    """What a pod can serve right now, as ``/readyz`` answers it.
+
+    A pod that can serve something stays in its Service even when a dependency it can do
+    without for a while is down (``ready``: 200 with ``report``); one that can serve nothing
+    leaves it (503 ``not_ready`` with ``message``, and ``report`` as the details).
+    """
+
+    ready: bool
+    report: dict[str, Any]
+    message: str = ""
+
+
+ReadinessCheck = Callable[[], Awaitable[Readiness]]
 
 
 def create_http_app(
@@ -324,7 +339,7 @@ def create_http_app(
     jwt_secret: str,
     lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]],
     routers: Sequence[APIRouter],
-    ready_checks: dict[str, ReadyCheck],
+    readiness: ReadinessCheck | None = None,
     version: str = "1.0.0",
     max_body_bytes: int = 1024 * 1024,
     max_in_flight: int = 64,
@@ -370,19 +385,23 @@ def create_http_app(
     @app.get(
         "/readyz",
         tags=["operations"],
-        responses={503: {"model": ErrorBody, "description": "A dependency is not reachable."}},
+        responses={
+            200: {"description": "What the pod serves now, and which dependencies are down."},
+            503: {"model": ErrorBody, "description": "The pod can serve nothing now."},
+        },
     )
     async def readyz() -> Response:
-        """Readiness: the database and the broker answer."""
-        failures: dict[str, str] = {}
-        for name, check in ready_checks.items():
-            try:
-                await check()
-            except Exception as error:
-                failures[name] = repr(error)
-        if failures:
-            return _json_error(503, "not_ready", "a dependency is not reachable", failures)
-        return JSONResponse({"status": "ready"})
+        """Readiness: what this pod can serve now, and the state of what it depends on.
+
+        200 while it can serve something, even if a dependency is down (the body says which,
+        and what that means for its answers); 503 when it can serve nothing.
+        """
+        if readiness is None:
+            return JSONResponse({"status": "ready"})
+        state = await readiness()
+        if not state.ready:
+            return _json_error(503, "not_ready", state.message, state.report)
+        return JSONResponse({"status": "ready", **state.report})
 
     @app.get("/metrics", tags=["operations"])
     async def metrics() -> Response:

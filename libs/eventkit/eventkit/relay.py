@@ -9,7 +9,9 @@ Only one relay per service publishes at a time: it holds a PostgreSQL advisory l
 connection of its own for as long as it runs, and a second replica waits on standby.
 
 When the broker has lost the service's topic (a new cluster, or the dev broker restarted), the
-relay re-creates it and re-publishes the whole store from the start.
+relay re-creates it and re-publishes the whole store from the start. It finds out by comparing,
+every ``topic_check_interval_s``, the topic's high-water marks with what it published since the
+last seed; that check costs a few hundred bytes from the broker however long the topic is.
 """
 
 from __future__ import annotations
@@ -23,9 +25,11 @@ from typing import Any
 
 import asyncpg
 import structlog
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import LeaderNotAvailableError, OffsetOutOfRangeError, for_code
 from aiokafka.partitioner import murmur2
+from aiokafka.protocol.fetch import FetchRequest
 
 from eventkit import kafka
 from eventkit.metrics import RELAY_LAG, RELAYED, RESEEDS
@@ -63,6 +67,10 @@ WHERE events.xid < pg_snapshot_xmin(pg_current_snapshot())
 ORDER BY events.xid, events.position
 """
 
+# How long the broker may hold a fetch for high-water marks. Not 0: the dev broker answers a
+# fetch that may not wait with no partitions at all.
+_MARK_WAIT_MS = 10
+
 _LAG = """
 SELECT count(*) FROM events
 WHERE (xid, position) > ($1::text::xid8, $2::bigint)
@@ -98,7 +106,7 @@ class Relay:
         self._partitions: list[int] = []
         self._last_topic_check = 0.0
         self._cursor = Cursor()
-        self._probe: AIOKafkaConsumer | None = None
+        self._marks: dict[int, int] = {}
         self._prefetched: tuple[Cursor, list[asyncpg.Record]] | None = None
         self.active = False
 
@@ -149,9 +157,6 @@ class Relay:
         if self._admin is not None:
             await self._admin.close()
             self._admin = None
-        if self._probe is not None:
-            await self._probe.stop()
-            self._probe = None
 
     async def _loop(self, stop: asyncio.Event) -> None:
         backoff = 0.1
@@ -206,31 +211,52 @@ class Relay:
     async def messages_held(self) -> int:
         """How many messages the broker holds on the topic: the sum of the high-water marks.
 
-        Read from fetch responses, not from ListOffsets (which the dev broker answers wrongly).
+        The check runs every second for as long as the relay runs, so it must cost the same
+        whatever the topic holds. Each partition is asked with one fetch from the mark it had
+        last time (a broker that kept its data has nothing from there on but what the relay
+        published since) with a response limit of 0 bytes: the dev broker then sends the marks
+        and no records at all, Kafka at most one record batch. Asked from offset 0 instead, the
+        dev broker sends the partition's whole history, whatever the limits say.
+
+        The marks come from fetch responses and not from ListOffsets, which the dev broker
+        answers with the base offset of the last record batch instead of the end of the log.
+        A partition whose log ended before the mark (Kafka answers ``OFFSET_OUT_OF_RANGE``)
+        is asked again from offset 0.
         """
-        if self._probe is None:
-            self._probe = kafka.consumer(
-                self.settings.kafka,
-                group_id=None,
-                client_id=f"{self.source}-relay-probe",
-                max_partition_fetch_bytes=4096,
-            )
-            await self._probe.start()
-        probe = self._probe
-        partitions = [TopicPartition(self.topic, p) for p in self._partitions]
-        probe.assign(partitions)
-        for tp in partitions:
-            probe.seek(tp, 0)
-        marks: dict[TopicPartition, int] = {}
+        assert self._producer is not None
+        client = self._producer.client
+        marks: dict[int, int] = {}
         deadline = time.monotonic() + 5
-        while len(marks) < len(partitions) and time.monotonic() < deadline:
-            await probe.getmany(*partitions, timeout_ms=100, max_records=1)
-            for tp in partitions:
-                mark = probe.highwater(tp)
-                if mark is not None:
-                    marks[tp] = mark
-        if len(marks) < len(partitions):
-            raise TimeoutError(f"no high-water marks for {self.topic} from the broker")
+        while len(marks) < len(self._partitions):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no high-water marks for {self.topic} from the broker")
+            asked = [p for p in self._partitions if p not in marks]
+            by_leader: dict[int, list[int]] = {}
+            for partition in asked:
+                leader = client.cluster.leader_for_partition(TopicPartition(self.topic, partition))
+                if leader is None or leader < 0:
+                    raise LeaderNotAvailableError(f"no leader for {self.topic}/{partition}")
+                by_leader.setdefault(leader, []).append(partition)
+            for leader, partitions in by_leader.items():
+                request = FetchRequest(
+                    max_wait_time=_MARK_WAIT_MS,
+                    min_bytes=0,
+                    max_bytes=0,
+                    isolation_level=0,
+                    topics=[(self.topic, [(p, self._marks.get(p, 0), 0) for p in partitions])],
+                )
+                response = await client.send(leader, request)
+                for topic, answers in response.topics:
+                    for partition, error_code, high_water, *_ in answers:
+                        if topic != self.topic or partition not in partitions:
+                            continue
+                        if error_code == OffsetOutOfRangeError.errno:
+                            self._marks[partition] = 0
+                        elif error_code != 0:
+                            raise for_code(error_code)(f"{self.topic}/{partition}")
+                        else:
+                            marks[partition] = high_water
+        self._marks = marks
         return sum(marks.values())
 
     async def cursor(self) -> Cursor:

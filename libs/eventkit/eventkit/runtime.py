@@ -13,11 +13,13 @@ import contextlib
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
+from typing import Any
 
 import asyncpg
 import structlog
 
 from anju_contracts import EventCatalog
+from eventkit.http import Readiness
 from eventkit.policy import Policy, PolicyRunner
 from eventkit.projection import Projection, ProjectionRunner, ensure_projection
 from eventkit.relay import Relay
@@ -150,12 +152,70 @@ class Runtime:
 
     # -- readiness --------------------------------------------------------------------------
 
+    async def readiness(self) -> Readiness:
+        """What this pod can serve now, for ``/readyz``: only the database is required.
+
+        Commands go into the event store and the relay publishes them once the broker is back
+        (the store is the outbox), and queries answer from the read models in the database. So
+        a broker outage leaves the pod ready, and the report says what it costs: events wait
+        in the store, read models and policies fed from the broker fall behind. Without its
+        database the pod can serve nothing: not ready.
+        """
+        database, broker = await asyncio.gather(
+            _failure(self.check_database), _failure(self.check_broker)
+        )
+        report: dict[str, Any] = {
+            "database": "ok" if database is None else "down",
+            "broker": "ok" if broker is None else "down",
+            "serving": [],
+        }
+        errors = {
+            name: failure
+            for name, failure in (("database", database), ("broker", broker))
+            if failure is not None
+        }
+        if errors:
+            report["errors"] = errors
+        if database is not None:
+            return Readiness(False, report, "the database is not reachable")
+        if self.catalog is not None:
+            report["serving"].append("commands")
+            report["events"] = "published" if broker is None else "held_in_store"
+        if self.projections:
+            report["serving"].append("queries")
+            report["read_models"] = "live" if broker is None else "may_be_stale"
+        if self.policies:
+            report["policies"] = "running" if broker is None else "paused"
+        return Readiness(True, report)
+
     async def check_database(self) -> None:
         async with self.pool.acquire() as conn:
             await conn.fetchval("SELECT 1")
 
     async def check_broker(self) -> None:
-        host, _, port = self.settings.kafka.bootstrap.split(",")[0].rpartition(":")
-        _, writer = await asyncio.wait_for(asyncio.open_connection(host, int(port)), 2)
-        writer.close()
-        await writer.wait_closed()
+        """One of the bootstrap servers accepts a connection."""
+        failure: OSError | None = None
+        for server in self.settings.kafka.bootstrap.split(","):
+            host, _, port = server.strip().rpartition(":")
+            try:
+                _, writer = await asyncio.open_connection(host, int(port))
+            except OSError as error:
+                failure = error
+                continue
+            writer.close()
+            await writer.wait_closed()
+            return
+        raise failure or ConnectionError("no bootstrap servers")
+
+
+READY_TIMEOUT_S = 2.0
+"""How long a readiness check may take: the probes give ``/readyz`` 3 seconds."""
+
+
+async def _failure(check: Callable[[], Awaitable[None]]) -> str | None:
+    """None when ``check`` passes within ``READY_TIMEOUT_S``, else what went wrong."""
+    try:
+        await asyncio.wait_for(check(), READY_TIMEOUT_S)
+    except Exception as error:
+        return repr(error)
+    return None

@@ -21,6 +21,7 @@ from typing import Any
 import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.conn import AIOKafkaConnection
 from pydantic import SecretStr
 
 from anju_contracts import Actor, Envelope, Event, EventCatalog
@@ -109,7 +110,7 @@ async def eventually(
         await asyncio.sleep(0.05)
 
 
-async def publish_all(relay: Relay, store: EventStore) -> None:
+async def publish_all(relay: Relay, store: EventStore, timeout: float = TIMEOUT_S) -> None:
     """Drive the relay until everything committed is published (other transactions on the
     server may hold the xmin horizon back for a moment, hence the polling)."""
 
@@ -123,7 +124,7 @@ async def publish_all(relay: Relay, store: EventStore) -> None:
             )
         return int(left) == 0
 
-    await eventually(done, "the relay to publish every committed event")
+    await eventually(done, "the relay to publish every committed event", timeout)
 
 
 async def read_topic(bootstrap: str, topic: str) -> list[Any]:
@@ -943,6 +944,66 @@ async def test_broker_that_lost_everything_is_reseeded(database_url: str) -> Non
             await eventually(topic_reseeded, "the new broker to hold every event of the store")
             assert runtime.relay is not None
             assert runtime.relay.active
+
+
+async def insert_counts(pool: asyncpg.Pool, start: int, count: int) -> None:
+    """``count`` events straight into the store in one transaction, spread over 1000 streams."""
+    async with pool.acquire() as conn:
+        await conn.execute(
+            """
+            INSERT INTO events (id, stream_id, sequence, type, type_version, data,
+                                correlation_id, actor)
+            SELECT gen_random_uuid(), 'bulk' || (i % 1000), i / 1000 + 1, 'demo.Counted', 1,
+                   jsonb_build_object('n', i), 'c', '{"id": "tester", "roles": []}'
+            FROM generate_series($1::int, $1::int + $2::int - 1) AS i
+            """,
+            start,
+            count,
+        )
+
+
+@pytest.mark.slow
+async def test_the_topic_check_costs_the_same_whatever_the_topic_holds(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The relay checks its topic every second for as long as it runs: what the broker sends
+    for one check must be small and the same at 1,000 events as at 100,000 (it was the
+    topic's whole history). Counted on the wire: every response frame the process receives."""
+    received = 0
+    handle_frame = AIOKafkaConnection._handle_frame
+
+    def counting(connection: AIOKafkaConnection, frame: bytes) -> None:
+        nonlocal received
+        received += 4 + len(frame)  # the size prefix, then the frame
+        handle_frame(connection, frame)
+
+    monkeypatch.setattr(AIOKafkaConnection, "_handle_frame", counting)
+
+    async def bytes_per_check(relay: Relay) -> int:
+        nonlocal received
+        received = 0  # the first check asks from the marks before what was just published
+        checks = 5
+        for _ in range(checks):
+            assert not await relay.check_topic(force=True)
+        return received // checks
+
+    # A broker of its own: the check also lists the topics, and the shared broker holds the
+    # topics of every other test.
+    with TansuBroker() as broker:
+        settings = service_settings(database_url, broker.bootstrap)
+        async with open_store(database_url) as store, started(Relay(store, settings)) as relay:
+            await insert_counts(store.pool, 0, 1_000)
+            await publish_all(relay, store)
+            small = await bytes_per_check(relay)
+
+            await insert_counts(store.pool, 1_000, 99_000)
+            await publish_all(relay, store, timeout=180)  # ~50 MB for a shared, busy machine
+            assert await relay.messages_held() == 100_000
+            large = await bytes_per_check(relay)
+
+    assert large < 2_000, f"{large} bytes per check of a topic of 100,000 events"
+    # Equal but for a fetch the broker answered empty and that was asked again.
+    assert large < 2 * small, f"{small} bytes per check at 1,000 events, {large} at 100,000"
 
 
 # == scheduler: each deadline fires once ====================================================

@@ -51,9 +51,7 @@ def edge_app() -> FastAPI:
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
 
-    return create_http_app(
-        service="edge", jwt_secret=SECRET, lifespan=lifespan, routers=[router], ready_checks={}
-    )
+    return create_http_app(service="edge", jwt_secret=SECRET, lifespan=lifespan, routers=[router])
 
 
 AUTH = {"Authorization": f"Bearer {issue_token(SECRET, 'staff-1', ['admin'], [])}"}
