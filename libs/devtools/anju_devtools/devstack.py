@@ -38,6 +38,7 @@ __all__ = ["KAFKA_PORT", "ServiceSpec", "dev_secret", "run_stack", "stack_state"
 KAFKA_PORT = 9092
 HEALTH_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
+BROKER_STOP_TIMEOUT = 2.0
 RESTART_FIRST = 0.5
 RESTART_CAP = 10.0
 STABLE_AFTER = 30.0
@@ -303,6 +304,7 @@ def run_stack(
             log_path = root / ".data" / "tansu.log"
             say(f"kafka: starting Tansu on 127.0.0.1:{kafka_port} (memory only; log {log_path})")
             with TansuBroker(kafka_port, log_path=log_path) as broker:
+                say(f"kafka: Tansu listening (pid {broker.pid})")
                 for spec in services:
                     _check(stop)
                     env = service_env(
@@ -320,6 +322,8 @@ def run_stack(
                 finally:
                     _stop_children(children, stop_timeout, say)
                     say("kafka: stopping Tansu")
+                    # Memory only, nothing to flush: a broker that hangs is killed quickly.
+                    broker.stop(timeout=BROKER_STOP_TIMEOUT)
     except _StopRequested:
         exit_code = 0
     except Exception as exc:
