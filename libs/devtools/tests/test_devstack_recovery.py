@@ -170,9 +170,12 @@ def test_killed_services_and_broker_recover_and_shutdown_is_prompt(
         runner.send_signal(signal.SIGTERM)
         code = lines.finish(timeout=30)
         took = time.monotonic() - started
-    finally:
+    except BaseException:
         if runner.poll() is None:
             runner.kill()
+        lines.finish()
+        print(lines.text)  # the stack's own account of what went wrong, in pytest's report
+        raise
     assert code == 0, lines.text
     assert took < 7, f"the stack took {took:.1f} s to stop:\n{lines.text}"
     assert "did not stop within" not in lines.text, lines.text
