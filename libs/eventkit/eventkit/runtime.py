@@ -32,9 +32,18 @@ log = structlog.get_logger("eventkit.runtime")
 
 Worker = Callable[[asyncio.Event], Awaitable[None]]
 
+_CANCEL_WAIT_S = 1.0  # per cancellation of workers that did not stop in time
+
 
 class Runtime:
     """Everything a service process runs besides its HTTP routes."""
+
+    stop_timeout_s: float = 3.0
+    """How long shutdown waits for the workers, and then for the pool, before cutting them off.
+
+    A broker that is gone or hung must not hold a service's shutdown (and ``anju run``'s Ctrl-C)
+    for long; whatever a worker had not finished is published or applied after the restart.
+    """
 
     def __init__(
         self,
@@ -117,15 +126,39 @@ class Runtime:
         tb: TracebackType | None,
     ) -> None:
         self._stop.set()
-        if self._tasks:
-            _, pending = await asyncio.wait(self._tasks, timeout=10)
+        await self._stop_workers()
+        if self._pool is not None:
+            try:
+                await asyncio.wait_for(self._pool.close(), self.stop_timeout_s)
+            except TimeoutError:
+                # A connection is still held by a worker that would not finish: drop them all.
+                log.warning("shutdown_pool_terminated", waited_s=self.stop_timeout_s)
+                self._pool.terminate()
+
+    async def _stop_workers(self) -> None:
+        """Let the workers finish, then cancel those that do not, each step bounded in time.
+
+        A worker stops cleanly within moments while the broker answers. With the broker hung
+        or gone, a producer's flush or a consumer leaving its group can wait far longer, so
+        after ``stop_timeout_s`` the stragglers are cancelled; a worker whose cleanup still does
+        not finish after being cancelled twice is left behind (logged), not waited for.
+        """
+        if not self._tasks:
+            return
+        _, pending = await asyncio.wait(self._tasks, timeout=self.stop_timeout_s)
+        for attempt in (1, 2):
+            if not pending:
+                break
+            waiting = {task.get_name(): _awaiting(task) for task in pending}
+            log.warning("shutdown_cancelling", workers=waiting, attempt=attempt)
             for task in pending:
                 task.cancel()
-            for task in pending:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
-        if self._pool is not None:
-            await self._pool.close()
+            _, pending = await asyncio.wait(pending, timeout=_CANCEL_WAIT_S)
+        if pending:
+            log.error("shutdown_abandoned", workers={t.get_name(): _awaiting(t) for t in pending})
+        for task in self._tasks:
+            if task.done() and not task.cancelled():
+                task.exception()  # retrieved: a failure here was already logged by _supervise
 
     def _spawn(self, name: str, worker: Worker) -> None:
         self._tasks.append(asyncio.create_task(self._supervise(name, worker), name=name))
@@ -219,3 +252,15 @@ async def _failure(check: Callable[[], Awaitable[None]]) -> str | None:
     except Exception as error:
         return repr(error)
     return None
+
+
+def _awaiting(task: asyncio.Task[None]) -> str:
+    """Where a task is suspended: its innermost frames, for the log of a stuck shutdown."""
+    frames: list[str] = []
+    awaited: object = task.get_coro()
+    while awaited is not None:
+        frame = getattr(awaited, "cr_frame", None) or getattr(awaited, "gi_frame", None)
+        if frame is not None:
+            frames.append(f"{frame.f_code.co_qualname}:{frame.f_lineno}")
+        awaited = getattr(awaited, "cr_await", None) or getattr(awaited, "gi_yieldfrom", None)
+    return " < ".join(reversed(frames[-3:]))
