@@ -243,3 +243,38 @@ async def test_a_duplicate_names_its_holder_only_to_a_caller_who_may_see_them(
     shown = await registry.post("/residents", again, director)
     assert shown.status_code == 409
     assert shown.json()["error"]["details"] == {"resident_id": holder.json()["id"]}
+
+
+async def test_households_elsewhere_do_not_exist_and_their_members_are_unknown(
+    registry: Registry,
+) -> None:
+    head = await registry.register()
+    household = (
+        await registry.post("/households", {"unit_id": registry.unit_id, "head_resident_id": head})
+    ).json()["id"]
+    grid2 = await registry.create_area("grid", registry.community_id)
+    outsider = registry.auth("grid_worker", sub="w-9", areas=[grid2])
+    made_up = "00000000-0000-4000-8000-000000000000"
+    for target in (household, made_up):
+        added = await registry.post(
+            f"/households/{target}/members", {"resident_id": head, "relation": "child"}, outsider
+        )
+        assert added.status_code == 404
+        assert added.json()["error"] == {
+            "code": "household_not_found",
+            "message": "no such household",
+            "details": {"household_id": target},
+        }
+    # a household of the outsider's own grid cannot take in a resident they may not see
+    unit2 = await registry.create_area("unit", await registry.create_area("building", grid2))
+    own_head = (await registry.post("/residents", registry.resident_body(unit_id=unit2))).json()
+    own = (
+        await registry.post(
+            "/households", {"unit_id": unit2, "head_resident_id": own_head["id"]}, outsider
+        )
+    ).json()["id"]
+    named = await registry.post(
+        f"/households/{own}/members", {"resident_id": head, "relation": "child"}, outsider
+    )
+    assert named.status_code == 404
+    assert named.json()["error"]["code"] == "resident_not_found"
