@@ -95,10 +95,26 @@ class EdgeGuard:
             )
             return
         self.in_flight += 1
+        held = True
+
+        def release() -> None:
+            nonlocal held
+            if held:
+                held = False
+                self.in_flight -= 1
+
+        async def sending(message: Message) -> None:
+            await send(message)
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                # Answered: the client may send its next request before the app has unwound
+                # (the middleware in between takes a few turns of the loop), and that request
+                # must not find this one's slot still taken.
+                release()
+
         try:
-            await self._guarded(scope, receive, send, path)
+            await self._guarded(scope, receive, sending, path)
         finally:
-            self.in_flight -= 1
+            release()
 
     async def _guarded(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
         headers = {k.decode("latin-1").lower(): v for k, v in scope.get("headers", [])}
