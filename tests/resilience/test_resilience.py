@@ -672,11 +672,16 @@ async def test_a_database_outage_answers_503_then_recovers_and_loses_nothing(
         assert all(a.status in (200, 201) for a in settled), Counter(a.status for a in settled)
 
         # Nothing acknowledged was lost in the crash.
-        async with authorised(registry) as client:
-            for resident_id, id_number in acknowledged.items():
+        gate = asyncio.Semaphore(8)
+
+        async def read_back(client: httpx.AsyncClient, resident_id: str, id_number: str) -> None:
+            async with gate:
                 response = await client.get(f"/residents/{resident_id}")
-                assert response.status_code == 200, response.text
-                assert response.json()["id_number"] == id_number
+            assert response.status_code == 200, response.text
+            assert response.json()["id_number"] == id_number
+
+        async with authorised(registry) as client:
+            await asyncio.gather(*(read_back(client, *pair) for pair in acknowledged.items()))
 
     print(
         f"\nmeasured: {len(acknowledged)} commands acknowledged, {statuses[503]} answered 503 "
@@ -684,3 +689,55 @@ async def test_a_database_outage_answers_503_then_recovers_and_loses_nothing(
         f"administrator mid-query; the first success came "
         f"{recovered_at - back_at:.1f} s after PostgreSQL was back"
     )
+
+
+# -- the numbers in docs/operations.md ----------------------------------------------------------
+
+
+async def measure(clients: list[int], seconds: float) -> None:
+    """Crowds of each size in ``clients`` registering residents against a registry with the
+    default settings (64 in flight), then four 100 MB anonymous bodies: what this machine holds.
+
+    Run as ``.venv/bin/python tests/resilience/test_resilience.py``; uses ``DATABASE_URL`` and
+    ``KAFKA_BOOTSTRAP_SERVERS`` when set, as the tests do.
+    """
+    from eventkit.testing.infra import kafka_bootstrap, postgres_url
+
+    log_dir = Path(tempfile.mkdtemp(prefix="anju-resilience-"))
+    name = f"resilience_{uuid.uuid4().hex[:8]}"
+    numbers = itertools.count(100_000)
+    with postgres_url() as server, kafka_bootstrap() as bootstrap:
+        database_url = await create_database(server, name)
+        try:
+            async with registry_process(database_url, bootstrap, log_dir) as registry:
+                async with authorised(registry) as client:
+                    unit = await make_unit(client)
+                    before = await sequential_p50(client, unit, numbers)
+                idle = rss_bytes(registry.pid)
+                print(f"sequential p50 {before * 1000:.0f} ms; RSS {idle / MB:.0f} MB idle")
+                for size in clients:
+                    load = await crowd(registry, unit, size, seconds, numbers)
+                    ok = load.seconds.get(201, [0.0])
+                    shed = load.seconds.get(503, [0.0])
+                    print(
+                        f"{size:>4} clients: {load.statuses[201] / seconds:6.0f} commands/s, "
+                        f"p50 {percentile(ok, 0.5) * 1000:5.0f} ms, "
+                        f"p99 {percentile(ok, 0.99) * 1000:5.0f} ms; "
+                        f"{load.statuses[503] / seconds:6.0f} shed/s "
+                        f"(p99 {percentile(shed, 0.99) * 1000:4.0f} ms); "
+                        f"other { ({k: n for k, n in load.statuses.items() if k not in (201, 503)}) }, "
+                        f"errors {len(load.errors)}; "
+                        f"RSS peak {rss_bytes(registry.pid, 'VmHWM') / MB:.0f} MB"
+                    )
+                await push_four(registry, token=None, chunked=False)
+        finally:
+            conn = await asyncpg.connect(server)
+            try:
+                await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            finally:
+                await conn.close()
+            shutil.rmtree(log_dir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    asyncio.run(measure([8, 32, 64, 128, 256], 5.0))
