@@ -95,10 +95,26 @@ class EdgeGuard:
             )
             return
         self.in_flight += 1
+        held = True
+
+        def release() -> None:
+            nonlocal held
+            if held:
+                held = False
+                self.in_flight -= 1
+
+        async def sending(message: Message) -> None:
+            await send(message)
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                # Answered: the client may send its next request before the app has unwound
+                # (the middleware in between takes a few turns of the loop), and that request
+                # must not find this one's slot still taken.
+                release()
+
         try:
-            await self._guarded(scope, receive, send, path)
+            await self._guarded(scope, receive, sending, path)
         finally:
-            self.in_flight -= 1
+            release()
 
     async def _guarded(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
         headers = {k.decode("latin-1").lower(): v for k, v in scope.get("headers", [])}
@@ -135,7 +151,7 @@ class EdgeGuard:
                 {"fields": [{"field": bad, "message": "control characters are not allowed"}]},
             )
             return
-        await self.app(scope, self._counting(receive), send)
+        await self._counted(scope, receive, send)
 
     def _authenticate(self, scope: Scope, authorization: bytes | None) -> str | None:
         if authorization is None:
@@ -150,20 +166,45 @@ class EdgeGuard:
         scope.setdefault("state", {})[PRINCIPAL_KEY] = principal
         return None
 
-    def _counting(self, receive: Receive) -> Receive:
+    async def _counted(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Run the app, counting the body as it arrives (one sent without ``Content-Length``).
+
+        Past the limit, reading fails; whatever the app then answers (FastAPI turns a failed body
+        read into a 400, behind an exception group from the middleware in between) is replaced by
+        the 413, with ``Connection: close`` so the server stops taking in the rest.
+        """
         limit = self.max_body_bytes
         seen = 0
+        exceeded = started = replaced = False
 
         async def counted() -> Message:
-            nonlocal seen
+            nonlocal seen, exceeded
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > limit:
+                    exceeded = True
                     raise HTTPException(413, f"the request body is over {limit} bytes")
             return message
 
-        return counted
+        async def answering(message: Message) -> None:
+            nonlocal started, replaced
+            if exceeded and not started:
+                started = replaced = True
+                await _answer(
+                    send,
+                    413,
+                    "too_large",
+                    f"the request body is over {limit} bytes",
+                    {"limit": limit},
+                    headers={"Connection": "close"},
+                )
+            if replaced:
+                return  # the app's own answer to the failed read
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        await self.app(scope, counted, answering)
 
 
 def _bad_query_parameter(raw: bytes) -> str | None:

@@ -109,6 +109,12 @@ UNAVAILABLE: tuple[type[Exception], ...] = (
     asyncpg.PostgresConnectionError,
     asyncpg.InterfaceError,
     asyncpg.CannotConnectNowError,
+    # The server is shutting down or crashed under a query in flight (SQLSTATE 57P01, 57P02).
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    # What asyncpg raises when a session is ended while its transaction is open: the protocol
+    # state of the dying connection, not a bug of ours (seen in tests/resilience).
+    asyncpg.InternalClientError,
     ConnectionError,
     TimeoutError,
 )
