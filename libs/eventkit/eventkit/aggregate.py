@@ -94,12 +94,13 @@ class Aggregate(Generic[S]):
             raise self.missing(entity_id)
         return state, stream
 
-    async def read(self, store: Store, entity_id: UUID, caller: Caller, action: str) -> Stream:
+    async def read(
+        self, store: Store, entity_id: UUID, caller: Caller, action: str
+    ) -> tuple[S, Stream]:
         """A read of one record: the role checked, then visibility (else 404)."""
         self.permissions.check(caller.principal, action)
         async with store.session() as session:
-            _, stream = await self.load(session, entity_id, caller)
-        return stream
+            return await self.load(session, entity_id, caller)
 
     @asynccontextmanager
     async def update(

@@ -233,9 +233,7 @@ class DisputeView(BaseModel):
 
 
 async def view_dispute(store: Store, dispute_id: UUID, caller: Caller) -> DisputeView:
-    stream = await DISPUTES.read(store, dispute_id, caller, "read_dispute")
-    dispute = disputes.fold(stream.payloads)
-    assert dispute is not None
+    dispute, stream = await DISPUTES.read(store, dispute_id, caller, "read_dispute")
     return DisputeView(
         id=dispute.id,
         status=dispute.status,

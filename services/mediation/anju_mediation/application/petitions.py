@@ -102,9 +102,7 @@ class PetitionView(BaseModel):
 
 
 async def view_petition(store: Store, petition_id: UUID, caller: Caller) -> PetitionView:
-    stream = await PETITIONS.read(store, petition_id, caller, "read_petition")
-    petition = petitions.fold(stream.payloads)
-    assert petition is not None
+    petition, stream = await PETITIONS.read(store, petition_id, caller, "read_petition")
     return PetitionView(
         id=petition.id,
         resident_id=petition.resident_id,

@@ -117,9 +117,7 @@ class SignalView(BaseModel):
 
 
 async def view_signal(store: Store, signal_id: UUID, caller: Caller) -> SignalView:
-    stream = await SIGNALS.read(store, signal_id, caller, "read_signal")
-    signal = signals.fold(stream.payloads)
-    assert signal is not None
+    signal, stream = await SIGNALS.read(store, signal_id, caller, "read_signal")
     return SignalView(
         id=signal.id,
         status=signal.status,
