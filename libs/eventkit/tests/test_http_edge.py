@@ -47,6 +47,14 @@ def edge_app() -> FastAPI:
     async def rename(thing_id: UUID, cmd: Rename, _: CurrentUser) -> dict[str, str]:
         return {"id": str(thing_id), "name": cmd.name}
 
+    @router.get("/broken")
+    async def broken(_: CurrentUser) -> dict[str, str]:
+        raise RuntimeError("a bug")
+
+    @router.get("/database-down")
+    async def database_down(_: CurrentUser) -> dict[str, str]:
+        raise ConnectionRefusedError("connection refused")
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
@@ -170,3 +178,21 @@ async def test_a_raw_non_ascii_request_target_gets_the_json_error_body(
         validator.validate(body)
         status, _, body = await raw_request(port, f"/things/{THING}".encode(), auth)
         assert (status, body) == (200, {"id": str(THING)})
+
+
+async def test_a_500_tells_the_client_the_connection_is_closing() -> None:
+    transport = httpx.ASGITransport(app=edge_app(), raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://edge") as client:
+        response = await client.get("/broken", headers=AUTH)
+    assert response.status_code == 500
+    assert response.json()["error"]["code"] == "internal_error"
+    assert response.headers["connection"] == "close"
+
+
+async def test_a_database_outage_is_a_503_with_retry_after() -> None:
+    transport = httpx.ASGITransport(app=edge_app(), raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://edge") as client:
+        response = await client.get("/database-down", headers=AUTH)
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "unavailable"
+    assert int(response.headers["retry-after"]) > 0

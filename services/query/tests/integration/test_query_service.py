@@ -341,6 +341,26 @@ async def test_every_route_needs_a_token(world: World) -> None:
         assert response.json()["error"]["code"] == "unauthorized"
 
 
+@pytest.mark.parametrize(
+    ("path", "name"),
+    [("/residents", "q"), ("/follow-ups", "worker"), ("/disputes", "mediator")],
+)
+async def test_a_nul_in_a_query_parameter_is_a_422_naming_it(
+    world: World, path: str, name: str
+) -> None:
+    response = await world.client.get(path, params={name: "a\x00b"}, headers=ADMIN)
+    assert response.status_code == 422, response.text
+    fields = response.json()["error"]["details"]["fields"]
+    assert [f["field"] for f in fields] == [name]
+
+
+async def test_an_offset_beyond_any_page_is_a_422(world: World) -> None:
+    for offset in (str(2**64), "100001"):
+        response = await world.client.get("/residents", params={"offset": offset}, headers=ADMIN)
+        assert response.status_code == 422, response.text
+        assert response.json()["error"]["code"] == "validation_failed"
+
+
 async def test_search_by_name_is_a_case_insensitive_substring(world: World) -> None:
     body = (await world.client.get("/residents", params={"q": "张"}, headers=ADMIN)).json()
     assert body["total"] == 2
