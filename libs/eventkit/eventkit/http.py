@@ -25,7 +25,7 @@ import structlog
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -221,7 +221,7 @@ def require(*roles: Role) -> Callable[[Principal], Principal]:
 
 _COMMAND_METHODS = frozenset({"post", "put", "patch", "delete"})
 _ERROR_DESCRIPTIONS = {
-    400: "A malformed consistency token.",
+    400: "A malformed consistency token, or a request body that is not UTF-8 and cannot be parsed.",
     401: "No bearer token, or one that is invalid or expired.",
     403: "The caller's role or areas do not allow this.",
     404: "The record named in the path (or in the body) does not exist or is out of reach.",
@@ -240,11 +240,13 @@ def error_statuses(method: str, path: str, operation: dict[str, Any]) -> list[in
     down (the edge guard sheds load on every route); a path naming a record, and every command
     (their bodies name records too), answer 404; commands can conflict (409) or be too large
     (413); anything with a body or parameters can fail validation (422).
+    A body that cannot even be decoded (not UTF-8) is a 400 from FastAPI before validation, and a
+    malformed consistency token is a 400 too.
     """
     command = method in _COMMAND_METHODS
     parameters = operation.get("parameters", [])
     statuses: set[int] = set()
-    if any(p.get("name") == "consistency_token" for p in parameters):
+    if "requestBody" in operation or any(p.get("name") == "consistency_token" for p in parameters):
         statuses.add(400)
     if operation.get("security"):
         statuses |= {401, 403, 503}
@@ -409,7 +411,7 @@ def create_http_app(
             return _json_error(503, "not_ready", state.message, state.report)
         return JSONResponse({"status": "ready", **state.report})
 
-    @app.get("/metrics", tags=["operations"])
+    @app.get("/metrics", tags=["operations"], response_class=PlainTextResponse)
     async def metrics() -> Response:
         """Prometheus metrics."""
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

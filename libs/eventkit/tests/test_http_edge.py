@@ -196,3 +196,35 @@ async def test_a_database_outage_is_a_503_with_retry_after() -> None:
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "unavailable"
     assert int(response.headers["retry-after"]) > 0
+
+
+async def test_a_body_that_is_not_utf8_is_a_documented_400_with_the_error_body() -> None:
+    # Found by the fuzzer (tests/fuzz): FastAPI answers an undecodable JSON body with 400, which
+    # commands did not document.
+    app = edge_app()
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://edge") as client:
+        response = await client.post(
+            f"/things/{THING}/name",
+            content=b'{"name": "\xff\xfe"}',
+            headers={**AUTH, "Content-Type": "application/json"},
+        )
+    assert response.status_code == 400
+    error_validator(app).validate(response.json())
+    documented = app.openapi()["paths"]["/things/{thing_id}/name"]["post"]["responses"]
+    assert documented["400"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/ErrorBody"
+    }
+    reads = app.openapi()["paths"]["/things/{thing_id}"]["get"]["responses"]
+    assert "400" not in reads
+
+
+async def test_metrics_are_documented_as_the_plain_text_they_are() -> None:
+    # Found by the fuzzer: /metrics was documented as JSON.
+    app = edge_app()
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://edge") as client:
+        response = await client.get("/metrics")
+    assert response.headers["content-type"].startswith("text/plain")
+    documented = app.openapi()["paths"]["/metrics"]["get"]["responses"]["200"]["content"]
+    assert set(documented) == {"text/plain"}
