@@ -14,7 +14,7 @@ MEMBER_PYPROJECTS := $(wildcard contracts/pyproject.toml libs/*/pyproject.toml s
 MYPY_PACKAGES := anju_contracts eventkit anju_cli anju_devtools $(patsubst services/%,anju_%,$(wildcard services/*))
 TEST_TREES := $(wildcard tests libs/*/tests services/*/tests contracts/tests)
 
-.PHONY: venv run test lint fmt bench demo manifest clean up down logs permissions
+.PHONY: venv run test lint fmt bench demo manifest clean up down logs permissions fuzz
 
 venv: $(STAMP)
 
@@ -57,6 +57,16 @@ permissions: venv
 
 demo: venv
 	$(VENV)/bin/anju demo
+
+# Schemathesis against every service's OpenAPI document on a seeded test stack (PostgreSQL from
+# DATABASE_URL, a Tansu broker), as an admin and as a grid worker: fails on any 5xx or any answer
+# the document does not allow. CI runs a short version of the same test (tests/fuzz).
+FUZZ_MAX_EXAMPLES ?= 50
+FUZZ_MAX_TIME ?= 60
+fuzz: venv
+	FUZZ_ROLES=admin,grid_worker FUZZ_PHASES=examples,coverage,fuzzing,stateful \
+	FUZZ_MAX_EXAMPLES=$(FUZZ_MAX_EXAMPLES) FUZZ_MAX_TIME=$(FUZZ_MAX_TIME) \
+		$(VENV)/bin/pytest tests/fuzz -q
 
 # The compose stack (needs a Docker engine): Apache Kafka, PostgreSQL and every service.
 up:

@@ -1,0 +1,307 @@
+"""Fuzzing every service's HTTP API against its own OpenAPI document, with Schemathesis.
+
+The three services run as real processes (``python -m``, so uvicorn's own request parsing is
+exercised too) against the session's PostgreSQL and broker; the stack is seeded with an area
+tree, residents, a household, a flag, a signal, a dispute and a petition, and those ids are
+written into each document as examples (path parameters, query parameters and body fields of
+the same name), so that operations are exercised on records that exist, not only as 404s.
+
+Schemathesis then runs its phases (the documented examples, boundary and malformed values,
+random fuzzing, stateful sequences) on each service, as an admin and, in ``make fuzz``, as a grid
+worker scoped to the seeded grid, and the test fails on any 5xx or any answer its document does not
+allow: an undocumented status, a body or content type that does not match.
+
+The budget is small by default, for CI: as an admin only, without the examples phase (the coverage
+phase starts from the same examples), a few examples per operation. ``make fuzz`` raises it with
+``FUZZ_ROLES`` (``admin,grid_worker``), ``FUZZ_PHASES``, ``FUZZ_MAX_EXAMPLES`` and
+``FUZZ_MAX_TIME`` (seconds each service's run may spend repeating the fuzzing and stateful phases).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+import pytest_asyncio
+
+from anju_devtools.bench import Service, service_process
+from anju_registry.domain import id_numbers
+from eventkit.auth import Role, issue_token
+from eventkit.testing.infra import create_database, database_url_for
+
+SERVICES = ("registry", "mediation", "query")
+MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "3"))
+MAX_TIME = os.environ.get("FUZZ_MAX_TIME")
+# CI's short run leaves out the examples phase: the coverage phase starts from the same examples.
+PHASES = os.environ.get("FUZZ_PHASES", "coverage,fuzzing,stateful")
+# How long one role's runs may take before they are stopped and the test fails.
+RUN_TIMEOUT = 480 + 3 * int(MAX_TIME or 0)
+CHECKS = ",".join(
+    [
+        "not_a_server_error",
+        "status_code_conformance",
+        "content_type_conformance",
+        "response_schema_conformance",
+    ]
+)
+SCHEMATHESIS = str(Path(sys.executable).with_name("st"))
+
+
+@dataclass
+class Stack:
+    services: dict[str, Service]
+    secret: str
+    seeds: dict[str, str] = field(default_factory=dict)
+
+    def token(self, *roles: Role, areas: tuple[str, ...] = ()) -> str:
+        return issue_token(self.secret, "fuzz", roles, areas)
+
+    def headers(self, *roles: Role, areas: tuple[str, ...] = ()) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(*roles, areas=areas)}"}
+
+
+def id_number(dob: date, seq: int) -> str:
+    first17 = f"110105{dob:%Y%m%d}{seq:03d}"
+    return first17 + id_numbers.check_char(first17)
+
+
+async def created(client: httpx.AsyncClient, path: str, body: dict[str, Any]) -> str:
+    """POST a command that must be accepted; its id."""
+    response = await client.post(path, json=body)
+    assert response.status_code == 201, f"POST {path}: {response.status_code} {response.text}"
+    accepted_id: str = response.json()["id"]
+    return accepted_id
+
+
+async def eventually(client: httpx.AsyncClient, path: str, body: dict[str, Any]) -> str:
+    """POST a command that is accepted once the service has learned what it names."""
+    deadline = time.monotonic() + 60
+    while True:
+        response = await client.post(path, json=body)
+        if response.status_code == 201:
+            accepted_id: str = response.json()["id"]
+            return accepted_id
+        assert response.status_code in (404, 422), f"POST {path}: {response.text}"
+        assert time.monotonic() < deadline, f"POST {path}: {response.text}"
+        await asyncio.sleep(0.2)
+
+
+async def seed(stack: Stack) -> None:
+    """An area tree, residents and one record of each kind, their ids kept in ``stack.seeds``."""
+    admin = stack.headers(Role.ADMIN)
+    seeds = stack.seeds
+    urls = {name: service.url for name, service in stack.services.items()}
+    async with (
+        httpx.AsyncClient(base_url=urls["registry"], headers=admin, timeout=10) as registry,
+        httpx.AsyncClient(base_url=urls["mediation"], headers=admin, timeout=10) as mediation,
+    ):
+        parent: str | None = None
+        for kind in ("community", "grid", "building", "unit"):
+            body = {"kind": kind, "name": f"fuzz {kind}", "parent_id": parent}
+            parent = seeds[f"{kind}_id"] = await created(registry, "/areas", body)
+        dob = date(1956, 5, 17)
+        residents = []
+        for seq in range(1, 4):
+            body = {
+                "name": f"住户{seq}",
+                "sex": "female" if seq % 2 else "male",
+                "date_of_birth": dob.isoformat(),
+                "id_number": id_number(dob, seq),
+                "unit_id": seeds["unit_id"],
+            }
+            residents.append(await created(registry, "/residents", body))
+        seeds["resident_id"] = residents[0]
+        seeds["head_resident_id"] = residents[0]
+        seeds["household_id"] = await created(
+            registry,
+            "/households",
+            {"unit_id": seeds["unit_id"], "head_resident_id": residents[0]},
+        )
+        await created(
+            registry, f"/residents/{residents[0]}/flags", {"flag": "elderly_alone", "tier": "red"}
+        )
+        seeds["flag"] = "elderly_alone"
+
+        seeds["signal_id"] = await eventually(
+            mediation,
+            "/signals",
+            {
+                "reporter_role": "grid_worker",
+                "area_id": seeds["building_id"],
+                "category": "noise",
+                "description": "楼上夜间噪音",
+                "involved_resident_ids": residents[:2],
+            },
+        )
+        seeds["dispute_id"] = await eventually(
+            mediation,
+            "/disputes",
+            {
+                "channel": "walk_in",
+                "category": "noise",
+                "description": "楼上夜间噪音",
+                "area_id": seeds["building_id"],
+                "parties": [
+                    {"role": "applicant", "resident_id": residents[0]},
+                    {"role": "respondent", "resident_id": residents[1]},
+                ],
+            },
+        )
+        seeds["mediator_id"] = "mediator-1"
+        await created(
+            mediation,
+            f"/disputes/{seeds['dispute_id']}/mediators",
+            {"mediator_id": seeds["mediator_id"], "role": "peoples_mediator"},
+        )
+        when = (datetime.now(UTC) + timedelta(days=2)).isoformat()
+        response = await mediation.post(
+            f"/disputes/{seeds['dispute_id']}/sessions",
+            json={"scheduled_for": when, "place": "fengqiao_hut"},
+        )
+        assert response.status_code == 201, response.text
+        seeds["session_id"] = response.json().get("sub_id") or ""
+        seeds["petition_id"] = await eventually(
+            mediation,
+            "/petitions",
+            {"resident_id": residents[2], "subject": "路灯不亮", "department": "街道办"},
+        )
+        seeds["area_id"] = seeds["building_id"]
+
+
+def with_examples(document: dict[str, Any], seeds: dict[str, str]) -> dict[str, Any]:
+    """``document`` with the seeded ids as examples of every parameter and field of that name."""
+    for item in document.get("paths", {}).values():
+        for operation in item.values():
+            if not isinstance(operation, dict):
+                continue
+            for parameter in operation.get("parameters", []):
+                if parameter.get("name") in seeds:
+                    parameter["example"] = seeds[parameter["name"]]
+    for schema in document.get("components", {}).get("schemas", {}).values():
+        for name, prop in schema.get("properties", {}).items():
+            if name in seeds:
+                prop["examples"] = [seeds[name]]
+    return document
+
+
+@pytest_asyncio.fixture(scope="module")
+async def stack(pg_server_url: str, kafka_bootstrap: str) -> AsyncIterator[Stack]:
+    secret = secrets.token_urlsafe(32)
+    run = uuid.uuid4().hex[:10]
+    common = {
+        "JWT_SECRET": secret,
+        "KAFKA__BOOTSTRAP": kafka_bootstrap,
+        "KAFKA__TOPIC_PREFIX": f"fuzz{run}.",
+        "LOG_LEVEL": "warning",
+        "LOG_FORMAT": "json",
+    }
+    databases = [f"fuzz_{run}_{name}" for name in SERVICES]
+    with tempfile.TemporaryDirectory(prefix="anju-fuzz-") as logs:
+        log_dir = Path(logs)
+        env = {}
+        for name, database in zip(SERVICES, databases, strict=True):
+            url = await create_database(pg_server_url, database)
+            env[name] = {**common, "DATABASE_URL": url}
+        try:
+            async with (
+                service_process("anju_registry", "ANJU_REGISTRY_", env["registry"], log_dir) as reg,
+                service_process(
+                    "anju_mediation", "ANJU_MEDIATION_", env["mediation"], log_dir
+                ) as med,
+                service_process("anju_query", "ANJU_QUERY_", env["query"], log_dir) as query,
+            ):
+                stack = Stack({"registry": reg, "mediation": med, "query": query}, secret)
+                await seed(stack)
+                yield stack
+        finally:
+            conn = await asyncpg.connect(database_url_for(pg_server_url, "postgres"))
+            try:
+                for database in databases:
+                    await conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+            finally:
+                await conn.close()
+
+
+def schemathesis(stack: Stack, service: str, token: str, workdir: Path) -> subprocess.Popen[str]:
+    """Start Schemathesis against one service (its output goes to ``workdir/<service>.log``)."""
+    target = stack.services[service]
+    document = httpx.get(f"{target.url}/openapi.json", timeout=10).json()
+    spec = workdir / f"{service}.json"
+    spec.write_text(json.dumps(with_examples(document, stack.seeds)))
+    command = [
+        SCHEMATHESIS,
+        "run",
+        str(spec),
+        "--url",
+        target.url,
+        "--header",
+        f"Authorization: Bearer {token}",
+        "--checks",
+        CHECKS,
+        "--phases",
+        PHASES,
+        "--max-examples",
+        str(MAX_EXAMPLES),
+        "--workers",
+        "1",
+        "--generation-database",
+        "none",
+        "--suppress-health-check",
+        "all",
+        "--request-timeout",
+        "10",
+        "--no-color",
+    ]
+    if MAX_TIME:
+        command += ["--max-time", MAX_TIME]
+    with (workdir / f"{service}.log").open("w") as log:
+        return subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True
+        )
+
+
+ROLES = {
+    "admin": lambda stack: stack.token(Role.ADMIN),
+    "grid_worker": lambda stack: stack.token(Role.GRID_WORKER, areas=(stack.seeds["grid_id"],)),
+}
+# CI fuzzes as an admin; `make fuzz` also as a grid worker scoped to the seeded grid.
+FUZZ_ROLES = os.environ.get("FUZZ_ROLES", "admin").split(",")
+
+
+@pytest.mark.timeout(RUN_TIMEOUT + 120)
+@pytest.mark.parametrize("role", FUZZ_ROLES)
+def test_every_answer_is_documented_and_none_is_a_server_error(
+    stack: Stack, role: str, tmp_path: Path
+) -> None:
+    token = ROLES[role](stack)
+    # The services are fuzzed side by side: much of the time is spent waiting on answers.
+    runs = {name: schemathesis(stack, name, token, tmp_path) for name in SERVICES}
+    deadline = time.monotonic() + RUN_TIMEOUT
+    problems = []
+    try:
+        for name, run in runs.items():
+            code = run.wait(timeout=max(1.0, deadline - time.monotonic()))
+            if code != 0:
+                output = (tmp_path / f"{name}.log").read_text(errors="replace")
+                problems.append(f"Schemathesis found problems in {name} as {role}:\n{output}")
+    finally:
+        for run in runs.values():
+            if run.poll() is None:
+                run.kill()
+                run.wait()
+    assert not problems, "\n\n".join(problems)
