@@ -181,7 +181,7 @@ async def seed(stack: Stack) -> None:
             json={"scheduled_for": when, "place": "fengqiao_hut"},
         )
         assert response.status_code == 201, response.text
-        seeds["session_id"] = response.json().get("sub_id") or ""
+        seeds["session_id"] = response.json()["sub_id"]
         seeds["petition_id"] = await eventually(
             mediation,
             "/petitions",
