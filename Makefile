@@ -62,7 +62,7 @@ demo: venv
 # DATABASE_URL, a Tansu broker), as an admin and as a grid worker: fails on any 5xx or any answer
 # the document does not allow. CI runs a short version of the same test (tests/fuzz).
 FUZZ_MAX_EXAMPLES ?= 50
-FUZZ_MAX_TIME ?= 60
+FUZZ_MAX_TIME ?= 180
 fuzz: venv
 	FUZZ_ROLES=admin,grid_worker FUZZ_PHASES=examples,coverage,fuzzing,stateful \
 	FUZZ_MAX_EXAMPLES=$(FUZZ_MAX_EXAMPLES) FUZZ_MAX_TIME=$(FUZZ_MAX_TIME) \

@@ -14,7 +14,8 @@ allow: an undocumented status, a body or content type that does not match.
 The budget is small by default, for CI: as an admin only, without the examples phase (the coverage
 phase starts from the same examples), a few examples per operation. ``make fuzz`` raises it with
 ``FUZZ_ROLES`` (``admin,grid_worker``), ``FUZZ_PHASES``, ``FUZZ_MAX_EXAMPLES`` and
-``FUZZ_MAX_TIME`` (seconds each service's run may spend repeating the fuzzing and stateful phases).
+``FUZZ_MAX_TIME`` (seconds for each service's run, shared by its phases; the fuzzing and stateful
+phases repeat until it is spent).
 """
 
 from __future__ import annotations
