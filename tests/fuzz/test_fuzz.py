@@ -283,7 +283,12 @@ def schemathesis(stack: Stack, service: str, token: str, workdir: Path) -> subpr
         command += ["--max-time", MAX_TIME]
     with (workdir / f"{service}.log").open("w") as log:
         return subprocess.Popen(
-            command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True
+            command,
+            cwd=workdir,  # Schemathesis keeps its state (.schemathesis/) in the working directory
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            text=True,
         )
 
 
