@@ -5,11 +5,14 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterable
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+import structlog
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
 from eventkit.settings import KafkaSettings
+
+log = structlog.get_logger("eventkit.kafka")
 
 # Event topics keep everything: the event stores can re-seed them, but integrators may
 # read them from the beginning too.
@@ -94,3 +97,32 @@ async def prepare_topics(settings: KafkaSettings, topics: Iterable[str], *, clie
         await ensure_topics(client, topics, settings)
     finally:
         await client.close()
+
+
+async def rewind_shrunk(consumer: AIOKafkaConsumer) -> list[TopicPartition]:
+    """Read again from the start every assigned partition that now ends before this consumer's
+    position, and return them.
+
+    That happens when the broker lost its data and the relays re-seeded it from the event stores
+    (guarantee 9) while this consumer kept its position: the topic is shorter than before, and the
+    dev broker answers a fetch past its end with the new, lower high-water mark rather than an
+    out-of-range error, so the consumer would wait for offsets that are not coming. Reading again
+    is safe: projections skip what they have applied, policies what is in their inbox.
+    """
+    rewound: list[TopicPartition] = []
+    for tp in consumer.assignment():
+        highwater = consumer.highwater(tp)
+        if highwater is None:
+            continue
+        try:
+            position = await consumer.position(tp)
+        except Exception:  # no longer assigned (a rebalance): the next poll sees it again
+            continue
+        if position > highwater:
+            consumer.seek(tp, 0)
+            rewound.append(tp)
+    if rewound:
+        log.warning(
+            "partitions_rewound", partitions=[f"{tp.topic}:{tp.partition}" for tp in rewound]
+        )
+    return rewound

@@ -155,6 +155,8 @@ class PolicyRunner:
 
     async def poll(self, consumer: AIOKafkaConsumer, timeout_ms: int = 200) -> int:
         fetched = await consumer.getmany(timeout_ms=timeout_ms, max_records=self.settings.max_batch)
+        if not fetched:
+            await kafka.rewind_shrunk(consumer)
         handled = 0
         for batch in fetched.values():
             for message in batch:

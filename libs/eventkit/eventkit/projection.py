@@ -403,6 +403,7 @@ class ProjectionRunner:
         fetched = await fetch_batch(consumer, self.settings.max_batch, timeout_ms)
         messages = [m for batch in fetched.values() for m in batch]
         if not messages:
+            await kafka.rewind_shrunk(consumer)
             return 0
         decoded = self.decoder.decode_batch(messages)
         applied = await apply_resilient(self.pool, self.projection, decoded)
