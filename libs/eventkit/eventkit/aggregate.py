@@ -27,7 +27,7 @@ from uuid import UUID, uuid4
 
 from anju_contracts import Event
 from eventkit.access import Guarded, Permissions
-from eventkit.commands import Accepted, Caller, accepted, counted, expect_version
+from eventkit.commands import Accepted, Caller, accepted, area_of, counted, expect_version
 from eventkit.errors import DomainError
 from eventkit.store import AppendResult, Store, StoreSession, Stream
 
@@ -36,11 +36,6 @@ T = TypeVar("T")
 
 Follow = Callable[[StoreSession, UUID, Sequence[Event]], Awaitable[None]]
 """Keeps an aggregate's deadlines in step with the events just appended to it."""
-
-
-def area_of_guard(guard: Guarded) -> str:
-    """The envelope ``area`` of a fact: its grid, or its community above the grids."""
-    return str(guard.grid_id or guard.community_id)
 
 
 @dataclass(frozen=True)
@@ -167,7 +162,7 @@ class Work(Generic[T]):
     async def commit(self) -> None:
         aggregate = self.aggregate
         after = aggregate.fold(self.id, [*self.stream.payloads, *self.events])
-        area = None if after is None else area_of_guard(aggregate.guard(after))
+        area = None if after is None else area_of(aggregate.guard(after))
         self.result = await self.session.append(
             self.stream.id, self.version, self.events, context=self.caller.context, area=area
         )
@@ -190,7 +185,7 @@ class Work(Generic[T]):
             version,
             events,
             context=self.caller.context,
-            area=area_of_guard(guard),
+            area=area_of(guard),
         )
         if other.follow is not None and events:
             await other.follow(self.session, entity_id, events)

@@ -41,18 +41,6 @@ class Principal(BaseModel):
         return any(role in self.roles for role in roles)
 
 
-def covers(principal: Principal, community_id: str, grid_id: str | None = None) -> bool:
-    """Whether the caller's token covers a place: admins everywhere; everyone else (directors,
-    grid workers, desk staff, …) the communities and grids named in their ``areas`` claim.
-
-    A token that names no area covers nothing: a missing claim never widens access.
-    """
-    if principal.has(Role.ADMIN):
-        return True
-    areas = set(principal.areas)
-    return community_id in areas or (grid_id is not None and grid_id in areas)
-
-
 class InvalidToken(Exception):
     """The bearer token is missing, malformed, expired or not signed by us."""
 

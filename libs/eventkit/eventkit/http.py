@@ -34,17 +34,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from eventkit.auth import InvalidToken, Principal, Role, verify_token
-from eventkit.errors import DomainError, Forbidden, Kind, Unauthorized
+from eventkit.auth import InvalidToken, Principal, verify_token
+from eventkit.errors import DomainError, Kind, Unauthorized
 from eventkit.guard import PRINCIPAL_KEY, EdgeGuard
 from eventkit.metrics import HTTP_LATENCY
 from eventkit.store import ConcurrencyError
 
 log = structlog.get_logger("eventkit.http")
 
-
-ApiError = DomainError
-"""The edge's name for an error it answers as JSON: every :class:`DomainError`."""
 
 STATUS: dict[Kind, int] = {
     Kind.INVALID: 400,
@@ -204,17 +201,6 @@ def authenticate(
 
 
 CurrentUser = Annotated[Principal, Depends(authenticate)]
-
-
-def require(*roles: Role) -> Callable[[Principal], Principal]:
-    """A dependency that lets through only callers holding one of ``roles`` (admins always)."""
-
-    def check(principal: CurrentUser) -> Principal:
-        if not principal.has(Role.ADMIN, *roles):
-            raise Forbidden("your role may not do this", needs=[str(r) for r in roles])
-        return principal
-
-    return check
 
 
 # -- the OpenAPI document: every error answer, with the real body ---------------------------------

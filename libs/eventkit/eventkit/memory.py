@@ -24,7 +24,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from anju_contracts import Actor, Event, EventCatalog
-from eventkit.store import AppendResult, ConcurrencyError, Context, RecordedEvent, Stream
+from eventkit.store import (
+    AppendResult,
+    ConcurrencyError,
+    Context,
+    RecordedEvent,
+    Stream,
+    refuse_foreign,
+)
 
 
 def _utcnow() -> datetime:
@@ -116,10 +123,7 @@ class MemorySession:
         """
         if not events:
             return AppendResult(stream_id, expected_version, ())
-        catalog = self.store.catalog
-        for event in events:
-            if not catalog.knows(event.event_type):
-                raise ValueError(f"{event.event_type} is not an event of {self.store.source}")
+        refuse_foreign(self.store.catalog, events)
         pending = self._pending.get(stream_id)
         current = pending.version if pending else self.store._version(stream_id)
         if current != expected_version:

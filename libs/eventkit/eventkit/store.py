@@ -190,6 +190,13 @@ RETURNING position
 """
 
 
+def refuse_foreign(catalog: EventCatalog, events: Sequence[Event]) -> None:
+    """Raise unless every event belongs to ``catalog``: a store keeps its own service's facts."""
+    for event in events:
+        if not catalog.knows(event.event_type):
+            raise ValueError(f"{event.event_type} is not an event of {catalog.source}")
+
+
 class Session:
     """One transaction against the store: load streams, append, schedule deadlines."""
 
@@ -230,9 +237,7 @@ class Session:
         """Append ``events`` to ``stream_id`` if it is still at ``expected_version``."""
         if not events:
             return AppendResult(stream_id, expected_version, ())
-        for event in events:
-            if not self.store.catalog.knows(event.event_type):
-                raise ValueError(f"{event.event_type} is not an event of {self.store.source}")
+        refuse_foreign(self.store.catalog, events)
         try:
             rows = await self.conn.fetch(
                 _INSERT,
