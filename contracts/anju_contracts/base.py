@@ -136,10 +136,15 @@ class EventCatalog:
         source: str,
         events: Iterable[type[Event]],
         upcasters: Mapping[tuple[str, int], Upcaster] | None = None,
+        *,
+        restricted: Iterable[type[Event]] = (),
     ) -> None:
         self.source = source
         self._latest: dict[str, type[Event]] = {}
-        for model in events:
+        restricted = tuple(restricted)
+        self.restricted: frozenset[str] = frozenset(m.event_type for m in restricted)
+        """Types the service stores but never publishes (clinical facts): no topic, no schema."""
+        for model in (*events, *restricted):
             if model.event_type in self._latest:
                 raise ValueError(f"duplicate event type {model.event_type}")
             if not model.event_type.startswith(f"{source}."):
@@ -153,7 +158,12 @@ class EventCatalog:
 
     @property
     def models(self) -> tuple[type[Event], ...]:
-        return tuple(self._latest.values())
+        """The published events: those on the service's topic."""
+        return tuple(m for t, m in self._latest.items() if t not in self.restricted)
+
+    @property
+    def restricted_models(self) -> tuple[type[Event], ...]:
+        return tuple(m for t, m in self._latest.items() if t in self.restricted)
 
     def knows(self, event_type: str) -> bool:
         return event_type in self._latest

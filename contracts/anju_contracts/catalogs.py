@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from anju_contracts import mediation, registry
+from anju_contracts import health, mediation, registry
 from anju_contracts.base import EventCatalog
 
-CATALOGS: tuple[EventCatalog, ...] = (registry.CATALOG, mediation.CATALOG)
+CATALOGS: tuple[EventCatalog, ...] = (registry.CATALOG, mediation.CATALOG, health.CATALOG)

@@ -140,10 +140,13 @@ async def status(root: Path) -> None:
             if cursor is None:
                 print(f"  {service:<14} events={head:<8} relay has not run yet")
                 continue
+            restricted = [t for c in CATALOGS if c.source == service for t in c.restricted]
             lag = await conn.fetchval(
-                "SELECT count(*) FROM events WHERE (xid, position) > ($1::text::xid8, $2)",
+                "SELECT count(*) FROM events WHERE (xid, position) > ($1::text::xid8, $2)"
+                " AND type <> ALL($3::text[])",
                 cursor["xid"],
                 cursor["position"],
+                restricted,
             )
             print(
                 f"  {service:<14} events={head:<8} published={cursor['published']:<8}"

@@ -1,5 +1,9 @@
 """The relay: publishes every committed event to Kafka, in commit order, keyed by stream id.
 
+Every event but those its catalogue declares *restricted* (health's clinical facts): those stay
+in the service's store. A restricted type lives in streams of its own, so the sequences of the
+published streams have no gaps.
+
 It reads the event store in ``(xid, position)`` order, never past the oldest transaction still
 running (see :mod:`eventkit.schema`), publishes a batch, waits for the broker's acknowledgement,
 then saves its cursor. A crash between the acknowledgement and the save publishes that batch
@@ -59,7 +63,7 @@ SELECT xid::text AS xid, position, stream_id, id::text AS id, type,
        {ENVELOPE_SQL}
 FROM (
     SELECT * FROM events
-    WHERE (xid, position) > ($1::text::xid8, $2::bigint)
+    WHERE (xid, position) > ($1::text::xid8, $2::bigint) AND type <> ALL($5::text[])
     ORDER BY events.xid, events.position
     LIMIT $3
 ) AS events
@@ -73,7 +77,7 @@ _MARK_WAIT_MS = 10
 
 _LAG = """
 SELECT count(*) FROM events
-WHERE (xid, position) > ($1::text::xid8, $2::bigint)
+WHERE (xid, position) > ($1::text::xid8, $2::bigint) AND type <> ALL($3::text[])
 """
 
 
@@ -100,6 +104,7 @@ class Relay:
         self.settings = settings
         self.topic = settings.topic
         self.source = store.source
+        self._restricted = sorted(store.catalog.restricted)
         self._lock_key = f"anju.relay:{self.topic}"
         self._producer: AIOKafkaProducer | None = None
         self._admin: AIOKafkaAdminClient | None = None
@@ -313,7 +318,12 @@ class Relay:
     async def _fetch(self, cursor: Cursor) -> list[asyncpg.Record]:
         async with self.store.pool.acquire() as conn:
             rows: list[asyncpg.Record] = await conn.fetch(
-                _BATCH, cursor.xid, cursor.position, self.settings.relay_batch, self.source
+                _BATCH,
+                cursor.xid,
+                cursor.position,
+                self.settings.relay_batch,
+                self.source,
+                self._restricted,
             )
         return rows
 
@@ -387,7 +397,9 @@ class Relay:
         """Committed events not yet published (some may wait for older transactions)."""
         cursor = self._cursor
         async with self.store.pool.acquire() as conn:
-            return int(await conn.fetchval(_LAG, cursor.xid, cursor.position))
+            return int(
+                await conn.fetchval(_LAG, cursor.xid, cursor.position, self._restricted)
+            )
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:

@@ -1,0 +1,1 @@
+"""The health service's use cases: load, decide, append."""

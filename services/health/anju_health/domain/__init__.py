@@ -1,0 +1,1 @@
+"""The health service's domain: pure deciders, no I/O."""

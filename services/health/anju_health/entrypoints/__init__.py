@@ -1,0 +1,1 @@
+"""The health service's edges: the composition root and the HTTP routes."""
