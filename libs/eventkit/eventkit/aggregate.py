@@ -137,6 +137,30 @@ class Aggregate(Generic[S]):
                 await work.commit()
             work.answer()
 
+    @asynccontextmanager
+    async def upsert(
+        self, store: Store, caller: Caller, action: str, entity_id: UUID
+    ) -> AsyncIterator[Work[S | None]]:
+        """A command on the record with a natural id (a resident's health record): it goes on
+        with the record when there is one (not found if the caller may not see it), or starts it
+        (``w.state`` is ``None``; the handler checks the place as for :meth:`create`)."""
+        with counted(self.source, action):
+            self.permissions.check(caller.principal, action)
+            async with store.session() as session:
+                stream_id = self.stream(entity_id)
+                if self.locked:
+                    await session.lock(stream_id)
+                stream = await session.load(stream_id)
+                state = self.fold(entity_id, stream.payloads)
+                if state is not None and not caller.sees(self.guard(state)):
+                    raise self.missing(entity_id)
+                work: Work[S | None] = Work(
+                    self, session, caller, entity_id, state, stream, stream.version
+                )
+                yield work
+                await work.commit()
+            work.answer()
+
 
 @dataclass
 class Work(Generic[T]):

@@ -1,6 +1,7 @@
 """The composition root: ``create_app(settings)`` builds the health service's FastAPI app.
 
-Nothing connects here; the runtime (pool, relay) starts in the app's lifespan.
+Nothing connects here; the runtime (pool, relay, scheduler, the policy that learns areas and
+residents from the registry and enrols the over-65s) starts in the app's lifespan.
 """
 
 from __future__ import annotations
@@ -8,11 +9,36 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from anju_contracts.health import CATALOG
-from anju_health.entrypoints.http import router
+from anju_health.application import glass
+from anju_health.application.aggregates import records_aggregate
+from anju_health.application.reactions import deadline_handlers, registry_reaction
+from anju_health.application.records import HealthConfig
+from anju_health.entrypoints.http import commands, router
 from anju_health.settings import HealthSettings
+from eventkit import audit, known
 from eventkit.app import service_app
+from eventkit.commands import Clock, utcnow
 from eventkit.runtime import Runtime
 
 
-def create_app(settings: HealthSettings) -> FastAPI:
-    return service_app(Runtime(settings, catalog=CATALOG), [router])
+def create_app(settings: HealthSettings, *, clock: Clock = utcnow) -> FastAPI:
+    schedule = settings.schedule
+    config = HealthConfig(
+        clock=clock,
+        schedule=schedule,
+        known=known.PostgresKnown(),
+        glass=glass.PostgresGlass(),
+        health_station=settings.health_station,
+        records=records_aggregate(schedule),
+    )
+    runtime = Runtime(
+        settings,
+        catalog=CATALOG,
+        ddl=[known.DDL, glass.DDL, audit.DDL],
+        policies=[known.registry_policy("health_registry", then=registry_reaction(config))],
+        deadlines=deadline_handlers(config),
+        clock=clock,
+    )
+    app = service_app(runtime, [router], commands=[commands])
+    app.state.health = config
+    return app
