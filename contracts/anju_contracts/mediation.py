@@ -29,7 +29,9 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from anju_contracts.base import Event, EventCatalog, Personal
-from anju_contracts.registry import AreaKind, AreaPath
+
+# Location is the registry's concept, re-exported where mediation's events first defined it.
+from anju_contracts.registry import AreaPath, Location as Location
 
 SOURCE = "mediation"
 
@@ -114,16 +116,6 @@ class ReferralTarget(StrEnum):
 class PetitionStage(StrEnum):
     ACCEPTANCE = "acceptance"
     ANSWER = "answer"
-
-
-class Location(BaseModel):
-    """An area of the registry's tree where something happened, with its whole path."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    area_id: UUID
-    kind: AreaKind
-    path: AreaPath
 
 
 class Party(BaseModel):

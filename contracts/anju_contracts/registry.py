@@ -75,6 +75,16 @@ class AreaPath(BaseModel):
     unit_id: UUID | None = None
 
 
+class Location(BaseModel):
+    """An area of the registry's tree where something happened, with its whole path."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    area_id: UUID
+    kind: AreaKind
+    path: AreaPath
+
+
 # -- areas -----------------------------------------------------------------------------------
 
 

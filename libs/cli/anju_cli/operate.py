@@ -96,9 +96,9 @@ def projections() -> dict[str, Projection]:
 def policies(service: str) -> list[Policy]:
     """The policies ``service`` runs: their dead letters are in its database."""
     if service == "mediation":
-        from anju_mediation.application.known import POLICY
+        from anju_mediation.application.policies import REGISTRY_POLICY
 
-        return [POLICY]
+        return [REGISTRY_POLICY]
     return []
 
 

@@ -26,7 +26,8 @@ from anju_contracts.registry import (
     ResidentRegistered,
     Sex,
 )
-from anju_mediation.application.known import DDL, POLICY
+from anju_mediation.application.policies import REGISTRY_POLICY as POLICY
+from eventkit.known import DDL
 from eventkit.messages import Decoder, Delivered, StoredMessage, dead_letter, failed, stream_heads
 from eventkit.schema import migrate
 
@@ -138,7 +139,7 @@ async def test_replaying_a_policy_letter_applies_it_then_what_waited_behind_it(
     refused = await anju(database_url, monkeypatch, capsys, "replay", str(behind))
     assert refused.code == 2
     assert f"blocked behind dead letter {head}" in refused.out
-    assert await mediation.fetchval("SELECT count(*) FROM mediation_residents") == 0
+    assert await mediation.fetchval("SELECT count(*) FROM known_residents") == 0
 
     replayed = await anju(database_url, monkeypatch, capsys, "replay", "--all")
     assert replayed.code == 0, replayed.out + replayed.err
@@ -146,7 +147,7 @@ async def test_replaying_a_policy_letter_applies_it_then_what_waited_behind_it(
     assert f"{behind}: replayed after {head}" in replayed.out
     # Registered, then moved out: in stream order, so the resident is known and inactive.
     row = await mediation.fetchrow(
-        "SELECT active FROM mediation_residents WHERE resident_id = $1", resident
+        "SELECT active FROM known_residents WHERE resident_id = $1", resident
     )
     assert row is not None
     assert row["active"] is False

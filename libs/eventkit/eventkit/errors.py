@@ -80,3 +80,18 @@ class Rejected(DomainError):
 class Unavailable(DomainError):
     kind = Kind.UNAVAILABLE
     code = "unavailable"
+
+
+# -- what a service knows of the registry (``eventkit.known``) ------------------------------------
+
+
+class AreaNotFound(NotFound):
+    """The area is not (yet) known here: a service learns areas from the registry's events."""
+
+    code = "area_not_found"
+
+
+class UnknownResident(Rejected):
+    """A command names a resident the registry never registered, or one the caller may not see."""
+
+    code = "unknown_resident"

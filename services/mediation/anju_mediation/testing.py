@@ -28,10 +28,10 @@ from anju_contracts.registry import (
     ResidentRegistered,
     Sex,
 )
-from anju_mediation.application import known
 from anju_mediation.application.aggregates import PETITION_DUE, SLA_AT_RISK, SLA_DUE
 from anju_mediation.application.disputes import sla_handlers
 from anju_mediation.application.petitions import petition_due
+from anju_mediation.application.policies import REGISTRY_POLICY
 from anju_mediation.entrypoints.app import create_app
 from anju_mediation.settings import MediationSettings
 from eventkit.auth import issue_token
@@ -116,7 +116,7 @@ class MediationClient:
         self._offset += 1
         envelope = registry_envelope(event, subject=subject, area=area)
         delivered = Delivered(envelope, event, "registry.events", 0, self._offset)
-        await handle_once(self.runtime.store, known.POLICY, delivered)
+        await handle_once(self.runtime.store, REGISTRY_POLICY, delivered)
 
     async def area(self, kind: AreaKind, parent: str | None, path: AreaPath) -> str:
         area_id = uuid.uuid4()

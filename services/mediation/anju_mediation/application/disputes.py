@@ -44,10 +44,10 @@ from anju_mediation.application.commands import (
     UnassignMediator,
     when,
 )
-from anju_mediation.application.known import Known, visible_location, visible_residents
 from anju_mediation.domain import disputes
 from anju_mediation.domain.disputes import Dispute, Slas, Status
 from eventkit.commands import Accepted, Caller, area_of, counted
+from eventkit.known import Known, visible_location, visible_residents
 from eventkit.scheduler import Deadline
 from eventkit.store import Context, Store, StoreSession
 

@@ -19,10 +19,10 @@ from anju_mediation.application.commands import (
     ProxyPetition,
     when,
 )
-from anju_mediation.application.known import Known, require_known, visible_residents
 from anju_mediation.domain import petitions
 from anju_mediation.domain.petitions import Deadlines, Petition, PetitionStatus
 from eventkit.commands import Accepted, Caller, area_of, counted
+from eventkit.known import Known, require_known, visible_residents
 from eventkit.scheduler import Deadline
 from eventkit.store import Context, Store, StoreSession
 

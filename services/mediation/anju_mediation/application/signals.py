@@ -10,16 +10,16 @@ from pydantic import BaseModel
 from anju_contracts.mediation import Category, Location, Party, ReporterRole
 from anju_mediation.application.aggregates import DISPUTES, SIGNALS
 from anju_mediation.application.commands import ConvertSignal, DismissSignal, ReportSignal
-from anju_mediation.application.known import (
+from anju_mediation.domain import disputes, signals
+from anju_mediation.domain.disputes import Slas
+from anju_mediation.domain.signals import SignalStatus
+from eventkit.commands import Accepted, Caller
+from eventkit.known import (
     Known,
     require_known,
     visible_location,
     visible_residents,
 )
-from anju_mediation.domain import disputes, signals
-from anju_mediation.domain.disputes import Slas
-from anju_mediation.domain.signals import SignalStatus
-from eventkit.commands import Accepted, Caller
 from eventkit.store import Store
 
 

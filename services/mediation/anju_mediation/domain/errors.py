@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-from eventkit.errors import Duplicate, NotFound, Rejected
+from eventkit.errors import (
+    AreaNotFound as AreaNotFound,
+    Duplicate,
+    NotFound,
+    Rejected,
+    UnknownResident as UnknownResident,
+)
 
 # -- what commands refer to ----------------------------------------------------------------------
-
-
-class AreaNotFound(NotFound):
-    """The area is not (yet) known here: mediation learns areas from the registry's events."""
-
-    code = "area_not_found"
-
-
-class UnknownResident(Rejected):
-    """A party names a resident the registry never registered (or who left)."""
-
-    code = "unknown_resident"
+# AreaNotFound and UnknownResident are the kernel's (eventkit.known raises them), re-exported here.
 
 
 class DuplicateParty(Rejected):

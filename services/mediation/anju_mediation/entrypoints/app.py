@@ -9,13 +9,13 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from anju_contracts.mediation import CATALOG
-from anju_mediation.application import known
 from anju_mediation.application.aggregates import PETITION_DUE, SLA_AT_RISK, SLA_DUE
 from anju_mediation.application.disputes import sla_handlers
 from anju_mediation.application.petitions import petition_due
+from anju_mediation.application.policies import REGISTRY_POLICY
 from anju_mediation.entrypoints.http import MediationConfig, commands, router
 from anju_mediation.settings import MediationSettings
-from eventkit import audit
+from eventkit import audit, known
 from eventkit.app import service_app
 from eventkit.commands import Clock, utcnow
 from eventkit.runtime import Runtime
@@ -28,7 +28,7 @@ def create_app(settings: MediationSettings, *, clock: Clock = utcnow) -> FastAPI
         settings,
         catalog=CATALOG,
         ddl=[known.DDL, audit.DDL],
-        policies=[known.POLICY],
+        policies=[REGISTRY_POLICY],
         deadlines={SLA_AT_RISK: at_risk, SLA_DUE: breached, PETITION_DUE: petition_due},
     )
     app = service_app(runtime, [router], commands=[commands])

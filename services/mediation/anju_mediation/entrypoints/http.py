@@ -37,7 +37,6 @@ from anju_mediation.application.commands import (
     UnassignMediator,
 )
 from anju_mediation.application.disputes import DisputeView
-from anju_mediation.application.known import Known
 from anju_mediation.application.petitions import PetitionView
 from anju_mediation.application.signals import SignalView
 from anju_mediation.domain.disputes import Slas
@@ -45,6 +44,7 @@ from anju_mediation.domain.petitions import Deadlines
 from eventkit import audit
 from eventkit.app import StoreDep
 from eventkit.commands import Accepted, Caller, Clock, caller_dependency
+from eventkit.known import Known
 
 
 @dataclass(frozen=True)

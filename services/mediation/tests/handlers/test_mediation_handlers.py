@@ -28,12 +28,12 @@ from anju_mediation.application.commands import (
     RegisterDispute,
     Resolve,
 )
-from anju_mediation.application.known import MemoryKnown
 from anju_mediation.domain.disputes import DEFAULT_SLAS
 from anju_mediation.domain.errors import AreaNotFound, DisputeNotFound, UnknownResident
 from eventkit.auth import Principal, Role
 from eventkit.commands import Caller
 from eventkit.errors import Forbidden
+from eventkit.known import MemoryKnown
 from eventkit.memory import MemoryEventStore
 from eventkit.store import Context
 
@@ -63,7 +63,7 @@ class Estate:
 
     def resident(self, grid: UUID) -> UUID:
         resident_id = uuid4()
-        self.known.paths[resident_id] = AreaPath(community_id=COMMUNITY, grid_id=grid)
+        self.known.place(resident_id, AreaPath(community_id=COMMUNITY, grid_id=grid))
         return resident_id
 
     async def register(

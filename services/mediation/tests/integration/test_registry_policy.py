@@ -18,8 +18,9 @@ from anju_contracts.registry import (
     ResidentRegistered,
     Sex,
 )
-from anju_mediation.application import known
+from anju_mediation.application.policies import REGISTRY_POLICY
 from anju_mediation.testing import SECRET, registry_envelope, running_mediation
+from eventkit.known import PostgresKnown
 from eventkit.messages import Delivered
 from eventkit.policy import handle_once
 from eventkit.relay import Relay
@@ -80,7 +81,7 @@ async def test_residents_arrive_from_the_registry_topic(
         async with running_mediation(
             database_url, kafka_bootstrap, topic_prefix=prefix
         ) as mediation:
-            learnt = known.PostgresKnown()
+            learnt = PostgresKnown()
             store = mediation.runtime.store
             for _ in range(300):
                 async with store.session() as session:
@@ -96,8 +97,8 @@ async def test_residents_arrive_from_the_registry_topic(
             # a redelivered event has its effect once (the kernel's inbox)
             envelope = registry_envelope(registered, subject=f"resident-{resident}", area=None)
             again = Delivered(envelope, registered, "registry.events", 0, 99)
-            assert await handle_once(mediation.runtime.store, known.POLICY, again)
-            assert not await handle_once(mediation.runtime.store, known.POLICY, again)
+            assert await handle_once(mediation.runtime.store, REGISTRY_POLICY, again)
+            assert not await handle_once(mediation.runtime.store, REGISTRY_POLICY, again)
     finally:
         await relay.close()
         await pool.close()

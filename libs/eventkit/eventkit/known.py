@@ -1,0 +1,371 @@
+"""What a service knows of the registry: areas and residents, learnt from the registry's events.
+
+No service reads another's database, yet most commands name an area or a resident of the
+registry. A service that needs them runs :func:`registry_policy` on ``registry.events``: it keeps
+two tables of the service's own database (:data:`DDL`) in the same transaction as the policy's
+inbox row, so a redelivered event changes nothing, and then lets the service react in that same
+transaction. Commands read the tables through :class:`Known` (:class:`PostgresKnown`, or
+:class:`MemoryKnown` in handler tests) and the access rule through :func:`visible_location` and
+:func:`visible_residents`: an area or a resident the caller may not see is not found, exactly
+like one the registry never announced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, replace
+from datetime import date
+from typing import Protocol, cast
+from uuid import UUID
+
+import asyncpg
+
+from anju_contracts import Event
+from anju_contracts.registry import (
+    CATALOG as REGISTRY,
+    AreaCreated,
+    AreaKind,
+    AreaPath,
+    Location,
+    ResidentDetailsCorrected,
+    ResidentDied,
+    ResidentMoved,
+    ResidentMovedOut,
+    ResidentRegistered,
+)
+from eventkit.commands import Caller
+from eventkit.errors import AreaNotFound, UnknownResident
+from eventkit.messages import Delivered
+from eventkit.policy import Handler, Policy
+from eventkit.store import Session, StoreSession
+
+__all__ = [
+    "DDL",
+    "AreaNotFound",
+    "Known",
+    "KnownResident",
+    "MemoryKnown",
+    "PostgresKnown",
+    "UnknownResident",
+    "learn",
+    "registry_policy",
+    "require_known",
+    "visible_location",
+    "visible_residents",
+]
+
+DDL = """
+-- Mediation kept these tables as mediation_areas and mediation_residents before the kernel
+-- took them over: a database that has the old tables and not the new ones keeps its rows.
+DO $$
+BEGIN
+    IF to_regclass('mediation_areas') IS NOT NULL AND to_regclass('known_areas') IS NULL THEN
+        ALTER TABLE mediation_areas RENAME TO known_areas;
+        ALTER INDEX IF EXISTS mediation_areas_pkey RENAME TO known_areas_pkey;
+    END IF;
+    IF to_regclass('mediation_residents') IS NOT NULL
+            AND to_regclass('known_residents') IS NULL THEN
+        ALTER TABLE mediation_residents RENAME TO known_residents;
+        ALTER INDEX IF EXISTS mediation_residents_pkey RENAME TO known_residents_pkey;
+    END IF;
+END
+$$;
+CREATE TABLE IF NOT EXISTS known_areas (
+    area_id      uuid PRIMARY KEY,
+    kind         text NOT NULL,
+    community_id uuid NOT NULL,
+    grid_id      uuid,
+    building_id  uuid,
+    unit_id      uuid
+);
+CREATE TABLE IF NOT EXISTS known_residents (
+    resident_id  uuid PRIMARY KEY,
+    community_id uuid NOT NULL,
+    grid_id      uuid,
+    building_id  uuid,
+    unit_id      uuid,
+    active       boolean NOT NULL
+);
+ALTER TABLE known_residents ADD COLUMN IF NOT EXISTS date_of_birth date;
+ALTER TABLE known_residents ADD COLUMN IF NOT EXISTS died_on date;
+"""
+"""The two tables :func:`learn` keeps; pass it to the service's ``Runtime(ddl=...)``."""
+
+
+@dataclass(frozen=True)
+class KnownResident:
+    """A resident as the registry last announced them."""
+
+    resident_id: UUID
+    path: AreaPath
+    date_of_birth: date | None
+    """Unknown only for a resident first heard of by a move (the registration came earlier
+    than the service started listening)."""
+    active: bool
+    """False once the resident died or moved out; true again if the registry registers them
+    again."""
+    died_on: date | None
+
+
+# -- learning -------------------------------------------------------------------------------------
+
+_PATH_COLUMNS = "community_id, grid_id, building_id, unit_id"
+
+
+def _columns(path: AreaPath) -> tuple[UUID, UUID | None, UUID | None, UUID | None]:
+    return (path.community_id, path.grid_id, path.building_id, path.unit_id)
+
+
+def _located(event: AreaCreated) -> Location:
+    """The area with a path that ends at the area itself, whether or not the event's did."""
+    if event.kind == AreaKind.COMMUNITY:
+        path = AreaPath(community_id=event.area_id)
+    else:
+        path = event.path.model_copy(update={f"{event.kind}_id": event.area_id})
+    return Location(area_id=event.area_id, kind=event.kind, path=path)
+
+
+async def learn(session: Session, delivered: Delivered) -> None:
+    """Mirror the areas and residents a registry event announces; the others change nothing.
+
+    Every statement sets the row to what the event says, so applying an event again leaves the
+    row as it was (the policy's inbox already keeps a redelivery from applying it twice).
+    """
+    conn = session.conn
+    event = delivered.event
+    if isinstance(event, AreaCreated):
+        location = _located(event)
+        await conn.execute(
+            f"""
+            INSERT INTO known_areas (area_id, kind, {_PATH_COLUMNS})
+            VALUES ($1, $2, $3, $4, $5, $6)
+            ON CONFLICT (area_id) DO UPDATE SET kind = EXCLUDED.kind,
+                community_id = EXCLUDED.community_id, grid_id = EXCLUDED.grid_id,
+                building_id = EXCLUDED.building_id, unit_id = EXCLUDED.unit_id
+            """,
+            location.area_id,
+            location.kind.value,
+            *_columns(location.path),
+        )
+    elif isinstance(event, ResidentRegistered):
+        await conn.execute(
+            f"""
+            INSERT INTO known_residents
+                (resident_id, {_PATH_COLUMNS}, date_of_birth, active, died_on)
+            VALUES ($1, $2, $3, $4, $5, $6, true, NULL)
+            ON CONFLICT (resident_id) DO UPDATE SET community_id = EXCLUDED.community_id,
+                grid_id = EXCLUDED.grid_id, building_id = EXCLUDED.building_id,
+                unit_id = EXCLUDED.unit_id, date_of_birth = EXCLUDED.date_of_birth,
+                active = true, died_on = NULL
+            """,
+            event.resident_id,
+            *_columns(event.path),
+            event.date_of_birth,
+        )
+    elif isinstance(event, ResidentMoved):
+        await conn.execute(
+            f"""
+            INSERT INTO known_residents (resident_id, {_PATH_COLUMNS}, active)
+            VALUES ($1, $2, $3, $4, $5, true)
+            ON CONFLICT (resident_id) DO UPDATE SET community_id = EXCLUDED.community_id,
+                grid_id = EXCLUDED.grid_id, building_id = EXCLUDED.building_id,
+                unit_id = EXCLUDED.unit_id
+            """,
+            event.resident_id,
+            *_columns(event.to_path),
+        )
+    elif isinstance(event, ResidentDetailsCorrected):
+        if event.date_of_birth is not None:
+            await conn.execute(
+                "UPDATE known_residents SET date_of_birth = $2 WHERE resident_id = $1",
+                event.resident_id,
+                event.date_of_birth,
+            )
+    elif isinstance(event, ResidentMovedOut):
+        await conn.execute(
+            "UPDATE known_residents SET active = false WHERE resident_id = $1",
+            event.resident_id,
+        )
+    elif isinstance(event, ResidentDied):
+        await conn.execute(
+            "UPDATE known_residents SET active = false, died_on = $2 WHERE resident_id = $1",
+            event.resident_id,
+            event.died_on,
+        )
+
+
+def registry_policy(name: str, then: Handler | None = None) -> Policy:
+    """The policy on ``registry.events`` that runs :func:`learn`, then ``then`` (the service's
+    own reaction, if any) in the same transaction, so ``then`` reads the tables as they stand
+    after the event.
+
+    ``name`` keys the policy's inbox rows, dead letters and consumer group: it must never
+    change for a service that has run it.
+    """
+
+    async def handle(session: Session, delivered: Delivered) -> None:
+        await learn(session, delivered)
+        if then is not None:
+            await then(session, delivered)
+
+    return Policy(name=name, catalogs=[REGISTRY], handle=handle)
+
+
+# -- reading --------------------------------------------------------------------------------------
+
+
+class Known(Protocol):
+    """What a service has learnt of the registry, as its commands read it."""
+
+    async def location(self, session: StoreSession, area_id: UUID) -> Location | None:
+        """The area, if the registry has announced it."""
+
+    async def residents(
+        self, session: StoreSession, ids: Collection[UUID]
+    ) -> Mapping[UUID, AreaPath]:
+        """Where each of ``ids`` that the registry has registered lives (or last lived)."""
+
+    async def resident(self, session: StoreSession, resident_id: UUID) -> KnownResident | None:
+        """The resident, if the registry has registered them."""
+
+
+class PostgresKnown:
+    """The two tables :func:`learn` keeps in the service's database."""
+
+    async def location(self, session: StoreSession, area_id: UUID) -> Location | None:
+        row = await _conn(session).fetchrow(
+            f"SELECT kind, {_PATH_COLUMNS} FROM known_areas WHERE area_id = $1", area_id
+        )
+        if row is None:
+            return None
+        return Location(area_id=area_id, kind=AreaKind(row["kind"]), path=_path_of(row))
+
+    async def residents(
+        self, session: StoreSession, ids: Collection[UUID]
+    ) -> Mapping[UUID, AreaPath]:
+        if not ids:
+            return {}
+        rows = await _conn(session).fetch(
+            f"""
+            SELECT resident_id, {_PATH_COLUMNS} FROM known_residents
+            WHERE resident_id = ANY($1::uuid[])
+            """,
+            list(ids),
+        )
+        return {row["resident_id"]: _path_of(row) for row in rows}
+
+    async def resident(self, session: StoreSession, resident_id: UUID) -> KnownResident | None:
+        row = await _conn(session).fetchrow(
+            f"""
+            SELECT {_PATH_COLUMNS}, date_of_birth, active, died_on FROM known_residents
+            WHERE resident_id = $1
+            """,
+            resident_id,
+        )
+        if row is None:
+            return None
+        return KnownResident(
+            resident_id=resident_id,
+            path=_path_of(row),
+            date_of_birth=row["date_of_birth"],
+            active=row["active"],
+            died_on=row["died_on"],
+        )
+
+
+def _conn(session: StoreSession) -> asyncpg.Connection:
+    return cast(Session, session).conn
+
+
+def _path_of(row: asyncpg.Record) -> AreaPath:
+    return AreaPath(
+        community_id=row["community_id"],
+        grid_id=row["grid_id"],
+        building_id=row["building_id"],
+        unit_id=row["unit_id"],
+    )
+
+
+class MemoryKnown:
+    """Areas and residents in dictionaries, for handler tests on the in-memory store.
+
+    Fill ``locations`` and ``people`` directly, or feed registry events to :meth:`learn`, which
+    mirrors them as :func:`learn` does in PostgreSQL.
+    """
+
+    def __init__(self) -> None:
+        self.locations: dict[UUID, Location] = {}
+        self.people: dict[UUID, KnownResident] = {}
+
+    def place(
+        self, resident_id: UUID, path: AreaPath, *, date_of_birth: date | None = None
+    ) -> KnownResident:
+        """Know an active resident living at ``path``."""
+        person = KnownResident(resident_id, path, date_of_birth, active=True, died_on=None)
+        self.people[resident_id] = person
+        return person
+
+    def learn(self, event: Event) -> None:
+        """What :func:`learn` does with a registry event, in the dictionaries."""
+        if isinstance(event, AreaCreated):
+            self.locations[event.area_id] = _located(event)
+        elif isinstance(event, ResidentRegistered):
+            self.place(event.resident_id, event.path, date_of_birth=event.date_of_birth)
+        elif isinstance(event, ResidentMoved):
+            known = self.people.get(event.resident_id)
+            if known is None:
+                self.place(event.resident_id, event.to_path)
+            else:
+                self.people[event.resident_id] = replace(known, path=event.to_path)
+        elif isinstance(event, ResidentDetailsCorrected | ResidentMovedOut | ResidentDied):
+            known = self.people.get(event.resident_id)
+            if known is None:
+                return  # as in PostgreSQL: an update finds no row
+            if isinstance(event, ResidentDetailsCorrected):
+                if event.date_of_birth is not None:
+                    known = replace(known, date_of_birth=event.date_of_birth)
+            elif isinstance(event, ResidentMovedOut):
+                known = replace(known, active=False)
+            else:
+                known = replace(known, active=False, died_on=event.died_on)
+            self.people[event.resident_id] = known
+
+    async def location(self, session: StoreSession, area_id: UUID) -> Location | None:
+        return self.locations.get(area_id)
+
+    async def residents(
+        self, session: StoreSession, ids: Collection[UUID]
+    ) -> Mapping[UUID, AreaPath]:
+        return {i: self.people[i].path for i in ids if i in self.people}
+
+    async def resident(self, session: StoreSession, resident_id: UUID) -> KnownResident | None:
+        return self.people.get(resident_id)
+
+
+# -- the access rule on what is known -------------------------------------------------------------
+
+
+async def visible_location(
+    known: Known, session: StoreSession, area_id: UUID, caller: Caller
+) -> Location:
+    """The area, if the service knows it and the caller covers it; else :class:`AreaNotFound`."""
+    location = await known.location(session, area_id)
+    if location is None or not caller.covers(location.path):
+        raise AreaNotFound("no such area (as the registry has announced)", area_id=str(area_id))
+    return location
+
+
+async def visible_residents(
+    known: Known, session: StoreSession, ids: Collection[UUID], caller: Caller
+) -> Mapping[UUID, AreaPath]:
+    """Those of ``ids`` the registry registered *and* the caller may see: anyone else is
+    "unknown" when a command names them, exactly like an id nobody registered."""
+    found = await known.residents(session, ids)
+    return {i: path for i, path in found.items() if caller.covers(path)}
+
+
+def require_known(ids: Collection[UUID], found: Mapping[UUID, AreaPath]) -> None:
+    """Refuse with :class:`UnknownResident` unless every one of ``ids`` was ``found``."""
+    for resident_id in ids:
+        if resident_id not in found:
+            raise UnknownResident("no such resident", resident_id=str(resident_id))

@@ -1,0 +1,370 @@
+"""What a service knows of the registry (``eventkit.known``): the mirror :func:`learn` keeps in
+real PostgreSQL, the policy around it, the tables mediation kept before, and the in-memory twin
+that handler tests use in its place."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime
+from uuid import UUID
+
+import asyncpg
+import pytest
+import pytest_asyncio
+
+from anju_contracts import Actor, Envelope, Event
+from anju_contracts.registry import (
+    CATALOG as REGISTRY,
+    AreaCreated,
+    AreaKind,
+    AreaPath,
+    Location,
+    ResidentDetailsCorrected,
+    ResidentDied,
+    ResidentMoved,
+    ResidentMovedOut,
+    ResidentRegistered,
+    Sex,
+)
+from eventkit.auth import Principal, Role
+from eventkit.commands import Caller
+from eventkit.errors import AreaNotFound, UnknownResident
+from eventkit.http import status_of
+from eventkit.known import (
+    DDL,
+    KnownResident,
+    MemoryKnown,
+    PostgresKnown,
+    learn,
+    registry_policy,
+    require_known,
+    visible_location,
+    visible_residents,
+)
+from eventkit.memory import MemoryEventStore
+from eventkit.messages import Delivered
+from eventkit.policy import handle_once
+from eventkit.schema import migrate
+from eventkit.store import Context, EventStore, Session
+
+COMMUNITY, GRID, OTHER_GRID, BUILDING = uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+AT_GRID = AreaPath(community_id=COMMUNITY, grid_id=GRID)
+AT_OTHER_GRID = AreaPath(community_id=COMMUNITY, grid_id=OTHER_GRID)
+BORN = date(1948, 3, 2)
+
+
+def delivered(event: Event, *, sequence: int = 1) -> Delivered:
+    subject = f"area-{event.area_id}" if isinstance(event, AreaCreated) else "resident-x"
+    envelope = Envelope(
+        id=uuid.uuid4(),
+        type=event.event_type,
+        version=event.event_version,
+        source="registry",
+        subject=subject,
+        sequence=sequence,
+        position=sequence,
+        occurred_at=datetime.now(UTC),
+        correlation_id="c",
+        actor=Actor(id="registry-tests", roles=("admin",)),
+        data=event.model_dump(mode="json"),
+    )
+    return Delivered(envelope, event, "registry.events", 0, sequence)
+
+
+def registered(resident_id: UUID, path: AreaPath = AT_GRID, born: date = BORN) -> Event:
+    return ResidentRegistered(
+        resident_id=resident_id,
+        name="王秀英",
+        sex=Sex.FEMALE,
+        date_of_birth=born,
+        id_number="11010519480302002X",
+        path=path,
+    )
+
+
+def area(area_id: UUID, kind: AreaKind, path: AreaPath, parent: UUID | None) -> Event:
+    return AreaCreated(area_id=area_id, kind=kind, name=str(kind), parent_id=parent, path=path)
+
+
+@pytest_asyncio.fixture
+async def store(database_url: str) -> AsyncIterator[EventStore]:
+    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=4)
+    await migrate(pool, DDL)
+    yield EventStore(pool, REGISTRY)
+    await pool.close()
+
+
+async def apply(store: EventStore, *events: Event) -> None:
+    """``learn`` each event on its own transaction, as the policy does (without its inbox)."""
+    for event in events:
+        async with store.session() as session:
+            await learn(session, delivered(event))
+
+
+async def resident(store: EventStore, resident_id: UUID) -> KnownResident | None:
+    async with store.session() as session:
+        return await PostgresKnown().resident(session, resident_id)
+
+
+# -- learning, in PostgreSQL ---------------------------------------------------------------------
+
+
+async def test_a_redelivered_event_changes_nothing(store: EventStore) -> None:
+    policy = registry_policy("known_tests")
+    rid = uuid.uuid4()
+    again = delivered(registered(rid))
+    assert await handle_once(store, policy, again)
+    await apply(store, ResidentDied(resident_id=rid, died_on=date(2026, 1, 5)))
+    # the inbox keeps the registration from running again and bringing the dead back
+    assert not await handle_once(store, policy, again)
+    dead = await resident(store, rid)
+    assert dead is not None
+    assert (dead.active, dead.died_on) == (False, date(2026, 1, 5))
+
+    # and each statement sets what the event says, so applying it twice is applying it once
+    grid = area(GRID, AreaKind.GRID, AreaPath(community_id=COMMUNITY), COMMUNITY)
+    moved = ResidentMoved(resident_id=rid, from_path=AT_GRID, to_path=AT_OTHER_GRID)
+    await apply(store, grid, grid, moved, moved)
+    async with store.session() as session:
+        assert await PostgresKnown().location(session, GRID) == Location(
+            area_id=GRID, kind=AreaKind.GRID, path=AT_GRID
+        )
+        assert await PostgresKnown().residents(session, [rid]) == {rid: AT_OTHER_GRID}
+        count = await session.conn.fetchval("SELECT count(*) FROM known_residents")
+    assert count == 1
+
+
+async def test_a_corrected_date_of_birth_is_learnt(store: EventStore) -> None:
+    rid = uuid.uuid4()
+    await apply(
+        store,
+        registered(rid),
+        ResidentDetailsCorrected(resident_id=rid, date_of_birth=date(1949, 3, 2), reason="证件"),
+    )
+    corrected = await resident(store, rid)
+    assert corrected is not None
+    assert corrected.date_of_birth == date(1949, 3, 2)
+
+    # a correction of other details leaves the date of birth alone
+    await apply(
+        store, ResidentDetailsCorrected(resident_id=rid, phone="13800000000", reason="换号")
+    )
+    assert await resident(store, rid) == corrected
+
+
+async def test_death_and_moving_out_make_a_resident_inactive(store: EventStore) -> None:
+    died, left = uuid.uuid4(), uuid.uuid4()
+    await apply(
+        store,
+        registered(died),
+        registered(left),
+        ResidentDied(resident_id=died, died_on=date(2026, 2, 1)),
+        ResidentMovedOut(resident_id=left, moved_out_on=date(2026, 2, 3)),
+    )
+    assert await resident(store, died) == KnownResident(
+        died, AT_GRID, BORN, active=False, died_on=date(2026, 2, 1)
+    )
+    assert await resident(store, left) == KnownResident(
+        left, AT_GRID, BORN, active=False, died_on=None
+    )
+
+
+async def test_a_resident_registered_again_is_active_again(store: EventStore) -> None:
+    rid = uuid.uuid4()
+    await apply(
+        store,
+        registered(rid),
+        ResidentDied(resident_id=rid, died_on=date(2026, 2, 1)),
+        registered(rid, AT_OTHER_GRID, date(1950, 1, 1)),
+    )
+    assert await resident(store, rid) == KnownResident(
+        rid, AT_OTHER_GRID, date(1950, 1, 1), active=True, died_on=None
+    )
+
+
+async def test_the_services_reaction_reads_the_mirror_in_the_same_transaction(
+    store: EventStore,
+) -> None:
+    seen: list[KnownResident | None] = []
+
+    async def enrol(session: Session, d: Delivered) -> None:
+        if isinstance(d.event, ResidentRegistered):
+            seen.append(await PostgresKnown().resident(session, d.event.resident_id))
+        if isinstance(d.event, ResidentDied):
+            raise RuntimeError("the reaction failed")
+
+    policy = registry_policy("known_tests", then=enrol)
+    rid = uuid.uuid4()
+    assert await handle_once(store, policy, delivered(registered(rid)))
+    assert seen == [KnownResident(rid, AT_GRID, BORN, active=True, died_on=None)]
+
+    # a failing reaction takes the mirror's change (and the inbox row) down with it
+    death = delivered(ResidentDied(resident_id=rid, died_on=date(2026, 2, 1)))
+    with pytest.raises(RuntimeError):
+        await handle_once(store, policy, death)
+    alive = await resident(store, rid)
+    assert alive is not None
+    assert alive.active
+    assert await handle_once(store, registry_policy("known_tests"), death)
+
+
+# -- the tables mediation kept before the kernel took them over ----------------------------------
+
+MEDIATIONS_TABLES = """
+CREATE TABLE mediation_areas (
+    area_id uuid PRIMARY KEY, kind text NOT NULL, community_id uuid NOT NULL,
+    grid_id uuid, building_id uuid, unit_id uuid
+);
+CREATE TABLE mediation_residents (
+    resident_id uuid PRIMARY KEY, community_id uuid NOT NULL,
+    grid_id uuid, building_id uuid, unit_id uuid, active boolean NOT NULL
+);
+"""
+
+
+async def test_the_ddl_takes_over_mediations_tables_with_their_rows(database_url: str) -> None:
+    rid = uuid.uuid4()
+    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
+    try:
+        await pool.execute(MEDIATIONS_TABLES)
+        await pool.execute(
+            "INSERT INTO mediation_areas VALUES ($1, 'grid', $2, $1, NULL, NULL)", GRID, COMMUNITY
+        )
+        await pool.execute(
+            "INSERT INTO mediation_residents VALUES ($1, $2, $3, NULL, NULL, false)",
+            rid,
+            COMMUNITY,
+            GRID,
+        )
+        await migrate(pool, DDL)
+        await migrate(pool, DDL)  # a restart runs it again
+        store = EventStore(pool, REGISTRY)
+        async with store.session() as session:
+            known = PostgresKnown()
+            assert await known.location(session, GRID) == Location(
+                area_id=GRID, kind=AreaKind.GRID, path=AT_GRID
+            )
+            assert await known.resident(session, rid) == KnownResident(
+                rid, AT_GRID, None, active=False, died_on=None
+            )
+        left = await pool.fetchval("SELECT count(*) FROM pg_class WHERE relname LIKE 'mediation_%'")
+        assert left == 0
+    finally:
+        await pool.close()
+
+
+async def test_the_ddl_leaves_old_tables_alone_when_the_new_ones_exist(database_url: str) -> None:
+    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
+    try:
+        await migrate(pool, DDL)
+        await pool.execute(MEDIATIONS_TABLES)
+        await migrate(pool, DDL)
+        tables = await pool.fetch(
+            "SELECT relname FROM pg_class WHERE relkind = 'r' AND relname ~ '_(areas|residents)$'"
+        )
+        assert {r["relname"] for r in tables} == {
+            "known_areas",
+            "known_residents",
+            "mediation_areas",
+            "mediation_residents",
+        }
+    finally:
+        await pool.close()
+
+
+# -- the in-memory twin ----------------------------------------------------------------------------
+
+
+def history() -> tuple[list[Event], list[UUID], list[UUID]]:
+    """A small estate's registry history, with every event the mirror reads and one it does
+    not, and residents it hears of only by a move or only by a death."""
+    stays, corrected, died, left, back, moved_in, unheard = (uuid.uuid4() for _ in range(7))
+    at_building = AreaPath(community_id=COMMUNITY, grid_id=GRID, building_id=BUILDING)
+    events: list[Event] = [
+        area(COMMUNITY, AreaKind.COMMUNITY, AreaPath(community_id=uuid.uuid4()), None),
+        area(GRID, AreaKind.GRID, AreaPath(community_id=COMMUNITY), COMMUNITY),
+        area(OTHER_GRID, AreaKind.GRID, AT_OTHER_GRID, COMMUNITY),
+        area(BUILDING, AreaKind.BUILDING, AT_GRID, GRID),
+        registered(stays, at_building),
+        registered(corrected),
+        ResidentDetailsCorrected(resident_id=corrected, date_of_birth=date(1960, 5, 4), reason="r"),
+        ResidentDetailsCorrected(resident_id=corrected, name="王秀兰", reason="r"),
+        registered(died),
+        ResidentMoved(resident_id=died, from_path=AT_GRID, to_path=AT_OTHER_GRID),
+        ResidentDied(resident_id=died, died_on=date(2026, 3, 1)),
+        registered(left),
+        ResidentMovedOut(resident_id=left, moved_out_on=date(2026, 3, 2)),
+        registered(back),
+        ResidentMovedOut(resident_id=back, moved_out_on=date(2026, 3, 3)),
+        registered(back, at_building, date(1970, 7, 7)),
+        ResidentMoved(resident_id=moved_in, from_path=AT_OTHER_GRID, to_path=AT_GRID),
+        ResidentDied(resident_id=unheard, died_on=date(2026, 3, 4)),
+    ]
+    areas = [COMMUNITY, GRID, OTHER_GRID, BUILDING, uuid.uuid4()]
+    residents = [stays, corrected, died, left, back, moved_in, unheard]
+    return events, areas, residents
+
+
+async def test_memory_known_answers_as_postgres_does(store: EventStore) -> None:
+    events, areas, residents = history()
+    await apply(store, *events)
+    memory = MemoryKnown()
+    for event in events:
+        memory.learn(event)
+
+    postgres = PostgresKnown()
+    async with store.session() as session:
+        for area_id in areas:
+            assert await memory.location(session, area_id) == await postgres.location(
+                session, area_id
+            )
+        for rid in residents:
+            assert await memory.resident(session, rid) == await postgres.resident(session, rid)
+        assert await memory.residents(session, residents) == await postgres.residents(
+            session, residents
+        )
+        assert await memory.residents(session, []) == await postgres.residents(session, [])
+        # the history reaches every state the mirror can hold, so the comparison means something
+        people = [await postgres.resident(session, rid) for rid in residents]
+    assert {(p.active, p.died_on is not None, p.date_of_birth is None) for p in people if p} == {
+        (True, False, False),
+        (False, True, False),
+        (False, False, False),
+        (True, False, True),
+    }
+    assert people[-1] is None
+
+
+# -- the access rule ---------------------------------------------------------------------------------
+
+
+def caller(*areas: UUID) -> Caller:
+    principal = Principal(sub="gw-1", roles=(Role.GRID_WORKER,), areas=tuple(map(str, areas)))
+    return Caller(principal, Context(actor=Actor(id="gw-1", roles=("grid_worker",))))
+
+
+async def test_what_the_caller_may_not_see_is_not_known() -> None:
+    known = MemoryKnown()
+    for event in history()[0][:4]:
+        known.learn(event)
+    near, far = uuid.uuid4(), uuid.uuid4()
+    known.place(near, AT_GRID)
+    known.place(far, AT_OTHER_GRID)
+    worker = caller(GRID)
+
+    async with MemoryEventStore(REGISTRY).session() as session:
+        location = await visible_location(known, session, GRID, worker)
+        assert location.path == AT_GRID
+        for hidden in (OTHER_GRID, uuid.uuid4()):
+            with pytest.raises(AreaNotFound) as refused:
+                await visible_location(known, session, hidden, worker)
+            assert (refused.value.code, status_of(refused.value)) == ("area_not_found", 404)
+
+        found = await visible_residents(known, session, [near, far], worker)
+    assert found == {near: AT_GRID}
+    require_known([near], found)
+    with pytest.raises(UnknownResident) as unknown:
+        require_known([near, far], found)
+    assert (unknown.value.code, status_of(unknown.value)) == ("unknown_resident", 422)
+    assert unknown.value.details == {"resident_id": str(far)}
