@@ -397,9 +397,7 @@ class Relay:
         """Committed events not yet published (some may wait for older transactions)."""
         cursor = self._cursor
         async with self.store.pool.acquire() as conn:
-            return int(
-                await conn.fetchval(_LAG, cursor.xid, cursor.position, self._restricted)
-            )
+            return int(await conn.fetchval(_LAG, cursor.xid, cursor.position, self._restricted))
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:

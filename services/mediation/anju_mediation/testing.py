@@ -11,23 +11,15 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import httpx
 from fastapi import FastAPI
 from pydantic import SecretStr
 
-from anju_contracts import Actor, Envelope, Event
-from anju_contracts.registry import (
-    SOURCE as REGISTRY,
-    AreaCreated,
-    AreaKind,
-    AreaPath,
-    ResidentRegistered,
-    Sex,
-)
+from anju_contracts import Event
 from anju_mediation.application.aggregates import PETITION_DUE, SLA_AT_RISK, SLA_DUE
 from anju_mediation.application.disputes import sla_handlers
 from anju_mediation.application.petitions import petition_due
@@ -35,35 +27,16 @@ from anju_mediation.application.policies import REGISTRY_POLICY
 from anju_mediation.entrypoints.app import create_app
 from anju_mediation.settings import MediationSettings
 from eventkit.auth import issue_token
-from eventkit.messages import Delivered
-from eventkit.policy import handle_once
 from eventkit.runtime import Runtime
 from eventkit.scheduler import Scheduler
 from eventkit.settings import KafkaSettings
 from eventkit.testing.clocks import ManualClock
+from eventkit.testing.registry import RegistryFeed
 
 SECRET = "mediation-tests-secret-0123456789"
 
 
 Clock = ManualClock
-
-
-def registry_envelope(event: Event, *, subject: str, area: uuid.UUID | None) -> Envelope:
-    """The envelope the registry's relay would publish ``event`` in."""
-    return Envelope(
-        id=uuid.uuid4(),
-        type=event.event_type,
-        version=event.event_version,
-        source=REGISTRY,
-        subject=subject,
-        sequence=1,
-        position=1,
-        occurred_at=datetime.now(UTC),
-        correlation_id=str(uuid.uuid4()),
-        actor=Actor(id="registry-tests", roles=("admin",)),
-        area=None if area is None else str(area),
-        data=event.model_dump(mode="json"),
-    )
 
 
 @dataclass
@@ -72,13 +45,7 @@ class MediationClient:
     client: httpx.AsyncClient
     clock: Clock
     settings: MediationSettings
-    community_id: str = ""
-    grid_id: str = ""
-    building_id: str = ""
-    other_grid_id: str = ""
-    other_community_id: str = ""
-    residents: list[str] = field(default_factory=list)
-    _offset: int = 0
+    feed: RegistryFeed
 
     @property
     def runtime(self) -> Runtime:
@@ -111,62 +78,37 @@ class MediationClient:
         accepted_id: str = response.json()["id"]
         return accepted_id
 
+    # the registry's news and the area tree it built (see eventkit.testing.registry)
+
     async def learn(self, event: Event, *, subject: str, area: uuid.UUID | None = None) -> None:
-        """Deliver a registry event to mediation's policy, as the broker would."""
-        self._offset += 1
-        envelope = registry_envelope(event, subject=subject, area=area)
-        delivered = Delivered(envelope, event, "registry.events", 0, self._offset)
-        await handle_once(self.runtime.store, REGISTRY_POLICY, delivered)
-
-    async def area(self, kind: AreaKind, parent: str | None, path: AreaPath) -> str:
-        area_id = uuid.uuid4()
-        if kind == AreaKind.COMMUNITY:
-            path = AreaPath(community_id=area_id)
-        else:
-            path = path.model_copy(update={f"{kind}_id": area_id})
-        event = AreaCreated(
-            area_id=area_id,
-            kind=kind,
-            name=str(kind),
-            parent_id=None if parent is None else uuid.UUID(parent),
-            path=path,
-        )
-        await self.learn(event, subject=f"area-{area_id}", area=path.grid_id or path.community_id)
-        return str(area_id)
-
-    async def build_tree(self) -> None:
-        self.community_id = await self.area(
-            AreaKind.COMMUNITY, None, AreaPath(community_id=uuid.uuid4())
-        )
-        community = AreaPath(community_id=uuid.UUID(self.community_id))
-        self.grid_id = await self.area(AreaKind.GRID, self.community_id, community)
-        self.other_grid_id = await self.area(AreaKind.GRID, self.community_id, community)
-        self.other_community_id = await self.area(
-            AreaKind.COMMUNITY, None, AreaPath(community_id=uuid.uuid4())
-        )
-        grid = community.model_copy(update={"grid_id": uuid.UUID(self.grid_id)})
-        self.building_id = await self.area(AreaKind.BUILDING, self.grid_id, grid)
-        for _ in range(3):
-            self.residents.append(await self.resident())
+        await self.feed.learn(event, subject=subject, area=area)
 
     async def resident(self, grid_id: str | None = None) -> str:
-        resident_id = uuid.uuid4()
-        grid = uuid.UUID(grid_id or self.grid_id)
-        path = AreaPath(
-            community_id=uuid.UUID(self.community_id),
-            grid_id=grid,
-            building_id=uuid.UUID(self.building_id) if grid_id is None else None,
-        )
-        event = ResidentRegistered(
-            resident_id=resident_id,
-            name="张三",
-            sex=Sex.MALE,
-            date_of_birth=date(1960, 1, 1),
-            id_number="110105196001010011",
-            path=path,
-        )
-        await self.learn(event, subject=f"resident-{resident_id}", area=grid)
-        return str(resident_id)
+        return await self.feed.resident(grid_id)
+
+    @property
+    def community_id(self) -> str:
+        return self.feed.community_id
+
+    @property
+    def grid_id(self) -> str:
+        return self.feed.grid_id
+
+    @property
+    def other_grid_id(self) -> str:
+        return self.feed.other_grid_id
+
+    @property
+    def building_id(self) -> str:
+        return self.feed.building_id
+
+    @property
+    def other_community_id(self) -> str:
+        return self.feed.other_community_id
+
+    @property
+    def residents(self) -> list[str]:
+        return self.feed.residents
 
     def dispute_body(self, **overrides: Any) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -222,6 +164,7 @@ async def running_mediation(
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://mediation") as client:
-            mediation = MediationClient(app, client, clock, settings)
-            await mediation.build_tree()
+            feed = RegistryFeed(app.state.runtime.store, REGISTRY_POLICY)
+            await feed.build_tree()
+            mediation = MediationClient(app, client, clock, settings, feed)
             yield mediation

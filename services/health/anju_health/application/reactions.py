@@ -158,7 +158,7 @@ def registry_reaction(cfg: HealthConfig) -> Callable[[Session, Delivered], Await
                 lambda r: [] if r is None else records.relocate(r, path=event.to_path),
             )
         elif isinstance(event, ResidentMovedOut | ResidentDied):
-            reason = CloseReason.DIED if isinstance(event, ResidentDied) else CloseReason.MOVED_OUT
+            why = CloseReason.DIED if isinstance(event, ResidentDied) else CloseReason.MOVED_OUT
             on = event.died_on if isinstance(event, ResidentDied) else event.moved_out_on
             await session.cancel(TURNS_65, str(event.resident_id))
             with counted(SOURCE, "close_record"):
@@ -166,7 +166,7 @@ def registry_reaction(cfg: HealthConfig) -> Callable[[Session, Delivered], Await
                     session,
                     cfg,
                     event.resident_id,
-                    lambda r: [] if r is None else records.close(r, reason=reason, on=on),
+                    lambda r: [] if r is None else records.close(r, reason=why, on=on),
                 )
                 await _end_protected(session, cfg, event.resident_id, on, delivered.envelope.area)
 

@@ -32,12 +32,12 @@ from anju_health.application.commands import (
 from anju_health.application.glass import Glass
 from anju_health.domain import chart, records
 from anju_health.domain.chart import Chart
-from anju_health.domain.errors import NotEligible
+from anju_health.domain.errors import NotEligible, RecordNotFound
 from anju_health.domain.records import Record, Schedule
 from eventkit.aggregate import Aggregate, Work
 from eventkit.commands import Accepted, Caller, Clock
 from eventkit.dates import check_life_day
-from eventkit.known import Known, KnownResident, UnknownResident
+from eventkit.known import Known, KnownResident
 from eventkit.store import Store, StoreSession
 
 
@@ -65,7 +65,7 @@ async def visible_resident(
     """The resident as the registry announced them, if the caller covers where they live."""
     person = await known.resident(session, resident_id)
     if person is None or (caller is not None and not caller.covers(person.path)):
-        raise UnknownResident("no such resident", resident_id=str(resident_id))
+        raise RecordNotFound("no such resident", resident_id=str(resident_id))
     return person
 
 
@@ -96,7 +96,7 @@ async def opened(w: Work[Record | None], cfg: HealthConfig, person: KnownResiden
 
 
 async def _append_chart(
-    w: Work[Record | None], decide: Callable[[Chart, bool], Sequence[Event]]
+    w: Work[Record | None] | Work[Record], decide: Callable[[Chart, bool], Sequence[Event]]
 ) -> Chart:
     """Append to the resident's chart in the command's transaction; the chart's area is the
     record's."""

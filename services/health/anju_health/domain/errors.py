@@ -6,6 +6,9 @@ from eventkit.errors import Duplicate, NotFound, Rejected
 
 
 class RecordNotFound(NotFound):
+    """No such resident, or none the caller may see, or no health record: one answer for the
+    three, so that it never tells them apart."""
+
     code = "health_record_not_found"
 
 

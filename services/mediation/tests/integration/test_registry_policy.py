@@ -19,7 +19,7 @@ from anju_contracts.registry import (
     Sex,
 )
 from anju_mediation.application.policies import REGISTRY_POLICY
-from anju_mediation.testing import SECRET, registry_envelope, running_mediation
+from anju_mediation.testing import SECRET, running_mediation
 from eventkit.known import PostgresKnown
 from eventkit.messages import Delivered
 from eventkit.policy import handle_once
@@ -28,6 +28,7 @@ from eventkit.schema import migrate
 from eventkit.settings import KafkaSettings, ServiceSettings
 from eventkit.store import Context, EventStore
 from eventkit.testing.infra import create_database, database_url_for
+from eventkit.testing.registry import registry_envelope
 from eventkit.testing.relay import publish_everything
 
 
