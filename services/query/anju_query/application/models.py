@@ -8,6 +8,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
 
+from anju_contracts.health import Programme, VisitKind
 from anju_contracts.mediation import Category, Channel, Sensitivity, Tier
 from anju_contracts.registry import AreaKind, FlagType, Relation, RiskTier, Sex
 
@@ -18,6 +19,8 @@ FollowUpState = Literal["due", "overdue"]
 DisputeStatus = Literal["open", "resolved", "closed"]
 SlaState = Literal["on_track", "at_risk", "breached"]
 PetitionStatus = Literal["registered", "forwarded", "accepted", "answered", "closed"]
+HealthVisitState = Literal["due", "overdue"]
+HealthRecordStatus = Literal["open", "closed"]
 
 
 class ReadModel(BaseModel):
@@ -150,6 +153,31 @@ class PetitionItem(ReadModel):
     outcome: str | None
 
 
+class OpenHealthVisit(ReadModel):
+    """A programme's next visit, booked and not yet done, skipped or cancelled.
+
+    ``programme`` is shown to doctors (and admins) only, ``None`` to everyone else: a
+    chronic-disease programme names a diagnosis; the kind (check-up or follow-up) does not.
+    """
+
+    visit_id: UUID
+    kind: VisitKind
+    due_on: date
+    overdue: bool
+    programme: Programme | None
+
+
+class HealthSection(ReadModel):
+    """A resident's health record as the topic tells it: never anything clinical."""
+
+    status: HealthRecordStatus
+    opened_on: date
+    closed_on: date | None
+    health_station: str
+    family_doctor_id: str | None
+    open_visits: list[OpenHealthVisit]
+
+
 class ResidentProfile(ReadModel):
     resident: ResidentSummary
     phone: str | None
@@ -164,6 +192,9 @@ class ResidentProfile(ReadModel):
     for their mediators, the director and admins)."""
     petitions: list[PetitionItem] = []
     """The petitions filed on the resident's behalf, within the caller's areas."""
+    health: HealthSection | None = None
+    """The resident's health record, for the roles that read health visits (``None`` when
+    there is no record, or the caller's role reads none)."""
 
 
 class FollowUpItem(ReadModel):

@@ -23,11 +23,18 @@ READ_AREA_SUMMARY = "read_area_summary"
 READ_DISPUTES = "read_disputes"
 READ_SIGNALS = "read_signals"
 READ_PETITIONS = "read_petitions"
+READ_HEALTH_VISITS = "read_health_visits"
+READ_HEALTH_PROGRAMMES = "read_health_programmes"
+READ_HEALTH_COVERAGE = "read_health_coverage"
+READ_HEALTH_ACTIVITIES = "read_health_activities"
 
 PERMISSIONS = Permissions.of(
     "query",
     {
-        READ_RESIDENTS: ((DIRECTOR, GRID, DESK), "the resident directory and profiles"),
+        READ_RESIDENTS: (
+            (DIRECTOR, GRID, DESK, DOCTOR),
+            "the resident directory and profiles",
+        ),
         READ_FULL_ID_NUMBER: ((DIRECTOR,), "identity numbers unmasked (audited)"),
         READ_FOLLOW_UPS: ((DIRECTOR, GRID), "the follow-up board of special groups"),
         READ_AREA_SUMMARY: ((DIRECTOR, GRID, DESK), "residents and flags counted per grid"),
@@ -41,5 +48,18 @@ PERMISSIONS = Permissions.of(
         ),
         READ_SIGNALS: ((DIRECTOR, GRID, DESK, MEDIATOR, POLICE), "conflict signals"),
         READ_PETITIONS: ((DIRECTOR, GRID, AGENT), "petitions by proxy"),
+        READ_HEALTH_VISITS: (
+            (DOCTOR, GRID, DIRECTOR, DESK),
+            "due and overdue health visits; a profile's health record and open visits",
+        ),
+        READ_HEALTH_PROGRAMMES: (
+            (DOCTOR,),
+            "which programme a health visit is for (a chronic-disease programme names a diagnosis)",
+        ),
+        READ_HEALTH_COVERAGE: ((DIRECTOR, DOCTOR, GRID), "the 65+ annual check-up coverage"),
+        READ_HEALTH_ACTIVITIES: (
+            (DIRECTOR, DOCTOR, DESK, GRID),
+            "health activities and clinic days, with their counts",
+        ),
     },
 )

@@ -2,6 +2,7 @@
 
 Which records: ``eventkit.access.visible_sql`` (the same rule the services apply in Python).
 How much of an identity number: in full only with ``read_full_id_number``; a mask otherwise.
+Which programme a health visit is for: only with ``read_health_programmes``.
 """
 
 from __future__ import annotations
@@ -9,7 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
-from anju_query.application.permissions import PERMISSIONS, READ_FULL_ID_NUMBER
+from anju_query.application.permissions import (
+    PERMISSIONS,
+    READ_FULL_ID_NUMBER,
+    READ_HEALTH_PROGRAMMES,
+)
 from eventkit.access import Guarded, Params, mask_id_number, may_see, visible_sql
 from eventkit.auth import Principal
 
@@ -27,6 +32,12 @@ class Scope:
     @property
     def full_id_numbers(self) -> bool:
         return PERMISSIONS.allows(self.principal, READ_FULL_ID_NUMBER)
+
+    @property
+    def health_programmes(self) -> bool:
+        """Whether the caller sees which programme a health visit is for (it may name a
+        diagnosis: hypertension, diabetes)."""
+        return PERMISSIONS.allows(self.principal, READ_HEALTH_PROGRAMMES)
 
     def allows(self, community_id: UUID, grid_id: UUID | None) -> bool:
         return may_see(self.principal, Guarded(community_id, grid_id))

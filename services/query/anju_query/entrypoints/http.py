@@ -23,6 +23,7 @@ from anju_contracts.registry import FlagType, RiskTier
 from anju_query.application.areas import area_summary, area_tree
 from anju_query.application.disputes import Audience, DisputeFilter, dispute_board
 from anju_query.application.follow_ups import BoardFilter, follow_up_board
+from anju_query.application.health import health_section
 from anju_query.application.models import (
     AreaNode,
     AreaSummary,
@@ -41,6 +42,7 @@ from anju_query.application.permissions import (
     READ_AREAS,
     READ_DISPUTES,
     READ_FOLLOW_UPS,
+    READ_HEALTH_VISITS,
     READ_PETITIONS,
     READ_RESIDENTS,
     READ_SIGNALS,
@@ -159,7 +161,8 @@ async def get_resident(
     request: Request, runtime: RuntimeDep, scope: ResidentsScope, now: NowDep, resident_id: UUID
 ) -> ResidentProfile:
     """A resident's profile: details, household, flags, visits and the next visit due; the
-    disputes they are a party to and the petitions filed for them, as far as the caller may see.
+    disputes they are a party to and the petitions filed for them, as far as the caller may see;
+    their health record and open programme visits (the programme for doctors only).
 
     A profile that shows the full ID number, or a sensitive dispute, is an audited read."""
     principal = scope.principal
@@ -182,6 +185,11 @@ async def get_resident(
             if PERMISSIONS.allows(principal, READ_PETITIONS)
             else Page[PetitionItem](items=[], total=0, limit=200, offset=0)
         )
+        health = (
+            await health_section(conn, scope, resident_id)
+            if PERMISSIONS.allows(principal, READ_HEALTH_VISITS)
+            else None
+        )
         route, correlation_id = audit.route_of(request), audit.correlation_of(request)
         if scope.full_id_numbers:
             await audit.record_read(
@@ -191,7 +199,9 @@ async def get_resident(
         await audit.record_reads(
             conn, principal, "dispute", sensitive, route, correlation_id=correlation_id
         )
-    return profile.model_copy(update={"disputes": disputes.items, "petitions": petitions.items})
+    return profile.model_copy(
+        update={"disputes": disputes.items, "petitions": petitions.items, "health": health}
+    )
 
 
 @router.get("/follow-ups", tags=["follow-ups"])

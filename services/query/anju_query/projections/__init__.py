@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 from anju_query.projections.disputes import DisputesProjection
+from anju_query.projections.health import HealthProjection
 from anju_query.projections.residents import ResidentsProjection
 from eventkit.projection import Projection
 
 
 def projections() -> list[Projection]:
     """The projections this service runs (fresh instances: they hold no state)."""
-    return [ResidentsProjection(), DisputesProjection()]
+    return [ResidentsProjection(), DisputesProjection(), HealthProjection()]
 
 
 FOLLOWS: dict[str, str] = {
     "registry": ResidentsProjection.name,
     "mediation": DisputesProjection.name,
+    "health": HealthProjection.name,
 }
 """Which projection follows each event source: where a consistency token waits."""
 
-__all__ = ["FOLLOWS", "DisputesProjection", "ResidentsProjection", "projections"]
+__all__ = [
+    "FOLLOWS",
+    "DisputesProjection",
+    "HealthProjection",
+    "ResidentsProjection",
+    "projections",
+]

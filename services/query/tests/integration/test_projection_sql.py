@@ -9,12 +9,13 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
-from anju_query.projections import disputes, residents
+from anju_query.projections import disputes, health, residents
 from eventkit.rows import Writers
 
 CASES = [
     pytest.param(residents.DDL, residents.WRITERS, id="residents"),
     pytest.param(disputes.DDL, disputes.WRITERS, id="disputes"),
+    pytest.param(health.DDL, health.WRITERS, id="health"),
 ]
 
 
