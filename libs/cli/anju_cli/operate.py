@@ -99,6 +99,12 @@ def policies(service: str) -> list[Policy]:
         from anju_mediation.application.policies import REGISTRY_POLICY
 
         return [REGISTRY_POLICY]
+    if service == "health":
+        from anju_health.application.policies import registry_policy
+        from anju_health.entrypoints.app import health_config
+        from anju_health.settings import HealthRules
+
+        return [registry_policy(health_config(HealthRules()))]
     return []
 
 

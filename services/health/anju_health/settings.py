@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 from pydantic import Field
-from pydantic_settings import SettingsConfigDict
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from anju_health.domain.records import Schedule
 from eventkit.settings import ServiceSettings
 
+_ENV = SettingsConfigDict(env_prefix="ANJU_HEALTH_", env_nested_delimiter="__", extra="ignore")
 
-class HealthSettings(ServiceSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="ANJU_HEALTH_", env_nested_delimiter="__", extra="ignore"
-    )
 
-    service: str = "health"
-    port: int = Field(default=8103, ge=1, le=65535)
+class HealthRules(BaseSettings):
+    """The programme rules and names: all a replayed policy needs (``anju dead-letters``)."""
+
+    model_config = _ENV
+
     health_station: str = Field(
         default="社区卫生服务站",
         min_length=1,
@@ -33,3 +33,10 @@ class HealthSettings(ServiceSettings):
             follow_up_days=self.follow_up_days,
             grace_days=self.grace_days,
         )
+
+
+class HealthSettings(HealthRules, ServiceSettings):
+    model_config = _ENV
+
+    service: str = "health"
+    port: int = Field(default=8103, ge=1, le=65535)

@@ -11,31 +11,37 @@ from fastapi import FastAPI
 from anju_contracts.health import CATALOG
 from anju_health.application import glass
 from anju_health.application.aggregates import records_aggregate
-from anju_health.application.reactions import deadline_handlers, registry_reaction
+from anju_health.application.policies import registry_policy
+from anju_health.application.reactions import deadline_handlers
 from anju_health.application.records import HealthConfig
 from anju_health.entrypoints.http import commands, router
-from anju_health.settings import HealthSettings
+from anju_health.settings import HealthRules, HealthSettings
 from eventkit import audit, known
 from eventkit.app import service_app
 from eventkit.commands import Clock, utcnow
 from eventkit.runtime import Runtime
 
 
-def create_app(settings: HealthSettings, *, clock: Clock = utcnow) -> FastAPI:
-    schedule = settings.schedule
-    config = HealthConfig(
+def health_config(rules: HealthRules, *, clock: Clock = utcnow) -> HealthConfig:
+    """What the handlers, the policy and the deadlines decide with, on PostgreSQL."""
+    schedule = rules.schedule
+    return HealthConfig(
         clock=clock,
         schedule=schedule,
         known=known.PostgresKnown(),
         glass=glass.PostgresGlass(),
-        health_station=settings.health_station,
+        health_station=rules.health_station,
         records=records_aggregate(schedule),
     )
+
+
+def create_app(settings: HealthSettings, *, clock: Clock = utcnow) -> FastAPI:
+    config = health_config(settings, clock=clock)
     runtime = Runtime(
         settings,
         catalog=CATALOG,
         ddl=[known.DDL, glass.DDL, audit.DDL],
-        policies=[known.registry_policy("health_registry", then=registry_reaction(config))],
+        policies=[registry_policy(config)],
         deadlines=deadline_handlers(config),
         clock=clock,
     )
