@@ -12,6 +12,8 @@ from datetime import datetime
 from typing import Protocol, cast
 from uuid import UUID
 
+import asyncpg
+
 from anju_contracts.registry import AreaPath
 from eventkit.store import Session, StoreSession
 
@@ -126,5 +128,5 @@ class MemoryGlass:
         )
 
 
-def _conn(session: StoreSession):  # type: ignore[no-untyped-def]
+def _conn(session: StoreSession) -> asyncpg.Connection:
     return cast(Session, session).conn
