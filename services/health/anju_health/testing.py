@@ -88,8 +88,15 @@ async def running_health(
     *,
     topic_prefix: str | None = None,
     now: datetime | None = None,
+    clock: ManualClock | None = None,
+    consistency_wait_s: float = 5.0,
+    feed_tree: bool = True,
 ) -> AsyncIterator[HealthClient]:
-    """Health on ``database_url``, on a fresh topic prefix unless one is given."""
+    """Health on ``database_url``, on a fresh topic prefix unless one is given.
+
+    A system test runs it on the registry's prefix, with the registry's clock, and without the
+    hand-fed area tree (``feed_tree=False``): then it learns only what the registry publishes.
+    """
     prefix = topic_prefix or f"h{uuid.uuid4().hex[:10]}."
     settings = HealthSettings(
         database_url=database_url,
@@ -97,13 +104,15 @@ async def running_health(
         kafka=KafkaSettings(bootstrap=kafka_bootstrap, topic_prefix=prefix),
         relay_idle_poll_s=0.02,
         scheduler_poll_s=3600,
+        consistency_wait_s=consistency_wait_s,
     )
-    clock = ManualClock(now or datetime(2026, 3, 1, 9, 0, tzinfo=UTC))
+    clock = clock or ManualClock(now or datetime(2026, 3, 1, 9, 0, tzinfo=UTC))
     app = create_app(settings, clock=clock)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://health") as client:
             runtime: Runtime = app.state.runtime
             feed = RegistryFeed(runtime.store, runtime.policies[0])
-            await feed.build_tree(residents=0)
+            if feed_tree:
+                await feed.build_tree(residents=0)
             yield HealthClient(app, client, clock, settings, feed)
