@@ -21,7 +21,7 @@ import uvicorn
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
 from pydantic import ValidationError
 
-from eventkit.commands import BadConsistencyToken, ConsistencyToken
+from eventkit.commands import BadConsistencyToken, Caller, ConsistencyToken, caller_dependency
 from eventkit.consistency import NotCaughtUp, StreamVersions, wait_for_version
 from eventkit.http import CurrentUser, JsonErrorHttpToolsProtocol, create_http_app
 from eventkit.logging import configure_logging
@@ -33,10 +33,15 @@ S = TypeVar("S", bound=ServiceSettings)
 
 
 def service_app(
-    runtime: Runtime, routers: Sequence[APIRouter], *, commands: Sequence[APIRouter] = ()
+    runtime: Runtime,
+    routers: Sequence[APIRouter],
+    *,
+    commands: Sequence[APIRouter] = (),
+    config: object = None,
 ) -> FastAPI:
     """The service's app: ``routers`` as they are, and ``commands`` — the routes that decide
-    commands — each behind :func:`caught_up`."""
+    commands — each behind :func:`caught_up`. ``config`` is what its handlers need besides the
+    store (the clock, rules, adapters); routes take it as ``Annotated[TheConfig, CONFIG]``."""
     settings = runtime.settings
     if commands:
         deciding = APIRouter(dependencies=[Depends(caught_up)])
@@ -50,7 +55,7 @@ def service_app(
             app.state.runtime = runtime
             yield
 
-    return create_http_app(
+    app = create_http_app(
         service=settings.service,
         jwt_secret=settings.jwt_secret.get_secret_value(),
         lifespan=lifespan,
@@ -59,6 +64,19 @@ def service_app(
         max_body_bytes=settings.max_body_bytes,
         max_in_flight=settings.max_in_flight,
     )
+    app.state.config = config
+    return app
+
+
+def config_of(request: Request) -> object:
+    return request.app.state.config
+
+
+CONFIG = Depends(config_of)
+"""The service's handler config: ``Annotated[HealthConfig, CONFIG]``."""
+
+CallerDep = Annotated[Caller, Depends(caller_dependency(Caller))]
+"""The caller of a route: who (the token's principal) and the command context."""
 
 
 def runtime_of(request: Request) -> Runtime:

@@ -9,71 +9,54 @@ by system-level tests; nothing here runs in production.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
-from fastapi import FastAPI
 from pydantic import SecretStr
 
 from anju_health.application.reactions import deadline_handlers
 from anju_health.application.records import HealthConfig
 from anju_health.entrypoints.app import create_app
 from anju_health.settings import HealthSettings
-from eventkit.auth import issue_token
 from eventkit.runtime import Runtime
 from eventkit.scheduler import Scheduler
 from eventkit.settings import KafkaSettings
 from eventkit.testing.clocks import ManualClock
 from eventkit.testing.registry import RegistryFeed
+from eventkit.testing.service import ServiceClient
 
 SECRET = "health-tests-secret-0123456789-012"
 
 
 @dataclass
-class HealthClient:
-    app: FastAPI
-    client: httpx.AsyncClient
-    clock: ManualClock
+class HealthClient(ServiceClient):
     settings: HealthSettings
     feed: RegistryFeed
 
-    @property
-    def runtime(self) -> Runtime:
-        runtime: Runtime = self.app.state.runtime
-        return runtime
+    secret: ClassVar[str] = SECRET
 
     @property
     def config(self) -> HealthConfig:
-        config: HealthConfig = self.app.state.health
+        config: HealthConfig = self.app.state.config
         return config
-
-    def auth(self, *roles: str, sub: str = "doctor-1", areas: Iterable[str] = ()) -> dict[str, str]:
-        return {"Authorization": f"Bearer {issue_token(SECRET, sub, roles, areas)}"}
 
     @property
     def doctor(self) -> dict[str, str]:
         """A doctor of the health station covering the tree's community."""
         return self.auth("doctor", sub="doctor-1", areas=[self.feed.community_id])
 
-    async def post(
-        self, url: str, body: dict[str, Any] | None = None, headers: dict[str, str] | None = None
-    ) -> httpx.Response:
-        return await self.client.post(url, json=body or {}, headers=headers or self.doctor)
+    @property
+    def default_headers(self) -> dict[str, str]:
+        return self.doctor
 
     async def ok(
         self, url: str, body: dict[str, Any] | None = None, headers: dict[str, str] | None = None
     ) -> dict[str, Any]:
-        response = await self.post(url, body, headers)
-        assert response.status_code in (200, 201), response.text
-        answer: dict[str, Any] = response.json()
-        return answer
-
-    async def get(self, url: str, headers: dict[str, str] | None = None) -> httpx.Response:
-        return await self.client.get(url, headers=headers or self.doctor)
+        return await self.accepted(url, body, headers)
 
     def scheduler(self, *, days_ahead: float) -> Scheduler:
         """A scheduler that sees the clock ``days_ahead`` days on."""

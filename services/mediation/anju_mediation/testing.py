@@ -9,14 +9,13 @@ this service's integration tests and by system-level tests; nothing here runs in
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
-from fastapi import FastAPI
 from pydantic import SecretStr
 
 from anju_contracts import Event
@@ -26,12 +25,11 @@ from anju_mediation.application.petitions import petition_due
 from anju_mediation.application.policies import REGISTRY_POLICY
 from anju_mediation.entrypoints.app import create_app
 from anju_mediation.settings import MediationSettings
-from eventkit.auth import issue_token
-from eventkit.runtime import Runtime
 from eventkit.scheduler import Scheduler
 from eventkit.settings import KafkaSettings
 from eventkit.testing.clocks import ManualClock
 from eventkit.testing.registry import RegistryFeed
+from eventkit.testing.service import ServiceClient
 
 SECRET = "mediation-tests-secret-0123456789"
 
@@ -40,42 +38,21 @@ Clock = ManualClock
 
 
 @dataclass
-class MediationClient:
-    app: FastAPI
-    client: httpx.AsyncClient
-    clock: Clock
+class MediationClient(ServiceClient):
     settings: MediationSettings
     feed: RegistryFeed
 
-    @property
-    def runtime(self) -> Runtime:
-        runtime: Runtime = self.app.state.runtime
-        return runtime
-
-    def auth(self, *roles: str, sub: str = "staff-1", areas: Iterable[str] = ()) -> dict[str, str]:
-        token = issue_token(SECRET, sub, roles, areas)
-        return {"Authorization": f"Bearer {token}"}
-
-    @property
-    def admin(self) -> dict[str, str]:
-        return self.auth("admin")
+    secret: ClassVar[str] = SECRET
 
     @property
     def director(self) -> dict[str, str]:
         return self.auth("director", sub="director-1", areas=[self.community_id])
 
-    async def post(
-        self, url: str, body: dict[str, Any] | None = None, headers: dict[str, str] | None = None
-    ) -> httpx.Response:
-        return await self.client.post(url, json=body or {}, headers=headers or self.admin)
-
     async def ok(
         self, url: str, body: dict[str, Any] | None = None, headers: dict[str, str] | None = None
     ) -> str:
         """POST a command that must be accepted; return the id it answers with."""
-        response = await self.post(url, body, headers)
-        assert response.status_code == 201, response.text
-        accepted_id: str = response.json()["id"]
+        accepted_id: str = (await self.accepted(url, body, headers))["id"]
         return accepted_id
 
     # the registry's news and the area tree it built (see eventkit.testing.registry)

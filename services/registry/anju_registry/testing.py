@@ -8,23 +8,21 @@ integration tests and by system-level tests; nothing here runs in production.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
-from fastapi import FastAPI
 from pydantic import SecretStr
 
 from anju_registry.domain import id_numbers
 from anju_registry.entrypoints.app import create_app
 from anju_registry.settings import RegistrySettings
-from eventkit.auth import issue_token
-from eventkit.runtime import Runtime
 from eventkit.settings import KafkaSettings
 from eventkit.testing.clocks import ManualClock
+from eventkit.testing.service import ServiceClient
 
 SECRET = "registry-tests-secret-0123456789"
 
@@ -38,33 +36,14 @@ def id_number_for(dob: date, seq: int) -> str:
 
 
 @dataclass
-class RegistryClient:
-    app: FastAPI
-    client: httpx.AsyncClient
-    clock: Clock
+class RegistryClient(ServiceClient):
     settings: RegistrySettings
     unit_id: str = ""
     grid_id: str = ""
     community_id: str = ""
     _seq: int = 0
 
-    @property
-    def runtime(self) -> Runtime:
-        runtime: Runtime = self.app.state.runtime
-        return runtime
-
-    def auth(self, *roles: str, sub: str = "staff-1", areas: Iterable[str] = ()) -> dict[str, str]:
-        token = issue_token(SECRET, sub, roles, areas)
-        return {"Authorization": f"Bearer {token}"}
-
-    @property
-    def admin(self) -> dict[str, str]:
-        return self.auth("admin")
-
-    async def post(
-        self, url: str, body: dict[str, Any], headers: dict[str, str] | None = None
-    ) -> httpx.Response:
-        return await self.client.post(url, json=body, headers=headers or self.admin)
+    secret: ClassVar[str] = SECRET
 
     async def create_area(self, kind: str, parent_id: str | None, name: str = "x") -> str:
         response = await self.post("/areas", {"kind": kind, "name": name, "parent_id": parent_id})

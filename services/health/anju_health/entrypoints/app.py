@@ -45,6 +45,4 @@ def create_app(settings: HealthSettings, *, clock: Clock = utcnow) -> FastAPI:
         deadlines=deadline_handlers(config),
         clock=clock,
     )
-    app = service_app(runtime, [router], commands=[commands])
-    app.state.health = config
-    return app
+    return service_app(runtime, [router], commands=[commands], config=config)

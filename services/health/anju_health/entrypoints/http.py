@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Path, Request
 
 from anju_contracts.health import ICD10, Programme
 from anju_health.application import activities, protected, records
@@ -33,17 +33,10 @@ from anju_health.application.commands import (
 from anju_health.application.protected import GlassBreakView, GlassOpened, ProtectedView
 from anju_health.application.records import HealthConfig, RecordView
 from eventkit import audit
-from eventkit.app import StoreDep
-from eventkit.commands import Accepted, Caller, caller_dependency
+from eventkit.app import CONFIG, CallerDep, StoreDep
+from eventkit.commands import Accepted, Caller
 
-
-def _config(request: Request) -> HealthConfig:
-    config: HealthConfig = request.app.state.health
-    return config
-
-
-CallerDep = Annotated[Caller, Depends(caller_dependency(Caller))]
-ConfigDep = Annotated[HealthConfig, Depends(_config)]
+ConfigDep = Annotated[HealthConfig, CONFIG]
 
 router = APIRouter()
 """The reads: a record as it stands in health's own store."""
@@ -108,7 +101,9 @@ async def diagnose(
     return await records.diagnose(store, resident_id, cmd, caller, config)
 
 
-@commands.post("/records/{resident_id}/conditions/{icd10}/resolution", tags=["chart"])
+@commands.post(
+    "/records/{resident_id}/conditions/{icd10}/resolution", tags=["chart"], status_code=201
+)
 async def resolve_condition(
     resident_id: UUID,
     icd10: Annotated[str, Path(pattern=ICD10, description="The ICD-10 code on the chart")],
@@ -128,7 +123,9 @@ async def enrol(
     return await records.enrol(store, resident_id, cmd, caller, config)
 
 
-@commands.post("/records/{resident_id}/programmes/{programme}/leave", tags=["programmes"])
+@commands.post(
+    "/records/{resident_id}/programmes/{programme}/leave", tags=["programmes"], status_code=201
+)
 async def leave(
     resident_id: UUID,
     programme: Programme,
@@ -151,7 +148,7 @@ async def record_encounter(
     return await records.record_encounter(store, resident_id, cmd, caller, config)
 
 
-@commands.post("/records/{resident_id}/visits/{visit_id}/skip", tags=["visits"])
+@commands.post("/records/{resident_id}/visits/{visit_id}/skip", tags=["visits"], status_code=201)
 async def skip_visit(
     resident_id: UUID,
     visit_id: UUID,
@@ -164,7 +161,9 @@ async def skip_visit(
     return await records.skip_visit(store, resident_id, visit_id, cmd, caller, config)
 
 
-@commands.post("/records/{resident_id}/visits/{visit_id}/reschedule", tags=["visits"])
+@commands.post(
+    "/records/{resident_id}/visits/{visit_id}/reschedule", tags=["visits"], status_code=201
+)
 async def reschedule_visit(
     resident_id: UUID,
     visit_id: UUID,
@@ -208,7 +207,9 @@ async def record_protected_visit(
     return await protected.record_visit(store, resident_id, cmd, caller, config)
 
 
-@commands.post("/protected/{resident_id}/visits/reschedule", tags=["protected care"])
+@commands.post(
+    "/protected/{resident_id}/visits/reschedule", tags=["protected care"], status_code=201
+)
 async def reschedule_protected_visit(
     resident_id: UUID,
     cmd: RescheduleProtectedVisit,

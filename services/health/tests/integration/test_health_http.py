@@ -76,7 +76,7 @@ async def test_a_missed_check_up_is_overdue_once_and_a_reschedule_opens_a_new_wi
         f"/records/{resident_id}/visits/{visit['visit_id']}/reschedule",
         {"due_on": "2026-04-20", "reason": "resident_asked"},
     )
-    assert moved.status_code == 200, moved.text
+    assert moved.status_code == 201, moved.text
     (visit,) = (await record(health, resident_id))["visits"]
     assert (visit["due_on"], visit["overdue"]) == ("2026-04-20", False)
     assert await health.scheduler(days_ahead=30).fire_due() == 1
@@ -85,7 +85,7 @@ async def test_a_missed_check_up_is_overdue_once_and_a_reschedule_opens_a_new_wi
     skipped = await health.post(
         f"/records/{resident_id}/visits/{visit['visit_id']}/skip", {"reason": "away"}
     )
-    assert skipped.status_code == 200, skipped.text
+    assert skipped.status_code == 201, skipped.text
     (after,) = (await record(health, resident_id))["visits"]
     assert after["visit_id"] != visit["visit_id"]
     assert after["due_on"] == "2027-04-20"

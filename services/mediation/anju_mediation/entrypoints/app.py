@@ -31,11 +31,10 @@ def create_app(settings: MediationSettings, *, clock: Clock = utcnow) -> FastAPI
         policies=[REGISTRY_POLICY],
         deadlines={SLA_AT_RISK: at_risk, SLA_DUE: breached, PETITION_DUE: petition_due},
     )
-    app = service_app(runtime, [router], commands=[commands])
-    app.state.mediation = MediationConfig(
+    config = MediationConfig(
         clock=clock,
         slas=slas,
         petition_deadlines=settings.petition_deadlines,
         known=known.PostgresKnown(),
     )
-    return app
+    return service_app(runtime, [router], commands=[commands], config=config)

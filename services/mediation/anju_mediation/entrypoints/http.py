@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Annotated
 from uuid import UUID, uuid4
 
-from fastapi import APIRouter, Body, Depends, Request
+from fastapi import APIRouter, Body, Request
 
 from anju_contracts.mediation import Sensitivity
 from anju_mediation.application import disputes, petitions, signals
@@ -42,8 +42,8 @@ from anju_mediation.application.signals import SignalView
 from anju_mediation.domain.disputes import Slas
 from anju_mediation.domain.petitions import Deadlines
 from eventkit import audit
-from eventkit.app import StoreDep
-from eventkit.commands import Accepted, Caller, Clock, caller_dependency
+from eventkit.app import CONFIG, CallerDep, StoreDep
+from eventkit.commands import Accepted, Clock
 from eventkit.known import Known
 
 
@@ -58,13 +58,7 @@ class MediationConfig:
     known: Known
 
 
-def _config(request: Request) -> MediationConfig:
-    config: MediationConfig = request.app.state.mediation
-    return config
-
-
-CallerDep = Annotated[Caller, Depends(caller_dependency(Caller))]
-ConfigDep = Annotated[MediationConfig, Depends(_config)]
+ConfigDep = Annotated[MediationConfig, CONFIG]
 
 router = APIRouter()
 """The reads: a record as it stands in mediation's own store."""

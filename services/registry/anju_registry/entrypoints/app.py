@@ -27,10 +27,9 @@ def create_app(settings: RegistrySettings, *, clock: Clock = utcnow) -> FastAPI:
         deadlines={FOLLOWUP_DUE: followup_due},
         clock=clock,
     )
-    app = service_app(runtime, [router])
-    app.state.registry = RegistryConfig(
+    config = RegistryConfig(
         clock=clock,
         intervals=settings.followup_intervals,
         id_numbers=lookups.PostgresIdNumbers(),
     )
-    return app
+    return service_app(runtime, [router], config=config)

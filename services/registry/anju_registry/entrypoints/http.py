@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi import APIRouter, Body, Query, Request
 
 from anju_contracts.registry import FlagType
 from anju_registry.application import areas, care, households, residents
@@ -30,8 +30,8 @@ from anju_registry.application.lookups import IdNumbers
 from anju_registry.application.residents import ResidentView
 from anju_registry.domain.care import Intervals
 from eventkit import audit
-from eventkit.app import StoreDep
-from eventkit.commands import Accepted, Caller, Clock, caller_dependency
+from eventkit.app import CONFIG, CallerDep, StoreDep
+from eventkit.commands import Accepted, Clock
 
 
 @dataclass(frozen=True)
@@ -44,13 +44,7 @@ class RegistryConfig:
     id_numbers: IdNumbers
 
 
-def _config(request: Request) -> RegistryConfig:
-    config: RegistryConfig = request.app.state.registry
-    return config
-
-
-CallerDep = Annotated[Caller, Depends(caller_dependency(Caller))]
-ConfigDep = Annotated[RegistryConfig, Depends(_config)]
+ConfigDep = Annotated[RegistryConfig, CONFIG]
 
 router = APIRouter()
 
