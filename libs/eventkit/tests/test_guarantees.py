@@ -118,9 +118,11 @@ async def publish_all(relay: Relay, store: EventStore, timeout: float = TIMEOUT_
         await relay.publish_batch()
         async with store.pool.acquire() as conn:
             left = await conn.fetchval(
-                "SELECT count(*) FROM events WHERE (xid, position) > ($1::text::xid8, $2)",
+                "SELECT count(*) FROM events WHERE (xid, position) > ($1::text::xid8, $2)"
+                " AND type <> ALL($3::text[])",
                 relay._cursor.xid,
                 relay._cursor.position,
+                sorted(store.catalog.restricted),
             )
         return int(left) == 0
 
@@ -408,6 +410,37 @@ async def test_relay_reseeds_a_topic_that_was_recreated_empty(
             await publish_all(relay, store)
         records = await read_topic(kafka_bootstrap, empty.topic)
         assert len(records) == 9
+
+
+class Kept(Event):
+    """A fact the demo service stores but never publishes (as health keeps its clinical facts)."""
+
+    event_type = "demo.Kept"
+    secret: str
+
+
+CATALOG_WITH_KEPT = EventCatalog("demo", [Counted, Noted], restricted=[Kept])
+
+
+async def test_restricted_events_stay_in_the_store(database_url: str, kafka_bootstrap: str) -> None:
+    """A catalogue's restricted types are stored and read back, never published, and do not
+    count as lag; a re-seed publishes the same as the first time."""
+    settings = service_settings(database_url, kafka_bootstrap)
+    async with open_store(database_url, CATALOG_WITH_KEPT) as store:
+        for i in range(3):
+            await store.append(f"chart-{i}", 0, [Kept(secret=f"s{i}")], context=CONTEXT)
+            await store.append(f"open-{i}", 0, [Counted(n=i)], context=CONTEXT)
+        assert (await store.load("chart-1")).payloads == [Kept(secret="s1")]
+        async with started(Relay(store, settings)) as relay:
+            await publish_all(relay, store)
+            assert await relay.lag() == 0
+            await relay.save_cursor(type(relay._cursor)())  # an operator's reseed
+            await publish_all(relay, store)
+        records = await read_topic(kafka_bootstrap, settings.topic)
+    types = [json.loads(r.value)["type"] for r in records]
+    assert types == ["demo.Counted"] * 6  # twice the three, never a Kept
+    assert CATALOG_WITH_KEPT.models == (Counted, Noted)
+    assert CATALOG_WITH_KEPT.knows("demo.Kept")
 
 
 async def test_per_stream_order_holds_when_an_older_transaction_appends_later(
