@@ -1,6 +1,6 @@
 """Fuzzing every service's HTTP API against its own OpenAPI document, with Schemathesis.
 
-The three services run as real processes (``python -m``, so uvicorn's own request parsing is
+The services run as real processes (``python -m``, so uvicorn's own request parsing is
 exercised too) against the session's PostgreSQL and broker; the stack is seeded with an area
 tree, residents, a household, a flag, a signal, a dispute and a petition, and those ids are
 written into each document as examples (path parameters, query parameters and body fields of
@@ -45,7 +45,7 @@ from anju_registry.domain import id_numbers
 from eventkit.auth import Role, issue_token
 from eventkit.testing.infra import create_database, database_url_for
 
-SERVICES = ("registry", "mediation", "query")
+SERVICES = ("registry", "mediation", "health", "query")
 MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "3"))
 MAX_TIME = os.environ.get("FUZZ_MAX_TIME")
 # CI's short run leaves out the examples phase: the coverage phase starts from the same examples.
@@ -117,6 +117,7 @@ async def seed(stack: Stack) -> None:
     async with (
         httpx.AsyncClient(base_url=urls["registry"], headers=admin, timeout=10) as registry,
         httpx.AsyncClient(base_url=urls["mediation"], headers=admin, timeout=10) as mediation,
+        httpx.AsyncClient(base_url=urls["health"], headers=admin, timeout=10) as health,
     ):
         parent: str | None = None
         for kind in ("community", "grid", "building", "unit"):
@@ -190,6 +191,26 @@ async def seed(stack: Stack) -> None:
         )
         seeds["area_id"] = seeds["building_id"]
 
+        # health: the residents are 65+, so health enrols them once it has learnt them
+        await eventually(health, f"/records/{residents[0]}/conditions", {"icd10": "I10"})
+        seeds["icd10"] = "I10"
+        await created(health, f"/records/{residents[0]}/programmes", {"programme": "hypertension"})
+        seeds["programme"] = "hypertension"
+        record = (await health.get(f"/records/{residents[0]}")).json()
+        seeds["visit_id"] = record["visits"][0]["visit_id"]
+        await created(health, f"/protected/{residents[1]}", {"icd10": "F20", "risk_grade": 1})
+        seeds["activity_id"] = await created(
+            health,
+            "/activities",
+            {
+                "kind": "prevention_talk",
+                "held_on": date.today().isoformat(),
+                "area_id": seeds["community_id"],
+                "place": "服务站",
+                "served": 12,
+            },
+        )
+
 
 def with_examples(document: dict[str, Any], seeds: dict[str, str]) -> dict[str, Any]:
     """``document`` with the seeded ids as examples of every parameter and field of that name."""
@@ -231,9 +252,11 @@ async def stack(pg_server_url: str, kafka_bootstrap: str) -> AsyncIterator[Stack
                 service_process(
                     "anju_mediation", "ANJU_MEDIATION_", env["mediation"], log_dir
                 ) as med,
+                service_process("anju_health", "ANJU_HEALTH_", env["health"], log_dir) as health,
                 service_process("anju_query", "ANJU_QUERY_", env["query"], log_dir) as query,
             ):
-                stack = Stack({"registry": reg, "mediation": med, "query": query}, secret)
+                services = {"registry": reg, "mediation": med, "health": health, "query": query}
+                stack = Stack(services, secret)
                 await seed(stack)
                 yield stack
         finally:
@@ -295,8 +318,10 @@ def schemathesis(stack: Stack, service: str, token: str, workdir: Path) -> subpr
 ROLES = {
     "admin": lambda stack: stack.token(Role.ADMIN),
     "grid_worker": lambda stack: stack.token(Role.GRID_WORKER, areas=(stack.seeds["grid_id"],)),
+    "doctor": lambda stack: stack.token(Role.DOCTOR, areas=(stack.seeds["community_id"],)),
 }
-# CI fuzzes as an admin; `make fuzz` also as a grid worker scoped to the seeded grid.
+# CI fuzzes as an admin; `make fuzz` also as a grid worker scoped to the seeded grid and a
+# doctor of the seeded community.
 FUZZ_ROLES = os.environ.get("FUZZ_ROLES", "admin").split(",")
 
 
