@@ -6,13 +6,18 @@ what to compare across runs.
 
 1. appends: single-event commands through ``EventStore.append`` with 1 and 8 writers,
    against plain ``INSERT`` + ``COMMIT`` of the same payload;
-2. relay: publishing the store to Kafka, against aiokafka producing the same bytes in batches;
-3. projection: catching up from a cold start over the registry's resident directory, against
+2. health: check-ups through health's own ``record_encounter`` handler (the resident's record
+   and clinical chart, two streams, in one transaction, with the overdue deadline of the next
+   visit) with 1 and 8 doctors, against the same plain ``INSERT`` + ``COMMIT``;
+3. relay: publishing the store to Kafka, against aiokafka producing the same bytes in batches;
+4. projection: catching up from a cold start over the registry's resident directory, against
    aiokafka consuming the same messages;
-4. end to end: ``POST /residents`` to a registry process until the query process answers
+5. end to end: ``POST /residents`` to a registry process until the query process answers
    ``GET /residents/{id}`` with it (read-your-writes, with the command's consistency token), at a
    steady rate, against the plain HTTP round trip of the registry's ``GET /healthz``; p50 and
-   p99, the target being p99 ≤ 250 ms. Both services run as real processes (``python -m``).
+   p99, the target being p99 ≤ 250 ms. Both services run as real processes (``python -m``);
+6. mediation: ``POST /disputes`` to a mediation process until the dispute is on the query's
+   board, likewise.
 
 Everything it creates — databases, service processes, and the broker unless
 ``KAFKA_BOOTSTRAP_SERVERS`` names one — is removed at the end, also when a step fails.
@@ -23,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import json
 import math
 import os
@@ -152,7 +158,90 @@ async def bench_appends(url: str, seconds: float) -> list[str]:
     return out
 
 
-# -- 2. relay -----------------------------------------------------------------------------
+# -- 2. health check-ups (the appends' writers and baseline) ----------------------------
+
+
+async def bench_health(url: str, seconds: float) -> list[str]:
+    """Check-ups per second through the health service's handler, in process: what a check-up
+    costs, without the HTTP edge. Each check-up is the first of a resident aged 65+ whom health
+    enrolled in the elderly programme through its registry policy, on learning their
+    registration; every run has fresh residents, so that both meet records of the same length
+    (a command folds its streams, and a longer history costs more)."""
+    # The workspace's services are installed beside the dev tools (the other parts run them
+    # as processes); only this part imports one.
+    from anju_contracts.health import CATALOG, Observations, Programme
+    from anju_health.application import glass
+    from anju_health.application.aggregates import records_aggregate
+    from anju_health.application.commands import RecordEncounter
+    from anju_health.application.reactions import registry_reaction
+    from anju_health.application.records import HealthConfig, record_encounter
+    from anju_health.domain.records import Schedule
+    from eventkit import audit, known
+    from eventkit.auth import Principal
+    from eventkit.commands import Caller, utcnow
+    from eventkit.testing.registry import RegistryFeed
+
+    pool = await asyncpg.create_pool(url, min_size=8, max_size=8)
+    await migrate(pool, known.DDL, glass.DDL, audit.DDL)
+    await pool.execute("CREATE TABLE IF NOT EXISTS raw_inserts (id uuid PRIMARY KEY, data jsonb)")
+    store = EventStore(pool, CATALOG)
+    schedule = Schedule()
+    config = HealthConfig(
+        clock=utcnow,
+        schedule=schedule,
+        known=known.PostgresKnown(),
+        glass=glass.PostgresGlass(),
+        health_station="社区卫生服务站",
+        records=records_aggregate(schedule),
+    )
+    feed = RegistryFeed(store, known.registry_policy("health_registry", registry_reaction(config)))
+    await feed.build_tree(residents=0)
+
+    async def enrolled(n: int) -> list[uuid.UUID]:
+        born = date(1950, 3, 1)
+        return [
+            uuid.UUID(r)
+            for r in await asyncio.gather(*(feed.resident(born=born) for _ in range(n)))
+        ]
+
+    doctor = Principal(sub="doctor-bench", roles=(Role.DOCTOR,), areas=(feed.community_id,))
+    caller = Caller(
+        principal=doctor, context=Context(actor=Actor(id=doctor.sub, roles=("doctor",)))
+    )
+    check_up = RecordEncounter(
+        programme=Programme.ELDERLY_ANNUAL,
+        occurred_on=utcnow().date(),
+        observations=Observations(
+            systolic_mmhg=136, diastolic_mmhg=84, heart_rate_bpm=72, height_cm=162, weight_kg=61
+        ),
+        findings="血压偏高",
+        guidance="低盐饮食，两周后复测血压",
+    )
+    payload = check_up.model_dump_json()
+
+    async def raw(_: int) -> None:
+        async with pool.acquire() as conn:
+            await conn.execute(
+                "INSERT INTO raw_inserts VALUES ($1, $2::jsonb)", uuid.uuid4(), payload
+            )
+
+    out = []
+    for writers in (1, 8):
+        baseline = await _run_writers(writers, seconds, raw)
+        # more residents than the run will check up on this machine (else some get a second)
+        residents = await enrolled(max(500, int(seconds * 500)))
+        turns = itertools.cycle(residents)
+
+        async def one(_: int, turns: Iterator[uuid.UUID] = turns) -> None:
+            await record_encounter(store, next(turns), check_up, caller, config)
+
+        ours = await _run_writers(writers, seconds, one)
+        out.append(line(f"health check-ups, {writers} doctor(s)", ours, baseline, "cmds/s", None))
+    await pool.close()
+    return out
+
+
+# -- 3. relay -----------------------------------------------------------------------------
 
 
 async def fill_store(store: EventStore, count: int, streams: int = 1000) -> None:
@@ -231,7 +320,7 @@ async def bench_relay(url: str, bootstrap: str, count: int) -> tuple[list[str], 
     return [line(f"relay ({total:,} events)", ours, baseline, "events/s", 0.3)], prefix
 
 
-# -- 3. projection ------------------------------------------------------------------------
+# -- 4. projection ------------------------------------------------------------------------
 
 
 class TickCounts:
@@ -309,7 +398,7 @@ async def bench_projection(url: str, bootstrap: str, prefix: str, count: int) ->
     return [line(f"projection catch-up ({count:,})", ours, baseline, "events/s", 0.2)]
 
 
-# -- 4. end to end ------------------------------------------------------------------------
+# -- 5. end to end ------------------------------------------------------------------------
 
 
 @dataclass
@@ -738,7 +827,7 @@ def broker() -> Iterator[str]:
         yield broker.bootstrap
 
 
-PARTS = ("appends", "relay", "projection", "e2e", "mediation")
+PARTS = ("appends", "health", "relay", "projection", "e2e", "mediation")
 
 
 async def main_async(args: argparse.Namespace) -> None:
@@ -761,6 +850,8 @@ async def main_async(args: argparse.Namespace) -> None:
         try:
             if "appends" in parts:
                 show(await bench_appends(await database(""), args.seconds))
+            if "health" in parts:
+                show(await bench_health(await database("_health"), args.seconds))
             if "relay" in parts:
                 lines, prefix = await bench_relay(await database("_relay"), bootstrap, args.events)
                 show(lines)
@@ -791,7 +882,9 @@ async def main_async(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="anju-bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=5.0, help="per append measurement")
+    parser.add_argument(
+        "--seconds", type=float, default=5.0, help="per append or check-up measurement"
+    )
     parser.add_argument("--events", type=int, default=100_000, help="relay/projection volume")
     parser.add_argument("--e2e-rate", type=float, default=200.0, help="commands per second")
     parser.add_argument("--e2e-seconds", type=float, default=10.0, help="end-to-end duration")

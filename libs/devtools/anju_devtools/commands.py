@@ -71,10 +71,19 @@ def cmd_manifest(root: Path, action: str) -> int:
 def cmd_demo(root: Path, args: argparse.Namespace) -> int:
     from anju_devtools.demo import load
 
-    token = issue_token(_secret(root), "demo-loader", [Role.ADMIN])
-    mediation = args.mediation or None
+    secret = _secret(root)
+    token = issue_token(secret, "demo-loader", [Role.ADMIN])
     return asyncio.run(
-        load(args.registry, token, seed=args.seed, residents=args.residents, mediation=mediation)
+        load(
+            args.registry,
+            token,
+            seed=args.seed,
+            residents=args.residents,
+            mediation=args.mediation or None,
+            health=args.health or None,
+            query=args.query or None,
+            sign=lambda sub, roles, areas: issue_token(secret, sub, roles, areas),
+        )
     )
 
 
@@ -106,6 +115,16 @@ def add_commands(sub: Any, root: Path) -> None:
         "--mediation",
         default="http://127.0.0.1:8102",
         help="the mediation service (skipped when it does not answer; '' to skip)",
+    )
+    demo.add_argument(
+        "--health",
+        default="http://127.0.0.1:8103",
+        help="the health service (skipped when it does not answer; '' to skip)",
+    )
+    demo.add_argument(
+        "--query",
+        default="http://127.0.0.1:8100",
+        help="the query service, which the health figures are read back from ('' to skip)",
     )
     demo.set_defaults(func=lambda a: cmd_demo(root, a))
 

@@ -4,9 +4,17 @@ One community, four grids, three buildings per grid, twelve units per building, 
 residents in households, special-group flags with tiers, and some follow-up visits. Everything
 goes through the same commands a UI would send, so the demo exercises the whole pipeline.
 
+Public-rental estates skew old: about one resident in six is 65 or over (old people living
+alone, old couples, parents living with their children), born relative to today.
+
 When the mediation service answers, the demo also loads its side through mediation's HTTP API:
 conflict signals, 28 disputes across tiers and categories (some resolved with agreements and
 return visits, some escalated, some referred, one sensitive) and 7 petitions by proxy.
+
+When the health service answers, the demo loads health through its HTTP API
+(:mod:`anju_devtools.demo_health`): the over-65s' check-ups this year, family doctors, a few
+hypertension and diabetes patients, and the station's 16 health activities; the query service
+then reads the coverage and the activities back for the summary.
 
 Loading twice does not duplicate anything: the registry refuses a second resident with the same
 ID number, so a 409 on the demo's first resident means the community is already there.
@@ -18,8 +26,9 @@ import asyncio
 import random
 import time
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -29,6 +38,10 @@ GIVEN = "秀英桂兰玉兰淑珍凤英建国建华志强海燕丽娟文军红�
 REGIONS = ("330106", "330105", "330102", "331002", "341202")
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK = "10X98765432"
+Sign = Callable[[str, Sequence[str], Sequence[str]], str]
+"""Issues a bearer token for ``(sub, roles, areas)``."""
+AGED_SHARE = 0.17
+"""About this share of the residents are 65 or over: public-rental estates skew old."""
 
 
 def id_number(rng: random.Random, born: date, sex: str) -> str:
@@ -36,6 +49,27 @@ def id_number(rng: random.Random, born: date, sex: str) -> str:
     serial = rng.randrange(0, 500) * 2 + (1 if sex == "male" else 0)
     body = f"{rng.choice(REGIONS)}{born:%Y%m%d}{serial:03d}"
     return body + CHECK[sum(int(c) * w for c, w in zip(body, WEIGHTS, strict=True)) % 11]
+
+
+def age_of(born: date, on: date) -> int:
+    """Completed years on ``on``."""
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+
+def member_ages(relation: str, head_age: int) -> tuple[int, int]:
+    """The age range of a household member, given the head's age."""
+    if relation == "spouse":
+        return max(20, head_age - 5), min(95, head_age + 6)
+    if relation == "child":
+        return max(0, head_age - 45), max(1, min(head_age - 20, 40))
+    return head_age + 22, min(head_age + 35, 99)  # a parent
+
+
+def relations(head_age: int) -> tuple[str, ...]:
+    """Who may live with a head of household of this age (parents only with younger heads)."""
+    if head_age <= 50:
+        return ("spouse", "child", "child", "parent")
+    return ("spouse", "child", "child")
 
 
 def person(rng: random.Random, *, min_age: int, max_age: int) -> dict[str, Any]:
@@ -65,18 +99,56 @@ class Loader:
         self.gate = asyncio.Semaphore(parallel)
         self.sent = 0
 
-    async def send(self, path: str, body: dict[str, Any]) -> httpx.Response:
+    async def send(
+        self,
+        path: str,
+        body: dict[str, Any],
+        *,
+        method: str = "POST",
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
         async with self.gate:
-            response = await self.client.post(path, json=body)
+            response = await self.client.request(method, path, json=body, headers=headers)
         self.sent += 1
         return response
 
-    async def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        response = await self.send(path, body)
+    async def post(
+        self,
+        path: str,
+        body: dict[str, Any],
+        *,
+        method: str = "POST",
+        headers: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        response = await self.send(path, body, method=method, headers=headers)
         if response.status_code >= 300:
-            raise RuntimeError(f"POST {path} → {response.status_code}: {response.text}")
+            raise RuntimeError(f"{method} {path} → {response.status_code}: {response.text}")
         result: dict[str, Any] = response.json()
         return result
+
+    async def post_after(
+        self,
+        path: str,
+        body: dict[str, Any],
+        *,
+        after: str,
+        method: str = "POST",
+        headers: dict[str, str] | None = None,
+        wait_s: float = 120.0,
+    ) -> dict[str, Any]:
+        """Send a command that decides on another service's write, named by its consistency
+        token ``after``: the service waits until it has learnt that write (or answers 503
+        ``consistency_timeout``, and the command is sent again)."""
+        deadline = time.monotonic() + wait_s
+        headers = {**(headers or {}), "X-Consistency-Token": after}
+        while True:
+            response = await self.send(path, body, method=method, headers=headers)
+            if _error_code(response) == "consistency_timeout" and time.monotonic() < deadline:
+                continue
+            if response.status_code >= 300:
+                raise RuntimeError(f"{method} {path} → {response.status_code}: {response.text}")
+            result: dict[str, Any] = response.json()
+            return result
 
     async def post_when_known(
         self, path: str, body: dict[str, Any], *, wait_s: float = 60.0
@@ -106,14 +178,42 @@ def _error_code(response: httpx.Response) -> str | None:
     return str(code)
 
 
+@dataclass(frozen=True)
+class Resident:
+    """A registered resident, as the health part needs them."""
+
+    id: str
+    born: date
+    grid: str
+    token: str
+    """The consistency token of the registration: a service that learns residents from the
+    registry's events decides on this resident once it has learnt that write."""
+
+
 @dataclass
 class Community:
-    """What the registry part loaded, as the mediation part needs it."""
+    """What the registry part loaded, as the mediation and health parts need it."""
 
     community: str
     grids: list[str]
     buildings: dict[str, list[str]] = field(default_factory=dict)  # grid → its buildings
     residents: dict[str, list[str]] = field(default_factory=dict)  # building → residents
+    people: list[Resident] = field(default_factory=list)
+    area_tokens: dict[str, str] = field(default_factory=dict)  # area → its creation's token
+
+    def register(self, answer: dict[str, Any], born: str, grid: str, building: str) -> str:
+        """Note a resident the registry accepted (``answer``) in ``building``."""
+        resident = Resident(
+            answer["id"], date.fromisoformat(born), grid, answer["consistency_token"]
+        )
+        self.people.append(resident)
+        self.residents[building].append(resident.id)
+        return resident.id
+
+    def area(self, answer: dict[str, Any]) -> str:
+        """Note an area the registry accepted (``answer``)."""
+        self.area_tokens[answer["id"]] = answer["consistency_token"]
+        return str(answer["id"])
 
 
 async def answers(client: httpx.AsyncClient) -> bool:
@@ -131,7 +231,12 @@ async def load(
     seed: int = 2026,
     residents: int = 300,
     mediation: str | None = "http://127.0.0.1:8102",
+    health: str | None = "http://127.0.0.1:8103",
+    query: str | None = "http://127.0.0.1:8100",
+    sign: Sign | None = None,
 ) -> int:
+    """Load the demo; ``sign`` issues the tokens of the health station's doctors and desk
+    (``(sub, roles, areas)`` → token), else every command is sent with ``token``."""
     rng = random.Random(seed)
     headers = {"Authorization": f"Bearer {token}"}
     async with httpx.AsyncClient(base_url=registry, headers=headers, timeout=30) as client:
@@ -149,17 +254,45 @@ async def load(
                 f" resident, {already.resident_id}); nothing to do."
             )
             return 0
-    if mediation is None:
-        return 0
-    async with httpx.AsyncClient(base_url=mediation, headers=headers, timeout=30) as client:
-        if not await answers(client):
-            print(
-                f"anju demo: the mediation service at {mediation} does not answer;"
-                " skipping signals, disputes and petitions."
-            )
-            return 0
-        await load_mediation(Loader(client, parallel=4), rng, loaded)
+    if mediation is not None:
+        async with httpx.AsyncClient(base_url=mediation, headers=headers, timeout=30) as client:
+            if await answers(client):
+                await load_mediation(Loader(client, parallel=4), rng, loaded)
+            else:
+                print(
+                    f"anju demo: the mediation service at {mediation} does not answer;"
+                    " skipping signals, disputes and petitions."
+                )
+    if health is not None:
+        await _load_health(health, query, headers, random.Random(seed + 1), loaded, sign)
     return 0
+
+
+async def _load_health(
+    health: str,
+    query: str | None,
+    headers: dict[str, str],
+    rng: random.Random,
+    loaded: Community,
+    sign: Sign | None,
+) -> None:
+    # demo_health builds on this module's loader and community
+    from anju_devtools.demo_health import load_health, plan_health, read_back, summary
+
+    async with httpx.AsyncClient(base_url=health, headers=headers, timeout=30) as client:
+        if not await answers(client):
+            print(f"anju demo: the health service at {health} does not answer; skipping health.")
+            return
+        plan = plan_health(rng, loaded, today=datetime.now(UTC).date())
+        written = await load_health(Loader(client, parallel=4), plan, sign)
+    if query is None:
+        return
+    async with httpx.AsyncClient(base_url=query, headers=headers, timeout=30) as client:
+        if not await answers(client):
+            print(f"anju demo: the query service at {query} does not answer; no health figures.")
+            return
+        figures = await read_back(Loader(client), loaded, plan, written)
+    print(summary(figures, plan.year))
 
 
 async def load_registry(api: Loader, rng: random.Random, *, residents: int) -> Community:
@@ -168,26 +301,27 @@ async def load_registry(api: Loader, rng: random.Random, *, residents: int) -> C
     The first resident is registered as soon as there is a unit for them: on a second run the
     registry refuses their ID number (409) and nothing more is created.
     """
-    community = (await api.post("/areas", {"kind": "community", "name": "安居社区"}))["id"]
+    community = await api.post("/areas", {"kind": "community", "name": "安居社区"})
     grids: list[str] = []
-    loaded = Community(community, grids)
+    loaded = Community(community["id"], grids)
+    loaded.area(community)
     unit_place: dict[str, tuple[str, str]] = {}  # unit → (grid, building)
-    first_head: tuple[str, str] | None = None  # (unit, resident)
+    first_head: tuple[str, str, date] | None = None  # (unit, resident, born)
     for g in range(4):
-        grid = (
+        grid = loaded.area(
             await api.post(
-                "/areas", {"kind": "grid", "name": f"第{g + 1}网格", "parent_id": community}
+                "/areas", {"kind": "grid", "name": f"第{g + 1}网格", "parent_id": loaded.community}
             )
-        )["id"]
+        )
         grids.append(grid)
         loaded.buildings[grid] = []
         for b in range(3):
-            building = (
+            building = loaded.area(
                 await api.post(
                     "/areas",
                     {"kind": "building", "name": f"{g * 3 + b + 1}幢", "parent_id": grid},
                 )
-            )["id"]
+            )
             loaded.buildings[grid].append(building)
             loaded.residents[building] = []
             floors = [(floor, door) for floor in range(1, 7) for door in (1, 2)]
@@ -207,7 +341,8 @@ async def load_registry(api: Loader, rng: random.Random, *, residents: int) -> C
                     raise AlreadyLoaded(str(existing))
                 if response.status_code >= 300:
                     raise RuntimeError(f"POST /residents → {response.status_code}: {response.text}")
-                first_head = (unit, response.json()["id"])
+                head_id = loaded.register(response.json(), head["date_of_birth"], grid, building)
+                first_head = (unit, head_id, date.fromisoformat(head["date_of_birth"]))
             created = await asyncio.gather(
                 *[
                     api.post(
@@ -224,37 +359,43 @@ async def load_registry(api: Loader, rng: random.Random, *, residents: int) -> C
     rng.shuffle(units)
     units.insert(0, first_head[0])
 
+    today = date.today()
     people = 0
-    elderly: list[str] = []
+    elderly: list[str] = []  # living alone: flagged
     others: list[str] = []
     for unit in units:
         if people >= residents:
             break
-        building = unit_place[unit][1]
+        grid, building = unit_place[unit]
         size = rng.choice((1, 1, 2, 2, 2, 3, 3, 4))
-        old = size == 1 and rng.random() < 0.5
+        # an old person living alone, or an old couple, while the estate is short of its share
+        aged = sum(age_of(r.born, today) >= 65 for r in loaded.people)
+        old = size <= 2 and aged < AGED_SHARE * (people + size) and rng.random() < 0.7
+        alone = old and size == 1
         if unit == first_head[0]:
-            head_id, old = first_head[1], False
+            head_id, head_born, alone, old = first_head[1], first_head[2], False, False
         else:
-            head = person(rng, min_age=66 if old else 28, max_age=92 if old else 70)
-            head_id = (await api.post("/residents", {**head, "unit_id": unit}))["id"]
+            head = person(rng, min_age=66 if old else 28, max_age=90 if old else 62)
+            accepted = await api.post("/residents", {**head, "unit_id": unit})
+            head_id = loaded.register(accepted, head["date_of_birth"], grid, building)
+            head_born = date.fromisoformat(head["date_of_birth"])
         household = (await api.post("/households", {"unit_id": unit, "head_resident_id": head_id}))[
             "id"
         ]
         people += 1
-        loaded.residents[building].append(head_id)
-        (elderly if old else others).append(head_id)
+        (elderly if alone else others).append(head_id)
+        head_age = age_of(head_born, today)
         for _ in range(size - 1):
-            relation = rng.choice(("spouse", "child", "child", "parent"))
-            ages = {"spouse": (28, 75), "child": (1, 27), "parent": (60, 95)}[relation]
-            member = person(rng, min_age=ages[0], max_age=ages[1])
-            member_id = (await api.post("/residents", {**member, "unit_id": unit}))["id"]
+            relation = "spouse" if old else rng.choice(relations(head_age))
+            low, high = member_ages(relation, head_age)
+            member = person(rng, min_age=low, max_age=high)
+            accepted = await api.post("/residents", {**member, "unit_id": unit})
+            member_id = loaded.register(accepted, member["date_of_birth"], grid, building)
             await api.post(
                 f"/households/{household}/members",
                 {"resident_id": member_id, "relation": relation},
             )
             others.append(member_id)
-            loaded.residents[building].append(member_id)
             people += 1
 
     flagged = []
@@ -279,9 +420,10 @@ async def load_registry(api: Loader, rng: random.Random, *, residents: int) -> C
             },
         )
     buildings = sum(len(b) for b in loaded.buildings.values())
+    aged = sum(age_of(r.born, today) >= 65 for r in loaded.people)
     print(
         f"demo community loaded: 1 community, {len(grids)} grids, {buildings} buildings,"
-        f" {len(unit_place)} units, {people} residents, {len(flagged)} flags"
+        f" {len(unit_place)} units, {people} residents ({aged} aged 65+), {len(flagged)} flags"
         f" ({api.sent} commands)"
     )
     return loaded

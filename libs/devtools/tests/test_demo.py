@@ -1,18 +1,39 @@
-"""``anju demo``'s mediation part, against the real mediation app (in process, over ASGI)."""
+"""``anju demo`` against the real apps (in process, over ASGI): its mediation part, its second
+run, and its health part read back through the query service."""
 
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, date, datetime
 
 import asyncpg
 import httpx
 import pytest
+from fastapi import FastAPI
+from pydantic import SecretStr
 
-from anju_devtools.demo import AlreadyLoaded, Community, Loader, load_mediation, load_registry
+from anju_devtools.demo import (
+    AlreadyLoaded,
+    Community,
+    Loader,
+    age_of,
+    load_mediation,
+    load_registry,
+)
+from anju_devtools.demo_health import ACTIVITIES, load_health, plan_health, read_back
+from anju_health.entrypoints.app import create_app as create_health
+from anju_health.settings import HealthSettings
 from anju_mediation.testing import running_mediation
-from anju_registry.testing import running_registry
+from anju_query.entrypoints.app import create_app as create_query
+from anju_query.settings import QuerySettings
+from anju_registry.testing import SECRET, running_registry
+from eventkit.auth import issue_token
+from eventkit.settings import KafkaSettings
 from eventkit.testing.clocks import ManualClock
+from eventkit.testing.infra import create_database, database_url_for
 
 
 async def test_the_demo_loads_signals_disputes_and_petitions(
@@ -86,3 +107,97 @@ async def _areas(pool: asyncpg.Pool) -> int:
             "SELECT count(*) FROM events WHERE type = 'registry.AreaCreated'"
         )
         return n
+
+
+@asynccontextmanager
+async def serving(app: FastAPI, name: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=f"http://{name}") as client:
+            yield client
+
+
+@asynccontextmanager
+async def databases(server: str, *names: str) -> AsyncIterator[list[str]]:
+    """Fresh databases on ``server``, dropped afterwards."""
+    created = [f"test_{uuid.uuid4().hex[:12]}_{name}" for name in names]
+    urls = [await create_database(server, db) for db in created]
+    try:
+        yield urls
+    finally:
+        conn = await asyncpg.connect(database_url_for(server, "postgres"))
+        try:
+            for db in created:
+                await conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+
+def sign(sub: str, roles: Sequence[str], areas: Sequence[str]) -> str:
+    return issue_token(SECRET, sub, roles, areas)
+
+
+async def test_the_demo_loads_health_and_the_query_shows_its_figures(
+    database_url: str, pg_server_url: str, kafka_bootstrap: str
+) -> None:
+    now = datetime.now(UTC)
+    today = now.date()
+    async with (
+        databases(pg_server_url, "health", "read") as (health_db, read_db),
+        running_registry(database_url, kafka_bootstrap, clock=ManualClock(now)) as registry,
+    ):
+        kafka: KafkaSettings = registry.settings.kafka
+        secret = SecretStr(SECRET)
+        health_app = create_health(
+            HealthSettings(
+                database_url=health_db,
+                jwt_secret=secret,
+                kafka=kafka,
+                relay_idle_poll_s=0.02,
+                scheduler_poll_s=3600,
+            )
+        )
+        query_app = create_query(
+            QuerySettings(database_url=read_db, jwt_secret=secret, kafka=kafka)
+        )
+        async with serving(health_app, "health") as health, serving(query_app, "query") as query:
+            registry.client.headers.update(registry.admin)
+            health.headers.update(registry.admin)
+            query.headers.update(registry.admin)
+            loaded = await load_registry(Loader(registry.client), random.Random(2026), residents=60)
+            plan = plan_health(random.Random(2027), loaded, today=today)
+            written = await load_health(Loader(health, parallel=4), plan, sign)
+            figures = await read_back(Loader(query), loaded, plan, written)
+
+            # the family doctor of a checked-up resident recorded the check-up, by name
+            checked = next(
+                rid
+                for rid, (_, steps) in plan.residents.items()
+                if any(s.path.endswith("/encounters") for s in steps)
+            )
+            doctor = plan.residents[checked][1][0].sender
+            bearer = sign(doctor, ["doctor"], [plan.senders[doctor].area])
+            record = await health.get(
+                f"/records/{checked}", headers={"Authorization": f"Bearer {bearer}"}
+            )
+
+    aged = sum(r.born <= date(today.year - 65, 12, 31) for r in loaded.people)
+    elders = sum(age_of(r.born, today) >= 65 for r in loaded.people)
+    assert 0.1 <= elders / len(loaded.people) <= 0.25
+    assert figures.activities == len(ACTIVITIES) == 16
+    assert figures.served == sum(step.body["served"] for _, step in plan.activities)
+    assert (figures.aged, figures.enrolled) == (aged, elders) == (plan.aged, plan.enrolled)
+    assert 0 < figures.checked_up == plan.checked_up < figures.enrolled
+    assert figures.share == round(plan.checked_up / aged, 4)
+    # who has no check-up yet is due within the first-check-up window, nobody overdue yet
+    assert (figures.due, figures.overdue) == (plan.waiting, 0)
+    assert plan.checked_up + plan.waiting == plan.enrolled
+    assert plan.chronic == {"hypertension": 3, "type2_diabetes": 2}
+
+    assert record.status_code == 200, record.text
+    body = record.json()
+    assert body["family_doctor_id"] == doctor
+    assert body["checked_up_this_year"] is True
+    (encounter,) = body["encounters"]
+    assert encounter["doctor_id"] == doctor
+    assert date.fromisoformat(encounter["occurred_on"]) <= today
