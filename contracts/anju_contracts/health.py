@@ -131,6 +131,8 @@ class HealthRecordRelocated(Event):
 
 
 class FamilyDoctorAssigned(Event):
+    """The resident's health station and family doctor (家庭医生) were named."""
+
     event_type: ClassVar[str] = "health.FamilyDoctorAssigned"
 
     resident_id: UUID
@@ -159,6 +161,8 @@ class HealthRecordReopened(Event):
 
 
 class ProgrammeEnrolled(Event):
+    """The resident joined a programme (by age, on the 65th birthday, or on a diagnosis)."""
+
     event_type: ClassVar[str] = "health.ProgrammeEnrolled"
 
     resident_id: UUID
@@ -168,6 +172,8 @@ class ProgrammeEnrolled(Event):
 
 
 class ProgrammeLeft(Event):
+    """The resident left a programme (the record closed, the condition resolved, or declined)."""
+
     event_type: ClassVar[str] = "health.ProgrammeLeft"
 
     resident_id: UUID
@@ -189,6 +195,8 @@ class VisitBooked(Event):
 
 
 class VisitRescheduled(Event):
+    """The visit moved to another day, with a reason code; a new window begins."""
+
     event_type: ClassVar[str] = "health.VisitRescheduled"
 
     resident_id: UUID
@@ -236,6 +244,8 @@ class VisitCompleted(Event):
 
 
 class VisitCancelled(Event):
+    """The visit will not take place: the record closed or the programme was left."""
+
     event_type: ClassVar[str] = "health.VisitCancelled"
 
     resident_id: UUID
@@ -298,12 +308,16 @@ class Observations(BaseModel):
 
 
 class ChartOpened(Event):
+    """The resident's clinical chart began (restricted: never published)."""
+
     event_type: ClassVar[str] = "health.ChartOpened"
 
     resident_id: UUID
 
 
 class AllergyRecorded(Event):
+    """An allergy on the chart (restricted)."""
+
     event_type: ClassVar[str] = "health.AllergyRecorded"
 
     resident_id: UUID
@@ -313,6 +327,8 @@ class AllergyRecorded(Event):
 
 
 class ConditionDiagnosed(Event):
+    """A coded diagnosis (ICD-10) on the chart (restricted)."""
+
     event_type: ClassVar[str] = "health.ConditionDiagnosed"
 
     resident_id: UUID
@@ -322,6 +338,8 @@ class ConditionDiagnosed(Event):
 
 
 class ConditionResolved(Event):
+    """A condition came off the chart (restricted)."""
+
     event_type: ClassVar[str] = "health.ConditionResolved"
 
     resident_id: UUID
@@ -375,6 +393,8 @@ class ProtectedVisitRecorded(Event):
 
 
 class ProtectedVisitRescheduled(Event):
+    """A protected-care follow-up moved to another day (restricted)."""
+
     event_type: ClassVar[str] = "health.ProtectedVisitRescheduled"
 
     resident_id: UUID
@@ -384,6 +404,8 @@ class ProtectedVisitRescheduled(Event):
 
 
 class ProtectedVisitOverdue(Event):
+    """A protected-care follow-up was not made in its window (restricted)."""
+
     event_type: ClassVar[str] = "health.ProtectedVisitOverdue"
 
     resident_id: UUID
@@ -391,6 +413,8 @@ class ProtectedVisitOverdue(Event):
 
 
 class ProtectedCareEnded(Event):
+    """Protected care ended (restricted)."""
+
     event_type: ClassVar[str] = "health.ProtectedCareEnded"
 
     resident_id: UUID
