@@ -7,7 +7,8 @@ family doctors (one per grid) and its desk:
 - names a family doctor for every over-65 (家庭医生签约);
 - records this year's check-up for most of them, on days between New Year (or their 65th
   birthday) and today, with plausible readings and a few alarming blood pressures; the rest are
-  still waiting for theirs;
+  still waiting for theirs, and about half of those had an earlier check-up, copied now from
+  the station's paper ledger: a year and more has passed since, so they are late;
 - diagnoses a few hypertension (I10) and type-2 diabetes (E11) patients and enrols them in
   their programmes;
 - records the station's 16 health activities of the year, of the four kinds.
@@ -19,8 +20,10 @@ The query service then reads the coverage and the activities back (:func:`read_b
 caught up with every write the demo made.
 
 A check-up's first visit falls due ``ANJU_HEALTH_FIRST_CHECK_UP_DAYS`` (30) days after
-enrolment and is overdue ``ANJU_HEALTH_GRACE_DAYS`` (7) days later, when health's scheduler
-finds it so: in a demo loaded today, the over-65s still waiting are due, none overdue yet.
+enrolment: the over-65s with no check-up on record are due. A check-up from the ledger
+books the next a year after it, so a resident whose anniversary lies more than
+:data:`LATE_MARGIN` days back is overdue as soon as health's scheduler looks (whatever
+``ANJU_HEALTH_GRACE_DAYS`` says, up to its maximum of 90); the read-back waits for that.
 """
 
 from __future__ import annotations
@@ -36,6 +39,12 @@ from anju_devtools.demo import Community, Loader, Resident, Sign, age_of
 STATION = "安居社区卫生服务站"
 CHECKED_UP_SHARE = 0.75
 """Of the over-65s, about this share has had this year's check-up."""
+LEDGER_SHARE = 0.5
+"""Of the over-65s without this year's check-up, about this share has an earlier one in the
+paper ledger."""
+LATE_MARGIN = 91
+"""A ledger check-up's anniversary lies at least this many days back (more than the longest
+grace health allows), so that its resident is overdue."""
 ALARMING = 3
 """Over-65s whose check-up finds an alarming blood pressure (a doctor reviews it)."""
 HYPERTENSION, DIABETES = 3, 2
@@ -157,6 +166,8 @@ class HealthPlan:
     chronic: dict[str, int] = field(default_factory=dict)
     waiting: int = 0
     """Over-65s without this year's check-up."""
+    late: int = 0
+    """Of those, the ones whose check-up from the ledger is over a year old: overdue."""
     first_due: date | None = None
 
 
@@ -258,6 +269,18 @@ def plan_health(rng: random.Random, c: Community, *, today: date) -> HealthPlan:
         first = max(new_year, turns_65_on(r.born))
         if r.id not in checked or first > today:
             plan.waiting += 1
+            # the last check-up in the paper ledger, within three years, if they were 65 then
+            earliest = max(today - timedelta(days=3 * 365), turns_65_on(r.born))
+            latest = today - timedelta(days=365 + LATE_MARGIN)
+            if earliest <= latest and rng.random() < LEDGER_SHARE:
+                on = earliest + timedelta(days=rng.randint(0, (latest - earliest).days))
+                send(
+                    r,
+                    "POST",
+                    f"/records/{r.id}/encounters",
+                    _check_up(rng, on, alarming=False, diabetic=r.id in diabetic),
+                )
+                plan.late += 1
             continue
         on = first + timedelta(days=rng.randint(0, (today - first).days))
         send(
@@ -327,7 +350,8 @@ async def load_health(api: Loader, plan: HealthPlan, sign: Sign | None) -> list[
     print(
         f"demo health loaded: {plan.enrolled} residents aged 65+ enrolled (family doctors named),"
         f" {plan.checked_up} check-ups this year ({plan.alarming} with an alarming blood"
-        f" pressure), {plan.waiting} still waiting, {chronic} patients,"
+        f" pressure), {plan.waiting} still waiting ({plan.late} late by the paper ledger),"
+        f" {chronic} patients,"
         f" {len(plan.activities)} activities serving {served} people ({api.sent} commands)"
     )
     return list(written)
@@ -375,13 +399,20 @@ async def read_back(
 
     await asyncio.gather(*[caught_up(t) for t in [*areas, *registrations, *written]])
     year = {"area_id": c.community}
+    # the late ones become overdue when health's scheduler looks, a moment after their writes
+    while True:
+        visits = await _get(api, "/health/visits", {**year, "limit": 1})
+        if sum(g["overdue"] for g in visits["groups"]) >= plan.late:
+            break
+        if asyncio.get_running_loop().time() > deadline:
+            raise RuntimeError("health has not marked the late check-ups overdue")
+        await asyncio.sleep(0.5)
     coverage = await _get(api, "/health/coverage", {**year, "year": plan.year})
     activities = await _get(
         api,
         "/health/activities",
         {**year, "from": f"{plan.year}-01-01", "to": f"{plan.year}-12-31", "limit": 1},
     )
-    visits = await _get(api, "/health/visits", {**year, "limit": 1})
     groups = visits["groups"]
     return HealthFigures(
         aged=coverage["aged_65_plus"],

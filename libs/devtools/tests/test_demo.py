@@ -154,7 +154,7 @@ async def test_the_demo_loads_health_and_the_query_shows_its_figures(
                 jwt_secret=secret,
                 kafka=kafka,
                 relay_idle_poll_s=0.02,
-                scheduler_poll_s=3600,
+                scheduler_poll_s=0.2,
             )
         )
         query_app = create_query(
@@ -189,8 +189,10 @@ async def test_the_demo_loads_health_and_the_query_shows_its_figures(
     assert (figures.aged, figures.enrolled) == (aged, elders) == (plan.aged, plan.enrolled)
     assert 0 < figures.checked_up == plan.checked_up < figures.enrolled
     assert figures.share == round(plan.checked_up / aged, 4)
-    # who has no check-up yet is due within the first-check-up window, nobody overdue yet
-    assert (figures.due, figures.overdue) == (plan.waiting, 0)
+    # who has no check-up on record is due within the first-check-up window; who had an
+    # earlier one (from the paper ledger) over a year ago is overdue
+    assert 0 < plan.late < plan.waiting
+    assert (figures.due, figures.overdue) == (plan.waiting - plan.late, plan.late)
     assert plan.checked_up + plan.waiting == plan.enrolled
     assert plan.chronic == {"hypertension": 3, "type2_diabetes": 2}
 

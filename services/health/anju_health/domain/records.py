@@ -331,13 +331,18 @@ def complete(
     today: date,
     schedule: Schedule,
 ) -> list[Event]:
-    """The programme's open visit took place on ``on``; the next one is booked."""
+    """The programme's open visit took place on ``on``; the next one is booked.
+
+    A visit copied from a paper ledger may lie far back: its next one then falls due by the
+    programme's rule, in the past if so — the resident is late, and the scheduler says so at
+    once. A date the doctor books must be today or later."""
     record = _open(state, state.resident_id)
     visit = record.visits.get(programme)
     if visit is None:
         raise NotEnrolled("the resident has no open visit in this programme", programme=programme)
+    if next_due_on is not None:
+        _check_booking(next_due_on, today=today, schedule=schedule)
     due_on = next_due_on or schedule.next_due(programme, on)
-    _check_booking(due_on, today=today, schedule=schedule)
     return [
         VisitCompleted(
             resident_id=record.resident_id,

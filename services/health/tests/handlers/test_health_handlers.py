@@ -62,6 +62,7 @@ from anju_health.domain.errors import (
 from anju_health.domain.records import Schedule
 from eventkit.auth import Principal, Role
 from eventkit.commands import Caller
+from eventkit.dates import DateTooEarly
 from eventkit.errors import Forbidden
 from eventkit.known import MemoryKnown
 from eventkit.memory import MemoryEventStore
@@ -288,6 +289,42 @@ async def test_a_check_up_completes_the_visit_and_books_the_next() -> None:
     assert str(encounter.encounter_id) == answer.sub_id
     assert encounter.observations.bmi == 25.0
     assert set(encounter.review) >= {"systolic_high", "diastolic_high"}
+
+
+async def test_a_check_up_from_last_years_ledger_leaves_the_resident_overdue() -> None:
+    estate = Estate()
+    resident = await estate.register(date(1950, 5, 1))
+    await records.record_encounter(
+        estate.store,
+        resident,
+        RecordEncounter(
+            programme=Programme.ELDERLY_ANNUAL,
+            occurred_on=date(2025, 1, 20),
+            observations=Observations(systolic_mmhg=135, diastolic_mmhg=85),
+        ),
+        DOCTOR,
+        estate.cfg,
+    )
+    booked = of(await estate.events(resident), VisitBooked)[-1]
+    assert booked.due_on == date(2026, 1, 20)  # type: ignore[attr-defined]
+    deadline = estate.store.deadlines[(VISIT_OVERDUE, str(booked.visit_id))]  # type: ignore[attr-defined]
+    assert deadline.due_at < estate.clock()  # due already: the scheduler fires it at once
+    await estate.fire(VISIT_OVERDUE, str(booked.visit_id))  # type: ignore[attr-defined]
+    assert of(await estate.events(resident), VisitOverdue)
+    view = await records.view_record(estate.store, resident, DOCTOR, estate.cfg)
+    assert not view.checked_up_this_year
+    with pytest.raises(DateTooEarly):
+        await records.record_encounter(
+            estate.store,
+            resident,
+            RecordEncounter(
+                programme=Programme.ELDERLY_ANNUAL,
+                observations=Observations(heart_rate_bpm=70),
+                next_visit_on=date(2026, 2, 1),
+            ),
+            DOCTOR,
+            estate.cfg,
+        )
 
 
 @pytest.mark.parametrize(
