@@ -168,6 +168,8 @@ class HealthPlan:
     """Over-65s without this year's check-up."""
     late: int = 0
     """Of those, the ones whose check-up from the ledger is over a year old: overdue."""
+    ledger_eligible: int = 0
+    """Of those waiting, the ones who were 65 long enough ago to have such a check-up."""
     first_due: date | None = None
 
 
@@ -257,6 +259,8 @@ def plan_health(rng: random.Random, c: Community, *, today: date) -> HealthPlan:
         plan.chronic[programme] = plan.chronic.get(programme, 0) + 1
 
     checked = {r.id for r in elders if rng.random() < CHECKED_UP_SHARE}
+    latest_ledger = today - timedelta(days=365 + LATE_MARGIN)
+    on_paper: list[tuple[Resident, date]] = []
     alarming = set(rng.sample(sorted(checked), min(len(checked), ALARMING)))
     for r in elders:
         doctor = senders[doctors[r.grid]].sub
@@ -271,16 +275,8 @@ def plan_health(rng: random.Random, c: Community, *, today: date) -> HealthPlan:
             plan.waiting += 1
             # the last check-up in the paper ledger, within three years, if they were 65 then
             earliest = max(today - timedelta(days=3 * 365), turns_65_on(r.born))
-            latest = today - timedelta(days=365 + LATE_MARGIN)
-            if earliest <= latest and rng.random() < LEDGER_SHARE:
-                on = earliest + timedelta(days=rng.randint(0, (latest - earliest).days))
-                send(
-                    r,
-                    "POST",
-                    f"/records/{r.id}/encounters",
-                    _check_up(rng, on, alarming=False, diabetic=r.id in diabetic),
-                )
-                plan.late += 1
+            if earliest <= latest_ledger:
+                on_paper.append((r, earliest))
             continue
         on = first + timedelta(days=rng.randint(0, (today - first).days))
         send(
@@ -291,6 +287,20 @@ def plan_health(rng: random.Random, c: Community, *, today: date) -> HealthPlan:
         )
         plan.checked_up += 1
         plan.alarming += r.id in alarming
+
+    # about half of those waiting who could have had one have a check-up in the paper ledger
+    plan.ledger_eligible = len(on_paper)
+    if on_paper:
+        late = rng.sample(on_paper, max(1, round(len(on_paper) * LEDGER_SHARE)))
+        for r, earliest in sorted(late, key=lambda pair: str(pair[0].id)):
+            on = earliest + timedelta(days=rng.randint(0, (latest_ledger - earliest).days))
+            send(
+                r,
+                "POST",
+                f"/records/{r.id}/encounters",
+                _check_up(rng, on, alarming=False, diabetic=r.id in diabetic),
+            )
+            plan.late += 1
 
     days = (today - new_year).days + 1
     staff = [senders[doctor].sub for doctor in doctors.values()]

@@ -191,7 +191,7 @@ async def test_the_demo_loads_health_and_the_query_shows_its_figures(
     assert figures.share == round(plan.checked_up / aged, 4)
     # who has no check-up on record is due within the first-check-up window; who had an
     # earlier one (from the paper ledger) over a year ago is overdue
-    assert 0 < plan.late < plan.waiting
+    assert min(1, plan.ledger_eligible) <= plan.late <= plan.ledger_eligible <= plan.waiting
     assert (figures.due, figures.overdue) == (plan.waiting - plan.late, plan.late)
     assert plan.checked_up + plan.waiting == plan.enrolled
     assert plan.chronic == {"hypertension": 3, "type2_diabetes": 2}
