@@ -451,6 +451,8 @@ class CertificateIssued(Event):
     certificate_id: UUID
     number: str = Field(pattern=r"^ANJU-V-[0-9]{4}-[0-9A-F]{8}$")
     volunteer_id: UUID
+    path: AreaPath
+    """Where the volunteer serves (who may read the certificate)."""
     period_from: date
     period_to: date
     hours: float = Field(ge=0)
