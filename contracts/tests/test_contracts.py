@@ -102,9 +102,11 @@ def test_catalog_refuses_events_of_another_service() -> None:
 def test_personal_data_is_marked_in_the_events_and_their_schemas() -> None:
     from anju_contracts.base import PERSONAL_DATA, personal_fields
     from anju_contracts.mediation import Party, PetitionProxied
+    from anju_contracts.registry import Liaison
 
     assert personal_fields(ResidentRegistered) == {"name", "date_of_birth", "id_number", "phone"}
     assert {"name", "contact"} <= personal_fields(Party)
+    assert personal_fields(Liaison) == {"name", "phone"}
     assert "subject" in personal_fields(PetitionProxied)
     schema = ResidentRegistered.model_json_schema()["properties"]
     assert schema["id_number"][PERSONAL_DATA] is True
