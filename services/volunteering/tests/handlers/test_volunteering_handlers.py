@@ -22,6 +22,7 @@ from anju_contracts.registry import (
 )
 from anju_contracts.volunteering import (
     CATALOG,
+    ActivityKind,
     CancelReason,
     DeclineReason,
     RequestKind,
@@ -31,7 +32,6 @@ from anju_contracts.volunteering import (
     Shift,
     TeamPurpose,
     VolunteerKind,
-    ActivityKind,
 )
 from anju_volunteering.application import hours, people, work
 from anju_volunteering.application.aggregates import MONTHLY_CLEANING, RESPONSE_DUE
@@ -209,22 +209,25 @@ async def test_a_flag_plans_monthly_cleaning_once_a_month_until_it_is_cleared() 
     assert len(await estate.events(f"request-{april}")) == 1
     # cleared: the plan stops, April's untouched request is cancelled, May never comes
     await estate.registry(
-        SpecialGroupFlagCleared(resident_id=resident, flag=FlagType.ELDERLY_ALONE, reason="子女同住")
+        SpecialGroupFlagCleared(
+            resident_id=resident, flag=FlagType.ELDERLY_ALONE, reason="子女同住"
+        )
     )
     assert estate.armed(MONTHLY_CLEANING) == set()
     cancelled = (await estate.events(f"request-{april}"))[-1]
     assert isinstance(cancelled, ServiceRequestCancelled)
     assert cancelled.reason == CancelReason.PLAN_STOPPED
-    assert estate.armed(RESPONSE_DUE) == {str(march)}  # March's was not cancelled: last month's
+    # last month's, never begun either, goes too; no response deadline is left
     march_events = await estate.events(f"request-{march}")
     assert isinstance(march_events[-1], ServiceRequestCancelled)
+    assert estate.armed(RESPONSE_DUE) == set()
 
 
 async def test_other_flags_plan_nothing_and_a_death_stops_the_plan() -> None:
     estate = Estate()
     resident = estate.resident()
     await estate.registry(
-        SpecialGroupFlagRaised(resident_id=resident, flag=FlagType.DISABLED, tier=RiskTier.BLUE)
+        SpecialGroupFlagRaised(resident_id=resident, flag=FlagType.DISABILITY, tier=RiskTier.BLUE)
     )
     assert estate.armed(MONTHLY_CLEANING) == set()
     await estate.registry(flag_raised(resident))
@@ -277,9 +280,7 @@ async def test_a_request_from_raised_to_delivered_with_a_decline_and_a_reassignm
     await work.check_in(estate.store, request, CheckIn(), GRID_WORKER, estate.cfg)
     estate.clock.now += timedelta(hours=1, minutes=30)
     with pytest.raises(WrongRequestState):
-        await work.deliver(
-            estate.store, request, Deliver(satisfaction=5), GRID_WORKER, estate.cfg
-        )
+        await work.deliver(estate.store, request, Deliver(satisfaction=5), GRID_WORKER, estate.cfg)
     await work.check_out(estate.store, request, CheckOut(), GRID_WORKER, estate.cfg)
     await work.deliver(
         estate.store, request, Deliver(satisfaction=5, feedback="很满意"), GRID_WORKER, estate.cfg
@@ -316,7 +317,8 @@ async def _delivered_hours(estate: Estate, volunteer: UUID, minutes: int) -> UUI
     await work.check_in(estate.store, request, CheckIn(), COORD, estate.cfg)
     estate.clock.now += timedelta(minutes=minutes)
     await work.check_out(estate.store, request, CheckOut(), COORD, estate.cfg)
-    entry = (await hours.view_ledger(estate.store, volunteer, COORD)).entries[-1]
+    entries = (await hours.view_ledger(estate.store, volunteer, COORD)).entries
+    (entry,) = [e for e in entries if e.source_id == request]
     return entry.entry_id
 
 
@@ -326,7 +328,10 @@ async def test_hours_count_once_approved_and_a_certificate_verifies_by_its_numbe
     kept = await _delivered_hours(estate, volunteer, 120)
     dropped = await _delivered_hours(estate, volunteer, 60)
     period = IssueCertificate(
-        period_from=date(2026, 1, 1), period_to=date(2026, 3, 10), content="入户服务", issuer="安居社区"
+        period_from=date(2026, 1, 1),
+        period_to=date(2026, 3, 10),
+        content="入户服务",
+        issuer="安居社区",
     )
     with pytest.raises(NoApprovedHours):
         await hours.issue_certificate(estate.store, volunteer, period, COORD, estate.cfg)
@@ -365,7 +370,10 @@ async def test_a_shift_credits_attendees_and_not_no_shows() -> None:
             await work.schedule_activity(
                 estate.store,
                 ScheduleActivity(
-                    kind=ActivityKind.THEMED_PARTY_DAY, title="主题党日", area_id=COMMUNITY, shifts=[shift]
+                    kind=ActivityKind.THEMED_PARTY_DAY,
+                    title="主题党日",
+                    area_id=COMMUNITY,
+                    shifts=[shift],
                 ),
                 COORD,
                 estate.cfg,
@@ -374,7 +382,12 @@ async def test_a_shift_credits_attendees_and_not_no_shows() -> None:
     )
     for v in (came, missed):
         await work.sign_up(
-            estate.store, activity, shift.shift_id, ShiftVolunteer(volunteer_id=v), COORD, estate.cfg
+            estate.store,
+            activity,
+            shift.shift_id,
+            ShiftVolunteer(volunteer_id=v),
+            COORD,
+            estate.cfg,
         )
     estate.clock.now = shift.ends_at
     for v, attended in ((came, True), (missed, False)):
@@ -414,8 +427,14 @@ async def test_a_coordinator_of_another_community_sees_nothing() -> None:
         await work.assign(
             estate.store, request, AssignRequest(volunteer_id=theirs), COORD, estate.cfg
         )
+    team = await people.form_team(
+        estate.store,
+        FormTeam(name="巡逻队", purpose=TeamPurpose.PATROL, area_id=GRID, leader_id=volunteer),
+        COORD,
+        estate.cfg,
+    )
     with pytest.raises(VolunteerNotFound):
-        await people.add_member(estate.store, uuid4(), TeamMember(volunteer_id=theirs), COORD)
+        await people.add_member(estate.store, UUID(team.id), TeamMember(volunteer_id=theirs), COORD)
 
 
 async def test_desk_staff_raise_requests_but_do_not_run_them() -> None:
