@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -233,8 +233,7 @@ async def service_request_statistics(
     p = Params()
     where = [
         "q.status = 'delivered'",
-        f"q.delivered_at >= {p(datetime.combine(period_from, time.min, UTC))}",
-        f"q.delivered_at < {p(datetime.combine(period_to + timedelta(days=1), time.min, UTC))}",
+        f"(q.delivered_at AT TIME ZONE 'UTC')::date BETWEEN {p(period_from)} AND {p(period_to)}",
         scope.where(p, "q.community_id", "q.grid_id"),
     ]
     if area_id is not None:

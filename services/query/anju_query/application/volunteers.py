@@ -17,7 +17,7 @@ last 12 months — at least ``12 N`` hours served in the year up to today — an
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import MINYEAR, date, timedelta
 from decimal import Decimal
 from typing import Literal
 from uuid import UUID
@@ -37,7 +37,9 @@ def hours_of(value: Decimal | None) -> float:
 
 
 def year_before(day: date) -> date:
-    """The same day a year earlier (28 February for a 29th)."""
+    """The same day a year earlier (28 February for a 29th; the first day there is, at most)."""
+    if day.year == MINYEAR:
+        return date.min
     try:
         return day.replace(year=day.year - 1)
     except ValueError:
