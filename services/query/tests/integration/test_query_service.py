@@ -626,7 +626,7 @@ async def test_consistency_token_timeout_answers_stale(world: World) -> None:
     assert response.headers["x-consistency"] == "stale"
 
 
-@pytest.mark.parametrize("bad", ["nonsense", "registry:resident-x:v2", "volunteering:request-1:3"])
+@pytest.mark.parametrize("bad", ["nonsense", "registry:resident-x:v2", "nobody:request-1:3"])
 async def test_bad_consistency_token_is_400(world: World, bad: str) -> None:
     response = await world.client.get(
         "/follow-ups", params={"consistency_token": bad}, headers=ADMIN
