@@ -27,6 +27,8 @@ READ_HEALTH_VISITS = "read_health_visits"
 READ_HEALTH_PROGRAMMES = "read_health_programmes"
 READ_HEALTH_COVERAGE = "read_health_coverage"
 READ_HEALTH_ACTIVITIES = "read_health_activities"
+READ_ORGANISATIONS = "read_organisations"
+READ_LIAISON_PHONES = "read_liaison_phones"
 
 PERMISSIONS = Permissions.of(
     "query",
@@ -61,5 +63,10 @@ PERMISSIONS = Permissions.of(
             (DIRECTOR, DOCTOR, DESK, GRID),
             "health activities and clinic days, with their counts",
         ),
+        READ_ORGANISATIONS: (
+            (DIRECTOR, DESK, GRID, MEDIATOR, POLICE, COORDINATOR, DOCTOR, AGENT),
+            "partner organisations and their liaisons (names and roles)",
+        ),
+        READ_LIAISON_PHONES: ((DIRECTOR,), "the phone numbers of partners' liaisons"),
     },
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from anju_query.entrypoints import disputes, health
+from anju_query.entrypoints import disputes, health, organisations
 from anju_query.entrypoints.http import router
 from anju_query.projections import projections
 from anju_query.settings import QuerySettings
@@ -20,6 +20,6 @@ def create_app(settings: QuerySettings, *, clock: Clock = utcnow) -> FastAPI:
     ``clock`` is "now" for every answer that depends on it (due and overdue, SLA states, ages).
     """
     runtime = Runtime(settings, catalog=None, ddl=[audit.DDL], projections=projections())
-    app = service_app(runtime, [router, disputes.router, health.router])
+    app = service_app(runtime, [router, disputes.router, health.router, organisations.router])
     app.state.clock = clock
     return app
