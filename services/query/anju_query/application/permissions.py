@@ -32,6 +32,8 @@ READ_SERVICE_STATISTICS = "read_service_statistics"
 READ_VOLUNTEER_HOURS = "read_volunteer_hours"
 READ_VOLUNTEERS = "read_volunteers"
 READ_HOST_UNIT_SUMMARY = "read_host_unit_summary"
+READ_ORGANISATIONS = "read_organisations"
+READ_LIAISON_PHONES = "read_liaison_phones"
 
 PERMISSIONS = Permissions.of(
     "query",
@@ -86,5 +88,10 @@ PERMISSIONS = Permissions.of(
             (COORDINATOR, DIRECTOR),
             "a host organisation's quarterly summary of its in-service party members",
         ),
+        READ_ORGANISATIONS: (
+            (DIRECTOR, DESK, GRID, MEDIATOR, POLICE, COORDINATOR, DOCTOR, AGENT),
+            "partner organisations and their liaisons (names and roles)",
+        ),
+        READ_LIAISON_PHONES: ((DIRECTOR,), "the phone numbers of partners' liaisons"),
     },
 )
