@@ -577,6 +577,7 @@ async def _seed_hours(v: Source, ids: dict[str, uuid.UUID]) -> None:
             certificate_id=ids["cert"],
             number="ANJU-V-2025-0A1B2C3D",
             volunteer_id=ids["v1"],
+            path=AreaPath(community_id=ids["c"], grid_id=ids["g1"]),
             period_from=date(T.year - 1, 1, 1),
             period_to=date(T.year - 1, 12, 31),
             hours=40.5,
