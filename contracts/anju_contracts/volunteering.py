@@ -86,7 +86,7 @@ class DeclineReason(StrEnum):
     OTHER = "other"
 
 
-class CancelReason(StrEnum):
+class RequestCancelReason(StrEnum):
     WITHDRAWN = "withdrawn"
     NO_LONGER_NEEDED = "no_longer_needed"
     PLAN_STOPPED = "plan_stopped"
@@ -99,7 +99,7 @@ class PlanStopReason(StrEnum):
     DIED = "died"
 
 
-class ActivityKind(StrEnum):
+class VolunteerActivityKind(StrEnum):
     THEMED_PARTY_DAY = "themed_party_day"
     """主题党日"""
     PRACTICAL_THINGS_DAY = "practical_things_day"
@@ -318,7 +318,7 @@ class ServiceRequestCancelled(Event):
     event_type: ClassVar[str] = "volunteering.ServiceRequestCancelled"
 
     request_id: UUID
-    reason: CancelReason
+    reason: RequestCancelReason
     cancelled_at: datetime
 
 
@@ -363,7 +363,7 @@ class VolunteerActivityScheduled(Event):
     event_type: ClassVar[str] = "volunteering.VolunteerActivityScheduled"
 
     activity_id: UUID
-    kind: ActivityKind
+    kind: VolunteerActivityKind
     title: str = Field(min_length=1, max_length=200)
     path: AreaPath
     team_id: UUID | None = None

@@ -48,8 +48,6 @@ from anju_contracts.registry import (
 )
 from anju_contracts.volunteering import (
     CATALOG,
-    ActivityKind,
-    CancelReason,
     CertificateIssued,
     CleaningPlanStarted,
     CleaningPlanStopped,
@@ -60,6 +58,7 @@ from anju_contracts.volunteering import (
     HoursSource,
     PlanStopReason,
     RaisedBy,
+    RequestCancelReason,
     RequestKind,
     ServiceRequestAccepted,
     ServiceRequestAssigned,
@@ -79,6 +78,7 @@ from anju_contracts.volunteering import (
     TeamMemberJoined,
     TeamMemberLeft,
     TeamPurpose,
+    VolunteerActivityKind,
     VolunteerActivityScheduled,
     VolunteerChanged,
     VolunteerJoined,
@@ -396,7 +396,7 @@ async def _seed_requests(v: Source, ids: dict[str, uuid.UUID], paths: dict[str, 
                 _raised(ids, "r4", "zhou", k.COMPANIONSHIP, g2p, days=-20, respond_in=2),
                 ServiceRequestCancelled(
                     request_id=ids["r4"],
-                    reason=CancelReason.NO_LONGER_NEEDED,
+                    reason=RequestCancelReason.NO_LONGER_NEEDED,
                     cancelled_at=at(-19),
                 ),
             ],
@@ -472,7 +472,7 @@ async def _seed_activities(
         f"activity-{a1}",
         VolunteerActivityScheduled(
             activity_id=a1,
-            kind=ActivityKind.PRACTICAL_THINGS_DAY,
+            kind=VolunteerActivityKind.PRACTICAL_THINGS_DAY,
             title="我为群众办实事",
             path=paths["g1"],
             team_id=ids["team1"],
@@ -497,7 +497,7 @@ async def _seed_activities(
         f"activity-{a2}",
         VolunteerActivityScheduled(
             activity_id=a2,
-            kind=ActivityKind.PATROL,
+            kind=VolunteerActivityKind.PATROL,
             title="夜间巡逻",
             path=paths["c2"],
             shifts=[Shift(shift_id=s2, starts_at=at(0, 7), ends_at=at(0, 9), capacity=4)],

@@ -8,12 +8,12 @@ from uuid import UUID
 from pydantic import Field
 
 from anju_contracts.volunteering import (
-    ActivityKind,
-    CancelReason,
     DeclineReason,
+    RequestCancelReason,
     RequestKind,
     Shift,
     TeamPurpose,
+    VolunteerActivityKind,
     VolunteerKind,
 )
 from eventkit.commands import Command, StreamCommand
@@ -91,11 +91,11 @@ class Deliver(StreamCommand):
 
 
 class CancelRequest(StreamCommand):
-    reason: CancelReason
+    reason: RequestCancelReason
 
 
 class ScheduleActivity(Command):
-    kind: ActivityKind
+    kind: VolunteerActivityKind
     title: str = Field(min_length=1, max_length=200)
     area_id: UUID
     team_id: UUID | None = None

@@ -27,9 +27,9 @@ from anju_contracts.registry import (
 )
 from anju_contracts.volunteering import (
     SOURCE,
-    CancelReason,
     PlanStopReason,
     RaisedBy,
+    RequestCancelReason,
     RequestKind,
 )
 from anju_volunteering.application.aggregates import (
@@ -78,7 +78,7 @@ async def _raise_cleaning(
 
 
 async def _cancel_cleaning(
-    session: StoreSession, resident_id: UUID, *, reason: CancelReason, now: datetime
+    session: StoreSession, resident_id: UUID, *, reason: RequestCancelReason, now: datetime
 ) -> None:
     """Cancel this month's and last month's cleaning if nobody has begun it."""
     months = {plans.period_of(now.date())}
@@ -128,9 +128,9 @@ async def stop_plan(
     )
     await session.cancel(MONTHLY_CLEANING, str(resident_id))
     cancel_reason = (
-        CancelReason.PLAN_STOPPED
+        RequestCancelReason.PLAN_STOPPED
         if reason == PlanStopReason.FLAG_CLEARED
-        else CancelReason.RESIDENT_LEFT
+        else RequestCancelReason.RESIDENT_LEFT
     )
     await _cancel_cleaning(session, resident_id, reason=cancel_reason, now=now)
 

@@ -10,11 +10,11 @@ from pydantic import BaseModel
 
 from anju_contracts import Event
 from anju_contracts.volunteering import (
-    ActivityKind,
     HoursSource,
     RaisedBy,
     RequestKind,
     Shift,
+    VolunteerActivityKind,
 )
 from anju_volunteering.application.aggregates import (
     ACTIVITIES,
@@ -346,7 +346,7 @@ class ShiftView(BaseModel):
 
 class ActivityView(BaseModel):
     id: UUID
-    kind: ActivityKind
+    kind: VolunteerActivityKind
     title: str
     community_id: UUID
     grid_id: UUID | None

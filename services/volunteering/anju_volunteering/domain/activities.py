@@ -15,11 +15,11 @@ from uuid import UUID
 from anju_contracts import Event
 from anju_contracts.registry import AreaPath
 from anju_contracts.volunteering import (
-    ActivityKind,
     Shift,
     ShiftAttendanceRecorded,
     ShiftSignedUp,
     ShiftSignUpWithdrawn,
+    VolunteerActivityKind,
     VolunteerActivityScheduled,
 )
 from anju_volunteering.domain.errors import (
@@ -36,7 +36,7 @@ from eventkit.dates import check_schedule
 @dataclass(frozen=True)
 class Activity:
     id: UUID
-    kind: ActivityKind
+    kind: VolunteerActivityKind
     title: str
     path: AreaPath
     team_id: UUID | None
@@ -86,7 +86,7 @@ def fold(events: Iterable[Event]) -> Activity | None:
 def schedule(
     activity_id: UUID,
     *,
-    kind: ActivityKind,
+    kind: VolunteerActivityKind,
     title: str,
     path: AreaPath,
     team_id: UUID | None,

@@ -21,9 +21,9 @@ from uuid import UUID
 from anju_contracts import Event
 from anju_contracts.registry import AreaPath
 from anju_contracts.volunteering import (
-    CancelReason,
     DeclineReason,
     RaisedBy,
+    RequestCancelReason,
     RequestKind,
     ServiceRequestAccepted,
     ServiceRequestAssigned,
@@ -252,12 +252,12 @@ def deliver(
     ]
 
 
-def cancel(state: Request, *, reason: CancelReason, now: datetime) -> list[Event]:
+def cancel(state: Request, *, reason: RequestCancelReason, now: datetime) -> list[Event]:
     r = _in(state, *LIVE, step="cancelled")
     return [ServiceRequestCancelled(request_id=r.id, reason=reason, cancelled_at=now)]
 
 
-def cancel_if_live(state: Request, *, reason: CancelReason, now: datetime) -> list[Event]:
+def cancel_if_live(state: Request, *, reason: RequestCancelReason, now: datetime) -> list[Event]:
     """What a stopped plan does to its request: cancel it unless work on it has begun."""
     if state.status not in LIVE:
         return []

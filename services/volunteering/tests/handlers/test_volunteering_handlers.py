@@ -22,15 +22,15 @@ from anju_contracts.registry import (
 )
 from anju_contracts.volunteering import (
     CATALOG,
-    ActivityKind,
-    CancelReason,
     DeclineReason,
+    RequestCancelReason,
     RequestKind,
     ServiceRequestCancelled,
     ServiceRequestRaised,
     ServiceRequestResponseOverdue,
     Shift,
     TeamPurpose,
+    VolunteerActivityKind,
     VolunteerKind,
 )
 from anju_volunteering.application import hours, people, work
@@ -216,7 +216,7 @@ async def test_a_flag_plans_monthly_cleaning_once_a_month_until_it_is_cleared() 
     assert estate.armed(MONTHLY_CLEANING) == set()
     cancelled = (await estate.events(f"request-{april}"))[-1]
     assert isinstance(cancelled, ServiceRequestCancelled)
-    assert cancelled.reason == CancelReason.PLAN_STOPPED
+    assert cancelled.reason == RequestCancelReason.PLAN_STOPPED
     # last month's, never begun either, goes too; no response deadline is left
     march_events = await estate.events(f"request-{march}")
     assert isinstance(march_events[-1], ServiceRequestCancelled)
@@ -236,7 +236,7 @@ async def test_other_flags_plan_nothing_and_a_death_stops_the_plan() -> None:
     march = plans.request_id(resident, "2026-03")
     last = (await estate.events(f"request-{march}"))[-1]
     assert isinstance(last, ServiceRequestCancelled)
-    assert last.reason == CancelReason.RESIDENT_LEFT
+    assert last.reason == RequestCancelReason.RESIDENT_LEFT
 
 
 async def test_a_request_from_raised_to_delivered_with_a_decline_and_a_reassignment() -> None:
@@ -370,7 +370,7 @@ async def test_a_shift_credits_attendees_and_not_no_shows() -> None:
             await work.schedule_activity(
                 estate.store,
                 ScheduleActivity(
-                    kind=ActivityKind.THEMED_PARTY_DAY,
+                    kind=VolunteerActivityKind.THEMED_PARTY_DAY,
                     title="主题党日",
                     area_id=COMMUNITY,
                     shifts=[shift],
