@@ -8,6 +8,9 @@
 A request not taken up (accepted) by its ``respond_by`` is flagged to the coordinator once.
 Finishing credits each volunteer who checked in with the time between check-in and check-out;
 the hours count once a coordinator approves them (:mod:`anju_volunteering.domain.ledger`).
+Check-in and check-out are often written down after the fact (a grid worker logs in the evening
+what a neighbour did in the morning): they may lie in the past, up to :data:`RECORDED_LATE`
+before the request was raised, never in the future.
 """
 
 from __future__ import annotations
@@ -52,6 +55,9 @@ class Status(StrEnum):
     DELIVERED = "delivered"
     CANCELLED = "cancelled"
 
+
+RECORDED_LATE = timedelta(days=7)
+"""How long before a request was raised its work may be recorded to have begun."""
 
 PENDING = (Status.OPEN, Status.ASSIGNED)
 """Not yet taken up: what the response deadline watches."""
@@ -218,7 +224,7 @@ def mark_response_overdue(state: Request, *, respond_by: datetime) -> list[Event
 def start(state: Request, volunteer_ids: list[UUID], *, at: datetime, now: datetime) -> list[Event]:
     r = _in(state, Status.ACCEPTED, step="started")
     assert r.accepted_by is not None
-    check_past_event(at, since=r.raised_at, now=now, field="checked_in_at")
+    check_past_event(at, since=r.raised_at - RECORDED_LATE, now=now, field="checked_in_at")
     team = list(dict.fromkeys([r.accepted_by, *volunteer_ids]))
     return [ServiceRequestStarted(request_id=r.id, volunteer_ids=team, checked_in_at=at)]
 

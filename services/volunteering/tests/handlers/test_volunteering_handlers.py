@@ -66,6 +66,7 @@ from anju_volunteering.domain.errors import (
 )
 from eventkit.auth import Principal, Role
 from eventkit.commands import Caller
+from eventkit.dates import DateInFuture, DateTooEarly
 from eventkit.errors import Forbidden
 from eventkit.known import AreaNotFound, MemoryKnown
 from eventkit.memory import MemoryEventStore
@@ -455,3 +456,30 @@ async def test_desk_staff_raise_requests_but_do_not_run_them() -> None:
         await work.assign(
             estate.store, request, AssignRequest(volunteer_id=uuid4()), DESK, estate.cfg
         )
+
+
+async def test_work_done_earlier_is_recorded_afterwards_within_a_week() -> None:
+    estate = Estate()
+    volunteer = await estate.volunteer()
+    request = await estate.request(estate.resident())
+    await work.assign(
+        estate.store, request, AssignRequest(volunteer_id=volunteer), COORD, estate.cfg
+    )
+    await work.accept(
+        estate.store, request, AcceptRequest(volunteer_id=volunteer), COORD, estate.cfg
+    )
+    with pytest.raises(DateTooEarly):
+        await work.check_in(
+            estate.store, request, CheckIn(at=NOW - timedelta(days=8)), COORD, estate.cfg
+        )
+    with pytest.raises(DateInFuture):
+        await work.check_in(
+            estate.store, request, CheckIn(at=NOW + timedelta(hours=1)), COORD, estate.cfg
+        )
+    await work.check_in(
+        estate.store, request, CheckIn(at=NOW - timedelta(hours=3)), COORD, estate.cfg
+    )
+    await work.check_out(
+        estate.store, request, CheckOut(at=NOW - timedelta(hours=1)), COORD, estate.cfg
+    )
+    assert (await hours.view_ledger(estate.store, volunteer, COORD)).pending_hours == 2.0
