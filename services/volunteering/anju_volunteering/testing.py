@@ -8,26 +8,19 @@ by system-level tests; nothing here runs in production.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-import httpx
-from pydantic import SecretStr
-
 from anju_volunteering.application.people import VolunteeringConfig
-from anju_volunteering.application.reactions import deadline_handlers
 from anju_volunteering.entrypoints.app import create_app
 from anju_volunteering.settings import VolunteeringSettings
 from eventkit.runtime import Runtime
-from eventkit.scheduler import Scheduler
-from eventkit.settings import KafkaSettings
 from eventkit.testing.clocks import ManualClock
 from eventkit.testing.registry import RegistryFeed
-from eventkit.testing.service import ServiceClient
+from eventkit.testing.service import ServiceClient, serving, settings_for_test
 
 SECRET = "volunteering-tests-secret-0123456789"
 
@@ -60,11 +53,6 @@ class VolunteeringClient(ServiceClient):
         answer_id: str = (await self.accepted(url, body, headers))["id"]
         return answer_id
 
-    def scheduler(self, *, days_ahead: float) -> Scheduler:
-        """A scheduler that sees the clock ``days_ahead`` days on."""
-        when = self.clock.now + timedelta(days=days_ahead)
-        return Scheduler(self.runtime.store, deadline_handlers(self.config), clock=lambda: when)
-
 
 @asynccontextmanager
 async def running_volunteering(
@@ -77,22 +65,19 @@ async def running_volunteering(
     feed_tree: bool = True,
 ) -> AsyncIterator[VolunteeringClient]:
     """Volunteering on ``database_url``, on a fresh topic prefix unless one is given."""
-    prefix = topic_prefix or f"v{uuid.uuid4().hex[:10]}."
-    settings = VolunteeringSettings(
-        database_url=database_url,
-        jwt_secret=SecretStr(SECRET),
-        kafka=KafkaSettings(bootstrap=kafka_bootstrap, topic_prefix=prefix),
-        relay_idle_poll_s=0.02,
-        scheduler_poll_s=3600,
+    settings = settings_for_test(
+        VolunteeringSettings,
+        database_url,
+        kafka_bootstrap,
+        SECRET,
+        topic_prefix=topic_prefix,
         consistency_wait_s=consistency_wait_s,
     )
     clock = clock or ManualClock(datetime(2026, 3, 10, 9, 0, tzinfo=UTC))
     app = create_app(settings, clock=clock)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://volunteering") as client:
-            runtime: Runtime = app.state.runtime
-            feed = RegistryFeed(runtime.store, runtime.policies[0])
-            if feed_tree:
-                await feed.build_tree(residents=0)
-            yield VolunteeringClient(app, client, clock, settings, feed)
+    async with serving(app, "volunteering") as client:
+        runtime: Runtime = app.state.runtime
+        feed = RegistryFeed(runtime.store, runtime.policies[0])
+        if feed_tree:
+            await feed.build_tree(residents=0)
+        yield VolunteeringClient(app, client, clock, settings, feed)
