@@ -4,6 +4,10 @@
   month's request is raised at once and a deadline on the first of next month raises the next
   and re-arms itself. Clearing the flag, a move out or a death stops the plan, cancels the
   deadline and whatever cleaning nobody has begun.
+- The registry's topic keeps order per stream only, so the flag (on the resident's care record)
+  may come before the registration (on the resident's own stream). Then the monthly deadline is
+  armed for the flag's own time: when it fires the resident is known and the plan starts, as of
+  the flag (until then the scheduler tries it again, backing off).
 - A request nobody took up by its response time is flagged to the coordinator, once.
 
 Each reaction runs in the transaction of the event or deadline that caused it, as the service.
@@ -42,6 +46,7 @@ from anju_volunteering.application.aggregates import (
 from anju_volunteering.application.people import VolunteeringConfig
 from anju_volunteering.domain import plans, requests
 from eventkit.commands import area_of, counted
+from eventkit.errors import UnknownResident
 from eventkit.messages import Delivered
 from eventkit.scheduler import Deadline, DeadlineHandler
 from eventkit.store import Context, Session, StoreSession
@@ -120,19 +125,33 @@ async def stop_plan(
 ) -> None:
     stream = await session.load(PLANS.stream(resident_id))
     plan = plans.fold(stream.payloads)
+    # also a plan still waiting for the flagged resident to be known
+    await session.cancel(MONTHLY_CLEANING, str(resident_id))
     events = plans.stop(plan, reason=reason, today=now.date())
     if plan is None or not events:
         return
     await session.append(
         stream.id, stream.version, events, context=CONTEXT, area=area_of(plan.path)
     )
-    await session.cancel(MONTHLY_CLEANING, str(resident_id))
     cancel_reason = (
         RequestCancelReason.PLAN_STOPPED
         if reason == PlanStopReason.FLAG_CLEARED
         else RequestCancelReason.RESIDENT_LEFT
     )
     await _cancel_cleaning(session, resident_id, reason=cancel_reason, now=now)
+
+
+async def _start_late(
+    session: Session, cfg: VolunteeringConfig, resident_id: UUID, *, flagged_at: datetime
+) -> None:
+    """Start the plan of a resident flagged before volunteering knew them, as of the flag."""
+    person = await cfg.known.resident(session, resident_id)
+    if person is None:
+        raise UnknownResident("the flagged resident is not known yet", resident_id=str(resident_id))
+    if not person.active:
+        return
+    with counted(SOURCE, "start_cleaning_plan"):
+        await start_plan(session, cfg, resident_id, person.path, flagged_at)
 
 
 def registry_reaction(cfg: VolunteeringConfig) -> Callable[[Session, Delivered], Awaitable[None]]:
@@ -143,7 +162,10 @@ def registry_reaction(cfg: VolunteeringConfig) -> Callable[[Session, Delivered],
         now = delivered.envelope.occurred_at
         if isinstance(event, SpecialGroupFlagRaised) and event.flag == FlagType.ELDERLY_ALONE:
             person = await cfg.known.resident(session, event.resident_id)
-            if person is None or not person.active:
+            if person is None:  # not registered yet, as far as volunteering has learnt
+                await session.schedule(MONTHLY_CLEANING, str(event.resident_id), now, {})
+                return
+            if not person.active:
                 return
             with counted(SOURCE, "start_cleaning_plan"):
                 await start_plan(session, cfg, event.resident_id, person.path, now)
@@ -165,7 +187,10 @@ def registry_reaction(cfg: VolunteeringConfig) -> Callable[[Session, Delivered],
 def deadline_handlers(cfg: VolunteeringConfig) -> dict[str, DeadlineHandler]:
     async def monthly_cleaning(session: Session, deadline: Deadline) -> None:
         resident_id = UUID(deadline.key)
-        plan, _ = await PLANS.load(session, resident_id)
+        plan = plans.fold((await session.load(PLANS.stream(resident_id))).payloads)
+        if plan is None:  # flagged before volunteering learnt of the resident
+            await _start_late(session, cfg, resident_id, flagged_at=deadline.due_at)
+            return
         if not plan.active:
             return
         person = await cfg.known.resident(session, resident_id)

@@ -22,6 +22,7 @@ from anju_contracts.registry import (
 )
 from anju_contracts.volunteering import (
     CATALOG,
+    CleaningPlanStarted,
     DeclineReason,
     RequestCancelReason,
     RequestKind,
@@ -67,7 +68,7 @@ from anju_volunteering.domain.errors import (
 from eventkit.auth import Principal, Role
 from eventkit.commands import Caller
 from eventkit.dates import DateInFuture, DateTooEarly
-from eventkit.errors import Forbidden
+from eventkit.errors import Forbidden, UnknownResident
 from eventkit.known import AreaNotFound, MemoryKnown
 from eventkit.memory import MemoryEventStore
 from eventkit.messages import Delivered
@@ -238,6 +239,46 @@ async def test_other_flags_plan_nothing_and_a_death_stops_the_plan() -> None:
     last = (await estate.events(f"request-{march}"))[-1]
     assert isinstance(last, ServiceRequestCancelled)
     assert last.reason == RequestCancelReason.RESIDENT_LEFT
+
+
+async def test_a_flag_that_overtakes_the_registration_starts_the_plan_once_it_is_known() -> None:
+    """The registry orders its topic per stream: the care record's flag may come before the
+    resident's registration."""
+    estate = Estate()
+    resident = uuid4()  # not registered yet, as far as volunteering knows
+    flagged_at = NOW - timedelta(minutes=1)
+    await estate.registry(flag_raised(resident), at=flagged_at)
+    assert await estate.events(f"plan-{resident}") == []
+    assert estate.store.deadlines[(MONTHLY_CLEANING, str(resident))].due_at == flagged_at
+    # fired while the resident is still unknown: refused, so the scheduler tries it again
+    with pytest.raises(UnknownResident):
+        await estate.fire(MONTHLY_CLEANING, str(resident))
+    assert await estate.events(f"plan-{resident}") == []
+    # once known, the plan starts as of the flag, with this month's cleaning
+    estate.known.place(resident, HOME)
+    await estate.fire(MONTHLY_CLEANING, str(resident))
+    (started,) = await estate.events(f"plan-{resident}")
+    assert isinstance(started, CleaningPlanStarted)
+    assert (started.path, started.started_on) == (HOME, flagged_at.date())
+    (raised,) = await estate.events(f"request-{plans.request_id(resident, '2026-03')}")
+    assert isinstance(raised, ServiceRequestRaised)
+    assert raised.raised_at == flagged_at
+    assert estate.store.deadlines[(MONTHLY_CLEANING, str(resident))].due_at == datetime(
+        2026, 4, 1, tzinfo=UTC
+    )
+
+
+async def test_a_flag_cleared_before_its_resident_was_known_plans_nothing() -> None:
+    estate = Estate()
+    resident = uuid4()
+    await estate.registry(flag_raised(resident))
+    await estate.registry(
+        SpecialGroupFlagCleared(
+            resident_id=resident, flag=FlagType.ELDERLY_ALONE, reason="子女同住"
+        )
+    )
+    assert estate.armed(MONTHLY_CLEANING) == set()
+    assert await estate.events(f"plan-{resident}") == []
 
 
 async def test_a_request_from_raised_to_delivered_with_a_decline_and_a_reassignment() -> None:
