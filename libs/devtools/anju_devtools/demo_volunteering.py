@@ -20,14 +20,13 @@ coordinator and its grid workers it then, in volunteering:
 - approves most of the hours the check-outs recorded, rejects two, leaves two pending, and
   issues two certificates of service, checked by their numbers without a token.
 
-Time: volunteering records a request as raised when the command arrives, and refuses a check-in
-or check-out before that (less a few minutes' clock skew) or in the future. So every request
-here is raised in this run, and a visit lasts what the run allows: the demo checks in when the
-volunteers accept, waits until :data:`VISIT_S` has passed since the last check-in, then checks
-each request out at a moment between its check-in and now (both times in the past, sent as
-``at``). The hours credited are real, and small; a year of history, with visits of hours,
-needs commands that carry their business time. For the same reason shifts lie in the future
-(volunteering refuses a schedule in the past): nobody has attended one yet.
+Time: volunteering records a request as raised when the command arrives; the work on it may be
+written down afterwards, as a grid worker does in the evening, up to a week before that (and
+never in the future). So every request here is raised in this run, and its visit is recorded as
+done in the past days: a check-in :func:`visit_of` says when, and a check-out one to three hours
+later. A year of history needs commands that carry their business time; for the same reason
+shifts lie in the future (volunteering refuses a schedule in the past): nobody has attended
+one yet.
 
 What to send is planned first from the demo's seed (:func:`plan_volunteering`), then sent
 (:func:`anju_devtools.demo_volunteering_load.load_volunteering`), and the query service's figures
@@ -49,8 +48,13 @@ from uuid import UUID
 from anju_devtools.demo import GIVEN, SURNAMES, Community, Resident, age_of
 from anju_volunteering.domain.plans import period_of, request_id
 
-VISIT_S = 60.0
-"""The demo checks requests out once this many seconds have passed since the last check-in."""
+
+def visit_of(n: int, now: datetime) -> tuple[datetime, datetime]:
+    """When the ``n``-th visit began and ended: on one of the past six days, 1–3 hours long."""
+    arrived = now - timedelta(days=1 + n % 6, hours=2 + n % 4)
+    return arrived, arrived + timedelta(minutes=60 + 30 * (n * 7 % 5))
+
+
 LOCAL = timezone(timedelta(hours=8))
 """The community's clock: activities are planned in local time."""
 ISSUER = "安居社区居民委员会"

@@ -19,13 +19,13 @@ from anju_devtools.demo_volunteering import (
     EMPLOYERS,
     ISSUER,
     ORGANISATIONS,
-    VISIT_S,
     Activity,
     Organisation,
     Team,
     Volunteer,
     VolunteeringPlan,
     Work,
+    visit_of,
 )
 
 # -- sending the plan ------------------------------------------------------------------------
@@ -93,14 +93,13 @@ async def load_volunteering(
     api: Loader,
     plan: VolunteeringPlan,
     sign: Sign | None,
-    *,
-    visit_s: float = VISIT_S,
 ) -> VolunteeringDone:
     """Send the plan: the organisations to the registry (``registry``), the rest to volunteering
     (``api``)."""
     headers = _headers(plan, sign)
     coordinator = headers["coordinator"]
     done = VolunteeringDone()
+    now = datetime.now(UTC)
     org_tokens: dict[str, str] = {}
 
     async def organisation(o: Organisation) -> None:
@@ -214,7 +213,7 @@ async def load_volunteering(
         await send("/acceptance", {"volunteer_id": ids[w.volunteer]}, field_worker)
         if w.fate == "accepted":
             return
-        arrived = datetime.now(UTC)
+        arrived, _ = visit_of(i, now)
         await send(
             "/check-in",
             {"volunteer_ids": [ids[h] for h in w.helpers], "at": arrived.isoformat()},
@@ -259,15 +258,9 @@ async def load_volunteering(
 
     await asyncio.gather(*[activity(a) for a in plan.activities])
 
-    # the visits: each ends between its check-in and now, once a visit's time has passed
-    if checked_in:
-        last = max(checked_in.values())
-        wait = visit_s - (datetime.now(UTC) - last).total_seconds()
-        if wait > 0:
-            await asyncio.sleep(wait)
-    now = datetime.now(UTC)
-    for n, (i, arrived) in enumerate(sorted(checked_in.items())):
-        left = arrived + (now - arrived) * (0.6 + 0.4 * (n * 7 % 10) / 10)
+    # the visits, written down afterwards: each ends an hour or three after its check-in
+    for i in sorted(checked_in):
+        _, left = visit_of(i, now)
         # one after another: a check-out writes the ledger of every volunteer who came
         done.note(
             await api.post(

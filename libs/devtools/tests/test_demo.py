@@ -244,7 +244,6 @@ async def test_the_demo_loads_volunteering_and_the_query_shows_its_figures(
                 Loader(volunteering, parallel=4),
                 plan,
                 sign,
-                visit_s=40,
             )
             figures = await read_volunteering(Loader(query), plan, done, sign)
 
