@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from anju_contracts import health, mediation, registry
+from anju_contracts import health, mediation, registry, volunteering
 from anju_contracts.base import EventCatalog
 
-CATALOGS: tuple[EventCatalog, ...] = (registry.CATALOG, mediation.CATALOG, health.CATALOG)
+CATALOGS: tuple[EventCatalog, ...] = (
+    registry.CATALOG,
+    mediation.CATALOG,
+    health.CATALOG,
+    volunteering.CATALOG,
+)

@@ -5,10 +5,12 @@ Topic ``registry.events``, key = stream id. Streams:
 - ``area-<uuid>``: one node of the area tree (community → grid → building → unit);
 - ``resident-<uuid>``: a resident's registration and life events;
 - ``household-<uuid>``: a household at a unit and its members;
-- ``care-<resident uuid>``: a resident's special-group flags and grid-worker follow-up visits.
+- ``care-<resident uuid>``: a resident's special-group flags and grid-worker follow-up visits;
+- ``organisation-<uuid>``: a partner organisation the community works with (master data).
 
 Every envelope's ``area`` is the grid the fact belongs to (the community for a community or grid
-node), so consumers can scope by grid without looking anything up. ``AreaPath`` repeats the whole
+node; the first community served for an organisation), so consumers can scope by grid without
+looking anything up. ``AreaPath`` repeats the whole
 path for the same reason. Flags carry a type and a risk tier, never a diagnosis.
 """
 
@@ -61,6 +63,19 @@ class Relation(StrEnum):
     GRANDCHILD = "grandchild"
     GRANDPARENT = "grandparent"
     SIBLING = "sibling"
+    OTHER = "other"
+
+
+class OrganisationKind(StrEnum):
+    """The partners a community's party branch works with."""
+
+    PAIRED_UNIT = "paired_unit"  # 包联单位
+    HOUSING_SECURITY_CENTRE = "housing_security_centre"  # 住房保障中心
+    PROPERTY_COMPANY = "property_company"  # 物业服务企业
+    POLICE_STATION = "police_station"  # 派出所
+    LAW_ENFORCEMENT_TEAM = "law_enforcement_team"  # 综合执法队
+    HEALTH_CENTRE = "health_centre"  # 社区卫生服务中心
+    EMPLOYER = "employer"  # 在职党员的工作单位
     OTHER = "other"
 
 
@@ -300,6 +315,54 @@ class FollowUpStopped(Event):
     reason: str
 
 
+# -- partner organisations -----------------------------------------------------------------------
+
+
+class Liaison(BaseModel):
+    """A person at a partner organisation whom the community deals with, and their role there."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: Annotated[str, Personal] = Field(min_length=1, max_length=50)
+    role: str = Field(min_length=1, max_length=50)
+    phone: Annotated[str | None, Personal] = Field(default=None, max_length=30)
+
+
+class OrganisationRegistered(Event):
+    """A partner organisation was registered, with the communities it serves or works with
+    (the first is where its facts are scoped) and the people the community deals with there."""
+
+    event_type: ClassVar[str] = "registry.OrganisationRegistered"
+
+    organisation_id: UUID
+    kind: OrganisationKind
+    name: str = Field(min_length=1, max_length=100)
+    community_ids: list[UUID] = Field(min_length=1, max_length=50)
+    liaisons: list[Liaison] = Field(default_factory=list, max_length=20)
+
+
+class OrganisationChanged(Event):
+    """A partner organisation's name, communities or liaisons changed; only what changed is
+    present, and a list that is present replaces the old one whole."""
+
+    event_type: ClassVar[str] = "registry.OrganisationChanged"
+
+    organisation_id: UUID
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    community_ids: list[UUID] | None = Field(default=None, min_length=1, max_length=50)
+    liaisons: list[Liaison] | None = Field(default=None, max_length=20)
+
+
+class OrganisationRetired(Event):
+    """The community no longer works with the organisation: services stop offering it, and
+    what already refers to it keeps its id."""
+
+    event_type: ClassVar[str] = "registry.OrganisationRetired"
+
+    organisation_id: UUID
+    reason: str = Field(min_length=1, max_length=500)
+
+
 EVENTS: tuple[type[Event], ...] = (
     AreaCreated,
     ResidentRegistered,
@@ -319,6 +382,9 @@ EVENTS: tuple[type[Event], ...] = (
     FollowUpVisitRecorded,
     FollowUpVisitOverdue,
     FollowUpStopped,
+    OrganisationRegistered,
+    OrganisationChanged,
+    OrganisationRetired,
 )
 
 CATALOG = EventCatalog(SOURCE, EVENTS)

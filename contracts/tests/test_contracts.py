@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import uuid
 from typing import ClassVar
 
@@ -102,9 +103,11 @@ def test_catalog_refuses_events_of_another_service() -> None:
 def test_personal_data_is_marked_in_the_events_and_their_schemas() -> None:
     from anju_contracts.base import PERSONAL_DATA, personal_fields
     from anju_contracts.mediation import Party, PetitionProxied
+    from anju_contracts.registry import Liaison
 
     assert personal_fields(ResidentRegistered) == {"name", "date_of_birth", "id_number", "phone"}
     assert {"name", "contact"} <= personal_fields(Party)
+    assert personal_fields(Liaison) == {"name", "phone"}
     assert "subject" in personal_fields(PetitionProxied)
     schema = ResidentRegistered.model_json_schema()["properties"]
     assert schema["id_number"][PERSONAL_DATA] is True
@@ -115,3 +118,24 @@ def test_personal_data_is_marked_in_the_events_and_their_schemas() -> None:
             properties = model.model_json_schema().get("properties", {})
             marked = {name for name, p in properties.items() if p.get(PERSONAL_DATA)}
             assert marked == personal_fields(model), model.event_type
+
+
+def test_every_model_and_enum_name_is_unique_across_services() -> None:
+    """The AsyncAPI document keys its components by name: two services' ``CancelReason`` would
+    overwrite each other (and which one wins would change from run to run)."""
+    import enum
+    import inspect
+
+    from pydantic import BaseModel
+
+    owners: dict[str, set[str]] = {}
+    for catalog in CATALOGS:
+        module = sys.modules[catalog.models[0].__module__]
+        for name, value in vars(module).items():
+            if (
+                inspect.isclass(value)
+                and value.__module__ == module.__name__
+                and issubclass(value, enum.Enum | BaseModel)
+            ):
+                owners.setdefault(name, set()).add(module.__name__)
+    assert {n: m for n, m in owners.items() if len(m) > 1} == {}

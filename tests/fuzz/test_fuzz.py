@@ -45,7 +45,7 @@ from anju_registry.domain import id_numbers
 from eventkit.auth import Role, issue_token
 from eventkit.testing.infra import create_database, database_url_for
 
-SERVICES = ("registry", "mediation", "health", "query")
+SERVICES = ("registry", "mediation", "health", "volunteering", "query")
 MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "3"))
 MAX_TIME = os.environ.get("FUZZ_MAX_TIME")
 # CI's short run leaves out the examples phase: the coverage phase starts from the same examples.
@@ -118,6 +118,7 @@ async def seed(stack: Stack) -> None:
         httpx.AsyncClient(base_url=urls["registry"], headers=admin, timeout=10) as registry,
         httpx.AsyncClient(base_url=urls["mediation"], headers=admin, timeout=10) as mediation,
         httpx.AsyncClient(base_url=urls["health"], headers=admin, timeout=10) as health,
+        httpx.AsyncClient(base_url=urls["volunteering"], headers=admin, timeout=10) as volunteering,
     ):
         parent: str | None = None
         for kind in ("community", "grid", "building", "unit"):
@@ -211,6 +212,46 @@ async def seed(stack: Stack) -> None:
             },
         )
 
+        # volunteering: a volunteer, a team, a request taken up, an activity with a shift
+        seeds["volunteer_id"] = await created(
+            volunteering,
+            "/volunteers",
+            {"kind": "resident_volunteer", "name": "志愿者", "area_id": seeds["grid_id"]},
+        )
+        seeds["leader_id"] = seeds["volunteer_id"]
+        seeds["team_id"] = await created(
+            volunteering,
+            "/teams",
+            {
+                "name": "清扫服务队",
+                "purpose": "cleaning",
+                "area_id": seeds["grid_id"],
+                "leader_id": seeds["volunteer_id"],
+            },
+        )
+        seeds["request_id"] = await eventually(
+            volunteering,
+            "/requests",
+            {"resident_id": residents[2], "kind": "errand", "description": "代买药品"},
+        )
+        await created(
+            volunteering,
+            f"/requests/{seeds['request_id']}/assignment",
+            {"volunteer_id": seeds["volunteer_id"]},
+        )
+        shift = {
+            "shift_id": str(uuid.uuid4()),
+            "starts_at": (datetime.now(UTC) + timedelta(days=3)).isoformat(),
+            "ends_at": (datetime.now(UTC) + timedelta(days=3, hours=2)).isoformat(),
+            "capacity": 5,
+        }
+        seeds["shift_id"] = shift["shift_id"]
+        seeds["activity_id"] = await created(
+            volunteering,
+            "/activities",
+            {"kind": "patrol", "title": "夜间巡逻", "area_id": seeds["grid_id"], "shifts": [shift]},
+        )
+
 
 def with_examples(document: dict[str, Any], seeds: dict[str, str]) -> dict[str, Any]:
     """``document`` with the seeded ids as examples of every parameter and field of that name."""
@@ -253,9 +294,18 @@ async def stack(pg_server_url: str, kafka_bootstrap: str) -> AsyncIterator[Stack
                     "anju_mediation", "ANJU_MEDIATION_", env["mediation"], log_dir
                 ) as med,
                 service_process("anju_health", "ANJU_HEALTH_", env["health"], log_dir) as health,
+                service_process(
+                    "anju_volunteering", "ANJU_VOLUNTEERING_", env["volunteering"], log_dir
+                ) as volunteering,
                 service_process("anju_query", "ANJU_QUERY_", env["query"], log_dir) as query,
             ):
-                services = {"registry": reg, "mediation": med, "health": health, "query": query}
+                services = {
+                    "registry": reg,
+                    "mediation": med,
+                    "health": health,
+                    "volunteering": volunteering,
+                    "query": query,
+                }
                 stack = Stack(services, secret)
                 await seed(stack)
                 yield stack
@@ -319,6 +369,9 @@ ROLES = {
     "admin": lambda stack: stack.token(Role.ADMIN),
     "grid_worker": lambda stack: stack.token(Role.GRID_WORKER, areas=(stack.seeds["grid_id"],)),
     "doctor": lambda stack: stack.token(Role.DOCTOR, areas=(stack.seeds["community_id"],)),
+    "volunteer_coordinator": lambda stack: stack.token(
+        Role.VOLUNTEER_COORDINATOR, areas=(stack.seeds["community_id"],)
+    ),
 }
 # CI fuzzes as an admin; `make fuzz` also as a grid worker scoped to the seeded grid and a
 # doctor of the seeded community.

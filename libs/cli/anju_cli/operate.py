@@ -105,6 +105,14 @@ def policies(service: str) -> list[Policy]:
         from anju_health.settings import HealthRules
 
         return [registry_policy(health_config(HealthRules()))]
+    if service == "volunteering":
+        from anju_volunteering.application.policies import (
+            registry_policy as volunteering_registry,
+        )
+        from anju_volunteering.entrypoints.app import volunteering_config
+        from anju_volunteering.settings import VolunteeringRules
+
+        return [volunteering_registry(volunteering_config(VolunteeringRules()))]
     return []
 
 

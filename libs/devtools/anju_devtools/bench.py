@@ -9,6 +9,9 @@ what to compare across runs.
 2. health: check-ups through health's own ``record_encounter`` handler (the resident's record
    and clinical chart, two streams, in one transaction, with the overdue deadline of the next
    visit) with 1 and 8 doctors, against the same plain ``INSERT`` + ``COMMIT``;
+   volunteering: a request's check-out through volunteering's own ``check_out`` handler (the
+   request's stream and the ledgers of the two volunteers who came, three streams, in one
+   transaction) with 1 and 8 writers, against the same plain ``INSERT`` + ``COMMIT``;
 3. relay: publishing the store to Kafka, against aiokafka producing the same bytes in batches;
 4. projection: catching up from a cold start over the registry's resident directory, against
    aiokafka consuming the same messages;
@@ -41,7 +44,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -113,8 +116,10 @@ def percentile(values: list[float], q: float) -> float:
 
 
 async def _run_writers(
-    writers: int, seconds: float, one: Callable[[int], Awaitable[None]]
+    writers: int, seconds: float, one: Callable[[int], Awaitable[bool | None]]
 ) -> float:
+    """Commands per second of ``writers`` calling ``one(w * 1_000_000 + i)`` for ``seconds``; a
+    writer whose ``one`` answers ``False`` has run out of work and stops early."""
     done = 0
     stop_at = time.perf_counter() + seconds
 
@@ -122,7 +127,8 @@ async def _run_writers(
         nonlocal done
         i = 0
         while time.perf_counter() < stop_at:
-            await one(w * 1_000_000 + i)
+            if await one(w * 1_000_000 + i) is False:
+                return
             i += 1
             done += 1
 
@@ -237,6 +243,140 @@ async def bench_health(url: str, seconds: float) -> list[str]:
 
         ours = await _run_writers(writers, seconds, one)
         out.append(line(f"health check-ups, {writers} doctor(s)", ours, baseline, "cmds/s", None))
+    await pool.close()
+    return out
+
+
+# -- 2b. volunteering check-outs (the appends' writers and baseline) -----------------------
+
+REQUESTS_PER_VOLUNTEER = 10
+"""Each pair of volunteers serves this many of a run's requests, so ledgers stay short and the
+same length in every run (a check-out folds the ledgers it writes)."""
+
+
+async def bench_volunteering(url: str, seconds: float) -> list[str]:
+    """Check-outs per second through the volunteering service's handler, in process: what
+    finishing a request costs, without the HTTP edge. Each request was raised, given to a
+    volunteer who accepted it and checked in with a helper three hours before (by the same
+    handlers, before the clock starts); its check-out appends to the request's stream and
+    credits both volunteers' ledgers, in one transaction. Each writer finishes the requests of
+    its own volunteers (two check-outs crediting one ledger at once would conflict, and a user
+    would retry), and every run has fresh volunteers."""
+    # The workspace's services are installed beside the dev tools (the other parts run them
+    # as processes); only this part and the health part import one.
+    from anju_contracts.registry import OrganisationKind
+    from anju_contracts.volunteering import CATALOG, RequestKind, VolunteerKind
+    from anju_volunteering.application import people, work
+    from anju_volunteering.application.commands import (
+        AcceptRequest,
+        AssignRequest,
+        CheckIn,
+        CheckOut,
+        RaiseRequest,
+        RegisterVolunteer,
+    )
+    from anju_volunteering.application.people import VolunteeringConfig
+    from anju_volunteering.application.policies import registry_policy
+    from eventkit import known
+    from eventkit.auth import Principal
+    from eventkit.commands import Caller, utcnow
+    from eventkit.testing.registry import RegistryFeed
+
+    pool = await asyncpg.create_pool(url, min_size=8, max_size=8)
+    await migrate(pool, known.DDL)
+    await pool.execute("CREATE TABLE IF NOT EXISTS raw_inserts (id uuid PRIMARY KEY, data jsonb)")
+    store = EventStore(pool, CATALOG)
+    earlier = [timedelta(0)]  # how far behind now the handlers' clock runs
+
+    def clock() -> datetime:
+        return utcnow() - earlier[0]
+
+    config = VolunteeringConfig(
+        clock=clock, known=known.PostgresKnown(), response=timedelta(hours=48)
+    )
+    feed = RegistryFeed(store, registry_policy(config))
+    await feed.build_tree(residents=1)
+    resident = uuid.UUID(feed.residents[0])
+    employer = uuid.UUID(await feed.organisation(OrganisationKind.EMPLOYER, "安和建设集团有限公司"))
+
+    def caller_as(role: Role, area: str) -> Caller:
+        principal = Principal(sub=f"{role}-bench", roles=(role,), areas=(area,))
+        return Caller(
+            principal=principal, context=Context(actor=Actor(id=principal.sub, roles=(role,)))
+        )
+
+    coordinator = caller_as(Role.VOLUNTEER_COORDINATOR, feed.community_id)
+    grid_worker = caller_as(Role.GRID_WORKER, feed.grid_id)
+    grid = uuid.UUID(feed.grid_id)
+
+    async def volunteer() -> uuid.UUID:
+        joined = RegisterVolunteer(
+            kind=VolunteerKind.IN_SERVICE_PARTY_MEMBER,
+            name="王建国",
+            area_id=grid,
+            organisation_id=employer,
+            skills=["保洁"],
+        )
+        return uuid.UUID((await people.register(store, joined, coordinator, config)).id)
+
+    async def ready(accepts: uuid.UUID, helper: uuid.UUID) -> uuid.UUID:
+        """A request the two volunteers are at: raised, given, accepted and checked in."""
+        raised = RaiseRequest(
+            resident_id=resident, kind=RequestKind.HOME_CLEANING, description="入户清扫"
+        )
+        request = uuid.UUID((await work.raise_request(store, raised, grid_worker, config)).id)
+        await work.assign(store, request, AssignRequest(volunteer_id=accepts), coordinator, config)
+        await work.accept(store, request, AcceptRequest(volunteer_id=accepts), grid_worker, config)
+        await work.check_in(store, request, CheckIn(volunteer_ids=[helper]), grid_worker, config)
+        return request
+
+    async def prepare(writers: int, per_writer: int) -> list[list[uuid.UUID]]:
+        """Each writer's ready requests, their volunteers the writer's own, three hours ago."""
+        earlier[0] = timedelta(hours=3)
+        gate = asyncio.Semaphore(8)
+
+        async def pair_of_requests(n: int) -> list[uuid.UUID]:
+            async with gate:
+                accepts, helper = await volunteer(), await volunteer()
+                return [await ready(accepts, helper) for _ in range(n)]
+
+        queues = []
+        for _ in range(writers):
+            sizes = [REQUESTS_PER_VOLUNTEER] * (per_writer // REQUESTS_PER_VOLUNTEER)
+            batches = await asyncio.gather(*(pair_of_requests(n) for n in sizes))
+            queues.append([r for batch in batches for r in batch])
+        earlier[0] = timedelta(0)
+        return queues
+
+    checkout = CheckOut()
+    payload = checkout.model_dump_json()
+
+    async def raw(_: int) -> None:
+        async with pool.acquire() as conn:
+            await conn.execute(
+                "INSERT INTO raw_inserts VALUES ($1, $2::jsonb)", uuid.uuid4(), payload
+            )
+
+    out = []
+    for writers in (1, 8):
+        baseline = await _run_writers(writers, seconds, raw)
+        # more than this machine checks out in the run; a writer that runs out stops early
+        total = max(400, int(seconds * 800))
+        queues = await prepare(writers, max(REQUESTS_PER_VOLUNTEER, total // writers))
+
+        async def one(i: int, queues: list[list[uuid.UUID]] = queues) -> bool:
+            mine = queues[i // 1_000_000]
+            if not mine:
+                return False
+            await work.check_out(store, mine.pop(), checkout, grid_worker, config)
+            return True
+
+        ours = await _run_writers(writers, seconds, one)
+        note = "  (a writer ran out of ready requests)" if not all(queues) else ""
+        out.append(
+            line(f"volunteering check-outs, {writers} writer(s)", ours, baseline, "cmds/s", None)
+            + note
+        )
     await pool.close()
     return out
 
@@ -827,7 +967,7 @@ def broker() -> Iterator[str]:
         yield broker.bootstrap
 
 
-PARTS = ("appends", "health", "relay", "projection", "e2e", "mediation")
+PARTS = ("appends", "health", "volunteering", "relay", "projection", "e2e", "mediation")
 
 
 async def main_async(args: argparse.Namespace) -> None:
@@ -852,6 +992,8 @@ async def main_async(args: argparse.Namespace) -> None:
                 show(await bench_appends(await database(""), args.seconds))
             if "health" in parts:
                 show(await bench_health(await database("_health"), args.seconds))
+            if "volunteering" in parts:
+                show(await bench_volunteering(await database("_volunteering"), args.seconds))
             if "relay" in parts:
                 lines, prefix = await bench_relay(await database("_relay"), bootstrap, args.events)
                 show(lines)
@@ -883,7 +1025,10 @@ async def main_async(args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="anju-bench", description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--seconds", type=float, default=5.0, help="per append or check-up measurement"
+        "--seconds",
+        type=float,
+        default=5.0,
+        help="per append, check-up or check-out measurement",
     )
     parser.add_argument("--events", type=int, default=100_000, help="relay/projection volume")
     parser.add_argument("--e2e-rate", type=float, default=200.0, help="commands per second")

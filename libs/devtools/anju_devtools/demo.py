@@ -16,6 +16,12 @@ When the health service answers, the demo loads health through its HTTP API
 hypertension and diabetes patients, and the station's 16 health activities; the query service
 then reads the coverage and the activities back for the summary.
 
+When the volunteering service answers, the demo loads volunteering through its HTTP API and
+the registry's (:mod:`anju_devtools.demo_volunteering`): partner organisations, volunteers of
+every kind, teams, the elders' monthly cleaning and other requests worked and delivered, upcoming
+activities with sign-ups, hours approved and certificates; the query service reads the figures
+back.
+
 Loading twice does not duplicate anything: the registry refuses a second resident with the same
 ID number, so a 409 on the demo's first resident means the community is already there.
 """
@@ -180,7 +186,7 @@ def _error_code(response: httpx.Response) -> str | None:
 
 @dataclass(frozen=True)
 class Resident:
-    """A registered resident, as the health part needs them."""
+    """A registered resident, as the health and volunteering parts need them."""
 
     id: str
     born: date
@@ -188,6 +194,19 @@ class Resident:
     token: str
     """The consistency token of the registration: a service that learns residents from the
     registry's events decides on this resident once it has learnt that write."""
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class Flag:
+    """An ``elderly_alone`` flag the registry accepted: volunteering plans that resident's
+    monthly cleaning on learning it."""
+
+    resident: Resident
+    token: str
+    """The consistency token of the flag's write."""
+    raised_at: datetime
+    """When the demo raised it (the month of the first cleaning request)."""
 
 
 @dataclass
@@ -200,11 +219,19 @@ class Community:
     residents: dict[str, list[str]] = field(default_factory=dict)  # building → residents
     people: list[Resident] = field(default_factory=list)
     area_tokens: dict[str, str] = field(default_factory=dict)  # area → its creation's token
+    elderly_alone: list[Flag] = field(default_factory=list)
 
-    def register(self, answer: dict[str, Any], born: str, grid: str, building: str) -> str:
-        """Note a resident the registry accepted (``answer``) in ``building``."""
+    def register(
+        self, answer: dict[str, Any], who: dict[str, Any], grid: str, building: str
+    ) -> str:
+        """Note a resident the registry accepted (``answer``) in ``building``; ``who`` is what
+        was sent (their name and date of birth)."""
         resident = Resident(
-            answer["id"], date.fromisoformat(born), grid, answer["consistency_token"]
+            answer["id"],
+            date.fromisoformat(who["date_of_birth"]),
+            grid,
+            answer["consistency_token"],
+            who["name"],
         )
         self.people.append(resident)
         self.residents[building].append(resident.id)
@@ -232,11 +259,13 @@ async def load(
     residents: int = 300,
     mediation: str | None = "http://127.0.0.1:8102",
     health: str | None = "http://127.0.0.1:8103",
+    volunteering: str | None = "http://127.0.0.1:8104",
     query: str | None = "http://127.0.0.1:8100",
     sign: Sign | None = None,
 ) -> int:
-    """Load the demo; ``sign`` issues the tokens of the health station's doctors and desk
-    (``(sub, roles, areas)`` → token), else every command is sent with ``token``."""
+    """Load the demo; ``sign`` issues the tokens of the staff who send the health and
+    volunteering commands (``(sub, roles, areas)`` → token), else every command is sent with
+    ``token``."""
     rng = random.Random(seed)
     headers = {"Authorization": f"Bearer {token}"}
     async with httpx.AsyncClient(base_url=registry, headers=headers, timeout=30) as client:
@@ -265,6 +294,10 @@ async def load(
                 )
     if health is not None:
         await _load_health(health, query, headers, random.Random(seed + 1), loaded, sign)
+    if volunteering is not None:
+        await _load_volunteering(
+            registry, volunteering, query, headers, random.Random(seed + 2), loaded, sign
+        )
     return 0
 
 
@@ -293,6 +326,45 @@ async def _load_health(
             return
         figures = await read_back(Loader(client), loaded, plan, written)
     print(summary(figures, plan.year))
+
+
+async def _load_volunteering(
+    registry: str,
+    volunteering: str,
+    query: str | None,
+    headers: dict[str, str],
+    rng: random.Random,
+    loaded: Community,
+    sign: Sign | None,
+) -> None:
+    # demo_volunteering builds on this module's loader and community
+    from anju_devtools.demo_volunteering import plan_volunteering
+    from anju_devtools.demo_volunteering_load import load_volunteering, read_back, summary
+
+    async with (
+        httpx.AsyncClient(base_url=registry, headers=headers, timeout=30) as partners,
+        httpx.AsyncClient(base_url=volunteering, headers=headers, timeout=30) as client,
+    ):
+        if not await answers(client):
+            print(
+                f"anju demo: the volunteering service at {volunteering} does not answer;"
+                " skipping volunteering."
+            )
+            return
+        plan = plan_volunteering(rng, loaded, now=datetime.now(UTC))
+        done = await load_volunteering(
+            Loader(partners, parallel=4), Loader(client, parallel=4), plan, sign
+        )
+    if query is None:
+        return
+    async with httpx.AsyncClient(base_url=query, headers=headers, timeout=30) as client:
+        if not await answers(client):
+            print(
+                f"anju demo: the query service at {query} does not answer; no volunteering figures."
+            )
+            return
+        figures = await read_back(Loader(client), plan, done, sign)
+    print(summary(figures))
 
 
 async def load_registry(api: Loader, rng: random.Random, *, residents: int) -> Community:
@@ -341,7 +413,7 @@ async def load_registry(api: Loader, rng: random.Random, *, residents: int) -> C
                     raise AlreadyLoaded(str(existing))
                 if response.status_code >= 300:
                     raise RuntimeError(f"POST /residents → {response.status_code}: {response.text}")
-                head_id = loaded.register(response.json(), head["date_of_birth"], grid, building)
+                head_id = loaded.register(response.json(), head, grid, building)
                 first_head = (unit, head_id, date.fromisoformat(head["date_of_birth"]))
             created = await asyncio.gather(
                 *[
@@ -377,7 +449,7 @@ async def load_registry(api: Loader, rng: random.Random, *, residents: int) -> C
         else:
             head = person(rng, min_age=66 if old else 28, max_age=90 if old else 62)
             accepted = await api.post("/residents", {**head, "unit_id": unit})
-            head_id = loaded.register(accepted, head["date_of_birth"], grid, building)
+            head_id = loaded.register(accepted, head, grid, building)
             head_born = date.fromisoformat(head["date_of_birth"])
         household = (await api.post("/households", {"unit_id": unit, "head_resident_id": head_id}))[
             "id"
@@ -390,7 +462,7 @@ async def load_registry(api: Loader, rng: random.Random, *, residents: int) -> C
             low, high = member_ages(relation, head_age)
             member = person(rng, min_age=low, max_age=high)
             accepted = await api.post("/residents", {**member, "unit_id": unit})
-            member_id = loaded.register(accepted, member["date_of_birth"], grid, building)
+            member_id = loaded.register(accepted, member, grid, building)
             await api.post(
                 f"/households/{household}/members",
                 {"resident_id": member_id, "relation": relation},
@@ -399,9 +471,14 @@ async def load_registry(api: Loader, rng: random.Random, *, residents: int) -> C
             people += 1
 
     flagged = []
+    by_id = {r.id: r for r in loaded.people}
     for resident in elderly:
         tier = rng.choice(("red", "yellow", "yellow", "blue"))
-        await api.post(f"/residents/{resident}/flags", {"flag": "elderly_alone", "tier": tier})
+        raised_at = datetime.now(UTC)
+        answer = await api.post(
+            f"/residents/{resident}/flags", {"flag": "elderly_alone", "tier": tier}
+        )
+        loaded.elderly_alone.append(Flag(by_id[resident], answer["consistency_token"], raised_at))
         flagged.append(resident)
     for flag, share in (("disability", 0.03), ("low_income", 0.04), ("mental_disorder", 0.015)):
         for resident in rng.sample(others, max(1, int(len(others) * share))):

@@ -93,17 +93,29 @@ def register(root: Path, name: str) -> None:
     path.write_text(text, encoding="utf-8")
 
     path = root / "contracts" / "anju_contracts" / "catalogs.py"
-    text = path.read_text(encoding="utf-8")
-    imports = re.search(r"^from anju_contracts import (.+)$", text, re.MULTILINE)
-    catalogs = re.search(r"^(CATALOGS: tuple\[EventCatalog, \.\.\.\] = \()(.*)(\))$", text, re.M)
+    path.write_text(_catalogs_with(path.read_text(encoding="utf-8"), name, path), encoding="utf-8")
+
+
+def _catalogs_with(text: str, name: str, path: Path) -> str:
+    """``catalogs.py`` with ``name``'s catalogue added last (the file is ruff-formatted, so the
+    import and the tuple may each span one line or several)."""
+    imports = re.search(r"^from anju_contracts import (\([^)]*\)|[^\n]+)$", text, re.MULTILINE)
+    catalogs = re.search(
+        r"^CATALOGS: tuple\[EventCatalog, \.\.\.\] = \(([^)]*)\)$", text, re.MULTILINE
+    )
     if imports is None or catalogs is None:
         raise GeneratorError(f"{path}: cannot find the imports and CATALOGS to extend")
-    modules = sorted({*imports[1].split(", "), name})
-    text = text.replace(imports[0], f"from anju_contracts import {', '.join(modules)}")
-    text = text.replace(
-        catalogs[0], f"{catalogs[1]}{catalogs[2].rstrip(',')}, {name}.CATALOG{catalogs[3]}"
-    )
-    path.write_text(text, encoding="utf-8")
+    modules = [m.strip() for m in imports[1].strip("()").replace("\n", " ").split(",")]
+    listed = re.findall(r"(\w+)\.CATALOG\b", catalogs[1])
+    if name not in listed:
+        listed.append(name)
+    names = sorted({m for m in modules if m} | {name})
+    line = f"from anju_contracts import {', '.join(names)}"
+    if len(line) > 100:
+        line = "from anju_contracts import (\n" + "".join(f"    {n},\n" for n in names) + ")"
+    entries = "".join(f"    {m}.CATALOG,\n" for m in listed)
+    text = text.replace(imports[0], line)
+    return text.replace(catalogs[0], f"CATALOGS: tuple[EventCatalog, ...] = (\n{entries})")
 
 
 def copy_template(root: Path, values: dict[str, str]) -> list[Path]:

@@ -1,5 +1,5 @@
 """``anju demo`` against the real apps (in process, over ASGI): its mediation part, its second
-run, and its health part read back through the query service."""
+run, and its health and volunteering parts read back through the query service."""
 
 from __future__ import annotations
 
@@ -24,12 +24,16 @@ from anju_devtools.demo import (
     load_registry,
 )
 from anju_devtools.demo_health import ACTIVITIES, load_health, plan_health, read_back
+from anju_devtools.demo_volunteering import EMPLOYERS, ORGANISATIONS, plan_volunteering
+from anju_devtools.demo_volunteering_load import load_volunteering, read_back as read_volunteering
 from anju_health.entrypoints.app import create_app as create_health
 from anju_health.settings import HealthSettings
 from anju_mediation.testing import running_mediation
 from anju_query.entrypoints.app import create_app as create_query
 from anju_query.settings import QuerySettings
 from anju_registry.testing import SECRET, running_registry
+from anju_volunteering.entrypoints.app import create_app as create_volunteering
+from anju_volunteering.settings import VolunteeringSettings
 from eventkit.auth import issue_token
 from eventkit.settings import KafkaSettings
 from eventkit.testing.clocks import ManualClock
@@ -203,3 +207,82 @@ async def test_the_demo_loads_health_and_the_query_shows_its_figures(
     (encounter,) = body["encounters"]
     assert encounter["doctor_id"] == doctor
     assert date.fromisoformat(encounter["occurred_on"]) <= today
+
+
+async def test_the_demo_loads_volunteering_and_the_query_shows_its_figures(
+    database_url: str, pg_server_url: str, kafka_bootstrap: str
+) -> None:
+    async with (
+        databases(pg_server_url, "volunteering", "read") as (volunteering_db, read_db),
+        running_registry(
+            database_url, kafka_bootstrap, clock=ManualClock(datetime.now(UTC))
+        ) as registry,
+    ):
+        kafka: KafkaSettings = registry.settings.kafka
+        secret = SecretStr(SECRET)
+        volunteering_app = create_volunteering(
+            VolunteeringSettings(
+                database_url=volunteering_db,
+                jwt_secret=secret,
+                kafka=kafka,
+                relay_idle_poll_s=0.02,
+            )
+        )
+        query_app = create_query(
+            QuerySettings(database_url=read_db, jwt_secret=secret, kafka=kafka)
+        )
+        async with (
+            serving(volunteering_app, "volunteering") as volunteering,
+            serving(query_app, "query") as query,
+        ):
+            for client in (registry.client, volunteering, query):
+                client.headers.update(registry.admin)
+            loaded = await load_registry(Loader(registry.client), random.Random(2026), residents=60)
+            plan = plan_volunteering(random.Random(2028), loaded, now=datetime.now(UTC))
+            done = await load_volunteering(
+                Loader(registry.client, parallel=4),
+                Loader(volunteering, parallel=4),
+                plan,
+                sign,
+            )
+            figures = await read_volunteering(Loader(query), plan, done, sign)
+
+    kinds = {v.kind for v in plan.volunteers}
+    assert kinds == {
+        "grid_worker",
+        "in_service_party_member",
+        "registered_party_member",
+        "resident_volunteer",
+        "volunteer_police",
+    }
+    assert figures.volunteers == len(plan.volunteers) == len(done.volunteers)
+    assert len(done.organisations) == len(ORGANISATIONS)
+    assert len(done.teams) == 6
+    # volunteering raised a cleaning request for every elder living alone by itself
+    cleanings = [w for w in plan.work if w.raiser is None]
+    assert len(cleanings) == len(loaded.elderly_alone) > 0
+    assert any(w.fate == "delivered" for w in cleanings)
+    assert figures.delivered == plan.fates("delivered") > 0
+    assert figures.open == plan.fates("open", "assigned", "accepted") > 0
+    assert figures.cancelled == plan.fates("cancelled") == 1
+    # only approved hours count: the rejected and the still pending ones are left out
+    assert (done.count("rejected"), done.count("pending")) == (2, 2)
+    assert done.total("pending") > 0
+    assert done.total("rejected") > 0
+    assert figures.approved_hours == done.total("approved") > 0
+    assert figures.entries == done.count("approved")
+    # a host unit's quarter: its in-service party members and their approved hours
+    isp = {v.key for v in plan.volunteers if v.kind == "in_service_party_member"}
+    assert sum(u.members for u in figures.host_units) == len(isp)
+    assert [u.name for u in figures.host_units] == [
+        o.name for key in EMPLOYERS for o in ORGANISATIONS if o.key == key
+    ]
+    employed = sum(
+        done.hours[e]
+        for key in isp
+        for e in done.served.get(key, [])
+        if done.entries[e] == "approved"
+    )
+    assert round(sum(u.hours for u in figures.host_units), 2) == round(employed, 2)
+    assert len(done.certificates) == 2
+    assert done.sign_ups > 0

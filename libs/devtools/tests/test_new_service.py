@@ -56,7 +56,7 @@ def test_generated_service_passes_ruff_mypy_and_its_tests(tmp_path: Path) -> Non
     lock = tomllib.loads((repo / "uv.lock").read_text())
     assert "anju-demo-x" in {p["name"] for p in lock["package"]}
     compose = (repo / "docker-compose.yml").read_text()
-    assert "ANJU_DEMO_X_PORT: 8104" in compose  # the port after the highest (health's 8103)
+    assert "ANJU_DEMO_X_PORT: 8105" in compose  # the port after the highest (volunteering's 8104)
     assert (repo / "deploy" / "k8s" / "base" / "demo_x.yaml").exists()
 
     run(repo, "ruff", "check", ".")
@@ -104,5 +104,6 @@ def test_register_adds_the_service_everywhere_once(tmp_path: Path) -> None:
     assert "anju_audit_trail" in data["tool"]["ruff"]["lint"]["isort"]["known-first-party"]
     assert "services/audit_trail" in data["tool"]["mypy"]["mypy_path"]
     text = catalogs.read_text()
-    assert "audit_trail.CATALOG)" in text
+    assert text.rstrip().endswith("    audit_trail.CATALOG,\n)")
+    assert text.count("audit_trail.CATALOG") == 1
     assert "from anju_contracts import audit_trail, " in text

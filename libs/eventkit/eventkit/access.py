@@ -17,6 +17,8 @@ The rules, decided once:
   community. The role decides what the caller may *do*; the areas decide *where*.
 - A token that names **no area covers nothing**, whatever its role (admins aside): a missing
   claim never widens access.
+- A record that belongs to **several communities** (a partner organisation serving more than
+  one) is seen by a caller covering **any** of them.
 - A **sensitive** record (a sensitive dispute) is seen only by the staff assigned to it (its
   mediators, wherever their areas are) and by the **directors whose areas cover it**; no other
   role sees it, even within its areas.
@@ -31,7 +33,7 @@ checks both forms agree.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from uuid import UUID
@@ -58,10 +60,19 @@ class Guarded:
     sensitive: bool = False
     assigned: frozenset[str] = field(default_factory=frozenset)
     """Staff ids assigned to the record (a dispute's mediators): they see it wherever it is."""
+    communities: frozenset[UUID] = field(default_factory=frozenset)
+    """Further communities the record belongs to: a caller covering any of them sees it."""
 
     @classmethod
     def at(cls, place: Placed, *, sensitive: bool = False, assigned: Iterable[str] = ()) -> Guarded:
         return cls(place.community_id, place.grid_id, sensitive, frozenset(assigned))
+
+    @classmethod
+    def serving(cls, community_ids: Sequence[UUID]) -> Guarded:
+        """A record of several communities (a partner organisation): placed at the first, seen
+        from any of them."""
+        first, *others = community_ids
+        return cls(first, communities=frozenset(others))
 
 
 def area_ids(principal: Principal) -> frozenset[UUID]:
@@ -91,7 +102,9 @@ def may_see(principal: Principal, record: Guarded) -> bool:
         return True
     if record.sensitive and not principal.has(Role.DIRECTOR):
         return False
-    return covers(principal, record.community_id, record.grid_id)
+    if covers(principal, record.community_id, record.grid_id):
+        return True
+    return any(covers(principal, community_id) for community_id in record.communities)
 
 
 class Params:
@@ -113,16 +126,21 @@ def visible_sql(
     grid: str,
     sensitive: str | None = None,
     assigned: str | None = None,
+    communities: str | None = None,
 ) -> str:
     """:func:`may_see` as a SQL condition over a read model's columns.
 
     ``community`` and ``grid`` are uuid columns; ``sensitive`` a boolean column and ``assigned``
-    a ``text[]`` column of staff ids, for read models whose records can be sensitive.
+    a ``text[]`` column of staff ids, for read models whose records can be sensitive;
+    ``communities`` a ``uuid[]`` column of further communities (:attr:`Guarded.communities`).
     """
     if principal.has(Role.ADMIN):
         return "true"
     areas = params(sorted(area_ids(principal)))
-    covered = f"({community} = ANY({areas}::uuid[]) OR {grid} = ANY({areas}::uuid[]))"
+    covered = f"{community} = ANY({areas}::uuid[]) OR {grid} = ANY({areas}::uuid[])"
+    if communities is not None:
+        covered += f" OR {communities} && {areas}::uuid[]"
+    covered = f"({covered})"
     if sensitive is not None and not principal.has(Role.DIRECTOR):
         covered = f"(NOT {sensitive} AND {covered})"
     if assigned is not None:

@@ -91,6 +91,13 @@ class AreaNotFound(NotFound):
     code = "area_not_found"
 
 
+class OrganisationNotFound(NotFound):
+    """The partner organisation is not known here, is retired, or serves no community the
+    caller covers: a service learns organisations from the registry's events."""
+
+    code = "organisation_not_found"
+
+
 class UnknownResident(Rejected):
     """A command names a resident the registry never registered, or one the caller may not see."""
 

@@ -33,8 +33,10 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-OPEN_PATHS = ("/healthz", "/readyz", "/metrics", "/openapi.json", "/docs")
-"""Paths served without a token (probes, scrapers, the API's own description)."""
+OPEN_PATHS = ("/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/public")
+"""Paths served without a token: probes, scrapers, the API's own description, and a
+service's ``/public/...`` routes (checking a certificate by its number), which answer only what
+their purpose needs."""
 UNSHED_PATHS = ("/healthz", "/readyz", "/metrics")
 
 PRINCIPAL_KEY = "principal"

@@ -1,13 +1,14 @@
-"""What a service knows of the registry: areas and residents, learnt from the registry's events.
+"""What a service knows of the registry: areas, residents and partner organisations, learnt from
+the registry's events.
 
-No service reads another's database, yet most commands name an area or a resident of the
-registry. A service that needs them runs :func:`registry_policy` on ``registry.events``: it keeps
-two tables of the service's own database (:data:`DDL`) in the same transaction as the policy's
-inbox row, so a redelivered event changes nothing, and then lets the service react in that same
-transaction. Commands read the tables through :class:`Known` (:class:`PostgresKnown`, or
-:class:`MemoryKnown` in handler tests) and the access rule through :func:`visible_location` and
-:func:`visible_residents`: an area or a resident the caller may not see is not found, exactly
-like one the registry never announced.
+No service reads another's database, yet most commands name an area, a resident or a partner
+organisation of the registry. A service that needs them runs :func:`registry_policy` on
+``registry.events``: it keeps tables of the service's own database (:data:`DDL`) in the same
+transaction as the policy's inbox row, so a redelivered event changes nothing, and then lets the
+service react in that same transaction. Commands read the tables through :class:`Known`
+(:class:`PostgresKnown`, or :class:`MemoryKnown` in handler tests) and the access rule through
+:func:`visible_location`, :func:`visible_residents` and :func:`visible_organisation`: a record
+the caller may not see is not found, exactly like one the registry never announced.
 """
 
 from __future__ import annotations
@@ -27,14 +28,19 @@ from anju_contracts.registry import (
     AreaKind,
     AreaPath,
     Location,
+    OrganisationChanged,
+    OrganisationKind,
+    OrganisationRegistered,
+    OrganisationRetired,
     ResidentDetailsCorrected,
     ResidentDied,
     ResidentMoved,
     ResidentMovedOut,
     ResidentRegistered,
 )
+from eventkit.access import Guarded
 from eventkit.commands import Caller
-from eventkit.errors import AreaNotFound, UnknownResident
+from eventkit.errors import AreaNotFound, OrganisationNotFound, UnknownResident
 from eventkit.messages import Delivered
 from eventkit.policy import Handler, Policy
 from eventkit.store import Session, StoreSession
@@ -43,14 +49,17 @@ __all__ = [
     "DDL",
     "AreaNotFound",
     "Known",
+    "KnownOrganisation",
     "KnownResident",
     "MemoryKnown",
+    "OrganisationNotFound",
     "PostgresKnown",
     "UnknownResident",
     "learn",
     "registry_policy",
     "require_known",
     "visible_location",
+    "visible_organisation",
     "visible_residents",
 ]
 
@@ -88,8 +97,15 @@ CREATE TABLE IF NOT EXISTS known_residents (
 );
 ALTER TABLE known_residents ADD COLUMN IF NOT EXISTS date_of_birth date;
 ALTER TABLE known_residents ADD COLUMN IF NOT EXISTS died_on date;
+CREATE TABLE IF NOT EXISTS known_organisations (
+    organisation_id uuid PRIMARY KEY,
+    kind            text NOT NULL,
+    name            text NOT NULL,
+    community_ids   uuid[] NOT NULL,
+    active          boolean NOT NULL
+);
 """
-"""The two tables :func:`learn` keeps; pass it to the service's ``Runtime(ddl=...)``."""
+"""The tables :func:`learn` keeps; pass it to the service's ``Runtime(ddl=...)``."""
 
 
 @dataclass(frozen=True)
@@ -105,6 +121,24 @@ class KnownResident:
     """False once the resident died or moved out; true again if the registry registers them
     again."""
     died_on: date | None
+
+
+@dataclass(frozen=True)
+class KnownOrganisation:
+    """A partner organisation as the registry last announced it."""
+
+    organisation_id: UUID
+    kind: OrganisationKind
+    name: str
+    community_ids: tuple[UUID, ...]
+    """The communities it serves, the first being where its facts are scoped."""
+    active: bool
+    """False once the registry retired it."""
+
+    @property
+    def guard(self) -> Guarded:
+        """Where the organisation sits for the access policy: seen from any community it serves."""
+        return Guarded.serving(self.community_ids)
 
 
 # -- learning -------------------------------------------------------------------------------------
@@ -126,7 +160,8 @@ def _located(event: AreaCreated) -> Location:
 
 
 async def learn(session: Session, delivered: Delivered) -> None:
-    """Mirror the areas and residents a registry event announces; the others change nothing.
+    """Mirror the areas, residents and organisations a registry event announces; the others
+    change nothing.
 
     Every statement sets the row to what the event says, so applying an event again leaves the
     row as it was (the policy's inbox already keeps a redelivery from applying it twice).
@@ -192,6 +227,35 @@ async def learn(session: Session, delivered: Delivered) -> None:
             event.resident_id,
             event.died_on,
         )
+    elif isinstance(event, OrganisationRegistered):
+        await conn.execute(
+            """
+            INSERT INTO known_organisations (organisation_id, kind, name, community_ids, active)
+            VALUES ($1, $2, $3, $4, true)
+            ON CONFLICT (organisation_id) DO UPDATE SET kind = EXCLUDED.kind,
+                name = EXCLUDED.name, community_ids = EXCLUDED.community_ids, active = true
+            """,
+            event.organisation_id,
+            event.kind.value,
+            event.name,
+            event.community_ids,
+        )
+    elif isinstance(event, OrganisationChanged):
+        await conn.execute(
+            """
+            UPDATE known_organisations SET name = coalesce($2, name),
+                community_ids = coalesce($3, community_ids)
+            WHERE organisation_id = $1
+            """,
+            event.organisation_id,
+            event.name,
+            event.community_ids,
+        )
+    elif isinstance(event, OrganisationRetired):
+        await conn.execute(
+            "UPDATE known_organisations SET active = false WHERE organisation_id = $1",
+            event.organisation_id,
+        )
 
 
 def registry_policy(name: str, then: Handler | None = None) -> Policy:
@@ -228,9 +292,14 @@ class Known(Protocol):
     async def resident(self, session: StoreSession, resident_id: UUID) -> KnownResident | None:
         """The resident, if the registry has registered them."""
 
+    async def organisation(
+        self, session: StoreSession, organisation_id: UUID
+    ) -> KnownOrganisation | None:
+        """The partner organisation, if the registry has registered it (retired ones too)."""
+
 
 class PostgresKnown:
-    """The two tables :func:`learn` keeps in the service's database."""
+    """The tables :func:`learn` keeps in the service's database."""
 
     async def location(self, session: StoreSession, area_id: UUID) -> Location | None:
         row = await _conn(session).fetchrow(
@@ -272,6 +341,26 @@ class PostgresKnown:
             died_on=row["died_on"],
         )
 
+    async def organisation(
+        self, session: StoreSession, organisation_id: UUID
+    ) -> KnownOrganisation | None:
+        row = await _conn(session).fetchrow(
+            """
+            SELECT kind, name, community_ids, active FROM known_organisations
+            WHERE organisation_id = $1
+            """,
+            organisation_id,
+        )
+        if row is None:
+            return None
+        return KnownOrganisation(
+            organisation_id=organisation_id,
+            kind=OrganisationKind(row["kind"]),
+            name=row["name"],
+            community_ids=tuple(row["community_ids"]),
+            active=row["active"],
+        )
+
 
 def _conn(session: StoreSession) -> asyncpg.Connection:
     return cast(Session, session).conn
@@ -287,15 +376,17 @@ def _path_of(row: asyncpg.Record) -> AreaPath:
 
 
 class MemoryKnown:
-    """Areas and residents in dictionaries, for handler tests on the in-memory store.
+    """Areas, residents and organisations in dictionaries, for handler tests on the in-memory
+    store.
 
-    Fill ``locations`` and ``people`` directly, or feed registry events to :meth:`learn`, which
-    mirrors them as :func:`learn` does in PostgreSQL.
+    Fill ``locations``, ``people`` and ``organisations`` directly, or feed registry events to
+    :meth:`learn`, which mirrors them as :func:`learn` does in PostgreSQL.
     """
 
     def __init__(self) -> None:
         self.locations: dict[UUID, Location] = {}
         self.people: dict[UUID, KnownResident] = {}
+        self.organisations: dict[UUID, KnownOrganisation] = {}
 
     def place(
         self, resident_id: UUID, path: AreaPath, *, date_of_birth: date | None = None
@@ -329,6 +420,26 @@ class MemoryKnown:
             else:
                 known = replace(known, active=False, died_on=event.died_on)
             self.people[event.resident_id] = known
+        elif isinstance(event, OrganisationRegistered):
+            self.organisations[event.organisation_id] = KnownOrganisation(
+                organisation_id=event.organisation_id,
+                kind=event.kind,
+                name=event.name,
+                community_ids=tuple(event.community_ids),
+                active=True,
+            )
+        elif isinstance(event, OrganisationChanged | OrganisationRetired):
+            organisation = self.organisations.get(event.organisation_id)
+            if organisation is None:
+                return  # as in PostgreSQL: an update finds no row
+            if isinstance(event, OrganisationRetired):
+                organisation = replace(organisation, active=False)
+            else:
+                if event.name is not None:
+                    organisation = replace(organisation, name=event.name)
+                if event.community_ids is not None:
+                    organisation = replace(organisation, community_ids=tuple(event.community_ids))
+            self.organisations[event.organisation_id] = organisation
 
     async def location(self, session: StoreSession, area_id: UUID) -> Location | None:
         return self.locations.get(area_id)
@@ -340,6 +451,11 @@ class MemoryKnown:
 
     async def resident(self, session: StoreSession, resident_id: UUID) -> KnownResident | None:
         return self.people.get(resident_id)
+
+    async def organisation(
+        self, session: StoreSession, organisation_id: UUID
+    ) -> KnownOrganisation | None:
+        return self.organisations.get(organisation_id)
 
 
 # -- the access rule on what is known -------------------------------------------------------------
@@ -369,3 +485,18 @@ def require_known(ids: Collection[UUID], found: Mapping[UUID, AreaPath]) -> None
     for resident_id in ids:
         if resident_id not in found:
             raise UnknownResident("no such resident", resident_id=str(resident_id))
+
+
+async def visible_organisation(
+    known: Known, session: StoreSession, organisation_id: UUID, caller: Caller
+) -> KnownOrganisation:
+    """The partner organisation, if the service knows it, it is not retired, and the caller
+    covers a community it serves; else :class:`OrganisationNotFound` (404), the same answer for
+    each of the three, so that none is told apart."""
+    organisation = await known.organisation(session, organisation_id)
+    if organisation is None or not organisation.active or not caller.sees(organisation.guard):
+        raise OrganisationNotFound(
+            "no such organisation (as the registry has announced)",
+            organisation_id=str(organisation_id),
+        )
+    return organisation

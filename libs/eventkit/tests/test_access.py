@@ -55,14 +55,15 @@ RECORDS = {
     "sensitive C1/G1, m-1 assigned": Guarded(C1, G1, sensitive=True, assigned=frozenset({"m-1"})),
     "sensitive C2/G3": Guarded(C2, G3, sensitive=True),
     "C2/G3, m-1 assigned": Guarded(C2, G3, assigned=frozenset({"m-1"})),
+    "C2, serving C1 too": Guarded.serving([C2, C1]),
 }
 
 ALL = set(RECORDS)
-PLAIN_C1 = {"C1/G1", "C1/G2", "C1 (no grid)"}
+PLAIN_C1 = {"C1/G1", "C1/G2", "C1 (no grid)", "C2, serving C1 too"}
 EXPECTED: dict[str, set[str]] = {
     "admin": ALL,
     "director C1": PLAIN_C1 | {"sensitive C1/G1", "sensitive C1/G1, m-1 assigned"},
-    "director C2": {"C2/G3", "sensitive C2/G3", "C2/G3, m-1 assigned"},
+    "director C2": {"C2/G3", "sensitive C2/G3", "C2/G3, m-1 assigned", "C2, serving C1 too"},
     "director, no areas": set(),
     "director of grid G1": {"C1/G1", "sensitive C1/G1", "sensitive C1/G1, m-1 assigned"},
     "grid worker G1": {"C1/G1"},
@@ -86,14 +87,22 @@ async def test_sql_form_matches_the_table(database_url: str) -> None:
         await conn.execute(
             """
             CREATE TEMP TABLE records (
-                name text, community_id uuid, grid_id uuid, sensitive boolean, assigned text[]
+                name text, community_id uuid, grid_id uuid, sensitive boolean, assigned text[],
+                communities uuid[]
             )
             """
         )
         await conn.executemany(
-            "INSERT INTO records VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO records VALUES ($1, $2, $3, $4, $5, $6)",
             [
-                (n, r.community_id, r.grid_id, r.sensitive, sorted(r.assigned))
+                (
+                    n,
+                    r.community_id,
+                    r.grid_id,
+                    r.sensitive,
+                    sorted(r.assigned),
+                    sorted(r.communities),
+                )
                 for n, r in RECORDS.items()
             ],
         )
@@ -106,6 +115,7 @@ async def test_sql_form_matches_the_table(database_url: str) -> None:
                 grid="grid_id",
                 sensitive="sensitive",
                 assigned="assigned",
+                communities="communities",
             )
             rows = await conn.fetch(f"SELECT name FROM records WHERE {where}", *params.values)
             assert {r["name"] for r in rows} == EXPECTED[name], name

@@ -19,7 +19,12 @@ from anju_contracts.registry import (
     AreaCreated,
     AreaKind,
     AreaPath,
+    Liaison,
     Location,
+    OrganisationChanged,
+    OrganisationKind,
+    OrganisationRegistered,
+    OrganisationRetired,
     ResidentDetailsCorrected,
     ResidentDied,
     ResidentMoved,
@@ -29,10 +34,11 @@ from anju_contracts.registry import (
 )
 from eventkit.auth import Principal, Role
 from eventkit.commands import Caller
-from eventkit.errors import AreaNotFound, UnknownResident
+from eventkit.errors import AreaNotFound, OrganisationNotFound, UnknownResident
 from eventkit.http import status_of
 from eventkit.known import (
     DDL,
+    KnownOrganisation,
     KnownResident,
     MemoryKnown,
     PostgresKnown,
@@ -40,6 +46,7 @@ from eventkit.known import (
     registry_policy,
     require_known,
     visible_location,
+    visible_organisation,
     visible_residents,
 )
 from eventkit.memory import MemoryEventStore
@@ -47,6 +54,7 @@ from eventkit.messages import Delivered
 from eventkit.policy import handle_once
 from eventkit.schema import migrate
 from eventkit.store import Context, EventStore, Session
+from eventkit.testing.registry import RegistryFeed
 
 COMMUNITY, GRID, OTHER_GRID, BUILDING = uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
 AT_GRID = AreaPath(community_id=COMMUNITY, grid_id=GRID)
@@ -368,3 +376,145 @@ async def test_what_the_caller_may_not_see_is_not_known() -> None:
         require_known([near, far], found)
     assert (unknown.value.code, status_of(unknown.value)) == ("unknown_resident", 422)
     assert unknown.value.details == {"resident_id": str(far)}
+
+
+# -- partner organisations -----------------------------------------------------------------------
+
+OTHER_COMMUNITY = uuid.uuid4()
+
+
+def organisation(
+    organisation_id: UUID, *communities: UUID, kind: OrganisationKind = OrganisationKind.EMPLOYER
+) -> Event:
+    return OrganisationRegistered(
+        organisation_id=organisation_id,
+        kind=kind,
+        name="市第一人民医院",
+        community_ids=list(communities or (COMMUNITY,)),
+        liaisons=[Liaison(name="李明", role="党委办公室", phone="13800000000")],
+    )
+
+
+async def known_organisation(store: EventStore, organisation_id: UUID) -> KnownOrganisation | None:
+    async with store.session() as session:
+        return await PostgresKnown().organisation(session, organisation_id)
+
+
+async def test_organisations_are_learnt_changed_and_retired(store: EventStore) -> None:
+    oid = uuid.uuid4()
+    await apply(store, organisation(oid, COMMUNITY, OTHER_COMMUNITY))
+    assert await known_organisation(store, oid) == KnownOrganisation(
+        oid, OrganisationKind.EMPLOYER, "市第一人民医院", (COMMUNITY, OTHER_COMMUNITY), active=True
+    )
+
+    # a change sets what it names and leaves the rest
+    renamed = OrganisationChanged(organisation_id=oid, name="市一医院")
+    await apply(store, renamed, renamed)
+    moved = OrganisationChanged(organisation_id=oid, community_ids=[OTHER_COMMUNITY])
+    await apply(store, moved)
+    assert await known_organisation(store, oid) == KnownOrganisation(
+        oid, OrganisationKind.EMPLOYER, "市一医院", (OTHER_COMMUNITY,), active=True
+    )
+
+    await apply(store, OrganisationRetired(organisation_id=oid, reason="结对期满"))
+    retired = await known_organisation(store, oid)
+    assert retired is not None
+    assert (retired.active, retired.name) == (False, "市一医院")
+
+    # registered again, it is active again, as the registration says
+    await apply(store, organisation(oid, COMMUNITY, kind=OrganisationKind.PAIRED_UNIT))
+    assert await known_organisation(store, oid) == KnownOrganisation(
+        oid, OrganisationKind.PAIRED_UNIT, "市第一人民医院", (COMMUNITY,), active=True
+    )
+    assert await known_organisation(store, uuid.uuid4()) is None
+
+
+def organisation_history() -> tuple[list[Event], list[UUID]]:
+    """Organisations in every state the mirror can hold, and one it hears of only by a change."""
+    stays, renamed, moved, retired, back, unheard = (uuid.uuid4() for _ in range(6))
+    events: list[Event] = [
+        organisation(stays),
+        organisation(renamed, COMMUNITY, OTHER_COMMUNITY),
+        OrganisationChanged(organisation_id=renamed, name="新名称"),
+        organisation(moved),
+        OrganisationChanged(
+            organisation_id=moved, community_ids=[OTHER_COMMUNITY, COMMUNITY], liaisons=[]
+        ),
+        organisation(retired),
+        OrganisationRetired(organisation_id=retired, reason="r"),
+        organisation(back),
+        OrganisationRetired(organisation_id=back, reason="r"),
+        organisation(back, OTHER_COMMUNITY, kind=OrganisationKind.POLICE_STATION),
+        OrganisationChanged(organisation_id=unheard, name="x"),
+        OrganisationRetired(organisation_id=unheard, reason="r"),
+    ]
+    return events, [stays, renamed, moved, retired, back, unheard, uuid.uuid4()]
+
+
+async def test_memory_known_knows_organisations_as_postgres_does(store: EventStore) -> None:
+    events, ids = organisation_history()
+    await apply(store, *events)
+    memory = MemoryKnown()
+    for event in events:
+        memory.learn(event)
+    async with store.session() as session:
+        found = [await PostgresKnown().organisation(session, oid) for oid in ids]
+        assert [await memory.organisation(session, oid) for oid in ids] == found
+    # the history reaches every state, so the comparison means something
+    assert {(o.active, len(o.community_ids)) for o in found if o} == {
+        (True, 1),
+        (True, 2),
+        (False, 1),
+    }
+    assert found[-2:] == [None, None]
+    assert set(memory.organisations) == set(ids[:5])
+
+
+async def test_an_organisation_is_known_to_callers_covering_any_community_it_serves() -> None:
+    known = MemoryKnown()
+    serving_both, elsewhere, retired = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    for event in (
+        organisation(serving_both, OTHER_COMMUNITY, COMMUNITY),
+        organisation(elsewhere, OTHER_COMMUNITY),
+        organisation(retired, COMMUNITY),
+        OrganisationRetired(organisation_id=retired, reason="r"),
+    ):
+        known.learn(event)
+    here = Caller(
+        Principal(sub="vc-1", roles=(Role.VOLUNTEER_COORDINATOR,), areas=(str(COMMUNITY),)),
+        Context(actor=Actor(id="vc-1", roles=("volunteer_coordinator",))),
+    )
+    async with MemoryEventStore(REGISTRY).session() as session:
+        found = await visible_organisation(known, session, serving_both, here)
+        assert found.community_ids == (OTHER_COMMUNITY, COMMUNITY)
+        # a grid worker whose token names a grid of the community does not cover the community
+        with pytest.raises(OrganisationNotFound):
+            await visible_organisation(known, session, serving_both, caller(GRID))
+        for hidden in (elsewhere, retired, uuid.uuid4()):
+            with pytest.raises(OrganisationNotFound) as refused:
+                await visible_organisation(known, session, hidden, here)
+            assert (refused.value.code, status_of(refused.value)) == ("organisation_not_found", 404)
+            assert refused.value.details == {"organisation_id": str(hidden)}
+
+
+async def test_the_registry_feed_announces_an_organisation_to_a_policy(store: EventStore) -> None:
+    feed = RegistryFeed(store, registry_policy("known_tests"))
+    await feed.build_tree(residents=0)
+    organisation_id = await feed.organisation(
+        OrganisationKind.HEALTH_CENTRE,
+        "社区卫生服务中心",
+        [feed.other_community_id, feed.community_id],
+    )
+    found = await known_organisation(store, UUID(organisation_id))
+    assert found == KnownOrganisation(
+        UUID(organisation_id),
+        OrganisationKind.HEALTH_CENTRE,
+        "社区卫生服务中心",
+        (UUID(feed.other_community_id), UUID(feed.community_id)),
+        active=True,
+    )
+    default = await known_organisation(
+        store, UUID(await feed.organisation(OrganisationKind.PROPERTY_COMPANY))
+    )
+    assert default is not None
+    assert default.community_ids == (UUID(feed.community_id),)

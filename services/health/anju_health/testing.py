@@ -8,26 +8,19 @@ by system-level tests; nothing here runs in production.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-import httpx
-from pydantic import SecretStr
-
-from anju_health.application.reactions import deadline_handlers
 from anju_health.application.records import HealthConfig
 from anju_health.entrypoints.app import create_app
 from anju_health.settings import HealthSettings
 from eventkit.runtime import Runtime
-from eventkit.scheduler import Scheduler
-from eventkit.settings import KafkaSettings
 from eventkit.testing.clocks import ManualClock
 from eventkit.testing.registry import RegistryFeed
-from eventkit.testing.service import ServiceClient
+from eventkit.testing.service import ServiceClient, serving, settings_for_test
 
 SECRET = "health-tests-secret-0123456789-012"
 
@@ -58,11 +51,6 @@ class HealthClient(ServiceClient):
     ) -> dict[str, Any]:
         return await self.accepted(url, body, headers)
 
-    def scheduler(self, *, days_ahead: float) -> Scheduler:
-        """A scheduler that sees the clock ``days_ahead`` days on."""
-        when = self.clock.now + timedelta(days=days_ahead)
-        return Scheduler(self.runtime.store, deadline_handlers(self.config), clock=lambda: when)
-
 
 @asynccontextmanager
 async def running_health(
@@ -80,22 +68,19 @@ async def running_health(
     A system test runs it on the registry's prefix, with the registry's clock, and without the
     hand-fed area tree (``feed_tree=False``): then it learns only what the registry publishes.
     """
-    prefix = topic_prefix or f"h{uuid.uuid4().hex[:10]}."
-    settings = HealthSettings(
-        database_url=database_url,
-        jwt_secret=SecretStr(SECRET),
-        kafka=KafkaSettings(bootstrap=kafka_bootstrap, topic_prefix=prefix),
-        relay_idle_poll_s=0.02,
-        scheduler_poll_s=3600,
+    settings = settings_for_test(
+        HealthSettings,
+        database_url,
+        kafka_bootstrap,
+        SECRET,
+        topic_prefix=topic_prefix,
         consistency_wait_s=consistency_wait_s,
     )
     clock = clock or ManualClock(now or datetime(2026, 3, 1, 9, 0, tzinfo=UTC))
     app = create_app(settings, clock=clock)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://health") as client:
-            runtime: Runtime = app.state.runtime
-            feed = RegistryFeed(runtime.store, runtime.policies[0])
-            if feed_tree:
-                await feed.build_tree(residents=0)
-            yield HealthClient(app, client, clock, settings, feed)
+    async with serving(app, "health") as client:
+        runtime: Runtime = app.state.runtime
+        feed = RegistryFeed(runtime.store, runtime.policies[0])
+        if feed_tree:
+            await feed.build_tree(residents=0)
+        yield HealthClient(app, client, clock, settings, feed)

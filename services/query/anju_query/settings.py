@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from eventkit.settings import ServiceSettings
@@ -16,3 +17,6 @@ class QuerySettings(ServiceSettings):
 
     service: str = "query"
     port: int = 8100
+    active_volunteer_monthly_hours: float = Field(default=8.0, gt=0, le=200)
+    """An *active volunteer* averaged at least this many approved hours a month over the last
+    12 months (``ANJU_QUERY_ACTIVE_VOLUNTEER_MONTHLY_HOURS``; 8 is Sahana's rule)."""

@@ -70,6 +70,24 @@ class RegistryClient(ServiceClient):
         body.update(overrides)
         return body
 
+    def organisation_body(self, **overrides: Any) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "kind": "paired_unit",
+            "name": "市税务局",
+            "community_ids": [self.community_id],
+            "liaisons": [{"name": "李明", "role": "党委办公室主任", "phone": "13800000000"}],
+        }
+        body.update(overrides)
+        return body
+
+    async def register_organisation(
+        self, headers: dict[str, str] | None = None, **overrides: Any
+    ) -> str:
+        """Register a partner organisation (by default a paired unit of the tree's community)."""
+        answer = await self.accepted("/organisations", self.organisation_body(**overrides), headers)
+        organisation_id: str = answer["id"]
+        return organisation_id
+
     async def register(self, **overrides: Any) -> str:
         response = await self.post("/residents", self.resident_body(**overrides))
         assert response.status_code == 201, response.text

@@ -1,7 +1,7 @@
 """Feeding a service what the registry would announce, for tests of services that follow it.
 
-A service that follows ``registry.events`` (mediation, health) learns areas and residents
-through its registry policy (:func:`eventkit.known.registry_policy`). Tests deliver registry
+A service that follows ``registry.events`` (mediation, health) learns areas, residents and
+partner organisations through its registry policy (:func:`eventkit.known.registry_policy`). Tests deliver registry
 events straight to that policy — what the broker would do — with :class:`RegistryFeed`, which
 also builds a small area tree: a community with two grids and a building, and a second
 community. Nothing here runs in production.
@@ -10,6 +10,7 @@ community. Nothing here runs in production.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
@@ -19,6 +20,9 @@ from anju_contracts.registry import (
     AreaCreated,
     AreaKind,
     AreaPath,
+    Liaison,
+    OrganisationKind,
+    OrganisationRegistered,
     ResidentRegistered,
     Sex,
 )
@@ -141,3 +145,25 @@ class RegistryFeed:
             event, subject=f"resident-{resident_id}", area=path.grid_id, occurred_at=registered_at
         )
         return str(resident_id)
+
+    async def organisation(
+        self,
+        kind: OrganisationKind,
+        name: str = "结对共建单位",
+        community_ids: Sequence[str] | None = None,
+        *,
+        liaisons: Sequence[Liaison] = (),
+    ) -> str:
+        """Register a partner organisation serving ``community_ids`` (default: the tree's
+        community); its id."""
+        organisation_id = uuid.uuid4()
+        communities = [uuid.UUID(c) for c in community_ids or [self.community_id]]
+        event = OrganisationRegistered(
+            organisation_id=organisation_id,
+            kind=kind,
+            name=name,
+            community_ids=communities,
+            liaisons=list(liaisons),
+        )
+        await self.learn(event, subject=f"organisation-{organisation_id}", area=communities[0])
+        return str(organisation_id)

@@ -1,4 +1,5 @@
-"""A running service for tests: its app, an HTTP client over ASGI, tokens and the hand-moved clock.
+"""A running service for tests: its app, an HTTP client over ASGI, tokens, the hand-moved clock
+and a scheduler that sees it.
 
 Each service's ``testing`` module subclasses :class:`ServiceClient` with its settings, its test
 secret and what it seeds (an area tree, residents); its integration tests and the system tests
@@ -7,16 +8,24 @@ drive it through the public HTTP API.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import uuid
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from datetime import timedelta
+from typing import Any, ClassVar, TypeVar
 
 import httpx
 from fastapi import FastAPI
+from pydantic import SecretStr
 
 from eventkit.auth import issue_token
 from eventkit.runtime import Runtime
+from eventkit.scheduler import Scheduler
+from eventkit.settings import KafkaSettings, ServiceSettings
 from eventkit.testing.clocks import ManualClock
+
+S = TypeVar("S", bound=ServiceSettings)
 
 Json = dict[str, Any]
 
@@ -56,6 +65,12 @@ class ServiceClient:
     async def get(self, url: str, headers: dict[str, str] | None = None) -> httpx.Response:
         return await self.client.get(url, headers=headers or self.default_headers)
 
+    def scheduler(self, *, days_ahead: float) -> Scheduler:
+        """A scheduler of the service's deadlines that sees the clock ``days_ahead`` days on."""
+        when = self.clock.now + timedelta(days=days_ahead)
+        runtime = self.runtime
+        return Scheduler(runtime.store, runtime.deadlines, clock=lambda: when)
+
     async def accepted(
         self, url: str, body: Json | None = None, headers: dict[str, str] | None = None
     ) -> Json:
@@ -64,3 +79,34 @@ class ServiceClient:
         assert response.status_code == 201, response.text
         answer: Json = response.json()
         return answer
+
+
+def settings_for_test(
+    settings: type[S],
+    database_url: str,
+    kafka_bootstrap: str,
+    secret: str,
+    *,
+    topic_prefix: str | None = None,
+    consistency_wait_s: float = 5.0,
+) -> S:
+    """A service's settings for a test: a fresh topic prefix unless one is given (another
+    service's, to follow it), a quick relay, and a scheduler the test drives itself."""
+    prefix = topic_prefix or f"t{uuid.uuid4().hex[:10]}."
+    return settings(
+        database_url=database_url,
+        jwt_secret=SecretStr(secret),
+        kafka=KafkaSettings(bootstrap=kafka_bootstrap, topic_prefix=prefix),
+        relay_idle_poll_s=0.02,
+        scheduler_poll_s=3600,
+        consistency_wait_s=consistency_wait_s,
+    )
+
+
+@asynccontextmanager
+async def serving(app: FastAPI, name: str) -> AsyncIterator[httpx.AsyncClient]:
+    """``app`` with its lifespan running (runtime, relay, policies) and an HTTP client over ASGI."""
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=f"http://{name}") as client:
+            yield client

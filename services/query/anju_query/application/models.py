@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict
 from anju_contracts.health import Programme, VisitKind
 from anju_contracts.mediation import Category, Channel, Sensitivity, Tier
 from anju_contracts.registry import AreaKind, FlagType, Relation, RiskTier, Sex
+from anju_contracts.volunteering import PlanStopReason, RequestKind
 
 T = TypeVar("T")
 
@@ -21,6 +22,9 @@ SlaState = Literal["on_track", "at_risk", "breached"]
 PetitionStatus = Literal["registered", "forwarded", "accepted", "answered", "closed"]
 HealthVisitState = Literal["due", "overdue"]
 HealthRecordStatus = Literal["open", "closed"]
+RequestStatus = Literal[
+    "open", "assigned", "accepted", "in_progress", "finished", "delivered", "cancelled"
+]
 
 
 class ReadModel(BaseModel):
@@ -178,6 +182,34 @@ class HealthSection(ReadModel):
     open_visits: list[OpenHealthVisit]
 
 
+class ReceivedService(ReadModel):
+    """A service request raised for the resident (what was asked stays in volunteering)."""
+
+    id: UUID
+    kind: RequestKind
+    status: RequestStatus
+    raised_at: datetime
+    delivered_at: datetime | None
+    satisfaction: int | None
+    """The resident's rating (1-5) once delivered."""
+
+
+class CleaningPlan(ReadModel):
+    """The monthly home cleaning of an elder living alone."""
+
+    active: bool
+    started_on: date
+    stopped_on: date | None
+    stop_reason: PlanStopReason | None
+
+
+class ServicesSection(ReadModel):
+    """The volunteer services a resident received, latest first."""
+
+    requests: list[ReceivedService]
+    cleaning_plan: CleaningPlan | None
+
+
 class ResidentProfile(ReadModel):
     resident: ResidentSummary
     phone: str | None
@@ -195,6 +227,9 @@ class ResidentProfile(ReadModel):
     health: HealthSection | None = None
     """The resident's health record, for the roles that read health visits (``None`` when
     there is no record, or the caller's role reads none)."""
+    services: ServicesSection | None = None
+    """The service requests raised for the resident and their cleaning plan, for the roles that
+    read service requests (``None`` when the caller's role reads none)."""
 
 
 class FollowUpItem(ReadModel):

@@ -27,6 +27,13 @@ READ_HEALTH_VISITS = "read_health_visits"
 READ_HEALTH_PROGRAMMES = "read_health_programmes"
 READ_HEALTH_COVERAGE = "read_health_coverage"
 READ_HEALTH_ACTIVITIES = "read_health_activities"
+READ_SERVICE_REQUESTS = "read_service_requests"
+READ_SERVICE_STATISTICS = "read_service_statistics"
+READ_VOLUNTEER_HOURS = "read_volunteer_hours"
+READ_VOLUNTEERS = "read_volunteers"
+READ_HOST_UNIT_SUMMARY = "read_host_unit_summary"
+READ_ORGANISATIONS = "read_organisations"
+READ_LIAISON_PHONES = "read_liaison_phones"
 
 PERMISSIONS = Permissions.of(
     "query",
@@ -61,5 +68,30 @@ PERMISSIONS = Permissions.of(
             (DIRECTOR, DOCTOR, DESK, GRID),
             "health activities and clinic days, with their counts",
         ),
+        READ_SERVICE_REQUESTS: (
+            (COORDINATOR, DIRECTOR, GRID, DESK),
+            "service requests with their age and counts per grid; a profile's services",
+        ),
+        READ_SERVICE_STATISTICS: (
+            (COORDINATOR, DIRECTOR),
+            "service requests delivered per month and kind, with the mean satisfaction",
+        ),
+        READ_VOLUNTEER_HOURS: (
+            (COORDINATOR, DIRECTOR),
+            "approved volunteer hours per volunteer, team and host organisation",
+        ),
+        READ_VOLUNTEERS: (
+            (COORDINATOR, DIRECTOR, GRID),
+            "volunteers with their hours of the last 12 months and who is an active volunteer",
+        ),
+        READ_HOST_UNIT_SUMMARY: (
+            (COORDINATOR, DIRECTOR),
+            "a host organisation's quarterly summary of its in-service party members",
+        ),
+        READ_ORGANISATIONS: (
+            (DIRECTOR, DESK, GRID, MEDIATOR, POLICE, COORDINATOR, DOCTOR, AGENT),
+            "partner organisations and their liaisons (names and roles)",
+        ),
+        READ_LIAISON_PHONES: ((DIRECTOR,), "the phone numbers of partners' liaisons"),
     },
 )

@@ -14,6 +14,7 @@ from anju_query.application.permissions import (
     PERMISSIONS,
     READ_FULL_ID_NUMBER,
     READ_HEALTH_PROGRAMMES,
+    READ_LIAISON_PHONES,
 )
 from eventkit.access import Guarded, Params, mask_id_number, may_see, visible_sql
 from eventkit.auth import Principal
@@ -39,12 +40,28 @@ class Scope:
         diagnosis: hypertension, diabetes)."""
         return PERMISSIONS.allows(self.principal, READ_HEALTH_PROGRAMMES)
 
+    @property
+    def liaison_phones(self) -> bool:
+        """Whether the caller sees the phone numbers of partner organisations' liaisons."""
+        return PERMISSIONS.allows(self.principal, READ_LIAISON_PHONES)
+
     def allows(self, community_id: UUID, grid_id: UUID | None) -> bool:
         return may_see(self.principal, Guarded(community_id, grid_id))
 
     def where(self, params: Params, community: str, grid: str) -> str:
         """A SQL condition on the columns ``community`` and ``grid`` that keeps what is in scope."""
         return visible_sql(self.principal, params, community=community, grid=grid)
+
+    def where_serving(self, params: Params, communities: str) -> str:
+        """A SQL condition on the ``uuid[]`` column ``communities`` (of a record of several
+        communities, a partner organisation) that keeps it when the caller covers any of them."""
+        return visible_sql(
+            self.principal,
+            params,
+            community=f"{communities}[1]",
+            grid="NULL::uuid",
+            communities=communities,
+        )
 
     def id_number(self, value: str) -> str:
         return value if self.full_id_numbers else mask_id_number(value)

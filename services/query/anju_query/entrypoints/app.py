@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from anju_query.entrypoints import disputes, health
+from anju_query.application.config import QueryConfig
+from anju_query.entrypoints import disputes, health, organisations, volunteering
 from anju_query.entrypoints.http import router
 from anju_query.projections import projections
 from anju_query.settings import QuerySettings
@@ -20,6 +21,8 @@ def create_app(settings: QuerySettings, *, clock: Clock = utcnow) -> FastAPI:
     ``clock`` is "now" for every answer that depends on it (due and overdue, SLA states, ages).
     """
     runtime = Runtime(settings, catalog=None, ddl=[audit.DDL], projections=projections())
-    app = service_app(runtime, [router, disputes.router, health.router])
+    config = QueryConfig(active_volunteer_monthly_hours=settings.active_volunteer_monthly_hours)
+    routers = [router, disputes.router, health.router, organisations.router, volunteering.router]
+    app = service_app(runtime, routers, config=config)
     app.state.clock = clock
     return app

@@ -45,11 +45,13 @@ from anju_query.application.permissions import (
     READ_HEALTH_VISITS,
     READ_PETITIONS,
     READ_RESIDENTS,
+    READ_SERVICE_REQUESTS,
     READ_SIGNALS,
 )
 from anju_query.application.petitions import PetitionFilter, list_petitions
 from anju_query.application.residents import DirectoryFilter, resident_profile, search_residents
 from anju_query.application.scope import Scope
+from anju_query.application.service_requests import services_section
 from anju_query.projections import FOLLOWS
 from eventkit import audit
 from eventkit.access import VISIBLE_ID_SUFFIX
@@ -162,7 +164,8 @@ async def get_resident(
 ) -> ResidentProfile:
     """A resident's profile: details, household, flags, visits and the next visit due; the
     disputes they are a party to and the petitions filed for them, as far as the caller may see;
-    their health record and open programme visits (the programme for doctors only).
+    their health record and open programme visits (the programme for doctors only); the
+    service requests raised for them and their cleaning plan.
 
     A profile that shows the full ID number, or a sensitive dispute, is an audited read."""
     principal = scope.principal
@@ -190,6 +193,11 @@ async def get_resident(
             if PERMISSIONS.allows(principal, READ_HEALTH_VISITS)
             else None
         )
+        services = (
+            await services_section(conn, resident_id)
+            if PERMISSIONS.allows(principal, READ_SERVICE_REQUESTS)
+            else None
+        )
         route, correlation_id = audit.route_of(request), audit.correlation_of(request)
         if scope.full_id_numbers:
             await audit.record_read(
@@ -200,7 +208,12 @@ async def get_resident(
             conn, principal, "dispute", sensitive, route, correlation_id=correlation_id
         )
     return profile.model_copy(
-        update={"disputes": disputes.items, "petitions": petitions.items, "health": health}
+        update={
+            "disputes": disputes.items,
+            "petitions": petitions.items,
+            "health": health,
+            "services": services,
+        }
     )
 
 

@@ -5,18 +5,25 @@ from __future__ import annotations
 from anju_query.projections.disputes import DisputesProjection
 from anju_query.projections.health import HealthProjection
 from anju_query.projections.residents import ResidentsProjection
+from anju_query.projections.volunteering import VolunteeringProjection
 from eventkit.projection import Projection
 
 
 def projections() -> list[Projection]:
     """The projections this service runs (fresh instances: they hold no state)."""
-    return [ResidentsProjection(), DisputesProjection(), HealthProjection()]
+    return [
+        ResidentsProjection(),
+        DisputesProjection(),
+        HealthProjection(),
+        VolunteeringProjection(),
+    ]
 
 
 FOLLOWS: dict[str, str] = {
     "registry": ResidentsProjection.name,
     "mediation": DisputesProjection.name,
     "health": HealthProjection.name,
+    "volunteering": VolunteeringProjection.name,
 }
 """Which projection follows each event source: where a consistency token waits."""
 
@@ -25,5 +32,6 @@ __all__ = [
     "DisputesProjection",
     "HealthProjection",
     "ResidentsProjection",
+    "VolunteeringProjection",
     "projections",
 ]

@@ -1,8 +1,9 @@
-"""The ``residents`` read model: areas, residents, households, flags, visits and follow-ups.
+"""The ``residents`` read model: areas, residents, households, flags, visits, follow-ups and
+partner organisations.
 
 One projection keeps every table of the registry's read side, so each event is decoded once and
 each batch is one transaction. Every row belongs to exactly one registry stream (an area, a
-resident, a household or a resident's care stream); facts from different streams are joined
+resident, a household, a resident's care stream or an organisation); facts from different streams are joined
 only when read, so it does not matter in which order Kafka delivers different streams.
 
 Each event type has one set-based statement over ``unnest`` of its column arrays, run by
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from uuid import UUID
 
 import asyncpg
 
@@ -30,6 +32,10 @@ from anju_contracts.registry import (
     HouseholdHeadChanged,
     HouseholdMemberAdded,
     HouseholdMemberRemoved,
+    Liaison,
+    OrganisationChanged,
+    OrganisationRegistered,
+    OrganisationRetired,
     ResidentDetailsCorrected,
     ResidentDied,
     ResidentMoved,
@@ -135,6 +141,20 @@ CREATE TABLE follow_ups (
     last_worker_id text
 );
 CREATE INDEX follow_ups_due ON follow_ups (due_by) WHERE due_by IS NOT NULL AND NOT stopped;
+
+CREATE TABLE organisations (
+    organisation_id uuid PRIMARY KEY,
+    kind            text NOT NULL,
+    name            text NOT NULL,
+    community_ids   uuid[] NOT NULL,
+    liaisons        jsonb NOT NULL,
+    active          boolean NOT NULL,
+    retired_reason  text,
+    registered_at   timestamptz NOT NULL,
+    updated_at      timestamptz NOT NULL
+);
+CREATE INDEX organisations_communities ON organisations USING gin (community_ids);
+CREATE INDEX organisations_name ON organisations (name, organisation_id);
 """
 
 WRITERS = Writers()
@@ -464,11 +484,89 @@ def _stopped(_: Envelope, e: FollowUpStopped) -> Row:
     return (e.resident_id, e.reason)
 
 
+# -- partner organisations ------------------------------------------------------------------
+
+# A row's lists travel as JSON text: arrays of arrays cannot be unnest()ed row by row.
+_IDS = (
+    "ARRAY(SELECT v::uuid FROM jsonb_array_elements_text(x.c::jsonb) WITH ORDINALITY AS e(v, n)"
+    " ORDER BY n)"
+)
+
+
+def _ids(ids: Sequence[UUID] | None) -> str | None:
+    return None if ids is None else json.dumps([str(i) for i in ids])
+
+
+def _liaisons(liaisons: Sequence[Liaison] | None) -> str | None:
+    if liaisons is None:
+        return None
+    return json.dumps([x.model_dump(mode="json") for x in liaisons], ensure_ascii=False)
+
+
+@WRITERS.row(
+    OrganisationRegistered,
+    f"""
+    INSERT INTO organisations (organisation_id, kind, name, community_ids, liaisons, active,
+                               registered_at, updated_at)
+    SELECT x.id, x.k, x.name, {_IDS}, x.l::jsonb, true, x.at, x.at
+    FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])
+         AS x(id, k, name, c, l, at)
+    ON CONFLICT (organisation_id) DO UPDATE SET kind = EXCLUDED.kind, name = EXCLUDED.name,
+        community_ids = EXCLUDED.community_ids, liaisons = EXCLUDED.liaisons, active = true,
+        retired_reason = NULL, registered_at = EXCLUDED.registered_at,
+        updated_at = EXCLUDED.updated_at
+    """,
+)
+def _organisation_registered(env: Envelope, e: OrganisationRegistered) -> Row:
+    return (
+        e.organisation_id,
+        e.kind.value,
+        e.name,
+        _ids(e.community_ids),
+        _liaisons(e.liaisons),
+        env.occurred_at,
+    )
+
+
+@WRITERS.row(
+    OrganisationChanged,
+    f"""
+    UPDATE organisations o SET name = coalesce(x.name, o.name),
+        community_ids = CASE WHEN x.c IS NULL THEN o.community_ids ELSE {_IDS} END,
+        liaisons = coalesce(x.l::jsonb, o.liaisons), updated_at = x.at
+    FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[])
+         AS x(id, name, c, l, at)
+    WHERE o.organisation_id = x.id
+    """,
+)
+def _organisation_changed(env: Envelope, e: OrganisationChanged) -> Row:
+    return (
+        e.organisation_id,
+        e.name,
+        _ids(e.community_ids),
+        _liaisons(e.liaisons),
+        env.occurred_at,
+    )
+
+
+@WRITERS.row(
+    OrganisationRetired,
+    """
+    UPDATE organisations o SET active = false, retired_reason = x.why, updated_at = x.at
+    FROM unnest($1::uuid[], $2::text[], $3::timestamptz[]) AS x(id, why, at)
+    WHERE o.organisation_id = x.id
+    """,
+)
+def _organisation_retired(env: Envelope, e: OrganisationRetired) -> Row:
+    return (e.organisation_id, e.reason, env.occurred_at)
+
+
 # -- the projection -------------------------------------------------------------------------
 
 
 class ResidentsProjection:
-    """Registry events → the tables behind the directory, profiles, follow-ups and summaries."""
+    """Registry events → the tables behind the directory, profiles, follow-ups, summaries and
+    partner organisations."""
 
     name = "residents"
     catalogs: Sequence[EventCatalog] = (CATALOG,)

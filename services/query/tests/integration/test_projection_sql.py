@@ -9,13 +9,14 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
-from anju_query.projections import disputes, health, residents
+from anju_query.projections import disputes, health, residents, volunteering
 from eventkit.rows import Writers
 
 CASES = [
     pytest.param(residents.DDL, residents.WRITERS, id="residents"),
     pytest.param(disputes.DDL, disputes.WRITERS, id="disputes"),
     pytest.param(health.DDL, health.WRITERS, id="health"),
+    pytest.param(volunteering.DDL, volunteering.WRITERS, id="volunteering"),
 ]
 
 

@@ -33,6 +33,11 @@ from anju_contracts.registry import (
     FollowUpVisitRecorded,
     HouseholdFormed,
     HouseholdMemberAdded,
+    Liaison,
+    OrganisationChanged,
+    OrganisationKind,
+    OrganisationRegistered,
+    OrganisationRetired,
     Relation,
     ResidentDetailsCorrected,
     ResidentMovedOut,
@@ -198,6 +203,8 @@ class World:
     people: dict[str, uuid.UUID]
     clock: ManualClock = field(default_factory=lambda: ManualClock(datetime.now(UTC)))
     """The query app's clock; a test that moves it puts it back."""
+    organisations: dict[str, uuid.UUID] = field(default_factory=dict)
+    other_community: uuid.UUID = field(default_factory=uuid.uuid4)
 
     @property
     def client(self) -> httpx.AsyncClient:
@@ -313,8 +320,51 @@ async def _seed(reg: Registry) -> World:
         ),
         area=g2,
     )
+    seeded = World(reg, None, c, g1, g2, u1, u2, people)  # type: ignore[arg-type]
+    await _seed_organisations(reg, seeded)
     await reg.publish()
-    return World(reg, None, c, g1, g2, u1, u2, people)  # type: ignore[arg-type]
+    return seeded
+
+
+async def _seed_organisations(reg: Registry, world: World) -> None:
+    """Partners of the community, one shared with a second community, one of that community
+    alone, one retired (the second community's area is left out: the area tree tests count
+    one community)."""
+    c, other = world.community, world.other_community
+    liaison = Liaison(name="李明", role="党委办公室主任", phone="13800000000")
+
+    async def register(key: str, kind: OrganisationKind, name: str, *served: uuid.UUID) -> str:
+        oid = world.organisations[key] = uuid.uuid4()
+        return await reg.emit(
+            f"organisation-{oid}",
+            OrganisationRegistered(
+                organisation_id=oid,
+                kind=kind,
+                name=name,
+                community_ids=list(served),
+                liaisons=[liaison],
+            ),
+            area=served[0],
+        )
+
+    await register("tax", OrganisationKind.PAIRED_UNIT, "市税务局", c)
+    await register("clinic", OrganisationKind.HEALTH_CENTRE, "卫生服务中心", other, c)
+    await reg.emit(
+        f"organisation-{world.organisations['clinic']}",
+        OrganisationChanged(
+            organisation_id=world.organisations["clinic"],
+            name="社区卫生服务中心",
+            liaisons=[liaison, Liaison(name="王芳", role="家庭医生")],
+        ),
+        area=other,
+    )
+    await register("police", OrganisationKind.POLICE_STATION, "和平派出所", other)
+    await register("estate", OrganisationKind.PROPERTY_COMPANY, "安居物业", c)
+    await reg.emit(
+        f"organisation-{world.organisations['estate']}",
+        OrganisationRetired(organisation_id=world.organisations["estate"], reason="合同到期"),
+        area=c,
+    )
 
 
 @pytest_asyncio.fixture(loop_scope="session", scope="module")
@@ -335,7 +385,13 @@ def _names(body: dict) -> list[str]:  # type: ignore[type-arg]
 
 
 async def test_every_route_needs_a_token(world: World) -> None:
-    for path in ("/residents", f"/residents/{world.people['zhang']}", "/follow-ups", "/areas"):
+    for path in (
+        "/residents",
+        f"/residents/{world.people['zhang']}",
+        "/follow-ups",
+        "/areas",
+        "/organisations",
+    ):
         response = await world.client.get(path)
         assert response.status_code == 401
         assert response.json()["error"]["code"] == "unauthorized"
@@ -588,6 +644,116 @@ async def test_director_sees_their_community_in_full(world: World) -> None:
     assert response.status_code == 404
 
 
+# -- partner organisations -------------------------------------------------------------------
+
+
+def _org_names(body: dict) -> list[str]:  # type: ignore[type-arg]
+    return [item["name"] for item in body["items"]]
+
+
+async def test_organisations_are_listed_by_name_active_unless_asked(world: World) -> None:
+    body = (await world.client.get("/organisations", headers=ADMIN)).json()
+    assert _org_names(body) == ["和平派出所", "市税务局", "社区卫生服务中心"]
+    assert body["total"] == 3
+    clinic = next(i for i in body["items"] if i["id"] == str(world.organisations["clinic"]))
+    assert clinic["kind"] == "health_centre"
+    assert clinic["community_ids"] == [str(world.other_community), str(world.community)]
+    assert clinic["liaisons"] == [
+        {"name": "李明", "role": "党委办公室主任", "phone": "13800000000"},
+        {"name": "王芳", "role": "家庭医生", "phone": None},
+    ]
+    assert clinic["status"] == "active"
+    retired = await world.client.get("/organisations", params={"status": "retired"}, headers=ADMIN)
+    [estate] = retired.json()["items"]
+    assert (estate["name"], estate["status"], estate["retired_reason"]) == (
+        "安居物业",
+        "retired",
+        "合同到期",
+    )
+
+
+async def test_organisations_filter_by_community_and_kind(world: World) -> None:
+    other = {"community_id": str(world.other_community)}
+    body = (await world.client.get("/organisations", params=other, headers=ADMIN)).json()
+    assert _org_names(body) == ["和平派出所", "社区卫生服务中心"]
+    body = (
+        await world.client.get(
+            "/organisations", params={**other, "kind": "police_station"}, headers=ADMIN
+        )
+    ).json()
+    assert _org_names(body) == ["和平派出所"]
+    bad = await world.client.get("/organisations", params={"kind": "bank"}, headers=ADMIN)
+    assert bad.status_code == 422
+
+
+@pytest.mark.parametrize(
+    "role",
+    [
+        Role.DESK_STAFF,
+        Role.GRID_WORKER,
+        Role.MEDIATOR,
+        Role.POLICE,
+        Role.VOLUNTEER_COORDINATOR,
+        Role.DOCTOR,
+        Role.PETITION_AGENT,
+    ],
+)
+async def test_staff_see_their_communitys_partners_without_phones(world: World, role: Role) -> None:
+    headers = token(role, areas=(world.community,))
+    body = (await world.client.get("/organisations", headers=headers)).json()
+    assert _org_names(body) == ["市税务局", "社区卫生服务中心"]
+    assert {x["phone"] for item in body["items"] for x in item["liaisons"]} == {None}
+    hidden = await world.client.get(
+        f"/organisations/{world.organisations['police']}", headers=headers
+    )
+    assert (hidden.status_code, hidden.json()["error"]["code"]) == (404, "organisation_not_found")
+
+
+async def test_directors_see_phones_and_the_other_community_only_what_it_shares(
+    world: World,
+) -> None:
+    director = token(Role.DIRECTOR, areas=(world.community,))
+    tax = (
+        await world.client.get(f"/organisations/{world.organisations['tax']}", headers=director)
+    ).json()
+    assert tax["liaisons"] == [{"name": "李明", "role": "党委办公室主任", "phone": "13800000000"}]
+    retired = await world.client.get(
+        f"/organisations/{world.organisations['estate']}", headers=director
+    )
+    assert retired.json()["status"] == "retired"
+
+    theirs = token(Role.DIRECTOR, areas=(world.other_community,))
+    body = (await world.client.get("/organisations", headers=theirs)).json()
+    assert _org_names(body) == ["和平派出所", "社区卫生服务中心"]
+    hidden = await world.client.get(f"/organisations/{world.organisations['tax']}", headers=theirs)
+    assert hidden.status_code == 404
+    # a token naming only a grid covers no community, and a token naming no area nothing at all
+    for areas in ((world.grid1,), ()):
+        nothing = await world.client.get(
+            "/organisations", headers=token(Role.DIRECTOR, areas=areas)
+        )
+        assert nothing.json()["total"] == 0
+
+
+async def test_an_organisations_change_is_read_with_its_token(world: World) -> None:
+    tax = world.organisations["tax"]
+    written = await world.registry.emit(
+        f"organisation-{tax}",
+        OrganisationChanged(
+            organisation_id=tax, community_ids=[world.community, world.other_community]
+        ),
+        area=world.community,
+    )
+    await world.registry.publish()
+    theirs = token(Role.DESK_STAFF, areas=(world.other_community,))
+    response = await world.client.get(
+        f"/organisations/{tax}", params={"consistency_token": written}, headers=theirs
+    )
+    assert response.headers["x-consistency"] == "fresh"
+    assert response.json()["community_ids"] == [str(world.community), str(world.other_community)]
+    assert response.json()["name"] == "市税务局"
+
+
 # -- read your writes ------------------------------------------------------------------------
 
 
@@ -626,7 +792,7 @@ async def test_consistency_token_timeout_answers_stale(world: World) -> None:
     assert response.headers["x-consistency"] == "stale"
 
 
-@pytest.mark.parametrize("bad", ["nonsense", "registry:resident-x:v2", "volunteering:request-1:3"])
+@pytest.mark.parametrize("bad", ["nonsense", "registry:resident-x:v2", "nobody:request-1:3"])
 async def test_bad_consistency_token_is_400(world: World, bad: str) -> None:
     response = await world.client.get(
         "/follow-ups", params={"consistency_token": bad}, headers=ADMIN

@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 from anju_contracts import Actor, Envelope
 from anju_contracts.mediation import CATALOG as MEDIATION
 from anju_contracts.registry import CATALOG, AreaCreated, AreaKind, AreaPath
-from anju_query.projections import disputes
+from anju_contracts.volunteering import CATALOG as VOLUNTEERING
+from anju_query.projections import disputes, volunteering
 from anju_query.projections.residents import WRITERS
 
 
@@ -25,6 +26,10 @@ def test_mediation_events_without_a_writer_only_make_the_timeline() -> None:
         "mediation.MediationSessionScheduled",
         "mediation.ReferralAnswered",
     }
+
+
+def test_every_volunteering_event_has_a_writer() -> None:
+    assert volunteering.WRITERS.event_types == {m.event_type for m in VOLUNTEERING.models}
 
 
 def test_area_rows_name_the_node_itself_at_its_level() -> None:

@@ -8,8 +8,13 @@ from uuid import UUID
 from anju_contracts import Actor, Event
 from anju_contracts.registry import SOURCE, FollowUpStopped, FollowUpVisitPlanned
 from anju_registry.application.permissions import PERMISSIONS
-from anju_registry.domain import areas, care, households, residents
-from anju_registry.domain.errors import AreaNotFound, HouseholdNotFound, ResidentNotFound
+from anju_registry.domain import areas, care, households, organisations, residents
+from anju_registry.domain.errors import (
+    AreaNotFound,
+    HouseholdNotFound,
+    OrganisationNotFound,
+    ResidentNotFound,
+)
 from eventkit.access import Guarded
 from eventkit.aggregate import Aggregate
 from eventkit.store import StoreSession
@@ -72,4 +77,14 @@ CARE: Aggregate[care.Care] = Aggregate(
     guard=_care_guard,
     not_found=ResidentNotFound,
     follow=follow_plan,
+)
+
+ORGANISATIONS: Aggregate[organisations.Organisation] = Aggregate(
+    name="organisation",
+    source=SOURCE,
+    permissions=PERMISSIONS,
+    fold=lambda _, events: organisations.fold(events),
+    # seen by callers covering any community it serves; its facts are scoped to the first
+    guard=lambda organisation: Guarded.serving(organisation.community_ids),
+    not_found=OrganisationNotFound,
 )

@@ -7,7 +7,15 @@ from uuid import UUID
 
 from pydantic import Field, ValidationInfo, field_validator
 
-from anju_contracts.registry import AreaKind, FlagType, Relation, RiskTier, Sex
+from anju_contracts.registry import (
+    AreaKind,
+    FlagType,
+    Liaison,
+    OrganisationKind,
+    Relation,
+    RiskTier,
+    Sex,
+)
 from anju_registry.domain import id_numbers
 from eventkit.commands import Command, StreamCommand
 
@@ -125,3 +133,37 @@ class RecordVisit(StreamCommand):
         if value is not None and value.tzinfo is None:
             raise ValueError("visited_at needs a time zone")
         return value
+
+
+class LiaisonIn(Command):
+    """A person at a partner organisation whom the community deals with."""
+
+    name: str = Field(min_length=1, max_length=50)
+    role: str = Field(min_length=1, max_length=50, examples=["党委办公室主任"])
+    phone: str | None = Field(default=None, max_length=30)
+
+    def liaison(self) -> Liaison:
+        return Liaison(name=self.name, role=self.role, phone=self.phone)
+
+
+class RegisterOrganisation(Command):
+    kind: OrganisationKind
+    name: str = Field(min_length=1, max_length=100)
+    community_ids: list[UUID] = Field(
+        min_length=1,
+        max_length=50,
+        description="The communities it serves or works with; the first is where it is scoped",
+    )
+    liaisons: list[LiaisonIn] = Field(default_factory=list, max_length=20)
+
+
+class ChangeOrganisation(StreamCommand):
+    """What to change; a list given replaces the old one whole."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    community_ids: list[UUID] | None = Field(default=None, min_length=1, max_length=50)
+    liaisons: list[LiaisonIn] | None = Field(default=None, max_length=20)
+
+
+class RetireOrganisation(StreamCommand):
+    reason: str = Field(min_length=1, max_length=500)

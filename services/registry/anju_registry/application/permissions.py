@@ -9,8 +9,20 @@ from eventkit.auth import Role
 DIRECTOR = Role.DIRECTOR
 GRID = Role.GRID_WORKER
 DESK = Role.DESK_STAFF
+PARTNERS_READERS = (
+    DIRECTOR,
+    DESK,
+    GRID,
+    Role.MEDIATOR,
+    Role.POLICE,
+    Role.VOLUNTEER_COORDINATOR,
+    Role.DOCTOR,
+    Role.PETITION_AGENT,
+)
+"""Every staff role that works with partner organisations."""
 
 READ_FULL_ID_NUMBER = "read_full_id_number"
+READ_LIAISON_PHONES = "read_liaison_phones"
 
 PERMISSIONS = Permissions.of(
     SOURCE,
@@ -31,5 +43,10 @@ PERMISSIONS = Permissions.of(
         "review_flag": ((DIRECTOR, GRID), "review a special-group flag's risk tier"),
         "clear_flag": ((DIRECTOR, GRID), "clear a special-group flag"),
         "record_visit": ((DIRECTOR, GRID), "record a follow-up visit"),
+        "register_organisation": ((DIRECTOR,), "register a partner organisation"),
+        "change_organisation": ((DIRECTOR,), "change a partner organisation's details"),
+        "retire_organisation": ((DIRECTOR,), "retire a partner organisation"),
+        "read_organisation": (PARTNERS_READERS, "read a partner organisation"),
+        READ_LIAISON_PHONES: ((DIRECTOR,), "see the phone numbers of partners' liaisons"),
     },
 )

@@ -83,6 +83,25 @@ class AlreadyHead(Rejected):
     code = "already_head"
 
 
+# -- partner organisations ---------------------------------------------------------------------
+
+
+class OrganisationNotFound(NotFound):
+    code = "organisation_not_found"
+
+
+class OrganisationRetiredAlready(Rejected):
+    """A retired organisation accepts no more changes."""
+
+    code = "organisation_retired"
+
+
+class NotACommunity(Rejected):
+    """An organisation serves communities: a grid, building or unit was named instead."""
+
+    code = "not_a_community"
+
+
 # -- special groups and follow-up --------------------------------------------------------------
 
 

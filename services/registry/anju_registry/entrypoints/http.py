@@ -9,10 +9,11 @@ from uuid import UUID
 from fastapi import APIRouter, Body, Query, Request
 
 from anju_contracts.registry import FlagType
-from anju_registry.application import areas, care, households, residents
+from anju_registry.application import areas, care, households, organisations, residents
 from anju_registry.application.commands import (
     AddMember,
     ChangeHead,
+    ChangeOrganisation,
     ClearFlag,
     CorrectResident,
     CreateArea,
@@ -22,11 +23,14 @@ from anju_registry.application.commands import (
     RaiseFlag,
     RecordDeath,
     RecordVisit,
+    RegisterOrganisation,
     RegisterResident,
     RemoveMember,
+    RetireOrganisation,
     ReviewFlag,
 )
 from anju_registry.application.lookups import IdNumbers
+from anju_registry.application.organisations import OrganisationView
 from anju_registry.application.residents import ResidentView
 from anju_registry.domain.care import Intervals
 from eventkit import audit
@@ -220,3 +224,40 @@ async def record_visit(
     return await care.record_visit(
         store, resident_id, cmd, caller, now=config.clock(), intervals=config.intervals
     )
+
+
+# -- partner organisations ---------------------------------------------------------------------
+
+
+@router.post("/organisations", tags=["organisations"], status_code=201)
+async def register_organisation(
+    cmd: RegisterOrganisation, store: StoreDep, caller: CallerDep
+) -> Accepted:
+    """Register a partner organisation for communities the caller covers."""
+    return await organisations.register_organisation(store, cmd, caller)
+
+
+@router.get("/organisations/{organisation_id}", tags=["organisations"])
+async def get_organisation(
+    organisation_id: UUID, store: StoreDep, caller: CallerDep
+) -> OrganisationView:
+    """The organisation's current record, to callers covering a community it serves (liaisons'
+    phone numbers for directors and admins only)."""
+    return await organisations.view_organisation(store, organisation_id, caller)
+
+
+@router.post("/organisations/{organisation_id}/changes", tags=["organisations"], status_code=201)
+async def change_organisation(
+    organisation_id: UUID, cmd: ChangeOrganisation, store: StoreDep, caller: CallerDep
+) -> Accepted:
+    """Change the name, the communities served or the liaisons (a list given replaces the old
+    one); adding or dropping a community needs the caller to cover it."""
+    return await organisations.change_organisation(store, organisation_id, cmd, caller)
+
+
+@router.post("/organisations/{organisation_id}/retirement", tags=["organisations"], status_code=201)
+async def retire_organisation(
+    organisation_id: UUID, cmd: RetireOrganisation, store: StoreDep, caller: CallerDep
+) -> Accepted:
+    """The community no longer works with the organisation."""
+    return await organisations.retire_organisation(store, organisation_id, cmd, caller)

@@ -1,0 +1,12 @@
+"""What the read models take from the settings; ``create_app`` builds it once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class QueryConfig:
+    active_volunteer_monthly_hours: float = 8.0
+    """An *active volunteer* averaged at least this many approved hours a month over the
+    last 12 months."""

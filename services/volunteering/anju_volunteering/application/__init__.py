@@ -1,0 +1,1 @@
+"""The volunteering service's use cases: load, decide, append."""

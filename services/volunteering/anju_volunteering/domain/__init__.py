@@ -1,0 +1,1 @@
+"""The volunteering service's domain: pure deciders, no I/O."""
