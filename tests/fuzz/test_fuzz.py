@@ -239,13 +239,14 @@ async def seed(stack: Stack) -> None:
             f"/requests/{seeds['request_id']}/assignment",
             {"volunteer_id": seeds["volunteer_id"]},
         )
+        shift_id = str(uuid.uuid4())
         shift = {
-            "shift_id": str(uuid.uuid4()),
+            "shift_id": shift_id,
             "starts_at": (datetime.now(UTC) + timedelta(days=3)).isoformat(),
             "ends_at": (datetime.now(UTC) + timedelta(days=3, hours=2)).isoformat(),
             "capacity": 5,
         }
-        seeds["shift_id"] = shift["shift_id"]
+        seeds["shift_id"] = shift_id
         seeds["activity_id"] = await created(
             volunteering,
             "/activities",
