@@ -16,16 +16,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest_asyncio
 from aiokafka import AIOKafkaConsumer
-from pydantic import SecretStr
 
 from anju_contracts.health import CATALOG
 from anju_health.testing import HealthClient, running_health
-from anju_query.entrypoints.app import create_app
-from anju_query.settings import QuerySettings
+from anju_query.testing import running_query
 from anju_registry.testing import (
     SECRET,
     Clock,
@@ -35,7 +32,7 @@ from anju_registry.testing import (
 )
 from eventkit.commands import ConsistencyToken
 from eventkit.consistency import StreamVersions, wait_for_version
-from eventkit.testing.infra import create_database, database_url_for
+from eventkit.testing.infra import databases
 
 Json = dict[str, Any]
 
@@ -101,50 +98,29 @@ class Stack:
         return await self.read("/health/coverage", headers, token, area_id=community, year=year)
 
 
-async def _drop(pg_server_url: str, *names: str) -> None:
-    conn = await asyncpg.connect(database_url_for(pg_server_url, "postgres"))
-    try:
-        for name in names:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
-
-
 @pytest_asyncio.fixture
 async def stack(
     database_url: str, pg_server_url: str, kafka_bootstrap: str
 ) -> AsyncIterator[Stack]:
-    base = database_url.rsplit("/", 1)[-1].split("?")[0]
-    health_name, read_name = f"{base}_health", f"{base}_read"
-    health_db = await create_database(pg_server_url, health_name)
-    read_db = await create_database(pg_server_url, read_name)
+    # The service and query each on a database of their own, the registry on the test's.
     # Real time: the store stamps events with it, and health dates what it learns by that stamp.
     clock = Clock(datetime.now(UTC))
-    try:
-        async with (
-            running_registry(database_url, kafka_bootstrap, clock=clock) as registry,
-            running_health(
-                health_db,
-                kafka_bootstrap,
-                topic_prefix=registry.settings.kafka.topic_prefix,
-                clock=clock,
-                consistency_wait_s=WAIT_S,
-                feed_tree=False,
-            ) as health,
-        ):
-            settings = QuerySettings(
-                database_url=read_db,
-                jwt_secret=SecretStr(SECRET),
-                kafka=registry.settings.kafka,
-                consistency_wait_s=WAIT_S,
-            )
-            app = create_app(settings, clock=clock)
-            async with app.router.lifespan_context(app):
-                transport = httpx.ASGITransport(app=app)
-                async with httpx.AsyncClient(transport=transport, base_url="http://query") as q:
-                    yield Stack(registry, health, q)
-    finally:
-        await _drop(pg_server_url, health_name, read_name)
+    async with (
+        databases(pg_server_url, "health", "read") as (health_db, read_db),
+        running_registry(database_url, kafka_bootstrap, clock=clock) as registry,
+        running_health(
+            health_db,
+            kafka_bootstrap,
+            topic_prefix=registry.settings.kafka.topic_prefix,
+            clock=clock,
+            consistency_wait_s=WAIT_S,
+            feed_tree=False,
+        ) as health,
+        running_query(
+            read_db, registry.settings.kafka, SECRET, clock=clock, consistency_wait_s=WAIT_S
+        ) as query,
+    ):
+        yield Stack(registry, health, query)
 
 
 async def _register(registry: RegistryClient, name: str, born: date) -> tuple[str, str]:

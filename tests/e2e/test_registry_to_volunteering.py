@@ -19,14 +19,11 @@ from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
 
-import asyncpg
 import httpx
 import pytest_asyncio
 from aiokafka import AIOKafkaConsumer
-from pydantic import SecretStr
 
-from anju_query.entrypoints.app import create_app
-from anju_query.settings import QuerySettings
+from anju_query.testing import running_query
 from anju_registry.testing import (
     SECRET,
     Clock,
@@ -42,7 +39,7 @@ from anju_volunteering.testing import VolunteeringClient, running_volunteering
 from eventkit.commands import ConsistencyToken
 from eventkit.consistency import StreamVersions, wait_for_version
 from eventkit.scheduler import Scheduler
-from eventkit.testing.infra import create_database, database_url_for
+from eventkit.testing.infra import databases
 
 Json = dict[str, Any]
 
@@ -124,51 +121,30 @@ class Stack:
         return body
 
 
-async def _drop(pg_server_url: str, *names: str) -> None:
-    conn = await asyncpg.connect(database_url_for(pg_server_url, "postgres"))
-    try:
-        for name in names:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
-
-
 @pytest_asyncio.fixture
 async def stack(
     database_url: str, pg_server_url: str, kafka_bootstrap: str
 ) -> AsyncIterator[Stack]:
-    base = database_url.rsplit("/", 1)[-1].split("?")[0]
-    volunteering_name, read_name = f"{base}_volunteering", f"{base}_read"
-    volunteering_db = await create_database(pg_server_url, volunteering_name)
-    read_db = await create_database(pg_server_url, read_name)
+    # The service and query each on a database of their own, the registry on the test's.
     # Real time: the store stamps events with it, and volunteering dates a plan, and the month
     # its cleaning is for, by the stamp of the registry's flag.
     clock = Clock(datetime.now(UTC))
-    try:
-        async with (
-            running_registry(database_url, kafka_bootstrap, clock=clock) as registry,
-            running_volunteering(
-                volunteering_db,
-                kafka_bootstrap,
-                topic_prefix=registry.settings.kafka.topic_prefix,
-                clock=clock,
-                consistency_wait_s=WAIT_S,
-                feed_tree=False,
-            ) as volunteering,
-        ):
-            settings = QuerySettings(
-                database_url=read_db,
-                jwt_secret=SecretStr(SECRET),
-                kafka=registry.settings.kafka,
-                consistency_wait_s=WAIT_S,
-            )
-            app = create_app(settings, clock=clock)
-            async with app.router.lifespan_context(app):
-                transport = httpx.ASGITransport(app=app)
-                async with httpx.AsyncClient(transport=transport, base_url="http://query") as q:
-                    yield Stack(registry, volunteering, q)
-    finally:
-        await _drop(pg_server_url, volunteering_name, read_name)
+    async with (
+        databases(pg_server_url, "volunteering", "read") as (volunteering_db, read_db),
+        running_registry(database_url, kafka_bootstrap, clock=clock) as registry,
+        running_volunteering(
+            volunteering_db,
+            kafka_bootstrap,
+            topic_prefix=registry.settings.kafka.topic_prefix,
+            clock=clock,
+            consistency_wait_s=WAIT_S,
+            feed_tree=False,
+        ) as volunteering,
+        running_query(
+            read_db, registry.settings.kafka, SECRET, clock=clock, consistency_wait_s=WAIT_S
+        ) as query,
+    ):
+        yield Stack(registry, volunteering, query)
 
 
 async def _register(registry: RegistryClient, name: str, born: date) -> tuple[str, str]:

@@ -4,15 +4,12 @@ run, and its health and volunteering parts read back through the query service."
 from __future__ import annotations
 
 import random
-import uuid
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 
 import asyncpg
 import httpx
 import pytest
-from fastapi import FastAPI
 from pydantic import SecretStr
 
 from anju_devtools.demo import (
@@ -37,7 +34,8 @@ from anju_volunteering.settings import VolunteeringSettings
 from eventkit.auth import issue_token
 from eventkit.settings import KafkaSettings
 from eventkit.testing.clocks import ManualClock
-from eventkit.testing.infra import create_database, database_url_for
+from eventkit.testing.infra import databases
+from eventkit.testing.service import serving
 
 
 async def test_the_demo_loads_signals_disputes_and_petitions(
@@ -111,30 +109,6 @@ async def _areas(pool: asyncpg.Pool) -> int:
             "SELECT count(*) FROM events WHERE type = 'registry.AreaCreated'"
         )
         return n
-
-
-@asynccontextmanager
-async def serving(app: FastAPI, name: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url=f"http://{name}") as client:
-            yield client
-
-
-@asynccontextmanager
-async def databases(server: str, *names: str) -> AsyncIterator[list[str]]:
-    """Fresh databases on ``server``, dropped afterwards."""
-    created = [f"test_{uuid.uuid4().hex[:12]}_{name}" for name in names]
-    urls = [await create_database(server, db) for db in created]
-    try:
-        yield urls
-    finally:
-        conn = await asyncpg.connect(database_url_for(server, "postgres"))
-        try:
-            for db in created:
-                await conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-        finally:
-            await conn.close()
 
 
 def sign(sub: str, roles: Sequence[str], areas: Sequence[str]) -> str:

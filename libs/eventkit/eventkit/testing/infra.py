@@ -19,8 +19,10 @@ import socket
 import subprocess
 import tempfile
 import time
+import uuid
 import warnings
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Self
@@ -189,6 +191,22 @@ async def create_database(server_url: str, name: str) -> str:
     finally:
         await conn.close()
     return database_url_for(server_url, name)
+
+
+@asynccontextmanager
+async def databases(server_url: str, *names: str) -> AsyncIterator[list[str]]:
+    """Fresh databases on the server, one per name (made unique), dropped afterwards; their URLs."""
+    created = [f"test_{uuid.uuid4().hex[:12]}_{name}" for name in names]
+    urls = [await create_database(server_url, name) for name in created]
+    try:
+        yield urls
+    finally:
+        conn = await asyncpg.connect(database_url_for(server_url, "postgres"))
+        try:
+            for name in created:
+                await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
 
 
 async def ensure_database(server_url: str, name: str) -> str:
