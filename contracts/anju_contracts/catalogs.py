@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from anju_contracts import health, mediation, registry, volunteering
+from anju_contracts import health, mediation, registry, station, volunteering
 from anju_contracts.base import EventCatalog
 
 CATALOGS: tuple[EventCatalog, ...] = (
@@ -10,4 +10,5 @@ CATALOGS: tuple[EventCatalog, ...] = (
     mediation.CATALOG,
     health.CATALOG,
     volunteering.CATALOG,
+    station.CATALOG,
 )

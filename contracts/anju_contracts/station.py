@@ -1,0 +1,206 @@
+"""Events of the station: the one-stop service desk of the estate (一站式服务站).
+
+Topic ``station.events``, key = stream id. Streams:
+
+- ``reception-<uuid>``: one visit to the desk, logged in seconds by the staff on duty — who came
+  (a registered resident, or an anonymous visitor), for what, who sent them, what came of it;
+- ``service-<uuid>``: one convenience service (便民服务) from receipt to the resident's callback:
+  documents checked, then either a *one-time notice* (一次性告知) listing everything missing at
+  once, or accepted and handed off to the agency of record with a due date, completed or refused,
+  and the callback's satisfaction. The elderly window's bill help records only that help
+  happened, the bill type and the outcome — never an account number, password or payment detail.
+
+Every envelope's ``area`` is the community (or grid) the visit or service belongs to.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, ClassVar
+from uuid import UUID
+
+from pydantic import Field
+
+from anju_contracts.base import Event, EventCatalog, Personal
+from anju_contracts.registry import AreaPath
+
+SOURCE = "station"
+
+
+class Purpose(StrEnum):
+    """Why a visitor came to the desk."""
+
+    CONVENIENCE_SERVICE = "convenience_service"
+    CERTIFICATE = "certificate"
+    CONSULTATION = "consultation"
+    """政策咨询"""
+    COMPLAINT = "complaint"
+    ELDERLY_WINDOW = "elderly_window"
+    """老年人服务专窗"""
+    LECTURE = "lecture"
+    OTHER = "other"
+
+
+class Referral(StrEnum):
+    """Who sent the visitor."""
+
+    SELF = "self"
+    GRID_WORKER = "grid_worker"
+    HOTLINE_12345 = "hotline_12345"
+    PARTNER = "partner"
+    OTHER = "other"
+
+
+class Outcome(StrEnum):
+    ANSWERED = "answered"
+    SERVICE_STARTED = "service_started"
+    REFERRED = "referred"
+    APPOINTMENT = "appointment"
+    OTHER = "other"
+
+
+class ServiceStatus(StrEnum):
+    RECEIVED = "received"
+    NOTICE_ISSUED = "notice_issued"
+    ACCEPTED = "accepted"
+    HANDED_OFF = "handed_off"
+    COMPLETED = "completed"
+    REFUSED = "refused"
+
+
+class BillType(StrEnum):
+    """What the elderly window helped pay online (the type only, never an account)."""
+
+    MEDICAL = "medical"
+    WATER = "water"
+    ELECTRICITY = "electricity"
+    GAS = "gas"
+    HEATING = "heating"
+    MOBILE = "mobile"
+
+
+# -- receptions -----------------------------------------------------------------------------
+
+
+class ReceptionLogged(Event):
+    """A visit to the desk."""
+
+    event_type: ClassVar[str] = "station.ReceptionLogged"
+
+    reception_id: UUID
+    resident_id: UUID | None = None
+    """The registered resident who came; none for an anonymous visitor."""
+    purposes: list[Purpose] = Field(min_length=1, max_length=8)
+    referred_by: Referral
+    outcome: Outcome
+    path: AreaPath
+    staff_id: str
+    logged_at: datetime
+    note: Annotated[str | None, Personal] = Field(default=None, max_length=500)
+
+
+# -- convenience services -------------------------------------------------------------------
+
+
+class ServiceReceived(Event):
+    """A convenience service began at the desk: its type from the catalogue."""
+
+    event_type: ClassVar[str] = "station.ServiceReceived"
+
+    service_id: UUID
+    service_type: str = Field(pattern=r"^[a-z][a-z0-9_]{1,49}$")
+    resident_id: UUID | None = None
+    reception_id: UUID | None = None
+    path: AreaPath
+    staff_id: str
+    received_at: datetime
+    bill_type: BillType | None = None
+    """For the elderly window's bill help: the kind of bill, nothing more."""
+
+
+class OneTimeNoticeIssued(Event):
+    """一次性告知: everything missing, listed at once; the resident comes back with all of it."""
+
+    event_type: ClassVar[str] = "station.OneTimeNoticeIssued"
+
+    service_id: UUID
+    notice_number: str
+    missing: list[str] = Field(min_length=1, max_length=20)
+    issued_at: datetime
+
+
+class ServiceAccepted(Event):
+    """The documents are complete: the service is accepted."""
+
+    event_type: ClassVar[str] = "station.ServiceAccepted"
+
+    service_id: UUID
+    accepted_at: datetime
+
+
+class ServiceHandedOff(Event):
+    """Handed to the agency of record (an organisation the registry knows) to finish by a date."""
+
+    event_type: ClassVar[str] = "station.ServiceHandedOff"
+
+    service_id: UUID
+    organisation_id: UUID
+    handed_off_at: datetime
+    due_by: datetime
+
+
+class HandOffOverdue(Event):
+    """The agency did not finish by its due date: recorded once."""
+
+    event_type: ClassVar[str] = "station.HandOffOverdue"
+
+    service_id: UUID
+    organisation_id: UUID
+    due_by: datetime
+
+
+class ServiceCompleted(Event):
+    """The service was delivered."""
+
+    event_type: ClassVar[str] = "station.ServiceCompleted"
+
+    service_id: UUID
+    completed_at: datetime
+    outcome: Annotated[str | None, Personal] = Field(default=None, max_length=500)
+
+
+class ServiceRefused(Event):
+    """The service cannot be given, with the reason."""
+
+    event_type: ClassVar[str] = "station.ServiceRefused"
+
+    service_id: UUID
+    refused_at: datetime
+    reason: Annotated[str, Personal] = Field(min_length=1, max_length=500)
+
+
+class CallbackRecorded(Event):
+    """The desk called the resident back: how satisfied they are (1–5)."""
+
+    event_type: ClassVar[str] = "station.CallbackRecorded"
+
+    service_id: UUID
+    satisfaction: int = Field(ge=1, le=5)
+    called_at: datetime
+    note: Annotated[str | None, Personal] = Field(default=None, max_length=500)
+
+
+EVENTS: tuple[type[Event], ...] = (
+    ReceptionLogged,
+    ServiceReceived,
+    OneTimeNoticeIssued,
+    ServiceAccepted,
+    ServiceHandedOff,
+    HandOffOverdue,
+    ServiceCompleted,
+    ServiceRefused,
+    CallbackRecorded,
+)
+
+CATALOG = EventCatalog(SOURCE, EVENTS)
