@@ -1,0 +1,1 @@
+"""The station service's use cases: load, decide, append."""

@@ -1,0 +1,1 @@
+"""The station service's domain: pure deciders, no I/O."""

@@ -1,0 +1,1 @@
+"""The station service's edges: the composition root and the HTTP routes."""
