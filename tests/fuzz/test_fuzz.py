@@ -45,7 +45,7 @@ from anju_registry.domain import id_numbers
 from eventkit.auth import Role, issue_token
 from eventkit.testing.infra import create_database, database_url_for
 
-SERVICES = ("registry", "mediation", "health", "volunteering", "query")
+SERVICES = ("registry", "mediation", "health", "volunteering", "station", "query")
 MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "3"))
 MAX_TIME = os.environ.get("FUZZ_MAX_TIME")
 # CI's short run leaves out the examples phase: the coverage phase starts from the same examples.
@@ -119,6 +119,7 @@ async def seed(stack: Stack) -> None:
         httpx.AsyncClient(base_url=urls["mediation"], headers=admin, timeout=10) as mediation,
         httpx.AsyncClient(base_url=urls["health"], headers=admin, timeout=10) as health,
         httpx.AsyncClient(base_url=urls["volunteering"], headers=admin, timeout=10) as volunteering,
+        httpx.AsyncClient(base_url=urls["station"], headers=admin, timeout=10) as station,
     ):
         parent: str | None = None
         for kind in ("community", "grid", "building", "unit"):
@@ -253,6 +254,18 @@ async def seed(stack: Stack) -> None:
             {"kind": "patrol", "title": "夜间巡逻", "area_id": seeds["grid_id"], "shifts": [shift]},
         )
 
+        # station: a reception and a service at the desk
+        seeds["reception_id"] = await eventually(
+            station,
+            "/receptions",
+            {"area_id": seeds["community_id"], "resident_id": residents[0], "purposes": ["other"]},
+        )
+        seeds["service_id"] = await created(
+            station,
+            "/services",
+            {"service_type": "employment_information", "area_id": seeds["community_id"]},
+        )
+
 
 def with_examples(document: dict[str, Any], seeds: dict[str, str]) -> dict[str, Any]:
     """``document`` with the seeded ids as examples of every parameter and field of that name."""
@@ -298,6 +311,9 @@ async def stack(pg_server_url: str, kafka_bootstrap: str) -> AsyncIterator[Stack
                 service_process(
                     "anju_volunteering", "ANJU_VOLUNTEERING_", env["volunteering"], log_dir
                 ) as volunteering,
+                service_process(
+                    "anju_station", "ANJU_STATION_", env["station"], log_dir
+                ) as station,
                 service_process("anju_query", "ANJU_QUERY_", env["query"], log_dir) as query,
             ):
                 services = {
@@ -305,6 +321,7 @@ async def stack(pg_server_url: str, kafka_bootstrap: str) -> AsyncIterator[Stack
                     "mediation": med,
                     "health": health,
                     "volunteering": volunteering,
+                    "station": station,
                     "query": query,
                 }
                 stack = Stack(services, secret)
