@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict
 from anju_contracts.health import Programme, VisitKind
 from anju_contracts.mediation import Category, Channel, Sensitivity, Tier
 from anju_contracts.registry import AreaKind, FlagType, Relation, RiskTier, Sex
+from anju_contracts.station import Outcome, Purpose, Referral, ServiceStatus
 from anju_contracts.volunteering import PlanStopReason, RequestKind
 
 T = TypeVar("T")
@@ -210,6 +211,40 @@ class ServicesSection(ReadModel):
     cleaning_plan: CleaningPlan | None
 
 
+class StationVisit(ReadModel):
+    """A visit of the resident to the station's desk."""
+
+    id: UUID
+    logged_at: datetime
+    purposes: list[Purpose]
+    referred_by: Referral
+    outcome: Outcome
+
+
+class StationService(ReadModel):
+    """A convenience service the station gave (or is giving) the resident."""
+
+    id: UUID
+    service_type: str
+    status: ServiceStatus
+    received_at: datetime
+    accepted_at: datetime | None
+    handed_off_at: datetime | None
+    due_by: datetime | None
+    overdue: bool
+    completed_at: datetime | None
+    refused_at: datetime | None
+    satisfaction: int | None
+
+
+class StationSection(ReadModel):
+    """The resident at the station's desk, latest first, as far as the caller's areas reach
+    the desk that logged them."""
+
+    receptions: list[StationVisit]
+    services: list[StationService]
+
+
 class ResidentProfile(ReadModel):
     resident: ResidentSummary
     phone: str | None
@@ -230,6 +265,9 @@ class ResidentProfile(ReadModel):
     services: ServicesSection | None = None
     """The service requests raised for the resident and their cleaning plan, for the roles that
     read service requests (``None`` when the caller's role reads none)."""
+    station: StationSection | None = None
+    """The resident's visits to the station and the convenience services it gave them, for the
+    roles that read the station's receptions (``None`` when the caller's role reads none)."""
 
 
 class FollowUpItem(ReadModel):

@@ -34,6 +34,8 @@ READ_VOLUNTEERS = "read_volunteers"
 READ_HOST_UNIT_SUMMARY = "read_host_unit_summary"
 READ_ORGANISATIONS = "read_organisations"
 READ_LIAISON_PHONES = "read_liaison_phones"
+READ_STATION_RECEPTIONS = "read_station_receptions"
+READ_STATION_SERVICES = "read_station_services"
 
 PERMISSIONS = Permissions.of(
     "query",
@@ -93,5 +95,15 @@ PERMISSIONS = Permissions.of(
             "partner organisations and their liaisons (names and roles)",
         ),
         READ_LIAISON_PHONES: ((DIRECTOR,), "the phone numbers of partners' liaisons"),
+        READ_STATION_RECEPTIONS: (
+            (DIRECTOR, DESK),
+            "the station's receptions counted per period, purpose and referral; a profile's "
+            "station section",
+        ),
+        READ_STATION_SERVICES: (
+            (DIRECTOR, DESK),
+            "the station's convenience services, overdue hand-offs, time to completion and "
+            "satisfaction",
+        ),
     },
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from anju_query.application.config import QueryConfig
-from anju_query.entrypoints import disputes, health, organisations, volunteering
+from anju_query.entrypoints import disputes, health, organisations, station, volunteering
 from anju_query.entrypoints.http import router
 from anju_query.projections import projections
 from anju_query.settings import QuerySettings
@@ -22,7 +22,14 @@ def create_app(settings: QuerySettings, *, clock: Clock = utcnow) -> FastAPI:
     """
     runtime = Runtime(settings, catalog=None, ddl=[audit.DDL], projections=projections())
     config = QueryConfig(active_volunteer_monthly_hours=settings.active_volunteer_monthly_hours)
-    routers = [router, disputes.router, health.router, organisations.router, volunteering.router]
+    routers = [
+        router,
+        disputes.router,
+        health.router,
+        organisations.router,
+        volunteering.router,
+        station.router,
+    ]
     app = service_app(runtime, routers, config=config)
     app.state.clock = clock
     return app

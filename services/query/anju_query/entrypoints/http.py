@@ -47,11 +47,13 @@ from anju_query.application.permissions import (
     READ_RESIDENTS,
     READ_SERVICE_REQUESTS,
     READ_SIGNALS,
+    READ_STATION_RECEPTIONS,
 )
 from anju_query.application.petitions import PetitionFilter, list_petitions
 from anju_query.application.residents import DirectoryFilter, resident_profile, search_residents
 from anju_query.application.scope import Scope
 from anju_query.application.service_requests import services_section
+from anju_query.application.station import station_section
 from anju_query.projections import FOLLOWS
 from eventkit import audit
 from eventkit.access import VISIBLE_ID_SUFFIX
@@ -165,7 +167,8 @@ async def get_resident(
     """A resident's profile: details, household, flags, visits and the next visit due; the
     disputes they are a party to and the petitions filed for them, as far as the caller may see;
     their health record and open programme visits (the programme for doctors only); the
-    service requests raised for them and their cleaning plan.
+    service requests raised for them and their cleaning plan; their visits to the station and
+    the convenience services it gave them (those logged within the caller's areas).
 
     A profile that shows the full ID number, or a sensitive dispute, is an audited read."""
     principal = scope.principal
@@ -198,6 +201,11 @@ async def get_resident(
             if PERMISSIONS.allows(principal, READ_SERVICE_REQUESTS)
             else None
         )
+        station = (
+            await station_section(conn, scope, resident_id)
+            if PERMISSIONS.allows(principal, READ_STATION_RECEPTIONS)
+            else None
+        )
         route, correlation_id = audit.route_of(request), audit.correlation_of(request)
         if scope.full_id_numbers:
             await audit.record_read(
@@ -213,6 +221,7 @@ async def get_resident(
             "petitions": petitions.items,
             "health": health,
             "services": services,
+            "station": station,
         }
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from anju_query.projections.disputes import DisputesProjection
 from anju_query.projections.health import HealthProjection
 from anju_query.projections.residents import ResidentsProjection
+from anju_query.projections.station import StationProjection
 from anju_query.projections.volunteering import VolunteeringProjection
 from eventkit.projection import Projection
 
@@ -16,6 +17,7 @@ def projections() -> list[Projection]:
         DisputesProjection(),
         HealthProjection(),
         VolunteeringProjection(),
+        StationProjection(),
     ]
 
 
@@ -24,6 +26,7 @@ FOLLOWS: dict[str, str] = {
     "mediation": DisputesProjection.name,
     "health": HealthProjection.name,
     "volunteering": VolunteeringProjection.name,
+    "station": StationProjection.name,
 }
 """Which projection follows each event source: where a consistency token waits."""
 
@@ -32,6 +35,7 @@ __all__ = [
     "DisputesProjection",
     "HealthProjection",
     "ResidentsProjection",
+    "StationProjection",
     "VolunteeringProjection",
     "projections",
 ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
-from anju_query.projections import disputes, health, residents, volunteering
+from anju_query.projections import disputes, health, residents, station, volunteering
 from eventkit.rows import Writers
 
 CASES = [
@@ -17,6 +17,7 @@ CASES = [
     pytest.param(disputes.DDL, disputes.WRITERS, id="disputes"),
     pytest.param(health.DDL, health.WRITERS, id="health"),
     pytest.param(volunteering.DDL, volunteering.WRITERS, id="volunteering"),
+    pytest.param(station.DDL, station.WRITERS, id="station"),
 ]
 
 

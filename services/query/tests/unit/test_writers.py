@@ -9,8 +9,9 @@ from datetime import UTC, datetime
 from anju_contracts import Actor, Envelope
 from anju_contracts.mediation import CATALOG as MEDIATION
 from anju_contracts.registry import CATALOG, AreaCreated, AreaKind, AreaPath
+from anju_contracts.station import CATALOG as STATION
 from anju_contracts.volunteering import CATALOG as VOLUNTEERING
-from anju_query.projections import disputes, volunteering
+from anju_query.projections import disputes, station, volunteering
 from anju_query.projections.residents import WRITERS
 
 
@@ -30,6 +31,10 @@ def test_mediation_events_without_a_writer_only_make_the_timeline() -> None:
 
 def test_every_volunteering_event_has_a_writer() -> None:
     assert volunteering.WRITERS.event_types == {m.event_type for m in VOLUNTEERING.models}
+
+
+def test_every_station_event_has_a_writer() -> None:
+    assert station.WRITERS.event_types == {m.event_type for m in STATION.models}
 
 
 def test_area_rows_name_the_node_itself_at_its_level() -> None:
