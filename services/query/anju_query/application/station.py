@@ -308,17 +308,18 @@ async def station_section(
     p = Params()
     mine = f"resident_id = {p(resident_id)}"
     scoped = scope.where(p, "community_id", "grid_id")
+    limit = p(SHOWN)
     receptions = await conn.fetch(
         f"""
         SELECT reception_id, logged_at, purposes, referred_by, outcome FROM station.receptions
-        WHERE {mine} AND {scoped} ORDER BY logged_at DESC, reception_id LIMIT {p(SHOWN)}
+        WHERE {mine} AND {scoped} ORDER BY logged_at DESC, reception_id LIMIT {limit}
         """,
         *p.values,
     )
     services = await conn.fetch(
         f"""
         SELECT * FROM station.services
-        WHERE {mine} AND {scoped} ORDER BY received_at DESC, service_id LIMIT {p(SHOWN)}
+        WHERE {mine} AND {scoped} ORDER BY received_at DESC, service_id LIMIT {limit}
         """,
         *p.values,
     )
