@@ -30,12 +30,12 @@ import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 import pytest_asyncio
@@ -43,7 +43,7 @@ import pytest_asyncio
 from anju_devtools.bench import Service, service_process
 from anju_registry.domain import id_numbers
 from eventkit.auth import Role, issue_token
-from eventkit.testing.infra import create_database, database_url_for
+from eventkit.testing.infra import databases
 
 SERVICES = ("registry", "mediation", "health", "volunteering", "station", "query")
 MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "3"))
@@ -286,54 +286,23 @@ def with_examples(document: dict[str, Any], seeds: dict[str, str]) -> dict[str, 
 @pytest_asyncio.fixture(scope="module")
 async def stack(pg_server_url: str, kafka_bootstrap: str) -> AsyncIterator[Stack]:
     secret = secrets.token_urlsafe(32)
-    run = uuid.uuid4().hex[:10]
     common = {
         "JWT_SECRET": secret,
         "KAFKA__BOOTSTRAP": kafka_bootstrap,
-        "KAFKA__TOPIC_PREFIX": f"fuzz{run}.",
+        "KAFKA__TOPIC_PREFIX": f"fuzz{uuid.uuid4().hex[:10]}.",
         "LOG_LEVEL": "warning",
         "LOG_FORMAT": "json",
     }
-    databases = [f"fuzz_{run}_{name}" for name in SERVICES]
     with tempfile.TemporaryDirectory(prefix="anju-fuzz-") as logs:
-        log_dir = Path(logs)
-        env = {}
-        for name, database in zip(SERVICES, databases, strict=True):
-            url = await create_database(pg_server_url, database)
-            env[name] = {**common, "DATABASE_URL": url}
-        try:
-            async with (
-                service_process("anju_registry", "ANJU_REGISTRY_", env["registry"], log_dir) as reg,
-                service_process(
-                    "anju_mediation", "ANJU_MEDIATION_", env["mediation"], log_dir
-                ) as med,
-                service_process("anju_health", "ANJU_HEALTH_", env["health"], log_dir) as health,
-                service_process(
-                    "anju_volunteering", "ANJU_VOLUNTEERING_", env["volunteering"], log_dir
-                ) as volunteering,
-                service_process(
-                    "anju_station", "ANJU_STATION_", env["station"], log_dir
-                ) as station,
-                service_process("anju_query", "ANJU_QUERY_", env["query"], log_dir) as query,
-            ):
-                services = {
-                    "registry": reg,
-                    "mediation": med,
-                    "health": health,
-                    "volunteering": volunteering,
-                    "station": station,
-                    "query": query,
-                }
-                stack = Stack(services, secret)
-                await seed(stack)
-                yield stack
-        finally:
-            conn = await asyncpg.connect(database_url_for(pg_server_url, "postgres"))
-            try:
-                for database in databases:
-                    await conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-            finally:
-                await conn.close()
+        async with databases(pg_server_url, *SERVICES) as urls, AsyncExitStack() as running:
+            services = {}
+            for name, url in zip(SERVICES, urls, strict=True):
+                env = {**common, "DATABASE_URL": url}
+                process = service_process(f"anju_{name}", f"ANJU_{name.upper()}_", env, Path(logs))
+                services[name] = await running.enter_async_context(process)
+            stack = Stack(services, secret)
+            await seed(stack)
+            yield stack
 
 
 def schemathesis(stack: Stack, service: str, token: str, workdir: Path) -> subprocess.Popen[str]:

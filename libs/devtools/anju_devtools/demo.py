@@ -141,15 +141,22 @@ class Loader:
         method: str = "POST",
         headers: dict[str, str] | None = None,
         wait_s: float = 120.0,
+        until_found: bool = False,
     ) -> dict[str, Any]:
         """Send a command that decides on another service's write, named by its consistency
         token ``after``: the service waits until it has learnt that write (or answers 503
-        ``consistency_timeout``, and the command is sent again)."""
+        ``consistency_timeout``, and the command is sent again). With ``until_found``, a
+        record the service makes a moment after learning the write (a month's cleaning, when
+        the flag came before the resident's registration) is waited for too."""
         deadline = time.monotonic() + wait_s
         headers = {**(headers or {}), "X-Consistency-Token": after}
         while True:
             response = await self.send(path, body, method=method, headers=headers)
-            if _error_code(response) == "consistency_timeout" and time.monotonic() < deadline:
+            code = _error_code(response)
+            if code == "consistency_timeout" and time.monotonic() < deadline:
+                continue
+            if until_found and response.status_code == 404 and time.monotonic() < deadline:
+                await asyncio.sleep(0.5)
                 continue
             if response.status_code >= 300:
                 raise RuntimeError(f"{method} {path} → {response.status_code}: {response.text}")

@@ -192,7 +192,11 @@ async def load_volunteering(
         async def send(path: str, body: dict[str, Any], sender: dict[str, str]) -> None:
             nonlocal after
             if after:
-                done.note(await api.post_after(base + path, body, after=after, headers=sender))
+                # volunteering raised it; it may do so a moment after learning the flag
+                answer = await api.post_after(
+                    base + path, body, after=after, headers=sender, until_found=True
+                )
+                done.note(answer)
                 after = ""
             else:
                 done.note(await api.post(base + path, body, headers=sender))
