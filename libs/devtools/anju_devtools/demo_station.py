@@ -1016,7 +1016,7 @@ def summary(figures: StationFigures) -> str:
     satisfaction = "—" if figures.mean_satisfaction is None else f"{figures.mean_satisfaction:.2f}"
     return (
         f"demo station in the query API: {figures.receptions} receptions in {figures.weeks}"
-        f" week(s) (purposes: {listed(figures.by_purpose)}; referred by:"
+        f" week{'s' if figures.weeks != 1 else ''} (purposes: {listed(figures.by_purpose)}; referred by:"
         f" {listed(figures.by_referral)}); {figures.services} convenience services (by status:"
         f" {listed(figures.by_status)}; by type: {listed(figures.by_type)}), handed off to"
         f" {listed(figures.agencies)}, {figures.overdue} overdue; mean satisfaction"
