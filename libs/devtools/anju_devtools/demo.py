@@ -28,7 +28,8 @@ of every catalogue type in every state (one-time notices, hand-offs to the agenc
 refusals, callbacks; the elderly window's bill help), a residence certificate for each completed
 request of one (two revoked), lectures and two opinion-gathering sessions held on past days with
 their opinions answered or referred to mediation, and the duty roster of the next 14 days; the
-query service reads the receptions per week and the services back. The station stamps each fact
+query service reads the receptions per week and the services back, and mediation shows the
+conflict signals it reported for the referred opinions. The station stamps each fact
 with the time it is recorded, so this is the desk's recent work, not its history since 2023.
 
 Loading twice does not duplicate anything: the registry refuses a second resident with the same
@@ -318,7 +319,15 @@ async def load(
         )
     if station is not None:
         await _load_station(
-            registry, station, query, headers, random.Random(seed + 3), loaded, sign, partners
+            registry,
+            station,
+            query,
+            mediation,
+            headers,
+            random.Random(seed + 3),
+            loaded,
+            sign,
+            partners,
         )
     return 0
 
@@ -399,6 +408,7 @@ async def _load_station(
     registry: str,
     station: str,
     query: str | None,
+    mediation: str | None,
     headers: dict[str, str],
     rng: random.Random,
     loaded: Community,
@@ -406,7 +416,13 @@ async def _load_station(
     partners: dict[str, tuple[str, str]],
 ) -> None:
     # demo_station builds on this module's loader and community
-    from anju_devtools.demo_station import load_station, plan_station, read_back, summary
+    from anju_devtools.demo_station import (
+        load_station,
+        plan_station,
+        read_back,
+        signals_of,
+        summary,
+    )
 
     async with (
         httpx.AsyncClient(base_url=registry, headers=headers, timeout=30) as agencies,
@@ -436,6 +452,15 @@ async def _load_station(
             return
         figures = await read_back(Loader(client, parallel=8), plan, done, sign)
     print(summary(figures))
+    if mediation is None or not done.referred:
+        return
+    async with httpx.AsyncClient(base_url=mediation, headers=headers, timeout=30) as client:
+        if await answers(client):
+            reported = await signals_of(Loader(client), done)
+            print(
+                f"demo station's referred opinions in mediation: {reported} of"
+                f" {len(done.referred)} reported as conflict signals linked to their opinion"
+            )
 
 
 async def load_registry(api: Loader, rng: random.Random, *, residents: int) -> Community:

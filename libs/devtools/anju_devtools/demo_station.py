@@ -23,8 +23,9 @@ station:
 - prints a residence certificate for every completed residence-certificate service, checks each
   by its number without a token, revokes two (one printed with the wrong purpose, printed again);
 - records the lectures, policy explanations and civilisation-practice activities held on past
-  days of the last four weeks (:data:`GATHERINGS`), and two opinion-gathering sessions with a
-  dozen opinions: most answered, a few between neighbours referred to mediation, two still open;
+  days of the last four weeks (:data:`LECTURES`), and two opinion-gathering sessions with a
+  dozen opinions (:data:`CONSULTATIONS`): most answered, a few between neighbours referred to
+  mediation (which reports each as a conflict signal linked to its opinion), two still open;
 - sets the duty roster of the desk and the party-member pioneer post (党员先锋岗) for the
   fourteen days from today.
 
@@ -35,7 +36,8 @@ What to send is planned first from the demo's seed (:func:`plan_station`), then 
 (:func:`load_station`): each record's first command carries the consistency token of the
 registry writes it decides on (the community, the resident, the agency), so the station decides
 only once it has learnt them. The query service then reads the receptions per week and the
-services back (:func:`read_back`), once it has caught up with every reception and service.
+services back (:func:`read_back`), once it has caught up with every reception and service; and
+mediation, when it answers, shows the signals of the referred opinions (:func:`signals_of`).
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, TypeVar
+from uuid import UUID
 
 from anju_contracts.station import (
     BillType,
@@ -57,6 +60,7 @@ from anju_contracts.station import (
     ServiceStatus,
 )
 from anju_devtools.demo import GIVEN, SURNAMES, Community, Loader, Resident, Sign, age_of
+from anju_mediation.domain.signals import signal_id_of_opinion
 
 VISITS = 400
 """Receptions in all, those that began a service among them."""
@@ -688,6 +692,8 @@ class StationDone:
     """number → what checking it without a token said (``valid`` or ``revoked``)"""
     gatherings: list[str] = field(default_factory=list)
     opinions: int = 0
+    referred: list[str] = field(default_factory=list)
+    """The opinions referred to mediation."""
     rosters: int = 0
 
 
@@ -830,6 +836,7 @@ async def load_station(
                     {"to": OpinionDestination.MEDIATION.value, "note": o.reply},
                     headers=desk,
                 )
+                done.referred.append(str(opinion["id"]))
 
     async def duty(d: Duty) -> None:
         await api.post_after(
@@ -913,6 +920,29 @@ def _loaded(plan: StationPlan, done: StationDone, commands: int) -> str:
         f" agencies: {done.registered} registered, {len(done.agencies) - done.registered} reused"
         f" ({commands} commands)"
     )
+
+
+async def signals_of(api: Loader, done: StationDone, *, wait_s: float = 30.0) -> int:
+    """How many of the opinions referred to mediation it reported as conflict signals linked
+    back to them, waiting up to ``wait_s`` for mediation to pick the referrals up (it names each
+    signal after its opinion: :func:`anju_mediation.domain.signals.signal_id_of_opinion`)."""
+    deadline = asyncio.get_running_loop().time() + wait_s
+
+    async def reported(opinion: str) -> bool:
+        path = f"/signals/{signal_id_of_opinion(UUID(opinion))}"
+        while True:
+            async with api.gate:
+                response = await api.client.get(path)
+            if response.status_code == 200:
+                origin = response.json()["origin"] or {}
+                return bool(origin.get("id") == opinion)
+            if response.status_code != 404:
+                raise RuntimeError(f"GET {path} → {response.status_code}: {response.text}")
+            if asyncio.get_running_loop().time() > deadline:
+                return False
+            await asyncio.sleep(0.5)
+
+    return sum(await asyncio.gather(*[reported(o) for o in done.referred]))
 
 
 # -- reading the figures back ------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """``anju demo``'s station part: its plan from the seed, and the plan sent to the real registry
-and station apps (in process, over ASGI) and read back through the query service."""
+and station apps (in process, over ASGI) and read back through the query service, with the
+opinions it referred reported by mediation."""
 
 from __future__ import annotations
 
@@ -23,7 +24,10 @@ from anju_devtools.demo_station import (
     load_station,
     plan_station,
     read_back,
+    signals_of,
 )
+from anju_mediation.entrypoints.app import create_app as create_mediation
+from anju_mediation.settings import MediationSettings
 from anju_query.entrypoints.app import create_app as create_query
 from anju_query.settings import QuerySettings
 from anju_registry.testing import SECRET, running_registry
@@ -110,7 +114,11 @@ async def test_the_demo_loads_the_desk_and_the_query_shows_its_figures(
     database_url: str, pg_server_url: str, kafka_bootstrap: str
 ) -> None:
     async with (
-        databases(pg_server_url, "station", "read") as (station_db, read_db),
+        databases(pg_server_url, "station", "mediation", "read") as (
+            station_db,
+            mediation_db,
+            read_db,
+        ),
         running_registry(
             database_url, kafka_bootstrap, clock=ManualClock(datetime.now(UTC))
         ) as registry,
@@ -122,11 +130,20 @@ async def test_the_demo_loads_the_desk_and_the_query_shows_its_figures(
                 database_url=station_db, jwt_secret=secret, kafka=kafka, relay_idle_poll_s=0.02
             )
         )
+        mediation_app = create_mediation(
+            MediationSettings(
+                database_url=mediation_db, jwt_secret=secret, kafka=kafka, relay_idle_poll_s=0.02
+            )
+        )
         query_app = create_query(
             QuerySettings(database_url=read_db, jwt_secret=secret, kafka=kafka)
         )
-        async with serving(station_app, "station") as station, serving(query_app, "query") as query:
-            for client in (registry.client, station, query):
+        async with (
+            serving(station_app, "station") as station,
+            serving(mediation_app, "mediation") as mediation,
+            serving(query_app, "query") as query,
+        ):
+            for client in (registry.client, station, mediation, query):
                 client.headers.update(registry.admin)
             loaded = await load_registry(Loader(registry.client), random.Random(2026), residents=60)
             # the volunteering part registered the housing security centre: it is reused
@@ -158,6 +175,7 @@ async def test_the_demo_loads_the_desk_and_the_query_shows_its_figures(
                 {housing.key: (answer["id"], answer["consistency_token"])},
             )
             figures = await read_back(Loader(query), p, done, sign)
+            reported = await signals_of(Loader(mediation), done, wait_s=60)
             desk = {
                 "Authorization": f"Bearer {sign('desk-demo-1', ['desk_staff'], [loaded.community])}"
             }
@@ -189,6 +207,8 @@ async def test_the_demo_loads_the_desk_and_the_query_shows_its_figures(
     assert len(done.certificates) == p.certificates()
     assert sorted(done.certificates.values()).count("revoked") == p.revoked() == 2
     assert done.opinions == 12
+    # mediation reported each opinion referred to it as a signal linked back to the opinion
+    assert reported == len(done.referred) == p.opinions("mediation") == 3
     assert done.rosters == ROSTER_DAYS
     assert roster.status_code == 200, roster.text
     assert roster.json()["desk"] == list(p.roster[1].desk)
