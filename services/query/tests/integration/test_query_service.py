@@ -60,7 +60,7 @@ from eventkit.schema import migrate
 from eventkit.settings import KafkaSettings, ServiceSettings
 from eventkit.store import Context, EventStore
 from eventkit.testing.clocks import ManualClock
-from eventkit.testing.infra import create_database, database_url_for
+from eventkit.testing.infra import databases
 from eventkit.testing.relay import publish_everything
 
 SECRET = "query-tests-secret-0123456789abcdef"
@@ -122,19 +122,6 @@ def token(*roles: Role, areas: tuple[uuid.UUID, ...] = (), sub: str = "staff-1")
 ADMIN = token(Role.ADMIN)
 
 
-async def _database(server_url: str, prefix: str) -> str:
-    return await create_database(server_url, f"{prefix}_{uuid.uuid4().hex[:12]}")
-
-
-async def _drop(server_url: str, url: str) -> None:
-    name = url.rsplit("/", 1)[1].split("?")[0]
-    conn = await asyncpg.connect(database_url_for(server_url, "postgres"))
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
-
-
 @asynccontextmanager
 async def registry_and_read_db(
     pg_server_url: str, kafka_bootstrap: str
@@ -144,24 +131,25 @@ async def registry_and_read_db(
     Both use a topic prefix of their own, so tests sharing the broker do not meet.
     """
     kafka = KafkaSettings(bootstrap=kafka_bootstrap, topic_prefix=f"q{uuid.uuid4().hex[:10]}.")
-    registry_url = await _database(pg_server_url, "registry")
-    read_url = await _database(pg_server_url, "read")
-    pool = await asyncpg.create_pool(registry_url, min_size=1, max_size=4)
-    relay: Relay | None = None
-    try:
-        await migrate(pool)
-        store = EventStore(pool, CATALOG)
-        settings = ServiceSettings(
-            service="registry", database_url=registry_url, jwt_secret=SecretStr(SECRET), kafka=kafka
-        )
-        relay = Relay(store, settings)
-        await relay.start()
-        yield Registry(store, relay), read_url, kafka
-    finally:
-        if relay is not None:
-            await relay.close()
-        await pool.close()
-        await asyncio.gather(_drop(pg_server_url, registry_url), _drop(pg_server_url, read_url))
+    async with databases(pg_server_url, "registry", "read") as (registry_url, read_url):
+        pool = await asyncpg.create_pool(registry_url, min_size=1, max_size=4)
+        relay: Relay | None = None
+        try:
+            await migrate(pool)
+            store = EventStore(pool, CATALOG)
+            settings = ServiceSettings(
+                service="registry",
+                database_url=registry_url,
+                jwt_secret=SecretStr(SECRET),
+                kafka=kafka,
+            )
+            relay = Relay(store, settings)
+            await relay.start()
+            yield Registry(store, relay), read_url, kafka
+        finally:
+            if relay is not None:
+                await relay.close()
+            await pool.close()
 
 
 @asynccontextmanager
