@@ -5,9 +5,11 @@ production."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Protocol
 from uuid import UUID
 
 import asyncpg
@@ -77,6 +79,11 @@ class Source:
     async def publish(self) -> None:
         self.published += await publish_everything(self.relay)
 
+    async def publish_again(self) -> None:
+        """Publish everything once more, from the start: every event is redelivered."""
+        await self.relay.save_cursor(type(await self.relay.cursor())())
+        await self.publish()
+
 
 @asynccontextmanager
 async def write_side(
@@ -117,3 +124,31 @@ async def caught_up(
             pool, projection, source.name, stream, version, timeout_s=timeout_s
         )
         assert reached, (projection, stream, version)
+
+
+class Publishing(Protocol):
+    """A write side that counts what its relay put on the topic (redeliveries included)."""
+
+    @property
+    def relay(self) -> Relay: ...
+    @property
+    def published(self) -> int: ...
+
+
+async def consumed_to_end(
+    pool: asyncpg.Pool, source: Publishing, projection: str, *, timeout_s: float = 30
+) -> None:
+    """Wait until ``projection`` has committed the offsets of every message ``source`` put on
+    its topic so far — redelivered ones too, which :func:`caught_up` cannot see."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        async with pool.acquire() as conn:
+            consumed = await conn.fetchval(
+                f'SELECT coalesce(sum("offset" + 1), 0) FROM {projection}.partition_offsets'
+                " WHERE topic = $1",
+                source.relay.topic,
+            )
+        if consumed == source.published:
+            return
+        assert asyncio.get_running_loop().time() < deadline, (consumed, source.published)
+        await asyncio.sleep(0.05)

@@ -72,7 +72,7 @@ from anju_contracts.registry import (
 )
 from anju_query.entrypoints.app import create_app
 from anju_query.settings import QuerySettings
-from anju_query.testing import Source, caught_up, write_side
+from anju_query.testing import Source, caught_up, consumed_to_end, write_side
 from eventkit.auth import Role, issue_token
 from eventkit.settings import KafkaSettings
 from eventkit.testing.clocks import ManualClock
@@ -458,29 +458,11 @@ async def _snapshot(pool: asyncpg.Pool) -> dict[str, list[str]]:
         }
 
 
-async def _consumed_to_end(world: World, timeout_s: float = 30) -> None:
-    topic = f"{world.kafka.topic_prefix}health.events"
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while True:
-        async with world.pool.acquire() as conn:
-            consumed = await conn.fetchval(
-                'SELECT coalesce(sum("offset" + 1), 0) FROM health.partition_offsets'
-                " WHERE topic = $1",
-                topic,
-            )
-        if consumed == world.health.published:
-            return
-        assert asyncio.get_running_loop().time() < deadline, (consumed, world.health.published)
-        await asyncio.sleep(0.05)
-
-
 async def test_redelivered_health_events_change_nothing(world: World) -> None:
-    await _consumed_to_end(world)
+    await consumed_to_end(world.pool, world.health, "health")
     before = await _snapshot(world.pool)
-    relay = world.health.relay
-    await relay.save_cursor(type(await relay.cursor())())  # publish everything once more
-    await world.health.publish()
-    await _consumed_to_end(world)
+    await world.health.publish_again()
+    await consumed_to_end(world.pool, world.health, "health")
     assert await _snapshot(world.pool) == before
 
 

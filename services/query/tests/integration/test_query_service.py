@@ -51,6 +51,7 @@ from anju_contracts.registry import (
 from anju_query.entrypoints.app import create_app
 from anju_query.projections import ResidentsProjection
 from anju_query.settings import QuerySettings
+from anju_query.testing import consumed_to_end
 from eventkit.auth import Role, issue_token
 from eventkit.commands import Clock, utcnow
 from eventkit.projection import rebuild, wait_for_stream
@@ -809,35 +810,18 @@ async def _snapshot(pool: asyncpg.Pool) -> dict[str, list[str]]:
         }
 
 
-async def _consumed_to_end(world: World, timeout_s: float = 30) -> None:
-    """Wait until the projection has committed every message put on the topic so far."""
-    topic = f"{world.query.kafka.topic_prefix}registry.events"
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while True:
-        async with world.query.runtime.pool.acquire() as conn:
-            consumed = await conn.fetchval(
-                'SELECT coalesce(sum("offset" + 1), 0) FROM residents.partition_offsets'
-                " WHERE topic = $1",
-                topic,
-            )
-        if consumed == world.registry.published:
-            return
-        assert asyncio.get_running_loop().time() < deadline, (consumed, world.registry.published)
-        await asyncio.sleep(0.05)
-
-
 async def test_redelivered_events_change_nothing(world: World) -> None:
-    await _consumed_to_end(world)
+    await consumed_to_end(world.query.runtime.pool, world.registry, "residents")
     before = await _snapshot(world.query.runtime.pool)
     relay = world.registry.relay
     await relay.save_cursor(type(await relay.cursor())())  # publish everything once more
     await world.registry.publish()
-    await _consumed_to_end(world)
+    await consumed_to_end(world.query.runtime.pool, world.registry, "residents")
     assert await _snapshot(world.query.runtime.pool) == before
 
 
 async def test_rebuild_equals_the_live_tables(world: World) -> None:
-    await _consumed_to_end(world)
+    await consumed_to_end(world.query.runtime.pool, world.registry, "residents")
     before = await _snapshot(world.query.runtime.pool)
     schema = await rebuild(world.query.runtime.pool, ResidentsProjection(), world.query.kafka)
     assert schema.startswith("residents_g")
