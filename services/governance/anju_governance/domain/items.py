@@ -194,7 +194,7 @@ def _deadline(deadline: datetime, *, since: datetime, now: datetime) -> None:
             field="deadline",
             value=deadline.isoformat(),
         )
-    if deadline > now + HORIZON:
+    if deadline > max(now, since) + HORIZON:
         raise DateBeyondHorizon(
             f"the deadline is more than {HORIZON.days} days ahead",
             field="deadline",
