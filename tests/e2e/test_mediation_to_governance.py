@@ -13,13 +13,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
-import asyncpg
 import pytest_asyncio
 
 from anju_contracts.registry import OrganisationKind
 from anju_governance.testing import GovernanceClient, running_governance
 from anju_mediation.testing import MediationClient, running_mediation
-from eventkit.testing.infra import create_database, database_url_for
+from eventkit.testing.infra import databases
 
 # The first escalation also waits for governance's policy to join its consumer group.
 WAIT_S = 30.0
@@ -29,25 +28,17 @@ WAIT_S = 30.0
 async def stack(
     database_url: str, pg_server_url: str, kafka_bootstrap: str
 ) -> AsyncIterator[tuple[MediationClient, GovernanceClient]]:
-    name = database_url.rsplit("/", 1)[-1].split("?")[0] + "_governance"
-    governance_db = await create_database(pg_server_url, name)
-    try:
-        async with (
-            running_mediation(database_url, kafka_bootstrap) as mediation,
-            running_governance(
-                governance_db,
-                kafka_bootstrap,
-                topic_prefix=mediation.settings.kafka.topic_prefix,
-                feed_tree=False,
-            ) as governance,
-        ):
-            yield mediation, governance
-    finally:
-        conn = await asyncpg.connect(database_url_for(pg_server_url, "postgres"))
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await conn.close()
+    async with (
+        databases(pg_server_url, "governance") as (governance_db,),
+        running_mediation(database_url, kafka_bootstrap) as mediation,
+        running_governance(
+            governance_db,
+            kafka_bootstrap,
+            topic_prefix=mediation.settings.kafka.topic_prefix,
+            feed_tree=False,
+        ) as governance,
+    ):
+        yield mediation, governance
 
 
 async def test_a_community_tier_dispute_becomes_one_work_item_in_governance(

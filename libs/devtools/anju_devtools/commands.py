@@ -82,8 +82,12 @@ def cmd_demo(root: Path, args: argparse.Namespace) -> int:
             mediation=args.mediation or None,
             health=args.health or None,
             volunteering=args.volunteering or None,
+            governance=args.governance or None,
             query=args.query or None,
             sign=lambda sub, roles, areas: issue_token(secret, sub, roles, areas),
+            sign_liaison=lambda sub, areas, organisations: issue_token(
+                secret, sub, [Role.LIAISON], areas, organisations=organisations
+            ),
         )
     )
 
@@ -126,6 +130,11 @@ def add_commands(sub: Any, root: Path) -> None:
         "--volunteering",
         default="http://127.0.0.1:8104",
         help="the volunteering service (skipped when it does not answer; '' to skip)",
+    )
+    demo.add_argument(
+        "--governance",
+        default="http://127.0.0.1:8106",
+        help="the governance service (skipped when it does not answer; '' to skip)",
     )
     demo.add_argument(
         "--query",
