@@ -36,7 +36,12 @@ class GovernanceSettings(ServiceSettings):
 
     @property
     def kinds(self) -> frozenset[str]:
-        extra = {k for k in self.meeting_kinds if re.fullmatch(MEETING_KIND_PATTERN, k)}
+        return self.kinds_of(self.meeting_kinds)
+
+    @staticmethod
+    def kinds_of(configured: list[str]) -> frozenset[str]:
+        """Every community's meeting kinds and the ``configured`` ones."""
+        extra = {k for k in configured if re.fullmatch(MEETING_KIND_PATTERN, k)}
         return frozenset({*(str(k) for k in MeetingKind), *extra})
 
     @property
