@@ -137,6 +137,19 @@ async def _run_writers(
     return done / (time.perf_counter() - started)
 
 
+def raw_insert(pool: asyncpg.Pool, payload: str) -> Callable[[int], Awaitable[None]]:
+    """The baseline of an in-process command part: one plain INSERT + COMMIT of ``payload``
+    (the command's JSON) into ``raw_inserts``."""
+
+    async def raw(_: int) -> None:
+        async with pool.acquire() as conn:
+            await conn.execute(
+                "INSERT INTO raw_inserts VALUES ($1, $2::jsonb)", uuid.uuid4(), payload
+            )
+
+    return raw
+
+
 async def bench_appends(url: str, seconds: float) -> list[str]:
     pool = await asyncpg.create_pool(url, min_size=8, max_size=8)
     await migrate(pool)
@@ -144,11 +157,7 @@ async def bench_appends(url: str, seconds: float) -> list[str]:
     store = EventStore(pool, BENCH)
     payload = Ticked(resident_id=uuid.uuid4(), note="visited; all well").model_dump_json()
 
-    async def raw(_: int) -> None:
-        async with pool.acquire() as conn:
-            await conn.execute(
-                "INSERT INTO raw_inserts VALUES ($1, $2::jsonb)", uuid.uuid4(), payload
-            )
+    raw = raw_insert(pool, payload)
 
     async def append(i: int) -> None:
         event = Ticked(resident_id=uuid.uuid4(), note="visited; all well")
@@ -225,11 +234,7 @@ async def bench_health(url: str, seconds: float) -> list[str]:
     )
     payload = check_up.model_dump_json()
 
-    async def raw(_: int) -> None:
-        async with pool.acquire() as conn:
-            await conn.execute(
-                "INSERT INTO raw_inserts VALUES ($1, $2::jsonb)", uuid.uuid4(), payload
-            )
+    raw = raw_insert(pool, payload)
 
     out = []
     for writers in (1, 8):
@@ -351,11 +356,7 @@ async def bench_volunteering(url: str, seconds: float) -> list[str]:
     checkout = CheckOut()
     payload = checkout.model_dump_json()
 
-    async def raw(_: int) -> None:
-        async with pool.acquire() as conn:
-            await conn.execute(
-                "INSERT INTO raw_inserts VALUES ($1, $2::jsonb)", uuid.uuid4(), payload
-            )
+    raw = raw_insert(pool, payload)
 
     out = []
     for writers in (1, 8):
@@ -449,11 +450,7 @@ async def bench_governance(url: str, seconds: float) -> list[str]:
     report = items.ReportProgress(note="已进场施工", percent=50)
     payload = report.model_dump_json()
 
-    async def raw(_: int) -> None:
-        async with pool.acquire() as conn:
-            await conn.execute(
-                "INSERT INTO raw_inserts VALUES ($1, $2::jsonb)", uuid.uuid4(), payload
-            )
+    raw = raw_insert(pool, payload)
 
     out = []
     for writers in (1, 8):

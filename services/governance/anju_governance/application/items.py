@@ -4,12 +4,14 @@ history."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, Field
 
+from anju_contracts import Event
 from anju_contracts.governance import Priority, SourceLink, SupervisionColour, WorkItemStatus
 from anju_governance.application.config import GovernanceConfig
 from anju_governance.domain import items
@@ -88,139 +90,117 @@ async def assign(
     return w.accepted
 
 
+Decide = Callable[[items.WorkItem, str, datetime], Sequence[Event]]
+"""A step's decision on the item, by the caller (their staff id), now."""
+
+
+async def _step(
+    store: Store,
+    item_id: UUID,
+    caller: Caller,
+    cfg: GovernanceConfig,
+    action: str,
+    cmd: StreamCommand,
+    decide: Decide,
+) -> Accepted:
+    """A step that needs nothing but the item: the kernel's command path with the caller's id
+    and the time."""
+    by, now = caller.principal.sub, cfg.clock()
+    return await cfg.items.act(
+        store, item_id, caller, action, cmd.expected_version, lambda s: decide(s, by, now)
+    )
+
+
 async def receive(
     store: Store, item_id: UUID, cmd: ReceiveItem, caller: Caller, cfg: GovernanceConfig
 ) -> Accepted:
-    liaison = caller.principal.has(Role.LIAISON)
-    return await cfg.items.act(
+    """签收 by the owner's liaison, or by staff on the owner's behalf."""
+    speaks_for = _speaks_for(caller) if caller.principal.has(Role.LIAISON) else None
+    return await _step(
         store,
         item_id,
         caller,
+        cfg,
         "receive_work_item",
-        cmd.expected_version,
-        lambda s: items.receive(
-            s,
-            by=caller.principal.sub,
-            speaks_for=_speaks_for(caller) if liaison else None,
-            now=cfg.clock(),
-        ),
+        cmd,
+        lambda s, by, now: items.receive(s, by=by, speaks_for=speaks_for, now=now),
     )
 
 
 async def report_progress(
     store: Store, item_id: UUID, cmd: ReportProgress, caller: Caller, cfg: GovernanceConfig
 ) -> Accepted:
-    return await cfg.items.act(
-        store,
-        item_id,
-        caller,
-        "report_progress",
-        cmd.expected_version,
-        lambda s: items.report_progress(
-            s, note=cmd.note, percent=cmd.percent, by=caller.principal.sub, now=cfg.clock()
-        ),
-    )
+    def decide(s: items.WorkItem, by: str, now: datetime) -> Sequence[Event]:
+        return items.report_progress(s, note=cmd.note, percent=cmd.percent, by=by, now=now)
+
+    return await _step(store, item_id, caller, cfg, "report_progress", cmd, decide)
 
 
 async def report_completion(
     store: Store, item_id: UUID, cmd: ReportCompletion, caller: Caller, cfg: GovernanceConfig
 ) -> Accepted:
-    return await cfg.items.act(
-        store,
-        item_id,
-        caller,
-        "report_progress",
-        cmd.expected_version,
-        lambda s: items.report_completion(
-            s, summary=cmd.summary, by=caller.principal.sub, now=cfg.clock()
-        ),
-    )
+    def decide(s: items.WorkItem, by: str, now: datetime) -> Sequence[Event]:
+        return items.report_completion(s, summary=cmd.summary, by=by, now=now)
+
+    return await _step(store, item_id, caller, cfg, "report_progress", cmd, decide)
 
 
 async def verify(
     store: Store, item_id: UUID, cmd: Verify, caller: Caller, cfg: GovernanceConfig
 ) -> Accepted:
-    return await cfg.items.act(
-        store,
-        item_id,
-        caller,
-        "verify_work_item",
-        cmd.expected_version,
-        lambda s: items.verify(
-            s,
-            by=caller.principal.sub,
-            speaks_for=_speaks_for(caller),
-            note=cmd.note,
-            now=cfg.clock(),
-        ),
-    )
+    speaks_for = _speaks_for(caller)
+
+    def decide(s: items.WorkItem, by: str, now: datetime) -> Sequence[Event]:
+        return items.verify(s, by=by, speaks_for=speaks_for, note=cmd.note, now=now)
+
+    return await _step(store, item_id, caller, cfg, "verify_work_item", cmd, decide)
 
 
 async def fail_verification(
     store: Store, item_id: UUID, cmd: FailVerification, caller: Caller, cfg: GovernanceConfig
 ) -> Accepted:
-    return await cfg.items.act(
-        store,
-        item_id,
-        caller,
-        "verify_work_item",
-        cmd.expected_version,
-        lambda s: items.fail_verification(
-            s,
-            by=caller.principal.sub,
-            speaks_for=_speaks_for(caller),
-            reason=cmd.reason,
-            now=cfg.clock(),
-        ),
-    )
+    speaks_for = _speaks_for(caller)
+
+    def decide(s: items.WorkItem, by: str, now: datetime) -> Sequence[Event]:
+        return items.fail_verification(s, by=by, speaks_for=speaks_for, reason=cmd.reason, now=now)
+
+    return await _step(store, item_id, caller, cfg, "verify_work_item", cmd, decide)
 
 
 async def close(
     store: Store, item_id: UUID, cmd: CloseItem, caller: Caller, cfg: GovernanceConfig
 ) -> Accepted:
-    return await cfg.items.act(
+    return await _step(
         store,
         item_id,
         caller,
+        cfg,
         "close_work_item",
-        cmd.expected_version,
-        lambda s: items.close(s, by=caller.principal.sub, now=cfg.clock()),
+        cmd,
+        lambda s, by, now: items.close(s, by=by, now=now),
     )
 
 
 async def reopen(
     store: Store, item_id: UUID, cmd: ReopenItem, caller: Caller, cfg: GovernanceConfig
 ) -> Accepted:
-    return await cfg.items.act(
-        store,
-        item_id,
-        caller,
-        "reopen_work_item",
-        cmd.expected_version,
-        lambda s: items.reopen(
-            s,
-            reason=cmd.reason,
-            deadline=cmd.deadline,
-            by=caller.principal.sub,
-            now=cfg.clock(),
-            window=cfg.rules.reopen_window,
-        ),
-    )
+    window = cfg.rules.reopen_window
+
+    def decide(s: items.WorkItem, by: str, now: datetime) -> Sequence[Event]:
+        return items.reopen(
+            s, reason=cmd.reason, deadline=cmd.deadline, by=by, now=now, window=window
+        )
+
+    return await _step(store, item_id, caller, cfg, "reopen_work_item", cmd, decide)
 
 
 async def extend_deadline(
     store: Store, item_id: UUID, cmd: ExtendDeadline, caller: Caller, cfg: GovernanceConfig
 ) -> Accepted:
-    return await cfg.items.act(
-        store,
-        item_id,
-        caller,
-        "extend_deadline",
-        cmd.expected_version,
-        lambda s: items.extend_deadline(
-            s, to=cmd.to, reason=cmd.reason, by=caller.principal.sub, now=cfg.clock()
-        ),
-    )
+    def decide(s: items.WorkItem, by: str, now: datetime) -> Sequence[Event]:
+        return items.extend_deadline(s, to=cmd.to, reason=cmd.reason, by=by, now=now)
+
+    return await _step(store, item_id, caller, cfg, "extend_deadline", cmd, decide)
 
 
 class HistoryEntry(BaseModel):
