@@ -76,8 +76,10 @@ class Stack:
     secret: str
     seeds: dict[str, str] = field(default_factory=dict)
 
-    def token(self, *roles: Role, areas: tuple[str, ...] = ()) -> str:
-        return issue_token(self.secret, "fuzz", roles, areas)
+    def token(
+        self, *roles: Role, areas: tuple[str, ...] = (), organisations: tuple[str, ...] = ()
+    ) -> str:
+        return issue_token(self.secret, "fuzz", roles, areas, organisations=organisations)
 
     def headers(self, *roles: Role, areas: tuple[str, ...] = ()) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(*roles, areas=areas)}"}
@@ -396,6 +398,11 @@ ROLES = {
     "doctor": lambda stack: stack.token(Role.DOCTOR, areas=(stack.seeds["community_id"],)),
     "volunteer_coordinator": lambda stack: stack.token(
         Role.VOLUNTEER_COORDINATOR, areas=(stack.seeds["community_id"],)
+    ),
+    "liaison": lambda stack: stack.token(
+        Role.LIAISON,
+        areas=(stack.seeds["community_id"],),
+        organisations=(stack.seeds["organisation_id"],),
     ),
 }
 # CI fuzzes as an admin; `make fuzz` also as a grid worker scoped to the seeded grid and a
