@@ -64,7 +64,7 @@ demo: venv
 FUZZ_MAX_EXAMPLES ?= 50
 FUZZ_MAX_TIME ?= 180
 fuzz: venv
-	FUZZ_ROLES=admin,grid_worker,doctor,volunteer_coordinator FUZZ_PHASES=examples,coverage,fuzzing,stateful \
+	FUZZ_ROLES=admin,grid_worker,doctor,volunteer_coordinator,liaison FUZZ_PHASES=examples,coverage,fuzzing,stateful \
 	FUZZ_MAX_EXAMPLES=$(FUZZ_MAX_EXAMPLES) FUZZ_MAX_TIME=$(FUZZ_MAX_TIME) \
 		$(VENV)/bin/pytest tests/fuzz -q
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from anju_contracts import health, mediation, registry, station, volunteering
+from anju_contracts import governance, health, mediation, registry, station, volunteering
 from anju_contracts.base import EventCatalog
 
 CATALOGS: tuple[EventCatalog, ...] = (
@@ -11,4 +11,5 @@ CATALOGS: tuple[EventCatalog, ...] = (
     health.CATALOG,
     volunteering.CATALOG,
     station.CATALOG,
+    governance.CATALOG,
 )

@@ -45,7 +45,7 @@ from anju_registry.domain import id_numbers
 from eventkit.auth import Role, issue_token
 from eventkit.testing.infra import databases
 
-SERVICES = ("registry", "mediation", "health", "volunteering", "station", "query")
+SERVICES = ("registry", "mediation", "health", "volunteering", "station", "governance", "query")
 MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "3"))
 MAX_TIME = os.environ.get("FUZZ_MAX_TIME")
 # CI's short run leaves out the examples phase: the coverage phase starts from the same examples.
@@ -76,8 +76,10 @@ class Stack:
     secret: str
     seeds: dict[str, str] = field(default_factory=dict)
 
-    def token(self, *roles: Role, areas: tuple[str, ...] = ()) -> str:
-        return issue_token(self.secret, "fuzz", roles, areas)
+    def token(
+        self, *roles: Role, areas: tuple[str, ...] = (), organisations: tuple[str, ...] = ()
+    ) -> str:
+        return issue_token(self.secret, "fuzz", roles, areas, organisations=organisations)
 
     def headers(self, *roles: Role, areas: tuple[str, ...] = ()) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(*roles, areas=areas)}"}
@@ -120,6 +122,7 @@ async def seed(stack: Stack) -> None:
         httpx.AsyncClient(base_url=urls["health"], headers=admin, timeout=10) as health,
         httpx.AsyncClient(base_url=urls["volunteering"], headers=admin, timeout=10) as volunteering,
         httpx.AsyncClient(base_url=urls["station"], headers=admin, timeout=10) as station,
+        httpx.AsyncClient(base_url=urls["governance"], headers=admin, timeout=10) as governance,
     ):
         parent: str | None = None
         for kind in ("community", "grid", "building", "unit"):
@@ -282,6 +285,43 @@ async def seed(stack: Stack) -> None:
             station, f"/gatherings/{seeds['gathering_id']}/opinions", {"text": "fuzz"}
         )
 
+        # governance: a partner, a meeting held with a decision, and its work item
+        seeds["organisation_id"] = await created(
+            registry,
+            "/organisations",
+            {
+                "kind": "property_company",
+                "name": "安居物业",
+                "community_ids": [seeds["community_id"]],
+            },
+        )
+        seeds["meeting_id"] = await eventually(
+            governance,
+            "/meetings",
+            {
+                "kind": "joint_party_building",
+                "title": "党建联席会",
+                "area_id": seeds["community_id"],
+                "held_on": date.today().isoformat(),
+                "organisation_ids": [seeds["organisation_id"]],
+            },
+        )
+        decided = await governance.post(
+            f"/meetings/{seeds['meeting_id']}/decisions", json={"text": "修好屋顶"}
+        )
+        assert decided.status_code == 201, decided.text
+        seeds["decision_id"] = decided.json()["sub_id"]
+        deadline = datetime.now(UTC) + timedelta(days=30)
+        seeds["item_id"] = await created(
+            governance,
+            f"/meetings/{seeds['meeting_id']}/decisions/{seeds['decision_id']}/items",
+            {
+                "title": "修好屋顶",
+                "owner_organisation_id": seeds["organisation_id"],
+                "deadline": deadline.isoformat(),
+            },
+        )
+
 
 def with_examples(document: dict[str, Any], seeds: dict[str, str]) -> dict[str, Any]:
     """``document`` with the seeded ids as examples of every parameter and field of that name."""
@@ -374,6 +414,11 @@ ROLES = {
     "doctor": lambda stack: stack.token(Role.DOCTOR, areas=(stack.seeds["community_id"],)),
     "volunteer_coordinator": lambda stack: stack.token(
         Role.VOLUNTEER_COORDINATOR, areas=(stack.seeds["community_id"],)
+    ),
+    "liaison": lambda stack: stack.token(
+        Role.LIAISON,
+        areas=(stack.seeds["community_id"],),
+        organisations=(stack.seeds["organisation_id"],),
     ),
 }
 # CI fuzzes as an admin; `make fuzz` also as a grid worker scoped to the seeded grid and a

@@ -139,6 +139,19 @@ async def _run_writers(
     return done / (time.perf_counter() - started)
 
 
+def raw_insert(pool: asyncpg.Pool, payload: str) -> Callable[[int], Awaitable[None]]:
+    """The baseline of an in-process command part: one plain INSERT + COMMIT of ``payload``
+    (the command's JSON) into ``raw_inserts``."""
+
+    async def raw(_: int) -> None:
+        async with pool.acquire() as conn:
+            await conn.execute(
+                "INSERT INTO raw_inserts VALUES ($1, $2::jsonb)", uuid.uuid4(), payload
+            )
+
+    return raw
+
+
 async def bench_appends(url: str, seconds: float) -> list[str]:
     pool = await asyncpg.create_pool(url, min_size=8, max_size=8)
     await migrate(pool)
@@ -146,11 +159,7 @@ async def bench_appends(url: str, seconds: float) -> list[str]:
     store = EventStore(pool, BENCH)
     payload = Ticked(resident_id=uuid.uuid4(), note="visited; all well").model_dump_json()
 
-    async def raw(_: int) -> None:
-        async with pool.acquire() as conn:
-            await conn.execute(
-                "INSERT INTO raw_inserts VALUES ($1, $2::jsonb)", uuid.uuid4(), payload
-            )
+    raw = raw_insert(pool, payload)
 
     async def append(i: int) -> None:
         event = Ticked(resident_id=uuid.uuid4(), note="visited; all well")
@@ -227,11 +236,7 @@ async def bench_health(url: str, seconds: float) -> list[str]:
     )
     payload = check_up.model_dump_json()
 
-    async def raw(_: int) -> None:
-        async with pool.acquire() as conn:
-            await conn.execute(
-                "INSERT INTO raw_inserts VALUES ($1, $2::jsonb)", uuid.uuid4(), payload
-            )
+    raw = raw_insert(pool, payload)
 
     out = []
     for writers in (1, 8):
@@ -353,11 +358,7 @@ async def bench_volunteering(url: str, seconds: float) -> list[str]:
     checkout = CheckOut()
     payload = checkout.model_dump_json()
 
-    async def raw(_: int) -> None:
-        async with pool.acquire() as conn:
-            await conn.execute(
-                "INSERT INTO raw_inserts VALUES ($1, $2::jsonb)", uuid.uuid4(), payload
-            )
+    raw = raw_insert(pool, payload)
 
     out = []
     for writers in (1, 8):
@@ -378,6 +379,93 @@ async def bench_volunteering(url: str, seconds: float) -> list[str]:
         out.append(
             line(f"volunteering check-outs, {writers} writer(s)", ours, baseline, "cmds/s", None)
             + note
+        )
+    await pool.close()
+    return out
+
+
+ITEMS_PER_WRITER = 40
+"""The work items each writer of the governance part reports on in turn."""
+
+
+async def bench_governance(url: str, seconds: float) -> list[str]:
+    """Progress reports per second through governance's work-item command path, in process:
+    the role checked, the item loaded and checked visible to the owner's liaison (its
+    organisations against the token's), the report decided and appended. Each writer reports on
+    items of its own, in turn (two reports on one item at once would conflict, and a user would
+    retry), so that no item's history grows long in a run."""
+    # The workspace's services are installed beside the dev tools (see bench_volunteering).
+    from anju_contracts.governance import CATALOG
+    from anju_contracts.registry import OrganisationKind
+    from anju_governance.application import items, meetings, mirror
+    from anju_governance.application.config import GovernanceConfig
+    from anju_governance.application.reactions import policies
+    from anju_governance.settings import GovernanceSettings
+    from eventkit import known
+    from eventkit.auth import Principal
+    from eventkit.commands import Caller, utcnow
+    from eventkit.testing.registry import RegistryFeed
+
+    pool = await asyncpg.create_pool(url, min_size=8, max_size=8)
+    await migrate(pool, known.DDL, mirror.DDL)
+    await pool.execute("CREATE TABLE IF NOT EXISTS raw_inserts (id uuid PRIMARY KEY, data jsonb)")
+    store = EventStore(pool, CATALOG)
+    config = GovernanceConfig(
+        clock=utcnow, known=known.PostgresKnown(), meeting_kinds=GovernanceSettings.kinds_of([])
+    )
+    feed = RegistryFeed(store, policies(config)[0])
+    await feed.build_tree(residents=0)
+    owner = await feed.organisation(OrganisationKind.PROPERTY_COMPANY, "安居物业服务有限公司")
+
+    def as_(role: Role, organisations: tuple[str, ...] = ()) -> Caller:
+        principal = Principal(
+            sub=f"{role}-bench",
+            roles=(role,),
+            areas=(feed.community_id,),
+            organisations=organisations,
+        )
+        return Caller(principal, Context(actor=Actor(id=principal.sub, roles=(role,))))
+
+    director, liaison = as_(Role.DIRECTOR), as_(Role.LIAISON, (owner,))
+    called = meetings.CallMeeting(
+        kind="joint_party_building",
+        title="党建联席会",
+        area_id=uuid.UUID(feed.community_id),
+        held_on=date.today(),
+    )
+    meeting = uuid.UUID((await meetings.call_meeting(store, called, director, config)).id)
+    decided = meetings.RecordDecision(text="物业限期整改")
+    answer = await meetings.record_decision(store, meeting, decided, director, config)
+    decision = uuid.UUID(str(answer.sub_id))
+
+    async def item() -> uuid.UUID:
+        opened = meetings.OpenItem(
+            title="修好屋顶",
+            owner_organisation_id=uuid.UUID(owner),
+            deadline=utcnow() + timedelta(days=30),
+        )
+        made = await meetings.open_decision_item(store, meeting, decision, opened, director, config)
+        item_id = uuid.UUID(made.id)
+        await items.receive(store, item_id, items.ReceiveItem(), liaison, config)
+        return item_id
+
+    report = items.ReportProgress(note="已进场施工", percent=50)
+    payload = report.model_dump_json()
+
+    raw = raw_insert(pool, payload)
+
+    out = []
+    for writers in (1, 8):
+        baseline = await _run_writers(writers, seconds, raw)
+        mine = [[await item() for _ in range(ITEMS_PER_WRITER)] for _ in range(writers)]
+
+        async def one(i: int, mine: list[list[uuid.UUID]] = mine) -> None:
+            turn = mine[i // 1_000_000][i % ITEMS_PER_WRITER]
+            await items.report_progress(store, turn, report, liaison, config)
+
+        ours = await _run_writers(writers, seconds, one)
+        out.append(
+            line(f"work-item progress reports, {writers} writer(s)", ours, baseline, "cmds/s", None)
         )
     await pool.close()
     return out
@@ -1038,6 +1126,7 @@ PARTS = (
     "appends",
     "health",
     "volunteering",
+    "governance",
     "relay",
     "projection",
     "e2e",
@@ -1070,6 +1159,8 @@ async def main_async(args: argparse.Namespace) -> None:
                 show(await bench_health(await database("_health"), args.seconds))
             if "volunteering" in parts:
                 show(await bench_volunteering(await database("_volunteering"), args.seconds))
+            if "governance" in parts:
+                show(await bench_governance(await database("_governance"), args.seconds))
             if "relay" in parts:
                 lines, prefix = await bench_relay(await database("_relay"), bootstrap, args.events)
                 show(lines)

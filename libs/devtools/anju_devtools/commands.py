@@ -83,8 +83,12 @@ def cmd_demo(root: Path, args: argparse.Namespace) -> int:
             health=args.health or None,
             volunteering=args.volunteering or None,
             station=args.station or None,
+            governance=args.governance or None,
             query=args.query or None,
             sign=lambda sub, roles, areas: issue_token(secret, sub, roles, areas),
+            sign_liaison=lambda sub, areas, organisations: issue_token(
+                secret, sub, [Role.LIAISON], areas, organisations=organisations
+            ),
         )
     )
 
@@ -132,6 +136,11 @@ def add_commands(sub: Any, root: Path) -> None:
         "--station",
         default="http://127.0.0.1:8105",
         help="the station (skipped when it does not answer; '' to skip)",
+    )
+    demo.add_argument(
+        "--governance",
+        default="http://127.0.0.1:8106",
+        help="the governance service (skipped when it does not answer; '' to skip)",
     )
     demo.add_argument(
         "--query",

@@ -32,6 +32,11 @@ query service reads the receptions per week and the services back, and mediation
 conflict signals it reported for the referred opinions. The station stamps each fact
 with the time it is recorded, so this is the desk's recent work, not its history since 2023.
 
+When the governance service answers (and the volunteering part registered the partner
+organisations), the demo loads a year of meetings and their work list through governance's HTTP
+API (:mod:`anju_devtools.demo_governance`): monthly joint meetings and Fengqiao-hut meetings,
+items closed, reopened, late and due soon.
+
 Loading twice does not duplicate anything: the registry refuses a second resident with the same
 ID number, so a 409 on the demo's first resident means the community is already there.
 """
@@ -56,6 +61,8 @@ WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK = "10X98765432"
 Sign = Callable[[str, Sequence[str], Sequence[str]], str]
 """Issues a bearer token for ``(sub, roles, areas)``."""
+SignLiaison = Callable[[str, Sequence[str], Sequence[str]], str]
+"""Issues a partner liaison's bearer token for ``(sub, areas, organisations)``."""
 AGED_SHARE = 0.17
 """About this share of the residents are 65 or over: public-rental estates skew old."""
 
@@ -174,15 +181,22 @@ class Loader:
             return result
 
     async def post_when_known(
-        self, path: str, body: dict[str, Any], *, wait_s: float = 60.0
+        self,
+        path: str,
+        body: dict[str, Any],
+        *,
+        wait_s: float = 60.0,
+        headers: dict[str, str] | None = None,
+        unknown: tuple[str, ...] = ("area_not_found", "unknown_resident"),
     ) -> dict[str, Any]:
-        """POST to mediation, retrying while it has not yet learned the registry's areas and
-        residents (it learns them from the registry's events, a moment after they happen)."""
+        """POST to a service that learns the registry's records from its events (mediation,
+        governance), retrying while it has not yet learnt those the command names (the error
+        codes ``unknown``): it learns them a moment after they happen."""
         deadline = time.monotonic() + wait_s
         while True:
-            response = await self.send(path, body)
+            response = await self.send(path, body, headers=headers)
             code = _error_code(response)
-            if code in ("area_not_found", "unknown_resident") and time.monotonic() < deadline:
+            if code in unknown and time.monotonic() < deadline:
                 await asyncio.sleep(0.5)
                 continue
             if response.status_code >= 300:
@@ -278,8 +292,10 @@ async def load(
     health: str | None = "http://127.0.0.1:8103",
     volunteering: str | None = "http://127.0.0.1:8104",
     station: str | None = "http://127.0.0.1:8105",
+    governance: str | None = "http://127.0.0.1:8106",
     query: str | None = "http://127.0.0.1:8100",
     sign: Sign | None = None,
+    sign_liaison: SignLiaison | None = None,
 ) -> int:
     """Load the demo; ``sign`` issues the tokens of the staff who send the health, volunteering
     and station commands (``(sub, roles, areas)`` → token), else every command is sent with
@@ -329,7 +345,54 @@ async def load(
             sign,
             partners,
         )
+    if governance is not None:
+        organisations = {key: organisation for key, (organisation, _) in partners.items()}
+        await _load_governance(
+            governance,
+            headers,
+            random.Random(seed + 4),
+            loaded,
+            organisations,
+            sign,
+            sign_liaison,
+        )
     return 0
+
+
+async def _load_governance(
+    governance: str,
+    headers: dict[str, str],
+    rng: random.Random,
+    loaded: Community,
+    organisations: dict[str, str],
+    sign: Sign | None,
+    sign_liaison: SignLiaison | None,
+) -> None:
+    # demo_governance builds on this module's loader and community
+    from anju_devtools.demo_governance import OWNERS, load_governance, summary
+
+    async with httpx.AsyncClient(base_url=governance, headers=headers, timeout=30) as client:
+        if not await answers(client):
+            print(
+                f"anju demo: the governance service at {governance} does not answer;"
+                " skipping meetings and work items."
+            )
+            return
+        if sign is None or sign_liaison is None or not set(OWNERS) <= set(organisations):
+            print(
+                "anju demo: governance needs the partner organisations the volunteering part"
+                " registers and tokens for its staff and liaisons; skipping it."
+            )
+            return
+        done = await load_governance(
+            Loader(client, parallel=4),
+            rng,
+            loaded,
+            organisations,
+            sign=sign,
+            sign_liaison=sign_liaison,
+        )
+    print(summary(done))
 
 
 async def _load_health(

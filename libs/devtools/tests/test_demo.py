@@ -260,3 +260,47 @@ async def test_the_demo_loads_volunteering_and_the_query_shows_its_figures(
     assert round(sum(u.hours for u in figures.host_units), 2) == round(employed, 2)
     assert len(done.certificates) == 2
     assert done.sign_ups > 0
+
+
+async def test_the_demo_loads_a_year_of_meetings_and_a_work_list_in_every_state(
+    database_url: str, kafka_bootstrap: str
+) -> None:
+    from anju_contracts.registry import OrganisationKind
+    from anju_devtools.demo_governance import OWNERS, load_governance
+    from anju_governance.testing import SECRET as GOVERNANCE_SECRET, running_governance
+
+    kinds = {
+        "property": OrganisationKind.PROPERTY_COMPANY,
+        "housing": OrganisationKind.HOUSING_SECURITY_CENTRE,
+        "police": OrganisationKind.POLICE_STATION,
+        "paired": OrganisationKind.PAIRED_UNIT,
+    }
+    async with running_governance(database_url, kafka_bootstrap) as governance:
+        organisations = {k: await governance.feed.organisation(kinds[k]) for k in OWNERS}
+        community = Community(governance.feed.community_id, [governance.feed.grid_id])
+        done = await load_governance(
+            Loader(governance.client, parallel=2),
+            random.Random(7),
+            community,
+            organisations,
+            sign=lambda sub, roles, areas: issue_token(GOVERNANCE_SECRET, sub, roles, areas),
+            sign_liaison=lambda sub, areas, orgs: issue_token(
+                GOVERNANCE_SECRET, sub, ["liaison"], areas, organisations=orgs
+            ),
+            now=governance.clock.now,
+        )
+        assert done.meetings == 12 + 6 + 1
+        statuses: dict[str, set[str]] = {}
+        director = governance.director()
+        for fate, ids in done.items.items():
+            for item_id in ids:
+                statuses.setdefault(fate, set()).add(
+                    (await governance.item(item_id, director))["status"]
+                )
+        assert statuses["reopened"] == {"in_progress"}
+        assert statuses["late"] <= {"received", "in_progress"}
+        assert {"closed", "late", "near", "open"} <= set(statuses)
+        assert statuses["closed"] == {"closed"}
+        await governance.scheduler(days_ahead=0).fire_due()  # the late ones turn red
+        late = await governance.item(done.items["late"][0], director)
+        assert late["colour"] == "red"

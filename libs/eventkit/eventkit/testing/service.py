@@ -44,9 +44,17 @@ class ServiceClient:
         runtime: Runtime = self.app.state.runtime
         return runtime
 
-    def auth(self, *roles: str, sub: str = "staff-1", areas: Iterable[str] = ()) -> dict[str, str]:
-        """Headers with a bearer token for ``roles``, covering ``areas``."""
-        return {"Authorization": f"Bearer {issue_token(self.secret, sub, roles, areas)}"}
+    def auth(
+        self,
+        *roles: str,
+        sub: str = "staff-1",
+        areas: Iterable[str] = (),
+        organisations: Iterable[str] = (),
+    ) -> dict[str, str]:
+        """Headers with a bearer token for ``roles``, covering ``areas`` (and, for a liaison,
+        speaking for ``organisations``)."""
+        token = issue_token(self.secret, sub, roles, areas, organisations=organisations)
+        return {"Authorization": f"Bearer {token}"}
 
     @property
     def admin(self) -> dict[str, str]:

@@ -1,0 +1,1 @@
+"""The governance service's use cases: load, decide, append."""

@@ -1,0 +1,1 @@
+"""The governance service's domain: pure deciders, no I/O."""

@@ -1,0 +1,1 @@
+"""The governance service's edges: the composition root and the HTTP routes."""

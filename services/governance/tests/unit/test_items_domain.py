@@ -1,0 +1,163 @@
+"""The work item's decider: given events, when a command, then events — the lifecycle's rules,
+verification by someone other than the owner, the reopen window, and supervision once per
+colour and deadline."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from uuid import uuid4
+
+import pytest
+
+from anju_contracts import Event
+from anju_contracts.governance import (
+    SourceLink,
+    SourceRecord,
+    SupervisionColour,
+    SupervisionRaised,
+    WorkItemReceived,
+    WorkItemSource,
+    WorkItemStatus,
+)
+from anju_contracts.registry import AreaPath
+from anju_governance.domain import items
+from anju_governance.domain.errors import (
+    DeadlineNotAhead,
+    NotTheConvener,
+    NotTheOwner,
+    OwnerMayNotVerify,
+    ReopenWindowPassed,
+    WrongItemState,
+)
+from eventkit.dates import DateTooEarly
+
+NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+OWNER, CO = uuid4(), uuid4()
+RECEIPT = timedelta(hours=48)
+
+
+def opened(*, owner: bool = True, deadline: datetime = NOW + timedelta(days=10)) -> list[Event]:
+    opening = items.Opening(
+        title="修屋顶",
+        source=SourceLink(
+            source=WorkItemSource.GOVERNANCE, record=SourceRecord.DECISION, id=uuid4()
+        ),
+        path=AreaPath(community_id=uuid4()),
+        deadline=deadline,
+        owner=OWNER if owner else None,
+        co_organisations=(CO, OWNER),
+        responsible="zhou",
+        convener="director-1",
+    )
+    return items.open_item(uuid4(), opening, by="director-1", since=NOW, now=NOW, receipt=RECEIPT)
+
+
+def state(events: list[Event]) -> items.WorkItem:
+    folded = items.fold(events)
+    assert folded is not None
+    return folded
+
+
+def then(events: list[Event], new: list[Event]) -> list[Event]:
+    return [*events, *new]
+
+
+def completed() -> list[Event]:
+    history = opened()
+    history = then(history, items.receive(state(history), by="zhou", speaks_for={OWNER}, now=NOW))
+    return then(
+        history, items.report_completion(state(history), summary="done", by="zhou", now=NOW)
+    )
+
+
+def test_an_item_with_an_owner_waits_for_receipt_and_the_owner_is_not_a_co_owner() -> None:
+    item = state(opened())
+    assert item.status == WorkItemStatus.ASSIGNED
+    assert item.receipt_due_by == NOW + RECEIPT
+    assert item.organisations == (OWNER, CO)
+    assert state(opened(owner=False)).status == WorkItemStatus.UNASSIGNED
+
+
+def test_only_the_owner_signs_for_receipt_and_late_is_recorded() -> None:
+    history = opened()
+    with pytest.raises(NotTheOwner):
+        items.receive(state(history), by="co", speaks_for={CO}, now=NOW)
+    late = items.receive(
+        state(history), by="director", speaks_for=None, now=NOW + timedelta(days=3)
+    )
+    assert isinstance(late[0], WorkItemReceived)
+    assert late[0].late is True
+
+
+def test_the_owner_may_not_verify_but_someone_else_may() -> None:
+    history = completed()
+    for by, speaks_for in (("zhou", frozenset()), ("other", frozenset({OWNER}))):
+        with pytest.raises(OwnerMayNotVerify):
+            items.verify(state(history), by=by, speaks_for=speaks_for, note=None, now=NOW)
+    history = then(
+        history, items.verify(state(history), by="director-2", speaks_for=set(), note=None, now=NOW)
+    )
+    history = then(history, items.close(state(history), by="director-1", now=NOW))
+    assert state(history).status == WorkItemStatus.CLOSED
+
+
+def test_a_closed_item_reopens_within_the_window_only() -> None:
+    history = completed()
+    history = then(
+        history, items.verify(state(history), by="d", speaks_for=set(), note=None, now=NOW)
+    )
+    history = then(history, items.close(state(history), by="d", now=NOW))
+    window = timedelta(days=30)
+    later = NOW + timedelta(days=31)
+    with pytest.raises(ReopenWindowPassed):
+        items.reopen(
+            state(history),
+            reason="漏",
+            deadline=later + timedelta(days=5),
+            by="d",
+            now=later,
+            window=window,
+        )
+    soon = NOW + timedelta(days=5)
+    reopened = items.reopen(
+        state(history),
+        reason="漏",
+        deadline=soon + timedelta(days=5),
+        by="d",
+        now=soon,
+        window=window,
+    )
+    assert state(then(history, reopened)).status == WorkItemStatus.IN_PROGRESS
+    with pytest.raises(WrongItemState):
+        items.close(state(then(history, reopened)), by="d", now=soon)
+
+
+def test_only_the_convener_extends_and_only_later() -> None:
+    item = state(opened())
+    with pytest.raises(NotTheConvener):
+        items.extend_deadline(item, to=NOW + timedelta(days=20), reason="r", by="d-2", now=NOW)
+    with pytest.raises(DeadlineNotAhead):
+        items.extend_deadline(
+            item, to=NOW + timedelta(days=5), reason="r", by="director-1", now=NOW
+        )
+    with pytest.raises(DateTooEarly):
+        opened(deadline=NOW - timedelta(days=1))
+
+
+@pytest.mark.parametrize("colour", list(SupervisionColour))
+def test_each_colour_is_raised_once_per_deadline(colour: SupervisionColour) -> None:
+    history = opened()
+    item = state(history)
+    due_by = item.receipt_due_by if colour == SupervisionColour.BLUE else item.deadline
+    assert due_by is not None
+    raised = items.supervise(item, colour, due_by=due_by, now=NOW)
+    assert [type(e) for e in raised] == [SupervisionRaised]
+    assert items.supervise(state(then(history, raised)), colour, due_by=due_by, now=NOW) == []
+    # a deadline that no longer holds raises nothing
+    assert items.supervise(item, colour, due_by=due_by + timedelta(days=1), now=NOW) == []
+
+
+def test_nothing_is_raised_while_a_completion_waits_for_verification() -> None:
+    item = state(completed())
+    assert items.supervise(item, SupervisionColour.RED, due_by=item.deadline, now=NOW) == []
+    assert item.colour is None
