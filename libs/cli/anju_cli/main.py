@@ -31,7 +31,16 @@ def jwt_secret() -> str:
 
 
 def cmd_token(args: argparse.Namespace) -> int:
-    print(issue_token(jwt_secret(), args.sub, args.role, args.area or (), ttl_s=args.ttl))
+    print(
+        issue_token(
+            jwt_secret(),
+            args.sub,
+            args.role,
+            args.area or (),
+            organisations=args.organisation or (),
+            ttl_s=args.ttl,
+        )
+    )
     return 0
 
 
@@ -42,6 +51,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     token = sub.add_parser("token", help="print a bearer token signed with the dev secret")
     token.add_argument("--role", action="append", required=True, choices=[r.value for r in Role])
     token.add_argument("--area", action="append", help="an area id the holder covers")
+    token.add_argument(
+        "--organisation",
+        action="append",
+        help="a partner organisation id the holder speaks for (a liaison's)",
+    )
     token.add_argument("--sub", default="dev-user", help="the staff member's id")
     token.add_argument("--ttl", type=int, default=12 * 3600, help="lifetime in seconds")
     token.set_defaults(func=cmd_token)

@@ -19,6 +19,9 @@ The rules, decided once:
   claim never widens access.
 - A record that belongs to **several communities** (a partner organisation serving more than
   one) is seen by a caller covering **any** of them.
+- A partner organisation's **liaison** sees only records tied to an organisation their token's
+  ``organisations`` names (a work item it owns or co-owns, the organisation itself), and only
+  within their areas: a record tied to no organisation does not exist for them.
 - A **sensitive** record (a sensitive dispute) is seen only by the staff assigned to it (its
   mediators, wherever their areas are) and by the **directors whose areas cover it**; no other
   role sees it, even within its areas.
@@ -62,23 +65,51 @@ class Guarded:
     """Staff ids assigned to the record (a dispute's mediators): they see it wherever it is."""
     communities: frozenset[UUID] = field(default_factory=frozenset)
     """Further communities the record belongs to: a caller covering any of them sees it."""
+    organisations: frozenset[UUID] = field(default_factory=frozenset)
+    """The partner organisations the record is tied to: their liaisons see it (in their areas)."""
 
     @classmethod
-    def at(cls, place: Placed, *, sensitive: bool = False, assigned: Iterable[str] = ()) -> Guarded:
-        return cls(place.community_id, place.grid_id, sensitive, frozenset(assigned))
+    def at(
+        cls,
+        place: Placed,
+        *,
+        sensitive: bool = False,
+        assigned: Iterable[str] = (),
+        organisations: Iterable[UUID] = (),
+    ) -> Guarded:
+        return cls(
+            place.community_id,
+            place.grid_id,
+            sensitive,
+            frozenset(assigned),
+            organisations=frozenset(organisations),
+        )
 
     @classmethod
-    def serving(cls, community_ids: Sequence[UUID]) -> Guarded:
+    def serving(
+        cls, community_ids: Sequence[UUID], *, organisations: Iterable[UUID] = ()
+    ) -> Guarded:
         """A record of several communities (a partner organisation): placed at the first, seen
         from any of them."""
         first, *others = community_ids
-        return cls(first, communities=frozenset(others))
+        return cls(first, communities=frozenset(others), organisations=frozenset(organisations))
 
 
 def area_ids(principal: Principal) -> frozenset[UUID]:
     """The areas a token names, as ids (an entry that is not an id covers nothing)."""
     ids: set[UUID] = set()
     for value in principal.areas:
+        try:
+            ids.add(uuid.UUID(value))
+        except ValueError:
+            continue
+    return frozenset(ids)
+
+
+def organisation_ids(principal: Principal) -> frozenset[UUID]:
+    """The organisations a liaison's token names, as ids (anything else speaks for none)."""
+    ids: set[UUID] = set()
+    for value in principal.organisations:
         try:
             ids.add(uuid.UUID(value))
         except ValueError:
@@ -101,6 +132,8 @@ def may_see(principal: Principal, record: Guarded) -> bool:
     if principal.sub in record.assigned:
         return True
     if record.sensitive and not principal.has(Role.DIRECTOR):
+        return False
+    if principal.has(Role.LIAISON) and not organisation_ids(principal) & record.organisations:
         return False
     if covers(principal, record.community_id, record.grid_id):
         return True
@@ -127,12 +160,15 @@ def visible_sql(
     sensitive: str | None = None,
     assigned: str | None = None,
     communities: str | None = None,
+    organisations: str | None = None,
 ) -> str:
     """:func:`may_see` as a SQL condition over a read model's columns.
 
     ``community`` and ``grid`` are uuid columns; ``sensitive`` a boolean column and ``assigned``
     a ``text[]`` column of staff ids, for read models whose records can be sensitive;
-    ``communities`` a ``uuid[]`` column of further communities (:attr:`Guarded.communities`).
+    ``communities`` a ``uuid[]`` column of further communities (:attr:`Guarded.communities`);
+    ``organisations`` a ``uuid[]`` column of the organisations the record is tied to
+    (:attr:`Guarded.organisations`): without it a liaison sees nothing.
     """
     if principal.has(Role.ADMIN):
         return "true"
@@ -143,6 +179,12 @@ def visible_sql(
     covered = f"({covered})"
     if sensitive is not None and not principal.has(Role.DIRECTOR):
         covered = f"(NOT {sensitive} AND {covered})"
+    if principal.has(Role.LIAISON):
+        if organisations is None:
+            covered = "false"
+        else:
+            mine = params(sorted(organisation_ids(principal)))
+            covered = f"({organisations} && {mine}::uuid[] AND {covered})"
     if assigned is not None:
         covered = f"({covered} OR {params(principal.sub)} = ANY({assigned}))"
     return covered

@@ -25,6 +25,9 @@ class Role(StrEnum):
     PETITION_AGENT = "petition_agent"
     DOCTOR = "doctor"
     VOLUNTEER_COORDINATOR = "volunteer_coordinator"
+    LIAISON = "liaison"
+    """A partner organisation's liaison: sees only the records of the organisations their
+    token's ``organisations`` names, within their ``areas``."""
     SERVICE = "service"
 
 
@@ -36,6 +39,8 @@ class Principal(BaseModel):
     sub: str
     roles: tuple[Role, ...]
     areas: tuple[str, ...] = ()
+    organisations: tuple[str, ...] = ()
+    """For a liaison: the partner organisations (registry ids) they speak for."""
 
     def has(self, *roles: Role) -> bool:
         return any(role in self.roles for role in roles)
@@ -51,16 +56,19 @@ def issue_token(
     roles: Iterable[Role | str],
     areas: Iterable[str] = (),
     *,
+    organisations: Iterable[str] = (),
     ttl_s: int = 12 * 3600,
 ) -> str:
     now = int(time.time())
-    claims = {
+    claims: dict[str, object] = {
         "sub": sub,
         "roles": [str(Role(r)) for r in roles],
         "areas": list(areas),
         "iat": now,
         "exp": now + ttl_s,
     }
+    if organisations:
+        claims["organisations"] = list(organisations)
     return jwt.encode(claims, secret, algorithm="HS256")
 
 

@@ -137,8 +137,9 @@ class KnownOrganisation:
 
     @property
     def guard(self) -> Guarded:
-        """Where the organisation sits for the access policy: seen from any community it serves."""
-        return Guarded.serving(self.community_ids)
+        """Where the organisation sits for the access policy: seen from any community it serves
+        (by its own liaisons, too)."""
+        return Guarded.serving(self.community_ids, organisations=[self.organisation_id])
 
 
 # -- learning -------------------------------------------------------------------------------------

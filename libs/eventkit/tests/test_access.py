@@ -28,8 +28,21 @@ C1, C2 = uuid.uuid4(), uuid.uuid4()
 G1, G2, G3 = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()  # G1, G2 in C1; G3 in C2
 
 
-def who(sub: str, *roles: Role, areas: tuple[UUID | str, ...] = ()) -> Principal:
-    return Principal(sub=sub, roles=roles, areas=tuple(str(a) for a in areas))
+O1, O2 = uuid.uuid4(), uuid.uuid4()  # partner organisations
+
+
+def who(
+    sub: str,
+    *roles: Role,
+    areas: tuple[UUID | str, ...] = (),
+    organisations: tuple[UUID | str, ...] = (),
+) -> Principal:
+    return Principal(
+        sub=sub,
+        roles=roles,
+        areas=tuple(str(a) for a in areas),
+        organisations=tuple(str(o) for o in organisations),
+    )
 
 
 PRINCIPALS = {
@@ -44,6 +57,9 @@ PRINCIPALS = {
     "mediator m-1, no areas": who("m-1", Role.MEDIATOR),
     "mediator C1": who("m-2", Role.MEDIATOR, areas=(C1,)),
     "doctor G1": who("doc", Role.DOCTOR, areas=(G1,)),
+    "liaison of O1, C1": who("l1", Role.LIAISON, areas=(C1,), organisations=(O1,)),
+    "liaison of O1, no areas": who("l0", Role.LIAISON, organisations=(O1,)),
+    "liaison of nothing, C1": who("ln", Role.LIAISON, areas=(C1,), organisations=("junk",)),
 }
 
 RECORDS = {
@@ -56,22 +72,39 @@ RECORDS = {
     "sensitive C2/G3": Guarded(C2, G3, sensitive=True),
     "C2/G3, m-1 assigned": Guarded(C2, G3, assigned=frozenset({"m-1"})),
     "C2, serving C1 too": Guarded.serving([C2, C1]),
+    "C1/G1, O1 owns": Guarded(C1, G1, organisations=frozenset({O1})),
+    "C1, O2 owns with O1": Guarded(C1, None, organisations=frozenset({O2, O1})),
+    "C1/G2, O2 owns": Guarded(C1, G2, organisations=frozenset({O2})),
+    "C2/G3, O1 owns": Guarded(C2, G3, organisations=frozenset({O1})),
+    "sensitive C1/G1, O1 owns": Guarded(C1, G1, sensitive=True, organisations=frozenset({O1})),
 }
 
 ALL = set(RECORDS)
-PLAIN_C1 = {"C1/G1", "C1/G2", "C1 (no grid)", "C2, serving C1 too"}
+OWNED_C1 = {"C1/G1, O1 owns", "C1, O2 owns with O1", "C1/G2, O2 owns"}
+PLAIN_C1 = {"C1/G1", "C1/G2", "C1 (no grid)", "C2, serving C1 too"} | OWNED_C1
+SENSITIVE_C1_G1 = {"sensitive C1/G1", "sensitive C1/G1, m-1 assigned", "sensitive C1/G1, O1 owns"}
 EXPECTED: dict[str, set[str]] = {
     "admin": ALL,
-    "director C1": PLAIN_C1 | {"sensitive C1/G1", "sensitive C1/G1, m-1 assigned"},
-    "director C2": {"C2/G3", "sensitive C2/G3", "C2/G3, m-1 assigned", "C2, serving C1 too"},
+    "director C1": PLAIN_C1 | SENSITIVE_C1_G1,
+    "director C2": {
+        "C2/G3",
+        "sensitive C2/G3",
+        "C2/G3, m-1 assigned",
+        "C2, serving C1 too",
+        "C2/G3, O1 owns",
+    },
     "director, no areas": set(),
-    "director of grid G1": {"C1/G1", "sensitive C1/G1", "sensitive C1/G1, m-1 assigned"},
-    "grid worker G1": {"C1/G1"},
+    "director of grid G1": {"C1/G1", "C1/G1, O1 owns"} | SENSITIVE_C1_G1,
+    "grid worker G1": {"C1/G1", "C1/G1, O1 owns"},
     "grid worker, community C1": PLAIN_C1,
     "grid worker, junk area": set(),
     "mediator m-1, no areas": {"sensitive C1/G1, m-1 assigned", "C2/G3, m-1 assigned"},
     "mediator C1": PLAIN_C1,
-    "doctor G1": {"C1/G1"},
+    "doctor G1": {"C1/G1", "C1/G1, O1 owns"},
+    # owned or co-owned by their organisation, in their areas, never sensitive
+    "liaison of O1, C1": {"C1/G1, O1 owns", "C1, O2 owns with O1"},
+    "liaison of O1, no areas": set(),
+    "liaison of nothing, C1": set(),
 }
 
 
@@ -88,12 +121,12 @@ async def test_sql_form_matches_the_table(database_url: str) -> None:
             """
             CREATE TEMP TABLE records (
                 name text, community_id uuid, grid_id uuid, sensitive boolean, assigned text[],
-                communities uuid[]
+                communities uuid[], organisations uuid[]
             )
             """
         )
         await conn.executemany(
-            "INSERT INTO records VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO records VALUES ($1, $2, $3, $4, $5, $6, $7)",
             [
                 (
                     n,
@@ -102,6 +135,7 @@ async def test_sql_form_matches_the_table(database_url: str) -> None:
                     r.sensitive,
                     sorted(r.assigned),
                     sorted(r.communities),
+                    sorted(r.organisations),
                 )
                 for n, r in RECORDS.items()
             ],
@@ -116,6 +150,7 @@ async def test_sql_form_matches_the_table(database_url: str) -> None:
                 sensitive="sensitive",
                 assigned="assigned",
                 communities="communities",
+                organisations="organisations",
             )
             rows = await conn.fetch(f"SELECT name FROM records WHERE {where}", *params.values)
             assert {r["name"] for r in rows} == EXPECTED[name], name
@@ -182,3 +217,23 @@ def test_a_consistency_token_with_an_unreasonable_version_is_refused(version: st
 
     with pytest.raises(BadConsistencyToken):
         ConsistencyToken.decode(f"registry:resident-1:{version}")
+
+
+def test_a_read_model_without_organisations_shows_a_liaison_nothing() -> None:
+    params = Params()
+    where = visible_sql(
+        PRINCIPALS["liaison of O1, C1"], params, community="community_id", grid="grid_id"
+    )
+    assert where == "false"
+
+
+def test_a_liaison_token_names_the_organisations_it_speaks_for() -> None:
+    from eventkit.auth import issue_token, verify_token
+
+    secret = "liaison-tests-secret-0123456789-0123456789"
+    token = issue_token(secret, "l1", [Role.LIAISON], [str(C1)], organisations=[str(O1)])
+    principal = verify_token(token, secret)
+    assert principal.organisations == (str(O1),)
+    assert may_see(principal, RECORDS["C1/G1, O1 owns"])
+    assert not may_see(principal, RECORDS["C1/G1"])
+    assert verify_token(issue_token(secret, "d", [Role.DIRECTOR]), secret).organisations == ()
