@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from typing import Any, Literal
+from datetime import date, datetime
+from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -26,28 +26,11 @@ from anju_query.application.models import (
     StationService,
     StationVisit,
 )
+from anju_query.application.periods import Period, next_period, period_start
 from anju_query.application.scope import Params, Scope
 
-Period = Literal["day", "week", "month"]
 SHOWN = 100
 """How many receptions, and how many services, a profile shows (latest first)."""
-
-
-def period_start(day: date, period: Period) -> date:
-    """The first day of the period ``day`` falls in."""
-    if period == "week":
-        return day - timedelta(days=day.weekday())
-    if period == "month":
-        return day.replace(day=1)
-    return day
-
-
-def next_period(start: date, period: Period) -> date:
-    if period == "week":
-        return start + timedelta(days=7)
-    if period == "month":
-        return date(start.year + start.month // 12, start.month % 12 + 1, 1)
-    return start + timedelta(days=1)
 
 
 def _mean(value: Any) -> float | None:

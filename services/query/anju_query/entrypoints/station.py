@@ -15,10 +15,10 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query
 
 from anju_contracts.station import ServiceStatus
+from anju_query.application.periods import Period
 from anju_query.application.permissions import READ_STATION_RECEPTIONS, READ_STATION_SERVICES
 from anju_query.application.scope import Scope
 from anju_query.application.station import (
-    Period,
     ReceptionCounts,
     ReceptionFilter,
     ServiceFilter,
@@ -26,18 +26,19 @@ from anju_query.application.station import (
     reception_counts,
     station_services,
 )
-from anju_query.entrypoints.http import Limit, Offset, read_your_writes, scope_for
+from anju_query.entrypoints.http import (
+    BadDateRange,
+    Limit,
+    Offset,
+    read_your_writes,
+    scope_for,
+)
 from eventkit.app import RuntimeDep
-from eventkit.errors import Invalid
 
 ReceptionsScope = Annotated[Scope, Depends(scope_for(READ_STATION_RECEPTIONS))]
 ServicesScope = Annotated[Scope, Depends(scope_for(READ_STATION_SERVICES))]
 
 router = APIRouter(dependencies=[Depends(read_your_writes)])
-
-
-class BadDateRange(Invalid):
-    code = "bad_date_range"
 
 
 @router.get("/station/receptions", tags=["station"])
