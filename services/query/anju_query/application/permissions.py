@@ -14,6 +14,7 @@ POLICE = Role.POLICE
 AGENT = Role.PETITION_AGENT
 DOCTOR = Role.DOCTOR
 COORDINATOR = Role.VOLUNTEER_COORDINATOR
+LIAISON = Role.LIAISON
 
 READ_RESIDENTS = "read_residents"
 READ_FULL_ID_NUMBER = "read_full_id_number"
@@ -36,6 +37,8 @@ READ_ORGANISATIONS = "read_organisations"
 READ_LIAISON_PHONES = "read_liaison_phones"
 READ_STATION_RECEPTIONS = "read_station_receptions"
 READ_STATION_SERVICES = "read_station_services"
+READ_MEETINGS = "read_meetings"
+READ_WORK_ITEMS = "read_work_items"
 
 PERMISSIONS = Permissions.of(
     "query",
@@ -104,6 +107,16 @@ PERMISSIONS = Permissions.of(
             (DIRECTOR, DESK),
             "the station's convenience services, overdue hand-offs, time to completion and "
             "satisfaction",
+        ),
+        READ_MEETINGS: (
+            (DIRECTOR, GRID, DESK, MEDIATOR),
+            "the meeting register: attending organisations, decisions and the work items they "
+            "became",
+        ),
+        READ_WORK_ITEMS: (
+            (DIRECTOR, GRID, DESK, MEDIATOR, LIAISON),
+            "the work-list board, an item's history, items overdue, on-time completion rates "
+            "(a liaison: only the items their organisations own or co-own)",
         ),
     },
 )
