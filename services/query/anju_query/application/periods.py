@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Literal
 
+from eventkit.errors import Invalid
+
 Period = Literal["day", "week", "month"]
 
 
@@ -26,8 +28,33 @@ def next_period(start: date, period: Period) -> date:
     return start + timedelta(days=1)
 
 
+MAX_PERIODS = 400
+"""The most periods one answer lists (over a year of days, seven years of weeks, thirty of
+months)."""
+
+
+def period_count(first: date, last: date, period: Period) -> int:
+    """How many periods run from the one ``first`` falls in to the one of ``last``."""
+    start, end = period_start(first, period), period_start(last, period)
+    if period == "month":
+        return (end.year - start.year) * 12 + end.month - start.month + 1
+    return (end - start).days // (7 if period == "week" else 1) + 1
+
+
+class TooManyPeriods(Invalid):
+    code = "too_many_periods"
+
+
 def period_starts(first: date, last: date, period: Period) -> list[date]:
-    """The first days of every period from the one ``first`` falls in to the one of ``last``."""
+    """The first days of every period from the one ``first`` falls in to the one of ``last``
+    (:class:`TooManyPeriods` beyond :data:`MAX_PERIODS`)."""
+    if period_count(first, last, period) > MAX_PERIODS:
+        raise TooManyPeriods(
+            f"at most {MAX_PERIODS} periods at once: a shorter range, or a longer period",
+            max_periods=MAX_PERIODS,
+            first=first.isoformat(),
+            last=last.isoformat(),
+        )
     starts: list[date] = []
     at, end = period_start(first, period), period_start(last, period)
     while at <= end:

@@ -10,7 +10,7 @@ an item from a sensitive dispute only directors (each such item shown is an audi
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated
 from uuid import UUID
 
@@ -59,6 +59,19 @@ router = APIRouter(dependencies=[Depends(read_your_writes)])
 def _range(from_date: date | None, to_date: date | None) -> None:
     if from_date is not None and to_date is not None and from_date > to_date:
         raise BadDateRange("`from` is after `to`", from_date=str(from_date), to_date=str(to_date))
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """A filter's time in UTC (a time without an offset is taken as UTC); one beyond what a
+    timestamp holds becomes the nearest that does (the filter then keeps nothing, or all)."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        return (datetime.min if value.year == 1 else datetime.max).replace(tzinfo=UTC)
 
 
 async def _board(
@@ -111,7 +124,7 @@ async def list_work_items(
         status=status,
         colour=colour,
         source=source,
-        due_before=due_before,
+        due_before=_utc(due_before),
     )
     return await _board(request, runtime, scope, search, limit=limit, offset=offset, now=now)
 
@@ -192,7 +205,7 @@ async def get_on_time(
 ) -> OnTimeReport:
     """On-time completion per owner organisation and period: of the items whose deadline (as
     extended) falls in the period, how many were closed on time, closed late, or are open, and
-    the rate closed on time over due."""
+    the rate closed on time over due (at most 400 periods: `too_many_periods`)."""
     _range(from_date, to_date)
     search = OnTimeFilter(
         community_id=community_id, from_date=from_date, to_date=to_date, period=period

@@ -1038,6 +1038,10 @@ async def test_the_board_filters(world: World) -> None:
     assert await board(world, headers, source="governance") == ["i8", "i3", "i9", "i1", "i2"]
     assert await board(world, headers, due_before="2025-04-01T00:00:00Z") == ["i9", "i1"]
     assert await board(world, headers, due_before="2025-04-01T08:00:00+08:00") == ["i9", "i1"]
+    # without an offset: UTC; beyond what a timestamp holds: nothing, or everything
+    assert await board(world, headers, due_before="2025-04-01T00:00:00") == ["i9", "i1"]
+    assert await board(world, headers, due_before="0001-01-01T00:00:00+14:00") == []
+    assert len(await board(world, headers, due_before="9999-12-31T23:59:59-12:00")) == 9
     assert await board(world, headers, owner_id=str(ids["property"]), status="in_progress") == [
         "i3"
     ]
@@ -1375,6 +1379,16 @@ async def test_on_time_without_bounds_and_per_week(world: World) -> None:
     )
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "bad_date_range"
+    # an answer lists at most 400 periods, also when the range ends where the items do
+    for params in (
+        {"from": "2000-01-01", "to": "2025-12-31", "period": "day"},
+        {"from": "1900-01-01", "period": "week"},
+    ):
+        response = await world.client.get("/governance/on-time", params=params, headers=ADMIN)
+        assert response.status_code == 400, params
+        assert response.json()["error"]["code"] == "too_many_periods"
+    months = {"from": "2000-01-01", "to": "2025-12-31", "period": "month"}
+    assert len((await _get(world, "/governance/on-time", ADMIN, **months))["periods"]) == 312
 
 
 # -- scoping ------------------------------------------------------------------------------------
