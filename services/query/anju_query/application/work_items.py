@@ -156,6 +156,13 @@ class ItemFilter:
 def visible_items(p: Params, scope: Scope, now: datetime) -> str:
     """A subquery of the items the caller may see, with their owner's name, their
     co-organisations (``jsonb``), their colour and whether they are overdue ``now``."""
+    seen = scope.where_tied(
+        p,
+        "i.community_id",
+        "i.grid_id",
+        organisations="i.organisation_ids",
+        sensitive="i.sensitive",
+    )
     return f"""
         SELECT i.*, o.name AS owner_name,
             coalesce((
@@ -167,7 +174,7 @@ def visible_items(p: Params, scope: Scope, now: datetime) -> str:
             (i.status IN {_ACTIVE_SQL} AND i.deadline < {p(now)}) AS overdue
         FROM governance.work_items i
         LEFT JOIN residents.organisations o ON o.organisation_id = i.owner_organisation_id
-        WHERE {scope.where_tied(p, "i.community_id", "i.grid_id", organisations="i.organisation_ids", sensitive="i.sensitive")}
+        WHERE {seen}
     """
 
 
@@ -188,9 +195,8 @@ def _conditions(p: Params, search: ItemFilter) -> str:
     if search.overdue is not None:
         where.append("x.overdue" if search.overdue else "NOT x.overdue")
     if search.decision_ids is not None:
-        where.append(
-            f"x.source_record = 'decision' AND x.source_id = ANY({p(list(search.decision_ids))}::uuid[])"
-        )
+        decisions = p(list(search.decision_ids))
+        where.append(f"x.source_record = 'decision' AND x.source_id = ANY({decisions}::uuid[])")
     return " AND ".join(where)
 
 

@@ -10,7 +10,7 @@ property company, serving C), 住房保障中心 (serving C and C2), 城南派�
 Meetings: m1 a joint party-building meeting of C, scheduled for 3 March and held that day with
 the three partners of C, minutes recorded, confirmed and corrected once; decisions d1 (items i1,
 i2) and d2 (items i3, i9). m2 a Fengqiao-hut meeting of G1 recorded held on 10 April without a
-schedule, decision d3 (item i8). m3 a property coordination meeting of C scheduled for 20 May.
+schedule, minutes recorded (a draft), decision d3 (item i8). m3 a property coordination meeting of C scheduled for 20 May.
 m4 a joint meeting of C2 held on 15 March, decision d4 (item i7).
 
 Items (owner; co-organisations; deadline as extended; what happened):
@@ -415,6 +415,12 @@ async def _seed_meetings(s: Seeder) -> None:
             attendees=["王经理", "楼长"],
             recorded_by="director-1",
             recorded_at=at(4, 10, 18),
+        ),
+        MinutesRecorded(
+            meeting_id=ids["m2"],
+            minutes="楼长反映路灯不亮。",
+            recorded_by="director-1",
+            recorded_at=at(4, 10, 19),
         ),
         _decision(ids, "m2", "d3", "修好一网格路灯"),
         where="g1",
@@ -848,7 +854,9 @@ async def test_every_event_type_lands_in_its_row(world: World) -> None:
     assert m1["organisation_ids"] == [ids["property"], ids["housing"], ids["police"]]
     m2 = meetings[ids["m2"]]
     assert (m2["status"], m2["scheduled_for"], m2["on_date"]) == ("held", None, date(2025, 4, 10))
-    assert (m2["community_id"], m2["grid_id"], m2["minutes"]) == (ids["c"], ids["g1"], "none")
+    # minutes written down, not confirmed yet: a draft
+    assert (m2["community_id"], m2["grid_id"], m2["minutes"]) == (ids["c"], ids["g1"], "draft")
+    assert (m2["minutes_recorded_at"], m2["minutes_confirmed_at"]) == (at(4, 10, 19), None)
     m3 = meetings[ids["m3"]]
     assert (m3["status"], m3["on_date"], m3["held_on"]) == ("scheduled", date(2025, 5, 20), None)
     assert {d["decision_id"]: d["meeting_id"] for d in decisions} == {
@@ -1240,6 +1248,7 @@ async def test_the_meeting_register(world: World) -> None:
         None,
     )
     assert [keys(world, d) for d in m2["decisions"]] == [["i8"]]
+    assert (m2["minutes"], m2["minutes_confirmed_at"], m2["attendees"]) == ("draft", None, 2)
     assert (m3["status"], m3["on"], m3["minutes"], m3["decisions"]) == (
         "scheduled",
         "2025-05-20",
