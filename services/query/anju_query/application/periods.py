@@ -55,9 +55,10 @@ def period_starts(first: date, last: date, period: Period) -> list[date]:
             first=first.isoformat(),
             last=last.isoformat(),
         )
-    starts: list[date] = []
     at, end = period_start(first, period), period_start(last, period)
-    while at <= end:
-        starts.append(at)
-        at = next_period(at, period)
+    if at > end:
+        return []
+    starts = [at]
+    while starts[-1] < end:  # never a period past the last: there may be no day after it
+        starts.append(next_period(starts[-1], period))
     return starts

@@ -1398,6 +1398,9 @@ async def test_on_time_without_bounds_and_per_week(world: World) -> None:
         assert response.json()["error"]["code"] == "too_many_periods"
     months = {"from": "2000-01-01", "to": "2025-12-31", "period": "month"}
     assert len((await _get(world, "/governance/on-time", ADMIN, **months))["periods"]) == 312
+    last_year = {"from": "9999-01-01", "to": "9999-12-31", "period": "month"}
+    body = await _get(world, "/governance/on-time", ADMIN, **last_year)
+    assert (len(body["periods"]), body["total"]["due"]) == (12, 0)
 
 
 # -- scoping ------------------------------------------------------------------------------------

@@ -45,3 +45,14 @@ def test_more_periods_than_the_limit_are_refused_before_any_is_listed() -> None:
     last = date(2025, 1, 1)
     first = date.fromordinal(last.toordinal() - MAX_PERIODS + 1)
     assert len(period_starts(first, last, "day")) == MAX_PERIODS
+
+
+@pytest.mark.parametrize("period", ["day", "week", "month"])
+def test_the_last_days_a_date_holds(period: Period) -> None:
+    starts = period_starts(date(9999, 11, 1), date(9999, 12, 31), period)
+    assert starts[-1] == date(9999, 12, {"day": 31, "week": 27, "month": 1}[period])
+    assert period_starts(date(1, 1, 1), date(1, 1, 1), period) == [date(1, 1, 1)]
+
+
+def test_a_range_that_ends_before_it_starts_has_no_periods() -> None:
+    assert period_starts(date(2025, 3, 2), date(2025, 3, 1), "day") == []
