@@ -14,6 +14,7 @@ POLICE = Role.POLICE
 AGENT = Role.PETITION_AGENT
 DOCTOR = Role.DOCTOR
 COORDINATOR = Role.VOLUNTEER_COORDINATOR
+LIAISON = Role.LIAISON
 
 READ_RESIDENTS = "read_residents"
 READ_FULL_ID_NUMBER = "read_full_id_number"
@@ -40,6 +41,8 @@ READ_STATION_CERTIFICATES = "read_station_certificates"
 READ_STATION_GATHERINGS = "read_station_gatherings"
 READ_STATION_OPINIONS = "read_station_opinions"
 READ_STATION_ROSTER = "read_station_roster"
+READ_MEETINGS = "read_meetings"
+READ_WORK_ITEMS = "read_work_items"
 
 PERMISSIONS = Permissions.of(
     "query",
@@ -126,6 +129,16 @@ PERMISSIONS = Permissions.of(
             (DIRECTOR, DESK, GRID),
             "who is on duty at the desk and the pioneer post, per day (grid workers steer "
             "residents there)",
+        ),
+        READ_MEETINGS: (
+            (DIRECTOR, GRID, DESK, MEDIATOR),
+            "the meeting register: attending organisations, decisions and the work items they "
+            "became",
+        ),
+        READ_WORK_ITEMS: (
+            (DIRECTOR, GRID, DESK, MEDIATOR, LIAISON),
+            "the work-list board, an item's history, items overdue, on-time completion rates "
+            "(a liaison: only the items their organisations own or co-own)",
         ),
     },
 )

@@ -75,5 +75,27 @@ class Scope:
             return "false"
         return self.where(params, f"{residents}.community_id", f"{residents}.grid_id")
 
+    def where_tied(
+        self,
+        params: Params,
+        community: str,
+        grid: str,
+        *,
+        organisations: str,
+        sensitive: str | None = None,
+    ) -> str:
+        """A SQL condition for records tied to partner organisations (``organisations``: a
+        ``uuid[]`` column, a work item's owner and co-organisations): a liaison sees only those
+        tied to one they speak for, within their areas; a sensitive one (``sensitive``: a
+        boolean column) only directors see."""
+        return visible_sql(
+            self.principal,
+            params,
+            community=community,
+            grid=grid,
+            sensitive=sensitive,
+            organisations=organisations,
+        )
+
     def id_number(self, value: str) -> str:
         return value if self.full_id_numbers else mask_id_number(value)

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from typing import Any, Literal
+from datetime import date, datetime
+from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -27,30 +27,13 @@ from anju_query.application.models import (
     StationService,
     StationVisit,
 )
+from anju_query.application.periods import Period, period_starts
 from anju_query.application.permissions import PERMISSIONS, READ_STATION_CERTIFICATES
 from anju_query.application.scope import Params, Scope
 from anju_query.application.station_certificates import resident_certificates
 
-Period = Literal["day", "week", "month"]
 SHOWN = 100
 """How many receptions, services and certificates a profile shows (latest first)."""
-
-
-def period_start(day: date, period: Period) -> date:
-    """The first day of the period ``day`` falls in."""
-    if period == "week":
-        return day - timedelta(days=day.weekday())
-    if period == "month":
-        return day.replace(day=1)
-    return day
-
-
-def next_period(start: date, period: Period) -> date:
-    if period == "week":
-        return start + timedelta(days=7)
-    if period == "month":
-        return date(start.year + start.month // 12, start.month % 12 + 1, 1)
-    return start + timedelta(days=1)
 
 
 def _mean(value: Any) -> float | None:
@@ -143,17 +126,15 @@ async def reception_counts(
     first = search.from_date or (starts[0] if starts else None)
     last = search.to_date or (starts[-1] if starts else None)
     if first is not None and last is not None:
-        at, end = period_start(first, search.period), period_start(last, search.period)
-        while at <= end:
-            periods.append(
-                ReceptionPeriod(
-                    start=at,
-                    total=per_total.get(at, 0),
-                    by_purpose=per_purpose.get(at, dict.fromkeys(Purpose, 0)),
-                    by_referral=per_referral.get(at, dict.fromkeys(Referral, 0)),
-                )
+        periods = [
+            ReceptionPeriod(
+                start=at,
+                total=per_total.get(at, 0),
+                by_purpose=per_purpose.get(at, dict.fromkeys(Purpose, 0)),
+                by_referral=per_referral.get(at, dict.fromkeys(Referral, 0)),
             )
-            at = next_period(at, search.period)
+            for at in period_starts(first, last, search.period)
+        ]
     return ReceptionCounts(
         area_id=search.area_id,
         from_date=search.from_date,

@@ -5,7 +5,14 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from anju_query.application.config import QueryConfig
-from anju_query.entrypoints import disputes, health, organisations, station, volunteering
+from anju_query.entrypoints import (
+    disputes,
+    governance,
+    health,
+    organisations,
+    station,
+    volunteering,
+)
 from anju_query.entrypoints.http import router
 from anju_query.projections import projections
 from anju_query.settings import QuerySettings
@@ -29,6 +36,7 @@ def create_app(settings: QuerySettings, *, clock: Clock = utcnow) -> FastAPI:
         organisations.router,
         volunteering.router,
         station.router,
+        governance.router,
     ]
     app = service_app(runtime, routers, config=config)
     app.state.clock = clock

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, Query
 
 from anju_contracts.station import GatheringKind, ServiceStatus
 from anju_query.application.models import Page
+from anju_query.application.periods import Period
 from anju_query.application.permissions import (
     READ_STATION_CERTIFICATES,
     READ_STATION_GATHERINGS,
@@ -26,7 +27,6 @@ from anju_query.application.permissions import (
 )
 from anju_query.application.scope import Scope
 from anju_query.application.station import (
-    Period,
     ReceptionCounts,
     ReceptionFilter,
     ServiceFilter,
@@ -52,9 +52,14 @@ from anju_query.application.station_gatherings import (
     station_gatherings,
     station_opinions,
 )
-from anju_query.entrypoints.http import Limit, Offset, read_your_writes, scope_for
+from anju_query.entrypoints.http import (
+    BadDateRange,
+    Limit,
+    Offset,
+    read_your_writes,
+    scope_for,
+)
 from eventkit.app import RuntimeDep
-from eventkit.errors import Invalid
 
 ReceptionsScope = Annotated[Scope, Depends(scope_for(READ_STATION_RECEPTIONS))]
 ServicesScope = Annotated[Scope, Depends(scope_for(READ_STATION_SERVICES))]
@@ -65,10 +70,6 @@ RosterScope = Annotated[Scope, Depends(scope_for(READ_STATION_ROSTER))]
 Community = Annotated[UUID | None, Query(description="only this community's")]
 
 router = APIRouter(dependencies=[Depends(read_your_writes)])
-
-
-class BadDateRange(Invalid):
-    code = "bad_date_range"
 
 
 def _check_range(from_date: date | None, to_date: date | None) -> None:

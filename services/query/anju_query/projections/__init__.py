@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from anju_query.projections.disputes import DisputesProjection
+from anju_query.projections.governance import GovernanceProjection
 from anju_query.projections.health import HealthProjection
 from anju_query.projections.residents import ResidentsProjection
 from anju_query.projections.station import StationProjection
@@ -18,6 +19,7 @@ def projections() -> list[Projection]:
         HealthProjection(),
         VolunteeringProjection(),
         StationProjection(),
+        GovernanceProjection(),
     ]
 
 
@@ -27,12 +29,14 @@ FOLLOWS: dict[str, str] = {
     "health": HealthProjection.name,
     "volunteering": VolunteeringProjection.name,
     "station": StationProjection.name,
+    "governance": GovernanceProjection.name,
 }
 """Which projection follows each event source: where a consistency token waits."""
 
 __all__ = [
     "FOLLOWS",
     "DisputesProjection",
+    "GovernanceProjection",
     "HealthProjection",
     "ResidentsProjection",
     "StationProjection",

@@ -491,6 +491,22 @@ async def test_a_range_that_ends_before_it_starts_is_400(world: World) -> None:
     assert response.json()["error"]["code"] == "bad_date_range"
 
 
+async def test_ranges_at_the_end_of_the_calendar_or_too_long_are_answered(world: World) -> None:
+    last_year = await world.client.get(
+        "/station/receptions",
+        params={"from": "9999-01-01", "to": "9999-12-31", "period": "month"},
+        headers=desk(world),
+    )
+    assert last_year.status_code == 200, last_year.text
+    assert len(last_year.json()["periods"]) == 12  # and no month after December 9999
+    ages = await world.client.get(
+        "/station/receptions",
+        params={"from": "0001-01-01", "to": "9999-12-31"},
+        headers=desk(world),
+    )
+    assert (ages.status_code, ages.json()["error"]["code"]) == (400, "too_many_periods")
+
+
 # -- services -------------------------------------------------------------------------------
 
 

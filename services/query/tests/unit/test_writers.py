@@ -7,11 +7,12 @@ import uuid
 from datetime import UTC, datetime
 
 from anju_contracts import Actor, Envelope
+from anju_contracts.governance import CATALOG as GOVERNANCE
 from anju_contracts.mediation import CATALOG as MEDIATION
 from anju_contracts.registry import CATALOG, AreaCreated, AreaKind, AreaPath
 from anju_contracts.station import CATALOG as STATION
 from anju_contracts.volunteering import CATALOG as VOLUNTEERING
-from anju_query.projections import disputes, station, volunteering
+from anju_query.projections import disputes, governance, station, volunteering
 from anju_query.projections.residents import WRITERS
 
 
@@ -35,6 +36,15 @@ def test_every_volunteering_event_has_a_writer() -> None:
 
 def test_every_station_event_has_a_writer() -> None:
     assert station.WRITERS.event_types == {m.event_type for m in STATION.models}
+
+
+def test_every_governance_event_has_a_writer() -> None:
+    assert governance.WRITERS.event_types == {m.event_type for m in GOVERNANCE.models}
+
+
+def test_every_work_item_event_makes_a_history_entry() -> None:
+    items = {m for m in GOVERNANCE.models if "item_id" in m.model_fields}
+    assert set(governance.HISTORY) == items
 
 
 def test_area_rows_name_the_node_itself_at_its_level() -> None:
