@@ -40,6 +40,8 @@ class ReporterRole(StrEnum):
     GRID_WORKER = "grid_worker"
     BUILDING_LEAD = "building_lead"
     VOLUNTEER_POLICE = "volunteer_police"
+    DESK_STAFF = "desk_staff"
+    """The station's desk, passing on an opinion a resident raised there."""
 
 
 class Channel(StrEnum):
@@ -153,6 +155,16 @@ class Satisfaction(BaseModel):
 # -- conflict signals (未诉先办) ----------------------------------------------------------------
 
 
+class SignalOrigin(BaseModel):
+    """The record of another service a signal came from: ``station`` / ``opinion`` / its id."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    source: str = Field(pattern=r"^[a-z][a-z0-9_]{1,49}$")
+    record: str = Field(pattern=r"^[a-z][a-z0-9_]{1,49}$")
+    id: UUID
+
+
 class ConflictSignalReported(Event):
     """A grid worker, building lead or volunteer police reported a tension before anyone
     complained: where, what kind, and who is involved if known."""
@@ -167,6 +179,8 @@ class ConflictSignalReported(Event):
     description: Annotated[str, Personal] = Field(min_length=1, max_length=4000)
     involved_resident_ids: list[UUID] = Field(default_factory=list)
     reported_at: datetime
+    origin: SignalOrigin | None = None
+    """Set when another service's record became this signal (an opinion raised at the station)."""
 
 
 class ConflictSignalDismissed(Event):

@@ -8,14 +8,22 @@ Topic ``station.events``, key = stream id. Streams:
   documents checked, then either a *one-time notice* (一次性告知) listing everything missing at
   once, or accepted and handed off to the agency of record with a due date, completed or refused,
   and the callback's satisfaction. The elderly window's bill help records only that help
-  happened, the bill type and the outcome — never an account number, password or payment detail.
+  happened, the bill type and the outcome — never an account number, password or payment detail;
+- ``certificate-<uuid>``: a residence certificate (居住证明), issued from what the registry says
+  (the resident lives at this unit since a date), verifiable by its number, revocable;
+- ``gathering-<uuid>``: a lecture, a policy explanation, a civilisation-practice activity or an
+  opinion-gathering session: topic, speaker, date, attendance;
+- ``opinion-<uuid>``: an opinion raised at an opinion-gathering session, answered at the desk or
+  referred to mediation (which reports a conflict signal linked to it) or to governance (a work
+  item);
+- ``roster-<uuid>``: who is on duty at the desk and at the party-member pioneer post on a day.
 
 Every envelope's ``area`` is the community (or grid) the visit or service belongs to.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, ClassVar
 from uuid import UUID
@@ -78,6 +86,28 @@ class BillType(StrEnum):
     GAS = "gas"
     HEATING = "heating"
     MOBILE = "mobile"
+
+
+class GatheringKind(StrEnum):
+    """What the station held."""
+
+    THEORY_LECTURE = "theory_lecture"
+    """理论宣讲"""
+    POLICY_EXPLANATION = "policy_explanation"
+    """政策解读"""
+    CIVILISATION_PRACTICE = "civilisation_practice"
+    """文明实践"""
+    OPINION_GATHERING = "opinion_gathering"
+    """意见征求"""
+
+
+class OpinionDestination(StrEnum):
+    """Where the desk sent an opinion it could not answer itself."""
+
+    MEDIATION = "mediation"
+    """A tension between residents: mediation reports a conflict signal linked to the opinion."""
+    GOVERNANCE = "governance"
+    """A problem no single service solves: governance opens a work item linked to it."""
 
 
 # -- receptions -----------------------------------------------------------------------------
@@ -191,6 +221,124 @@ class CallbackRecorded(Event):
     note: Annotated[str | None, Personal] = Field(default=None, max_length=500)
 
 
+# -- residence certificates ------------------------------------------------------------------
+
+
+class ResidenceCertificateIssued(Event):
+    """A residence certificate (居住证明): the holder lives at the address since a date, as the
+    registry says. Anyone holding the number can check it is valid."""
+
+    event_type: ClassVar[str] = "station.ResidenceCertificateIssued"
+
+    certificate_id: UUID
+    number: str = Field(pattern=r"^ANJU-R-[0-9]{4}-[0-9A-F]{8}$")
+    resident_id: UUID
+    holder_name: Annotated[str, Personal] = Field(min_length=1, max_length=50)
+    address: str = Field(min_length=1, max_length=300)
+    """The unit as the registry names it: community, building, unit."""
+    community_name: str = Field(min_length=1, max_length=100)
+    living_since: date
+    purpose: Annotated[str | None, Personal] = Field(default=None, max_length=200)
+    path: AreaPath
+    issued_by: str
+    issued_on: date
+
+
+class ResidenceCertificateRevoked(Event):
+    """The certificate no longer holds (issued in error, or the holder asked); checking its
+    number says so."""
+
+    event_type: ClassVar[str] = "station.ResidenceCertificateRevoked"
+
+    certificate_id: UUID
+    number: str
+    reason: str = Field(min_length=1, max_length=500)
+    revoked_by: str
+    revoked_at: datetime
+
+
+# -- lectures, activities and opinions ---------------------------------------------------------
+
+
+class GatheringHeld(Event):
+    """A lecture, policy explanation, civilisation-practice activity or opinion-gathering
+    session held by the station."""
+
+    event_type: ClassVar[str] = "station.GatheringHeld"
+
+    gathering_id: UUID
+    kind: GatheringKind
+    topic: str = Field(min_length=1, max_length=200)
+    speaker: str | None = Field(default=None, max_length=100)
+    held_on: date
+    attendance: int = Field(ge=0, le=100_000)
+    partner_id: UUID | None = None
+    """A partner organisation of the registry that co-hosted it."""
+    path: AreaPath
+    recorded_by: str
+    recorded_at: datetime
+
+
+class OpinionRaised(Event):
+    """An opinion raised by a resident at an opinion-gathering session."""
+
+    event_type: ClassVar[str] = "station.OpinionRaised"
+
+    opinion_id: UUID
+    gathering_id: UUID
+    text: Annotated[str, Personal] = Field(min_length=1, max_length=2000)
+    resident_id: UUID | None = None
+    path: AreaPath
+    recorded_by: str
+    raised_at: datetime
+
+
+class OpinionAnswered(Event):
+    """The desk answered the opinion itself."""
+
+    event_type: ClassVar[str] = "station.OpinionAnswered"
+
+    opinion_id: UUID
+    reply: Annotated[str, Personal] = Field(min_length=1, max_length=2000)
+    answered_by: str
+    answered_at: datetime
+
+
+class OpinionReferred(Event):
+    """The opinion went to another service, which links what it opens to ``opinion_id``:
+    mediation reports a conflict signal, governance opens a work item."""
+
+    event_type: ClassVar[str] = "station.OpinionReferred"
+
+    opinion_id: UUID
+    gathering_id: UUID
+    to: OpinionDestination
+    text: Annotated[str, Personal] = Field(min_length=1, max_length=2000)
+    resident_id: UUID | None = None
+    path: AreaPath
+    referred_by: str
+    referred_at: datetime
+    note: Annotated[str | None, Personal] = Field(default=None, max_length=500)
+
+
+# -- duty roster -----------------------------------------------------------------------------
+
+
+class DutyRosterSet(Event):
+    """Who is on duty on a day, at the desk and at the pioneer post; a later one for the same
+    community and day replaces it."""
+
+    event_type: ClassVar[str] = "station.DutyRosterSet"
+
+    roster_id: UUID
+    day: date
+    desk: list[str] = Field(max_length=20)
+    pioneer_post: list[str] = Field(max_length=20)
+    path: AreaPath
+    set_by: str
+    set_at: datetime
+
+
 EVENTS: tuple[type[Event], ...] = (
     ReceptionLogged,
     ServiceReceived,
@@ -201,6 +349,13 @@ EVENTS: tuple[type[Event], ...] = (
     ServiceCompleted,
     ServiceRefused,
     CallbackRecorded,
+    ResidenceCertificateIssued,
+    ResidenceCertificateRevoked,
+    GatheringHeld,
+    OpinionRaised,
+    OpinionAnswered,
+    OpinionReferred,
+    DutyRosterSet,
 )
 
 CATALOG = EventCatalog(SOURCE, EVENTS)

@@ -257,7 +257,7 @@ async def seed(stack: Stack) -> None:
             {"kind": "patrol", "title": "夜间巡逻", "area_id": seeds["grid_id"], "shifts": [shift]},
         )
 
-        # station: a reception and a service at the desk
+        # station: a reception, a service, a certificate and an opinion at the desk
         seeds["reception_id"] = await eventually(
             station,
             "/receptions",
@@ -267,6 +267,22 @@ async def seed(stack: Stack) -> None:
             station,
             "/services",
             {"service_type": "employment_information", "area_id": seeds["community_id"]},
+        )
+        seeds["certificate_id"] = await created(
+            station, "/certificates", {"resident_id": residents[0], "purpose": "fuzz"}
+        )
+        number = (await station.get(f"/certificates/{seeds['certificate_id']}")).json()["number"]
+        seeds["number"] = number
+        gathering = {
+            "area_id": seeds["community_id"],
+            "kind": "opinion_gathering",
+            "topic": "fuzz",
+            "held_on": datetime.now(UTC).date().isoformat(),
+            "attendance": 3,
+        }
+        seeds["gathering_id"] = await created(station, "/gatherings", gathering)
+        seeds["opinion_id"] = await created(
+            station, f"/gatherings/{seeds['gathering_id']}/opinions", {"text": "fuzz"}
         )
 
         # governance: a partner, a meeting held with a decision, and its work item

@@ -20,7 +20,9 @@ what to compare across runs.
    steady rate, against the plain HTTP round trip of the registry's ``GET /healthz``; p50 and
    p99, the target being p99 ≤ 250 ms. Both services run as real processes (``python -m``);
 6. mediation: ``POST /disputes`` to a mediation process until the dispute is on the query's
-   board, likewise.
+   board, likewise;
+7. station: ``POST /receptions`` to a station process (a visit logged at the desk, answered
+   once committed) at 50/s, against the station's ``GET /healthz``; the target is p99 ≤ 50 ms.
 
 Everything it creates — databases, service processes, and the broker unless
 ``KAFKA_BOOTSTRAP_SERVERS`` names one — is removed at the end, also when a step fails.
@@ -932,11 +934,50 @@ async def bench_end_to_end(
     return out
 
 
-async def bench_mediation(
-    urls: dict[str, str], bootstrap: str, rate: float, seconds: float
-) -> list[str]:
-    """The mediation command path: ``POST /disputes`` on mediation until the dispute is on the
-    board in the query API, at a steady rate; the registry supplies the area it happens in."""
+@dataclass
+class Stack:
+    """Service processes of one measurement, each with a lean HTTP client speaking as an admin."""
+
+    clients: dict[str, LeanHttp]
+
+    async def post(self, service: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        status, _, answer = await self.clients[service].request("POST", path, body)
+        if status != 201:
+            raise RuntimeError(f"POST {path} on {service}: {status} {answer}")
+        accepted: dict[str, Any] = answer
+        return accepted
+
+    async def fresh(self, path: str, accepted: dict[str, Any]) -> None:
+        """Read ``path`` on the query service with the command's consistency token; fail unless
+        it answers with what the command wrote."""
+        status, headers, seen = await self.clients["query"].request(
+            "GET", path, headers={"X-Consistency-Token": accepted["consistency_token"]}
+        )
+        if status != 200 or headers.get("x-consistency") != "fresh":
+            raise RuntimeError(f"GET {path}: {status} {seen}")
+
+    async def areas(self, *kinds: str) -> str:
+        """An area tree on the registry, from the community down to the last of ``kinds``."""
+        parent = None
+        for kind in kinds:
+            body = {"kind": kind, "name": kind, "parent_id": parent}
+            parent = (await self.post("registry", "/areas", body))["id"]
+        assert parent is not None
+        return str(parent)
+
+
+async def command_path(
+    urls: dict[str, str],
+    bootstrap: str,
+    *,
+    measured: str,
+    rate: float,
+    seconds: float,
+    one: Callable[[Stack, int], Awaitable[float]],
+) -> tuple[Steady, Steady]:
+    """Run the services of ``urls`` (name → database) as processes; warm up until ``one``
+    succeeds (the services learnt from each other's events, consumer groups joined); then the
+    baseline (``GET /healthz`` on ``measured``) and ``one`` at a steady rate."""
     secret = secrets.token_urlsafe(32)
     admin = {"Authorization": f"Bearer {issue_token(secret, 'bench', [Role.ADMIN])}"}
     common = {
@@ -946,101 +987,127 @@ async def bench_mediation(
         "LOG_LEVEL": "warning",
         "LOG_FORMAT": "json",
     }
-
-    def env(service: str) -> dict[str, str]:
-        return {**common, "DATABASE_URL": urls[service]}
-
     with tempfile.TemporaryDirectory(prefix="anju-bench-") as logs:
-        log_dir = Path(logs)
-        async with (
-            service_process("anju_registry", "ANJU_REGISTRY_", env("registry"), log_dir) as reg,
-            service_process("anju_mediation", "ANJU_MEDIATION_", env("mediation"), log_dir) as med,
-            service_process("anju_query", "ANJU_QUERY_", env("query"), log_dir) as query,
-        ):
-            registry, mediation, read = (
-                LeanHttp(reg.port, admin),
-                LeanHttp(med.port, admin),
-                LeanHttp(query.port, admin),
-            )
+        async with contextlib.AsyncExitStack() as running:
+            stack = Stack({})
+            for name, url in urls.items():
+                env = {**common, "DATABASE_URL": url}
+                process = await running.enter_async_context(
+                    service_process(f"anju_{name}", f"ANJU_{name.upper()}_", env, Path(logs))
+                )
+                stack.clients[name] = LeanHttp(process.port, admin)
             try:
-                parent = None
-                for kind in ("community", "grid", "building"):
-                    body = {"kind": kind, "name": kind, "parent_id": parent}
-                    status, _, created = await registry.request("POST", "/areas", body)
-                    if status != 201:
-                        raise RuntimeError(f"POST /areas: {status} {created}")
-                    parent = created["id"]
-
-                async def dispute_to_board(i: int) -> float:
-                    body = {
-                        "channel": "grid_patrol",
-                        "category": "noise",
-                        "description": f"楼上装修噪音 {i}",
-                        "area_id": parent,
-                        "parties": [
-                            {"role": "applicant", "name": f"甲{i}", "contact": "13800000000"},
-                            {"role": "respondent", "name": f"乙{i}", "contact": "13900000000"},
-                        ],
-                    }
-                    started = time.perf_counter()
-                    status, _, accepted = await mediation.request("POST", "/disputes", body)
-                    if status != 201:
-                        raise RuntimeError(f"POST /disputes: {status} {accepted}")
-                    status, headers, seen = await read.request(
-                        "GET",
-                        f"/disputes/{accepted['id']}",
-                        headers={"X-Consistency-Token": accepted["consistency_token"]},
-                    )
-                    elapsed = time.perf_counter() - started
-                    if status != 200 or headers.get("x-consistency") != "fresh":
-                        raise RuntimeError(f"GET /disputes/{{id}}: {status} {seen}")
-                    return elapsed
 
                 async def healthz(_: int) -> float:
                     started = time.perf_counter()
-                    status, _headers, body = await mediation.request("GET", "/healthz")
+                    status, _headers, body = await stack.clients[measured].request(
+                        "GET", "/healthz"
+                    )
                     if status != 200:
                         raise RuntimeError(f"GET /healthz: {status} {body}")
                     return time.perf_counter() - started
 
-                # Warm up: mediation has learned the area from the registry's events, and the
-                # query's consumer groups have joined.
                 deadline = time.monotonic() + 60
                 while True:
                     try:
-                        await dispute_to_board(-1)
+                        await one(stack, -1)
                         break
                     except RuntimeError:
                         if time.monotonic() > deadline:
                             raise
                         await asyncio.sleep(0.2)
                 baseline = await steady(rate, min(seconds, 3.0), healthz)
-                ours = await steady(rate, seconds, dispute_to_board)
+                ours = await steady(rate, seconds, lambda i: one(stack, i))
             finally:
-                for client in (registry, mediation, read):
+                for client in stack.clients.values():
                     await client.close()
     if not ours.latencies or not baseline.latencies:
         raise RuntimeError(f"nothing succeeded: {ours.failures[:3]}")
+    return baseline, ours
+
+
+def latency_lines(
+    name: str, rate: float, seconds: float, baseline: Steady, ours: Steady, target_ms: float
+) -> list[str]:
+    """p50 and p99 of a steady run beside its baseline's, and what failed."""
     label = f"{rate:,.0f} cmd/s × {seconds:,.0f} s"
     out = [
         latency_line(
-            f"dispute to board p50 ({label})",
+            f"{name} p50 ({label})",
             percentile(ours.latencies, 0.50) * 1000,
             percentile(baseline.latencies, 0.50) * 1000,
             None,
         ),
         latency_line(
-            f"dispute to board p99 ({label})",
+            f"{name} p99 ({label})",
             percentile(ours.latencies, 0.99) * 1000,
             percentile(baseline.latencies, 0.99) * 1000,
-            250.0,
+            target_ms,
         ),
     ]
     if ours.failures:
         out.append(
-            f"{'  (mediation)':<34} {len(ours.failures)} of {ours.sent} failed: {ours.failures[:1]}"
+            f"{'  (' + name + ')':<34} {len(ours.failures)} of {ours.sent} failed:"
+            f" {ours.failures[:1]}"
         )
     return out
+
+
+async def bench_mediation(
+    urls: dict[str, str], bootstrap: str, rate: float, seconds: float
+) -> list[str]:
+    """The mediation command path: ``POST /disputes`` on mediation until the dispute is on the
+    board in the query API, at a steady rate; the registry supplies the area it happens in."""
+    building: list[str] = []
+
+    async def dispute_to_board(stack: Stack, i: int) -> float:
+        if not building:
+            building.append(await stack.areas("community", "grid", "building"))
+        body = {
+            "channel": "grid_patrol",
+            "category": "noise",
+            "description": f"楼上装修噪音 {i}",
+            "area_id": building[0],
+            "parties": [
+                {"role": "applicant", "name": f"甲{i}", "contact": "13800000000"},
+                {"role": "respondent", "name": f"乙{i}", "contact": "13900000000"},
+            ],
+        }
+        started = time.perf_counter()
+        accepted = await stack.post("mediation", "/disputes", body)
+        await stack.fresh(f"/disputes/{accepted['id']}", accepted)
+        return time.perf_counter() - started
+
+    baseline, ours = await command_path(
+        urls, bootstrap, measured="mediation", rate=rate, seconds=seconds, one=dispute_to_board
+    )
+    return latency_lines("dispute to board", rate, seconds, baseline, ours, 250.0)
+
+
+async def bench_station(
+    urls: dict[str, str], bootstrap: str, rate: float, seconds: float
+) -> list[str]:
+    """The desk's command path: ``POST /receptions`` on the station (one request, answered when
+    committed — the clerk waits for nothing else), at a steady rate, against the station's own
+    ``GET /healthz``; the target is p99 ≤ 50 ms at 50/s."""
+    community: list[str] = []
+
+    async def reception(stack: Stack, i: int) -> float:
+        if not community:
+            community.append(await stack.areas("community"))
+        body = {
+            "area_id": community[0],
+            "purposes": ["consultation", "convenience_service"][: 1 + i % 2],
+            "referred_by": "grid_worker" if i % 3 else "self",
+        }
+        started = time.perf_counter()
+        await stack.post("station", "/receptions", body)
+        return time.perf_counter() - started
+
+    baseline, ours = await command_path(
+        urls, bootstrap, measured="station", rate=rate, seconds=seconds, one=reception
+    )
+    return latency_lines("reception logged", rate, seconds, baseline, ours, 50.0)
 
 
 # -- main ---------------------------------------------------------------------------------
@@ -1064,6 +1131,7 @@ PARTS = (
     "projection",
     "e2e",
     "mediation",
+    "station",
 )
 
 
@@ -1112,6 +1180,11 @@ async def main_async(args: argparse.Namespace) -> None:
                     for service in ("registry", "mediation", "query")
                 }
                 show(await bench_mediation(urls, bootstrap, args.mediation_rate, args.e2e_seconds))
+            if "station" in parts:
+                urls = {
+                    service: await database(f"_s_{service}") for service in ("registry", "station")
+                }
+                show(await bench_station(urls, bootstrap, args.station_rate, args.e2e_seconds))
         finally:
             conn = await asyncpg.connect(database_url_for(server, "postgres"))
             try:
@@ -1134,6 +1207,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--e2e-seconds", type=float, default=10.0, help="end-to-end duration")
     parser.add_argument(
         "--mediation-rate", type=float, default=100.0, help="disputes per second (mediation)"
+    )
+    parser.add_argument(
+        "--station-rate", type=float, default=50.0, help="receptions per second (station)"
     )
     parser.add_argument("--only", action="append", choices=PARTS, help="run only these parts")
     args = parser.parse_args(argv)

@@ -82,6 +82,7 @@ def cmd_demo(root: Path, args: argparse.Namespace) -> int:
             mediation=args.mediation or None,
             health=args.health or None,
             volunteering=args.volunteering or None,
+            station=args.station or None,
             governance=args.governance or None,
             query=args.query or None,
             sign=lambda sub, roles, areas: issue_token(secret, sub, roles, areas),
@@ -132,6 +133,11 @@ def add_commands(sub: Any, root: Path) -> None:
         help="the volunteering service (skipped when it does not answer; '' to skip)",
     )
     demo.add_argument(
+        "--station",
+        default="http://127.0.0.1:8105",
+        help="the station (skipped when it does not answer; '' to skip)",
+    )
+    demo.add_argument(
         "--governance",
         default="http://127.0.0.1:8106",
         help="the governance service (skipped when it does not answer; '' to skip)",
@@ -139,7 +145,8 @@ def add_commands(sub: Any, root: Path) -> None:
     demo.add_argument(
         "--query",
         default="http://127.0.0.1:8100",
-        help="the query service, which the health and volunteering figures are read back from"
+        help="the query service, which the health, volunteering and station figures are read"
+        " back from"
         " ('' to skip)",
     )
     demo.set_defaults(func=lambda a: cmd_demo(root, a))

@@ -22,6 +22,16 @@ every kind, teams, the elders' monthly cleaning and other requests worked and de
 activities with sign-ups, hours approved and certificates; the query service reads the figures
 back.
 
+When the station answers, the demo loads the desk's recent weeks as of today through the
+station's HTTP API (:mod:`anju_devtools.demo_station`): 400 receptions, 150 convenience services
+of every catalogue type in every state (one-time notices, hand-offs to the agencies of record,
+refusals, callbacks; the elderly window's bill help), a residence certificate for each completed
+request of one (two revoked), lectures and two opinion-gathering sessions held on past days with
+their opinions answered or referred to mediation, and the duty roster of the next 14 days; the
+query service reads the receptions per week and the services back, and mediation shows the
+conflict signals it reported for the referred opinions. The station stamps each fact
+with the time it is recorded, so this is the desk's recent work, not its history since 2023.
+
 When the governance service answers (and the volunteering part registered the partner
 organisations), the demo loads a year of meetings and their work list through governance's HTTP
 API (:mod:`anju_devtools.demo_governance`): monthly joint meetings and Fengqiao-hut meetings,
@@ -281,13 +291,14 @@ async def load(
     mediation: str | None = "http://127.0.0.1:8102",
     health: str | None = "http://127.0.0.1:8103",
     volunteering: str | None = "http://127.0.0.1:8104",
+    station: str | None = "http://127.0.0.1:8105",
     governance: str | None = "http://127.0.0.1:8106",
     query: str | None = "http://127.0.0.1:8100",
     sign: Sign | None = None,
     sign_liaison: SignLiaison | None = None,
 ) -> int:
-    """Load the demo; ``sign`` issues the tokens of the staff who send the health and
-    volunteering commands (``(sub, roles, areas)`` → token), else every command is sent with
+    """Load the demo; ``sign`` issues the tokens of the staff who send the health, volunteering
+    and station commands (``(sub, roles, areas)`` → token), else every command is sent with
     ``token``."""
     rng = random.Random(seed)
     headers = {"Authorization": f"Bearer {token}"}
@@ -317,14 +328,27 @@ async def load(
                 )
     if health is not None:
         await _load_health(health, query, headers, random.Random(seed + 1), loaded, sign)
-    organisations: dict[str, str] = {}
+    partners: dict[str, tuple[str, str]] = {}
     if volunteering is not None:
-        organisations = await _load_volunteering(
+        partners = await _load_volunteering(
             registry, volunteering, query, headers, random.Random(seed + 2), loaded, sign
         )
+    if station is not None:
+        await _load_station(
+            registry,
+            station,
+            query,
+            mediation,
+            headers,
+            random.Random(seed + 3),
+            loaded,
+            sign,
+            partners,
+        )
     if governance is not None:
+        organisations = {key: organisation for key, (organisation, _) in partners.items()}
         await _load_governance(
-            governance, headers, random.Random(seed + 3), loaded, organisations, sign, sign_liaison
+            governance, headers, random.Random(seed + 4), loaded, organisations, sign, sign_liaison
         )
     return 0
 
@@ -400,8 +424,9 @@ async def _load_volunteering(
     rng: random.Random,
     loaded: Community,
     sign: Sign | None,
-) -> dict[str, str]:
-    """Load volunteering; the partner organisations it registered, by key."""
+) -> dict[str, tuple[str, str]]:
+    """Load volunteering; the partner organisations it registered (key → (id, consistency
+    token)), which the station hands services off to."""
     # demo_volunteering builds on this module's loader and community
     from anju_devtools.demo_volunteering import plan_volunteering
     from anju_devtools.demo_volunteering_load import load_volunteering, read_back, summary
@@ -420,17 +445,79 @@ async def _load_volunteering(
         done = await load_volunteering(
             Loader(partners, parallel=4), Loader(client, parallel=4), plan, sign
         )
+    registered = {
+        key: (done.organisations[key], token) for key, token in done.organisation_tokens.items()
+    }
     if query is None:
-        return done.organisations
+        return registered
     async with httpx.AsyncClient(base_url=query, headers=headers, timeout=30) as client:
         if not await answers(client):
             print(
                 f"anju demo: the query service at {query} does not answer; no volunteering figures."
             )
-            return done.organisations
+            return registered
         figures = await read_back(Loader(client), plan, done, sign)
     print(summary(figures))
-    return done.organisations
+    return registered
+
+
+async def _load_station(
+    registry: str,
+    station: str,
+    query: str | None,
+    mediation: str | None,
+    headers: dict[str, str],
+    rng: random.Random,
+    loaded: Community,
+    sign: Sign | None,
+    partners: dict[str, tuple[str, str]],
+) -> None:
+    # demo_station builds on this module's loader and community
+    from anju_devtools.demo_station import (
+        load_station,
+        plan_station,
+        read_back,
+        signals_of,
+        summary,
+    )
+
+    async with (
+        httpx.AsyncClient(base_url=registry, headers=headers, timeout=30) as agencies,
+        httpx.AsyncClient(base_url=station, headers=headers, timeout=30) as client,
+    ):
+        if not await answers(client):
+            print(
+                f"anju demo: the station at {station} does not answer; skipping the desk's"
+                " receptions, services, certificates, lectures and roster."
+            )
+            return
+        catalogue = (await client.get("/catalogue")).raise_for_status().json()
+        plan = plan_station(
+            rng,
+            loaded,
+            catalogue={code: kind["name"] for code, kind in catalogue.items()},
+            today=datetime.now(UTC).date(),
+        )
+        done = await load_station(
+            Loader(agencies, parallel=4), Loader(client, parallel=8), plan, sign, partners
+        )
+    if query is None:
+        return
+    async with httpx.AsyncClient(base_url=query, headers=headers, timeout=30) as client:
+        if not await answers(client):
+            print(f"anju demo: the query service at {query} does not answer; no station figures.")
+            return
+        figures = await read_back(Loader(client, parallel=8), plan, done, sign)
+    print(summary(figures))
+    if mediation is None or not done.referred:
+        return
+    async with httpx.AsyncClient(base_url=mediation, headers=headers, timeout=30) as client:
+        if await answers(client):
+            reported = await signals_of(Loader(client), done)
+            print(
+                f"demo station's referred opinions in mediation: {reported} of"
+                f" {len(done.referred)} reported as conflict signals linked to their opinion"
+            )
 
 
 async def load_registry(api: Loader, rng: random.Random, *, residents: int) -> Community:

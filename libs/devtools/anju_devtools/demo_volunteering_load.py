@@ -47,6 +47,9 @@ class VolunteeringDone:
 
     organisations: dict[str, str] = field(default_factory=dict)
     """key → the registry's id"""
+    organisation_tokens: dict[str, str] = field(default_factory=dict)
+    """key → the consistency token of its registration (the station hands services off to
+    some of them)"""
     volunteers: dict[str, str] = field(default_factory=dict)
     teams: dict[str, str] = field(default_factory=dict)
     requests: dict[int, str] = field(default_factory=dict)
@@ -100,7 +103,7 @@ async def load_volunteering(
     coordinator = headers["coordinator"]
     done = VolunteeringDone()
     now = datetime.now(UTC)
-    org_tokens: dict[str, str] = {}
+    org_tokens = done.organisation_tokens
 
     async def organisation(o: Organisation) -> None:
         name, role = o.liaison

@@ -95,6 +95,7 @@ CREATE TABLE IF NOT EXISTS known_residents (
     unit_id      uuid,
     active       boolean NOT NULL
 );
+ALTER TABLE known_areas ADD COLUMN IF NOT EXISTS name text;
 ALTER TABLE known_residents ADD COLUMN IF NOT EXISTS date_of_birth date;
 ALTER TABLE known_residents ADD COLUMN IF NOT EXISTS died_on date;
 CREATE TABLE IF NOT EXISTS known_organisations (
@@ -173,15 +174,17 @@ async def learn(session: Session, delivered: Delivered) -> None:
         location = _located(event)
         await conn.execute(
             f"""
-            INSERT INTO known_areas (area_id, kind, {_PATH_COLUMNS})
-            VALUES ($1, $2, $3, $4, $5, $6)
+            INSERT INTO known_areas (area_id, kind, {_PATH_COLUMNS}, name)
+            VALUES ($1, $2, $3, $4, $5, $6, $7)
             ON CONFLICT (area_id) DO UPDATE SET kind = EXCLUDED.kind,
                 community_id = EXCLUDED.community_id, grid_id = EXCLUDED.grid_id,
-                building_id = EXCLUDED.building_id, unit_id = EXCLUDED.unit_id
+                building_id = EXCLUDED.building_id, unit_id = EXCLUDED.unit_id,
+                name = EXCLUDED.name
             """,
             location.area_id,
             location.kind.value,
             *_columns(location.path),
+            event.name,
         )
     elif isinstance(event, ResidentRegistered):
         await conn.execute(
@@ -285,6 +288,10 @@ class Known(Protocol):
     async def location(self, session: StoreSession, area_id: UUID) -> Location | None:
         """The area, if the registry has announced it."""
 
+    async def area_names(self, session: StoreSession, ids: Collection[UUID]) -> Mapping[UUID, str]:
+        """The names the registry gave the areas of ``ids`` it announced (a community's name,
+        a building's, a unit's)."""
+
     async def residents(
         self, session: StoreSession, ids: Collection[UUID]
     ) -> Mapping[UUID, AreaPath]:
@@ -309,6 +316,16 @@ class PostgresKnown:
         if row is None:
             return None
         return Location(area_id=area_id, kind=AreaKind(row["kind"]), path=_path_of(row))
+
+    async def area_names(self, session: StoreSession, ids: Collection[UUID]) -> Mapping[UUID, str]:
+        rows = await _conn(session).fetch(
+            """
+            SELECT area_id, name FROM known_areas
+            WHERE area_id = ANY($1::uuid[]) AND name IS NOT NULL
+            """,
+            list(ids),
+        )
+        return {row["area_id"]: row["name"] for row in rows}
 
     async def residents(
         self, session: StoreSession, ids: Collection[UUID]
@@ -388,6 +405,7 @@ class MemoryKnown:
         self.locations: dict[UUID, Location] = {}
         self.people: dict[UUID, KnownResident] = {}
         self.organisations: dict[UUID, KnownOrganisation] = {}
+        self.names: dict[UUID, str] = {}
 
     def place(
         self, resident_id: UUID, path: AreaPath, *, date_of_birth: date | None = None
@@ -401,6 +419,7 @@ class MemoryKnown:
         """What :func:`learn` does with a registry event, in the dictionaries."""
         if isinstance(event, AreaCreated):
             self.locations[event.area_id] = _located(event)
+            self.names[event.area_id] = event.name
         elif isinstance(event, ResidentRegistered):
             self.place(event.resident_id, event.path, date_of_birth=event.date_of_birth)
         elif isinstance(event, ResidentMoved):
@@ -444,6 +463,9 @@ class MemoryKnown:
 
     async def location(self, session: StoreSession, area_id: UUID) -> Location | None:
         return self.locations.get(area_id)
+
+    async def area_names(self, session: StoreSession, ids: Collection[UUID]) -> Mapping[UUID, str]:
+        return {i: self.names[i] for i in ids if i in self.names}
 
     async def residents(
         self, session: StoreSession, ids: Collection[UUID]

@@ -25,6 +25,11 @@ class StationSettings(ServiceSettings):
 
     service: str = "station"
     port: int = Field(default=8105, ge=1, le=65535)
+    public_url: str = Field(
+        default="http://localhost:8105",
+        description="The station's address as the public reaches it: residence certificates "
+        "print {public_url}/public/certificates/{number} for checking them",
+    )
     catalogue: dict[str, ServiceType] = Field(
         default_factory=dict,
         description='More services, by code: {"housing_repair": {"name": "住房维修", "handoff_days": 7}}',

@@ -302,7 +302,9 @@ async def test_no_diagnosis_or_reading_reaches_health_events(health: HealthClien
                     seen.append(json.loads(message.value))
     finally:
         await consumer.stop()
-    assert expected > len(seen)  # the clinical events stayed in the store
+    # the clinical events stayed in the store (counted by id: delivery is at least once, and a
+    # relay that reset its cursor may have published the topic's events a second time)
+    assert expected > len({envelope["id"] for envelope in seen})
     schemas = {m.event_type: m.model_json_schema() for m in CATALOG.models}
     for envelope in seen:
         assert envelope["type"] not in CATALOG.restricted

@@ -1,4 +1,5 @@
-"""Handlers for conflict signals: report, dismiss, convert into a dispute."""
+"""Handlers for conflict signals: report, dismiss, convert into a dispute; and the signal the
+service reports by itself for an opinion the station's desk referred to mediation."""
 
 from __future__ import annotations
 
@@ -7,20 +8,31 @@ from uuid import UUID, uuid4
 
 from pydantic import BaseModel
 
-from anju_contracts.mediation import Category, Location, Party, ReporterRole
-from anju_mediation.application.aggregates import DISPUTES, SIGNALS
+from anju_contracts.mediation import (
+    SOURCE,
+    Category,
+    Location,
+    Party,
+    ReporterRole,
+    SignalOrigin,
+)
+from anju_contracts.registry import AreaPath
+from anju_contracts.station import OpinionDestination, OpinionReferred
+from anju_mediation.application.aggregates import DISPUTES, SERVICE_ACTOR, SIGNALS
 from anju_mediation.application.commands import ConvertSignal, DismissSignal, ReportSignal
 from anju_mediation.domain import disputes, signals
 from anju_mediation.domain.disputes import Slas
 from anju_mediation.domain.signals import SignalStatus
-from eventkit.commands import Accepted, Caller
+from eventkit.commands import Accepted, Caller, area_of, counted
+from eventkit.errors import AreaNotFound
 from eventkit.known import (
     Known,
     require_known,
     visible_location,
     visible_residents,
 )
-from eventkit.store import Store
+from eventkit.messages import Delivered
+from eventkit.store import Context, Store, StoreSession
 
 
 async def report_signal(
@@ -97,6 +109,72 @@ async def convert_signal(
     return w.accepted
 
 
+# -- an opinion the station's desk referred to mediation ------------------------------------------
+
+
+async def opinion_location(known: Known, session: StoreSession, path: AreaPath) -> Location:
+    """Where the opinion was raised: the most specific area of ``path`` mediation knows.
+
+    The station's topic and the registry's are not ordered with each other, so a referral may
+    name an area (a new building) before mediation has learnt it: the signal is then placed at
+    the nearest area above it that mediation knows, up to the community. Only when not even the
+    community is known is the referral refused (:class:`AreaNotFound`): the policy tries it a
+    few times, then sets it aside as a dead letter, to be replayed once the registry's news has
+    arrived.
+    """
+    for area_id in (path.unit_id, path.building_id, path.grid_id, path.community_id):
+        if area_id is None:
+            continue
+        location = await known.location(session, area_id)
+        if location is not None:
+            return location
+    raise AreaNotFound(
+        "the opinion's community is not known (as the registry has announced)",
+        area_id=str(path.community_id),
+    )
+
+
+async def report_referred_opinion(
+    session: StoreSession, delivered: Delivered, *, known: Known
+) -> None:
+    """Policy handler on ``station.events``: an opinion referred to mediation becomes a signal
+    reported by the desk, linked back to the opinion; any other station event changes nothing.
+
+    Exactly once: the signal's id is made of the opinion's, and a signal that already exists is
+    left as it is, so a referral delivered again — even after the policy's inbox was reset —
+    reports nothing more. The mediator gives the category when converting the signal.
+    """
+    event = delivered.event
+    if not isinstance(event, OpinionReferred) or event.to != OpinionDestination.MEDIATION:
+        return
+    signal_id = signals.signal_id_of_opinion(event.opinion_id)
+    stream = await session.load(SIGNALS.stream(signal_id))
+    if stream.exists:
+        return
+    with counted(SOURCE, "report_referred_opinion"):
+        location = await opinion_location(known, session, event.path)
+        involved: list[UUID] = []
+        if event.resident_id is not None:
+            involved = list(await known.residents(session, [event.resident_id]))
+        events = signals.report(
+            signal_id,
+            reporter_id=event.referred_by,
+            reporter_role=ReporterRole.DESK_STAFF,
+            location=location,
+            category=Category.OTHER,
+            description=signals.opinion_description(event.text, event.note),
+            involved_resident_ids=involved,
+            now=event.referred_at,
+            origin=signals.opinion_origin(event.opinion_id),
+        )
+        context = Context(
+            actor=SERVICE_ACTOR,
+            correlation_id=delivered.envelope.correlation_id,
+            causation_id=str(delivered.envelope.id),
+        )
+        await session.append(stream.id, 0, events, context=context, area=area_of(location.path))
+
+
 # -- the service's own view of a signal ----------------------------------------------------------
 
 
@@ -112,6 +190,8 @@ class SignalView(BaseModel):
     reporter_id: str
     reporter_role: ReporterRole | None
     reported_at: datetime | None
+    origin: SignalOrigin | None
+    """The record of another service the signal came from (an opinion raised at the station)."""
     dispute_id: UUID | None
     version: int
 
@@ -128,6 +208,7 @@ async def view_signal(store: Store, signal_id: UUID, caller: Caller) -> SignalVi
         reporter_id=signal.reporter_id,
         reporter_role=signal.reporter_role,
         reported_at=signal.reported_at,
+        origin=signal.origin,
         dispute_id=signal.dispute_id,
         version=stream.version,
     )

@@ -1,4 +1,5 @@
-"""Conflict signals (未诉先办): a tension spotted on patrol, dismissed or turned into a dispute."""
+"""Conflict signals (未诉先办): a tension spotted on patrol, or an opinion the station's desk
+passed on, dismissed or turned into a dispute."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
-from uuid import UUID
+from uuid import UUID, uuid5
 
 from anju_contracts import Event
 from anju_contracts.mediation import (
@@ -16,7 +17,9 @@ from anju_contracts.mediation import (
     ConflictSignalReported,
     Location,
     ReporterRole,
+    SignalOrigin,
 )
+from anju_contracts.station import SOURCE as STATION
 from anju_mediation.domain import errors
 
 
@@ -38,6 +41,7 @@ class Signal:
     reporter_id: str = ""
     reporter_role: ReporterRole | None = None
     reported_at: datetime | None = None
+    origin: SignalOrigin | None = None
 
 
 def evolve(state: Signal | None, event: Event) -> Signal | None:
@@ -51,6 +55,7 @@ def evolve(state: Signal | None, event: Event) -> Signal | None:
             reporter_id=event.reporter_id,
             reporter_role=event.reporter_role,
             reported_at=event.reported_at,
+            origin=event.origin,
         )
     if state is None:
         return None
@@ -78,6 +83,7 @@ def report(
     description: str,
     involved_resident_ids: Sequence[UUID],
     now: datetime,
+    origin: SignalOrigin | None = None,
 ) -> list[Event]:
     return [
         ConflictSignalReported(
@@ -89,8 +95,32 @@ def report(
             description=description,
             involved_resident_ids=list(involved_resident_ids),
             reported_at=now,
+            origin=origin,
         )
     ]
+
+
+# -- an opinion the station's desk passed on --------------------------------------------------
+
+_OPINIONS = UUID("5b0f2c61-8a4e-4d3b-9e57-3c1f0a9d6e21")
+"""The namespace of the ids of signals reported for the station's opinions: never change it."""
+
+
+def opinion_origin(opinion_id: UUID) -> SignalOrigin:
+    return SignalOrigin(source=STATION, record="opinion", id=opinion_id)
+
+
+def signal_id_of_opinion(opinion_id: UUID) -> UUID:
+    """The id of the signal an opinion becomes: the same however often the referral arrives,
+    so the opinion is reported once even after mediation's inbox was reset and replayed."""
+    return uuid5(_OPINIONS, str(opinion_id))
+
+
+def opinion_description(text: str, note: str | None) -> str:
+    """What the resident said, then the desk's note if it added one."""
+    if not note:
+        return text
+    return f"{text}\n\n窗口备注：{note}"
 
 
 def _pending(signal: Signal) -> None:

@@ -1,7 +1,8 @@
 """The composition root: ``create_app(settings)`` builds the mediation service's FastAPI app.
 
 Nothing connects here; the runtime (pool, relay, scheduler, the policy that learns areas and
-residents from the registry) starts in the app's lifespan.
+residents from the registry, the one that reports the opinions the station refers) starts in the
+app's lifespan.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from anju_contracts.mediation import CATALOG
 from anju_mediation.application.aggregates import PETITION_DUE, SLA_AT_RISK, SLA_DUE
 from anju_mediation.application.disputes import sla_handlers
 from anju_mediation.application.petitions import petition_due
-from anju_mediation.application.policies import REGISTRY_POLICY
+from anju_mediation.application.policies import REGISTRY_POLICY, STATION_POLICY
 from anju_mediation.entrypoints.http import MediationConfig, commands, router
 from anju_mediation.settings import MediationSettings
 from eventkit import audit, known
@@ -28,7 +29,7 @@ def create_app(settings: MediationSettings, *, clock: Clock = utcnow) -> FastAPI
         settings,
         catalog=CATALOG,
         ddl=[known.DDL, audit.DDL],
-        policies=[REGISTRY_POLICY],
+        policies=[REGISTRY_POLICY, STATION_POLICY],
         deadlines={SLA_AT_RISK: at_risk, SLA_DUE: breached, PETITION_DUE: petition_due},
     )
     config = MediationConfig(

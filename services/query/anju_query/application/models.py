@@ -237,12 +237,27 @@ class StationService(ReadModel):
     satisfaction: int | None
 
 
+class StationCertificate(ReadModel):
+    """A residence certificate the station issued the resident."""
+
+    id: UUID
+    number: str
+    status: Literal["valid", "revoked"]
+    address: str
+    living_since: date
+    issued_on: date
+    revoked_reason: str | None
+    revoked_at: datetime | None
+
+
 class StationSection(ReadModel):
     """The resident at the station's desk, latest first, as far as the caller's areas reach
     the desk that logged them."""
 
     receptions: list[StationVisit]
     services: list[StationService]
+    certificates: list[StationCertificate] = []
+    """Their residence certificates, valid or revoked (for the roles that read certificates)."""
 
 
 class ResidentProfile(ReadModel):

@@ -36,6 +36,10 @@ READ_ORGANISATIONS = "read_organisations"
 READ_LIAISON_PHONES = "read_liaison_phones"
 READ_STATION_RECEPTIONS = "read_station_receptions"
 READ_STATION_SERVICES = "read_station_services"
+READ_STATION_CERTIFICATES = "read_station_certificates"
+READ_STATION_GATHERINGS = "read_station_gatherings"
+READ_STATION_OPINIONS = "read_station_opinions"
+READ_STATION_ROSTER = "read_station_roster"
 
 PERMISSIONS = Permissions.of(
     "query",
@@ -104,6 +108,24 @@ PERMISSIONS = Permissions.of(
             (DIRECTOR, DESK),
             "the station's convenience services, overdue hand-offs, time to completion and "
             "satisfaction",
+        ),
+        READ_STATION_CERTIFICATES: (
+            (DIRECTOR, DESK),
+            "residence certificates issued at the desk, valid or revoked (the holder's name only "
+            "to those who may see the resident); a profile's certificates",
+        ),
+        READ_STATION_GATHERINGS: (
+            (DIRECTOR, DESK),
+            "the station's lectures and activities with their attendance, totalled per kind",
+        ),
+        READ_STATION_OPINIONS: (
+            (DIRECTOR, DESK),
+            "the opinions raised at opinion-gathering sessions and what became of each",
+        ),
+        READ_STATION_ROSTER: (
+            (DIRECTOR, DESK, GRID),
+            "who is on duty at the desk and the pioneer post, per day (grid workers steer "
+            "residents there)",
         ),
     },
 )

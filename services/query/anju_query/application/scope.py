@@ -3,6 +3,8 @@
 Which records: ``eventkit.access.visible_sql`` (the same rule the services apply in Python).
 How much of an identity number: in full only with ``read_full_id_number``; a mask otherwise.
 Which programme a health visit is for: only with ``read_health_programmes``.
+Whose name stands on a record of another service (a certificate's holder): only for a caller who
+may see that resident (``read_residents``, and areas that reach where the resident lives).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from anju_query.application.permissions import (
     READ_FULL_ID_NUMBER,
     READ_HEALTH_PROGRAMMES,
     READ_LIAISON_PHONES,
+    READ_RESIDENTS,
 )
 from eventkit.access import Guarded, Params, mask_id_number, may_see, visible_sql
 from eventkit.auth import Principal
@@ -62,6 +65,15 @@ class Scope:
             grid="NULL::uuid",
             communities=communities,
         )
+
+    def where_resident(self, params: Params, residents: str) -> str:
+        """A SQL condition on a row of ``residents.residents`` aliased ``residents``: the caller
+        may see that resident (their role reads the directory, their areas reach where the
+        resident lives). What names a resident — the holder of a certificate — is shown only
+        then."""
+        if not PERMISSIONS.allows(self.principal, READ_RESIDENTS):
+            return "false"
+        return self.where(params, f"{residents}.community_id", f"{residents}.grid_id")
 
     def id_number(self, value: str) -> str:
         return value if self.full_id_numbers else mask_id_number(value)

@@ -1,8 +1,9 @@
 """Conflict signals (未诉先办): the list, filtered by area and status, within the caller's areas.
 
 The read model keeps where, what kind, what was reported and by whom (``reported_by``, the
-reporter's id), when, and what became of a signal; the residents involved and the reporter's role
-are in mediation's ``GET /signals/{id}``.
+reporter's id), when, what became of a signal, and the record of another service it came from
+(``origin``); the residents involved and the reporter's role are in mediation's
+``GET /signals/{id}``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from uuid import UUID
 
 import asyncpg
 
-from anju_contracts.mediation import Category
+from anju_contracts.mediation import Category, SignalOrigin
 from anju_query.application.models import Page, ReadModel
 from anju_query.application.scope import Params, Scope
 
@@ -32,6 +33,8 @@ class SignalItem(ReadModel):
     dispute_id: UUID | None
     description: str
     reported_by: str
+    origin: SignalOrigin | None
+    """The record of another service it came from (an opinion raised at the station)."""
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,11 @@ async def list_signals(
             dispute_id=r["dispute_id"],
             description=r["description"],
             reported_by=r["reported_by"],
+            origin=None
+            if r["origin_id"] is None
+            else SignalOrigin(
+                source=r["origin_source"], record=r["origin_record"], id=r["origin_id"]
+            ),
         )
         for r in rows
     ]

@@ -1,5 +1,6 @@
 """Station read models: the desk's receptions counted per period, its convenience services, and
-the station section of a resident's profile.
+the station section of a resident's profile. Certificates and the duty roster are read in
+``station_certificates``, lectures, activities and the opinion log in ``station_gatherings``.
 
 A reception or a service belongs to the community (or grid) of the desk that logged it; the
 caller sees it when their areas reach that place. Periods are of UTC calendar days: a day, an
@@ -26,11 +27,13 @@ from anju_query.application.models import (
     StationService,
     StationVisit,
 )
+from anju_query.application.permissions import PERMISSIONS, READ_STATION_CERTIFICATES
 from anju_query.application.scope import Params, Scope
+from anju_query.application.station_certificates import resident_certificates
 
 Period = Literal["day", "week", "month"]
 SHOWN = 100
-"""How many receptions, and how many services, a profile shows (latest first)."""
+"""How many receptions, services and certificates a profile shows (latest first)."""
 
 
 def period_start(day: date, period: Period) -> date:
@@ -304,7 +307,8 @@ def _service(r: Mapping[str, Any]) -> StationServiceItem:
 async def station_section(
     conn: asyncpg.Connection, scope: Scope, resident_id: UUID
 ) -> StationSection:
-    """The resident's receptions and services, latest first, within the caller's areas."""
+    """The resident's receptions, services and residence certificates, latest first, within the
+    caller's areas (certificates for the roles that read them)."""
     p = Params()
     mine = f"resident_id = {p(resident_id)}"
     scoped = scope.where(p, "community_id", "grid_id")
@@ -322,6 +326,11 @@ async def station_section(
         WHERE {mine} AND {scoped} ORDER BY received_at DESC, service_id LIMIT {limit}
         """,
         *p.values,
+    )
+    certificates = (
+        await resident_certificates(conn, scope, resident_id, limit=SHOWN)
+        if PERMISSIONS.allows(scope.principal, READ_STATION_CERTIFICATES)
+        else []
     )
     return StationSection(
         receptions=[
@@ -350,4 +359,5 @@ async def station_section(
             )
             for s in services
         ],
+        certificates=certificates,
     )

@@ -1,7 +1,9 @@
 """The ``disputes`` read model: the dispute board, timelines, signals and petitions.
 
 Every row belongs to one mediation stream (a signal, a dispute or a petition), so the order in
-which Kafka delivers different streams does not matter. Each event type has one or two
+which Kafka delivers different streams does not matter. A signal keeps the record of another
+service it came from (its ``origin``: an opinion raised at the station), so that service's read
+model can find, when read, what mediation made of it — whichever topic arrived first. Each event type has one or two
 set-based statements over ``unnest`` of column arrays, run by :class:`eventkit.rows.Writers`
 once per group of a batch. Every dispute event also becomes a row of the dispute's timeline,
 so the street office's whole view of a dispute can be shown without going back to the topic.
@@ -116,8 +118,13 @@ CREATE TABLE signals (
     reported_at  timestamptz NOT NULL,
     dispute_id   uuid,
     description  text NOT NULL,
-    reported_by  text NOT NULL
+    reported_by  text NOT NULL,
+    origin_source text,
+    origin_record text,
+    origin_id     uuid
 );
+CREATE INDEX signals_origin ON signals (origin_id, origin_record, origin_source)
+    WHERE origin_id IS NOT NULL;
 
 CREATE TABLE petitions (
     petition_id      uuid PRIMARY KEY,
@@ -151,19 +158,23 @@ WRITERS = Writers()
     ConflictSignalReported,
     """
     INSERT INTO signals (signal_id, category, community_id, grid_id, building_id, status,
-                         reported_at, description, reported_by)
-    SELECT s, cat, c, g, b, 'reported', at, d, who
+                         reported_at, description, reported_by, origin_source, origin_record,
+                         origin_id)
+    SELECT s, cat, c, g, b, 'reported', at, d, who, os, orec, oid
     FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::uuid[], $5::uuid[], $6::timestamptz[],
-                $7::text[], $8::text[]) AS x(s, cat, c, g, b, at, d, who)
+                $7::text[], $8::text[], $9::text[], $10::text[], $11::uuid[])
+         AS x(s, cat, c, g, b, at, d, who, os, orec, oid)
     ON CONFLICT (signal_id) DO UPDATE SET category = EXCLUDED.category,
         community_id = EXCLUDED.community_id, grid_id = EXCLUDED.grid_id,
         building_id = EXCLUDED.building_id, status = 'reported', dispute_id = NULL,
         reported_at = EXCLUDED.reported_at, description = EXCLUDED.description,
-        reported_by = EXCLUDED.reported_by
+        reported_by = EXCLUDED.reported_by, origin_source = EXCLUDED.origin_source,
+        origin_record = EXCLUDED.origin_record, origin_id = EXCLUDED.origin_id
     """,
 )
 def _signal(_: Envelope, e: ConflictSignalReported) -> Row:
     p = e.location.path
+    origin = e.origin
     return (
         e.signal_id,
         e.category.value,
@@ -173,6 +184,9 @@ def _signal(_: Envelope, e: ConflictSignalReported) -> Row:
         e.reported_at,
         e.description,
         e.reporter_id,
+        None if origin is None else origin.source,
+        None if origin is None else origin.record,
+        None if origin is None else origin.id,
     )
 
 

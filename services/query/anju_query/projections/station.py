@@ -1,21 +1,35 @@
-"""The ``station`` read model: the desk's receptions and its convenience services.
+"""The ``station`` read model: the desk's receptions, its convenience services, residence
+certificates, lectures and activities, the opinions raised at opinion-gathering sessions, and the
+duty roster.
 
-Only what ``station.events`` carries, and of that nothing personal: a reception's note, a
+Only what ``station.events`` carries, and of that little that is personal: a reception's note, a
 service's outcome text, a refusal's reason and a callback's note are left out (they would
-outlive their erasure here), and the elderly window's bill help is only its bill type.
+outlive their erasure here), and the elderly window's bill help is only its bill type. A
+certificate keeps its holder's id, not the name printed on it (reads take the name from the
+resident directory, for those who may see the resident), nor its purpose. An opinion keeps its
+text and the desk's reply: the opinion log is read for them (by the roles that read it); a
+referral's note is left out.
 
 Every row belongs to one station stream: a reception to its ``reception-<id>`` stream (one
 event), a service to its ``service-<id>`` stream, whose first event (:class:`ServiceReceived`)
-places it in its community or grid; the later events of the stream update that row. Each event
-type has one set-based statement over ``unnest`` of its column arrays, run by
-:class:`eventkit.rows.Writers` once per group of a batch.
+places it in its community or grid; the later events of the stream update that row. A
+certificate, a gathering and an opinion likewise. A duty roster row is one
+:class:`DutyRosterSet` of a ``roster-<id>`` stream for one day: several streams may set the same
+community's day, in any order on the topic, so all are kept and a read takes the latest (by
+``set_at``, then by the station's commit order, ``position``) — the same answer whichever
+arrived first. Each event type has one set-based statement over ``unnest`` of its column arrays,
+run by :class:`eventkit.rows.Writers` once per group of a batch.
 
-A reception's day (``logged_on``) is the UTC date of ``logged_at``: the desk's counts per day,
-week and month are of UTC calendar days.
+What mediation made of an opinion referred to it is on the ``disputes`` read model (a signal
+keeps its ``origin``), joined when read, so the order of the two topics does not matter.
+
+A reception's day (``logged_on``) is the UTC date of ``logged_at``, an opinion's (``raised_on``)
+of ``raised_at``: the desk's counts per day, week and month are of UTC calendar days.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import UTC
 
@@ -26,9 +40,16 @@ from anju_contracts.registry import AreaPath
 from anju_contracts.station import (
     CATALOG,
     CallbackRecorded,
+    DutyRosterSet,
+    GatheringHeld,
     HandOffOverdue,
     OneTimeNoticeIssued,
+    OpinionAnswered,
+    OpinionRaised,
+    OpinionReferred,
     ReceptionLogged,
+    ResidenceCertificateIssued,
+    ResidenceCertificateRevoked,
     ServiceAccepted,
     ServiceCompleted,
     ServiceHandedOff,
@@ -87,6 +108,81 @@ CREATE INDEX services_received ON services (received_at);
 CREATE INDEX services_community ON services (community_id, status);
 CREATE INDEX services_resident ON services (resident_id) WHERE resident_id IS NOT NULL;
 CREATE INDEX services_overdue ON services (due_by) WHERE overdue;
+
+CREATE TABLE certificates (
+    certificate_id uuid PRIMARY KEY,
+    number         text NOT NULL,
+    resident_id    uuid NOT NULL,
+    address        text NOT NULL,
+    community_name text NOT NULL,
+    living_since   date NOT NULL,
+    community_id   uuid NOT NULL,
+    grid_id        uuid,
+    building_id    uuid,
+    unit_id        uuid,
+    issued_by      text NOT NULL,
+    issued_on      date NOT NULL,
+    status         text NOT NULL,
+    revoked_reason text,
+    revoked_by     text,
+    revoked_at     timestamptz
+);
+CREATE INDEX certificates_resident ON certificates (resident_id);
+CREATE INDEX certificates_community ON certificates (community_id, issued_on);
+
+CREATE TABLE gatherings (
+    gathering_id uuid PRIMARY KEY,
+    kind         text NOT NULL,
+    topic        text NOT NULL,
+    speaker      text,
+    held_on      date NOT NULL,
+    attendance   integer NOT NULL,
+    partner_id   uuid,
+    community_id uuid NOT NULL,
+    grid_id      uuid,
+    building_id  uuid,
+    unit_id      uuid,
+    recorded_by  text NOT NULL,
+    recorded_at  timestamptz NOT NULL
+);
+CREATE INDEX gatherings_community ON gatherings (community_id, held_on);
+
+CREATE TABLE opinions (
+    opinion_id   uuid PRIMARY KEY,
+    gathering_id uuid NOT NULL,
+    text         text NOT NULL,
+    resident_id  uuid,
+    community_id uuid NOT NULL,
+    grid_id      uuid,
+    building_id  uuid,
+    unit_id      uuid,
+    recorded_by  text NOT NULL,
+    raised_at    timestamptz NOT NULL,
+    raised_on    date NOT NULL,
+    status       text NOT NULL,
+    reply        text,
+    answered_by  text,
+    answered_at  timestamptz,
+    referred_to  text,
+    referred_by  text,
+    referred_at  timestamptz
+);
+CREATE INDEX opinions_community ON opinions (community_id, raised_on);
+CREATE INDEX opinions_gathering ON opinions (gathering_id);
+
+CREATE TABLE rosters (
+    roster_id    uuid NOT NULL,
+    day          date NOT NULL,
+    desk         jsonb NOT NULL,
+    pioneer_post jsonb NOT NULL,
+    community_id uuid NOT NULL,
+    grid_id      uuid,
+    set_by       text NOT NULL,
+    set_at       timestamptz NOT NULL,
+    position     bigint NOT NULL,
+    PRIMARY KEY (roster_id, day)
+);
+CREATE INDEX rosters_day ON rosters (community_id, day, set_at DESC, position DESC);
 """
 
 WRITERS = Writers()
@@ -258,11 +354,205 @@ def _callback(_: Envelope, e: CallbackRecorded) -> Row:
     return (e.service_id, e.satisfaction, e.called_at)
 
 
+# -- residence certificates ------------------------------------------------------------------
+
+
+@WRITERS.row(
+    ResidenceCertificateIssued,
+    """
+    INSERT INTO certificates (certificate_id, number, resident_id, address, community_name,
+                              living_since, community_id, grid_id, building_id, unit_id,
+                              issued_by, issued_on, status)
+    SELECT id, n, r, a, cn, since, c, g, b, u, by, d, 'valid'
+    FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::text[], $6::date[],
+                $7::uuid[], $8::uuid[], $9::uuid[], $10::uuid[], $11::text[], $12::date[])
+         AS x(id, n, r, a, cn, since, c, g, b, u, by, d)
+    ON CONFLICT (certificate_id) DO UPDATE SET number = EXCLUDED.number,
+        resident_id = EXCLUDED.resident_id, address = EXCLUDED.address,
+        community_name = EXCLUDED.community_name, living_since = EXCLUDED.living_since,
+        community_id = EXCLUDED.community_id, grid_id = EXCLUDED.grid_id,
+        building_id = EXCLUDED.building_id, unit_id = EXCLUDED.unit_id,
+        issued_by = EXCLUDED.issued_by, issued_on = EXCLUDED.issued_on, status = 'valid',
+        revoked_reason = NULL, revoked_by = NULL, revoked_at = NULL
+    """,
+)
+def _certificate(_: Envelope, e: ResidenceCertificateIssued) -> Row:
+    return (
+        e.certificate_id,
+        e.number,
+        e.resident_id,
+        e.address,
+        e.community_name,
+        e.living_since,
+        *_path(e.path),
+        e.issued_by,
+        e.issued_on,
+    )
+
+
+@WRITERS.row(
+    ResidenceCertificateRevoked,
+    """
+    UPDATE certificates c SET status = 'revoked', revoked_reason = x.reason,
+        revoked_by = x.by, revoked_at = x.at
+    FROM unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[]) AS x(id, reason, by, at)
+    WHERE c.certificate_id = x.id
+    """,
+)
+def _revoked(_: Envelope, e: ResidenceCertificateRevoked) -> Row:
+    return (e.certificate_id, e.reason, e.revoked_by, e.revoked_at)
+
+
+# -- lectures, activities and opinions ---------------------------------------------------------
+
+
+@WRITERS.row(
+    GatheringHeld,
+    """
+    INSERT INTO gatherings (gathering_id, kind, topic, speaker, held_on, attendance, partner_id,
+                            community_id, grid_id, building_id, unit_id, recorded_by,
+                            recorded_at)
+    SELECT id, k, t, sp, d, n, pa, c, g, b, u, by, at
+    FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::date[], $6::int[],
+                $7::uuid[], $8::uuid[], $9::uuid[], $10::uuid[], $11::uuid[], $12::text[],
+                $13::timestamptz[])
+         AS x(id, k, t, sp, d, n, pa, c, g, b, u, by, at)
+    ON CONFLICT (gathering_id) DO UPDATE SET kind = EXCLUDED.kind, topic = EXCLUDED.topic,
+        speaker = EXCLUDED.speaker, held_on = EXCLUDED.held_on,
+        attendance = EXCLUDED.attendance, partner_id = EXCLUDED.partner_id,
+        community_id = EXCLUDED.community_id, grid_id = EXCLUDED.grid_id,
+        building_id = EXCLUDED.building_id, unit_id = EXCLUDED.unit_id,
+        recorded_by = EXCLUDED.recorded_by, recorded_at = EXCLUDED.recorded_at
+    """,
+)
+def _gathering(_: Envelope, e: GatheringHeld) -> Row:
+    return (
+        e.gathering_id,
+        e.kind.value,
+        e.topic,
+        e.speaker,
+        e.held_on,
+        e.attendance,
+        e.partner_id,
+        *_path(e.path),
+        e.recorded_by,
+        e.recorded_at,
+    )
+
+
+@WRITERS.row(
+    OpinionRaised,
+    """
+    INSERT INTO opinions (opinion_id, gathering_id, text, resident_id, community_id, grid_id,
+                          building_id, unit_id, recorded_by, raised_at, raised_on, status)
+    SELECT id, ga, t, r, c, g, b, u, by, at, d, 'open'
+    FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::uuid[], $5::uuid[], $6::uuid[],
+                $7::uuid[], $8::uuid[], $9::text[], $10::timestamptz[], $11::date[])
+         AS x(id, ga, t, r, c, g, b, u, by, at, d)
+    ON CONFLICT (opinion_id) DO UPDATE SET gathering_id = EXCLUDED.gathering_id,
+        text = EXCLUDED.text, resident_id = EXCLUDED.resident_id,
+        community_id = EXCLUDED.community_id, grid_id = EXCLUDED.grid_id,
+        building_id = EXCLUDED.building_id, unit_id = EXCLUDED.unit_id,
+        recorded_by = EXCLUDED.recorded_by, raised_at = EXCLUDED.raised_at,
+        raised_on = EXCLUDED.raised_on, status = 'open', reply = NULL, answered_by = NULL,
+        answered_at = NULL, referred_to = NULL, referred_by = NULL, referred_at = NULL
+    """,
+)
+def _opinion(_: Envelope, e: OpinionRaised) -> Row:
+    return (
+        e.opinion_id,
+        e.gathering_id,
+        e.text,
+        e.resident_id,
+        *_path(e.path),
+        e.recorded_by,
+        e.raised_at,
+        e.raised_at.astimezone(UTC).date(),
+    )
+
+
+@WRITERS.row(
+    OpinionAnswered,
+    """
+    UPDATE opinions o SET status = 'answered', reply = x.reply, answered_by = x.by,
+        answered_at = x.at
+    FROM unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[]) AS x(id, reply, by, at)
+    WHERE o.opinion_id = x.id
+    """,
+)
+def _answered(_: Envelope, e: OpinionAnswered) -> Row:
+    return (e.opinion_id, e.reply, e.answered_by, e.answered_at)
+
+
+# A referral carries the whole opinion: should it ever begin its stream, it makes the row (raised
+# when referred) instead of updating nothing.
+@WRITERS.row(
+    OpinionReferred,
+    """
+    INSERT INTO opinions (opinion_id, gathering_id, text, resident_id, community_id, grid_id,
+                          building_id, unit_id, recorded_by, raised_at, raised_on, status,
+                          referred_to, referred_by, referred_at)
+    SELECT id, ga, t, r, c, g, b, u, by, at, d, 'referred', dest, by, at
+    FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::uuid[], $5::uuid[], $6::uuid[],
+                $7::uuid[], $8::uuid[], $9::text[], $10::timestamptz[], $11::date[], $12::text[])
+         AS x(id, ga, t, r, c, g, b, u, by, at, d, dest)
+    ON CONFLICT (opinion_id) DO UPDATE SET status = 'referred',
+        referred_to = EXCLUDED.referred_to, referred_by = EXCLUDED.referred_by,
+        referred_at = EXCLUDED.referred_at
+    """,
+)
+def _referred(_: Envelope, e: OpinionReferred) -> Row:
+    return (
+        e.opinion_id,
+        e.gathering_id,
+        e.text,
+        e.resident_id,
+        *_path(e.path),
+        e.referred_by,
+        e.referred_at,
+        e.referred_at.astimezone(UTC).date(),
+        e.to.value,
+    )
+
+
+# -- duty roster -----------------------------------------------------------------------------
+
+
+@WRITERS.row(
+    DutyRosterSet,
+    """
+    INSERT INTO rosters (roster_id, day, desk, pioneer_post, community_id, grid_id, set_by,
+                         set_at, position)
+    SELECT id, d, desk::jsonb, post::jsonb, c, g, by, at, pos
+    FROM unnest($1::uuid[], $2::date[], $3::text[], $4::text[], $5::uuid[], $6::uuid[],
+                $7::text[], $8::timestamptz[], $9::bigint[])
+         AS x(id, d, desk, post, c, g, by, at, pos)
+    ON CONFLICT (roster_id, day) DO UPDATE SET desk = EXCLUDED.desk,
+        pioneer_post = EXCLUDED.pioneer_post, community_id = EXCLUDED.community_id,
+        grid_id = EXCLUDED.grid_id, set_by = EXCLUDED.set_by, set_at = EXCLUDED.set_at,
+        position = EXCLUDED.position
+    """,
+)
+def _roster(env: Envelope, e: DutyRosterSet) -> Row:
+    return (
+        e.roster_id,
+        e.day,
+        json.dumps(e.desk, ensure_ascii=False),
+        json.dumps(e.pioneer_post, ensure_ascii=False),
+        e.path.community_id,
+        e.path.grid_id,
+        e.set_by,
+        e.set_at,
+        env.position,
+    )
+
+
 # -- the projection -------------------------------------------------------------------------
 
 
 class StationProjection:
-    """Station events → the tables behind the desk's counts, its services and profiles."""
+    """Station events → the tables behind the desk's counts, its services, certificates,
+    gatherings, opinion log, duty roster and the profiles' station sections."""
 
     name = "station"
     catalogs: Sequence[EventCatalog] = (CATALOG,)

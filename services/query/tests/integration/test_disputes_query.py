@@ -3,7 +3,6 @@ broker into the query API, with scoping and sensitive disputes."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -64,7 +63,7 @@ from eventkit.relay import Relay
 from eventkit.schema import migrate
 from eventkit.settings import KafkaSettings, ServiceSettings
 from eventkit.store import Context, EventStore
-from eventkit.testing.infra import create_database, database_url_for
+from eventkit.testing.infra import databases
 from eventkit.testing.relay import publish_everything
 
 SECRET = "query-tests-secret-0123456789abcdef"
@@ -109,15 +108,6 @@ class World:
     late_petition: uuid.UUID = field(default_factory=uuid.uuid4)
     signal: uuid.UUID = field(default_factory=uuid.uuid4)
     dismissed_signal: uuid.UUID = field(default_factory=uuid.uuid4)
-
-
-async def _drop(server_url: str, url: str) -> None:
-    name = url.rsplit("/", 1)[1].split("?")[0]
-    conn = await asyncpg.connect(database_url_for(server_url, "postgres"))
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
 
 
 def _registered(
@@ -365,63 +355,72 @@ async def _register_resident(relay: Relay, store: EventStore, world: World) -> s
 @asynccontextmanager
 async def world_of(pg_server_url: str, kafka_bootstrap: str) -> AsyncIterator[World]:
     kafka = KafkaSettings(bootstrap=kafka_bootstrap, topic_prefix=f"d{uuid.uuid4().hex[:10]}.")
-    store_url = await create_database(pg_server_url, f"mediation_{uuid.uuid4().hex[:12]}")
-    registry_url = await create_database(pg_server_url, f"registry_{uuid.uuid4().hex[:12]}")
-    read_url = await create_database(pg_server_url, f"read_{uuid.uuid4().hex[:12]}")
-    pool = await asyncpg.create_pool(store_url, min_size=1, max_size=4)
-    registry_pool = await asyncpg.create_pool(registry_url, min_size=1, max_size=2)
-    relay: Relay | None = None
-    registry_relay: Relay | None = None
-    try:
-        await migrate(pool)
-        await migrate(registry_pool)
-        store = EventStore(pool, CATALOG)
-        settings = ServiceSettings(
-            service="mediation", database_url=store_url, jwt_secret=SecretStr(SECRET), kafka=kafka
-        )
-        relay = Relay(store, settings)
-        await relay.start()
-        world = await _seed(Mediation(store, relay))
-        registry_store = EventStore(registry_pool, REGISTRY_CATALOG)
-        registry_relay = Relay(
-            registry_store,
-            ServiceSettings(
-                service="registry",
-                database_url=registry_url,
+    async with databases(pg_server_url, "mediation", "registry", "read") as urls:
+        store_url, registry_url, read_url = urls
+        pool = await asyncpg.create_pool(store_url, min_size=1, max_size=4)
+        registry_pool = await asyncpg.create_pool(registry_url, min_size=1, max_size=2)
+        relay: Relay | None = None
+        registry_relay: Relay | None = None
+        try:
+            await migrate(pool)
+            await migrate(registry_pool)
+            store = EventStore(pool, CATALOG)
+            settings = ServiceSettings(
+                service="mediation",
+                database_url=store_url,
                 jwt_secret=SecretStr(SECRET),
                 kafka=kafka,
-            ),
-        )
-        await registry_relay.start()
-        resident_stream = await _register_resident(registry_relay, registry_store, world)
-        app = create_app(
-            QuerySettings(database_url=read_url, jwt_secret=SecretStr(SECRET), kafka=kafka)
-        )
-        async with app.router.lifespan_context(app):
-            for stream, version in world.mediation.versions.items():
-                reached = await wait_for_stream(
-                    app.state.runtime.pool, "disputes", "mediation", stream, version, timeout_s=30
-                )
-                assert reached, stream
-            reached = await wait_for_stream(
-                app.state.runtime.pool, "residents", "registry", resident_stream, 1, timeout_s=30
             )
-            assert reached, resident_stream
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://query") as client:
-                world.client = client
-                yield world
-    finally:
-        for started in (relay, registry_relay):
-            if started is not None:
-                await started.close()
-        await pool.close()
-        await registry_pool.close()
-        await asyncio.gather(
-            _drop(pg_server_url, store_url),
-            _drop(pg_server_url, registry_url),
-            _drop(pg_server_url, read_url),
-        )
+            relay = Relay(store, settings)
+            await relay.start()
+            world = await _seed(Mediation(store, relay))
+            registry_store = EventStore(registry_pool, REGISTRY_CATALOG)
+            registry_relay = Relay(
+                registry_store,
+                ServiceSettings(
+                    service="registry",
+                    database_url=registry_url,
+                    jwt_secret=SecretStr(SECRET),
+                    kafka=kafka,
+                ),
+            )
+            await registry_relay.start()
+            resident_stream = await _register_resident(registry_relay, registry_store, world)
+            app = create_app(
+                QuerySettings(database_url=read_url, jwt_secret=SecretStr(SECRET), kafka=kafka)
+            )
+            async with app.router.lifespan_context(app):
+                for stream, version in world.mediation.versions.items():
+                    reached = await wait_for_stream(
+                        app.state.runtime.pool,
+                        "disputes",
+                        "mediation",
+                        stream,
+                        version,
+                        timeout_s=30,
+                    )
+                    assert reached, stream
+                reached = await wait_for_stream(
+                    app.state.runtime.pool,
+                    "residents",
+                    "registry",
+                    resident_stream,
+                    1,
+                    timeout_s=30,
+                )
+                assert reached, resident_stream
+                transport = httpx.ASGITransport(app=app)
+                async with httpx.AsyncClient(
+                    transport=transport, base_url="http://query"
+                ) as client:
+                    world.client = client
+                    yield world
+        finally:
+            for started in (relay, registry_relay):
+                if started is not None:
+                    await started.close()
+            await pool.close()
+            await registry_pool.close()
 
 
 @pytest_asyncio.fixture(loop_scope="session", scope="module")

@@ -23,7 +23,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -72,17 +72,14 @@ from anju_contracts.registry import (
 )
 from anju_query.entrypoints.app import create_app
 from anju_query.settings import QuerySettings
+from anju_query.testing import Source, caught_up, consumed_to_end, write_side
 from eventkit.auth import Role, issue_token
-from eventkit.projection import wait_for_stream
-from eventkit.relay import Relay
-from eventkit.schema import migrate
-from eventkit.settings import KafkaSettings, ServiceSettings
-from eventkit.store import Context, EventStore
+from eventkit.settings import KafkaSettings
 from eventkit.testing.clocks import ManualClock
-from eventkit.testing.infra import create_database, database_url_for
-from eventkit.testing.relay import publish_everything
+from eventkit.testing.infra import databases
 
 SECRET = "query-tests-secret-0123456789abcdef"
+ACTOR = Actor(id="doc-1", roles=("doctor",))
 TODAY = datetime.now(UTC).date()
 Y = TODAY.year
 
@@ -94,31 +91,6 @@ def token(*roles: Role, areas: tuple[uuid.UUID, ...] = (), sub: str = "staff-1")
 ADMIN = token(Role.ADMIN)
 DIAGNOSES = {"hypertension", "type2_diabetes"}
 """Programme names that name a diagnosis: what only doctors may read."""
-
-
-@dataclass
-class Source:
-    """One service's write side: append events, publish them with the real relay."""
-
-    name: str
-    store: EventStore
-    relay: Relay
-    versions: dict[str, int] = field(default_factory=dict)
-    published: int = 0
-
-    async def emit(self, stream: str, *events: Event, area: uuid.UUID) -> str:
-        result = await self.store.append(
-            stream,
-            self.versions.get(stream, 0),
-            events,
-            context=Context(actor=Actor(id="doc-1", roles=("doctor",))),
-            area=str(area),
-        )
-        self.versions[stream] = result.version
-        return f"{self.name}:{stream}:{result.version}"
-
-    async def publish(self) -> None:
-        self.published += await publish_everything(self.relay)
 
 
 @dataclass
@@ -376,53 +348,16 @@ async def _seed_health(
     return v
 
 
-async def _drop(server_url: str, url: str) -> None:
-    name = url.rsplit("/", 1)[1].split("?")[0]
-    conn = await asyncpg.connect(database_url_for(server_url, "postgres"))
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
-
-
-async def _source(
-    name: str, url: str, kafka: KafkaSettings, catalog: Any
-) -> tuple[Source, asyncpg.Pool]:
-    pool = await asyncpg.create_pool(url, min_size=1, max_size=3)
-    await migrate(pool)
-    store = EventStore(pool, catalog)
-    settings = ServiceSettings(
-        service=name, database_url=url, jwt_secret=SecretStr(SECRET), kafka=kafka
-    )
-    relay = Relay(store, settings)
-    await relay.start()
-    return Source(name, store, relay), pool
-
-
-async def caught_up(pool: asyncpg.Pool, source: Source, projection: str) -> None:
-    for stream, version in source.versions.items():
-        reached = await wait_for_stream(
-            pool, projection, source.name, stream, version, timeout_s=30
-        )
-        assert reached, (projection, stream, version)
-
-
 @asynccontextmanager
 async def world_of(pg_server_url: str, kafka_bootstrap: str) -> AsyncIterator[World]:
     kafka = KafkaSettings(bootstrap=kafka_bootstrap, topic_prefix=f"h{uuid.uuid4().hex[:10]}.")
-    urls = [
-        await create_database(pg_server_url, f"{n}_{uuid.uuid4().hex[:12]}")
-        for n in ("health", "registry", "read")
-    ]
-    pools: list[asyncpg.Pool] = []
-    sources: list[Source] = []
-    try:
-        health, pool = await _source("health", urls[0], kafka, CATALOG)
-        sources.append(health)
-        pools.append(pool)
-        registry, pool = await _source("registry", urls[1], kafka, REGISTRY_CATALOG)
-        sources.append(registry)
-        pools.append(pool)
+    async with (
+        databases(pg_server_url, "health", "registry", "read") as urls,
+        write_side("health", urls[0], kafka, CATALOG, secret=SECRET, actor=ACTOR) as health,
+        write_side(
+            "registry", urls[1], kafka, REGISTRY_CATALOG, secret=SECRET, actor=ACTOR
+        ) as registry,
+    ):
         people, paths = await _seed_registry(registry)
         visits = await _seed_health(health, people, paths)
         await registry.publish()
@@ -451,12 +386,6 @@ async def world_of(pg_server_url: str, kafka_bootstrap: str) -> AsyncIterator[Wo
                     {k: v for k, v in people.items() if not k.startswith("area:")},
                     visits,
                 )
-    finally:
-        for source in sources:
-            await source.relay.close()
-        for pool in pools:
-            await pool.close()
-        await asyncio.gather(*(_drop(pg_server_url, url) for url in urls))
 
 
 @pytest_asyncio.fixture(loop_scope="session", scope="module")
@@ -529,29 +458,11 @@ async def _snapshot(pool: asyncpg.Pool) -> dict[str, list[str]]:
         }
 
 
-async def _consumed_to_end(world: World, timeout_s: float = 30) -> None:
-    topic = f"{world.kafka.topic_prefix}health.events"
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while True:
-        async with world.pool.acquire() as conn:
-            consumed = await conn.fetchval(
-                'SELECT coalesce(sum("offset" + 1), 0) FROM health.partition_offsets'
-                " WHERE topic = $1",
-                topic,
-            )
-        if consumed == world.health.published:
-            return
-        assert asyncio.get_running_loop().time() < deadline, (consumed, world.health.published)
-        await asyncio.sleep(0.05)
-
-
 async def test_redelivered_health_events_change_nothing(world: World) -> None:
-    await _consumed_to_end(world)
+    await consumed_to_end(world.pool, world.health, "health")
     before = await _snapshot(world.pool)
-    relay = world.health.relay
-    await relay.save_cursor(type(await relay.cursor())())  # publish everything once more
-    await world.health.publish()
-    await _consumed_to_end(world)
+    await world.health.publish_again()
+    await consumed_to_end(world.pool, world.health, "health")
     assert await _snapshot(world.pool) == before
 
 

@@ -51,6 +51,7 @@ from anju_contracts.registry import (
 from anju_query.entrypoints.app import create_app
 from anju_query.projections import ResidentsProjection
 from anju_query.settings import QuerySettings
+from anju_query.testing import consumed_to_end
 from eventkit.auth import Role, issue_token
 from eventkit.commands import Clock, utcnow
 from eventkit.projection import rebuild, wait_for_stream
@@ -60,7 +61,7 @@ from eventkit.schema import migrate
 from eventkit.settings import KafkaSettings, ServiceSettings
 from eventkit.store import Context, EventStore
 from eventkit.testing.clocks import ManualClock
-from eventkit.testing.infra import create_database, database_url_for
+from eventkit.testing.infra import databases
 from eventkit.testing.relay import publish_everything
 
 SECRET = "query-tests-secret-0123456789abcdef"
@@ -122,19 +123,6 @@ def token(*roles: Role, areas: tuple[uuid.UUID, ...] = (), sub: str = "staff-1")
 ADMIN = token(Role.ADMIN)
 
 
-async def _database(server_url: str, prefix: str) -> str:
-    return await create_database(server_url, f"{prefix}_{uuid.uuid4().hex[:12]}")
-
-
-async def _drop(server_url: str, url: str) -> None:
-    name = url.rsplit("/", 1)[1].split("?")[0]
-    conn = await asyncpg.connect(database_url_for(server_url, "postgres"))
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
-
-
 @asynccontextmanager
 async def registry_and_read_db(
     pg_server_url: str, kafka_bootstrap: str
@@ -144,24 +132,25 @@ async def registry_and_read_db(
     Both use a topic prefix of their own, so tests sharing the broker do not meet.
     """
     kafka = KafkaSettings(bootstrap=kafka_bootstrap, topic_prefix=f"q{uuid.uuid4().hex[:10]}.")
-    registry_url = await _database(pg_server_url, "registry")
-    read_url = await _database(pg_server_url, "read")
-    pool = await asyncpg.create_pool(registry_url, min_size=1, max_size=4)
-    relay: Relay | None = None
-    try:
-        await migrate(pool)
-        store = EventStore(pool, CATALOG)
-        settings = ServiceSettings(
-            service="registry", database_url=registry_url, jwt_secret=SecretStr(SECRET), kafka=kafka
-        )
-        relay = Relay(store, settings)
-        await relay.start()
-        yield Registry(store, relay), read_url, kafka
-    finally:
-        if relay is not None:
-            await relay.close()
-        await pool.close()
-        await asyncio.gather(_drop(pg_server_url, registry_url), _drop(pg_server_url, read_url))
+    async with databases(pg_server_url, "registry", "read") as (registry_url, read_url):
+        pool = await asyncpg.create_pool(registry_url, min_size=1, max_size=4)
+        relay: Relay | None = None
+        try:
+            await migrate(pool)
+            store = EventStore(pool, CATALOG)
+            settings = ServiceSettings(
+                service="registry",
+                database_url=registry_url,
+                jwt_secret=SecretStr(SECRET),
+                kafka=kafka,
+            )
+            relay = Relay(store, settings)
+            await relay.start()
+            yield Registry(store, relay), read_url, kafka
+        finally:
+            if relay is not None:
+                await relay.close()
+            await pool.close()
 
 
 @asynccontextmanager
@@ -821,35 +810,18 @@ async def _snapshot(pool: asyncpg.Pool) -> dict[str, list[str]]:
         }
 
 
-async def _consumed_to_end(world: World, timeout_s: float = 30) -> None:
-    """Wait until the projection has committed every message put on the topic so far."""
-    topic = f"{world.query.kafka.topic_prefix}registry.events"
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while True:
-        async with world.query.runtime.pool.acquire() as conn:
-            consumed = await conn.fetchval(
-                'SELECT coalesce(sum("offset" + 1), 0) FROM residents.partition_offsets'
-                " WHERE topic = $1",
-                topic,
-            )
-        if consumed == world.registry.published:
-            return
-        assert asyncio.get_running_loop().time() < deadline, (consumed, world.registry.published)
-        await asyncio.sleep(0.05)
-
-
 async def test_redelivered_events_change_nothing(world: World) -> None:
-    await _consumed_to_end(world)
+    await consumed_to_end(world.query.runtime.pool, world.registry, "residents")
     before = await _snapshot(world.query.runtime.pool)
     relay = world.registry.relay
     await relay.save_cursor(type(await relay.cursor())())  # publish everything once more
     await world.registry.publish()
-    await _consumed_to_end(world)
+    await consumed_to_end(world.query.runtime.pool, world.registry, "residents")
     assert await _snapshot(world.query.runtime.pool) == before
 
 
 async def test_rebuild_equals_the_live_tables(world: World) -> None:
-    await _consumed_to_end(world)
+    await consumed_to_end(world.query.runtime.pool, world.registry, "residents")
     before = await _snapshot(world.query.runtime.pool)
     schema = await rebuild(world.query.runtime.pool, ResidentsProjection(), world.query.kafka)
     assert schema.startswith("residents_g")

@@ -27,7 +27,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
@@ -66,17 +66,14 @@ from anju_contracts.station import (
 )
 from anju_query.entrypoints.app import create_app
 from anju_query.settings import QuerySettings
+from anju_query.testing import Source, caught_up, consumed_to_end, write_side
 from eventkit.auth import Role, issue_token
-from eventkit.projection import wait_for_stream
-from eventkit.relay import Relay
-from eventkit.schema import migrate
-from eventkit.settings import KafkaSettings, ServiceSettings
-from eventkit.store import Context, EventStore
+from eventkit.settings import KafkaSettings
 from eventkit.testing.clocks import ManualClock
-from eventkit.testing.infra import create_database, database_url_for
-from eventkit.testing.relay import publish_everything
+from eventkit.testing.infra import databases
 
 SECRET = "query-tests-secret-0123456789abcdef"
+ACTOR = Actor(id="desk-1", roles=("desk_staff",))
 
 
 def token(*roles: Role, areas: tuple[uuid.UUID, ...] = (), sub: str = "staff-1") -> dict[str, str]:
@@ -87,62 +84,6 @@ ADMIN = token(Role.ADMIN)
 T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 """Monday 3 March 2025, 09:00 UTC: the first reception."""
 PLUS_8 = timezone(timedelta(hours=8))
-
-
-@dataclass
-class Source:
-    """One service's write side: append events, publish them with the real relay."""
-
-    name: str
-    store: EventStore
-    relay: Relay
-    versions: dict[str, int] = field(default_factory=dict)
-    published: int = 0
-
-    async def emit(self, stream: str, *events: Event, area: uuid.UUID) -> str:
-        result = await self.store.append(
-            stream,
-            self.versions.get(stream, 0),
-            events,
-            context=Context(actor=Actor(id="desk-1", roles=("desk_staff",))),
-            area=str(area),
-        )
-        self.versions[stream] = result.version
-        return f"{self.name}:{stream}:{result.version}"
-
-    async def publish(self) -> None:
-        self.published += await publish_everything(self.relay)
-
-
-async def _drop(server_url: str, url: str) -> None:
-    name = url.rsplit("/", 1)[1].split("?")[0]
-    conn = await asyncpg.connect(database_url_for(server_url, "postgres"))
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
-
-
-async def _source(
-    name: str, url: str, kafka: KafkaSettings, catalog: Any
-) -> tuple[Source, asyncpg.Pool]:
-    pool = await asyncpg.create_pool(url, min_size=1, max_size=3)
-    await migrate(pool)
-    store = EventStore(pool, catalog)
-    settings = ServiceSettings(
-        service=name, database_url=url, jwt_secret=SecretStr(SECRET), kafka=kafka
-    )
-    relay = Relay(store, settings)
-    await relay.start()
-    return Source(name, store, relay), pool
-
-
-async def caught_up(pool: asyncpg.Pool, source: Source, projection: str) -> None:
-    for stream, version in source.versions.items():
-        reached = await wait_for_stream(
-            pool, projection, source.name, stream, version, timeout_s=30
-        )
-        assert reached, (projection, stream, version)
 
 
 @dataclass
@@ -351,19 +292,13 @@ async def _seed_station(s: Source, ids: dict[str, uuid.UUID], paths: dict[str, A
 @asynccontextmanager
 async def world_of(pg_server_url: str, kafka_bootstrap: str) -> AsyncIterator[World]:
     kafka = KafkaSettings(bootstrap=kafka_bootstrap, topic_prefix=f"s{uuid.uuid4().hex[:10]}.")
-    urls = [
-        await create_database(pg_server_url, f"{n}_{uuid.uuid4().hex[:12]}")
-        for n in ("station", "registry", "read")
-    ]
-    pools: list[asyncpg.Pool] = []
-    sources: list[Source] = []
-    try:
-        station, pool = await _source("station", urls[0], kafka, CATALOG)
-        sources.append(station)
-        pools.append(pool)
-        registry, pool = await _source("registry", urls[1], kafka, REGISTRY_CATALOG)
-        sources.append(registry)
-        pools.append(pool)
+    async with (
+        databases(pg_server_url, "station", "registry", "read") as urls,
+        write_side("station", urls[0], kafka, CATALOG, secret=SECRET, actor=ACTOR) as station,
+        write_side(
+            "registry", urls[1], kafka, REGISTRY_CATALOG, secret=SECRET, actor=ACTOR
+        ) as registry,
+    ):
         ids, paths = await _seed_registry(registry)
         await _seed_station(station, ids, paths)
         await registry.publish()
@@ -379,12 +314,6 @@ async def world_of(pg_server_url: str, kafka_bootstrap: str) -> AsyncIterator[Wo
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://query") as client:
                 yield World(station, registry, client, read_pool, kafka, ids)
-    finally:
-        for source in sources:
-            await source.relay.close()
-        for pool in pools:
-            await pool.close()
-        await asyncio.gather(*(_drop(pg_server_url, url) for url in urls))
 
 
 @pytest_asyncio.fixture(loop_scope="session", scope="module")
@@ -454,30 +383,12 @@ async def _snapshot(pool: asyncpg.Pool) -> dict[str, list[str]]:
         }
 
 
-async def _consumed_to_end(world: World, timeout_s: float = 30) -> None:
-    topic = f"{world.kafka.topic_prefix}station.events"
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while True:
-        async with world.pool.acquire() as conn:
-            consumed = await conn.fetchval(
-                'SELECT coalesce(sum("offset" + 1), 0) FROM station.partition_offsets'
-                " WHERE topic = $1",
-                topic,
-            )
-        if consumed == world.station.published:
-            return
-        assert asyncio.get_running_loop().time() < deadline, (consumed, world.station.published)
-        await asyncio.sleep(0.05)
-
-
 async def test_redelivered_station_events_change_nothing(world: World) -> None:
-    await _consumed_to_end(world)
+    await consumed_to_end(world.pool, world.station, "station")
     before = await _snapshot(world.pool)
     assert len(before["services"]) == 7
-    relay = world.station.relay
-    await relay.save_cursor(type(await relay.cursor())())  # publish everything once more
-    await world.station.publish()
-    await _consumed_to_end(world)
+    await world.station.publish_again()
+    await consumed_to_end(world.pool, world.station, "station")
     assert await _snapshot(world.pool) == before
 
 

@@ -27,7 +27,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -91,17 +91,14 @@ from anju_query.application.scope import Scope
 from anju_query.application.volunteers import VolunteerFilter, list_volunteers
 from anju_query.entrypoints.app import create_app
 from anju_query.settings import QuerySettings
+from anju_query.testing import Source, caught_up, consumed_to_end, write_side
 from eventkit.auth import Principal, Role, issue_token
-from eventkit.projection import wait_for_stream
-from eventkit.relay import Relay
-from eventkit.schema import migrate
-from eventkit.settings import KafkaSettings, ServiceSettings
-from eventkit.store import Context, EventStore
+from eventkit.settings import KafkaSettings
 from eventkit.testing.clocks import ManualClock
-from eventkit.testing.infra import create_database, database_url_for
-from eventkit.testing.relay import publish_everything
+from eventkit.testing.infra import databases
 
 SECRET = "query-tests-secret-0123456789abcdef"
+ACTOR = Actor(id="coord-1", roles=("volunteer_coordinator",))
 T = datetime.now(UTC).date()
 NOW = datetime.combine(T, time(12), UTC)
 QS = date(T.year, 3 * ((T.month - 1) // 3) + 1, 1)
@@ -130,31 +127,6 @@ def at(days: int, hour: int = 9) -> datetime:
 
 def day(days: int) -> date:
     return T + timedelta(days=days)
-
-
-@dataclass
-class Source:
-    """One service's write side: append events, publish them with the real relay."""
-
-    name: str
-    store: EventStore
-    relay: Relay
-    versions: dict[str, int] = field(default_factory=dict)
-    published: int = 0
-
-    async def emit(self, stream: str, *events: Event, area: uuid.UUID) -> str:
-        result = await self.store.append(
-            stream,
-            self.versions.get(stream, 0),
-            events,
-            context=Context(actor=Actor(id="coord-1", roles=("volunteer_coordinator",))),
-            area=str(area),
-        )
-        self.versions[stream] = result.version
-        return f"{self.name}:{stream}:{result.version}"
-
-    async def publish(self) -> None:
-        self.published += await publish_everything(self.relay)
 
 
 @dataclass
@@ -590,37 +562,6 @@ async def _seed_hours(v: Source, ids: dict[str, uuid.UUID]) -> None:
     )
 
 
-async def _drop(server_url: str, url: str) -> None:
-    name = url.rsplit("/", 1)[1].split("?")[0]
-    conn = await asyncpg.connect(database_url_for(server_url, "postgres"))
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
-
-
-async def _source(
-    name: str, url: str, kafka: KafkaSettings, catalog: Any
-) -> tuple[Source, asyncpg.Pool]:
-    pool = await asyncpg.create_pool(url, min_size=1, max_size=3)
-    await migrate(pool)
-    store = EventStore(pool, catalog)
-    settings = ServiceSettings(
-        service=name, database_url=url, jwt_secret=SecretStr(SECRET), kafka=kafka
-    )
-    relay = Relay(store, settings)
-    await relay.start()
-    return Source(name, store, relay), pool
-
-
-async def caught_up(pool: asyncpg.Pool, source: Source, projection: str) -> None:
-    for stream, version in source.versions.items():
-        reached = await wait_for_stream(
-            pool, projection, source.name, stream, version, timeout_s=30
-        )
-        assert reached, (projection, stream, version)
-
-
 KEYS = (
     *("c", "g1", "g2", "c2", "g3", "chen", "lin", "zhou", "sun", "qian", "org"),
     *("v1", "v2", "v3", "v4", "v5", "team1", "team2", "a1", "a2", "s1", "s1b", "s2", "cert"),
@@ -632,20 +573,16 @@ KEYS = (
 @asynccontextmanager
 async def world_of(pg_server_url: str, kafka_bootstrap: str) -> AsyncIterator[World]:
     kafka = KafkaSettings(bootstrap=kafka_bootstrap, topic_prefix=f"v{uuid.uuid4().hex[:10]}.")
-    urls = [
-        await create_database(pg_server_url, f"{n}_{uuid.uuid4().hex[:12]}")
-        for n in ("volunteering", "registry", "read")
-    ]
     ids = {key: uuid.uuid4() for key in KEYS}
-    pools: list[asyncpg.Pool] = []
-    sources: list[Source] = []
-    try:
-        volunteering, pool = await _source("volunteering", urls[0], kafka, CATALOG)
-        sources.append(volunteering)
-        pools.append(pool)
-        registry, pool = await _source("registry", urls[1], kafka, REGISTRY_CATALOG)
-        sources.append(registry)
-        pools.append(pool)
+    async with (
+        databases(pg_server_url, "volunteering", "registry", "read") as urls,
+        write_side(
+            "volunteering", urls[0], kafka, CATALOG, secret=SECRET, actor=ACTOR
+        ) as volunteering,
+        write_side(
+            "registry", urls[1], kafka, REGISTRY_CATALOG, secret=SECRET, actor=ACTOR
+        ) as registry,
+    ):
         paths = await _seed_registry(registry, ids)
         await _seed_volunteers(volunteering, ids, paths)
         await _seed_teams(volunteering, ids, paths)
@@ -670,12 +607,6 @@ async def world_of(pg_server_url: str, kafka_bootstrap: str) -> AsyncIterator[Wo
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://query") as client:
                 yield World(volunteering, registry, client, read_pool, kafka, ids)
-    finally:
-        for source in sources:
-            await source.relay.close()
-        for pool in pools:
-            await pool.close()
-        await asyncio.gather(*(_drop(pg_server_url, url) for url in urls))
 
 
 @pytest_asyncio.fixture(loop_scope="session", scope="module")
@@ -789,32 +720,11 @@ async def _snapshot(pool: asyncpg.Pool) -> dict[str, list[str]]:
         }
 
 
-async def _consumed_to_end(world: World, timeout_s: float = 30) -> None:
-    topic = f"{world.kafka.topic_prefix}volunteering.events"
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while True:
-        async with world.pool.acquire() as conn:
-            consumed = await conn.fetchval(
-                'SELECT coalesce(sum("offset" + 1), 0) FROM volunteering.partition_offsets'
-                " WHERE topic = $1",
-                topic,
-            )
-        if consumed == world.volunteering.published:
-            return
-        assert asyncio.get_running_loop().time() < deadline, (
-            consumed,
-            world.volunteering.published,
-        )
-        await asyncio.sleep(0.05)
-
-
 async def test_redelivered_volunteering_events_change_nothing(world: World) -> None:
-    await _consumed_to_end(world)
+    await consumed_to_end(world.pool, world.volunteering, "volunteering")
     before = await _snapshot(world.pool)
-    relay = world.volunteering.relay
-    await relay.save_cursor(type(await relay.cursor())())  # publish everything once more
-    await world.volunteering.publish()
-    await _consumed_to_end(world)
+    await world.volunteering.publish_again()
+    await consumed_to_end(world.pool, world.volunteering, "volunteering")
     assert await _snapshot(world.pool) == before
 
 

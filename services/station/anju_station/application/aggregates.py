@@ -13,8 +13,15 @@ from anju_contracts.station import (
     ServiceRefused,
 )
 from anju_station.application.permissions import PERMISSIONS
-from anju_station.domain import receptions, services
-from anju_station.domain.errors import ReceptionNotFound, ServiceNotFound
+from anju_station.domain import certificates, gatherings, receptions, roster, services
+from anju_station.domain.errors import (
+    CertificateNotFound,
+    GatheringNotFound,
+    OpinionNotFound,
+    ReceptionNotFound,
+    RosterNotFound,
+    ServiceNotFound,
+)
 from eventkit.access import Guarded
 from eventkit.aggregate import Aggregate
 from eventkit.store import StoreSession
@@ -51,4 +58,41 @@ SERVICES: Aggregate[services.Service] = Aggregate(
     guard=lambda s: Guarded.at(s.path),
     not_found=ServiceNotFound,
     follow=follow_handoff,
+)
+
+CERTIFICATES: Aggregate[certificates.Certificate] = Aggregate(
+    name="certificate",
+    source=SOURCE,
+    permissions=PERMISSIONS,
+    fold=lambda _, events: certificates.fold(events),
+    guard=lambda c: Guarded.at(c.path),
+    not_found=CertificateNotFound,
+)
+
+GATHERINGS: Aggregate[gatherings.Gathering] = Aggregate(
+    name="gathering",
+    source=SOURCE,
+    permissions=PERMISSIONS,
+    fold=lambda _, events: gatherings.fold_gathering(events),
+    guard=lambda g: Guarded.at(g.path),
+    not_found=GatheringNotFound,
+)
+
+OPINIONS: Aggregate[gatherings.Opinion] = Aggregate(
+    name="opinion",
+    source=SOURCE,
+    permissions=PERMISSIONS,
+    fold=lambda _, events: gatherings.fold_opinion(events),
+    guard=lambda o: Guarded.at(o.path),
+    not_found=OpinionNotFound,
+)
+
+ROSTERS: Aggregate[roster.Roster] = Aggregate(
+    name="roster",
+    source=SOURCE,
+    permissions=PERMISSIONS,
+    fold=lambda _, events: roster.fold(events),
+    guard=lambda r: Guarded.at(r.path),
+    not_found=RosterNotFound,
+    locked=True,
 )

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from anju_contracts.registry import AreaPath
 from anju_contracts.station import SOURCE, BillType, Outcome, Purpose, Referral, ServiceStatus
 from anju_station.application.aggregates import RECEPTIONS, SERVICE_ACTOR, SERVICES
+from anju_station.application.residences import Residences
 from anju_station.domain import receptions, services
 from anju_station.domain.errors import UnknownServiceType
 from eventkit.commands import Accepted, Caller, Clock, Command, StreamCommand, area_of, counted
@@ -40,6 +41,9 @@ class StationConfig:
     clock: Clock
     known: Known
     catalogue: dict[str, ServiceType]
+    residences: Residences
+    public_url: str
+    """Where the public checks a certificate (``{public_url}/public/certificates/{number}``)."""
 
     def service_type(self, code: str) -> ServiceType:
         found = self.catalogue.get(code)
@@ -50,7 +54,7 @@ class StationConfig:
         return found
 
 
-async def _place(
+async def place(
     cfg: StationConfig, session: StoreSession, area_id: UUID, caller: Caller
 ) -> AreaPath:
     location = await visible_location(cfg.known, session, area_id, caller)
@@ -74,7 +78,7 @@ async def log_reception(
 ) -> Accepted:
     """One request, two lookups in the service's own tables (the place, the resident)."""
     async with RECEPTIONS.create(store, caller, "log_reception") as w:
-        path = await _place(cfg, w.session, cmd.area_id, caller)
+        path = await place(cfg, w.session, cmd.area_id, caller)
         if cmd.resident_id is not None:
             found = await visible_residents(cfg.known, w.session, [cmd.resident_id], caller)
             require_known([cmd.resident_id], found)
@@ -162,7 +166,7 @@ async def receive_service(
 ) -> Accepted:
     cfg.service_type(cmd.service_type)
     async with SERVICES.create(store, caller, "receive_service") as w:
-        path = await _place(cfg, w.session, cmd.area_id, caller)
+        path = await place(cfg, w.session, cmd.area_id, caller)
         if cmd.resident_id is not None:
             found = await visible_residents(cfg.known, w.session, [cmd.resident_id], caller)
             require_known([cmd.resident_id], found)

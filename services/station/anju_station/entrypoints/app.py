@@ -12,7 +12,8 @@ from anju_contracts.station import CATALOG
 from anju_station.application.aggregates import HANDOFF_DUE
 from anju_station.application.desk import StationConfig, handoff_due
 from anju_station.application.policies import REGISTRY_POLICY
-from anju_station.entrypoints.http import commands, router
+from anju_station.application.residences import DDL, PostgresResidences
+from anju_station.entrypoints.http import commands, public, router
 from anju_station.settings import StationSettings
 from eventkit import known
 from eventkit.app import service_app
@@ -21,13 +22,19 @@ from eventkit.runtime import Runtime
 
 
 def create_app(settings: StationSettings, *, clock: Clock = utcnow) -> FastAPI:
-    config = StationConfig(clock=clock, known=known.PostgresKnown(), catalogue=settings.services)
+    config = StationConfig(
+        clock=clock,
+        known=known.PostgresKnown(),
+        catalogue=settings.services,
+        residences=PostgresResidences(),
+        public_url=settings.public_url,
+    )
     runtime = Runtime(
         settings,
         catalog=CATALOG,
-        ddl=[known.DDL],
+        ddl=[known.DDL, DDL],
         policies=[REGISTRY_POLICY],
         deadlines={HANDOFF_DUE: handoff_due},
         clock=clock,
     )
-    return service_app(runtime, [router], commands=[commands], config=config)
+    return service_app(runtime, [router, public], commands=[commands], config=config)

@@ -15,6 +15,7 @@ from anju_volunteering.domain import ledger
 from anju_volunteering.domain.errors import CertificateNotFound
 from anju_volunteering.domain.ledger import EntryStatus
 from eventkit.access import Guarded
+from eventkit.certificates import mask_name
 from eventkit.commands import Accepted, Caller, area_of
 from eventkit.store import Store
 
@@ -185,17 +186,9 @@ class Verification(BaseModel):
     issued_on: date
 
 
-def mask_name(name: str) -> str:
-    if len(name) <= 1:
-        return "*"
-    if len(name) == 2:
-        return name[0] + "*"
-    return name[0] + "*" * (len(name) - 2) + name[-1]
-
-
 async def verify(store: Store, number: str) -> Verification:
     async with store.session() as session:
-        certificate, _ = await CERTIFICATES.load(session, ledger.certificate_id_of(number))
+        certificate, _ = await CERTIFICATES.load(session, ledger.NUMBERS.id_of(number))
         if certificate.number != number:
             raise CertificateNotFound("no such certificate", number=number)
         volunteer, _ = await VOLUNTEERS.load(session, certificate.volunteer_id)

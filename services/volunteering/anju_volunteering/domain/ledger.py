@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import StrEnum
-from uuid import UUID, uuid4, uuid5
+from uuid import UUID, uuid4
 
 from anju_contracts import Event
 from anju_contracts.registry import AreaPath
@@ -22,6 +22,7 @@ from anju_contracts.volunteering import (
     HoursSource,
 )
 from anju_volunteering.domain.errors import BadPeriod, EntryDecided, EntryNotFound, NoApprovedHours
+from eventkit.certificates import CertificateNumbers
 
 
 class EntryStatus(StrEnum):
@@ -128,16 +129,8 @@ def reject(state: Ledger, entry_id: UUID, *, by: str, reason: str) -> list[Event
     ]
 
 
-_CERTIFICATES = UUID("8f3a6c52-2b7e-4c0e-9d15-3e7f0a9b6d21")
-
-
-def certificate_id_of(number: str) -> UUID:
-    """A certificate's id follows from its number, so that anyone holding the number finds it."""
-    return uuid5(_CERTIFICATES, number)
-
-
-def new_certificate_number(issued_on: date) -> str:
-    return f"ANJU-V-{issued_on.year:04d}-{uuid4().hex[:8].upper()}"
+NUMBERS = CertificateNumbers("V", UUID("8f3a6c52-2b7e-4c0e-9d15-3e7f0a9b6d21"))
+"""Certificates of service: ``ANJU-V-2026-0A1B2C3D``."""
 
 
 def certify(
@@ -160,8 +153,8 @@ def certify(
     approved = state.approved(period_from, period_to)
     if not approved:
         raise NoApprovedHours("no approved hours in the period")
-    number = new_certificate_number(today)
-    certificate_id = certificate_id_of(number)
+    number = NUMBERS.new(today)
+    certificate_id = NUMBERS.id_of(number)
     return certificate_id, [
         CertificateIssued(
             certificate_id=certificate_id,

@@ -35,11 +35,12 @@ from anju_volunteering.application.commands import (
 from anju_volunteering.application.hours import CertificateView, LedgerView, Verification
 from anju_volunteering.application.people import TeamView, VolunteeringConfig, VolunteerView
 from anju_volunteering.application.work import ActivityView, RequestView
+from anju_volunteering.domain.ledger import NUMBERS
 from eventkit.app import CONFIG, CallerDep, StoreDep
 from eventkit.commands import Accepted
 
 ConfigDep = Annotated[VolunteeringConfig, CONFIG]
-Number = Annotated[str, Path(pattern=r"^ANJU-V-[0-9]{4}-[0-9A-F]{8}$")]
+Number = Annotated[str, Path(pattern=NUMBERS.pattern)]
 
 router = APIRouter()
 """The reads: a record as it stands in volunteering's own store."""
