@@ -33,6 +33,8 @@ class GovernanceSettings(ServiceSettings):
     """How long after closing a work item may be reopened."""
     dispute_item_days: float = Field(default=15, gt=0, le=366)
     """The deadline of an escalated dispute's item when its tier has no SLA end."""
+    opinion_item_days: float = Field(default=30, gt=0, le=366)
+    """The deadline of an item from an opinion the station referred, after the referral."""
 
     @property
     def kinds(self) -> frozenset[str]:
@@ -51,4 +53,5 @@ class GovernanceSettings(ServiceSettings):
             near=timedelta(days=self.near_days),
             reopen_window=timedelta(days=self.reopen_days),
             dispute_days=timedelta(days=self.dispute_item_days),
+            opinion_days=timedelta(days=self.opinion_item_days),
         )

@@ -30,6 +30,8 @@ class Rules:
     """How long after closing an item may be reopened."""
     dispute_days: timedelta = timedelta(days=15)
     """The deadline of an item from an escalated dispute whose tier has no SLA end."""
+    opinion_days: timedelta = timedelta(days=30)
+    """The deadline of an item from an opinion the station referred, after the referral."""
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,9 @@ services' news.
   handler decides from the stream whether the colour still applies and was not raised yet for
   that deadline, so a deadline fired twice (a restart, a second replica, a re-arm) raises it
   once. A red notice names the community's director and the owner's liaisons.
+- **A referred opinion**: the station's ``OpinionReferred`` to governance becomes a work item
+  without an owner, at the opinion's place, linked back to it, its deadline
+  ``ANJU_GOVERNANCE_OPINION_ITEM_DAYS`` after the referral.
 - **An escalated dispute**: mediation's ``DisputeEscalated`` to the community tier becomes a work
   item without an owner, at the dispute's place (mirrored from ``DisputeRegistered``), with the
   tier's SLA end as its deadline. Its id is made of the dispute and the escalation, so an
@@ -30,6 +33,7 @@ from anju_contracts.governance import (
 )
 from anju_contracts.mediation import CATALOG as MEDIATION, DisputeEscalated, DisputeRegistered, Tier
 from anju_contracts.registry import AreaPath, OrganisationChanged, OrganisationRegistered
+from anju_contracts.station import CATALOG as STATION, OpinionDestination, OpinionReferred
 from anju_governance.application.aggregates import (
     DEADLINE_NEAR,
     OVERDUE,
@@ -49,6 +53,7 @@ from eventkit.store import Context, Session, StoreSession
 
 REGISTRY_POLICY_NAME = "governance_registry"
 MEDIATION_POLICY_NAME = "governance_mediation"
+STATION_POLICY_NAME = "governance_station"
 """Key the policies' inbox rows, dead letters and consumer group offsets: never rename them."""
 
 ITEM_IDS = uuid.UUID("6f1d2c3b-7a55-4e0b-9a44-0c3e7d1b2a90")
@@ -183,6 +188,27 @@ def mediation_policy(cfg: GovernanceConfig) -> Policy:
     return Policy(name=MEDIATION_POLICY_NAME, catalogs=[MEDIATION], handle=handle)
 
 
+def station_policy(cfg: GovernanceConfig) -> Policy:
+    async def handle(session: Session, delivered: Delivered) -> None:
+        event = delivered.event
+        if not isinstance(event, OpinionReferred) or event.to != OpinionDestination.GOVERNANCE:
+            return
+        opening = items.Opening(
+            title=f"居民意见：{event.text[:40]}",
+            description=event.text,
+            source=SourceLink(
+                source=WorkItemSource.STATION, record=SourceRecord.OPINION, id=event.opinion_id
+            ),
+            path=AreaPath(community_id=event.path.community_id, grid_id=event.path.grid_id),
+            deadline=event.referred_at + cfg.rules.opinion_days,
+        )
+        await open_from(
+            session, cfg, delivered, event.opinion_id, opening, action="open_opinion_item"
+        )
+
+    return Policy(name=STATION_POLICY_NAME, catalogs=[STATION], handle=handle)
+
+
 def _registry_reaction(cfg: GovernanceConfig) -> Callable[[Session, Delivered], Awaitable[None]]:
     async def react(session: Session, delivered: Delivered) -> None:
         if isinstance(delivered.event, OrganisationRegistered | OrganisationChanged):
@@ -192,8 +218,10 @@ def _registry_reaction(cfg: GovernanceConfig) -> Callable[[Session, Delivered], 
 
 
 def policies(cfg: GovernanceConfig) -> list[Policy]:
-    """The registry's mirror (with the liaisons of organisations) first, then mediation's."""
+    """The registry's mirror (with the liaisons of organisations) first, then mediation's and
+    the station's."""
     return [
         registry_policy(REGISTRY_POLICY_NAME, then=_registry_reaction(cfg)),
         mediation_policy(cfg),
+        station_policy(cfg),
     ]

@@ -1,7 +1,8 @@
 """Governance learning from mediation over the real broker: a dispute escalated to the
 community tier becomes one work item without an owner, at the dispute's place, even when
 mediation's relay delivers the escalation twice — and even if the policy's inbox row were lost.
-Escalations to other tiers open nothing."""
+Escalations to other tiers open nothing. An opinion the station refers to governance becomes
+one item linked to it; one referred to mediation, none."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from anju_contracts.mediation import (
     Tier,
 )
 from anju_contracts.registry import AreaKind, AreaPath, Location
+from anju_contracts.station import OpinionDestination, OpinionReferred
 from anju_governance.application.reactions import item_id_for
 from anju_governance.testing import GovernanceClient
 from eventkit.messages import Delivered
@@ -129,3 +131,42 @@ def envelope_event(envelope: Envelope) -> DisputeRegistered | DisputeEscalated:
     if envelope.type == DisputeRegistered.event_type:
         return DisputeRegistered.model_validate(envelope.data)
     return DisputeEscalated.model_validate(envelope.data)
+
+
+def referred(service: GovernanceClient, to: OpinionDestination) -> tuple[uuid.UUID, Envelope]:
+    """An opinion raised at a gathering in the tree's first grid, referred ``to``."""
+    opinion_id = uuid.uuid4()
+    path = AreaPath(
+        community_id=uuid.UUID(service.feed.community_id), grid_id=uuid.UUID(service.feed.grid_id)
+    )
+    event = OpinionReferred(
+        opinion_id=opinion_id,
+        gathering_id=uuid.uuid4(),
+        to=to,
+        text="小区东门路灯坏了三个月",
+        path=path,
+        referred_by="desk-li",
+        referred_at=service.clock.now,
+    )
+    envelope = service.mediation.envelope(
+        event, subject=f"opinion-{opinion_id}", area=service.feed.grid_id, at=service.clock.now
+    )
+    return opinion_id, envelope.model_copy(update={"source": "station"})
+
+
+async def test_an_opinion_referred_to_governance_becomes_one_item_linked_to_it(
+    service: GovernanceClient,
+) -> None:
+    policy = service.runtime.policies[2]
+    opinion_id, envelope = referred(service, OpinionDestination.GOVERNANCE)
+    _, elsewhere = referred(service, OpinionDestination.MEDIATION)
+    for offset, e in enumerate([envelope, envelope, elsewhere]):
+        event = OpinionReferred.model_validate(e.data)
+        await handle_once(
+            service.runtime.store, policy, Delivered(e, event, "station.events", 0, offset)
+        )
+    assert await items_in_store(service) == 1
+    item = await service.item(str(item_id_for(opinion_id, envelope.id)), service.director())
+    assert item["source"] == {"source": "station", "record": "opinion", "id": str(opinion_id)}
+    assert (item["status"], item["grid_id"]) == ("unassigned", service.feed.grid_id)
+    assert item["title"].startswith("居民意见")
