@@ -27,7 +27,6 @@ from anju_registry.testing import (
     SECRET,
     Clock,
     RegistryClient,
-    id_number_for,
     running_registry,
 )
 from eventkit.commands import ConsistencyToken
@@ -123,16 +122,6 @@ async def stack(
         yield Stack(registry, health, query)
 
 
-async def _register(registry: RegistryClient, name: str, born: date) -> tuple[str, str]:
-    body = registry.resident_body(
-        name=name, date_of_birth=born.isoformat(), id_number=id_number_for(born, len(name))
-    )
-    response = await registry.post("/residents", body)
-    assert response.status_code == 201, response.text
-    answer = response.json()
-    return answer["id"], answer["consistency_token"]
-
-
 async def _health_topic(stack: Stack, subjects: dict[str, int]) -> tuple[list[Json], bytes]:
     """Every message on ``health.events`` until each subject has as many as health stored."""
     consumer = AIOKafkaConsumer(
@@ -172,8 +161,8 @@ async def test_an_elder_registered_in_the_registry_is_checked_up_and_closed_on_d
     doctor = registry.auth("doctor", sub="doctor-1", areas=[registry.community_id])
 
     year = stack.today.year
-    younger, younger_token = await _register(registry, "李伟", date(year - 40, 1, 1))
-    elder, elder_token = await _register(registry, "王秀英", date(year - 70, 1, 1))
+    younger, younger_token = await registry.register_born("李伟", date(year - 40, 1, 1))
+    elder, elder_token = await registry.register_born("王秀英", date(year - 70, 1, 1))
 
     # Health learns both from the registry's topic; only the elder gets a record.
     await stack.health_learnt(younger_token)

@@ -28,7 +28,6 @@ from anju_registry.testing import (
     SECRET,
     Clock,
     RegistryClient,
-    id_number_for,
     running_registry,
 )
 from anju_volunteering.application.aggregates import MONTHLY_CLEANING
@@ -147,16 +146,6 @@ async def stack(
         yield Stack(registry, volunteering, query)
 
 
-async def _register(registry: RegistryClient, name: str, born: date) -> tuple[str, str]:
-    body = registry.resident_body(
-        name=name, date_of_birth=born.isoformat(), id_number=id_number_for(born, len(name))
-    )
-    response = await registry.post("/residents", body)
-    assert response.status_code == 201, response.text
-    answer = response.json()
-    return answer["id"], answer["consistency_token"]
-
-
 async def _volunteering_topic(stack: Stack, subjects: dict[str, int]) -> list[Json]:
     """Every message on ``volunteering.events`` until each subject has as many as volunteering
     stored."""
@@ -200,7 +189,7 @@ async def test_an_elder_living_alone_is_cleaned_by_a_volunteer_until_the_flag_cl
     v_coordinator = v.auth("volunteer_coordinator", sub="coord-1", areas=[community])
     v_grid_worker = v.auth("grid_worker", sub="gw-1", areas=[grid])
 
-    resident, registered = await _register(registry, "王秀英", date(1946, 5, 2))
+    resident, registered = await registry.register_born("王秀英", date(1946, 5, 2))
     flagged = await registry.post(
         f"/residents/{resident}/flags", {"flag": "elderly_alone", "tier": "red"}
     )

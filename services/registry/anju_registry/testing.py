@@ -70,6 +70,17 @@ class RegistryClient(ServiceClient):
         body.update(overrides)
         return body
 
+    async def register_born(self, name: str, born: date) -> tuple[str, str]:
+        """Register a resident born on ``born`` in the tree's unit: their id and the
+        registration's consistency token."""
+        body = self.resident_body(
+            name=name, date_of_birth=born.isoformat(), id_number=id_number_for(born, len(name))
+        )
+        response = await self.post("/residents", body)
+        assert response.status_code == 201, response.text
+        answer = response.json()
+        return answer["id"], answer["consistency_token"]
+
     def organisation_body(self, **overrides: Any) -> dict[str, Any]:
         body: dict[str, Any] = {
             "kind": "paired_unit",
