@@ -71,6 +71,7 @@ CREATE TABLE disputes (
     satisfaction    numeric,
     resolved_at     timestamptz,
     resolved_tier   text,
+    resolved_event_id uuid,
     closed_at       timestamptz,
     updated_at      timestamptz NOT NULL
 );
@@ -287,7 +288,8 @@ def _escalated(env: Envelope, e: DisputeEscalated) -> Row:
 @WRITERS.row(
     DisputeReopened,
     _NEW_TIER.format(
-        extra=", status = 'open', resolved_at = NULL, resolved_tier = NULL, closed_at = NULL"
+        extra=", status = 'open', resolved_at = NULL, resolved_tier = NULL"
+        ", resolved_event_id = NULL, closed_at = NULL"
     ),
 )
 def _reopened(env: Envelope, e: DisputeReopened) -> Row:
@@ -387,14 +389,14 @@ def _return_visit(_: Envelope, e: ReturnVisitRecorded) -> Row:
     DisputeResolved,
     """
     UPDATE disputes d SET status = 'resolved', resolved_at = x.ts, resolved_tier = x.t,
-        updated_at = x.at
-    FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::timestamptz[])
-         AS x(id, ts, t, at)
+        resolved_event_id = x.ev, updated_at = x.at
+    FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::timestamptz[], $5::uuid[])
+         AS x(id, ts, t, at, ev)
     WHERE d.dispute_id = x.id
     """,
 )
 def _resolved(env: Envelope, e: DisputeResolved) -> Row:
-    return (e.dispute_id, e.resolved_at, e.tier.value, env.occurred_at)
+    return (e.dispute_id, e.resolved_at, e.tier.value, env.occurred_at, env.id)
 
 
 @WRITERS.row(
