@@ -27,8 +27,12 @@ The figures (the record's day in brackets):
 - ``health_activities``: health activities and clinic days held, by kind (the day held);
   ``health_people_served`` sums the people each served.
 - ``special_group_flags``: special-group flags raised in the period (the registry's flags:
-  elderly alone, mental disorder, disability, low income), by type — a resident flagged twice
+  elderly alone, mental disorder, disability, low income), by type (the day the registry
+  recorded it: its events carry no other date) — a resident flagged twice
   counts twice. **Sensitive**: suppressed for aggregate-only callers (below).
+- ``follow_up_visits_on_time`` / ``follow_up_visits_late``: grid workers' follow-up visits that
+  fulfilled a planned visit (one planned before the visit happened), by whether they came by the
+  plan's due time (the day visited); a visit with no plan pending counts in neither.
 - ``volunteer_hours_approved``: approved volunteer hours served in the period (the day served);
   ``volunteers_active``: volunteers with at least one approved hour served in the period (their
   first such day) — not the 12-month "active volunteer" rule of ``GET /volunteers``.
@@ -197,11 +201,27 @@ def _special_group_flags(scope: Scope, p: Params, period: Period) -> str:
     day = _utc_day("f.since")
     return f"""
     SELECT f.resident_id AS id, {day} AS on_date, f.flag || ' (' || f.tier || ')' AS label,
-           f.flag AS grp, 1::numeric AS amount, NULL::uuid AS event_id
+           f.flag AS grp, 1::numeric AS amount, f.event_id
     FROM residents.flags f JOIN residents.residents r ON r.resident_id = f.resident_id
     WHERE {_within(p, period, day, "r.community_id")}
       AND {scope.where(p, "r.community_id", "r.grid_id")}
     """
+
+
+def _follow_up_visits(on_time: bool) -> Records:
+    def records(scope: Scope, p: Params, period: Period) -> str:
+        day = _utc_day("v.visited_at")
+        return f"""
+        SELECT v.visit_id AS id, {day} AS on_date,
+               'due ' || to_char(v.due_by AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS label,
+               NULL::text AS grp, 1::numeric AS amount, v.event_id
+        FROM residents.visits v JOIN residents.residents r ON r.resident_id = v.resident_id
+        WHERE v.on_time IS {"TRUE" if on_time else "FALSE"}
+          AND {_within(p, period, day, "r.community_id")}
+          AND {scope.where(p, "r.community_id", "r.grid_id")}
+        """
+
+    return records
 
 
 def _hours(scope: Scope, p: Params, period: Period) -> str:
@@ -334,6 +354,16 @@ FIGURES: dict[str, Figure] = {
         "special-group flags raised, by type (sensitive)",
         tuple(t.value for t in FlagType),
         sensitive=True,
+    ),
+    "follow_up_visits_on_time": Figure(
+        _follow_up_visits(on_time=True),
+        "follow-up visits to special-group residents made by the planned visit's due time",
+        grouped=False,
+    ),
+    "follow_up_visits_late": Figure(
+        _follow_up_visits(on_time=False),
+        "follow-up visits made after the planned visit's due time",
+        grouped=False,
     ),
     "volunteers_active": Figure(
         _volunteers_active, "volunteers with approved hours served in the period, by kind"

@@ -23,7 +23,8 @@ The world: community C with grids G1 and G2, community C2. The period is March 2
 - Work items closed in March: one on time, one late, one sensitive on time (directors only); one
   closed on time on 1 April.
 - Special-group flags (raised today — the registry records no earlier date): elderly alone for
-  4 residents of G1 and 2 of G2, disability for 2 of G1's.
+  4 residents of G1 and 2 of G2, disability for 2 of G1's. Follow-up visits (today, as the plans
+  are recorded today): one by its plan's due time, one after it, one with no plan pending.
 """
 
 from __future__ import annotations
@@ -72,6 +73,8 @@ from anju_contracts.registry import (
     AreaKind,
     AreaPath,
     FlagType,
+    FollowUpVisitPlanned,
+    FollowUpVisitRecorded,
     ResidentRegistered,
     RiskTier,
     Sex,
@@ -147,9 +150,28 @@ async def _seed_registry(reg: Source, ids: dict[str, uuid.UUID]) -> dict[str, Ar
             AreaCreated(area_id=area, kind=kind, name=key, parent_id=parent, path=paths[key]),
             area=area,
         )
+    soon = datetime.now(UTC) + timedelta(minutes=5)
     for n, grid in enumerate(["g1"] * 4 + ["g2"] * 2):
         rid = uuid.uuid4()
         flags = [FlagType.ELDERLY_ALONE] + ([FlagType.DISABILITY] if n < 2 else [])
+        care: list[Event] = []
+        if n < 2:  # planned due in a week (visited on time), or due yesterday (visited late)
+            due = soon + (timedelta(days=7) if n == 0 else -timedelta(days=1))
+            care.append(
+                FollowUpVisitPlanned(
+                    resident_id=rid, due_by=due, interval_days=7, grid_id=ids[grid]
+                )
+            )
+        if n < 3:  # the third visit fulfils no plan
+            care.append(
+                FollowUpVisitRecorded(
+                    resident_id=rid,
+                    visit_id=uuid.uuid4(),
+                    visited_at=soon,
+                    grid_worker_id="grid-1",
+                    findings="安好",
+                )
+            )
         await reg.emit(
             f"resident-{rid}",
             ResidentRegistered(
@@ -161,6 +183,7 @@ async def _seed_registry(reg: Source, ids: dict[str, uuid.UUID]) -> dict[str, Ar
                 path=paths[grid],
             ),
             *(SpecialGroupFlagRaised(resident_id=rid, flag=f, tier=RiskTier.BLUE) for f in flags),
+            *care,
             area=ids[grid],
         )
     return paths
@@ -635,6 +658,22 @@ async def test_small_counts_of_sensitive_groups_are_suppressed(world: World) -> 
     assert grid["value"] is None
     assert grid["by"]["elderly_alone"] is None
     assert grid["by"]["disability"] == 0
+    visits = await _get(
+        world,
+        "/dashboard",
+        token(Role.GRID_WORKER, areas=(world.ids["g1"],)),
+        **{**period, "to": (world.today + timedelta(days=1)).isoformat()},
+    )
+    assert visits["figures"]["follow_up_visits_on_time"]["value"] == 1
+    assert visits["figures"]["follow_up_visits_late"]["value"] == 1
+    late = await _get(
+        world,
+        "/dashboard/figures/follow_up_visits_late",
+        _director(world),
+        **{**period, "to": (world.today + timedelta(days=1)).isoformat()},
+    )
+    assert late["total"] == 1 and late["items"][0]["event_id"]
+    assert all(i["event_id"] for i in drill["items"])
     hidden = await world.client.get(
         "/dashboard/figures/special_group_flags", params=period, headers=desk_token
     )
