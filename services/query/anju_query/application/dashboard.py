@@ -39,8 +39,9 @@ The figures (the record's day in brackets):
 - ``work_items_closed_on_time`` / ``work_items_closed_late``: governance work items closed in
   the period, by whether they closed by their deadline (the day closed).
 - ``satisfaction_ratings``: every satisfaction score (1–5) given in the period: the station's
-  callbacks (the day called), dispute return visits (a dispute's mean, on the day it was
-  resolved), delivered volunteering services (the day delivered); by where it came from.
+  callbacks (the day called), dispute return visits (the mean of the parties asked, the day of
+  the visit), delivered volunteering services (the day delivered); by where it came from. A
+  later callback or return visit replaces the earlier one.
 - ``convenience_services_acted_on``: of ``convenience_services``, those the desk has acted on —
   no longer merely received (accepted, handed off, completed or refused).
 
@@ -174,7 +175,7 @@ def _petitions_handled(scope: Scope, p: Params, period: Period) -> str:
     return f"""
     SELECT x.petition_id AS id, {day} AS on_date, x.department AS label,
            CASE WHEN x.answered_at IS NOT NULL THEN 'answered' ELSE 'closed' END AS grp,
-           1::numeric AS amount, NULL::uuid AS event_id
+           1::numeric AS amount, x.handled_event_id AS event_id
     FROM disputes.petitions x
     WHERE coalesce(x.answered_at, x.closed_at) IS NOT NULL
       AND {_within(p, period, day, "x.community_id")}
@@ -227,7 +228,7 @@ def _follow_up_visits(on_time: bool) -> Records:
 def _hours(scope: Scope, p: Params, period: Period) -> str:
     return f"""
     SELECT h.entry_id AS id, h.served_on AS on_date, h.source || ' ' || h.hours || 'h' AS label,
-           h.source AS grp, h.hours::numeric AS amount, NULL::uuid AS event_id
+           h.source AS grp, h.hours::numeric AS amount, h.approved_event_id AS event_id
     FROM volunteering.hours h JOIN volunteering.volunteers v ON v.volunteer_id = h.volunteer_id
     WHERE h.state = 'approved' AND {_within(p, period, "h.served_on", "v.community_id")}
       AND {scope.where(p, "v.community_id", "v.grid_id")}
@@ -258,7 +259,7 @@ def _work_items(on_time: bool) -> Records:
         )
         return f"""
         SELECT i.item_id AS id, {day} AS on_date, i.title AS label, i.source AS grp,
-               1::numeric AS amount, NULL::uuid AS event_id
+               1::numeric AS amount, i.closed_event_id AS event_id
         FROM governance.work_items i
         WHERE i.closed_at IS NOT NULL AND i.closed_on_time IS {"TRUE" if on_time else "NOT TRUE"}
           AND {_within(p, period, day, "i.community_id")} AND {seen}
@@ -269,24 +270,24 @@ def _work_items(on_time: bool) -> Records:
 
 def _satisfaction(scope: Scope, p: Params, period: Period) -> str:
     called = _utc_day("s.called_at")
-    resolved = _utc_day("d.resolved_at")
+    visited = _utc_day("d.return_visit_at")
     delivered = _utc_day("q.delivered_at")
     return f"""
     SELECT s.service_id AS id, {called} AS on_date, 'station callback' AS label,
-           'station' AS grp, s.satisfaction::numeric AS amount, NULL::uuid AS event_id
+           'station' AS grp, s.satisfaction::numeric AS amount, s.callback_event_id AS event_id
     FROM station.services s
     WHERE s.satisfaction IS NOT NULL AND {_within(p, period, called, "s.community_id")}
       AND {scope.where(p, "s.community_id", "s.grid_id")}
     UNION ALL
-    SELECT d.dispute_id, {resolved}, 'dispute return visit', 'mediation', d.satisfaction,
-           NULL::uuid
+    SELECT d.dispute_id, {visited}, 'dispute return visit', 'mediation', d.satisfaction,
+           d.return_visit_event_id
     FROM disputes.disputes d
-    WHERE d.satisfaction IS NOT NULL AND d.resolved_at IS NOT NULL
-      AND {_within(p, period, resolved, "d.community_id")}
+    WHERE d.satisfaction IS NOT NULL AND d.return_visit_at IS NOT NULL
+      AND {_within(p, period, visited, "d.community_id")}
       AND {scope.where(p, "d.community_id", "d.grid_id")}
     UNION ALL
     SELECT q.request_id, {delivered}, 'volunteering ' || q.kind, 'volunteering',
-           q.satisfaction::numeric, NULL::uuid
+           q.satisfaction::numeric, q.delivered_event_id
     FROM volunteering.requests q
     WHERE q.satisfaction IS NOT NULL AND q.delivered_at IS NOT NULL
       AND {_within(p, period, delivered, "q.community_id")}

@@ -104,7 +104,8 @@ CREATE TABLE services (
     refused_at       timestamptz,
     satisfaction     integer,
     called_at        timestamptz,
-    event_id         uuid
+    event_id         uuid,
+    callback_event_id uuid
 );
 CREATE INDEX services_received ON services (received_at);
 CREATE INDEX services_community ON services (community_id, status);
@@ -257,7 +258,8 @@ def _reception(env: Envelope, e: ReceptionLogged) -> Row:
         received_at = EXCLUDED.received_at, notices = 0, last_notice = NULL,
         notice_issued_at = NULL, accepted_at = NULL, organisation_id = NULL,
         handed_off_at = NULL, due_by = NULL, overdue = false, completed_at = NULL,
-        refused_at = NULL, satisfaction = NULL, called_at = NULL, event_id = EXCLUDED.event_id
+        refused_at = NULL, satisfaction = NULL, called_at = NULL, event_id = EXCLUDED.event_id,
+        callback_event_id = NULL
     """,
 )
 def _received(env: Envelope, e: ServiceReceived) -> Row:
@@ -353,13 +355,13 @@ def _refused(_: Envelope, e: ServiceRefused) -> Row:
 @WRITERS.row(
     CallbackRecorded,
     """
-    UPDATE services s SET satisfaction = x.n, called_at = x.at
-    FROM unnest($1::uuid[], $2::int[], $3::timestamptz[]) AS x(id, n, at)
+    UPDATE services s SET satisfaction = x.n, called_at = x.at, callback_event_id = x.ev
+    FROM unnest($1::uuid[], $2::int[], $3::timestamptz[], $4::uuid[]) AS x(id, n, at, ev)
     WHERE s.service_id = x.id
     """,
 )
-def _callback(_: Envelope, e: CallbackRecorded) -> Row:
-    return (e.service_id, e.satisfaction, e.called_at)
+def _callback(env: Envelope, e: CallbackRecorded) -> Row:
+    return (e.service_id, e.satisfaction, e.called_at, env.id)
 
 
 # -- residence certificates ------------------------------------------------------------------

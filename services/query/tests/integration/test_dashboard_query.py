@@ -22,6 +22,8 @@ The world: community C with grids G1 and G2, community C2. The period is March 2
   pending, 2 h approved on 28 February: 8 h by 2 volunteers.
 - Work items closed in March: one on time, one late, one sensitive on time (directors only); one
   closed on time on 1 April.
+- Satisfaction: the bill help's callbacks (5, then 3: the later replaces it), a return visit on
+  12 March (4 and 5), a volunteering request delivered on 15 March (4); one delivered on 1 April.
 - Special-group flags (raised today — the registry records no earlier date): elderly alone for
   4 residents of G1 and 2 of G2, disability for 2 of G1's. Follow-up visits (today, as the plans
   are recorded today): one by its plan's due time, one after it, one with no plan pending.
@@ -64,6 +66,8 @@ from anju_contracts.mediation import (
     PetitionClosed,
     PetitionForwarded,
     PetitionProxied,
+    ReturnVisitRecorded,
+    Satisfaction,
     Sensitivity,
     Tier,
 )
@@ -99,6 +103,10 @@ from anju_contracts.volunteering import (
     HoursApproved,
     HoursRecorded,
     HoursSource,
+    RaisedBy,
+    RequestKind,
+    ServiceRequestDelivered,
+    ServiceRequestRaised,
     VolunteerJoined,
     VolunteerKind,
 )
@@ -300,6 +308,17 @@ async def _seed_mediation(m: Source, ids: dict[str, uuid.UUID], paths: dict[str,
                     reopen_until=at(resolved) + timedelta(days=30),
                 )
             )
+        if resolved == "2025-03-10":  # a return visit: the parties' mean, 4.5
+            events.append(
+                ReturnVisitRecorded(
+                    dispute_id=did,
+                    visited_at=at("2025-03-12"),
+                    satisfaction=[
+                        Satisfaction(party_id=uuid.uuid4(), score=4),
+                        Satisfaction(party_id=uuid.uuid4(), score=5),
+                    ],
+                )
+            )
         await m.emit(f"dispute-{did}", *events, area=ids["c"])
     petitions: list[tuple[str, str | None, str | None]] = [
         ("2025-03-01", "2025-03-05", None),
@@ -397,6 +416,25 @@ async def _seed_volunteering(v: Source, paths: dict[str, AreaPath]) -> None:
                     )
                 )
         await v.emit(f"volunteer-{vid}", *events, area=paths[where].community_id)
+    for delivered, score in [("2025-03-15", 4), ("2025-04-01", 1)]:
+        qid = uuid.uuid4()
+        await v.emit(
+            f"request-{qid}",
+            ServiceRequestRaised(
+                request_id=qid,
+                resident_id=uuid.uuid4(),
+                kind=RequestKind.HOME_CLEANING,
+                description="清扫",
+                path=paths["g2"],
+                raised_by=RaisedBy.STAFF,
+                raised_at=at("2025-03-01"),
+                respond_by=at("2025-03-02"),
+            ),
+            ServiceRequestDelivered(
+                request_id=qid, satisfaction=score, delivered_at=at(delivered, 0)
+            ),
+            area=paths["g2"].community_id,
+        )
 
 
 async def _seed_governance(g: Source, paths: dict[str, AreaPath]) -> None:
@@ -503,6 +541,10 @@ def _director(world: World, community: str = "c") -> dict[str, str]:
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
+WITHOUT_EVENT_IDS = {"disputes_registered", "volunteers_active"}
+"""Figures whose records do not keep the event that made them count (a volunteer is counted
+from several; a registration is the dispute's first event, its id the dispute's)."""
+
 
 async def test_each_figure_counts_the_events_of_the_period(world: World) -> None:
     board = await _march(world, _director(world))
@@ -530,11 +572,13 @@ async def test_each_figure_counts_the_events_of_the_period(world: World) -> None
     assert value("volunteers_active") == 2
     assert value("work_items_closed_on_time") == 2
     assert value("work_items_closed_late") == 1
-    assert value("satisfaction_ratings") == 1  # a second callback replaces the first
+    # a second callback replaces the first (3); a return visit (4.5); a delivered request (4)
+    assert value("satisfaction_ratings") == 3
+    assert f["satisfaction_ratings"]["by"] == {"station": 1, "mediation": 1, "volunteering": 1}
     assert value("special_group_flags") == 0  # raised today, not in March
     assert board["rates"]["response"]["value"] == pytest.approx(2 / 3, abs=1e-4)
     assert board["rates"]["resolution"]["value"] == 0.75
-    assert board["rates"]["satisfaction"]["value"] == 3
+    assert board["rates"]["satisfaction"]["value"] == round((3 + 4.5 + 4) / 3, 2)
 
 
 async def test_every_drill_down_lists_exactly_its_figure(world: World) -> None:
@@ -556,6 +600,8 @@ async def test_every_drill_down_lists_exactly_its_figure(world: World) -> None:
         else:
             assert len(drill["items"]) == figure["value"], name
         assert all(FROM <= i["date"] <= TO for i in drill["items"]), name
+        if name not in WITHOUT_EVENT_IDS:
+            assert all(i["event_id"] for i in drill["items"]), name
     receptions = await _get(
         world, "/dashboard/figures/receptions", director, **{"from": FROM, "to": TO}
     )
@@ -596,6 +642,8 @@ async def test_the_period_includes_both_its_days(world: World) -> None:
     assert april["figures"]["disputes_resolved"]["value"] == 1
     assert april["figures"]["petitions_handled"]["value"] == 1  # the one answered in April
     assert april["figures"]["work_items_closed_on_time"]["value"] == 1
+    assert april["figures"]["satisfaction_ratings"]["by"]["volunteering"] == 1
+    assert april["rates"]["satisfaction"]["value"] == 1
     february = await _get(
         world, "/dashboard", director, **{"from": "2025-02-01", "to": "2025-02-28"}
     )
