@@ -53,9 +53,10 @@ The rates (``None`` when the denominator is zero):
 - ``satisfaction``: the mean of ``satisfaction_ratings`` (on 1–5), every rating weighing the same.
 
 Which records: the one access policy (``Scope``), on each record's own community and grid (a
-flag, on where its resident lives; hours, where their volunteer serves; work items, as on the
-work list — a liaison's organisations, sensitive items to directors). A figure is what the
-caller sees of it.
+flag, on where its resident lives; hours, where their volunteer serves; disputes, as on the
+dispute board — a sensitive one to directors and its mediators; work items, as on the work list
+— a liaison's organisations, sensitive items to directors). A figure is what the caller sees of
+it. A sensitive dispute or work item listed by a drill-down is an audited read, as on its board.
 
 Small counts: a caller who sees only aggregates (without ``read_dashboard_details``: everyone
 but directors and admins) gets a sensitive figure's count, and each of its groups, as ``None``
@@ -77,6 +78,7 @@ import asyncpg
 from anju_contracts.mediation import Tier
 from anju_contracts.registry import FlagType
 from anju_contracts.station import GatheringKind
+from anju_query.application.disputes import Audience
 from anju_query.application.models import Page, ReadModel
 from anju_query.application.permissions import PERMISSIONS, READ_DASHBOARD_DETAILS
 from anju_query.application.scope import Params, Scope
@@ -148,14 +150,18 @@ def _services(acted_on: bool) -> Records:
     return records
 
 
+_AUDITED_DISPUTE = "CASE WHEN d.sensitivity <> 'standard' THEN 'dispute' END AS audited"
+"""A sensitive dispute shown in a drill-down is a read of it, audited as on the dispute board."""
+
+
 def _disputes_resolved(scope: Scope, p: Params, period: Period) -> str:
     day = _utc_day("d.resolved_at")
     return f"""
     SELECT d.dispute_id AS id, {day} AS on_date, d.category AS label, d.resolved_tier AS grp,
-           1::numeric AS amount, d.resolved_event_id AS event_id
+           1::numeric AS amount, d.resolved_event_id AS event_id, {_AUDITED_DISPUTE}
     FROM disputes.disputes d
     WHERE d.resolved_at IS NOT NULL AND {_within(p, period, day, "d.community_id")}
-      AND {scope.where(p, "d.community_id", "d.grid_id")}
+      AND {Audience(scope).where(p)}
     """
 
 
@@ -163,10 +169,9 @@ def _disputes_registered(scope: Scope, p: Params, period: Period) -> str:
     day = _utc_day("d.registered_at")
     return f"""
     SELECT d.dispute_id AS id, {day} AS on_date, d.category AS label, d.tier AS grp,
-           1::numeric AS amount, NULL::uuid AS event_id
+           1::numeric AS amount, NULL::uuid AS event_id, {_AUDITED_DISPUTE}
     FROM disputes.disputes d
-    WHERE {_within(p, period, day, "d.community_id")}
-      AND {scope.where(p, "d.community_id", "d.grid_id")}
+    WHERE {_within(p, period, day, "d.community_id")} AND {Audience(scope).where(p)}
     """
 
 
@@ -259,7 +264,8 @@ def _work_items(on_time: bool) -> Records:
         )
         return f"""
         SELECT i.item_id AS id, {day} AS on_date, i.title AS label, i.source AS grp,
-               1::numeric AS amount, i.closed_event_id AS event_id
+               1::numeric AS amount, i.closed_event_id AS event_id,
+               CASE WHEN i.sensitive THEN 'work_item' END AS audited
         FROM governance.work_items i
         WHERE i.closed_at IS NOT NULL AND i.closed_on_time IS {"TRUE" if on_time else "NOT TRUE"}
           AND {_within(p, period, day, "i.community_id")} AND {seen}
@@ -274,20 +280,20 @@ def _satisfaction(scope: Scope, p: Params, period: Period) -> str:
     delivered = _utc_day("q.delivered_at")
     return f"""
     SELECT s.service_id AS id, {called} AS on_date, 'station callback' AS label,
-           'station' AS grp, s.satisfaction::numeric AS amount, s.callback_event_id AS event_id
+           'station' AS grp, s.satisfaction::numeric AS amount, s.callback_event_id AS event_id,
+           NULL::text AS audited
     FROM station.services s
     WHERE s.satisfaction IS NOT NULL AND {_within(p, period, called, "s.community_id")}
       AND {scope.where(p, "s.community_id", "s.grid_id")}
     UNION ALL
     SELECT d.dispute_id, {visited}, 'dispute return visit', 'mediation', d.satisfaction,
-           d.return_visit_event_id
+           d.return_visit_event_id, {_AUDITED_DISPUTE}
     FROM disputes.disputes d
     WHERE d.satisfaction IS NOT NULL AND d.return_visit_at IS NOT NULL
-      AND {_within(p, period, visited, "d.community_id")}
-      AND {scope.where(p, "d.community_id", "d.grid_id")}
+      AND {_within(p, period, visited, "d.community_id")} AND {Audience(scope).where(p)}
     UNION ALL
     SELECT q.request_id, {delivered}, 'volunteering ' || q.kind, 'volunteering',
-           q.satisfaction::numeric, q.delivered_event_id
+           q.satisfaction::numeric, q.delivered_event_id, NULL::text
     FROM volunteering.requests q
     WHERE q.satisfaction IS NOT NULL AND q.delivered_at IS NOT NULL
       AND {_within(p, period, delivered, "q.community_id")}
@@ -551,8 +557,9 @@ async def figure_records(
     *,
     limit: int,
     offset: int,
-) -> FigureRecords:
-    """The records that make up the figure ``name``, latest first."""
+) -> tuple[dict[str, list[UUID]], FigureRecords]:
+    """The records that make up the figure ``name``, latest first; and the sensitive ones
+    among them, by the kind of record their read is audited as (``dispute``, ``work_item``)."""
     figure = FIGURES.get(name)
     if figure is None:
         raise UnknownFigure(f"no figure {name!r}", figure=name, figures=sorted(FIGURES))
@@ -574,7 +581,11 @@ async def figure_records(
         *p.values,
     )
     assert totals is not None
-    return FigureRecords(
+    audited: dict[str, list[UUID]] = {}
+    for r in rows:
+        if r.get("audited") is not None:
+            audited.setdefault(r["audited"], []).append(r["id"])
+    return audited, FigureRecords(
         figure=name,
         value=_number(totals["total"] if figure.summed else totals["n"]),
         items=[

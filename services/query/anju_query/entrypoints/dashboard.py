@@ -12,7 +12,7 @@ from datetime import date
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 
 from anju_query.application.config import QueryConfig
 from anju_query.application.dashboard import (
@@ -25,6 +25,7 @@ from anju_query.application.dashboard import (
 from anju_query.application.permissions import READ_DASHBOARD
 from anju_query.application.scope import Scope
 from anju_query.entrypoints.http import BadDateRange, Limit, Offset, read_your_writes, scope_for
+from eventkit import audit
 from eventkit.app import CONFIG, RuntimeDep
 
 DashboardScope = Annotated[Scope, Depends(scope_for(READ_DASHBOARD))]
@@ -68,6 +69,7 @@ async def get_dashboard(
 async def list_figure_records(
     runtime: RuntimeDep,
     scope: DashboardScope,
+    request: Request,
     name: str,
     from_date: From,
     to_date: To,
@@ -80,4 +82,16 @@ async def list_figure_records(
     figure, ``total`` how many records there are."""
     period = _period(community_id, from_date, to_date)
     async with runtime.pool.acquire() as conn:
-        return await figure_records(conn, scope, name, period, limit=limit, offset=offset)
+        audited, records = await figure_records(
+            conn, scope, name, period, limit=limit, offset=offset
+        )
+        for kind, ids in audited.items():
+            await audit.record_reads(
+                conn,
+                scope.principal,
+                kind,
+                ids,
+                audit.route_of(request),
+                correlation_id=audit.correlation_of(request),
+            )
+    return records
