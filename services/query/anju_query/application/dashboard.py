@@ -466,9 +466,14 @@ def _number(value: object) -> float:
     return int(number) if number.is_integer() else round(number, 2)
 
 
-def _suppress(
+def suppress_small(
     total: float, by: dict[str, float], threshold: int
 ) -> tuple[float | None, dict[str, float | None]]:
+    """The total and the groups of a sensitive figure as an aggregate-only caller sees them:
+    a count above zero and below ``threshold`` is ``None``; when only one group is so hidden,
+    the next smallest is hidden too (else the total minus the others gives it away), and when
+    no other group is there to hide, the total."""
+
     def small(v: float) -> bool:
         return 0 < v < threshold
 
@@ -501,7 +506,7 @@ async def dashboard(
                 by[r["grp"]] = _number(r["total"] if figure.summed else r["n"])
         total = _number(sum((r["total"] if figure.summed else r["n"]) for r in rows))
         if figure.sensitive and not details:
-            shown, shown_by = _suppress(total, by, threshold)
+            shown, shown_by = suppress_small(total, by, threshold)
         else:
             shown, shown_by = total, dict(by)
         figures[name] = FigureValue(
