@@ -20,3 +20,6 @@ class QuerySettings(ServiceSettings):
     active_volunteer_monthly_hours: float = Field(default=8.0, gt=0, le=200)
     """An *active volunteer* averaged at least this many approved hours a month over the last
     12 months (``ANJU_QUERY_ACTIVE_VOLUNTEER_MONTHLY_HOURS``; 8 is Sahana's rule)."""
+    dashboard_suppression_threshold: int = Field(default=5, ge=1, le=100)
+    """Below this many (and above zero), a sensitive group's count on the dashboard is shown
+    only to callers who may read its details (``ANJU_QUERY_DASHBOARD_SUPPRESSION_THRESHOLD``)."""

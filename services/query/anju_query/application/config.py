@@ -10,3 +10,5 @@ class QueryConfig:
     active_volunteer_monthly_hours: float = 8.0
     """An *active volunteer* averaged at least this many approved hours a month over the
     last 12 months."""
+    dashboard_suppression_threshold: int = 5
+    """Smaller counts of sensitive groups are suppressed for aggregate-only callers."""

@@ -43,6 +43,8 @@ READ_STATION_OPINIONS = "read_station_opinions"
 READ_STATION_ROSTER = "read_station_roster"
 READ_MEETINGS = "read_meetings"
 READ_WORK_ITEMS = "read_work_items"
+READ_DASHBOARD = "read_dashboard"
+READ_DASHBOARD_DETAILS = "read_dashboard_details"
 
 PERMISSIONS = Permissions.of(
     "query",
@@ -139,6 +141,15 @@ PERMISSIONS = Permissions.of(
             (DIRECTOR, GRID, DESK, MEDIATOR, LIAISON),
             "the work-list board, an item's history, items overdue, on-time completion rates "
             "(a liaison: only the items their organisations own or co-own)",
+        ),
+        READ_DASHBOARD: (
+            (DIRECTOR, GRID, DESK, COORDINATOR, LIAISON),
+            "the report's figures for a period and the records behind each (small counts of "
+            "sensitive groups suppressed, without read_dashboard_details)",
+        ),
+        READ_DASHBOARD_DETAILS: (
+            (DIRECTOR,),
+            "small counts of sensitive groups on the dashboard, and the records behind them",
         ),
     },
 )

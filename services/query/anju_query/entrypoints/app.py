@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from anju_query.application.config import QueryConfig
 from anju_query.entrypoints import (
+    dashboard,
     disputes,
     governance,
     health,
@@ -28,7 +29,10 @@ def create_app(settings: QuerySettings, *, clock: Clock = utcnow) -> FastAPI:
     ``clock`` is "now" for every answer that depends on it (due and overdue, SLA states, ages).
     """
     runtime = Runtime(settings, catalog=None, ddl=[audit.DDL], projections=projections())
-    config = QueryConfig(active_volunteer_monthly_hours=settings.active_volunteer_monthly_hours)
+    config = QueryConfig(
+        active_volunteer_monthly_hours=settings.active_volunteer_monthly_hours,
+        dashboard_suppression_threshold=settings.dashboard_suppression_threshold,
+    )
     routers = [
         router,
         disputes.router,
@@ -37,6 +41,7 @@ def create_app(settings: QuerySettings, *, clock: Clock = utcnow) -> FastAPI:
         volunteering.router,
         station.router,
         governance.router,
+        dashboard.router,
     ]
     app = service_app(runtime, routers, config=config)
     app.state.clock = clock

@@ -69,8 +69,11 @@ CREATE TABLE disputes (
     agreement       boolean NOT NULL DEFAULT false,
     carried_out     boolean,
     satisfaction    numeric,
+    return_visit_at timestamptz,
+    return_visit_event_id uuid,
     resolved_at     timestamptz,
     resolved_tier   text,
+    resolved_event_id uuid,
     closed_at       timestamptz,
     updated_at      timestamptz NOT NULL
 );
@@ -143,7 +146,8 @@ CREATE TABLE petitions (
     answered_on_time boolean,
     missed           boolean NOT NULL DEFAULT false,
     closed_at        timestamptz,
-    outcome          text
+    outcome          text,
+    handled_event_id uuid
 );
 CREATE INDEX petitions_resident ON petitions (resident_id);
 """
@@ -287,7 +291,8 @@ def _escalated(env: Envelope, e: DisputeEscalated) -> Row:
 @WRITERS.row(
     DisputeReopened,
     _NEW_TIER.format(
-        extra=", status = 'open', resolved_at = NULL, resolved_tier = NULL, closed_at = NULL"
+        extra=", status = 'open', resolved_at = NULL, resolved_tier = NULL"
+        ", resolved_event_id = NULL, closed_at = NULL"
     ),
 )
 def _reopened(env: Envelope, e: DisputeReopened) -> Row:
@@ -374,27 +379,29 @@ def _followed_up(_: Envelope, e: AgreementFollowedUp) -> Row:
 @WRITERS.row(
     ReturnVisitRecorded,
     """
-    UPDATE disputes d SET satisfaction = x.score
-    FROM unnest($1::uuid[], $2::numeric[]) AS x(id, score) WHERE d.dispute_id = x.id
+    UPDATE disputes d SET satisfaction = x.score, return_visit_at = x.at,
+        return_visit_event_id = x.ev
+    FROM unnest($1::uuid[], $2::numeric[], $3::timestamptz[], $4::uuid[]) AS x(id, score, at, ev)
+    WHERE d.dispute_id = x.id
     """,
 )
-def _return_visit(_: Envelope, e: ReturnVisitRecorded) -> Row:
+def _return_visit(env: Envelope, e: ReturnVisitRecorded) -> Row:
     scores = [s.score for s in e.satisfaction]
-    return (e.dispute_id, sum(scores) / len(scores))
+    return (e.dispute_id, sum(scores) / len(scores), e.visited_at, env.id)
 
 
 @WRITERS.row(
     DisputeResolved,
     """
     UPDATE disputes d SET status = 'resolved', resolved_at = x.ts, resolved_tier = x.t,
-        updated_at = x.at
-    FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::timestamptz[])
-         AS x(id, ts, t, at)
+        resolved_event_id = x.ev, updated_at = x.at
+    FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::timestamptz[], $5::uuid[])
+         AS x(id, ts, t, at, ev)
     WHERE d.dispute_id = x.id
     """,
 )
 def _resolved(env: Envelope, e: DisputeResolved) -> Row:
-    return (e.dispute_id, e.resolved_at, e.tier.value, env.occurred_at)
+    return (e.dispute_id, e.resolved_at, e.tier.value, env.occurred_at, env.id)
 
 
 @WRITERS.row(
@@ -468,13 +475,13 @@ def _accepted(_: Envelope, e: PetitionAccepted) -> Row:
     PetitionAnswered,
     """
     UPDATE petitions p SET status = 'answered', due_by = NULL, answered_at = x.ts,
-        answered_on_time = x.ok
-    FROM unnest($1::uuid[], $2::timestamptz[], $3::boolean[]) AS x(id, ts, ok)
+        answered_on_time = x.ok, handled_event_id = x.ev
+    FROM unnest($1::uuid[], $2::timestamptz[], $3::boolean[], $4::uuid[]) AS x(id, ts, ok, ev)
     WHERE p.petition_id = x.id
     """,
 )
-def _answered(_: Envelope, e: PetitionAnswered) -> Row:
-    return (e.petition_id, e.answered_at, e.on_time)
+def _answered(env: Envelope, e: PetitionAnswered) -> Row:
+    return (e.petition_id, e.answered_at, e.on_time, env.id)
 
 
 @WRITERS.row(
@@ -491,13 +498,14 @@ def _missed(_: Envelope, e: PetitionDeadlineMissed) -> Row:
 @WRITERS.row(
     PetitionClosed,
     """
-    UPDATE petitions p SET status = 'closed', due_by = NULL, closed_at = x.ts, outcome = x.o
-    FROM unnest($1::uuid[], $2::timestamptz[], $3::text[]) AS x(id, ts, o)
+    UPDATE petitions p SET status = 'closed', due_by = NULL, closed_at = x.ts, outcome = x.o,
+        handled_event_id = CASE WHEN p.answered_at IS NULL THEN x.ev ELSE p.handled_event_id END
+    FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::uuid[]) AS x(id, ts, o, ev)
     WHERE p.petition_id = x.id
     """,
 )
-def _petition_closed(_: Envelope, e: PetitionClosed) -> Row:
-    return (e.petition_id, e.closed_at, e.outcome)
+def _petition_closed(env: Envelope, e: PetitionClosed) -> Row:
+    return (e.petition_id, e.closed_at, e.outcome, env.id)
 
 
 # -- the projection -----------------------------------------------------------------------------

@@ -122,6 +122,7 @@ CREATE TABLE work_items (
     verification_failures  integer NOT NULL DEFAULT 0,
     closed_at              timestamptz,
     closed_on_time         boolean,
+    closed_event_id        uuid,
     reopens                integer NOT NULL DEFAULT 0,
     extensions             integer NOT NULL DEFAULT 0,
     updated_at             timestamptz NOT NULL
@@ -450,21 +451,21 @@ def _failed(env: Envelope, e: VerificationFailed) -> Row:
     WorkItemClosed,
     """
     UPDATE work_items i SET status = 'closed', closed_at = x.at, closed_on_time = x.ok,
-        updated_at = x.env
-    FROM unnest($1::uuid[], $2::timestamptz[], $3::boolean[], $4::timestamptz[])
-         AS x(id, at, ok, env)
+        closed_event_id = x.ev, updated_at = x.env
+    FROM unnest($1::uuid[], $2::timestamptz[], $3::boolean[], $4::timestamptz[], $5::uuid[])
+         AS x(id, at, ok, env, ev)
     WHERE i.item_id = x.id
     """,
 )
 def _closed(env: Envelope, e: WorkItemClosed) -> Row:
-    return (e.item_id, e.closed_at, e.on_time, env.occurred_at)
+    return (e.item_id, e.closed_at, e.on_time, env.occurred_at, env.id)
 
 
 @WRITERS.row(
     WorkItemReopened,
     """
     UPDATE work_items i SET status = 'in_progress', deadline = x.dl, closed_at = NULL,
-        closed_on_time = NULL, completion_reported_at = NULL, completed_on_time = NULL,
+        closed_on_time = NULL, closed_event_id = NULL, completion_reported_at = NULL, completed_on_time = NULL,
         verified_at = NULL, reopens = i.reopens + 1, updated_at = x.env
     FROM unnest($1::uuid[], $2::timestamptz[], $3::timestamptz[]) AS x(id, dl, env)
     WHERE i.item_id = x.id

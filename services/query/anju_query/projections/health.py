@@ -101,7 +101,8 @@ CREATE TABLE activities (
     partner      text,
     staff        jsonb NOT NULL,
     served       integer NOT NULL,
-    topic        text
+    topic        text,
+    event_id     uuid
 );
 CREATE INDEX activities_held ON activities (held_on);
 CREATE INDEX activities_community ON activities (community_id);
@@ -340,19 +341,20 @@ def _cancelled(_: Envelope, e: VisitCancelled) -> Row:
     HealthActivityHeld,
     """
     INSERT INTO activities (activity_id, kind, held_on, community_id, grid_id, building_id,
-                            place, at_station, partner, staff, served, topic)
-    SELECT a, k, d, c, g, b, pl, st, pa, s::jsonb, n, t
+                            place, at_station, partner, staff, served, topic, event_id)
+    SELECT a, k, d, c, g, b, pl, st, pa, s::jsonb, n, t, ev
     FROM unnest($1::uuid[], $2::text[], $3::date[], $4::uuid[], $5::uuid[], $6::uuid[],
-                $7::text[], $8::bool[], $9::text[], $10::text[], $11::int[], $12::text[])
-         AS x(a, k, d, c, g, b, pl, st, pa, s, n, t)
+                $7::text[], $8::bool[], $9::text[], $10::text[], $11::int[], $12::text[],
+                $13::uuid[])
+         AS x(a, k, d, c, g, b, pl, st, pa, s, n, t, ev)
     ON CONFLICT (activity_id) DO UPDATE SET kind = EXCLUDED.kind, held_on = EXCLUDED.held_on,
         community_id = EXCLUDED.community_id, grid_id = EXCLUDED.grid_id,
         building_id = EXCLUDED.building_id, place = EXCLUDED.place,
         at_station = EXCLUDED.at_station, partner = EXCLUDED.partner, staff = EXCLUDED.staff,
-        served = EXCLUDED.served, topic = EXCLUDED.topic
+        served = EXCLUDED.served, topic = EXCLUDED.topic, event_id = EXCLUDED.event_id
     """,
 )
-def _activity(_: Envelope, e: HealthActivityHeld) -> Row:
+def _activity(env: Envelope, e: HealthActivityHeld) -> Row:
     return (
         e.activity_id,
         e.kind.value,
@@ -366,6 +368,7 @@ def _activity(_: Envelope, e: HealthActivityHeld) -> Row:
         json.dumps(e.staff, ensure_ascii=False),
         e.served,
         e.topic,
+        env.id,
     )
 
 

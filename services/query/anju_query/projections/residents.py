@@ -114,6 +114,7 @@ CREATE TABLE flags (
     since          timestamptz NOT NULL,
     last_review_at timestamptz,
     cleared_at     timestamptz,
+    event_id       uuid,
     PRIMARY KEY (resident_id, flag)
 );
 
@@ -124,7 +125,10 @@ CREATE TABLE visits (
     grid_worker_id text NOT NULL,
     findings       text NOT NULL,
     actions        text,
-    errands        jsonb NOT NULL
+    errands        jsonb NOT NULL,
+    due_by         timestamptz,
+    on_time        boolean,
+    event_id       uuid
 );
 CREATE INDEX visits_resident ON visits (resident_id, visited_at DESC);
 
@@ -356,16 +360,17 @@ def _head_changed(env: Envelope, e: HouseholdHeadChanged) -> Row:
 @WRITERS.row(
     SpecialGroupFlagRaised,
     """
-    INSERT INTO flags (resident_id, flag, tier, note, active, since)
-    SELECT r, f, t, n, true, at
-    FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[])
-         AS x(r, f, t, n, at)
+    INSERT INTO flags (resident_id, flag, tier, note, active, since, event_id)
+    SELECT r, f, t, n, true, at, ev
+    FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::uuid[])
+         AS x(r, f, t, n, at, ev)
     ON CONFLICT (resident_id, flag) DO UPDATE SET tier = EXCLUDED.tier, note = EXCLUDED.note,
-        active = true, since = EXCLUDED.since, last_review_at = NULL, cleared_at = NULL
+        active = true, since = EXCLUDED.since, last_review_at = NULL, cleared_at = NULL,
+        event_id = EXCLUDED.event_id
     """,
 )
 def _flag_raised(env: Envelope, e: SpecialGroupFlagRaised) -> Row:
-    return (e.resident_id, e.flag.value, e.tier.value, e.note, env.occurred_at)
+    return (e.resident_id, e.flag.value, e.tier.value, e.note, env.occurred_at, env.id)
 
 
 @WRITERS.row(
@@ -421,22 +426,26 @@ def _planned(env: Envelope, e: FollowUpVisitPlanned) -> Row:
     return (e.resident_id, e.grid_id, e.due_by, e.interval_days, env.occurred_at)
 
 
-# A visit fulfils the pending plan when it happened after the plan was made; the last visit
-# (by when it happened, not when it was recorded) names the resident's grid worker.
+# A visit fulfils the pending plan when it happened after the plan was made — it keeps that
+# plan's due time and whether it came by it (``on_time``; both null when it fulfilled none: what
+# the dashboard counts); the last visit (by when it happened, not when it was recorded) names
+# the resident's grid worker.
 @WRITERS.row(
     FollowUpVisitRecorded,
     """
     WITH x AS (
         SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[], $4::text[], $5::text[],
-                             $6::text[], $7::text[]) AS x(r, v, at, w, f, a, e)
+                             $6::text[], $7::text[], $8::uuid[]) AS x(r, v, at, w, f, a, e, ev)
     ), visit AS (
         INSERT INTO visits (visit_id, resident_id, visited_at, grid_worker_id, findings,
-                            actions, errands)
-        SELECT v, r, at, w, f, a, e::jsonb FROM x
+                            actions, errands, due_by, on_time, event_id)
+        SELECT x.v, x.r, x.at, x.w, x.f, x.a, x.e::jsonb, p.due_by, x.at <= p.due_by, x.ev
+        FROM x LEFT JOIN follow_ups p
+          ON p.resident_id = x.r AND p.planned_at <= x.at AND p.due_by IS NOT NULL
         ON CONFLICT (visit_id) DO NOTHING
     )
     INSERT INTO follow_ups AS fu (resident_id, last_visit_at, last_worker_id)
-    SELECT r, at, w FROM x
+    SELECT x.r, x.at, x.w FROM x
     ON CONFLICT (resident_id) DO UPDATE SET
         last_visit_at = greatest(fu.last_visit_at, EXCLUDED.last_visit_at),
         last_worker_id = CASE WHEN fu.last_visit_at > EXCLUDED.last_visit_at
@@ -446,7 +455,7 @@ def _planned(env: Envelope, e: FollowUpVisitPlanned) -> Row:
                        ELSE fu.overdue END
     """,
 )
-def _visited(_: Envelope, e: FollowUpVisitRecorded) -> Row:
+def _visited(env: Envelope, e: FollowUpVisitRecorded) -> Row:
     return (
         e.resident_id,
         e.visit_id,
@@ -455,6 +464,7 @@ def _visited(_: Envelope, e: FollowUpVisitRecorded) -> Row:
         e.findings,
         e.actions,
         json.dumps(e.errands, ensure_ascii=False),
+        env.id,
     )
 
 

@@ -72,7 +72,8 @@ CREATE TABLE receptions (
     unit_id      uuid,
     staff_id     text NOT NULL,
     logged_at    timestamptz NOT NULL,
-    logged_on    date NOT NULL
+    logged_on    date NOT NULL,
+    event_id     uuid
 );
 CREATE INDEX receptions_logged ON receptions (logged_on);
 CREATE INDEX receptions_community ON receptions (community_id, logged_on);
@@ -102,7 +103,9 @@ CREATE TABLE services (
     completed_at     timestamptz,
     refused_at       timestamptz,
     satisfaction     integer,
-    called_at        timestamptz
+    called_at        timestamptz,
+    event_id         uuid,
+    callback_event_id uuid
 );
 CREATE INDEX services_received ON services (received_at);
 CREATE INDEX services_community ON services (community_id, status);
@@ -143,7 +146,8 @@ CREATE TABLE gatherings (
     building_id  uuid,
     unit_id      uuid,
     recorded_by  text NOT NULL,
-    recorded_at  timestamptz NOT NULL
+    recorded_at  timestamptz NOT NULL,
+    event_id     uuid
 );
 CREATE INDEX gatherings_community ON gatherings (community_id, held_on);
 
@@ -201,20 +205,22 @@ def _path(path: AreaPath) -> Row:
     """
     INSERT INTO receptions (reception_id, resident_id, purposes, referred_by, outcome,
                             community_id, grid_id, building_id, unit_id, staff_id, logged_at,
-                            logged_on)
-    SELECT id, r, string_to_array(ps, ','), ref, o, c, g, b, u, s, at, d
+                            logged_on, event_id)
+    SELECT id, r, string_to_array(ps, ','), ref, o, c, g, b, u, s, at, d, ev
     FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::uuid[],
-                $7::uuid[], $8::uuid[], $9::uuid[], $10::text[], $11::timestamptz[], $12::date[])
-         AS x(id, r, ps, ref, o, c, g, b, u, s, at, d)
+                $7::uuid[], $8::uuid[], $9::uuid[], $10::text[], $11::timestamptz[], $12::date[],
+                $13::uuid[])
+         AS x(id, r, ps, ref, o, c, g, b, u, s, at, d, ev)
     ON CONFLICT (reception_id) DO UPDATE SET resident_id = EXCLUDED.resident_id,
         purposes = EXCLUDED.purposes, referred_by = EXCLUDED.referred_by,
         outcome = EXCLUDED.outcome, community_id = EXCLUDED.community_id,
         grid_id = EXCLUDED.grid_id, building_id = EXCLUDED.building_id,
         unit_id = EXCLUDED.unit_id, staff_id = EXCLUDED.staff_id,
-        logged_at = EXCLUDED.logged_at, logged_on = EXCLUDED.logged_on
+        logged_at = EXCLUDED.logged_at, logged_on = EXCLUDED.logged_on,
+        event_id = EXCLUDED.event_id
     """,
 )
-def _reception(_: Envelope, e: ReceptionLogged) -> Row:
+def _reception(env: Envelope, e: ReceptionLogged) -> Row:
     # purposes are enum values (no comma in any): one text per row keeps the arrays flat
     purposes = ",".join(dict.fromkeys(p.value for p in e.purposes))
     return (
@@ -227,6 +233,7 @@ def _reception(_: Envelope, e: ReceptionLogged) -> Row:
         e.staff_id,
         e.logged_at,
         e.logged_at.astimezone(UTC).date(),
+        env.id,
     )
 
 
@@ -237,11 +244,12 @@ def _reception(_: Envelope, e: ReceptionLogged) -> Row:
     ServiceReceived,
     """
     INSERT INTO services (service_id, service_type, resident_id, reception_id, community_id,
-                          grid_id, building_id, unit_id, staff_id, bill_type, status, received_at)
-    SELECT id, t, r, rec, c, g, b, u, s, bill, 'received', at
+                          grid_id, building_id, unit_id, staff_id, bill_type, status, received_at,
+                          event_id)
+    SELECT id, t, r, rec, c, g, b, u, s, bill, 'received', at, ev
     FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::uuid[], $5::uuid[], $6::uuid[],
-                $7::uuid[], $8::uuid[], $9::text[], $10::text[], $11::timestamptz[])
-         AS x(id, t, r, rec, c, g, b, u, s, bill, at)
+                $7::uuid[], $8::uuid[], $9::text[], $10::text[], $11::timestamptz[], $12::uuid[])
+         AS x(id, t, r, rec, c, g, b, u, s, bill, at, ev)
     ON CONFLICT (service_id) DO UPDATE SET service_type = EXCLUDED.service_type,
         resident_id = EXCLUDED.resident_id, reception_id = EXCLUDED.reception_id,
         community_id = EXCLUDED.community_id, grid_id = EXCLUDED.grid_id,
@@ -250,10 +258,11 @@ def _reception(_: Envelope, e: ReceptionLogged) -> Row:
         received_at = EXCLUDED.received_at, notices = 0, last_notice = NULL,
         notice_issued_at = NULL, accepted_at = NULL, organisation_id = NULL,
         handed_off_at = NULL, due_by = NULL, overdue = false, completed_at = NULL,
-        refused_at = NULL, satisfaction = NULL, called_at = NULL
+        refused_at = NULL, satisfaction = NULL, called_at = NULL, event_id = EXCLUDED.event_id,
+        callback_event_id = NULL
     """,
 )
-def _received(_: Envelope, e: ServiceReceived) -> Row:
+def _received(env: Envelope, e: ServiceReceived) -> Row:
     return (
         e.service_id,
         e.service_type,
@@ -263,6 +272,7 @@ def _received(_: Envelope, e: ServiceReceived) -> Row:
         e.staff_id,
         None if e.bill_type is None else e.bill_type.value,
         e.received_at,
+        env.id,
     )
 
 
@@ -345,13 +355,13 @@ def _refused(_: Envelope, e: ServiceRefused) -> Row:
 @WRITERS.row(
     CallbackRecorded,
     """
-    UPDATE services s SET satisfaction = x.n, called_at = x.at
-    FROM unnest($1::uuid[], $2::int[], $3::timestamptz[]) AS x(id, n, at)
+    UPDATE services s SET satisfaction = x.n, called_at = x.at, callback_event_id = x.ev
+    FROM unnest($1::uuid[], $2::int[], $3::timestamptz[], $4::uuid[]) AS x(id, n, at, ev)
     WHERE s.service_id = x.id
     """,
 )
-def _callback(_: Envelope, e: CallbackRecorded) -> Row:
-    return (e.service_id, e.satisfaction, e.called_at)
+def _callback(env: Envelope, e: CallbackRecorded) -> Row:
+    return (e.service_id, e.satisfaction, e.called_at, env.id)
 
 
 # -- residence certificates ------------------------------------------------------------------
@@ -411,21 +421,22 @@ def _revoked(_: Envelope, e: ResidenceCertificateRevoked) -> Row:
     """
     INSERT INTO gatherings (gathering_id, kind, topic, speaker, held_on, attendance, partner_id,
                             community_id, grid_id, building_id, unit_id, recorded_by,
-                            recorded_at)
-    SELECT id, k, t, sp, d, n, pa, c, g, b, u, by, at
+                            recorded_at, event_id)
+    SELECT id, k, t, sp, d, n, pa, c, g, b, u, by, at, ev
     FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::date[], $6::int[],
                 $7::uuid[], $8::uuid[], $9::uuid[], $10::uuid[], $11::uuid[], $12::text[],
-                $13::timestamptz[])
-         AS x(id, k, t, sp, d, n, pa, c, g, b, u, by, at)
+                $13::timestamptz[], $14::uuid[])
+         AS x(id, k, t, sp, d, n, pa, c, g, b, u, by, at, ev)
     ON CONFLICT (gathering_id) DO UPDATE SET kind = EXCLUDED.kind, topic = EXCLUDED.topic,
         speaker = EXCLUDED.speaker, held_on = EXCLUDED.held_on,
         attendance = EXCLUDED.attendance, partner_id = EXCLUDED.partner_id,
         community_id = EXCLUDED.community_id, grid_id = EXCLUDED.grid_id,
         building_id = EXCLUDED.building_id, unit_id = EXCLUDED.unit_id,
-        recorded_by = EXCLUDED.recorded_by, recorded_at = EXCLUDED.recorded_at
+        recorded_by = EXCLUDED.recorded_by, recorded_at = EXCLUDED.recorded_at,
+        event_id = EXCLUDED.event_id
     """,
 )
-def _gathering(_: Envelope, e: GatheringHeld) -> Row:
+def _gathering(env: Envelope, e: GatheringHeld) -> Row:
     return (
         e.gathering_id,
         e.kind.value,
@@ -437,6 +448,7 @@ def _gathering(_: Envelope, e: GatheringHeld) -> Row:
         *_path(e.path),
         e.recorded_by,
         e.recorded_at,
+        env.id,
     )
 
 

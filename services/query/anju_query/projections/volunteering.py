@@ -128,7 +128,8 @@ CREATE TABLE requests (
     delivered_at     timestamptz,
     satisfaction     integer,
     cancelled_at     timestamptz,
-    cancel_reason    text
+    cancel_reason    text,
+    delivered_event_id uuid
 );
 CREATE INDEX requests_resident ON requests (resident_id);
 CREATE INDEX requests_status ON requests (status, raised_at);
@@ -197,7 +198,8 @@ CREATE TABLE hours (
     recorded_at     timestamptz NOT NULL,
     decided_on      date,
     decided_by      text,
-    reject_reason   text
+    reject_reason   text,
+    approved_event_id uuid
 );
 CREATE INDEX hours_volunteer ON hours (volunteer_id, served_on) WHERE state = 'approved';
 CREATE INDEX hours_organisation ON hours (organisation_id, served_on) WHERE state = 'approved';
@@ -507,13 +509,14 @@ def _finished_by(_: Envelope, e: ServiceRequestFinished) -> list[Row]:
 @WRITERS.row(
     ServiceRequestDelivered,
     """
-    UPDATE requests q SET status = 'delivered', delivered_at = x.at, satisfaction = x.s
-    FROM unnest($1::uuid[], $2::timestamptz[], $3::int[]) AS x(id, at, s)
+    UPDATE requests q SET status = 'delivered', delivered_at = x.at, satisfaction = x.s,
+        delivered_event_id = x.ev
+    FROM unnest($1::uuid[], $2::timestamptz[], $3::int[], $4::uuid[]) AS x(id, at, s, ev)
     WHERE q.request_id = x.id
     """,
 )
-def _delivered(_: Envelope, e: ServiceRequestDelivered) -> Row:
-    return (e.request_id, e.delivered_at, e.satisfaction)
+def _delivered(env: Envelope, e: ServiceRequestDelivered) -> Row:
+    return (e.request_id, e.delivered_at, e.satisfaction, env.id)
 
 
 @WRITERS.row(
@@ -673,13 +676,14 @@ def _recorded(env: Envelope, e: HoursRecorded) -> Row:
 @WRITERS.row(
     HoursApproved,
     """
-    UPDATE hours h SET state = 'approved', decided_on = x.d, decided_by = x.who
-    FROM unnest($1::uuid[], $2::date[], $3::text[]) AS x(id, d, who)
+    UPDATE hours h SET state = 'approved', decided_on = x.d, decided_by = x.who,
+        approved_event_id = x.ev
+    FROM unnest($1::uuid[], $2::date[], $3::text[], $4::uuid[]) AS x(id, d, who, ev)
     WHERE h.entry_id = x.id
     """,
 )
-def _approved(_: Envelope, e: HoursApproved) -> Row:
-    return (e.entry_id, e.approved_on, e.approved_by)
+def _approved(env: Envelope, e: HoursApproved) -> Row:
+    return (e.entry_id, e.approved_on, e.approved_by, env.id)
 
 
 @WRITERS.row(
