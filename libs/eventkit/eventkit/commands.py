@@ -14,12 +14,13 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from fastapi import Request
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from anju_contracts import Actor
 from anju_contracts.base import check_text
 from eventkit.access import Guarded, Placed, covers, may_see
 from eventkit.auth import Principal
+from eventkit.business import BusinessTime
 from eventkit.errors import DomainError, Invalid, Kind
 from eventkit.http import CurrentUser
 from eventkit.metrics import COMMANDS
@@ -52,6 +53,14 @@ class Command(BaseModel):
     one check for every field of every command, answered 422 naming the field."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+    occurred_at: AwareDatetime | None = Field(
+        default=None,
+        description="Business time: when what this command records happened, with its time "
+        "zone (a visit from a paper ledger). Omitted: now. Never in the future beyond the "
+        "clock skew, never further back than the service accepts, never before the record it "
+        "refers to; a date in the past needs the `backdate` permission and is audited",
+    )
 
     @field_validator("*", mode="after")
     @classmethod
@@ -128,10 +137,16 @@ def context_of(request: Request, principal: Principal) -> Context:
     """The command context: the caller and the request's correlation id."""
     correlation_id: str = getattr(request.state, "correlation_id", "") or ""
     actor = Actor(id=principal.sub, roles=tuple(str(r) for r in principal.roles))
+    business: BusinessTime | None = getattr(request.state, "business_time", None)
+    dated: dict[str, Any] = (
+        {}
+        if business is None
+        else {"occurred_at": business.occurred_at, "backdated": business.backdated}
+    )
     return (
-        Context(actor=actor, correlation_id=correlation_id)
+        Context(actor=actor, correlation_id=correlation_id, **dated)
         if correlation_id
-        else Context(actor=actor)
+        else Context(actor=actor, **dated)
     )
 
 
@@ -176,6 +191,11 @@ class Caller:
 
     principal: Principal
     context: Context
+
+    def now(self, clock: Clock) -> datetime:
+        """Business time for a decider: when the command says its fact happened, else
+        ``clock()``. Timestamps in events and deadlines run from it."""
+        return self.context.occurred_at or clock()
 
     def sees(self, record: Guarded) -> bool:
         return may_see(self.principal, record)
