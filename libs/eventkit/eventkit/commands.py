@@ -47,12 +47,23 @@ def _checked_text(value: Any) -> Any:
     return value
 
 
-class Command(BaseModel):
-    """A command as it arrives over HTTP: unknown fields refused, text stripped, and no text
-    anywhere in it (however nested) holding control characters other than tab and newline —
-    one check for every field of every command, answered 422 naming the field."""
+class CommandPart(BaseModel):
+    """Part of a command's body (a party of a dispute, a liaison of an organisation), and the
+    base of every command: unknown fields refused, text stripped, and no text anywhere in it
+    (however nested) holding control characters other than tab and newline — one check for
+    every field of every command, answered 422 naming the field."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_control_characters(cls, value: Any) -> Any:
+        return _checked_text(value)
+
+
+class Command(CommandPart):
+    """A command as it arrives over HTTP (see :class:`CommandPart`), which may say when what it
+    records happened (business time, :mod:`eventkit.business`)."""
 
     occurred_at: AwareDatetime | None = Field(
         default=None,
@@ -61,11 +72,6 @@ class Command(BaseModel):
         "clock skew, never further back than the service accepts, never before the record it "
         "refers to; a date in the past needs the `backdate` permission and is audited",
     )
-
-    @field_validator("*", mode="after")
-    @classmethod
-    def _no_control_characters(cls, value: Any) -> Any:
-        return _checked_text(value)
 
 
 class StreamCommand(Command):

@@ -212,6 +212,14 @@ async def test_back_dating_needs_its_permission_and_is_audited(
         assert refused.status_code == 403, refused.text
         assert error_code(refused) == "forbidden"
         assert refused.json()["error"]["details"]["action"] == "backdate"
+        # The same key spelled with a JSON escape is the same field, and as refused.
+        escaped = '{"occurred\\u005fat": "' + iso(last_month) + '"}'
+        sneaked = await svc.client.post(
+            "/visits",
+            content=escaped,
+            headers={**svc.staff("desk_staff"), "Content-Type": "application/json"},
+        )
+        assert sneaked.status_code == 403, sneaked.text
         assert await store_of(svc).head() == 0
 
         # The service grants it to doctors; directors have it from the kernel.
