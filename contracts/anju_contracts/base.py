@@ -83,6 +83,11 @@ class Envelope(BaseModel):
     also the Kafka message key, so all events of one stream are ordered. ``sequence`` is the
     stream version the event created (1 for the first event of a stream). ``position`` is the
     event's global position in the source service's event store.
+
+    Two times: ``occurred_at`` is **business time**, when the fact happened (a reception logged
+    today from last month's paper ledger occurred last month); figures, deadlines and periods
+    use it. ``recorded_at`` is when the source's store recorded the event; it is ``None`` only
+    in messages published before the two were told apart, whose ``occurred_at`` is both.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -95,6 +100,7 @@ class Envelope(BaseModel):
     sequence: int = Field(ge=1)
     position: int = Field(ge=1)
     occurred_at: datetime
+    recorded_at: datetime | None = None
     correlation_id: str
     causation_id: str | None = None
     actor: Actor

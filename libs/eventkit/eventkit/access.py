@@ -192,6 +192,12 @@ def visible_sql(
 
 # -- what each role may do -----------------------------------------------------------------------
 
+BACKDATE = "backdate"
+BACKDATE_DEFAULT: tuple[tuple[Role, ...], str] = (
+    (Role.DIRECTOR,),
+    "record a fact dated in the past (business time before now); audited",
+)
+
 
 @dataclass(frozen=True)
 class Permissions:
@@ -207,7 +213,12 @@ class Permissions:
 
     @classmethod
     def of(cls, service: str, rows: Mapping[str, tuple[Iterable[Role], str]]) -> Permissions:
-        """Build from ``{action: (roles, what the action is)}``."""
+        """Build from ``{action: (roles, what the action is)}``.
+
+        Every table has the kernel's action ``backdate`` (a command dated in the past,
+        :mod:`eventkit.business`): directors unless the service declares it for more roles.
+        """
+        rows = {BACKDATE: BACKDATE_DEFAULT, **rows}
         return cls(
             service,
             {action: frozenset(roles) for action, (roles, _) in rows.items()},

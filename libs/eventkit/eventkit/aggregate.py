@@ -27,6 +27,7 @@ from uuid import UUID, uuid4
 
 from anju_contracts import Event
 from eventkit.access import Guarded, Permissions
+from eventkit.business import OccurredBeforeRecord
 from eventkit.commands import Accepted, Caller, accepted, area_of, counted, expect_version
 from eventkit.errors import DomainError
 from eventkit.store import AppendResult, Store, StoreSession, Stream
@@ -36,6 +37,17 @@ T = TypeVar("T")
 
 Follow = Callable[[StoreSession, UUID, Sequence[Event]], Awaitable[None]]
 """Keeps an aggregate's deadlines in step with the events just appended to it."""
+
+
+def not_before_record(stream: Stream, caller: Caller) -> None:
+    """Refuse a business time earlier than the record it refers to (its first event's)."""
+    occurred_at = caller.context.occurred_at
+    if occurred_at is not None and stream.events and occurred_at < stream.events[0].occurred_at:
+        raise OccurredBeforeRecord(
+            "occurred_at lies before the record it refers to",
+            occurred_at=occurred_at.isoformat(),
+            record_occurred_at=stream.events[0].occurred_at.isoformat(),
+        )
 
 
 @dataclass(frozen=True)
@@ -111,6 +123,7 @@ class Aggregate(Generic[S]):
             self.permissions.check(caller.principal, action)
             async with store.session() as session:
                 state, stream = await self.load(session, entity_id, caller)
+                not_before_record(stream, caller)
                 version = expect_version(stream, expected_version)
                 work = Work(self, session, caller, entity_id, state, stream, version)
                 yield work
@@ -154,6 +167,7 @@ class Aggregate(Generic[S]):
                 state = self.fold(entity_id, stream.payloads)
                 if state is not None and not caller.sees(self.guard(state)):
                     raise self.missing(entity_id)
+                not_before_record(stream, caller)
                 work: Work[S | None] = Work(
                     self, session, caller, entity_id, state, stream, stream.version
                 )

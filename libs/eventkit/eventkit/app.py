@@ -12,17 +12,30 @@ learnt that write, instead of failing on not knowing it yet.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Annotated, TypeVar
 
 import uvicorn
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
-from pydantic import ValidationError
+from pydantic import AwareDatetime, TypeAdapter, ValidationError
 
-from eventkit.commands import BadConsistencyToken, Caller, ConsistencyToken, caller_dependency
+from eventkit.access import BACKDATE, Permissions
+from eventkit.auth import Principal
+from eventkit.business import check_occurred_at
+from eventkit.commands import (
+    BadConsistencyToken,
+    Caller,
+    ConsistencyToken,
+    caller_dependency,
+    utcnow,
+)
 from eventkit.consistency import NotCaughtUp, StreamVersions, wait_for_version
+from eventkit.errors import Forbidden
+from eventkit.guard import PRINCIPAL_KEY
 from eventkit.http import CurrentUser, JsonErrorHttpToolsProtocol, create_http_app
 from eventkit.logging import configure_logging
 from eventkit.runtime import Runtime
@@ -38,16 +51,25 @@ def service_app(
     *,
     commands: Sequence[APIRouter] = (),
     config: object = None,
+    permissions: Permissions | None = None,
 ) -> FastAPI:
     """The service's app: ``routers`` as they are, and ``commands`` — the routes that decide
     commands — each behind :func:`caught_up`. ``config`` is what its handlers need besides the
-    store (the clock, rules, adapters); routes take it as ``Annotated[TheConfig, CONFIG]``."""
+    store (the clock, rules, adapters); routes take it as ``Annotated[TheConfig, CONFIG]``.
+
+    Every route checks the business time a command's body names (:func:`business_time`);
+    ``permissions`` is the service's table, whose ``backdate`` action says who may date a
+    command in the past (directors and admins when the service gives none)."""
     settings = runtime.settings
+    dated = APIRouter(dependencies=[Depends(business_time)])
+    for router in routers:
+        dated.include_router(router)
     if commands:
         deciding = APIRouter(dependencies=[Depends(caught_up)])
         for router in commands:
             deciding.include_router(router)
-        routers = [*routers, deciding]
+        dated.include_router(deciding)
+    routers = [dated]
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -65,6 +87,7 @@ def service_app(
         max_in_flight=settings.max_in_flight,
     )
     app.state.config = config
+    app.state.permissions = permissions or Permissions.of(settings.service, {})
     return app
 
 
@@ -92,6 +115,47 @@ def store_of(runtime: RuntimeDep) -> EventStore:
 
 
 StoreDep = Annotated[EventStore, Depends(store_of)]
+
+
+_OCCURRED_AT: TypeAdapter[datetime] = TypeAdapter(AwareDatetime)
+
+
+async def business_time(request: Request, runtime: RuntimeDep) -> None:
+    """A dependency of every route: check the ``occurred_at`` a command's body names
+    (:mod:`eventkit.business`) before any handler logic, and hand it to the caller's context.
+
+    FastAPI has read the body already (it is cached on the request); a body without
+    ``occurred_at`` passes untouched, and a malformed value is left to the command's own
+    validation (422 ``validation_failed``). The caller is the one the edge verified before the
+    body was read; on a route served without a token nobody may back-date.
+    """
+    raw = await request.body()
+    if b"occurred_at" not in raw and b"\\u" not in raw:
+        return  # most bodies: no second parse (a key spelled with escapes is parsed)
+    try:
+        body = json.loads(raw)
+    except (ValueError, RecursionError):  # not JSON: the route's own parsing answers
+        return
+    if not isinstance(body, dict) or body.get("occurred_at") is None:
+        return
+    try:
+        occurred_at = _OCCURRED_AT.validate_python(body["occurred_at"])
+    except ValidationError:
+        return
+    settings = runtime.settings
+    checked = check_occurred_at(
+        occurred_at,
+        (runtime.clock or utcnow)(),
+        clock_skew_s=settings.clock_skew_s,
+        backdate_limit_days=settings.backdate_limit_days,
+    )
+    if checked.backdated:
+        principal = getattr(request.state, PRINCIPAL_KEY, None)
+        if not isinstance(principal, Principal):
+            raise Forbidden("nobody may back-date here", action=BACKDATE)
+        permissions: Permissions = request.app.state.permissions
+        permissions.check(principal, BACKDATE)
+    request.state.business_time = checked
 
 
 MAX_TOKENS = 16

@@ -1,4 +1,5 @@
-"""The audit of sensitive reads: who read which sensitive record, by which route, when.
+"""The audit of sensitive reads (who read which sensitive record, by which route, when) and of
+back-dated commands (:func:`backdates_of`).
 
 DESIGN: "reads of sensitive records are audited". A service that shows sensitive records (a full
 identity number, a sensitive dispute) passes :data:`DDL` to its :class:`~eventkit.runtime.Runtime`
@@ -94,5 +95,21 @@ async def reads_of(
             "SELECT * FROM read_audit WHERE kind = $1 AND subject = $2 ORDER BY id",
             kind,
             str(subject),
+        )
+        return rows
+
+
+async def backdates_of(
+    pool_or_conn: asyncpg.Pool | asyncpg.Connection, stream_id: str
+) -> list[asyncpg.Record]:
+    """The back-dated commands recorded on one stream, oldest first: who (``sub``, ``roles``),
+    what (``types``, ``correlation_id``), ``occurred_at`` and ``recorded_at``.
+
+    The event store writes these rows itself, in the command's transaction
+    (``backdate_audit``, :mod:`eventkit.business`).
+    """
+    async with _acquire(pool_or_conn) as conn:
+        rows: list[asyncpg.Record] = await conn.fetch(
+            "SELECT * FROM backdate_audit WHERE stream_id = $1 ORDER BY id", stream_id
         )
         return rows

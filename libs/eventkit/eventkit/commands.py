@@ -14,12 +14,13 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from fastapi import Request
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from anju_contracts import Actor
 from anju_contracts.base import check_text
 from eventkit.access import Guarded, Placed, covers, may_see
 from eventkit.auth import Principal
+from eventkit.business import BusinessTime
 from eventkit.errors import DomainError, Invalid, Kind
 from eventkit.http import CurrentUser
 from eventkit.metrics import COMMANDS
@@ -46,10 +47,11 @@ def _checked_text(value: Any) -> Any:
     return value
 
 
-class Command(BaseModel):
-    """A command as it arrives over HTTP: unknown fields refused, text stripped, and no text
-    anywhere in it (however nested) holding control characters other than tab and newline —
-    one check for every field of every command, answered 422 naming the field."""
+class CommandPart(BaseModel):
+    """Part of a command's body (a party of a dispute, a liaison of an organisation), and the
+    base of every command: unknown fields refused, text stripped, and no text anywhere in it
+    (however nested) holding control characters other than tab and newline — one check for
+    every field of every command, answered 422 naming the field."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
@@ -57,6 +59,19 @@ class Command(BaseModel):
     @classmethod
     def _no_control_characters(cls, value: Any) -> Any:
         return _checked_text(value)
+
+
+class Command(CommandPart):
+    """A command as it arrives over HTTP (see :class:`CommandPart`), which may say when what it
+    records happened (business time, :mod:`eventkit.business`)."""
+
+    occurred_at: AwareDatetime | None = Field(
+        default=None,
+        description="Business time: when what this command records happened, with its time "
+        "zone (a visit from a paper ledger). Omitted: now. Never in the future beyond the "
+        "clock skew, never further back than the service accepts, never before the record it "
+        "refers to; a date in the past needs the `backdate` permission and is audited",
+    )
 
 
 class StreamCommand(Command):
@@ -128,10 +143,16 @@ def context_of(request: Request, principal: Principal) -> Context:
     """The command context: the caller and the request's correlation id."""
     correlation_id: str = getattr(request.state, "correlation_id", "") or ""
     actor = Actor(id=principal.sub, roles=tuple(str(r) for r in principal.roles))
+    business: BusinessTime | None = getattr(request.state, "business_time", None)
+    dated: dict[str, Any] = (
+        {}
+        if business is None
+        else {"occurred_at": business.occurred_at, "backdated": business.backdated}
+    )
     return (
-        Context(actor=actor, correlation_id=correlation_id)
+        Context(actor=actor, correlation_id=correlation_id, **dated)
         if correlation_id
-        else Context(actor=actor)
+        else Context(actor=actor, **dated)
     )
 
 
@@ -176,6 +197,11 @@ class Caller:
 
     principal: Principal
     context: Context
+
+    def now(self, clock: Clock) -> datetime:
+        """Business time for a decider: when the command says its fact happened, else
+        ``clock()``. Timestamps in events and deadlines run from it."""
+        return self.context.occurred_at or clock()
 
     def sees(self, record: Guarded) -> bool:
         return may_see(self.principal, record)

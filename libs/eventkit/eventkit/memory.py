@@ -48,6 +48,18 @@ class ScheduledDeadline:
 
 
 @dataclass(frozen=True)
+class Backdate:
+    """A back-dated append, as the PostgreSQL store's ``backdate_audit`` row has it."""
+
+    actor: Actor
+    stream_id: str
+    types: tuple[str, ...]
+    correlation_id: str
+    occurred_at: datetime
+    recorded_at: datetime
+
+
+@dataclass(frozen=True)
 class _Row:
     """One stored event, its payload as JSON text like the PostgreSQL ``events`` row."""
 
@@ -59,6 +71,7 @@ class _Row:
     type_version: int
     data: str
     occurred_at: datetime
+    recorded_at: datetime
     correlation_id: str
     causation_id: str | None
     actor: Actor
@@ -74,6 +87,7 @@ class _Data:
     head: int = 0
     deadlines: dict[tuple[str, str], ScheduledDeadline] = field(default_factory=dict)
     locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+    backdates: list[Backdate] = field(default_factory=list)
 
 
 @dataclass
@@ -97,6 +111,7 @@ class MemorySession:
         self._pending: dict[str, _Pending] = {}
         self._deadline_changes: list[tuple[str, str, ScheduledDeadline | None]] = []
         self._held: dict[str, asyncio.Lock] = {}
+        self._backdates: list[Backdate] = []
 
     async def load(self, stream_id: str, *, after: int = 0) -> Stream:
         """The stream as committed, with this session's own appends on top."""
@@ -131,7 +146,8 @@ class MemorySession:
         if pending is None:
             pending = self._pending[stream_id] = _Pending(expected_version)
         data = self.store._data
-        occurred_at = self.store.clock()
+        recorded_at = self.store.clock()
+        occurred_at = context.occurred_at or recorded_at
         rows = []
         for n, event in enumerate(events, start=1):
             data.positions += 1
@@ -145,6 +161,7 @@ class MemorySession:
                     type_version=event.event_version,
                     data=event.model_dump_json(),
                     occurred_at=occurred_at,
+                    recorded_at=recorded_at,
                     correlation_id=context.correlation_id,
                     causation_id=context.causation_id,
                     actor=context.actor,
@@ -152,6 +169,17 @@ class MemorySession:
                 )
             )
         pending.rows.extend(rows)
+        if context.backdated and context.occurred_at is not None:
+            self._backdates.append(
+                Backdate(
+                    context.actor,
+                    stream_id,
+                    tuple(e.event_type for e in events),
+                    context.correlation_id,
+                    context.occurred_at,
+                    recorded_at,
+                )
+            )
         result = AppendResult(
             stream_id, expected_version + len(events), tuple(r.position for r in rows)
         )
@@ -187,6 +215,7 @@ class MemorySession:
         for stream_id, pending in self._pending.items():
             data.streams.setdefault(stream_id, []).extend(pending.rows)
             data.head = max(data.head, pending.rows[-1].position)
+        data.backdates.extend(self._backdates)
         for kind, key, deadline in self._deadline_changes:
             if deadline is not None:
                 data.deadlines[(kind, key)] = deadline
@@ -202,7 +231,8 @@ class MemorySession:
 class MemoryEventStore:
     """The event store of one service, in memory (see the module docstring).
 
-    ``clock`` stamps ``occurred_at`` on appended events; tests pass a
+    ``clock`` stamps ``recorded_at`` on appended events (and ``occurred_at`` unless the
+    command's context names its business time); tests pass a
     :class:`~eventkit.testing.clocks.ManualClock` to see the time they set.
     ``deadlines`` is every deadline committed, by ``(kind, key)``, for tests to read.
     """
@@ -213,6 +243,11 @@ class MemoryEventStore:
         self.clock = clock
         self._data = _Data()
         self._appended = asyncio.Event()
+
+    @property
+    def backdates(self) -> list[Backdate]:
+        """Every back-dated append committed, oldest first (the audit, for tests to read)."""
+        return self._data.backdates
 
     @property
     def deadlines(self) -> dict[tuple[str, str], ScheduledDeadline]:
@@ -285,6 +320,7 @@ class MemoryEventStore:
             position=row.position,
             event=self.catalog.decode(row.type, row.type_version, json.loads(row.data)),
             occurred_at=row.occurred_at,
+            recorded_at=row.recorded_at,
             correlation_id=row.correlation_id,
             causation_id=row.causation_id,
             actor=row.actor,

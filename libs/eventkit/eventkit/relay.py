@@ -47,7 +47,7 @@ ENVELOPE_SQL = """
 json_build_object(
     'id', id, 'type', type, 'version', type_version, 'source', $4::text,
     'subject', stream_id, 'sequence', sequence, 'position', position,
-    'occurred_at', occurred_at, 'correlation_id', correlation_id,
+    'occurred_at', occurred_at, 'recorded_at', recorded_at, 'correlation_id', correlation_id,
     'causation_id', causation_id, 'area', area, 'actor', actor, 'data', data
 )::text AS envelope
 """

@@ -30,6 +30,35 @@ CREATE TABLE IF NOT EXISTS events (
 );
 CREATE INDEX IF NOT EXISTS events_commit_order ON events (xid, position);
 
+-- Business time apart from record time: ``occurred_at`` is when the fact happened (what the
+-- command said, else the moment it was recorded), ``recorded_at`` when the store wrote it. A
+-- store from before the split gets the column once, every existing row recorded when it occurred.
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_attribute
+                   WHERE attrelid = 'events'::regclass AND attname = 'recorded_at'
+                         AND NOT attisdropped) THEN
+        ALTER TABLE events ADD COLUMN recorded_at timestamptz;
+        UPDATE events SET recorded_at = occurred_at;
+        ALTER TABLE events ALTER COLUMN recorded_at SET DEFAULT now(),
+                           ALTER COLUMN recorded_at SET NOT NULL;
+    END IF;
+END $$;
+
+-- Every command recorded with a business time in the past (beyond the clock skew): who, what,
+-- when it says it happened and when it was recorded. Written in the command's transaction.
+CREATE TABLE IF NOT EXISTS backdate_audit (
+    id             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    sub            text NOT NULL,
+    roles          text[] NOT NULL,
+    stream_id      text NOT NULL,
+    types          text[] NOT NULL,
+    correlation_id text NOT NULL,
+    occurred_at    timestamptz NOT NULL,
+    recorded_at    timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS backdate_audit_stream ON backdate_audit (stream_id, id);
+
 CREATE TABLE IF NOT EXISTS relay_cursor (
     topic      text PRIMARY KEY,
     xid        xid8 NOT NULL,

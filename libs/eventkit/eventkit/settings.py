@@ -68,6 +68,11 @@ class ServiceSettings(BaseSettings):
     """A request body over this is answered 413 before it is read (1 MiB)."""
     max_in_flight: int = Field(default=64, ge=1)
     """Requests served at once by one process; beyond it 503 ``overloaded`` at once."""
+    clock_skew_s: float = Field(default=120.0, ge=0)
+    """How far a command's ``occurred_at`` may lie ahead of this service's clock (and how far
+    behind it before it counts as back-dated)."""
+    backdate_limit_days: float = Field(default=3650.0, gt=0, le=36_500)
+    """How far back a command's ``occurred_at`` may lie."""
 
     @field_validator("jwt_secret")
     @classmethod

@@ -45,6 +45,11 @@ class Context:
     actor: Actor
     correlation_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     causation_id: str | None = None
+    occurred_at: datetime | None = None
+    """Business time: when what the command records happened, as it says (checked by the
+    kernel, :mod:`eventkit.business`). ``None``: it happens now, when the store records it."""
+    backdated: bool = False
+    """``occurred_at`` lies in the past beyond the clock skew: the append is audited."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,9 @@ class RecordedEvent:
     position: int
     event: Event
     occurred_at: datetime
+    """Business time: when the fact happened."""
+    recorded_at: datetime
+    """When the store recorded it (never earlier than the command arrived)."""
     correlation_id: str
     causation_id: str | None
     actor: Actor
@@ -168,7 +176,7 @@ class Store(Protocol):
 
 
 _LOAD = """
-SELECT id, sequence, position, type, type_version, data::text, occurred_at,
+SELECT id, sequence, position, type, type_version, data::text, occurred_at, recorded_at,
        correlation_id, causation_id, actor::text, area
 FROM events WHERE stream_id = $1 AND sequence > $2 ORDER BY sequence
 """
@@ -179,14 +187,20 @@ FROM events WHERE stream_id = $1 AND sequence > $2 ORDER BY sequence
 # and the command retries in a new transaction.
 _INSERT = """
 INSERT INTO events (id, stream_id, sequence, type, type_version, data,
-                    correlation_id, causation_id, actor, area)
-SELECT e.id, $2, $3 + e.n, e.type, e.type_version, e.data::jsonb, $7, $8, $9::jsonb, $10
+                    correlation_id, causation_id, actor, area, occurred_at)
+SELECT e.id, $2, $3 + e.n, e.type, e.type_version, e.data::jsonb, $7, $8, $9::jsonb, $10,
+       coalesce($11::timestamptz, now())
 FROM unnest($1::uuid[], $4::text[], $5::int[], $6::text[]) WITH ORDINALITY
      AS e(id, type, type_version, data, n)
 WHERE $3 = 0 OR EXISTS (SELECT 1 FROM events WHERE stream_id = $2 AND sequence = $3
                          AND xid <= pg_current_xact_id())
 ORDER BY e.n
 RETURNING position
+"""
+
+_AUDIT_BACKDATE = """
+INSERT INTO backdate_audit (sub, roles, stream_id, types, correlation_id, occurred_at)
+VALUES ($1, $2, $3, $4, $5, $6)
 """
 
 
@@ -216,6 +230,7 @@ class Session:
                 position=row["position"],
                 event=catalog.decode(row["type"], row["type_version"], json.loads(row["data"])),
                 occurred_at=row["occurred_at"],
+                recorded_at=row["recorded_at"],
                 correlation_id=row["correlation_id"],
                 causation_id=row["causation_id"],
                 actor=Actor.model_validate_json(row["actor"]),
@@ -251,6 +266,7 @@ class Session:
                 context.causation_id,
                 context.actor.model_dump_json(),
                 area,
+                context.occurred_at,
             )
         except asyncpg.UniqueViolationError as error:
             CONFLICTS.labels(self.store.source).inc()
@@ -258,6 +274,16 @@ class Session:
         if not rows:
             CONFLICTS.labels(self.store.source).inc()
             raise ConcurrencyError(stream_id, expected_version)
+        if context.backdated and context.occurred_at is not None:
+            await self.conn.execute(
+                _AUDIT_BACKDATE,
+                context.actor.id,
+                list(context.actor.roles),
+                stream_id,
+                [e.event_type for e in events],
+                context.correlation_id,
+                context.occurred_at,
+            )
         result = AppendResult(
             stream_id, expected_version + len(events), tuple(r["position"] for r in rows)
         )

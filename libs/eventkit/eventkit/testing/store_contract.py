@@ -145,6 +145,20 @@ class StoreContract(ABC):
             assert recorded.area == "east"
             assert recorded.occurred_at.tzinfo is not None
 
+    async def test_events_carry_business_time_apart_from_record_time(self, store: Store) -> None:
+        """Without a business time an event occurred when it was recorded; with one (the
+        context's ``occurred_at``) it keeps it, and the store still stamps its own time."""
+        await store.append("now", 0, [Counted(n=1)], context=CONTEXT)
+        ledger = datetime(2020, 3, 4, 5, 6, 7, tzinfo=UTC)
+        dated = Context(actor=ACTOR, occurred_at=ledger)
+        await store.append("ledger", 0, [Counted(n=1), Counted(n=2)], context=dated)
+        (recorded,) = (await store.load("now")).events
+        assert recorded.occurred_at == recorded.recorded_at
+        assert recorded.recorded_at.tzinfo is not None
+        for event in (await store.load("ledger")).events:
+            assert event.occurred_at == ledger
+            assert event.recorded_at > ledger
+
     async def test_versions_count_on_from_the_expected_version(self, store: Store) -> None:
         first = await store.append("s", 0, [Counted(n=1)], context=CONTEXT)
         second = await store.append("s", 1, [Counted(n=2), Counted(n=3)], context=CONTEXT)

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from anju_contracts.governance import CATALOG
 from anju_governance.application import mirror
 from anju_governance.application.config import GovernanceConfig
+from anju_governance.application.permissions import PERMISSIONS
 from anju_governance.application.reactions import deadline_handlers, policies
 from anju_governance.entrypoints.http import commands, router
 from anju_governance.settings import GovernanceSettings
@@ -35,4 +36,6 @@ def create_app(settings: GovernanceSettings, *, clock: Clock = utcnow) -> FastAP
         deadlines=deadline_handlers(config),
         clock=clock,
     )
-    return service_app(runtime, [router], commands=[commands], config=config)
+    return service_app(
+        runtime, [router], commands=[commands], config=config, permissions=PERMISSIONS
+    )

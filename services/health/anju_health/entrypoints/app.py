@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from anju_contracts.health import CATALOG
 from anju_health.application import glass
 from anju_health.application.aggregates import records_aggregate
+from anju_health.application.permissions import PERMISSIONS
 from anju_health.application.policies import registry_policy
 from anju_health.application.reactions import deadline_handlers
 from anju_health.application.records import HealthConfig
@@ -45,4 +46,6 @@ def create_app(settings: HealthSettings, *, clock: Clock = utcnow) -> FastAPI:
         deadlines=deadline_handlers(config),
         clock=clock,
     )
-    return service_app(runtime, [router], commands=[commands], config=config)
+    return service_app(
+        runtime, [router], commands=[commands], config=config, permissions=PERMISSIONS
+    )

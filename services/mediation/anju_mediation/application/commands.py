@@ -20,7 +20,7 @@ from anju_contracts.mediation import (
     SessionPlace,
     Tier,
 )
-from eventkit.commands import Command, StreamCommand
+from eventkit.commands import Command, CommandPart, StreamCommand
 
 Reason = Field(min_length=1, max_length=2000)
 Note = Field(default=None, max_length=2000)
@@ -38,7 +38,7 @@ class DismissSignal(StreamCommand):
     reason: str = Reason
 
 
-class PartyIn(Command):
+class PartyIn(CommandPart):
     """A registered resident (``resident_id``), or an ad-hoc party with a name and a contact."""
 
     role: PartyRole

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from anju_contracts.mediation import CATALOG
 from anju_mediation.application.aggregates import PETITION_DUE, SLA_AT_RISK, SLA_DUE
 from anju_mediation.application.disputes import sla_handlers
+from anju_mediation.application.permissions import PERMISSIONS
 from anju_mediation.application.petitions import petition_due
 from anju_mediation.application.policies import REGISTRY_POLICY, STATION_POLICY
 from anju_mediation.entrypoints.http import MediationConfig, commands, router
@@ -38,4 +39,6 @@ def create_app(settings: MediationSettings, *, clock: Clock = utcnow) -> FastAPI
         petition_deadlines=settings.petition_deadlines,
         known=known.PostgresKnown(),
     )
-    return service_app(runtime, [router], commands=[commands], config=config)
+    return service_app(
+        runtime, [router], commands=[commands], config=config, permissions=PERMISSIONS
+    )

@@ -17,7 +17,7 @@ from anju_contracts.registry import (
     Sex,
 )
 from anju_registry.domain import id_numbers
-from eventkit.commands import Command, StreamCommand
+from eventkit.commands import Command, CommandPart, StreamCommand
 
 
 class CreateArea(Command):
@@ -135,7 +135,7 @@ class RecordVisit(StreamCommand):
         return value
 
 
-class LiaisonIn(Command):
+class LiaisonIn(CommandPart):
     """A person at a partner organisation whom the community deals with."""
 
     name: str = Field(min_length=1, max_length=50)

@@ -11,6 +11,7 @@ from anju_contracts.registry import CATALOG
 from anju_registry.application import lookups
 from anju_registry.application.aggregates import FOLLOWUP_DUE
 from anju_registry.application.care import followup_due
+from anju_registry.application.permissions import PERMISSIONS
 from anju_registry.entrypoints.http import RegistryConfig, router
 from anju_registry.settings import RegistrySettings
 from eventkit import audit
@@ -32,4 +33,4 @@ def create_app(settings: RegistrySettings, *, clock: Clock = utcnow) -> FastAPI:
         intervals=settings.followup_intervals,
         id_numbers=lookups.PostgresIdNumbers(),
     )
-    return service_app(runtime, [router], config=config)
+    return service_app(runtime, [router], config=config, permissions=PERMISSIONS)

@@ -92,7 +92,7 @@ async def log_reception(
                 path=path,
                 staff_id=caller.principal.sub,
                 note=cmd.note,
-                now=cfg.clock(),
+                now=caller.now(cfg.clock),
             )
         )
     return w.accepted
@@ -181,7 +181,7 @@ async def receive_service(
                 path=path,
                 staff_id=caller.principal.sub,
                 bill_type=cmd.bill_type,
-                now=cfg.clock(),
+                now=caller.now(cfg.clock),
             )
         )
     return w.accepted
@@ -196,7 +196,7 @@ async def check_documents(
         caller,
         "check_documents",
         cmd.expected_version,
-        lambda s: services.check_documents(s, missing=cmd.missing, now=cfg.clock()),
+        lambda s: services.check_documents(s, missing=cmd.missing, now=caller.now(cfg.clock)),
     )
 
 
@@ -210,7 +210,7 @@ async def hand_off(
         days = cfg.service_type(w.state.service_type).handoff_days
         w.emit(
             services.hand_off(
-                w.state, organisation_id=cmd.organisation_id, days=days, now=cfg.clock()
+                w.state, organisation_id=cmd.organisation_id, days=days, now=caller.now(cfg.clock)
             )
         )
     return w.accepted
@@ -225,7 +225,7 @@ async def complete(
         caller,
         "complete_service",
         cmd.expected_version,
-        lambda s: services.complete(s, outcome=cmd.outcome, now=cfg.clock()),
+        lambda s: services.complete(s, outcome=cmd.outcome, now=caller.now(cfg.clock)),
     )
 
 
@@ -238,7 +238,7 @@ async def refuse(
         caller,
         "complete_service",
         cmd.expected_version,
-        lambda s: services.refuse(s, reason=cmd.reason, now=cfg.clock()),
+        lambda s: services.refuse(s, reason=cmd.reason, now=caller.now(cfg.clock)),
     )
 
 
@@ -252,7 +252,7 @@ async def call_back(
         "call_back",
         cmd.expected_version,
         lambda s: services.callback(
-            s, satisfaction=cmd.satisfaction, note=cmd.note, now=cfg.clock()
+            s, satisfaction=cmd.satisfaction, note=cmd.note, now=caller.now(cfg.clock)
         ),
     )
 

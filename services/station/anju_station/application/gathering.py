@@ -61,7 +61,7 @@ async def record_gathering(
                 partner_id=cmd.partner_id,
                 path=path,
                 staff_id=caller.principal.sub,
-                now=cfg.clock(),
+                now=caller.now(cfg.clock),
             )
         )
     return w.accepted
@@ -110,7 +110,7 @@ async def raise_opinion(
                 text=cmd.text,
                 resident_id=cmd.resident_id,
                 staff_id=caller.principal.sub,
-                now=cfg.clock(),
+                now=caller.now(cfg.clock),
             )
         )
     return w.accepted
@@ -126,7 +126,7 @@ async def answer_opinion(
         "settle_opinion",
         cmd.expected_version,
         lambda o: gatherings.answer(
-            o, reply=cmd.reply, staff_id=caller.principal.sub, now=cfg.clock()
+            o, reply=cmd.reply, staff_id=caller.principal.sub, now=caller.now(cfg.clock)
         ),
     )
 
@@ -143,7 +143,7 @@ async def refer_opinion(
         "settle_opinion",
         cmd.expected_version,
         lambda o: gatherings.refer(
-            o, to=cmd.to, note=cmd.note, staff_id=caller.principal.sub, now=cfg.clock()
+            o, to=cmd.to, note=cmd.note, staff_id=caller.principal.sub, now=caller.now(cfg.clock)
         ),
     )
 

@@ -1,7 +1,8 @@
 """What each role may do at the station (admins may do everything; areas decide where).
 
 Desk staff run the desk; directors may do what they do and read everything of it. Grid workers,
-who bring residents to the desk, log a reception on their behalf and read one.
+who bring residents to the desk, log a reception on their behalf and read one. The desk brings
+in what its paper ledgers hold, so desk staff may back-date (``backdate``, audited).
 """
 
 from __future__ import annotations
@@ -33,5 +34,10 @@ PERMISSIONS = Permissions.of(
         "read_opinion": (DESK, "read an opinion and what became of it"),
         "set_roster": (DESK, "set who is on duty at the desk and the pioneer post on a day"),
         "read_roster": ((*DESK, Role.GRID_WORKER), "read who is on duty on a day"),
+        "backdate": (
+            DESK,
+            "record a visit, service, gathering or opinion dated in the past (from the paper "
+            "ledger); audited",
+        ),
     },
 )

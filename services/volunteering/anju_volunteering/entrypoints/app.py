@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from anju_contracts.volunteering import CATALOG
 from anju_volunteering.application.people import VolunteeringConfig
+from anju_volunteering.application.permissions import PERMISSIONS
 from anju_volunteering.application.policies import registry_policy
 from anju_volunteering.application.reactions import deadline_handlers
 from anju_volunteering.entrypoints.http import commands, public, router
@@ -34,4 +35,6 @@ def create_app(settings: VolunteeringSettings, *, clock: Clock = utcnow) -> Fast
         deadlines=deadline_handlers(config),
         clock=clock,
     )
-    return service_app(runtime, [router, public], commands=[commands], config=config)
+    return service_app(
+        runtime, [router, public], commands=[commands], config=config, permissions=PERMISSIONS
+    )
