@@ -24,7 +24,7 @@ from anju_query.application.dashboard import (
 )
 from anju_query.application.permissions import READ_DASHBOARD
 from anju_query.application.scope import Scope
-from anju_query.entrypoints.http import BadDateRange, Limit, Offset, read_your_writes, scope_for
+from anju_query.entrypoints.http import Limit, Offset, check_range, read_your_writes, scope_for
 from eventkit import audit
 from eventkit.app import CONFIG, RuntimeDep
 
@@ -40,8 +40,7 @@ router = APIRouter(dependencies=[Depends(read_your_writes)])
 
 
 def _period(community_id: UUID | None, from_date: date, to_date: date) -> Period:
-    if from_date > to_date:
-        raise BadDateRange("`from` is after `to`", from_date=str(from_date), to_date=str(to_date))
+    check_range(from_date, to_date)
     return Period(community_id, from_date, to_date)
 
 

@@ -36,10 +36,10 @@ from anju_query.application.work_items import (
     work_item_board,
 )
 from anju_query.entrypoints.http import (
-    BadDateRange,
     Limit,
     NowDep,
     Offset,
+    check_range,
     read_your_writes,
     scope_for,
 )
@@ -54,11 +54,6 @@ FromDate = Annotated[date | None, Query(alias="from", description="on or after (
 ToDate = Annotated[date | None, Query(alias="to", description="on or before (UTC day)")]
 
 router = APIRouter(dependencies=[Depends(read_your_writes)])
-
-
-def _range(from_date: date | None, to_date: date | None) -> None:
-    if from_date is not None and to_date is not None and from_date > to_date:
-        raise BadDateRange("`from` is after `to`", from_date=str(from_date), to_date=str(to_date))
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -185,7 +180,7 @@ async def list_meetings(
     """The meeting register, the latest first: kind, day, convener, the organisations that
     attended, the agenda, whether the minutes are confirmed, and each decision with the work
     items it became."""
-    _range(from_date, to_date)
+    check_range(from_date, to_date)
     search = MeetingFilter(
         community_id=community_id, kind=kind, from_date=from_date, to_date=to_date
     )
@@ -206,7 +201,7 @@ async def get_on_time(
     """On-time completion per owner organisation and period: of the items whose deadline (as
     extended) falls in the period, how many were closed on time, closed late, or are open, and
     the rate closed on time over due (at most 400 periods: `too_many_periods`)."""
-    _range(from_date, to_date)
+    check_range(from_date, to_date)
     search = OnTimeFilter(
         community_id=community_id, from_date=from_date, to_date=to_date, period=period
     )

@@ -12,7 +12,7 @@ fail. A malformed token, or one of a source no read model here follows, is a 400
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated
 from uuid import UUID
 
@@ -71,6 +71,13 @@ class IdSuffixTooLong(Rejected):
 
 class BadDateRange(Invalid):
     code = "bad_date_range"
+
+
+def check_range(from_date: date | None, to_date: date | None) -> None:
+    """Refuse a period that ends before it starts (400 ``bad_date_range``); an open end is
+    fine."""
+    if from_date is not None and to_date is not None and from_date > to_date:
+        raise BadDateRange("`from` is after `to`", from_date=str(from_date), to_date=str(to_date))
 
 
 async def read_your_writes(

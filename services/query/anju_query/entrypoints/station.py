@@ -53,9 +53,9 @@ from anju_query.application.station_gatherings import (
     station_opinions,
 )
 from anju_query.entrypoints.http import (
-    BadDateRange,
     Limit,
     Offset,
+    check_range,
     read_your_writes,
     scope_for,
 )
@@ -72,11 +72,6 @@ Community = Annotated[UUID | None, Query(description="only this community's")]
 router = APIRouter(dependencies=[Depends(read_your_writes)])
 
 
-def _check_range(from_date: date | None, to_date: date | None) -> None:
-    if from_date is not None and to_date is not None and from_date > to_date:
-        raise BadDateRange("`from` is after `to`", from_date=str(from_date), to_date=str(to_date))
-
-
 @router.get("/station/receptions", tags=["station"])
 async def count_station_receptions(
     runtime: RuntimeDep,
@@ -88,7 +83,7 @@ async def count_station_receptions(
 ) -> ReceptionCounts:
     """How many visitors the desk received per period, with the counts per purpose (a visit may
     have several) and per referral, and the totals."""
-    _check_range(from_date, to_date)
+    check_range(from_date, to_date)
     search = ReceptionFilter(area_id=area_id, from_date=from_date, to_date=to_date, period=period)
     async with runtime.pool.acquire() as conn:
         return await reception_counts(conn, scope, search)
@@ -132,7 +127,7 @@ async def list_station_gatherings(
     sessions, latest held first: topic, speaker, date, attendance, the partner that co-hosted
     it, how many opinions were raised; and for the whole period the count and attendance per
     kind."""
-    _check_range(from_date, to_date)
+    check_range(from_date, to_date)
     search = GatheringFilter(
         community_id=community_id, kind=kind, from_date=from_date, to_date=to_date
     )
@@ -159,7 +154,7 @@ async def list_station_opinions(
     became of it — open, answered (the reply), referred to mediation (the conflict signal
     mediation reported for it, and the dispute it became, or its dismissal) or referred to
     governance; counted per status."""
-    _check_range(from_date, to_date)
+    check_range(from_date, to_date)
     search = OpinionFilter(
         community_id=community_id, status=status, from_date=from_date, to_date=to_date
     )
@@ -197,7 +192,7 @@ async def get_station_roster(
 ) -> Page[RosterDay]:
     """Who is on duty at the desk and at the party-member pioneer post, per community and day
     (the latest roster set for that day)."""
-    _check_range(from_date, to_date)
+    check_range(from_date, to_date)
     search = RosterFilter(community_id=community_id, from_date=from_date, to_date=to_date)
     async with runtime.pool.acquire() as conn:
         return await duty_roster(conn, scope, search, limit=limit, offset=offset)
