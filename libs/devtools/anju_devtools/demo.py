@@ -47,7 +47,7 @@ import asyncio
 import random
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -148,6 +148,35 @@ class Loader:
             raise RuntimeError(f"{method} {path} → {response.status_code}: {response.text}")
         result: dict[str, Any] = response.json()
         return result
+
+    async def caught_up(
+        self,
+        path: str,
+        tokens: Iterable[str],
+        *,
+        headers: dict[str, str] | None = None,
+        wait_s: float = 120.0,
+    ) -> None:
+        """Return once the query service has caught up with every write the consistency
+        ``tokens`` name, read at ``path`` (a page of one); fail after ``wait_s`` seconds."""
+        deadline = asyncio.get_running_loop().time() + wait_s
+
+        async def one(token: str) -> None:
+            while True:
+                async with self.gate:
+                    response = await self.client.get(
+                        path,
+                        params={"limit": 1},
+                        headers={**(headers or {}), "X-Consistency-Token": token},
+                    )
+                if response.status_code >= 300:
+                    raise RuntimeError(f"GET {path} → {response.status_code}: {response.text}")
+                if response.headers.get("x-consistency") == "fresh":
+                    return
+                if asyncio.get_running_loop().time() > deadline:
+                    raise RuntimeError(f"the query service has not caught up with {token}")
+
+        await asyncio.gather(*[one(token) for token in tokens])
 
     async def post_after(
         self,

@@ -390,24 +390,7 @@ async def read_back(
     areas = [c.area_tokens[a] for a in (c.community, *c.grids)]
     deadline = asyncio.get_running_loop().time() + wait_s
 
-    async def caught_up(token: str) -> None:
-        while True:
-            async with api.gate:
-                response = await api.client.get(
-                    "/health/activities",
-                    params={"limit": 1},
-                    headers={"X-Consistency-Token": token},
-                )
-            if response.status_code >= 300:
-                raise RuntimeError(
-                    f"GET /health/activities → {response.status_code}: {response.text}"
-                )
-            if response.headers.get("x-consistency") == "fresh":
-                return
-            if asyncio.get_running_loop().time() > deadline:
-                raise RuntimeError(f"the query service has not caught up with {token}")
-
-    await asyncio.gather(*[caught_up(t) for t in [*areas, *registrations, *written]])
+    await api.caught_up("/health/activities", [*areas, *registrations, *written], wait_s=wait_s)
     year = {"area_id": c.community}
     # the late ones become overdue when health's scheduler looks, a moment after their writes
     while True:

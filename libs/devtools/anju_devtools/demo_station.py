@@ -971,26 +971,12 @@ async def read_back(
     """The community's receptions per week and its services from the query service, once it
     has caught up with every reception and service the demo wrote; read as the desk."""
     headers = _headers(plan, sign)[CLERKS[0]]
-    deadline = asyncio.get_running_loop().time() + wait_s
-
-    async def caught_up(token: str) -> None:
-        while True:
-            async with api.gate:
-                response = await api.client.get(
-                    "/station/services",
-                    params={"limit": 1},
-                    headers={**headers, "X-Consistency-Token": token},
-                )
-            if response.status_code >= 300:
-                raise RuntimeError(
-                    f"GET /station/services → {response.status_code}: {response.text}"
-                )
-            if response.headers.get("x-consistency") == "fresh":
-                return
-            if asyncio.get_running_loop().time() > deadline:
-                raise RuntimeError(f"the query service has not caught up with {token}")
-
-    await asyncio.gather(*[caught_up(t) for t in [*done.receptions, *done.services.values()]])
+    await api.caught_up(
+        "/station/services",
+        [*done.receptions, *done.services.values()],
+        headers=headers,
+        wait_s=wait_s,
+    )
     community = {"area_id": plan.community}
     counts = await _get(
         api, "/station/receptions", headers=headers, params={**community, "period": "week"}

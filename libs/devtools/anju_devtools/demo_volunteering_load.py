@@ -440,26 +440,12 @@ async def read_back(
     """The community's volunteering figures from the query service, once it has caught up with
     every volunteering write the demo made; read as the coordinator."""
     headers = _headers(plan, sign)["coordinator"]
-    deadline = asyncio.get_running_loop().time() + wait_s
-
-    async def caught_up(token: str) -> None:
-        while True:
-            async with api.gate:
-                response = await api.client.get(
-                    "/volunteering/requests",
-                    params={"limit": 1},
-                    headers={**headers, "X-Consistency-Token": token},
-                )
-            if response.status_code >= 300:
-                raise RuntimeError(
-                    f"GET /volunteering/requests → {response.status_code}: {response.text}"
-                )
-            if response.headers.get("x-consistency") == "fresh":
-                return
-            if asyncio.get_running_loop().time() > deadline:
-                raise RuntimeError(f"the query service has not caught up with {token}")
-
-    await asyncio.gather(*[caught_up(token) for _, token in done.tokens.values()])
+    await api.caught_up(
+        "/volunteering/requests",
+        [token for _, token in done.tokens.values()],
+        headers=headers,
+        wait_s=wait_s,
+    )
     community = {"area_id": plan.community}
 
     async def get(path: str, **params: Any) -> dict[str, Any]:
