@@ -10,13 +10,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Protocol
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import asyncpg
 import httpx
 from pydantic import SecretStr
 
 from anju_contracts import Actor, Event, EventCatalog
+from anju_contracts.registry import AreaCreated, AreaKind, AreaPath
 from anju_query.entrypoints.app import create_app
 from anju_query.settings import QuerySettings
 from eventkit.commands import Clock, utcnow
@@ -64,13 +65,16 @@ class Source:
     versions: dict[str, int] = field(default_factory=dict)
     published: int = 0
 
-    async def emit(self, stream: str, *events: Event, area: UUID) -> str:
-        """Append ``events`` to ``stream`` in ``area``; the command's consistency token."""
+    async def emit(
+        self, stream: str, *events: Event, area: UUID, actor: Actor | None = None
+    ) -> str:
+        """Append ``events`` to ``stream`` in ``area`` (as ``actor``, else the source's); the
+        command's consistency token."""
         result = await self.store.append(
             stream,
             self.versions.get(stream, 0),
             events,
-            context=Context(actor=self.actor),
+            context=Context(actor=actor or self.actor),
             area=str(area),
         )
         self.versions[stream] = result.version
@@ -83,6 +87,33 @@ class Source:
         """Publish everything once more, from the start: every event is redelivered."""
         await self.relay.save_cursor(type(await self.relay.cursor())())
         await self.publish()
+
+
+async def area_tree(registry: Source) -> tuple[dict[str, UUID], dict[str, AreaPath]]:
+    """The areas read-model tests place their records in, announced by ``registry``: community
+    ``c`` (安居社区) with grids ``g1`` and ``g2``, community ``c2`` (乐业社区) with grid ``g3``;
+    their ids and paths by those keys."""
+    c, g1, g2, c2, g3 = (uuid4() for _ in range(5))
+    paths = {
+        "c": AreaPath(community_id=c),
+        "g1": AreaPath(community_id=c, grid_id=g1),
+        "g2": AreaPath(community_id=c, grid_id=g2),
+        "c2": AreaPath(community_id=c2),
+        "g3": AreaPath(community_id=c2, grid_id=g3),
+    }
+    for key, kind, name, parent, area_id in [
+        ("c", AreaKind.COMMUNITY, "安居社区", None, c),
+        ("g1", AreaKind.GRID, "一网格", c, g1),
+        ("g2", AreaKind.GRID, "二网格", c, g2),
+        ("c2", AreaKind.COMMUNITY, "乐业社区", None, c2),
+        ("g3", AreaKind.GRID, "三网格", c2, g3),
+    ]:
+        await registry.emit(
+            f"area-{area_id}",
+            AreaCreated(area_id=area_id, kind=kind, name=name, parent_id=parent, path=paths[key]),
+            area=area_id,
+        )
+    return {"c": c, "g1": g1, "g2": g2, "c2": c2, "g3": g3}, paths
 
 
 @asynccontextmanager

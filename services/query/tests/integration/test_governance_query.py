@@ -38,7 +38,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -79,24 +79,18 @@ from anju_contracts.governance import (
 )
 from anju_contracts.registry import (
     CATALOG as REGISTRY_CATALOG,
-    AreaCreated,
-    AreaKind,
     AreaPath,
     OrganisationKind,
     OrganisationRegistered,
 )
 from anju_query.entrypoints.app import create_app
 from anju_query.settings import QuerySettings
+from anju_query.testing import Source, area_tree, caught_up, write_side
 from eventkit.audit import reads_of
 from eventkit.auth import Role, issue_token
-from eventkit.projection import wait_for_stream
-from eventkit.relay import Relay
-from eventkit.schema import migrate
-from eventkit.settings import KafkaSettings, ServiceSettings
-from eventkit.store import Context, EventStore
+from eventkit.settings import KafkaSettings
 from eventkit.testing.clocks import ManualClock
-from eventkit.testing.infra import create_database, database_url_for
-from eventkit.testing.relay import publish_everything
+from eventkit.testing.infra import databases
 
 SECRET = "query-tests-secret-0123456789abcdef"
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
@@ -127,62 +121,7 @@ def token(
 ADMIN = token(Role.ADMIN)
 
 
-@dataclass
-class Source:
-    """One service's write side: append events, publish them with the real relay."""
-
-    name: str
-    store: EventStore
-    relay: Relay
-    versions: dict[str, int] = field(default_factory=dict)
-    published: int = 0
-
-    async def emit(
-        self, stream: str, *events: Event, area: uuid.UUID, actor: str = "director-1"
-    ) -> str:
-        result = await self.store.append(
-            stream,
-            self.versions.get(stream, 0),
-            events,
-            context=Context(actor=Actor(id=actor, roles=("director",))),
-            area=str(area),
-        )
-        self.versions[stream] = result.version
-        return f"{self.name}:{stream}:{result.version}"
-
-    async def publish(self) -> None:
-        self.published += await publish_everything(self.relay)
-
-
-async def _drop(server_url: str, url: str) -> None:
-    name = url.rsplit("/", 1)[1].split("?")[0]
-    conn = await asyncpg.connect(database_url_for(server_url, "postgres"))
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
-
-
-async def _source(
-    name: str, url: str, kafka: KafkaSettings, catalog: Any
-) -> tuple[Source, asyncpg.Pool]:
-    pool = await asyncpg.create_pool(url, min_size=1, max_size=3)
-    await migrate(pool)
-    store = EventStore(pool, catalog)
-    settings = ServiceSettings(
-        service=name, database_url=url, jwt_secret=SecretStr(SECRET), kafka=kafka
-    )
-    relay = Relay(store, settings)
-    await relay.start()
-    return Source(name, store, relay), pool
-
-
-async def caught_up(pool: asyncpg.Pool, source: Source, projection: str) -> None:
-    for stream, version in source.versions.items():
-        reached = await wait_for_stream(
-            pool, projection, source.name, stream, version, timeout_s=30
-        )
-        assert reached, (projection, stream, version)
+ACTOR = Actor(id="director-1", roles=("director",))
 
 
 @dataclass
@@ -197,25 +136,8 @@ class World:
 
 
 async def _seed_registry(reg: Source) -> tuple[dict[str, uuid.UUID], dict[str, AreaPath]]:
-    c, g1, g2, c2 = (uuid.uuid4() for _ in range(4))
-    paths = {
-        "c": AreaPath(community_id=c),
-        "g1": AreaPath(community_id=c, grid_id=g1),
-        "g2": AreaPath(community_id=c, grid_id=g2),
-        "c2": AreaPath(community_id=c2),
-    }
-    for key, kind, name, parent, area_id in [
-        ("c", AreaKind.COMMUNITY, "安居社区", None, c),
-        ("g1", AreaKind.GRID, "一网格", c, g1),
-        ("g2", AreaKind.GRID, "二网格", c, g2),
-        ("c2", AreaKind.COMMUNITY, "乐业社区", None, c2),
-    ]:
-        await reg.emit(
-            f"area-{area_id}",
-            AreaCreated(area_id=area_id, kind=kind, name=name, parent_id=parent, path=paths[key]),
-            area=area_id,
-        )
-    ids = {"c": c, "g1": g1, "g2": g2, "c2": c2}
+    ids, paths = await area_tree(reg)
+    c, c2 = ids["c"], ids["c2"]
     for key, organisation_kind, name, communities in [
         ("property", OrganisationKind.PROPERTY_COMPANY, "安居物业", [c]),
         ("housing", OrganisationKind.HOUSING_SECURITY_CENTRE, "住房保障中心", [c, c2]),
@@ -332,7 +254,12 @@ class Seeder:
                 runs.append((actor, []))
             runs[-1][1].append(event)
         for actor, run in runs:
-            await self.gov.emit(f"item-{self.ids[key]}", *run, area=area, actor=actor)
+            await self.gov.emit(
+                f"item-{self.ids[key]}",
+                *run,
+                area=area,
+                actor=Actor(id=actor, roles=("director",)),
+            )
 
     async def meeting(self, key: str, *events: Event, where: str) -> None:
         area = self.paths[where].grid_id or self.paths[where].community_id
@@ -752,19 +679,13 @@ async def _seed_items(s: Seeder) -> None:
 @asynccontextmanager
 async def world_of(pg_server_url: str, kafka_bootstrap: str) -> AsyncIterator[World]:
     kafka = KafkaSettings(bootstrap=kafka_bootstrap, topic_prefix=f"g{uuid.uuid4().hex[:10]}.")
-    urls = [
-        await create_database(pg_server_url, f"{n}_{uuid.uuid4().hex[:12]}")
-        for n in ("governance", "registry", "read")
-    ]
-    pools: list[asyncpg.Pool] = []
-    sources: list[Source] = []
-    try:
-        governance, pool = await _source("governance", urls[0], kafka, CATALOG)
-        sources.append(governance)
-        pools.append(pool)
-        registry, pool = await _source("registry", urls[1], kafka, REGISTRY_CATALOG)
-        sources.append(registry)
-        pools.append(pool)
+    async with (
+        databases(pg_server_url, "governance", "registry", "read") as urls,
+        write_side("governance", urls[0], kafka, CATALOG, secret=SECRET, actor=ACTOR) as governance,
+        write_side(
+            "registry", urls[1], kafka, REGISTRY_CATALOG, secret=SECRET, actor=ACTOR
+        ) as registry,
+    ):
         ids, paths = await _seed_registry(registry)
         seeder = Seeder(governance, ids, paths)
         await _seed_meetings(seeder)
@@ -782,12 +703,6 @@ async def world_of(pg_server_url: str, kafka_bootstrap: str) -> AsyncIterator[Wo
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://query") as client:
                 yield World(governance, registry, client, read_pool, kafka, ids, paths)
-    finally:
-        for source in sources:
-            await source.relay.close()
-        for pool in pools:
-            await pool.close()
-        await asyncio.gather(*(_drop(pg_server_url, url) for url in urls))
 
 
 @pytest_asyncio.fixture(loop_scope="session", scope="module")

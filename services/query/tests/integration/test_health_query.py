@@ -62,8 +62,6 @@ from anju_contracts.health import (
 )
 from anju_contracts.registry import (
     CATALOG as REGISTRY_CATALOG,
-    AreaCreated,
-    AreaKind,
     AreaPath,
     ResidentDied,
     ResidentMoved,
@@ -72,7 +70,7 @@ from anju_contracts.registry import (
 )
 from anju_query.entrypoints.app import create_app
 from anju_query.settings import QuerySettings
-from anju_query.testing import Source, caught_up, consumed_to_end, write_side
+from anju_query.testing import Source, area_tree, caught_up, consumed_to_end, write_side
 from eventkit.auth import Role, issue_token
 from eventkit.settings import KafkaSettings
 from eventkit.testing.clocks import ManualClock
@@ -110,26 +108,8 @@ class World:
 
 
 async def _seed_registry(reg: Source) -> tuple[dict[str, uuid.UUID], dict[str, AreaPath]]:
-    c, g1, g2, c2, g3 = (uuid.uuid4() for _ in range(5))
-    paths = {
-        "c": AreaPath(community_id=c),
-        "g1": AreaPath(community_id=c, grid_id=g1),
-        "g2": AreaPath(community_id=c, grid_id=g2),
-        "c2": AreaPath(community_id=c2),
-        "g3": AreaPath(community_id=c2, grid_id=g3),
-    }
-    for key, kind, name, parent, area_id in [
-        ("c", AreaKind.COMMUNITY, "安居社区", None, c),
-        ("g1", AreaKind.GRID, "一网格", c, g1),
-        ("g2", AreaKind.GRID, "二网格", c, g2),
-        ("c2", AreaKind.COMMUNITY, "乐业社区", None, c2),
-        ("g3", AreaKind.GRID, "三网格", c2, g3),
-    ]:
-        await reg.emit(
-            f"area-{area_id}",
-            AreaCreated(area_id=area_id, kind=kind, name=name, parent_id=parent, path=paths[key]),
-            area=area_id,
-        )
+    ids, paths = await area_tree(reg)
+    g1, g2 = ids["g1"], ids["g2"]
     people: dict[str, uuid.UUID] = {}
     born = {
         "chen": date(1950, 3, 1),
@@ -173,7 +153,6 @@ async def _seed_registry(reg: Source) -> tuple[dict[str, uuid.UUID], dict[str, A
         ResidentMoved(resident_id=sun, from_path=paths["g1"], to_path=paths["g2"]),
         area=g2,
     )
-    ids = {"c": c, "g1": g1, "g2": g2, "c2": c2, "g3": g3}
     return {**people, **{f"area:{k}": v for k, v in ids.items()}}, paths
 
 

@@ -40,8 +40,6 @@ from pydantic import SecretStr
 from anju_contracts import Actor, Event
 from anju_contracts.registry import (
     CATALOG as REGISTRY_CATALOG,
-    AreaCreated,
-    AreaKind,
     AreaPath,
     OrganisationKind,
     OrganisationRegistered,
@@ -66,7 +64,7 @@ from anju_contracts.station import (
 )
 from anju_query.entrypoints.app import create_app
 from anju_query.settings import QuerySettings
-from anju_query.testing import Source, caught_up, consumed_to_end, write_side
+from anju_query.testing import Source, area_tree, caught_up, consumed_to_end, write_side
 from eventkit.auth import Role, issue_token
 from eventkit.settings import KafkaSettings
 from eventkit.testing.clocks import ManualClock
@@ -97,25 +95,8 @@ class World:
 
 
 async def _seed_registry(reg: Source) -> tuple[dict[str, uuid.UUID], dict[str, AreaPath]]:
-    c, g1, g2, c2 = (uuid.uuid4() for _ in range(4))
-    paths = {
-        "c": AreaPath(community_id=c),
-        "g1": AreaPath(community_id=c, grid_id=g1),
-        "g2": AreaPath(community_id=c, grid_id=g2),
-        "c2": AreaPath(community_id=c2),
-    }
-    for key, kind, name, parent, area_id in [
-        ("c", AreaKind.COMMUNITY, "安居社区", None, c),
-        ("g1", AreaKind.GRID, "一网格", c, g1),
-        ("g2", AreaKind.GRID, "二网格", c, g2),
-        ("c2", AreaKind.COMMUNITY, "乐业社区", None, c2),
-    ]:
-        await reg.emit(
-            f"area-{area_id}",
-            AreaCreated(area_id=area_id, kind=kind, name=name, parent_id=parent, path=paths[key]),
-            area=area_id,
-        )
-    ids = {"c": c, "g1": g1, "g2": g2, "c2": c2}
+    ids, paths = await area_tree(reg)
+    c = ids["c"]
     for n, (key, name, grid) in enumerate([("chen", "陈一", "g1"), ("lin", "林二", "g2")]):
         rid = ids[key] = uuid.uuid4()
         await reg.emit(
