@@ -206,6 +206,11 @@ class Work(Generic[T]):
         )
         if aggregate.follow is not None and self.events:
             await aggregate.follow(self.session, self.id, self.events)
+        key = self.caller.context.idempotency
+        if key is not None:
+            self.answer()
+            assert self._accepted is not None
+            await self.session.remember(key, self._accepted.model_dump(mode="json"))
 
     async def append_to(
         self,

@@ -21,6 +21,7 @@ from typing import Annotated, TypeVar
 
 import uvicorn
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, TypeAdapter, ValidationError
 
 from eventkit.access import BACKDATE, Permissions
@@ -37,6 +38,9 @@ from eventkit.consistency import NotCaughtUp, StreamVersions, wait_for_version
 from eventkit.errors import Forbidden
 from eventkit.guard import PRINCIPAL_KEY
 from eventkit.http import CurrentUser, JsonErrorHttpToolsProtocol, create_http_app
+from eventkit.idempotency import HEADER, REPLAYED_HEADER, Replayed, check_reuse, command_key
+from eventkit.ledger import Ledgers
+from eventkit.ledger_http import ledger_router
 from eventkit.logging import configure_logging
 from eventkit.runtime import Runtime
 from eventkit.settings import ServiceSettings
@@ -52,6 +56,7 @@ def service_app(
     commands: Sequence[APIRouter] = (),
     config: object = None,
     permissions: Permissions | None = None,
+    ledgers: Ledgers | None = None,
 ) -> FastAPI:
     """The service's app: ``routers`` as they are, and ``commands`` — the routes that decide
     commands — each behind :func:`caught_up`. ``config`` is what its handlers need besides the
@@ -59,9 +64,12 @@ def service_app(
 
     Every route checks the business time a command's body names (:func:`business_time`);
     ``permissions`` is the service's table, whose ``backdate`` action says who may date a
-    command in the past (directors and admins when the service gives none)."""
+    command in the past (directors and admins when the service gives none).
+
+    ``ledgers``: the paper ledgers the service takes, uploaded to ``POST /imports/{kind}``
+    (:mod:`eventkit.ledger_http`)."""
     settings = runtime.settings
-    dated = APIRouter(dependencies=[Depends(business_time)])
+    dated = APIRouter(dependencies=[Depends(business_time), Depends(idempotent)])
     for router in routers:
         dated.include_router(router)
     if commands:
@@ -69,7 +77,7 @@ def service_app(
         for router in commands:
             deciding.include_router(router)
         dated.include_router(deciding)
-    routers = [dated]
+    routers = [dated] if ledgers is None else [dated, ledger_router(ledgers)]
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -88,6 +96,7 @@ def service_app(
     )
     app.state.config = config
     app.state.permissions = permissions or Permissions.of(settings.service, {})
+    app.add_exception_handler(Replayed, replayed)
     return app
 
 
@@ -156,6 +165,46 @@ async def business_time(request: Request, runtime: RuntimeDep) -> None:
         permissions: Permissions = request.app.state.permissions
         permissions.check(principal, BACKDATE)
     request.state.business_time = checked
+
+
+_IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+async def idempotent(
+    request: Request,
+    runtime: RuntimeDep,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias=HEADER,
+            max_length=400,
+            description="Send a command again without doing it twice: the answer of the first "
+            "command sent with this key comes back (`Idempotent-Replayed: true`)",
+        ),
+    ] = None,
+) -> None:
+    """A dependency of every route: a command with an ``Idempotency-Key`` it was answered
+    before is answered again from what was kept, before anything else runs
+    (:mod:`eventkit.idempotency`); a new key travels in the command's context."""
+    if idempotency_key is None or request.method in _IDEMPOTENT_METHODS:
+        return
+    principal = getattr(request.state, PRINCIPAL_KEY, None)
+    if not isinstance(principal, Principal):
+        return  # a route served without a token decides nothing worth remembering
+    path = request.url.path + ("?" + request.url.query if request.url.query else "")
+    key = command_key(principal.sub, idempotency_key, request.method, path, await request.body())
+    remembered = await runtime.store.recall(key.sub, key.key)
+    if remembered is not None:
+        raise Replayed(check_reuse(key, remembered))
+    request.state.idempotency = key
+
+
+async def replayed(request: Request, exc: Exception) -> Response:
+    """The answer kept for a command sent again, with the status its route answers."""
+    assert isinstance(exc, Replayed)
+    route = request.scope.get("route")
+    status = getattr(route, "status_code", None) or 200
+    return JSONResponse(exc.answer, status_code=status, headers={REPLAYED_HEADER: "true"})
 
 
 MAX_TOKENS = 16

@@ -23,6 +23,7 @@ from eventkit.auth import Principal
 from eventkit.business import BusinessTime
 from eventkit.errors import DomainError, Invalid, Kind
 from eventkit.http import CurrentUser
+from eventkit.idempotency import CommandKey
 from eventkit.metrics import COMMANDS
 from eventkit.store import AppendResult, ConcurrencyError, Context, Stream
 
@@ -149,6 +150,9 @@ def context_of(request: Request, principal: Principal) -> Context:
         if business is None
         else {"occurred_at": business.occurred_at, "backdated": business.backdated}
     )
+    key: CommandKey | None = getattr(request.state, "idempotency", None)
+    if key is not None:
+        dated["idempotency"] = key
     return (
         Context(actor=actor, correlation_id=correlation_id, **dated)
         if correlation_id

@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from anju_contracts import Actor, Event, EventCatalog
+from eventkit.idempotency import CommandKey, IdempotencyKeyInUse, Remembered
 from eventkit.store import (
     AppendResult,
     ConcurrencyError,
@@ -88,6 +89,7 @@ class _Data:
     deadlines: dict[tuple[str, str], ScheduledDeadline] = field(default_factory=dict)
     locks: dict[str, asyncio.Lock] = field(default_factory=dict)
     backdates: list[Backdate] = field(default_factory=list)
+    keys: dict[tuple[str, str], Remembered] = field(default_factory=dict)
 
 
 @dataclass
@@ -112,6 +114,7 @@ class MemorySession:
         self._deadline_changes: list[tuple[str, str, ScheduledDeadline | None]] = []
         self._held: dict[str, asyncio.Lock] = {}
         self._backdates: list[Backdate] = []
+        self._keys: dict[tuple[str, str], Remembered] = {}
 
     async def load(self, stream_id: str, *, after: int = 0) -> Stream:
         """The stream as committed, with this session's own appends on top."""
@@ -206,12 +209,25 @@ class MemorySession:
         """Forget a pending deadline (one that already fired stays)."""
         self._deadline_changes.append((kind, key, None))
 
+    async def remember(self, key: CommandKey, answer: dict[str, Any]) -> None:
+        """Keep the answer under the key when the session commits (see :class:`StoreSession`)."""
+        if (key.sub, key.key) in self.store._data.keys or (key.sub, key.key) in self._keys:
+            raise IdempotencyKeyInUse(
+                "a command with this idempotency key was decided", key=key.key
+            )
+        self._keys[(key.sub, key.key)] = Remembered(key.fingerprint, json.loads(json.dumps(answer)))
+
     def _commit(self) -> None:
         """Apply everything, or raise :class:`ConcurrencyError` and apply nothing."""
         data = self.store._data
         for stream_id, pending in self._pending.items():
             if self.store._version(stream_id) != pending.base:
                 raise ConcurrencyError(stream_id, pending.base)
+        for taken in self._keys.keys() & data.keys.keys():
+            raise IdempotencyKeyInUse(
+                "a command with this idempotency key was decided", key=taken[1]
+            )
+        data.keys.update(self._keys)
         for stream_id, pending in self._pending.items():
             data.streams.setdefault(stream_id, []).extend(pending.rows)
             data.head = max(data.head, pending.rows[-1].position)
@@ -297,6 +313,9 @@ class MemoryEventStore:
     def notify(self) -> None:
         """Wake a waiter in this process: something was committed."""
         self._appended.set()
+
+    async def recall(self, sub: str, key: str) -> Remembered | None:
+        return self._data.keys.get((sub, key))
 
     async def wait_for_append(self, timeout: float) -> None:
         """Wait until an append commits, or ``timeout`` seconds pass."""

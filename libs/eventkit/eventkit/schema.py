@@ -59,6 +59,17 @@ CREATE TABLE IF NOT EXISTS backdate_audit (
 );
 CREATE INDEX IF NOT EXISTS backdate_audit_stream ON backdate_audit (stream_id, id);
 
+-- The answers of commands sent with an idempotency key (eventkit.idempotency), written in the
+-- command's transaction: sent again, the answer comes back and nothing is appended.
+CREATE TABLE IF NOT EXISTS command_keys (
+    sub         text NOT NULL,
+    key         text NOT NULL,
+    fingerprint text NOT NULL,
+    answer      jsonb NOT NULL,
+    recorded_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (sub, key)
+);
+
 CREATE TABLE IF NOT EXISTS relay_cursor (
     topic      text PRIMARY KEY,
     xid        xid8 NOT NULL,

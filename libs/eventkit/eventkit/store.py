@@ -26,6 +26,7 @@ from typing import Any, Protocol
 import asyncpg
 
 from anju_contracts import Actor, Event, EventCatalog
+from eventkit.idempotency import CommandKey, IdempotencyKeyInUse, Remembered
 from eventkit.metrics import APPENDS, CONFLICTS
 
 
@@ -50,6 +51,8 @@ class Context:
     kernel, :mod:`eventkit.business`). ``None``: it happens now, when the store records it."""
     backdated: bool = False
     """``occurred_at`` lies in the past beyond the clock skew: the append is audited."""
+    idempotency: CommandKey | None = None
+    """The command's idempotency key: its answer is remembered under it (``remember``)."""
 
 
 @dataclass(frozen=True)
@@ -139,6 +142,14 @@ class StoreSession(Protocol):
         """Forget the deadline ``kind``/``key`` if it has not fired."""
         ...
 
+    async def remember(self, key: CommandKey, answer: dict[str, Any]) -> None:
+        """Keep a command's answer under its idempotency key, with this session's work.
+
+        Raises :class:`~eventkit.idempotency.IdempotencyKeyInUse` when another session
+        committed the key first (this one must then write nothing).
+        """
+        ...
+
 
 class Store(Protocol):
     """The event store of one service (``source``), whatever keeps the events."""
@@ -172,6 +183,10 @@ class Store(Protocol):
 
     async def head(self) -> int:
         """The highest committed position (0 when the store is empty)."""
+        ...
+
+    async def recall(self, sub: str, key: str) -> Remembered | None:
+        """What the command sent by ``sub`` with idempotency key ``key`` answered, if any."""
         ...
 
 
@@ -326,6 +341,25 @@ class Session:
             "DELETE FROM deadlines WHERE kind = $1 AND key = $2 AND fired_at IS NULL", kind, key
         )
 
+    async def remember(self, key: CommandKey, answer: dict[str, Any]) -> None:
+        """Keep the answer under the key; a concurrent session that committed it first wins
+        (this insert waits for it, then finds the key taken)."""
+        kept = await self.conn.fetchval(
+            """
+            INSERT INTO command_keys (sub, key, fingerprint, answer) VALUES ($1, $2, $3, $4::jsonb)
+            ON CONFLICT (sub, key) DO NOTHING RETURNING true
+            """,
+            key.sub,
+            key.key,
+            key.fingerprint,
+            json.dumps(answer),
+        )
+        if not kept:
+            raise IdempotencyKeyInUse(
+                "a command with this idempotency key is being decided; send it again",
+                key=key.key,
+            )
+
 
 class EventStore:
     """The event store of one service (``source``), on that service's own database."""
@@ -395,3 +429,12 @@ class EventStore:
         async with self.pool.acquire() as conn:
             value = await conn.fetchval("SELECT coalesce(max(position), 0) FROM events")
             return int(value)
+
+    async def recall(self, sub: str, key: str) -> Remembered | None:
+        async with self.pool.acquire() as conn:
+            row = await conn.fetchrow(
+                "SELECT fingerprint, answer::text FROM command_keys WHERE sub = $1 AND key = $2",
+                sub,
+                key,
+            )
+        return None if row is None else Remembered(row["fingerprint"], json.loads(row["answer"]))

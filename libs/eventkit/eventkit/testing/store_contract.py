@@ -18,6 +18,7 @@ from typing import Any, Protocol
 import pytest
 
 from anju_contracts import Actor, Event, EventCatalog, InvalidEvent
+from eventkit.idempotency import CommandKey, IdempotencyKeyInUse, Remembered
 from eventkit.memory import ScheduledDeadline
 from eventkit.store import ConcurrencyError, Context, Store
 
@@ -285,6 +286,43 @@ class StoreContract(ABC):
         assert (await store.load("other")).version == 1
         assert await store.head() == head
         assert await self.deadlines(store) == {}
+
+    # -- idempotency keys ---------------------------------------------------------------------
+
+    async def test_an_answer_kept_under_a_key_commits_with_the_session(self, store: Store) -> None:
+        key = CommandKey("desk-1", "ledger:row-1", "f1")
+        assert await store.recall("desk-1", "ledger:row-1") is None
+        async with store.session() as session:
+            await session.append("a", 0, [Counted(n=1)], context=CONTEXT)
+            await session.remember(key, {"id": "a", "version": 1})
+        assert await store.recall("desk-1", "ledger:row-1") == Remembered(
+            "f1", {"id": "a", "version": 1}
+        )
+        assert await store.recall("desk-2", "ledger:row-1") is None  # a key is its caller's
+
+        async def failing() -> None:
+            async with store.session() as session:
+                await session.remember(CommandKey("desk-1", "ledger:row-2", "f2"), {"id": "b"})
+                raise RuntimeError("decided to fail")
+
+        with pytest.raises(RuntimeError):
+            await failing()
+        assert await store.recall("desk-1", "ledger:row-2") is None
+
+    async def test_a_key_taken_by_another_session_fails_the_command(self, store: Store) -> None:
+        key = CommandKey("desk-1", "k", "f")
+        async with store.session() as session:
+            await session.remember(key, {"id": "first"})
+
+        async def again() -> None:
+            async with store.session() as session:
+                await session.append("b", 0, [Counted(n=1)], context=CONTEXT)
+                await session.remember(key, {"id": "second"})
+
+        with pytest.raises(IdempotencyKeyInUse):
+            await again()
+        assert not (await store.load("b")).exists
+        assert await store.recall("desk-1", "k") == Remembered("f", {"id": "first"})
 
     async def test_a_conflict_in_a_later_append_undoes_the_earlier_ones(self, store: Store) -> None:
         await store.append("other", 0, [Counted(n=1)], context=CONTEXT)

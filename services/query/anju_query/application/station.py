@@ -6,7 +6,8 @@ A reception or a service belongs to the community (or grid) of the desk that log
 caller sees it when their areas reach that place. Periods are of UTC calendar days: a day, an
 ISO week (from Monday) or a calendar month, named by their first day. A service is *overdue*
 once the station said its hand-off passed its due date (:class:`HandOffOverdue`), and stays
-marked when it is completed late.
+marked when it is completed or refused late; one completed or refused by its due date — in
+business time, as a completion from the paper ledger may arrive after the mark — is not.
 """
 
 from __future__ import annotations

@@ -314,7 +314,9 @@ def _handed_off(_: Envelope, e: ServiceHandedOff) -> Row:
     return (e.service_id, e.organisation_id, e.handed_off_at, e.due_by)
 
 
-# The mark stays once set: a service finished late was overdue.
+# The mark stays once set when the service is finished late. Finished by its due date (in business
+# time: a completion from the paper ledger, sent after the scheduler marked the back-dated hand-off
+# overdue), it was never overdue.
 @WRITERS.row(
     HandOffOverdue,
     """
@@ -330,7 +332,8 @@ def _overdue(_: Envelope, e: HandOffOverdue) -> Row:
 @WRITERS.row(
     ServiceCompleted,
     """
-    UPDATE services s SET status = 'completed', completed_at = x.at
+    UPDATE services s SET status = 'completed', completed_at = x.at,
+        overdue = s.overdue AND coalesce(x.at > s.due_by, true)
     FROM unnest($1::uuid[], $2::timestamptz[]) AS x(id, at)
     WHERE s.service_id = x.id
     """,
@@ -342,7 +345,8 @@ def _completed(_: Envelope, e: ServiceCompleted) -> Row:
 @WRITERS.row(
     ServiceRefused,
     """
-    UPDATE services s SET status = 'refused', refused_at = x.at
+    UPDATE services s SET status = 'refused', refused_at = x.at,
+        overdue = s.overdue AND coalesce(x.at > s.due_by, true)
     FROM unnest($1::uuid[], $2::timestamptz[]) AS x(id, at)
     WHERE s.service_id = x.id
     """,

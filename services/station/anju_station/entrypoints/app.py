@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from anju_contracts.station import CATALOG
 from anju_station.application.aggregates import HANDOFF_DUE
 from anju_station.application.desk import StationConfig, handoff_due
+from anju_station.application.ledgers import LEDGERS
 from anju_station.application.permissions import PERMISSIONS
 from anju_station.application.policies import REGISTRY_POLICY
 from anju_station.application.residences import DDL, PostgresResidences
@@ -39,5 +40,10 @@ def create_app(settings: StationSettings, *, clock: Clock = utcnow) -> FastAPI:
         clock=clock,
     )
     return service_app(
-        runtime, [router, public], commands=[commands], config=config, permissions=PERMISSIONS
+        runtime,
+        [router, public],
+        commands=[commands],
+        config=config,
+        permissions=PERMISSIONS,
+        ledgers=LEDGERS,
     )
