@@ -594,3 +594,37 @@ async def test_a_station_token_waits_for_the_station_read_model(world: World) ->
     assert response.headers["x-consistency"] == "fresh"
     bill = next(i for i in response.json()["items"] if i["id"] == str(sid))
     assert bill["satisfaction"] == 4
+
+
+async def test_a_ledger_completion_by_the_due_date_was_never_overdue(
+    pg_server_url: str, kafka_bootstrap: str
+) -> None:
+    """A hand-off from the paper ledger whose due date had passed was marked overdue by the
+    scheduler at once; the ledger's completion, sent after the mark but dated before the due
+    date, settles it as on time. One dated after the due date leaves the mark (as s5's)."""
+    async with world_of(pg_server_url, kafka_bootstrap) as world:
+        ids, d = world.ids, timedelta(days=1)
+        path = AreaPath(community_id=ids["c"], grid_id=ids["g1"])
+        cert = "residence_certificate"
+        t = T0 - 30 * d
+        for key, completed_at in (("s8", t + 2 * d), ("s9", t + 4 * d)):
+            received = _received(ids, key, cert, None, t, path)
+            await world.station.emit(
+                f"service-{ids[key]}",
+                received,
+                ServiceAccepted(service_id=ids[key], accepted_at=t),
+                _hand_off(ids, key, t, t + 3 * d),
+                HandOffOverdue(
+                    service_id=ids[key], organisation_id=ids["agency"], due_by=t + 3 * d
+                ),
+                ServiceCompleted(service_id=ids[key], completed_at=completed_at),
+                area=ids["g1"],
+            )
+        await world.station.publish()
+        await caught_up(world.pool, world.station, "station")
+        async with world.pool.acquire() as conn:
+            rows = await conn.fetch(
+                "SELECT service_id, overdue FROM station.services WHERE service_id = ANY($1)",
+                [ids["s8"], ids["s9"]],
+            )
+        assert {r["service_id"]: r["overdue"] for r in rows} == {ids["s8"]: False, ids["s9"]: True}
