@@ -89,6 +89,7 @@ def cmd_demo(root: Path, args: argparse.Namespace) -> int:
             sign_liaison=lambda sub, areas, organisations: issue_token(
                 secret, sub, [Role.LIAISON], areas, organisations=organisations
             ),
+            history=not args.no_history,
         )
     )
 
@@ -148,6 +149,11 @@ def add_commands(sub: Any, root: Path) -> None:
         help="the query service, which the health, volunteering and station figures are read"
         " back from"
         " ('' to skip)",
+    )
+    demo.add_argument(
+        "--no-history",
+        action="store_true",
+        help="leave out the history since May 2023 (the paper ledgers of the report's period)",
     )
     demo.set_defaults(func=lambda a: cmd_demo(root, a))
 
