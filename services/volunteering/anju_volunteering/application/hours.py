@@ -7,6 +7,7 @@ from uuid import UUID
 
 from pydantic import BaseModel
 
+from anju_contracts import Event
 from anju_contracts.volunteering import HoursRecorded, HoursSource
 from anju_volunteering.application.aggregates import CERTIFICATES, VOLUNTEERS, ledger_stream
 from anju_volunteering.application.commands import IssueCertificate, RejectHours
@@ -15,30 +16,14 @@ from anju_volunteering.domain import ledger
 from anju_volunteering.domain.errors import CertificateNotFound
 from anju_volunteering.domain.ledger import EntryStatus
 from eventkit.access import Guarded
-from eventkit.business import OccurredBeforeRecord
+from eventkit.aggregate import not_before
 from eventkit.certificates import mask_name
 from eventkit.commands import Accepted, Caller, area_of
-from eventkit.store import Store, Stream
+from eventkit.store import Store
 
 
-def _not_before_entry(stream: Stream, entry_id: UUID, caller: Caller) -> None:
-    """Refuse a decision dated before the hours it decides on were recorded (their entry is the
-    record it refers to, within the volunteer's ledger)."""
-    occurred_at = caller.context.occurred_at
-    recorded = next(
-        (
-            r
-            for r in stream.events
-            if isinstance(r.event, HoursRecorded) and r.event.entry_id == entry_id
-        ),
-        None,
-    )
-    if occurred_at is not None and recorded is not None and occurred_at < recorded.occurred_at:
-        raise OccurredBeforeRecord(
-            "occurred_at lies before the hours it decides on were recorded",
-            occurred_at=occurred_at.isoformat(),
-            record_occurred_at=recorded.occurred_at.isoformat(),
-        )
+def _records(event: Event, entry_id: UUID) -> bool:
+    return isinstance(event, HoursRecorded) and event.entry_id == entry_id
 
 
 async def _on_ledger(
@@ -53,7 +38,8 @@ async def _on_ledger(
     """Approve (``reason`` None) or reject an entry; the answer names the ledger's stream."""
     async with VOLUNTEERS.update(store, volunteer_id, caller, "approve_hours") as w:
         stream = await w.session.load(ledger_stream(volunteer_id))
-        _not_before_entry(stream, entry_id, caller)
+        # never dated before the hours it decides on were recorded
+        not_before(next((r for r in stream.events if _records(r.event, entry_id)), None), caller)
         current = ledger.fold(volunteer_id, stream.payloads)
         by = caller.principal.sub
         if reason is None:
