@@ -30,7 +30,7 @@ from eventkit.access import Guarded, Permissions
 from eventkit.business import OccurredBeforeRecord
 from eventkit.commands import Accepted, Caller, accepted, area_of, counted, expect_version
 from eventkit.errors import DomainError
-from eventkit.store import AppendResult, Store, StoreSession, Stream
+from eventkit.store import AppendResult, RecordedEvent, Store, StoreSession, Stream
 
 S = TypeVar("S")
 T = TypeVar("T")
@@ -41,12 +41,19 @@ Follow = Callable[[StoreSession, UUID, Sequence[Event]], Awaitable[None]]
 
 def not_before_record(stream: Stream, caller: Caller) -> None:
     """Refuse a business time earlier than the record it refers to (its first event's)."""
+    not_before(stream.events[0] if stream.events else None, caller)
+
+
+def not_before(fact: RecordedEvent | None, caller: Caller) -> None:
+    """Refuse a business time earlier than ``fact``, what the command refers to: a record's
+    first event, or a part recorded later within it (a decision of a meeting, an entry of a
+    ledger)."""
     occurred_at = caller.context.occurred_at
-    if occurred_at is not None and stream.events and occurred_at < stream.events[0].occurred_at:
+    if occurred_at is not None and fact is not None and occurred_at < fact.occurred_at:
         raise OccurredBeforeRecord(
             "occurred_at lies before the record it refers to",
             occurred_at=occurred_at.isoformat(),
-            record_occurred_at=stream.events[0].occurred_at.isoformat(),
+            record_occurred_at=fact.occurred_at.isoformat(),
         )
 
 

@@ -83,7 +83,7 @@ async def assign(
                 co_organisations=cmd.co_organisation_ids,
                 responsible=cmd.responsible,
                 by=caller.principal.sub,
-                now=cfg.clock(),
+                now=caller.now(cfg.clock),
                 receipt=cfg.rules.receipt,
             )
         )
@@ -91,7 +91,7 @@ async def assign(
 
 
 Decide = Callable[[items.WorkItem, str, datetime], Sequence[Event]]
-"""A step's decision on the item, by the caller (their staff id), now."""
+"""A step's decision on the item, by the caller (their staff id), at the step's business time."""
 
 
 async def _step(
@@ -104,8 +104,9 @@ async def _step(
     decide: Decide,
 ) -> Accepted:
     """A step that needs nothing but the item: the kernel's command path with the caller's id
-    and the time."""
-    by, now = caller.principal.sub, cfg.clock()
+    and the time the step happened (a step from the paper ledger is judged on time or late, and
+    its receipt or completion against the deadline, by the day the ledger gives)."""
+    by, now = caller.principal.sub, caller.now(cfg.clock)
     return await cfg.items.act(
         store, item_id, caller, action, cmd.expected_version, lambda s: decide(s, by, now)
     )

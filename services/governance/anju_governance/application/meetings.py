@@ -9,8 +9,10 @@ from uuid import UUID, uuid4
 
 from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
+from anju_contracts import Event
 from anju_contracts.governance import (
     MEETING_KIND_PATTERN,
+    DecisionRecorded,
     Priority,
     SourceLink,
     SourceRecord,
@@ -20,6 +22,7 @@ from anju_governance.application.aggregates import MEETINGS
 from anju_governance.application.config import GovernanceConfig
 from anju_governance.domain import items, meetings
 from anju_governance.domain.errors import WrongMeetingState
+from eventkit.aggregate import not_before
 from eventkit.commands import Accepted, Caller, Command, StreamCommand
 from eventkit.dates import DateInFuture, DateTooEarly, check_schedule
 from eventkit.store import Store
@@ -99,7 +102,7 @@ async def call_meeting(
     store: Store, cmd: CallMeeting, caller: Caller, cfg: GovernanceConfig
 ) -> Accepted:
     cfg.check_kind(cmd.kind)
-    now = cfg.clock()
+    now = caller.now(cfg.clock)
     async with MEETINGS.create(store, caller, "schedule_meeting") as w:
         plan = meetings.Plan(
             kind=cmd.kind,
@@ -130,7 +133,7 @@ async def call_meeting(
 async def hold_meeting(
     store: Store, meeting_id: UUID, cmd: HoldMeeting, caller: Caller, cfg: GovernanceConfig
 ) -> Accepted:
-    now = cfg.clock()
+    now = caller.now(cfg.clock)
     async with MEETINGS.update(
         store, meeting_id, caller, "record_meeting", cmd.expected_version
     ) as w:
@@ -167,7 +170,7 @@ async def record_minutes(
         "record_meeting",
         cmd.expected_version,
         lambda m: meetings.record_minutes(
-            m, minutes=cmd.minutes, by=caller.principal.sub, now=cfg.clock()
+            m, minutes=cmd.minutes, by=caller.principal.sub, now=caller.now(cfg.clock)
         ),
     )
 
@@ -181,7 +184,7 @@ async def confirm_minutes(
         caller,
         "confirm_minutes",
         cmd.expected_version,
-        lambda m: meetings.confirm_minutes(m, by=caller.principal.sub, now=cfg.clock()),
+        lambda m: meetings.confirm_minutes(m, by=caller.principal.sub, now=caller.now(cfg.clock)),
     )
 
 
@@ -199,7 +202,7 @@ async def correct_minutes(
             correction=cmd.correction,
             reason=cmd.reason,
             by=caller.principal.sub,
-            now=cfg.clock(),
+            now=caller.now(cfg.clock),
         ),
     )
 
@@ -213,11 +216,19 @@ async def record_decision(
     ) as w:
         w.emit(
             meetings.record_decision(
-                w.state, decision_id, text=cmd.text, by=caller.principal.sub, now=cfg.clock()
+                w.state,
+                decision_id,
+                text=cmd.text,
+                by=caller.principal.sub,
+                now=caller.now(cfg.clock),
             )
         )
         w.sub_id = decision_id
     return w.accepted
+
+
+def _decides(event: Event, decision_id: UUID) -> bool:
+    return isinstance(event, DecisionRecorded) and event.decision_id == decision_id
 
 
 async def open_decision_item(
@@ -230,10 +241,12 @@ async def open_decision_item(
 ) -> Accepted:
     """A decision becomes a work item of the meeting's place, its deadline extended only by
     the meeting's convener."""
-    now = cfg.clock()
+    now = caller.now(cfg.clock)
     async with cfg.items.create(store, caller, "open_work_item") as w:
-        meeting, _ = await MEETINGS.load(w.session, meeting_id, caller)
+        meeting, stream = await MEETINGS.load(w.session, meeting_id, caller)
         meeting.decision(decision_id)
+        # never dated before the decision it comes from was taken
+        not_before(next((r for r in stream.events if _decides(r.event, decision_id)), None), caller)
         if meeting.held_on is None:
             raise WrongMeetingState("the meeting has not been held", meeting_id=str(meeting_id))
         owners = [o for o in (cmd.owner_organisation_id,) if o is not None]

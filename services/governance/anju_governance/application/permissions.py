@@ -3,7 +3,10 @@
 Directors convene meetings and run the work list; grid workers, desk staff and mediators bring
 problems to it and read it. A partner organisation's liaison (who sees only the items their
 organisation owns or co-owns) signs for an item, reports progress and completion. Verification
-is by staff, and never by the owner (the domain refuses the owner's own people).
+is by staff, and never by the owner (the domain refuses the owner's own people). Directors keep
+the paper ledgers of meetings and the work list (who met, what was decided, when an item was
+signed for, completed and closed) and bring them in, so they may back-date (``backdate``,
+audited): a step is then on time or late by the day the ledger gives.
 """
 
 from __future__ import annotations
@@ -33,5 +36,10 @@ PERMISSIONS = Permissions.of(
         "reopen_work_item": (CONVENE, "reopen a closed work item within the window"),
         "extend_deadline": (CONVENE, "extend a work item's deadline (its convener)"),
         "read_work_item": ((*STAFF, Role.LIAISON), "read a work item and its history"),
+        "backdate": (
+            CONVENE,
+            "record a meeting, decision or work-item step dated in the past (from the paper "
+            "ledger; judged on time or late by that date); audited",
+        ),
     },
 )

@@ -124,19 +124,22 @@ async def open_from(
     stream = await session.load(cfg.items.stream(item_id))
     if stream.exists:
         return
-    at = delivered.envelope.occurred_at
+    # opened when the other service's fact happened (a referral or an escalation brought in
+    # from a paper ledger): a director can date its assignment and closing from then on
+    at = min(delivered.envelope.occurred_at, cfg.clock())
     events = items.open_item(
         item_id,
         opening,
         by=SOURCE,
-        since=min(at, cfg.clock()),
-        now=cfg.clock(),
+        since=at,
+        now=at,
         receipt=cfg.rules.receipt,
     )
     context = Context(
         actor=SERVICE_ACTOR,
         correlation_id=delivered.envelope.correlation_id or str(uuid.uuid4()),
         causation_id=str(delivered.envelope.id),
+        occurred_at=at,
     )
     with counted(SOURCE, action):
         await session.append(stream.id, 0, events, context=context, area=area_of(opening.path))

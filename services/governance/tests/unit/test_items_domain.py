@@ -15,6 +15,7 @@ from anju_contracts.governance import (
     SourceRecord,
     SupervisionColour,
     SupervisionRaised,
+    WorkItemClosed,
     WorkItemReceived,
     WorkItemSource,
     WorkItemStatus,
@@ -161,3 +162,34 @@ def test_nothing_is_raised_while_a_completion_waits_for_verification() -> None:
     item = state(completed())
     assert items.supervise(item, SupervisionColour.RED, due_by=item.deadline, now=NOW) == []
     assert item.colour is None
+
+
+def test_a_step_from_the_ledger_is_judged_by_its_own_date_whatever_was_raised_meanwhile() -> None:
+    # the item came in from the paper ledger after its deadline: every colour was raised at once
+    deadline = NOW + timedelta(days=10)
+    history = opened(deadline=deadline)
+    later = deadline + timedelta(days=20)
+    for colour, due_by in [
+        (SupervisionColour.BLUE, NOW + RECEIPT),
+        (SupervisionColour.YELLOW, deadline),
+        (SupervisionColour.RED, deadline),
+    ]:
+        history = then(history, items.supervise(state(history), colour, due_by=due_by, now=later))
+    assert state(history).colour == SupervisionColour.RED
+    # then the ledger's steps, each dated before its due time
+    signed = NOW + timedelta(days=1)
+    history = then(history, items.receive(state(history), by="zhou", speaks_for=None, now=signed))
+    assert isinstance(history[-1], WorkItemReceived)
+    assert history[-1].late is False
+    done = deadline - timedelta(days=1)
+    history = then(
+        history, items.report_completion(state(history), summary="done", by="zhou", now=done)
+    )
+    history = then(
+        history, items.verify(state(history), by="d-2", speaks_for=set(), note=None, now=done)
+    )
+    closed = items.close(state(history), by="d-2", now=done + timedelta(hours=1))
+    (closing,) = closed
+    assert isinstance(closing, WorkItemClosed)
+    assert closing.on_time is True
+    assert state(then(history, closed)).colour is None

@@ -34,7 +34,7 @@ async def record_activity(
                 staff=cmd.staff,
                 served=cmd.served,
                 topic=cmd.topic,
-                today=cfg.today(),
+                today=cfg.day_of(caller),
             )
         )
     return w.accepted

@@ -4,7 +4,8 @@ Clinical data is for doctors: the doctors of the health station whose area cover
 The severe-mental-disorder programme is further protected: only the doctors who manage the
 patient see it, any other doctor only by breaking the glass. Grid workers and desk staff learn
 that a check-up or visit is due from the query service, never a diagnosis or a reading; directors
-see counts there, and review every break-the-glass here.
+see counts there, and review every break-the-glass here. Doctors bring in what their paper
+ledgers hold (check-ups, follow-ups, clinic days), so they may back-date (``backdate``, audited).
 """
 
 from __future__ import annotations
@@ -49,6 +50,11 @@ PERMISSIONS = Permissions.of(
         "read_activity": (
             (Role.DOCTOR, Role.DESK_STAFF, Role.DIRECTOR, Role.GRID_WORKER),
             "read a health activity",
+        ),
+        "backdate": (
+            CARE_TEAM,
+            "record a check-up, visit, enrolment or clinic day dated in the past (from the "
+            "doctor's paper ledger); audited",
         ),
     },
 )

@@ -89,7 +89,7 @@ async def enrol(
             icd10=cmd.icd10,
             risk_grade=cmd.risk_grade,
             doctor_id=caller.principal.sub,
-            today=cfg.today(),
+            today=cfg.day_of(caller),
         ),
     )
 
@@ -103,6 +103,7 @@ def _existing(care: ProtectedCare | None, resident_id: UUID) -> ProtectedCare:
 async def record_visit(
     store: Store, resident_id: UUID, cmd: RecordProtectedVisit, caller: Caller, cfg: HealthConfig
 ) -> Accepted:
+    today = cfg.day_of(caller)
     return await _act(
         store,
         resident_id,
@@ -112,12 +113,12 @@ async def record_visit(
         lambda care: protected.record_visit(
             _existing(care, resident_id),
             resident_id,
-            on=cmd.visited_on or cfg.today(),
+            on=cmd.visited_on or today,
             risk_grade=cmd.risk_grade,
             doctor_id=caller.principal.sub,
             findings=cmd.findings,
             next_due_on=cmd.next_visit_on,
-            today=cfg.today(),
+            today=today,
         ),
     )
 
@@ -140,7 +141,7 @@ async def reschedule(
             resident_id,
             due_on=cmd.due_on,
             reason=cmd.reason,
-            today=cfg.today(),
+            today=cfg.day_of(caller),
         ),
     )
 

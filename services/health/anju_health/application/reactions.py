@@ -9,12 +9,15 @@
 - A visit whose window ends without it becomes overdue, once.
 
 Each reaction runs in the transaction of the event or deadline that caused it, as the service.
+What it decides on the registry's news happened when the registry's fact did (its business time,
+as far back as a registration brought in from a paper ledger): the record opened then can take a
+check-up the doctor dates from that day on. What a deadline decides happens when it fires.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import date
+from datetime import date, datetime
 from uuid import UUID
 
 from anju_contracts import Event
@@ -56,6 +59,7 @@ async def _append(
     cfg: HealthConfig,
     resident_id: UUID,
     decide: Callable[[Record | None], Sequence[Event]],
+    occurred_at: datetime | None = None,
 ) -> None:
     aggregate = cfg.records
     stream = await session.load(aggregate.stream(resident_id))
@@ -65,9 +69,8 @@ async def _append(
         return
     after = aggregate.fold(resident_id, [*stream.payloads, *events])
     area = None if after is None else area_of(aggregate.guard(after))
-    await session.append(
-        stream.id, stream.version, events, context=Context(actor=SERVICE_ACTOR), area=area
-    )
+    context = Context(actor=SERVICE_ACTOR, occurred_at=occurred_at)
+    await session.append(stream.id, stream.version, events, context=context, area=area)
     assert aggregate.follow is not None
     await aggregate.follow(session, resident_id, events)
 
@@ -110,16 +113,20 @@ def _after(state: Record | None, events: Sequence[Event]) -> Record:
 
 
 async def _end_protected(
-    session: StoreSession, cfg: HealthConfig, resident_id: UUID, today: date, area: str | None
+    session: StoreSession,
+    cfg: HealthConfig,
+    resident_id: UUID,
+    today: date,
+    area: str | None,
+    occurred_at: datetime,
 ) -> None:
     stream = await session.load(protected_stream(resident_id))
     events = protected.end(
         protected.fold(stream.payloads), reason=LeaveReason.RECORD_CLOSED, today=today
     )
     if events:
-        await session.append(
-            stream.id, stream.version, events, context=Context(actor=SERVICE_ACTOR), area=area
-        )
+        context = Context(actor=SERVICE_ACTOR, occurred_at=occurred_at)
+        await session.append(stream.id, stream.version, events, context=context, area=area)
         await follow_protected(session, resident_id, events, cfg.schedule)
 
 
@@ -129,6 +136,7 @@ def registry_reaction(cfg: HealthConfig) -> Callable[[Session, Delivered], Await
     async def react(session: Session, delivered: Delivered) -> None:
         event = delivered.event
         today = delivered.envelope.occurred_at.date()
+        at = min(delivered.envelope.occurred_at, cfg.now())
         if isinstance(event, ResidentRegistered | ResidentDetailsCorrected):
             person = await cfg.known.resident(session, event.resident_id)
             if person is None or not person.active or person.date_of_birth is None:
@@ -143,10 +151,14 @@ def registry_reaction(cfg: HealthConfig) -> Callable[[Session, Delivered], Await
                 )
                 with counted(SOURCE, "enrol_elderly"):
                     await _append(
-                        session, cfg, person.resident_id, _enrol_elderly(cfg, person, today, reason)
+                        session,
+                        cfg,
+                        person.resident_id,
+                        _enrol_elderly(cfg, person, today, reason),
+                        at,
                     )
             else:
-                await _reopen_if_closed(session, cfg, person, today)
+                await _reopen_if_closed(session, cfg, person, today, at)
                 payload = {"date_of_birth": born.isoformat()}
                 due = midnight(records.turns_65_on(born))
                 await session.schedule(TURNS_65, str(person.resident_id), due, payload)
@@ -156,6 +168,7 @@ def registry_reaction(cfg: HealthConfig) -> Callable[[Session, Delivered], Await
                 cfg,
                 event.resident_id,
                 lambda r: [] if r is None else records.relocate(r, path=event.to_path),
+                at,
             )
         elif isinstance(event, ResidentMovedOut | ResidentDied):
             why = CloseReason.DIED if isinstance(event, ResidentDied) else CloseReason.MOVED_OUT
@@ -167,20 +180,28 @@ def registry_reaction(cfg: HealthConfig) -> Callable[[Session, Delivered], Await
                     cfg,
                     event.resident_id,
                     lambda r: [] if r is None else records.close(r, reason=why, on=on),
+                    at,
                 )
-                await _end_protected(session, cfg, event.resident_id, on, delivered.envelope.area)
+                await _end_protected(
+                    session, cfg, event.resident_id, on, delivered.envelope.area, at
+                )
 
     return react
 
 
 async def _reopen_if_closed(
-    session: StoreSession, cfg: HealthConfig, person: KnownResident, today: date
+    session: StoreSession,
+    cfg: HealthConfig,
+    person: KnownResident,
+    today: date,
+    occurred_at: datetime,
 ) -> None:
     await _append(
         session,
         cfg,
         person.resident_id,
         lambda r: [] if r is None or r.open else records.reopen(r, path=person.path, today=today),
+        occurred_at,
     )
 
 

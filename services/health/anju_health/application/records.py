@@ -58,6 +58,12 @@ class HealthConfig:
     def now(self) -> datetime:
         return self.clock()
 
+    def day_of(self, caller: Caller) -> date:
+        """The business day of a person's command: the day it says its fact happened (a
+        check-up copied from the paper ledger), else today. Dates in its events and the visits
+        it books run from it."""
+        return caller.now(self.clock).date()
+
 
 async def visible_resident(
     known: Known, session: StoreSession, resident_id: UUID, caller: Caller | None
@@ -69,8 +75,7 @@ async def visible_resident(
     return person
 
 
-def _day(day: date | None, person: KnownResident, cfg: HealthConfig, field: str) -> date:
-    today = cfg.today()
+def _day(day: date | None, person: KnownResident, today: date, field: str) -> date:
     day = day or today
     born = person.date_of_birth or date.min
     check_life_day(day, born=born, today=today, field=field)
@@ -87,7 +92,7 @@ async def opened(w: Work[Record | None], cfg: HealthConfig, person: KnownResiden
                 path=person.path,
                 health_station=cfg.health_station,
                 family_doctor_id=None,
-                today=cfg.today(),
+                today=cfg.day_of(w.caller),
             )
         )
     state = records.fold([*w.stream.payloads, *w.events])
@@ -112,6 +117,7 @@ async def _append_chart(
 async def open_record(
     store: Store, resident_id: UUID, cmd: OpenRecord, caller: Caller, cfg: HealthConfig
 ) -> Accepted:
+    today = cfg.day_of(caller)
     async with cfg.records.upsert(store, caller, "open_record", resident_id) as w:
         person = await visible_resident(cfg.known, w.session, resident_id, caller)
         w.emit(
@@ -121,23 +127,25 @@ async def open_record(
                 path=person.path,
                 health_station=cmd.health_station or cfg.health_station,
                 family_doctor_id=cmd.family_doctor_id,
-                today=cfg.today(),
+                today=today,
             )
         )
-        if person.date_of_birth and records.aged_65_on(person.date_of_birth, cfg.today()):
+        if person.date_of_birth and records.aged_65_on(person.date_of_birth, today):
             state = records.fold([*w.stream.payloads, *w.events])
             if state is not None and Programme.ELDERLY_ANNUAL not in state.enrolled:
-                w.emit(_enrol_elderly(state, cfg, EnrolmentReason.RECORD_REOPENED))
+                w.emit(_enrol_elderly(state, cfg, EnrolmentReason.RECORD_REOPENED, today))
     return w.accepted
 
 
-def _enrol_elderly(state: Record, cfg: HealthConfig, reason: EnrolmentReason) -> list[Event]:
+def _enrol_elderly(
+    state: Record, cfg: HealthConfig, reason: EnrolmentReason, today: date
+) -> list[Event]:
     return records.enrol(
         state,
         state.resident_id,
         Programme.ELDERLY_ANNUAL,
         reason=reason,
-        today=cfg.today(),
+        today=today,
         schedule=cfg.schedule,
     )
 
@@ -181,7 +189,7 @@ async def diagnose(
 ) -> Accepted:
     async with cfg.records.upsert(store, caller, "diagnose", resident_id) as w:
         person = await visible_resident(cfg.known, w.session, resident_id, caller)
-        on = _day(cmd.diagnosed_on, person, cfg, "diagnosed_on")
+        on = _day(cmd.diagnosed_on, person, cfg.day_of(caller), "diagnosed_on")
         await opened(w, cfg, person)
         await _append_chart(
             w,
@@ -199,7 +207,7 @@ async def resolve_condition(
         await _append_chart(
             w,
             lambda c, _: chart.resolve(
-                c, icd10=icd10, on=cfg.today(), doctor_id=caller.principal.sub
+                c, icd10=icd10, on=cfg.day_of(caller), doctor_id=caller.principal.sub
             ),
         )
     return w.accepted
@@ -208,12 +216,13 @@ async def resolve_condition(
 async def enrol(
     store: Store, resident_id: UUID, cmd: Enrol, caller: Caller, cfg: HealthConfig
 ) -> Accepted:
+    today = cfg.day_of(caller)
     async with cfg.records.upsert(store, caller, "enrol", resident_id) as w:
         person = await visible_resident(cfg.known, w.session, resident_id, caller)
         state = await opened(w, cfg, person)
         if cmd.programme == Programme.ELDERLY_ANNUAL:
             born = person.date_of_birth
-            if born is None or not records.aged_65_on(born, cfg.today()):
+            if born is None or not records.aged_65_on(born, today):
                 raise NotEligible(
                     "the elderly programme is for residents aged 65 and over",
                     programme=cmd.programme,
@@ -229,7 +238,7 @@ async def enrol(
                 resident_id,
                 cmd.programme,
                 reason=reason,
-                today=cfg.today(),
+                today=today,
                 schedule=cfg.schedule,
             )
         )
@@ -250,7 +259,7 @@ async def leave(
         caller,
         "leave_programme",
         cmd.expected_version,
-        lambda r: records.leave(r, programme, reason=cmd.reason, today=cfg.today()),
+        lambda r: records.leave(r, programme, reason=cmd.reason, today=cfg.day_of(caller)),
     )
 
 
@@ -259,9 +268,10 @@ async def record_encounter(
 ) -> Accepted:
     """Record what a check-up or visit found (in the chart) and, for a programme's visit,
     complete it and book the next (on the record)."""
+    today = cfg.day_of(caller)
     async with cfg.records.upsert(store, caller, "record_encounter", resident_id) as w:
         person = await visible_resident(cfg.known, w.session, resident_id, caller)
-        on = _day(cmd.occurred_on, person, cfg, "occurred_on")
+        on = _day(cmd.occurred_on, person, today, "occurred_on")
         state = await opened(w, cfg, person)
         visit_id = None
         if cmd.programme is not None:
@@ -271,7 +281,7 @@ async def record_encounter(
                 on=on,
                 doctor_id=caller.principal.sub,
                 next_due_on=cmd.next_visit_on,
-                today=cfg.today(),
+                today=today,
                 schedule=cfg.schedule,
             )
             visit_id = state.visits[cmd.programme].id
@@ -309,7 +319,7 @@ async def skip_visit(
         "skip_visit",
         cmd.expected_version,
         lambda r: records.skip(
-            r, visit_id, reason=cmd.reason, today=cfg.today(), schedule=cfg.schedule
+            r, visit_id, reason=cmd.reason, today=cfg.day_of(caller), schedule=cfg.schedule
         ),
     )
 
@@ -333,7 +343,7 @@ async def reschedule_visit(
             visit_id,
             due_on=cmd.due_on,
             reason=cmd.reason,
-            today=cfg.today(),
+            today=cfg.day_of(caller),
             schedule=cfg.schedule,
         ),
     )

@@ -2,10 +2,13 @@
 per month and kind, and the services section of a resident's profile.
 
 A request belongs where the resident lived when it was raised (its path); the caller sees it
-when their areas reach that place. *Response overdue*: nobody took it up by ``respond_by`` —
-volunteering said so, or it is still open or assigned and ``respond_by`` has passed (the
-scheduler may not have run yet); a request taken up late stays marked. Its *age* is the number
-of days since it was raised (UTC calendar days).
+when their areas reach that place. *Response overdue*: nobody took it up by ``respond_by``,
+judged from business times — one taken up (the acceptance in force) is overdue when it was
+accepted after ``respond_by``, whether or not volunteering flagged it before the acceptance was
+recorded (a coordinator bringing in the paper ledger); one not taken up is overdue when
+volunteering flagged it, or it is still open or assigned and ``respond_by`` has passed (the
+scheduler may not have run yet). Its *age* is the number of days since it was raised (UTC
+calendar days).
 """
 
 from __future__ import annotations
@@ -106,9 +109,9 @@ async def service_requests(
     now: datetime,
 ) -> ServiceRequestList:
     p = Params()
-    overdue = (
-        f"(q.response_overdue OR (q.status IN ('open', 'assigned') AND q.respond_by < {p(now)}))"
-    )
+    overdue = f"""(CASE WHEN q.accepted_at IS NOT NULL THEN q.accepted_at > q.respond_by
+        ELSE q.response_overdue OR (q.status IN ('open', 'assigned') AND q.respond_by < {p(now)})
+        END)"""
     where = [scope.where(p, "q.community_id", "q.grid_id")]
     if search.area_id is not None:
         where.append(f"{p(search.area_id)} IN (q.community_id, q.grid_id, q.building_id)")

@@ -458,6 +458,8 @@ def _declined(_: Envelope, e: ServiceRequestDeclined) -> Row:
     return (e.request_id,)
 
 
+# the scheduler's flag, kept as it came: whether the request was taken up in time is judged when
+# read, from when it was accepted (anju_query.application.service_requests)
 @WRITERS.row(
     ServiceRequestResponseOverdue,
     """

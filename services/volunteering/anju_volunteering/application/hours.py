@@ -7,7 +7,8 @@ from uuid import UUID
 
 from pydantic import BaseModel
 
-from anju_contracts.volunteering import HoursSource
+from anju_contracts import Event
+from anju_contracts.volunteering import HoursRecorded, HoursSource
 from anju_volunteering.application.aggregates import CERTIFICATES, VOLUNTEERS, ledger_stream
 from anju_volunteering.application.commands import IssueCertificate, RejectHours
 from anju_volunteering.application.people import VolunteeringConfig
@@ -15,9 +16,14 @@ from anju_volunteering.domain import ledger
 from anju_volunteering.domain.errors import CertificateNotFound
 from anju_volunteering.domain.ledger import EntryStatus
 from eventkit.access import Guarded
+from eventkit.aggregate import not_before
 from eventkit.certificates import mask_name
 from eventkit.commands import Accepted, Caller, area_of
 from eventkit.store import Store
+
+
+def _records(event: Event, entry_id: UUID) -> bool:
+    return isinstance(event, HoursRecorded) and event.entry_id == entry_id
 
 
 async def _on_ledger(
@@ -32,10 +38,13 @@ async def _on_ledger(
     """Approve (``reason`` None) or reject an entry; the answer names the ledger's stream."""
     async with VOLUNTEERS.update(store, volunteer_id, caller, "approve_hours") as w:
         stream = await w.session.load(ledger_stream(volunteer_id))
+        # never dated before the hours it decides on were recorded
+        not_before(next((r for r in stream.events if _records(r.event, entry_id)), None), caller)
         current = ledger.fold(volunteer_id, stream.payloads)
         by = caller.principal.sub
         if reason is None:
-            events = ledger.approve(current, entry_id, by=by, today=cfg.today())
+            today = caller.now(cfg.clock).date()
+            events = ledger.approve(current, entry_id, by=by, today=today)
         else:
             events = ledger.reject(current, entry_id, by=by, reason=reason)
         result = await w.session.append(
@@ -132,7 +141,7 @@ async def issue_certificate(
             period_to=cmd.period_to,
             content=cmd.content,
             issuer=cmd.issuer,
-            today=cfg.today(),
+            today=caller.now(cfg.clock).date(),
         )
         result = await w.append_to(
             CERTIFICATES, certificate_id, 0, events, guard=Guarded.at(w.state.path)

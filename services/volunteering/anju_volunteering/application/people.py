@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from uuid import UUID
 
 from pydantic import BaseModel
@@ -36,15 +36,11 @@ class VolunteeringConfig:
     """What the handlers need besides the store."""
 
     clock: Clock
+    """Now, for what the service does by itself; a person's command decides on the business
+    time it names (``caller.now(clock)``)."""
     known: Known
     response: timedelta
     """How long a request may wait to be taken up before the coordinator is told."""
-
-    def now(self) -> datetime:
-        return self.clock()
-
-    def today(self) -> date:
-        return self.clock().date()
 
 
 def _area(path: AreaPath) -> AreaPath:
@@ -83,7 +79,7 @@ async def register(
                 path=_area(location.path),
                 skills=cmd.skills,
                 availability=cmd.availability,
-                today=cfg.today(),
+                today=caller.now(cfg.clock).date(),
             )
         )
     return w.accepted
@@ -118,7 +114,7 @@ async def pause(
         caller,
         "pause_volunteer",
         cmd.expected_version,
-        lambda v: volunteers.pause(v, today=cfg.today()),
+        lambda v: volunteers.pause(v, today=caller.now(cfg.clock).date()),
     )
 
 
@@ -131,7 +127,7 @@ async def resume(
         caller,
         "pause_volunteer",
         cmd.expected_version,
-        lambda v: volunteers.resume(v, today=cfg.today()),
+        lambda v: volunteers.resume(v, today=caller.now(cfg.clock).date()),
     )
 
 
@@ -144,7 +140,7 @@ async def leave(
         caller,
         "pause_volunteer",
         cmd.expected_version,
-        lambda v: volunteers.leave(v, today=cfg.today()),
+        lambda v: volunteers.leave(v, today=caller.now(cfg.clock).date()),
     )
 
 

@@ -2,7 +2,9 @@
 
 Volunteer coordinators run volunteering; directors may do what they do. Grid workers and desk
 staff raise requests for residents; grid workers, who are volunteers too, take requests up and
-sign up for shifts. Hours count only once a coordinator approves them.
+sign up for shifts. Hours count only once a coordinator approves them. Coordinators keep the
+paper ledgers of service (hours served, requests taken up, shifts attended) and bring them in, so
+they may back-date (``backdate``, audited).
 """
 
 from __future__ import annotations
@@ -40,5 +42,10 @@ PERMISSIONS = Permissions.of(
         "read_hours": (COORDINATION, "read a volunteer's hours"),
         "issue_certificate": (COORDINATION, "issue a certificate of service"),
         "read_certificate": (COORDINATION, "read a certificate of service"),
+        "backdate": (
+            COORDINATION,
+            "record a request's work, a shift's attendance or an approval of hours dated in the "
+            "past (from the coordinator's paper ledger); audited",
+        ),
     },
 )

@@ -11,6 +11,9 @@
 - A request nobody took up by its response time is flagged to the coordinator, once.
 
 Each reaction runs in the transaction of the event or deadline that caused it, as the service.
+What it decides on the registry's news happened when the registry's fact did (its business
+time): a plan started from a flag brought in from a paper ledger starts, and raises its first
+request, on the flag's day, so the coordinator can date its assignment from then on.
 A month's cleaning request has an id made of the resident and the month, so a deadline fired
 twice, or a flag raised again, never raises a month's request twice.
 """
@@ -56,8 +59,18 @@ CLEANING = "每月入户清扫（独居老人）"
 """The description of a planned cleaning request."""
 
 
+def _as_of(at: datetime, cfg: VolunteeringConfig) -> Context:
+    """The service's context for what it decides on another service's fact of ``at``."""
+    return Context(actor=SERVICE_ACTOR, occurred_at=min(at, cfg.clock()))
+
+
 async def _raise_cleaning(
-    session: StoreSession, cfg: VolunteeringConfig, resident_id: UUID, path: AreaPath, now: datetime
+    session: StoreSession,
+    cfg: VolunteeringConfig,
+    resident_id: UUID,
+    path: AreaPath,
+    now: datetime,
+    context: Context,
 ) -> None:
     """This month's cleaning request, unless it was raised already."""
     period = plans.period_of(now.date())
@@ -77,13 +90,18 @@ async def _raise_cleaning(
         now=now,
         response=cfg.response,
     )
-    await session.append(stream.id, 0, events, context=CONTEXT, area=area_of(path))
+    await session.append(stream.id, 0, events, context=context, area=area_of(path))
     assert REQUESTS.follow is not None
     await REQUESTS.follow(session, request_id, events)
 
 
 async def _cancel_cleaning(
-    session: StoreSession, resident_id: UUID, *, reason: RequestCancelReason, now: datetime
+    session: StoreSession,
+    resident_id: UUID,
+    *,
+    reason: RequestCancelReason,
+    now: datetime,
+    context: Context,
 ) -> None:
     """Cancel this month's and last month's cleaning if nobody has begun it."""
     months = {plans.period_of(now.date())}
@@ -101,27 +119,37 @@ async def _cancel_cleaning(
         events = requests.cancel_if_live(request, reason=reason, now=now)
         if events:
             await session.append(
-                stream.id, stream.version, events, context=CONTEXT, area=area_of(request.path)
+                stream.id, stream.version, events, context=context, area=area_of(request.path)
             )
             assert REQUESTS.follow is not None
             await REQUESTS.follow(session, request_id, events)
 
 
 async def start_plan(
-    session: StoreSession, cfg: VolunteeringConfig, resident_id: UUID, path: AreaPath, now: datetime
+    session: StoreSession,
+    cfg: VolunteeringConfig,
+    resident_id: UUID,
+    path: AreaPath,
+    now: datetime,
+    context: Context = CONTEXT,
 ) -> None:
     stream = await session.load(PLANS.stream(resident_id))
     events = plans.start(plans.fold(stream.payloads), resident_id, path=path, today=now.date())
     if not events:
         return
-    await session.append(stream.id, stream.version, events, context=CONTEXT, area=area_of(path))
-    await _raise_cleaning(session, cfg, resident_id, path, now)
+    await session.append(stream.id, stream.version, events, context=context, area=area_of(path))
+    await _raise_cleaning(session, cfg, resident_id, path, now, context)
     due = plans.next_month(now.date())
     await session.schedule(MONTHLY_CLEANING, str(resident_id), due, {})
 
 
 async def stop_plan(
-    session: StoreSession, resident_id: UUID, *, reason: PlanStopReason, now: datetime
+    session: StoreSession,
+    resident_id: UUID,
+    *,
+    reason: PlanStopReason,
+    now: datetime,
+    context: Context = CONTEXT,
 ) -> None:
     stream = await session.load(PLANS.stream(resident_id))
     plan = plans.fold(stream.payloads)
@@ -131,14 +159,14 @@ async def stop_plan(
     if plan is None or not events:
         return
     await session.append(
-        stream.id, stream.version, events, context=CONTEXT, area=area_of(plan.path)
+        stream.id, stream.version, events, context=context, area=area_of(plan.path)
     )
     cancel_reason = (
         RequestCancelReason.PLAN_STOPPED
         if reason == PlanStopReason.FLAG_CLEARED
         else RequestCancelReason.RESIDENT_LEFT
     )
-    await _cancel_cleaning(session, resident_id, reason=cancel_reason, now=now)
+    await _cancel_cleaning(session, resident_id, reason=cancel_reason, now=now, context=context)
 
 
 async def _start_late(
@@ -160,6 +188,7 @@ def registry_reaction(cfg: VolunteeringConfig) -> Callable[[Session, Delivered],
     async def react(session: Session, delivered: Delivered) -> None:
         event = delivered.event
         now = delivered.envelope.occurred_at
+        context = _as_of(now, cfg)
         if isinstance(event, SpecialGroupFlagRaised) and event.flag == FlagType.ELDERLY_ALONE:
             person = await cfg.known.resident(session, event.resident_id)
             if person is None:  # not registered yet, as far as volunteering has learnt
@@ -168,18 +197,22 @@ def registry_reaction(cfg: VolunteeringConfig) -> Callable[[Session, Delivered],
             if not person.active:
                 return
             with counted(SOURCE, "start_cleaning_plan"):
-                await start_plan(session, cfg, event.resident_id, person.path, now)
+                await start_plan(session, cfg, event.resident_id, person.path, now, context)
         elif isinstance(event, SpecialGroupFlagCleared) and event.flag == FlagType.ELDERLY_ALONE:
             with counted(SOURCE, "stop_cleaning_plan"):
                 await stop_plan(
-                    session, event.resident_id, reason=PlanStopReason.FLAG_CLEARED, now=now
+                    session,
+                    event.resident_id,
+                    reason=PlanStopReason.FLAG_CLEARED,
+                    now=now,
+                    context=context,
                 )
         elif isinstance(event, ResidentMovedOut | ResidentDied):
             reason = (
                 PlanStopReason.DIED if isinstance(event, ResidentDied) else PlanStopReason.MOVED_OUT
             )
             with counted(SOURCE, "stop_cleaning_plan"):
-                await stop_plan(session, event.resident_id, reason=reason, now=now)
+                await stop_plan(session, event.resident_id, reason=reason, now=now, context=context)
 
     return react
 
@@ -196,7 +229,7 @@ def deadline_handlers(cfg: VolunteeringConfig) -> dict[str, DeadlineHandler]:
         person = await cfg.known.resident(session, resident_id)
         path = plan.path if person is None else person.path
         with counted(SOURCE, "raise_monthly_cleaning"):
-            await _raise_cleaning(session, cfg, resident_id, path, deadline.due_at)
+            await _raise_cleaning(session, cfg, resident_id, path, deadline.due_at, CONTEXT)
         due = plans.next_month(deadline.due_at.date())
         await session.schedule(MONTHLY_CLEANING, str(resident_id), due, {})
 

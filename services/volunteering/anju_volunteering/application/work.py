@@ -90,7 +90,7 @@ async def raise_request(
                 raised_by=RaisedBy.STAFF,
                 staff_id=caller.principal.sub,
                 period=None,
-                now=cfg.now(),
+                now=caller.now(cfg.clock),
                 response=cfg.response,
             )
         )
@@ -109,7 +109,10 @@ async def assign(
             await active_volunteer(w.session, cmd.volunteer_id, caller)
         w.emit(
             requests.assign(
-                w.state, team_id=cmd.team_id, volunteer_id=cmd.volunteer_id, now=cfg.now()
+                w.state,
+                team_id=cmd.team_id,
+                volunteer_id=cmd.volunteer_id,
+                now=caller.now(cfg.clock),
             )
         )
     return w.accepted
@@ -126,7 +129,11 @@ async def accept(
         if w.state.team_id is not None:
             team, _ = await TEAMS.load(w.session, w.state.team_id)
             members = team.members
-        w.emit(requests.accept(w.state, cmd.volunteer_id, team_members=members, now=cfg.now()))
+        w.emit(
+            requests.accept(
+                w.state, cmd.volunteer_id, team_members=members, now=caller.now(cfg.clock)
+            )
+        )
     return w.accepted
 
 
@@ -139,7 +146,7 @@ async def decline(
         caller,
         "work_request",
         cmd.expected_version,
-        lambda r: requests.decline(r, reason=cmd.reason, now=cfg.now()),
+        lambda r: requests.decline(r, reason=cmd.reason, now=caller.now(cfg.clock)),
     )
 
 
@@ -151,7 +158,7 @@ async def check_in(
     ) as w:
         for volunteer_id in cmd.volunteer_ids:
             await active_volunteer(w.session, volunteer_id, caller)
-        now = cfg.now()
+        now = caller.now(cfg.clock)
         w.emit(requests.start(w.state, cmd.volunteer_ids, at=cmd.at or now, now=now))
     return w.accepted
 
@@ -163,7 +170,7 @@ async def check_out(
     async with REQUESTS.update(
         store, request_id, caller, "work_request", cmd.expected_version
     ) as w:
-        now = cfg.now()
+        now = caller.now(cfg.clock)
         at = cmd.at or now
         finished = requests.finish(w.state, at=at, now=now)
         w.emit(finished)
@@ -190,7 +197,7 @@ async def deliver(
         "deliver_request",
         cmd.expected_version,
         lambda r: requests.deliver(
-            r, satisfaction=cmd.satisfaction, feedback=cmd.feedback, now=cfg.now()
+            r, satisfaction=cmd.satisfaction, feedback=cmd.feedback, now=caller.now(cfg.clock)
         ),
     )
 
@@ -204,7 +211,7 @@ async def cancel(
         caller,
         "cancel_request",
         cmd.expected_version,
-        lambda r: requests.cancel(r, reason=cmd.reason, now=cfg.now()),
+        lambda r: requests.cancel(r, reason=cmd.reason, now=caller.now(cfg.clock)),
     )
 
 
@@ -267,7 +274,7 @@ async def schedule_activity(
                 path=_area(location.path),
                 team_id=cmd.team_id,
                 shifts=cmd.shifts,
-                now=cfg.now(),
+                now=caller.now(cfg.clock),
             )
         )
     return w.accepted
@@ -283,7 +290,7 @@ async def sign_up(
 ) -> Accepted:
     async with ACTIVITIES.update(store, activity_id, caller, "sign_up", cmd.expected_version) as w:
         await active_volunteer(w.session, cmd.volunteer_id, caller)
-        w.emit(activities.sign_up(w.state, shift_id, cmd.volunteer_id, now=cfg.now()))
+        w.emit(activities.sign_up(w.state, shift_id, cmd.volunteer_id, now=caller.now(cfg.clock)))
     return w.accepted
 
 
@@ -301,7 +308,7 @@ async def withdraw(
         caller,
         "sign_up",
         cmd.expected_version,
-        lambda a: activities.withdraw(a, shift_id, cmd.volunteer_id, now=cfg.now()),
+        lambda a: activities.withdraw(a, shift_id, cmd.volunteer_id, now=caller.now(cfg.clock)),
     )
 
 
@@ -318,7 +325,7 @@ async def record_attendance(
         store, activity_id, caller, "record_attendance", cmd.expected_version
     ) as w:
         events = activities.record_attendance(
-            w.state, shift_id, cmd.volunteer_id, attended=cmd.attended, now=cfg.now()
+            w.state, shift_id, cmd.volunteer_id, attended=cmd.attended, now=caller.now(cfg.clock)
         )
         w.emit(events)
         for event in events:

@@ -5,7 +5,11 @@
       └───────────────┴────────────────┘
     open, assigned, accepted ─cancel→ cancelled
 
-A request not taken up (accepted) by its ``respond_by`` is flagged to the coordinator once.
+A request not taken up (accepted) by its ``respond_by`` is flagged to the coordinator once. Whether
+it was taken up in time is judged from business times: one accepted at or before ``respond_by``
+responded in time, even if the scheduler flagged it before the acceptance was recorded (a
+coordinator bringing in the paper ledger); one accepted later, or still waiting when flagged,
+did not (:attr:`Request.response_overdue`).
 Finishing credits each volunteer who checked in with the time between check-in and check-out;
 the hours count once a coordinator approves them (:mod:`anju_volunteering.domain.ledger`).
 Check-in and check-out are often written down after the fact (a grid worker logs in the evening
@@ -81,7 +85,18 @@ class Request:
     accepted_by: UUID | None = None
     volunteers: tuple[UUID, ...] = ()
     checked_in_at: datetime | None = None
-    response_overdue: bool = False
+    accepted_at: datetime | None = None
+    """When the acceptance in force was given (business time)."""
+    flagged: bool = False
+    """The scheduler said nobody had taken it up by ``respond_by``."""
+
+    @property
+    def response_overdue(self) -> bool:
+        """Not taken up by ``respond_by``: by when the acceptance in force happened, else by
+        the scheduler's flag."""
+        if self.accepted_at is not None:
+            return self.accepted_at > self.respond_by
+        return self.flagged
 
 
 def evolve(state: Request | None, event: Event) -> Request | None:
@@ -106,11 +121,23 @@ def evolve(state: Request | None, event: Event) -> Request | None:
             volunteer_id=event.volunteer_id,
         )
     if isinstance(event, ServiceRequestAccepted):
-        return replace(state, status=Status.ACCEPTED, accepted_by=event.volunteer_id)
+        return replace(
+            state,
+            status=Status.ACCEPTED,
+            accepted_by=event.volunteer_id,
+            accepted_at=event.accepted_at,
+        )
     if isinstance(event, ServiceRequestDeclined):
-        return replace(state, status=Status.OPEN, team_id=None, volunteer_id=None, accepted_by=None)
+        return replace(
+            state,
+            status=Status.OPEN,
+            team_id=None,
+            volunteer_id=None,
+            accepted_by=None,
+            accepted_at=None,
+        )
     if isinstance(event, ServiceRequestResponseOverdue):
-        return replace(state, response_overdue=True)
+        return replace(state, flagged=True)
     if isinstance(event, ServiceRequestStarted):
         return replace(
             state,
@@ -216,7 +243,7 @@ def decline(state: Request, *, reason: DeclineReason, now: datetime) -> list[Eve
 
 
 def mark_response_overdue(state: Request, *, respond_by: datetime) -> list[Event]:
-    if state.status not in PENDING or state.response_overdue or state.respond_by != respond_by:
+    if state.status not in PENDING or state.flagged or state.respond_by != respond_by:
         return []
     return [ServiceRequestResponseOverdue(request_id=state.id, respond_by=respond_by)]
 
