@@ -344,9 +344,9 @@ def escalate(
     """Move the dispute up: by hand to ``to`` (else the next tier), as the dispute stood at
     ``now`` (:func:`standing_at`); or ``automatic`` after a breach, one tier up."""
     ensure_open(d)
-    if automatic:
-        tier, withdrawals = d.tier, []
-    else:
+    tier = d.tier
+    withdrawals: list[Event] = []
+    if not automatic:
         standing, withdrawals = standing_at(d, now)
         tier = standing.tier
     target = to or _next(tier)
