@@ -4,8 +4,9 @@ Topic ``mediation.events``, key = stream id. Streams:
 
 - ``signal-<uuid>``: a conflict signal (未诉先办) reported on patrol, dismissed or turned into
   a dispute;
-- ``dispute-<uuid>``: a dispute's whole life — registration at a tier, escalations, SLA
-  warnings and breaches, mediators, sessions, agreement or failure and referral, follow-up,
+- ``dispute-<uuid>``: a dispute's whole life — registration at a tier, escalations (and
+  automatic ones withdrawn when a fact brought in later predates them), SLA warnings and
+  breaches, mediators, sessions, agreement or failure and referral, follow-up,
   return visit (回访), resolution, closing and reopening;
 - ``petition-<uuid>``: a petition a petition agent (信访代办员) carries on a resident's behalf.
 
@@ -17,6 +18,8 @@ director.
 
 Tiers go up, never down: building → grid → community → external (琐事不出楼栋、小事不出网格、
 大事不出社区). Each tier but ``external`` has an SLA counted from when the dispute entered it.
+The one way back is ``DisputeEscalationsWithdrawn``: escalations the scheduler made on the clock
+give way to a resolution or an escalation by hand dated before them (a paper ledger brought in).
 """
 
 from __future__ import annotations
@@ -243,6 +246,27 @@ class DisputeEscalated(Event):
     sla_due_by: datetime | None
 
 
+class DisputeEscalationsWithdrawn(Event):
+    """Automatic escalations (after SLA breaches) no longer stand: a fact dated before them —
+    a resolution or an escalation by hand brought in from a paper ledger — shows the dispute
+    was still being worked at ``tier`` then, its SLA not run out by that time.
+
+    The scheduler escalated on the clock, without the ledger's fact; ``withdrawn`` names the
+    tiers those escalations had moved it to, in order. The dispute is back at ``tier``, entered at
+    ``tier_entered_at`` with its SLA due by ``sla_due_by``, as before them; the fact that
+    withdrew them (dated ``superseded_at``) follows in the same command.
+    """
+
+    event_type: ClassVar[str] = "mediation.DisputeEscalationsWithdrawn"
+
+    dispute_id: UUID
+    tier: Tier
+    tier_entered_at: datetime
+    sla_due_by: datetime | None
+    withdrawn: list[Tier] = Field(min_length=1, max_length=len(Tier))
+    superseded_at: datetime
+
+
 class DisputeSlaAtRisk(Event):
     """A quarter of the tier's SLA time is left and the dispute is not resolved."""
 
@@ -377,7 +401,12 @@ class ReturnVisitRecorded(Event):
 
 
 class DisputeResolved(Event):
-    """The dispute was resolved at ``tier``; ``reopen_until`` ends the window to reopen it."""
+    """The dispute was resolved at ``tier``; ``reopen_until`` ends the window to reopen it.
+
+    ``on_time``: resolved (``resolved_at``, business time) by the end of that tier's SLA — even
+    if the scheduler had marked the SLA breached before the resolution was brought in; null at
+    ``external``, which has no SLA, and in events recorded before it was said.
+    """
 
     event_type: ClassVar[str] = "mediation.DisputeResolved"
 
@@ -386,6 +415,7 @@ class DisputeResolved(Event):
     outcome: Annotated[str, Personal] = Field(min_length=1, max_length=2000)
     resolved_at: datetime
     reopen_until: datetime
+    on_time: bool | None = None
 
 
 class DisputeClosed(Event):
@@ -485,6 +515,7 @@ EVENTS: tuple[type[Event], ...] = (
     ConflictSignalConverted,
     DisputeRegistered,
     DisputeEscalated,
+    DisputeEscalationsWithdrawn,
     DisputeSlaAtRisk,
     DisputeSlaBreached,
     MediatorAssigned,

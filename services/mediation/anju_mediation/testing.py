@@ -160,9 +160,11 @@ async def running_mediation(
     *,
     topic_prefix: str | None = None,
     consistency_wait_s: float = 5.0,
+    clock: Clock | None = None,
 ) -> AsyncIterator[MediationClient]:
     """Mediation on ``database_url``, on a fresh topic prefix unless one is given (the
-    registry's, to follow a registry running beside it)."""
+    registry's, to follow a registry running beside it), on ``clock`` (a new one unless
+    given: share one with services running beside it)."""
     prefix = topic_prefix or f"m{uuid.uuid4().hex[:10]}."
     settings = MediationSettings(
         database_url=database_url,
@@ -172,7 +174,7 @@ async def running_mediation(
         scheduler_poll_s=3600,
         consistency_wait_s=consistency_wait_s,
     )
-    clock = Clock()
+    clock = clock or Clock()
     app = create_app(settings, clock=clock)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)

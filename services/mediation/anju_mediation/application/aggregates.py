@@ -9,6 +9,7 @@ from anju_contracts import Actor, Event
 from anju_contracts.mediation import (
     SOURCE,
     DisputeEscalated,
+    DisputeEscalationsWithdrawn,
     DisputeRegistered,
     DisputeReopened,
     DisputeResolved,
@@ -61,6 +62,9 @@ async def _cancel_sla(session: StoreSession, dispute_id: UUID, tier: Tier) -> No
 async def follow_sla(session: StoreSession, dispute_id: UUID, events: Sequence[Event]) -> None:
     """Keep the dispute's SLA deadlines in step with the tier its events leave it in."""
     for event in events:
+        if isinstance(event, DisputeEscalationsWithdrawn):
+            for tier in event.withdrawn:
+                await _cancel_sla(session, dispute_id, tier)
         if isinstance(event, DisputeEscalated):
             await _cancel_sla(session, dispute_id, event.from_tier)
         if isinstance(event, DisputeResolved):

@@ -228,6 +228,9 @@ class DisputeView(BaseModel):
     failed: bool
     referrals: dict[UUID, bool]
     resolved_at: datetime | None
+    resolved_on_time: bool | None
+    """Resolved by the SLA end of the tier it was resolved at, judged from business time (null
+    while open, and at ``external``, which has no SLA)."""
     reopen_until: datetime | None
     version: int
 
@@ -251,6 +254,7 @@ async def view_dispute(store: Store, dispute_id: UUID, caller: Caller) -> Disput
         failed=dispute.failed,
         referrals=dict(dispute.referrals),
         resolved_at=dispute.resolved_at,
+        resolved_on_time=dispute.resolved_on_time,
         reopen_until=dispute.reopen_until,
         version=stream.version,
     )

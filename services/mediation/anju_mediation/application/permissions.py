@@ -2,6 +2,10 @@
 
 A sensitive dispute is further limited by the one access policy: only its mediators and the
 directors whose areas cover it see it at all.
+
+Mediators, the community police at the mediation point, petition agents and directors keep the
+paper ledgers of disputes and petitions, so they may back-date (``backdate``, audited); grid
+workers and desk staff record what happens as it happens.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ DECIDERS = (DIRECTOR, GRID, MEDIATOR)
 """Who moves a dispute's outcome (resolve, close, reopen, escalate) and assigns its mediators:
 the director, mediators, and grid workers, who mediate at building and grid tier."""
 PETITIONS = (DIRECTOR, AGENT)
+LEDGERS = (DIRECTOR, MEDIATOR, POLICE, AGENT)
+"""Who brings in what the paper ledgers of disputes and petitions hold."""
 
 PERMISSIONS = Permissions.of(
     SOURCE,
@@ -56,5 +62,10 @@ PERMISSIONS = Permissions.of(
         "accept_petition": (PETITIONS, "record the department's acceptance"),
         "answer_petition": (PETITIONS, "record the department's answer"),
         "close_petition": (PETITIONS, "close a petition"),
+        "backdate": (
+            LEDGERS,
+            "record a signal, dispute fact or petition step dated in the past (from the paper "
+            "ledger of disputes or petitions); audited",
+        ),
     },
 )

@@ -98,6 +98,8 @@ class PetitionView(BaseModel):
     registered_at: datetime | None
     due_by: datetime | None
     missed: list[PetitionStage]
+    """The stages whose deadline the department missed, judged from business times: one the
+    scheduler marked, then settled by a fact dated by its due time, is not among them."""
     version: int
 
 

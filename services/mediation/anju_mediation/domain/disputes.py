@@ -5,6 +5,14 @@ it (registration, escalation or reopening); the scheduler warns when a quarter o
 left and records the breach when it runs out, which escalates the dispute one tier when that
 tier's policy says so. A resolved dispute can be reopened within a window, which restarts the
 SLA of its tier; a closed one accepts nothing else.
+
+Times are business times: a dispute brought in from a paper ledger is registered, escalated and
+resolved on the days the ledger says, and its SLAs run from them. The scheduler, on the clock,
+may breach and escalate such a dispute before the ledger's next fact arrives. Those automatic
+escalations give way to a resolution or an escalation by hand dated before them
+(:func:`standing_at`): the dispute was still at its tier then, so it is resolved there, on time
+if by that tier's SLA end — "on time" is judged from the facts' business times, never from the
+marks the scheduler made without them.
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ from anju_contracts.mediation import (
     Channel,
     DisputeClosed,
     DisputeEscalated,
+    DisputeEscalationsWithdrawn,
     DisputeReferred,
     DisputeRegistered,
     DisputeReopened,
@@ -48,7 +57,7 @@ from anju_contracts.mediation import (
 )
 from anju_contracts.registry import AreaKind
 from anju_mediation.domain import errors
-from eventkit.dates import check_past_event, check_schedule
+from eventkit.dates import CLOCK_SKEW, check_past_event, check_schedule
 
 
 class Status(StrEnum):
@@ -82,16 +91,27 @@ def at_risk_time(entered_at: datetime, due_by: datetime) -> datetime:
 
 
 @dataclass(frozen=True)
+class Stint:
+    """A dispute's time at one tier: entered at ``since`` (by registration, reopening or
+    escalation — ``automatic`` when the scheduler escalated after a breach), its SLA due by
+    ``due_by`` (none at ``external``)."""
+
+    tier: Tier
+    since: datetime
+    due_by: datetime | None
+    automatic: bool = False
+
+
+@dataclass(frozen=True)
 class Dispute:
     id: UUID
     status: Status
-    tier: Tier
     category: Category
     location: Location
     sensitivity: Sensitivity
     parties: tuple[Party, ...]
-    tier_entered_at: datetime
-    sla_due_by: datetime | None
+    stints: tuple[Stint, ...]
+    """The tiers since the registration or the last reopening, the one it is at now last."""
     at_risk_for: datetime | None = None
     breached_for: datetime | None = None
     mediators: Mapping[str, MediatorRole] = field(default_factory=dict)
@@ -101,8 +121,21 @@ class Dispute:
     failed: bool = False
     referrals: Mapping[UUID, bool] = field(default_factory=dict)  # referral id → answered
     resolved_at: datetime | None = None
+    resolved_on_time: bool | None = None
     reopen_until: datetime | None = None
     registered_at: datetime | None = None
+
+    @property
+    def tier(self) -> Tier:
+        return self.stints[-1].tier
+
+    @property
+    def tier_entered_at(self) -> datetime:
+        return self.stints[-1].since
+
+    @property
+    def sla_due_by(self) -> datetime | None:
+        return self.stints[-1].due_by
 
     @property
     def sensitive(self) -> bool:
@@ -113,28 +146,25 @@ class Dispute:
         return {p.party_id for p in self.parties}
 
 
-def _enter(state: Dispute, tier: Tier, at: datetime, due_by: datetime | None) -> Dispute:
-    return replace(state, tier=tier, tier_entered_at=at, sla_due_by=due_by)
-
-
 def evolve(state: Dispute | None, event: Event) -> Dispute | None:
     if isinstance(event, DisputeRegistered):
         return Dispute(
             id=event.dispute_id,
             status=Status.OPEN,
-            tier=event.tier,
             category=event.category,
             location=event.location,
             sensitivity=event.sensitivity,
             parties=tuple(event.parties),
-            tier_entered_at=event.registered_at,
-            sla_due_by=event.sla_due_by,
+            stints=(Stint(event.tier, event.registered_at, event.sla_due_by),),
             registered_at=event.registered_at,
         )
     if state is None:
         return None
     if isinstance(event, DisputeEscalated):
-        return _enter(state, event.to_tier, event.escalated_at, event.sla_due_by)
+        entered = Stint(event.to_tier, event.escalated_at, event.sla_due_by, event.automatic)
+        return replace(state, stints=(*state.stints, entered))
+    if isinstance(event, DisputeEscalationsWithdrawn):
+        return replace(state, stints=state.stints[: len(state.stints) - len(event.withdrawn)])
     if isinstance(event, DisputeSlaAtRisk):
         return replace(state, at_risk_for=event.due_by)
     if isinstance(event, DisputeSlaBreached):
@@ -162,13 +192,20 @@ def evolve(state: Dispute | None, event: Event) -> Dispute | None:
             state,
             status=Status.RESOLVED,
             resolved_at=event.resolved_at,
+            resolved_on_time=event.on_time,
             reopen_until=event.reopen_until,
         )
     if isinstance(event, DisputeClosed):
         return replace(state, status=Status.CLOSED)
     if isinstance(event, DisputeReopened):
-        reopened = replace(state, status=Status.OPEN, resolved_at=None, reopen_until=None)
-        return _enter(reopened, event.tier, event.reopened_at, event.sla_due_by)
+        return replace(
+            state,
+            status=Status.OPEN,
+            resolved_at=None,
+            resolved_on_time=None,
+            reopen_until=None,
+            stints=(Stint(event.tier, event.reopened_at, event.sla_due_by),),
+        )
     return state
 
 
@@ -260,6 +297,41 @@ def register(
     ]
 
 
+def standing_at(d: Dispute, at: datetime) -> tuple[Stint, list[Event]]:
+    """The tier the dispute stood at, at ``at``, for a person's fact dated then; and the
+    withdrawal of the automatic escalations made at or after ``at``, if any.
+
+    The scheduler escalates on the clock, without the facts a paper ledger brings in later: an
+    automatic escalation at or after a resolution's (or an escalation by hand's) business time
+    did not happen, as the ledger shows — its SLA had not run out by then. What a person did
+    (registering, reopening, escalating by hand) stands: a fact dated before it is refused.
+    """
+    stints = list(d.stints)
+    withdrawn: list[Tier] = []
+    while len(stints) > 1 and stints[-1].automatic and stints[-1].since >= at:
+        withdrawn.insert(0, stints.pop().tier)
+    standing = stints[-1]
+    if standing.since > at + CLOCK_SKEW:
+        raise errors.BeforeTierEntered(
+            f"the dispute entered the {standing.tier} tier after that time",
+            tier=standing.tier,
+            tier_entered_at=standing.since.isoformat(),
+            at=at.isoformat(),
+        )
+    if not withdrawn:
+        return standing, []
+    return standing, [
+        DisputeEscalationsWithdrawn(
+            dispute_id=d.id,
+            tier=standing.tier,
+            tier_entered_at=standing.since,
+            sla_due_by=standing.due_by,
+            withdrawn=withdrawn,
+            superseded_at=at,
+        )
+    ]
+
+
 def escalate(
     d: Dispute,
     *,
@@ -269,22 +341,28 @@ def escalate(
     slas: Slas,
     automatic: bool = False,
 ) -> list[Event]:
+    """Move the dispute up: by hand to ``to`` (else the next tier), as the dispute stood at
+    ``now`` (:func:`standing_at`); or ``automatic`` after a breach, one tier up."""
     ensure_open(d)
-    target = to or _next(d.tier)
-    if target is None or target.rank <= d.tier.rank:
-        raise errors.CannotEscalate(
-            "a dispute only moves up a tier", tier=d.tier, to=target or d.tier
-        )
+    tier = d.tier
+    withdrawals: list[Event] = []
+    if not automatic:
+        standing, withdrawals = standing_at(d, now)
+        tier = standing.tier
+    target = to or _next(tier)
+    if target is None or target.rank <= tier.rank:
+        raise errors.CannotEscalate("a dispute only moves up a tier", tier=tier, to=target or tier)
     return [
+        *withdrawals,
         DisputeEscalated(
             dispute_id=d.id,
-            from_tier=d.tier,
+            from_tier=tier,
             to_tier=target,
             reason=reason,
             automatic=automatic,
             escalated_at=now,
             sla_due_by=slas.due_by(target, now),
-        )
+        ),
     ]
 
 
@@ -489,15 +567,20 @@ def return_visit(
 
 
 def resolve(d: Dispute, *, outcome: str, now: datetime, slas: Slas) -> list[Event]:
+    """Resolve the dispute at the tier it stood at, at ``now`` (:func:`standing_at`): on time
+    when by that tier's SLA end, whatever breach the scheduler marked meanwhile."""
     ensure_open(d)
+    standing, withdrawals = standing_at(d, now)
     return [
+        *withdrawals,
         DisputeResolved(
             dispute_id=d.id,
-            tier=d.tier,
+            tier=standing.tier,
             outcome=outcome,
             resolved_at=now,
             reopen_until=now + timedelta(days=slas.reopen_days),
-        )
+            on_time=None if standing.due_by is None else now <= standing.due_by,
+        ),
     ]
 
 

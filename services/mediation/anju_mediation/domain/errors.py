@@ -61,6 +61,13 @@ class DisputeNotResolved(Rejected):
     code = "dispute_not_resolved"
 
 
+class BeforeTierEntered(Rejected):
+    """A resolution or escalation dated before the dispute entered its tier by a person's act
+    (registration, reopening, escalation by hand): it contradicts the record."""
+
+    code = "occurred_before_tier_entered"
+
+
 class ReopenWindowPassed(Rejected):
     code = "reopen_window_passed"
 

@@ -3,6 +3,11 @@
 The department must accept a forwarded petition within one deadline and answer an accepted one
 within another; the scheduler records a missed deadline, and the late acceptance or answer says
 it was late.
+
+"On time" is judged from business times: a petition brought in from a paper ledger may have its
+deadline marked missed by the scheduler before the ledger's acceptance, answer or closing
+arrives. That fact, dated by its due time, settles the stage on time, and the stage no longer
+counts as missed (:attr:`Petition.missed`).
 """
 
 from __future__ import annotations
@@ -50,6 +55,8 @@ class Petition:
     status: PetitionStatus = PetitionStatus.REGISTERED
     due_by: datetime | None = None
     missed: frozenset[PetitionStage] = frozenset()
+    """The stages whose deadline passed before the fact that settled them (or that still wait
+    past it, as the scheduler marked them)."""
     agent_id: str = ""
     subject: str = ""
     department: str = ""
@@ -72,14 +79,38 @@ def evolve(state: Petition | None, event: Event) -> Petition | None:
     if isinstance(event, PetitionForwarded):
         return replace(state, status=PetitionStatus.FORWARDED, due_by=event.acceptance_due_by)
     if isinstance(event, PetitionAccepted):
-        return replace(state, status=PetitionStatus.ACCEPTED, due_by=event.answer_due_by)
+        missed = _settled(state.missed, PetitionStage.ACCEPTANCE, on_time=event.on_time)
+        return replace(
+            state, status=PetitionStatus.ACCEPTED, due_by=event.answer_due_by, missed=missed
+        )
     if isinstance(event, PetitionAnswered):
-        return replace(state, status=PetitionStatus.ANSWERED, due_by=None)
+        missed = _settled(state.missed, PetitionStage.ANSWER, on_time=event.on_time)
+        return replace(state, status=PetitionStatus.ANSWERED, due_by=None, missed=missed)
     if isinstance(event, PetitionDeadlineMissed):
         return replace(state, missed=state.missed | {event.stage})
     if isinstance(event, PetitionClosed):
-        return replace(state, status=PetitionStatus.CLOSED, due_by=None)
+        missed = state.missed
+        stage = waiting_stage(state.status)
+        if stage is not None and state.due_by is not None:
+            missed = _settled(missed, stage, on_time=event.closed_at <= state.due_by)
+        return replace(state, status=PetitionStatus.CLOSED, due_by=None, missed=missed)
     return state
+
+
+def waiting_stage(status: PetitionStatus) -> PetitionStage | None:
+    """The stage a petition in ``status`` waits on the department for, if any."""
+    if status == PetitionStatus.FORWARDED:
+        return PetitionStage.ACCEPTANCE
+    if status == PetitionStatus.ACCEPTED:
+        return PetitionStage.ANSWER
+    return None
+
+
+def _settled(
+    missed: frozenset[PetitionStage], stage: PetitionStage, *, on_time: bool
+) -> frozenset[PetitionStage]:
+    """The missed stages once ``stage`` is settled: missed unless settled on time."""
+    return missed - {stage} if on_time else missed | {stage}
 
 
 def fold(events: Iterable[Event]) -> Petition | None:
@@ -162,9 +193,6 @@ def close(p: Petition, *, outcome: str, now: datetime) -> list[Event]:
 
 def miss(p: Petition, *, stage: PetitionStage, due_by: datetime) -> list[Event]:
     """A deadline fired: a fact only while the petition still waits at that stage."""
-    waiting = (
-        PetitionStatus.FORWARDED if stage == PetitionStage.ACCEPTANCE else PetitionStatus.ACCEPTED
-    )
-    if p.status != waiting or p.due_by != due_by or stage in p.missed:
+    if waiting_stage(p.status) != stage or p.due_by != due_by or stage in p.missed:
         return []
     return [PetitionDeadlineMissed(petition_id=p.id, stage=stage, due_by=due_by)]

@@ -32,6 +32,7 @@ def create_app(settings: MediationSettings, *, clock: Clock = utcnow) -> FastAPI
         ddl=[known.DDL, audit.DDL],
         policies=[REGISTRY_POLICY, STATION_POLICY],
         deadlines={SLA_AT_RISK: at_risk, SLA_DUE: breached, PETITION_DUE: petition_due},
+        clock=clock,
     )
     config = MediationConfig(
         clock=clock,

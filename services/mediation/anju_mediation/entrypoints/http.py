@@ -76,7 +76,9 @@ async def report_signal(
     cmd: ReportSignal, store: StoreDep, caller: CallerDep, config: ConfigDep
 ) -> Accepted:
     """Report a tension spotted on patrol (未诉先办); the reporter is the caller."""
-    return await signals.report_signal(store, cmd, caller, known=config.known, now=config.clock())
+    return await signals.report_signal(
+        store, cmd, caller, known=config.known, now=caller.now(config.clock)
+    )
 
 
 @router.get("/signals/{signal_id}", tags=["signals"])
@@ -98,7 +100,13 @@ async def convert_signal(
 ) -> Accepted:
     """Turn the signal into a dispute (the answer names the dispute)."""
     return await signals.convert_signal(
-        store, signal_id, cmd, caller, known=config.known, now=config.clock(), slas=config.slas
+        store,
+        signal_id,
+        cmd,
+        caller,
+        known=config.known,
+        now=caller.now(config.clock),
+        slas=config.slas,
     )
 
 
@@ -111,7 +119,7 @@ async def register_dispute(
 ) -> Accepted:
     """Register a dispute at the tier that fits its location (or the one named)."""
     return await disputes.register_dispute(
-        store, cmd, caller, known=config.known, now=config.clock(), slas=config.slas
+        store, cmd, caller, known=config.known, now=caller.now(config.clock), slas=config.slas
     )
 
 
@@ -138,7 +146,7 @@ async def escalate(
     dispute_id: UUID, cmd: Escalate, store: StoreDep, caller: CallerDep, config: ConfigDep
 ) -> Accepted:
     """Move the dispute up a tier (the next one unless named), with a reason."""
-    decide = disputes.escalate(cmd, now=config.clock(), slas=config.slas)
+    decide = disputes.escalate(cmd, now=caller.now(config.clock), slas=config.slas)
     return await DISPUTES.act(
         store, dispute_id, caller, "escalate_dispute", cmd.expected_version, decide
     )
@@ -183,7 +191,7 @@ async def schedule_session(
 ) -> Accepted:
     """Plan a mediation session (枫桥小屋, police point, station, on site); ``sub_id`` names it."""
     session_id = uuid4()
-    decide = disputes.schedule_session(session_id, cmd, now=config.clock())
+    decide = disputes.schedule_session(session_id, cmd, now=caller.now(config.clock))
     answer = await DISPUTES.act(
         store, dispute_id, caller, "schedule_session", cmd.expected_version, decide
     )
@@ -198,7 +206,7 @@ async def hold_unplanned_session(
 
     ``sub_id`` names the new session."""
     session_id = uuid4()
-    decide = disputes.hold_session(session_id, cmd, planned=False, now=config.clock())
+    decide = disputes.hold_session(session_id, cmd, planned=False, now=caller.now(config.clock))
     answer = await DISPUTES.act(
         store, dispute_id, caller, "hold_session", cmd.expected_version, decide
     )
@@ -217,7 +225,7 @@ async def hold_session(
     config: ConfigDep,
 ) -> Accepted:
     """Record that a planned session took place: attendees and minutes."""
-    decide = disputes.hold_session(session_id, cmd, planned=True, now=config.clock())
+    decide = disputes.hold_session(session_id, cmd, planned=True, now=caller.now(config.clock))
     answer = await DISPUTES.act(
         store, dispute_id, caller, "hold_session", cmd.expected_version, decide
     )
@@ -230,7 +238,7 @@ async def reach_agreement(
 ) -> Accepted:
     """Record the agreement: terms, and at least two parties who confirmed it; ``sub_id`` names it."""
     agreement_id = uuid4()
-    decide = disputes.reach_agreement(agreement_id, cmd, now=config.clock())
+    decide = disputes.reach_agreement(agreement_id, cmd, now=caller.now(config.clock))
     answer = await DISPUTES.act(
         store, dispute_id, caller, "reach_agreement", cmd.expected_version, decide
     )
@@ -254,7 +262,7 @@ async def refer(
 
     ``sub_id`` names the referral, for its answer."""
     referral_id = uuid4()
-    decide = disputes.refer(referral_id, cmd, now=config.clock())
+    decide = disputes.refer(referral_id, cmd, now=caller.now(config.clock))
     answer = await DISPUTES.act(
         store, dispute_id, caller, "refer_dispute", cmd.expected_version, decide
     )
@@ -272,7 +280,7 @@ async def answer_referral(
     caller: CallerDep,
     config: ConfigDep,
 ) -> Accepted:
-    decide = disputes.answer_referral(referral_id, cmd, now=config.clock())
+    decide = disputes.answer_referral(referral_id, cmd, now=caller.now(config.clock))
     answer = await DISPUTES.act(
         store, dispute_id, caller, "answer_referral", cmd.expected_version, decide
     )
@@ -284,7 +292,7 @@ async def follow_up_agreement(
     dispute_id: UUID, cmd: FollowUpAgreement, store: StoreDep, caller: CallerDep, config: ConfigDep
 ) -> Accepted:
     """Record whether the agreement was carried out."""
-    decide = disputes.follow_up(cmd, now=config.clock())
+    decide = disputes.follow_up(cmd, now=caller.now(config.clock))
     return await DISPUTES.act(
         store, dispute_id, caller, "follow_up_agreement", cmd.expected_version, decide
     )
@@ -295,7 +303,7 @@ async def record_return_visit(
     dispute_id: UUID, cmd: RecordReturnVisit, store: StoreDep, caller: CallerDep, config: ConfigDep
 ) -> Accepted:
     """A return visit (回访) with the parties' satisfaction, 1 to 5."""
-    decide = disputes.return_visit(cmd, now=config.clock())
+    decide = disputes.return_visit(cmd, now=caller.now(config.clock))
     return await DISPUTES.act(
         store, dispute_id, caller, "record_return_visit", cmd.expected_version, decide
     )
@@ -305,7 +313,7 @@ async def record_return_visit(
 async def resolve(
     dispute_id: UUID, cmd: Resolve, store: StoreDep, caller: CallerDep, config: ConfigDep
 ) -> Accepted:
-    decide = disputes.resolve(cmd, now=config.clock(), slas=config.slas)
+    decide = disputes.resolve(cmd, now=caller.now(config.clock), slas=config.slas)
     return await DISPUTES.act(
         store, dispute_id, caller, "resolve_dispute", cmd.expected_version, decide
     )
@@ -320,7 +328,7 @@ async def close(
     cmd: Annotated[Close | None, Body()] = None,
 ) -> Accepted:
     cmd = cmd or Close()
-    decide = disputes.close(cmd, now=config.clock())
+    decide = disputes.close(cmd, now=caller.now(config.clock))
     return await DISPUTES.act(
         store, dispute_id, caller, "close_dispute", cmd.expected_version, decide
     )
@@ -331,7 +339,7 @@ async def reopen(
     dispute_id: UUID, cmd: Reopen, store: StoreDep, caller: CallerDep, config: ConfigDep
 ) -> Accepted:
     """Reopen a resolved (or closed) dispute within its window; its SLA starts again."""
-    decide = disputes.reopen(cmd, now=config.clock(), slas=config.slas)
+    decide = disputes.reopen(cmd, now=caller.now(config.clock), slas=config.slas)
     return await DISPUTES.act(
         store, dispute_id, caller, "reopen_dispute", cmd.expected_version, decide
     )
@@ -346,7 +354,7 @@ async def proxy_petition(
 ) -> Accepted:
     """Register a petition on a resident's behalf; the petition agent is the caller."""
     return await petitions.proxy_petition(
-        store, cmd, caller, known=config.known, now=config.clock()
+        store, cmd, caller, known=config.known, now=caller.now(config.clock)
     )
 
 
@@ -360,7 +368,9 @@ async def get_petition(petition_id: UUID, store: StoreDep, caller: CallerDep) ->
 async def forward_petition(
     petition_id: UUID, cmd: PetitionStep, store: StoreDep, caller: CallerDep, config: ConfigDep
 ) -> Accepted:
-    decide = petitions.forward(cmd, now=config.clock(), deadlines=config.petition_deadlines)
+    decide = petitions.forward(
+        cmd, now=caller.now(config.clock), deadlines=config.petition_deadlines
+    )
     return await PETITIONS.act(
         store, petition_id, caller, "forward_petition", cmd.expected_version, decide
     )
@@ -370,7 +380,9 @@ async def forward_petition(
 async def accept_petition(
     petition_id: UUID, cmd: PetitionStep, store: StoreDep, caller: CallerDep, config: ConfigDep
 ) -> Accepted:
-    decide = petitions.accept(cmd, now=config.clock(), deadlines=config.petition_deadlines)
+    decide = petitions.accept(
+        cmd, now=caller.now(config.clock), deadlines=config.petition_deadlines
+    )
     return await PETITIONS.act(
         store, petition_id, caller, "accept_petition", cmd.expected_version, decide
     )
@@ -380,7 +392,7 @@ async def accept_petition(
 async def answer_petition(
     petition_id: UUID, cmd: AnswerPetition, store: StoreDep, caller: CallerDep, config: ConfigDep
 ) -> Accepted:
-    decide = petitions.answer(cmd, now=config.clock())
+    decide = petitions.answer(cmd, now=caller.now(config.clock))
     return await PETITIONS.act(
         store, petition_id, caller, "answer_petition", cmd.expected_version, decide
     )
@@ -390,7 +402,7 @@ async def answer_petition(
 async def close_petition(
     petition_id: UUID, cmd: ClosePetition, store: StoreDep, caller: CallerDep, config: ConfigDep
 ) -> Accepted:
-    decide = petitions.close(cmd, now=config.clock())
+    decide = petitions.close(cmd, now=caller.now(config.clock))
     return await PETITIONS.act(
         store, petition_id, caller, "close_petition", cmd.expected_version, decide
     )

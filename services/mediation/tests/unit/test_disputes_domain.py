@@ -9,6 +9,7 @@ from anju_contracts.mediation import (
     Category,
     Channel,
     DisputeEscalated,
+    DisputeEscalationsWithdrawn,
     DisputeRegistered,
     DisputeReopened,
     DisputeResolved,
@@ -172,6 +173,118 @@ def test_sla_at_risk_and_breach_escalate_automatically_when_the_tier_says_so() -
     then(
         disputes.breach(d, due_by=due, slas=no_auto),
         DisputeSlaBreached(dispute_id=DID, tier=Tier.BUILDING, due_by=due),
+    )
+
+
+def cascade(registered_at: datetime) -> list[Event]:
+    """What the scheduler makes of a building-tier dispute nobody resolves: breaches, each
+    escalating one tier on the clock, up to ``external``."""
+    events: list[Event] = [registered(at=registered_at)]
+    while (due := state(*events).sla_due_by) is not None:
+        events += disputes.breach(state(*events), due_by=due, slas=DEFAULT_SLAS)
+    return events
+
+
+def test_a_resolution_from_the_ledger_withdraws_the_automatic_escalations_after_it() -> None:
+    # Registered 40 days ago from the ledger; the scheduler has escalated it up to external.
+    then_at = NOW - timedelta(days=40)
+    history = cascade(then_at)
+    assert state(*history).tier == Tier.EXTERNAL
+    building_due = then_at + timedelta(days=3)
+    grid_due = building_due + timedelta(days=7)
+    resolved_at = then_at + timedelta(days=2)  # as the ledger says, before the building SLA ran out
+    then(
+        disputes.resolve(state(*history), outcome="ok", now=resolved_at, slas=DEFAULT_SLAS),
+        DisputeEscalationsWithdrawn(
+            dispute_id=DID,
+            tier=Tier.BUILDING,
+            tier_entered_at=then_at,
+            sla_due_by=building_due,
+            withdrawn=[Tier.GRID, Tier.COMMUNITY, Tier.EXTERNAL],
+            superseded_at=resolved_at,
+        ),
+        DisputeResolved(
+            dispute_id=DID,
+            tier=Tier.BUILDING,
+            outcome="ok",
+            resolved_at=resolved_at,
+            reopen_until=resolved_at + timedelta(days=30),
+            on_time=True,
+        ),
+    )
+    # Resolved at the grid after its SLA: the grid escalation stands, the later ones do not.
+    late = grid_due + timedelta(days=1)
+    events = disputes.resolve(state(*history), outcome="ok", now=late, slas=DEFAULT_SLAS)
+    withdrawn, resolved = events
+    assert isinstance(withdrawn, DisputeEscalationsWithdrawn)
+    assert (withdrawn.tier, withdrawn.withdrawn) == (Tier.COMMUNITY, [Tier.EXTERNAL])
+    assert isinstance(resolved, DisputeResolved)
+    assert (resolved.tier, resolved.on_time) == (Tier.COMMUNITY, True)
+    after = state(*history, *events)
+    assert (after.tier, after.status, after.resolved_on_time) == (
+        Tier.COMMUNITY,
+        Status.RESOLVED,
+        True,
+    )
+    # At the very end of the building SLA: still on time there.
+    _, exactly = disputes.resolve(
+        state(*history), outcome="ok", now=building_due, slas=DEFAULT_SLAS
+    )
+    assert isinstance(exactly, DisputeResolved)
+    assert (exactly.tier, exactly.on_time) == (Tier.BUILDING, True)
+
+
+def test_a_resolution_after_the_sla_without_escalation_is_late() -> None:
+    no_auto = Slas(days=DEFAULT_SLAS.days, auto_escalate={})
+    due = NOW + timedelta(days=3)
+    breached = disputes.breach(state(registered()), due_by=due, slas=no_auto)
+    d = state(registered(), *breached)
+    on_time = disputes.resolve(d, outcome="ok", now=due - timedelta(hours=1), slas=no_auto)
+    late = disputes.resolve(d, outcome="ok", now=due + timedelta(hours=1), slas=no_auto)
+    assert [e.on_time for e in on_time if isinstance(e, DisputeResolved)] == [True]
+    assert [e.on_time for e in late if isinstance(e, DisputeResolved)] == [False]
+    external = state(registered(Tier.GRID))
+    external = state(
+        registered(Tier.GRID),
+        *disputes.escalate(external, to=Tier.EXTERNAL, reason="court", now=NOW, slas=no_auto),
+    )
+    (at_court,) = disputes.resolve(external, outcome="ok", now=NOW, slas=no_auto)
+    assert isinstance(at_court, DisputeResolved)
+    assert at_court.on_time is None
+
+
+def test_an_escalation_by_hand_from_the_ledger_withdraws_the_automatic_ones_after_it() -> None:
+    then_at = NOW - timedelta(days=40)
+    history = cascade(then_at)
+    by_hand = then_at + timedelta(days=1)
+    events = disputes.escalate(
+        state(*history),
+        to=Tier.GRID,
+        reason="the building lead gave up",
+        now=by_hand,
+        slas=DEFAULT_SLAS,
+    )
+    withdrawn, escalated = events
+    assert isinstance(withdrawn, DisputeEscalationsWithdrawn)
+    assert withdrawn.withdrawn == [Tier.GRID, Tier.COMMUNITY, Tier.EXTERNAL]
+    assert escalated == DisputeEscalated(
+        dispute_id=DID,
+        from_tier=Tier.BUILDING,
+        to_tier=Tier.GRID,
+        reason="the building lead gave up",
+        escalated_at=by_hand,
+        sla_due_by=by_hand + timedelta(days=7),
+    )
+    after = state(*history, *events)
+    assert (after.tier, after.tier_entered_at) == (Tier.GRID, by_hand)
+    # Its grid SLA runs from the escalation by hand, which a resolution may not precede.
+    then_raises(
+        errors.BeforeTierEntered,
+        disputes.resolve,
+        after,
+        outcome="ok",
+        now=by_hand - timedelta(hours=1),
+        slas=DEFAULT_SLAS,
     )
 
 

@@ -113,3 +113,32 @@ def test_a_step_cannot_be_dated_before_the_petition_or_in_the_future() -> None:
             state(PROXIED), at=NOW + timedelta(days=3), deadlines=Deadlines(), now=NOW
         )
     assert ahead.value.code == "date_in_future"
+
+
+def test_a_stage_settled_by_its_due_time_is_not_missed_whatever_the_scheduler_marked() -> None:
+    """The ledger's acceptance arrives after the scheduler marked the deadline missed: dated by
+    the due time, the stage was met; the answer, dated after its due time, was not."""
+    forwarded = petitions.forward(state(PROXIED), at=NOW, deadlines=Deadlines(), now=LATER)
+    due = NOW + timedelta(days=15)
+    missed = petitions.miss(state(PROXIED, *forwarded), stage=PetitionStage.ACCEPTANCE, due_by=due)
+    waiting = state(PROXIED, *forwarded, *missed)
+    assert waiting.missed == {PetitionStage.ACCEPTANCE}
+    accepted = petitions.accept(waiting, at=due, deadlines=Deadlines(), now=LATER)
+    after = state(PROXIED, *forwarded, *missed, *accepted)
+    assert after.missed == frozenset()
+    answered = petitions.answer(after, at=due + timedelta(days=61), answer="no", now=LATER)
+    assert state(PROXIED, *forwarded, *missed, *accepted, *answered).missed == {
+        PetitionStage.ANSWER
+    }
+
+
+def test_a_petition_closed_while_waiting_missed_the_stage_only_past_its_due_time() -> None:
+    forwarded = petitions.forward(state(PROXIED), at=NOW, deadlines=Deadlines(), now=LATER)
+    due = NOW + timedelta(days=15)
+    missed = petitions.miss(state(PROXIED, *forwarded), stage=PetitionStage.ACCEPTANCE, due_by=due)
+    waiting = state(PROXIED, *forwarded, *missed)
+    in_time = petitions.close(waiting, outcome="withdrawn", now=due - timedelta(days=1))
+    assert state(PROXIED, *forwarded, *missed, *in_time).missed == frozenset()
+    unmarked = state(PROXIED, *forwarded)
+    too_late = petitions.close(unmarked, outcome="gave up", now=due + timedelta(days=1))
+    assert state(PROXIED, *forwarded, *too_late).missed == {PetitionStage.ACCEPTANCE}

@@ -18,8 +18,12 @@ The figures (the record's day in brackets):
   became of them since (refused, handed off, still open), by service type (the day received).
 - ``disputes_resolved``: disputes whose resolution falls in the period, by the tier at which
   they were resolved — building, grid, community (external too, if any) (the day resolved). A
-  dispute reopened since is not resolved and does not count until it is resolved again.
-- ``disputes_registered``: disputes registered in the period (the day registered).
+  dispute reopened since is not resolved and does not count until it is resolved again. The
+  tier is the one the dispute stood at on the day resolved: a resolution from a paper ledger,
+  dated before the SLA ran out, counts at its tier even if the scheduler had escalated the
+  dispute meanwhile.
+- ``disputes_registered``: disputes registered in the period, by the tier they were registered
+  at (the day registered).
 - ``petitions_handled``: petitions by proxy *handled* in the period: the department answered it,
   or — never answered — the agent closed it (the day of the answer, else of the closing). A
   petition counts once, on the first of those days; by ``answered`` / ``closed``. One only
@@ -168,7 +172,7 @@ def _disputes_resolved(scope: Scope, p: Params, period: Period) -> str:
 def _disputes_registered(scope: Scope, p: Params, period: Period) -> str:
     day = _utc_day("d.registered_at")
     return f"""
-    SELECT d.dispute_id AS id, {day} AS on_date, d.category AS label, d.tier AS grp,
+    SELECT d.dispute_id AS id, {day} AS on_date, d.category AS label, d.registered_tier AS grp,
            1::numeric AS amount, NULL::uuid AS event_id, {_AUDITED_DISPUTE}
     FROM disputes.disputes d
     WHERE {_within(p, period, day, "d.community_id")} AND {Audience(scope).where(p)}

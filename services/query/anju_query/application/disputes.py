@@ -6,7 +6,8 @@ wherever they are.
 
 SLA state of an open dispute: *breached* once its SLA ended (or mediation said so), *at risk*
 once a quarter of the time is left, *on track* before; a dispute at ``external`` or no longer
-open has none.
+open has none. A resolved dispute says instead whether it was resolved on time
+(``resolved_on_time``: by its tier's SLA end, judged from business times).
 """
 
 from __future__ import annotations
@@ -140,6 +141,7 @@ def _item(r: Any) -> DisputeItem:
         escalations=r["escalations"],
         mediators=list(r["mediator_ids"]),
         resolved_at=r["resolved_at"],
+        resolved_on_time=r["resolved_on_time"],
     )
 
 

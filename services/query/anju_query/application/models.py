@@ -133,10 +133,18 @@ class DisputeItem(ReadModel):
     escalations: int
     mediators: list[str]
     resolved_at: datetime | None
+    resolved_on_time: bool | None = None
+    """Resolved by the SLA end of the tier it was resolved at, judged from business times (a
+    breach the scheduler marked before a ledger's resolution arrived does not count); null while
+    open, at ``external`` (no SLA), and for resolutions recorded before mediation said."""
 
 
 class PetitionItem(ReadModel):
-    """A petition by proxy (信访代办); ``late`` once a deadline was missed or met late."""
+    """A petition by proxy (信访代办); ``late`` once a deadline was missed or met late.
+
+    Judged from business times: ``missed`` when a deadline passed before the fact that settled its
+    stage (the acceptance, the answer, or a closing while it waited); a stage the scheduler marked
+    missed and a ledger's fact then settled by its due time is not missed."""
 
     id: UUID
     resident_id: UUID

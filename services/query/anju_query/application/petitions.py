@@ -1,8 +1,10 @@
 """Petitions by proxy (信访代办): the list, filtered by status, timeliness, area and building.
 
 Scoped like residents: the caller's communities and grids (admins everywhere). A petition is
-*late* once a department missed a deadline, accepted or answered after it, or the deadline it
-waits on has passed; otherwise it is *on time*.
+*late* once a department missed a deadline — accepted or answered after it, or the petition closed
+still waiting past it — or the deadline it waits on has passed; otherwise it is *on time*. Judged
+from business times (``missed``, as the projection keeps it): a deadline the scheduler marked
+missed before a ledger's acceptance, answer or closing dated by it arrived was not missed.
 """
 
 from __future__ import annotations
@@ -30,10 +32,7 @@ class PetitionFilter:
 
 
 def late_sql(p: Params, now: datetime, t: str = "x") -> str:
-    return (
-        f"({t}.missed OR {t}.accepted_on_time IS FALSE OR {t}.answered_on_time IS FALSE"
-        f" OR ({t}.due_by IS NOT NULL AND {t}.due_by < {p(now)}::timestamptz))"
-    )
+    return f"({t}.missed OR ({t}.due_by IS NOT NULL AND {t}.due_by < {p(now)}::timestamptz))"
 
 
 def _item(r: Any) -> PetitionItem:

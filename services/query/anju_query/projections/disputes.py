@@ -7,6 +7,14 @@ model can find, when read, what mediation made of it — whichever topic arrived
 set-based statements over ``unnest`` of column arrays, run by :class:`eventkit.rows.Writers`
 once per group of a batch. Every dispute event also becomes a row of the dispute's timeline,
 so the street office's whole view of a dispute can be shown without going back to the topic.
+
+On time or late is judged from the facts' business times, as mediation judged them: a dispute's
+resolution says whether it came by its tier's SLA end (``resolved_on_time``), and automatic
+escalations that a resolution or an escalation by hand brought in later predates are withdrawn
+(``DisputeEscalationsWithdrawn``), so they count neither as escalations nor as the tier it was
+resolved at. A petition's ``missed`` says whether a deadline passed before the fact that settled
+its stage (acceptance, answer, or a closing while it waited) — a scheduler's mark made before a
+ledger's settling fact arrived, dated by its due time, does not stand.
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ from anju_contracts.mediation import (
     ConflictSignalReported,
     DisputeClosed,
     DisputeEscalated,
+    DisputeEscalationsWithdrawn,
     DisputeRegistered,
     DisputeReopened,
     DisputeResolved,
@@ -57,6 +66,7 @@ CREATE TABLE disputes (
     grid_id         uuid,
     building_id     uuid,
     sensitivity     text NOT NULL,
+    registered_tier text NOT NULL,
     tier            text NOT NULL,
     status          text NOT NULL,
     registered_at   timestamptz NOT NULL,
@@ -73,6 +83,7 @@ CREATE TABLE disputes (
     return_visit_event_id uuid,
     resolved_at     timestamptz,
     resolved_tier   text,
+    resolved_on_time boolean,
     resolved_event_id uuid,
     closed_at       timestamptz,
     updated_at      timestamptz NOT NULL
@@ -223,9 +234,9 @@ def _converted(_: Envelope, e: ConflictSignalConverted) -> Row:
     DisputeRegistered,
     """
     INSERT INTO disputes (dispute_id, signal_id, channel, category, description, area_id,
-        area_kind, community_id, grid_id, building_id, sensitivity, tier, status, registered_at,
-        tier_entered_at, sla_due_by, updated_at)
-    SELECT id, sig, ch, cat, d, a, ak, c, g, b, sens, t, 'open', reg, reg, due, at
+        area_kind, community_id, grid_id, building_id, sensitivity, registered_tier, tier, status,
+        registered_at, tier_entered_at, sla_due_by, updated_at)
+    SELECT id, sig, ch, cat, d, a, ak, c, g, b, sens, t, t, 'open', reg, reg, due, at
     FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::uuid[],
                 $7::text[], $8::uuid[], $9::uuid[], $10::uuid[], $11::text[], $12::text[],
                 $13::timestamptz[], $14::timestamptz[], $15::timestamptz[])
@@ -235,7 +246,8 @@ def _converted(_: Envelope, e: ConflictSignalConverted) -> Row:
         description = EXCLUDED.description, area_id = EXCLUDED.area_id,
         area_kind = EXCLUDED.area_kind, community_id = EXCLUDED.community_id,
         grid_id = EXCLUDED.grid_id, building_id = EXCLUDED.building_id,
-        sensitivity = EXCLUDED.sensitivity, tier = EXCLUDED.tier, status = 'open',
+        sensitivity = EXCLUDED.sensitivity, registered_tier = EXCLUDED.registered_tier,
+        tier = EXCLUDED.tier, status = 'open',
         registered_at = EXCLUDED.registered_at, tier_entered_at = EXCLUDED.tier_entered_at,
         sla_due_by = EXCLUDED.sla_due_by, updated_at = EXCLUDED.updated_at
     """,
@@ -292,11 +304,33 @@ def _escalated(env: Envelope, e: DisputeEscalated) -> Row:
     DisputeReopened,
     _NEW_TIER.format(
         extra=", status = 'open', resolved_at = NULL, resolved_tier = NULL"
-        ", resolved_event_id = NULL, closed_at = NULL"
+        ", resolved_on_time = NULL, resolved_event_id = NULL, closed_at = NULL"
     ),
 )
 def _reopened(env: Envelope, e: DisputeReopened) -> Row:
     return (e.dispute_id, e.tier.value, e.reopened_at, e.sla_due_by, env.occurred_at)
+
+
+# back at the tier it stood at, as before the automatic escalations withdrawn
+@WRITERS.row(
+    DisputeEscalationsWithdrawn,
+    """
+    UPDATE disputes d SET tier = x.t, tier_entered_at = x.since, sla_due_by = x.due,
+        at_risk = false, breached = false, escalations = d.escalations - x.n, updated_at = x.at
+    FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::int[],
+                $6::timestamptz[]) AS x(id, t, since, due, n, at)
+    WHERE d.dispute_id = x.id
+    """,
+)
+def _withdrawn(env: Envelope, e: DisputeEscalationsWithdrawn) -> Row:
+    return (
+        e.dispute_id,
+        e.tier.value,
+        e.tier_entered_at,
+        e.sla_due_by,
+        len(e.withdrawn),
+        env.occurred_at,
+    )
 
 
 # a warning about a deadline the dispute has since left behind changes nothing
@@ -394,14 +428,14 @@ def _return_visit(env: Envelope, e: ReturnVisitRecorded) -> Row:
     DisputeResolved,
     """
     UPDATE disputes d SET status = 'resolved', resolved_at = x.ts, resolved_tier = x.t,
-        resolved_event_id = x.ev, updated_at = x.at
-    FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::timestamptz[], $5::uuid[])
-         AS x(id, ts, t, at, ev)
+        resolved_on_time = x.ok, resolved_event_id = x.ev, updated_at = x.at
+    FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::boolean[], $5::timestamptz[],
+                $6::uuid[]) AS x(id, ts, t, ok, at, ev)
     WHERE d.dispute_id = x.id
     """,
 )
 def _resolved(env: Envelope, e: DisputeResolved) -> Row:
-    return (e.dispute_id, e.resolved_at, e.tier.value, env.occurred_at, env.id)
+    return (e.dispute_id, e.resolved_at, e.tier.value, e.on_time, env.occurred_at, env.id)
 
 
 @WRITERS.row(
@@ -462,7 +496,8 @@ def _forwarded(_: Envelope, e: PetitionForwarded) -> Row:
 @WRITERS.row(
     PetitionAccepted,
     """
-    UPDATE petitions p SET status = 'accepted', due_by = x.due, accepted_on_time = x.ok
+    UPDATE petitions p SET status = 'accepted', due_by = x.due, accepted_on_time = x.ok,
+        missed = NOT x.ok
     FROM unnest($1::uuid[], $2::timestamptz[], $3::boolean[]) AS x(id, due, ok)
     WHERE p.petition_id = x.id
     """,
@@ -475,7 +510,8 @@ def _accepted(_: Envelope, e: PetitionAccepted) -> Row:
     PetitionAnswered,
     """
     UPDATE petitions p SET status = 'answered', due_by = NULL, answered_at = x.ts,
-        answered_on_time = x.ok, handled_event_id = x.ev
+        answered_on_time = x.ok, handled_event_id = x.ev,
+        missed = p.accepted_on_time IS FALSE OR NOT x.ok
     FROM unnest($1::uuid[], $2::timestamptz[], $3::boolean[], $4::uuid[]) AS x(id, ts, ok, ev)
     WHERE p.petition_id = x.id
     """,
@@ -499,7 +535,9 @@ def _missed(_: Envelope, e: PetitionDeadlineMissed) -> Row:
     PetitionClosed,
     """
     UPDATE petitions p SET status = 'closed', due_by = NULL, closed_at = x.ts, outcome = x.o,
-        handled_event_id = CASE WHEN p.answered_at IS NULL THEN x.ev ELSE p.handled_event_id END
+        handled_event_id = CASE WHEN p.answered_at IS NULL THEN x.ev ELSE p.handled_event_id END,
+        missed = CASE WHEN p.due_by IS NULL THEN p.missed
+                      ELSE p.accepted_on_time IS FALSE OR x.ts > p.due_by END
     FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::uuid[]) AS x(id, ts, o, ev)
     WHERE p.petition_id = x.id
     """,

@@ -27,6 +27,7 @@ from anju_contracts.mediation import (
     ConflictSignalDismissed,
     ConflictSignalReported,
     DisputeEscalated,
+    DisputeEscalationsWithdrawn,
     DisputeRegistered,
     DisputeResolved,
     DisputeSlaBreached,
@@ -79,12 +80,21 @@ class Mediation:
     relay: Relay
     versions: dict[str, int] = field(default_factory=dict)
 
-    async def emit(self, stream: str, *events: Event, area: uuid.UUID) -> str:
+    async def emit(
+        self,
+        stream: str,
+        *events: Event,
+        area: uuid.UUID,
+        occurred_at: datetime | None = None,
+    ) -> str:
+        """Append ``events`` as a grid worker's command; dated ``occurred_at`` (business time)
+        when given, as a command from a paper ledger is."""
+        actor = Actor(id="gw-1", roles=("grid_worker",))
         result = await self.store.append(
             stream,
             self.versions.get(stream, 0),
             events,
-            context=Context(actor=Actor(id="gw-1", roles=("grid_worker",))),
+            context=Context(actor=actor, occurred_at=occurred_at),
             area=str(area),
         )
         self.versions[stream] = result.version
@@ -714,3 +724,152 @@ async def test_statistics_of_one_area_list_only_its_hotspots(world: World) -> No
     assert await hotspots() == [(str(building), "noise")]
     assert await hotspots(area_id=str(world.community)) == []
     assert await hotspots(area_id=str(world.grid1)) == []
+
+
+def _cascade(dispute_id: uuid.UUID, registered_at: datetime) -> list[Event]:
+    """What mediation's scheduler, on the clock, makes of a building-tier dispute whose SLAs all
+    ran out before anyone brought in the ledger: a breach and an escalation per tier."""
+    events: list[Event] = []
+    tier, entered, days = Tier.BUILDING, registered_at, 3
+    for to, next_days in ((Tier.GRID, 7), (Tier.COMMUNITY, 15), (Tier.EXTERNAL, None)):
+        due = entered + timedelta(days=days)
+        events += [
+            DisputeSlaBreached(dispute_id=dispute_id, tier=tier, due_by=due),
+            DisputeEscalated(
+                dispute_id=dispute_id,
+                from_tier=tier,
+                to_tier=to,
+                reason="SLA breached",
+                automatic=True,
+                escalated_at=due,
+                sla_due_by=None if next_days is None else due + timedelta(days=next_days),
+            ),
+        ]
+        tier, entered, days = to, due, next_days or 0
+    return events
+
+
+async def test_a_dispute_and_petitions_from_the_ledger_are_judged_by_their_days(
+    world: World,
+) -> None:
+    """Brought in from the paper ledger after the scheduler had marked them on the clock: a
+    dispute it escalated up to external, resolved (dated) before its building SLA ran out, is
+    resolved at the building, on time, with no escalation left; a petition whose acceptance
+    deadline it marked missed, accepted by that deadline, is on time; one the agent closed while
+    still waiting past its deadline, unmarked, is late."""
+    c, g, b = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    path = AreaPath(community_id=c, grid_id=g, building_id=b)
+    at_building = Location(area_id=b, kind=AreaKind.BUILDING, path=path)
+    then = datetime.now(UTC) - timedelta(days=40)
+    m = world.mediation
+
+    dispute = uuid.uuid4()
+    stream = f"dispute-{dispute}"
+    registered = _registered(dispute, at_building, tier=Tier.BUILDING, at=then, days=3)
+    await m.emit(stream, registered, area=g, occurred_at=then)
+    await m.emit(stream, *_cascade(dispute, then), area=g)
+    resolved_at = then + timedelta(days=2)
+    await m.emit(
+        stream,
+        DisputeEscalationsWithdrawn(
+            dispute_id=dispute,
+            tier=Tier.BUILDING,
+            tier_entered_at=then,
+            sla_due_by=then + timedelta(days=3),
+            withdrawn=[Tier.GRID, Tier.COMMUNITY, Tier.EXTERNAL],
+            superseded_at=resolved_at,
+        ),
+        DisputeResolved(
+            dispute_id=dispute,
+            tier=Tier.BUILDING,
+            outcome="达成协议",
+            resolved_at=resolved_at,
+            reopen_until=resolved_at + timedelta(days=30),
+            on_time=True,
+        ),
+        area=g,
+        occurred_at=resolved_at,
+    )
+
+    def petition_filed(petition_id: uuid.UUID) -> list[Event]:
+        return [
+            PetitionProxied(
+                petition_id=petition_id,
+                agent_id="agent-1",
+                resident_id=uuid.uuid4(),
+                path=path,
+                subject="供暖不足",
+                department="住建局",
+                registered_at=then,
+            ),
+            PetitionForwarded(
+                petition_id=petition_id,
+                forwarded_at=then,
+                acceptance_due_by=then + timedelta(days=15),
+            ),
+        ]
+
+    on_time, late = uuid.uuid4(), uuid.uuid4()
+    await m.emit(f"petition-{on_time}", *petition_filed(on_time), area=g, occurred_at=then)
+    await m.emit(
+        f"petition-{on_time}",
+        PetitionDeadlineMissed(
+            petition_id=on_time, stage=PetitionStage.ACCEPTANCE, due_by=then + timedelta(days=15)
+        ),
+        area=g,
+    )
+    accepted_at = then + timedelta(days=10)
+    await m.emit(
+        f"petition-{on_time}",
+        PetitionAccepted(
+            petition_id=on_time,
+            accepted_at=accepted_at,
+            on_time=True,
+            answer_due_by=accepted_at + timedelta(days=60),
+        ),
+        area=g,
+        occurred_at=accepted_at,
+    )
+    await m.emit(f"petition-{late}", *petition_filed(late), area=g, occurred_at=then)
+    closed_at = then + timedelta(days=20)
+    await m.emit(
+        f"petition-{late}",
+        PetitionClosed(petition_id=late, outcome="群众撤回", closed_at=closed_at),
+        area=g,
+        occurred_at=closed_at,
+    )
+    await publish_everything(m.relay)
+    pool = world.client._transport.app.state.runtime.pool  # type: ignore[attr-defined]
+    for name in (stream, f"petition-{on_time}", f"petition-{late}"):
+        version = m.versions[name]
+        assert await wait_for_stream(pool, "disputes", "mediation", name, version, timeout_s=30)
+
+    director = token(Role.DIRECTOR, areas=(c,), sub="dir-ledger")
+    response = await world.client.get(f"/disputes/{dispute}", headers=director)
+    assert response.status_code == 200, response.text
+    detail = response.json()
+    item = detail["dispute"]
+    assert (item["status"], item["tier"], item["escalations"]) == ("resolved", "building", 0)
+    assert item["resolved_on_time"] is True
+    assert item["sla_due_by"] == (then + timedelta(days=3)).isoformat().replace("+00:00", "Z")
+    assert detail["timeline"][-2]["type"] == "DisputeEscalationsWithdrawn"
+    assert detail["timeline"][-1]["occurred_at"] == resolved_at.isoformat().replace("+00:00", "Z")
+    statistics = await world.client.get(
+        "/disputes/statistics",
+        params={"area_id": str(c), "since": (then - timedelta(days=1)).isoformat()},
+        headers=director,
+    )
+    by_tier = {t["tier"]: t["resolved"] for t in statistics.json()["resolved_by_tier"]}
+    assert by_tier == {"building": 1, "grid": 0, "community": 0, "external": 0}
+
+    async def petitions(**params: str) -> set[uuid.UUID]:
+        return ids(await _page(world, "/petitions", director, area_id=str(c), **params))
+
+    assert await petitions(timeliness="on_time") == {on_time}
+    assert await petitions(timeliness="late") == {late}
+    (accepted,) = await _page(world, "/petitions", director, area_id=str(c), status="accepted")
+    assert (accepted["missed"], accepted["late"], accepted["accepted_on_time"]) == (
+        False,
+        False,
+        True,
+    )

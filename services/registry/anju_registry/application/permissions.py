@@ -1,4 +1,8 @@
-"""What each role may do in the registry (admins may do everything; areas decide where)."""
+"""What each role may do in the registry (admins may do everything; areas decide where).
+
+Directors, grid workers and desk staff register residents and households; they bring in what
+the paper registers hold, so they may back-date (``backdate``, audited).
+"""
 
 from __future__ import annotations
 
@@ -48,5 +52,10 @@ PERMISSIONS = Permissions.of(
         "retire_organisation": ((DIRECTOR,), "retire a partner organisation"),
         "read_organisation": (PARTNERS_READERS, "read a partner organisation"),
         READ_LIAISON_PHONES: ((DIRECTOR,), "see the phone numbers of partners' liaisons"),
+        "backdate": (
+            (DIRECTOR, GRID, DESK),
+            "record a registration, household change, move, flag or visit dated in the past "
+            "(from the paper register); audited",
+        ),
     },
 )

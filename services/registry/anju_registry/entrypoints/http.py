@@ -71,7 +71,7 @@ async def register_resident(
 ) -> Accepted:
     """Register a person as living at a unit."""
     return await residents.register_resident(
-        store, cmd, caller, id_numbers=config.id_numbers, today=config.clock().date()
+        store, cmd, caller, id_numbers=config.id_numbers, today=caller.now(config.clock).date()
     )
 
 
@@ -100,7 +100,12 @@ async def correct_resident(
     resident_id: UUID, cmd: CorrectResident, store: StoreDep, caller: CallerDep, config: ConfigDep
 ) -> Accepted:
     return await residents.correct_resident(
-        store, resident_id, cmd, caller, id_numbers=config.id_numbers, today=config.clock().date()
+        store,
+        resident_id,
+        cmd,
+        caller,
+        id_numbers=config.id_numbers,
+        today=caller.now(config.clock).date(),
     )
 
 
@@ -109,7 +114,7 @@ async def move_resident(
     resident_id: UUID, cmd: MoveResident, store: StoreDep, caller: CallerDep, config: ConfigDep
 ) -> Accepted:
     return await residents.move_resident(
-        store, resident_id, cmd, caller, now=config.clock(), intervals=config.intervals
+        store, resident_id, cmd, caller, now=caller.now(config.clock), intervals=config.intervals
     )
 
 
@@ -117,7 +122,9 @@ async def move_resident(
 async def move_out(
     resident_id: UUID, cmd: MoveOut, store: StoreDep, caller: CallerDep, config: ConfigDep
 ) -> Accepted:
-    return await residents.move_out(store, resident_id, cmd, caller, today=config.clock().date())
+    return await residents.move_out(
+        store, resident_id, cmd, caller, today=caller.now(config.clock).date()
+    )
 
 
 @router.post("/residents/{resident_id}/death", tags=["residents"], status_code=201)
@@ -125,7 +132,7 @@ async def record_death(
     resident_id: UUID, cmd: RecordDeath, store: StoreDep, caller: CallerDep, config: ConfigDep
 ) -> Accepted:
     return await residents.record_death(
-        store, resident_id, cmd, caller, today=config.clock().date()
+        store, resident_id, cmd, caller, today=caller.now(config.clock).date()
     )
 
 
@@ -173,7 +180,7 @@ async def raise_flag(
 ) -> Accepted:
     """Flag the resident as a member of a special group; plans follow-up visits."""
     return await care.raise_flag(
-        store, resident_id, cmd, caller, now=config.clock(), intervals=config.intervals
+        store, resident_id, cmd, caller, now=caller.now(config.clock), intervals=config.intervals
     )
 
 
@@ -193,7 +200,7 @@ async def review_flag(
         flag,
         cmd or ReviewFlag(),
         caller,
-        now=config.clock(),
+        now=caller.now(config.clock),
         intervals=config.intervals,
     )
 
@@ -212,7 +219,13 @@ async def clear_flag(
     if cmd is None:
         cmd = ClearFlag.model_validate({"reason": reason or ""})
     return await care.clear_flag(
-        store, resident_id, flag, cmd, caller, now=config.clock(), intervals=config.intervals
+        store,
+        resident_id,
+        flag,
+        cmd,
+        caller,
+        now=caller.now(config.clock),
+        intervals=config.intervals,
     )
 
 
@@ -222,7 +235,7 @@ async def record_visit(
 ) -> Accepted:
     """Record a grid worker's follow-up visit (the visitor is the caller)."""
     return await care.record_visit(
-        store, resident_id, cmd, caller, now=config.clock(), intervals=config.intervals
+        store, resident_id, cmd, caller, now=caller.now(config.clock), intervals=config.intervals
     )
 
 
