@@ -27,8 +27,9 @@ MEMBERS: list[str] = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"
 ]["members"]
 
 # Declared for what they do at run time, never imported: uvicorn picks up uvloop and httptools
-# when they are installed; /docs serves swagger-ui-py's files, found with importlib.util.find_spec.
-RUNTIME_ONLY = {"eventkit": {"uvloop", "httptools", "swagger-ui-py"}}
+# when they are installed; /docs serves swagger-ui-py's files, found with importlib.util.find_spec;
+# zoneinfo reads tzdata's zones where the system has none (a slim container image).
+RUNTIME_ONLY = {"eventkit": {"uvloop", "httptools", "swagger-ui-py", "tzdata"}}
 
 
 def normalise(name: str) -> str:
