@@ -105,10 +105,11 @@ def cmd_import(args: argparse.Namespace, root: Path, secret: Callable[[], str]) 
         or issue_token(secret(), "ledger-import", [Role.DIRECTOR], [str(args.area)])
     )
     report = asyncio.run(_send(the_plan, url, token, args))
+    skipped = len({bad["line"] for bad in report.invalid})
     print(
-        f"{args.kind}: {report.imported} rows imported, {report.already_imported} imported"
-        f" before, {len(report.invalid)} problems in bad rows skipped, {len(report.refused)}"
-        f" refused"
+        f"{args.kind}: {report.imported} rows imported, {report.already_imported} imported before"
+        + (f", {skipped} bad rows skipped" if skipped else "")
+        + (f", {len(report.refused)} refused" if report.refused else "")
     )
     for refused in report.refused:
         print(

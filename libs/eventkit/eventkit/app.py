@@ -38,7 +38,14 @@ from eventkit.consistency import NotCaughtUp, StreamVersions, wait_for_version
 from eventkit.errors import Forbidden
 from eventkit.guard import PRINCIPAL_KEY
 from eventkit.http import CurrentUser, JsonErrorHttpToolsProtocol, create_http_app
-from eventkit.idempotency import HEADER, REPLAYED_HEADER, Replayed, check_reuse, command_key
+from eventkit.idempotency import (
+    HEADER,
+    REPLAYED_HEADER,
+    Replayed,
+    check_reuse,
+    command_key,
+    owner_of,
+)
 from eventkit.ledger import Ledgers
 from eventkit.ledger_http import ledger_router
 from eventkit.logging import configure_logging
@@ -192,7 +199,13 @@ async def idempotent(
     if not isinstance(principal, Principal):
         return  # a route served without a token decides nothing worth remembering
     path = request.url.path + ("?" + request.url.query if request.url.query else "")
-    key = command_key(principal.sub, idempotency_key, request.method, path, await request.body())
+    key = command_key(
+        owner_of(idempotency_key, principal.sub),
+        idempotency_key,
+        request.method,
+        path,
+        await request.body(),
+    )
     remembered = await runtime.store.recall(key.sub, key.key)
     if remembered is not None:
         raise Replayed(check_reuse(key, remembered))

@@ -6,7 +6,9 @@ answer is kept under the key, in the command's own transaction (:meth:`~eventkit
 .StoreSession.remember`): the effect and the memory of it commit together or not at all. Sent
 again, the kept answer comes back (with ``Idempotent-Replayed: true``) and nothing is appended.
 
-- A key belongs to the caller (the token's subject): two callers never share one.
+- A key belongs to the caller (the token's subject): two callers never share one — except a
+  ledger's (``ledger:…``, :mod:`eventkit.ledger`), which belongs to the service, so that a paper
+  ledger imported by one member of staff and again by another is recorded once.
 - The same key with a different request (another route or body) is refused: 422
   ``idempotency_key_reused``.
 - Two requests with one key at the same moment: one commits, the other is refused with 409
@@ -57,6 +59,14 @@ class Remembered:
 
     fingerprint: str
     answer: dict[str, Any]
+
+
+LEDGER_PREFIX = "ledger:"
+
+
+def owner_of(key: str, sub: str) -> str:
+    """Whose the key is: the caller's, or the service's for a ledger row's."""
+    return LEDGER_PREFIX if key.startswith(LEDGER_PREFIX) else sub
 
 
 def command_key(sub: str, key: str, method: str, path: str, body: bytes) -> CommandKey:

@@ -15,7 +15,8 @@ Importing the same file again adds nothing: every command of a row goes with an 
 column if the ledger numbers its rows, else a hash of its content and of how many identical rows
 came before it in the file (two anonymous visitors logged alike on one day are two rows) — and
 the step. A command sent again is answered from what was kept, so an import interrupted half way
-is finished by running it again.
+is finished by running it again — by whoever runs it: a ledger's keys are the service's, not
+the caller's.
 
 Services list their ledgers under the entry point group ``anju.ledgers``
 (:func:`installed`), so the command-line tool finds every kind without importing the services.
@@ -43,6 +44,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from eventkit.errors import Invalid, NotFound, Rejected
+from eventkit.idempotency import LEDGER_PREFIX
 
 ENTRY_POINTS = "anju.ledgers"
 MAX_ROWS = 100_000
@@ -424,7 +426,7 @@ async def _send_row(kind: str, row: PlannedRow, send: Send) -> tuple[bool, dict[
     fresh = False
     for step in row.steps:
         path = step.path.format(**ids)
-        answer = await _send(send, step, path, f"ledger:{kind}:{row.key}:{step.name}")
+        answer = await _send(send, step, path, f"{LEDGER_PREFIX}{kind}:{row.key}:{step.name}")
         if answer.status >= 300:
             error = answer.body.get("error", {}) if isinstance(answer.body, dict) else {}
             return fresh, {

@@ -119,6 +119,10 @@ async def test_a_reception_ledger_imported_twice_adds_nothing(service: StationCl
     assert again.status_code == 200, again.text
     assert (again.json()["imported"], again.json()["already_imported"]) == (0, 4)
     assert await streams(service, "reception") == logged
+    # A ledger's rows are the service's: another clerk importing it records nothing either.
+    other = await upload(service, "receptions", RECEPTIONS, clerk(service, "desk-2"))
+    assert (other.json()["imported"], other.json()["already_imported"]) == (0, 4)
+    assert await streams(service, "reception") == logged
 
     # Each visit carries the ledger's day, in the community's time zone, and is audited.
     dates = set()
