@@ -12,3 +12,5 @@ class QueryConfig:
     last 12 months."""
     dashboard_suppression_threshold: int = 5
     """Smaller counts of sensitive groups are suppressed for aggregate-only callers."""
+    export_max_rows: int = 50_000
+    """The most records one export of a board or figure holds."""

@@ -71,6 +71,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -78,6 +79,7 @@ import asyncpg
 from anju_contracts.mediation import Tier
 from anju_contracts.registry import FlagType
 from anju_contracts.station import GatheringKind
+from anju_query.application import labels
 from anju_query.application.disputes import Audience
 from anju_query.application.models import Page, ReadModel
 from anju_query.application.permissions import PERMISSIONS, READ_DASHBOARD_DETAILS
@@ -431,6 +433,44 @@ class Dashboard(ReadModel):
     figures: dict[str, FigureValue]
     rates: dict[str, RateValue]
 
+    def export_rows(self) -> list[dict[str, Any]]:
+        """The dashboard as a table (its CSV and XLSX export): a row per figure, each followed
+        by a row per group of it, then a row per rate; with the Chinese labels of the report."""
+        rows: list[dict[str, Any]] = []
+
+        def row(
+            kind: str,
+            name: str,
+            label: str,
+            group: str | None,
+            value: float | None,
+            suppressed: bool,
+            description: str,
+        ) -> None:
+            rows.append(
+                {
+                    "kind": kind,
+                    "name": name,
+                    "label": label,
+                    "group": group,
+                    "group_label": None if group is None else labels.group_label(group),
+                    "value": value,
+                    "suppressed": suppressed,
+                    "from": self.from_date.isoformat(),
+                    "to": self.to_date.isoformat(),
+                    "description": description,
+                }
+            )
+
+        for name, f in self.figures.items():
+            label = labels.figure_label(name)
+            row("figure", name, label, None, f.value, f.value is None, f.description)
+            for group, value in f.by.items():
+                row("figure", name, label, group, value, value is None, f.description)
+        for name, r in self.rates.items():
+            row("rate", name, labels.RATES[name], None, r.value, False, r.description)
+        return rows
+
 
 class FigureRecord(ReadModel):
     id: UUID
@@ -608,3 +648,4 @@ async def figure_records(
         limit=limit,
         offset=offset,
     )
+

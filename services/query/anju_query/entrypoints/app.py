@@ -32,6 +32,7 @@ def create_app(settings: QuerySettings, *, clock: Clock = utcnow) -> FastAPI:
     config = QueryConfig(
         active_volunteer_monthly_hours=settings.active_volunteer_monthly_hours,
         dashboard_suppression_threshold=settings.dashboard_suppression_threshold,
+        export_max_rows=settings.export_max_rows,
     )
     routers = [
         router,
