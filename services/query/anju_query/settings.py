@@ -27,3 +27,6 @@ class QuerySettings(ServiceSettings):
     """The most records one CSV or XLSX export of a board or figure holds; beyond it the export
     is refused (413 ``export_too_large``) until the filters are narrowed
     (``ANJU_QUERY_EXPORT_MAX_ROWS``)."""
+    report_appendix_rows: int = Field(default=100, ge=0, le=10_000)
+    """The records of each figure the printable report lists in its appendix; more are counted
+    ("and N more") (``ANJU_QUERY_REPORT_APPENDIX_ROWS``)."""

@@ -70,7 +70,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -649,3 +649,38 @@ async def figure_records(
         offset=offset,
     )
 
+
+def months_of(period: Period) -> list[date]:
+    """The first day of each calendar month the period touches, in order."""
+    months: list[date] = []
+    month = period.first.replace(day=1)
+    while month <= period.last:
+        months.append(month)
+        month = (month.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return months
+
+
+async def monthly(
+    conn: asyncpg.Connection, scope: Scope, name: str, period: Period
+) -> dict[date, float]:
+    """The figure ``name`` per calendar month of the period (by the first day of the month),
+    from the same records as the dashboard's: counted, or summed for a summed figure; a month
+    without records is 0. A sensitive figure is not broken down for aggregate-only callers."""
+    figure = FIGURES.get(name)
+    if figure is None:
+        raise UnknownFigure(f"no figure {name!r}", figure=name, figures=sorted(FIGURES))
+    if figure.sensitive and not sees_details(scope):
+        raise FigureRecordsHidden(
+            "a sensitive figure is broken down for directors only", figure=name
+        )
+    p = Params()
+    rows = await conn.fetch(
+        f"""
+        SELECT date_trunc('month', x.on_date)::date AS month, count(*) AS n,
+               coalesce(sum(x.amount), 0) AS total
+        FROM ({figure.records(scope, p, period)}) x GROUP BY 1
+        """,
+        *p.values,
+    )
+    found = {r["month"]: _number(r["total"] if figure.summed else r["n"]) for r in rows}
+    return {month: found.get(month, 0) for month in months_of(period)}
