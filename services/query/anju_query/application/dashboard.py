@@ -70,7 +70,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 from uuid import UUID
 
@@ -653,10 +653,10 @@ async def figure_records(
 def months_of(period: Period) -> list[date]:
     """The first day of each calendar month the period touches, in order."""
     months: list[date] = []
-    month = period.first.replace(day=1)
-    while month <= period.last:
-        months.append(month)
-        month = (month.replace(day=28) + timedelta(days=4)).replace(day=1)
+    year, month = period.first.year, period.first.month
+    while (year, month) <= (period.last.year, period.last.month):  # never past 9999-12
+        months.append(date(year, month, 1))
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
     return months
 
 

@@ -40,7 +40,8 @@ figure { margin: 0.8em 0; }
 svg.chart { max-width: 100%; height: auto; }
 @page { size: A4; margin: 16mm 14mm; }
 @media print {
-  body { margin: 0; max-width: none; padding: 0; }
+  body { margin: 0; max-width: none; padding: 0; font-size: 10pt; }
+  th, td { padding: 0.15em 0.4em; }
   section.charts, section.appendix { break-before: page; }
   tr, figure, h3 { break-inside: avoid; }
   h3 { break-after: avoid; }

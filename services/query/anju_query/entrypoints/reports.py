@@ -24,6 +24,7 @@ from anju_query.entrypoints.dashboard import From, To
 from anju_query.entrypoints.http import NowDep, check_range, query_router, scope_for
 from eventkit import audit
 from eventkit.app import CONFIG, RuntimeDep
+from eventkit.http import ErrorBody
 
 ReportScope = Annotated[Scope, Depends(scope_for(READ_REPORT))]
 Config = Annotated[QueryConfig, CONFIG]
@@ -37,7 +38,11 @@ _FILES: dict[int | str, dict[str, Any]] = {
             "application/pdf": {"schema": {"type": "string", "format": "binary"}},
             "text/html": {"schema": {"type": "string"}},
         },
-    }
+    },
+    404: {
+        "model": ErrorBody,
+        "description": "No such community, or none the caller's areas reach.",
+    },
 }
 
 

@@ -700,6 +700,12 @@ async def test_a_bad_report_request_is_a_4xx_with_a_code(world: World) -> None:
         **{"from": "2001-01-01", "to": "2025-01-01"},
     )
     assert decades.json()["error"]["code"] == "report_period_too_long"
+    for first, last in [("0001-01-01", "0001-01-31"), ("9999-11-01", "9999-12-31")]:
+        edge = await _get(
+            world, "/reports/community", director, community_id=c, format="html",
+            **{"from": first, "to": last},
+        )  # fmt: skip
+        assert "本期无数据" in edge.text  # charts of nothing, at the ends of the calendar
     odd = await _get(
         world, "/reports/community", director, status=422, community_id=c, format="docx", **PERIOD
     )
