@@ -89,6 +89,7 @@ def _bars(d: Drawing, chart: Chart) -> None:
         legend.x, legend.y = 50, HEIGHT - 28
         legend.fontName, legend.fontSize = FONT, 8
         legend.columnMaximum = 1
+        legend.alignment = "right"  # the swatch, then its name
         legend.deltax = 70
         legend.dx = legend.dy = 7
         legend.colorNamePairs = [(_colour(n), s.name) for n, s in enumerate(chart.series)]

@@ -152,8 +152,9 @@ def report_pdf(report: CommunityReport) -> bytes:
     for pillar in report.pillars:
         if not pillar.charts:
             continue
-        story.append(_p(pillar.title, _H3))
-        story.extend(KeepTogether([drawing(c), Spacer(1, 4 * mm)]) for c in pillar.charts)
+        first, *rest = pillar.charts  # the pillar's title stays with its first chart
+        story.append(KeepTogether([_p(pillar.title, _H3), drawing(first), Spacer(1, 4 * mm)]))
+        story.extend(KeepTogether([drawing(c), Spacer(1, 4 * mm)]) for c in rest)
     story += [PageBreak(), _p("附录：数据明细", _H2)]
     story += _appendix(report)
     doc.build(story, onFirstPage=_footer, onLaterPages=_footer)

@@ -164,9 +164,9 @@ def _exporting(endpoint: Callable[..., Awaitable[Any]], answer: type[Any], paged
         bound = config.export_max_rows
         if paged:
             kwargs.update(limit=bound + 1, offset=0)
-        answer = await endpoint(**kwargs)
+        result = await endpoint(**kwargs)
         if paged:
-            total = int(getattr(answer, "total", len(answer.items)))
+            total = int(getattr(result, "total", len(result.items)))
             if total > bound:
                 raise ExportTooLarge(
                     "more records than an export holds: narrow the filters (a shorter period, "
@@ -174,9 +174,9 @@ def _exporting(endpoint: Callable[..., Awaitable[Any]], answer: type[Any], paged
                     records=total,
                     max_rows=bound,
                 )
-            table = Table.of(records_of(answer.items), item_model)
+            table = Table.of(records_of(result.items), item_model)
         else:
-            table = Table.of(answer.export_rows(), None)
+            table = Table.of(result.export_rows(), None)
         title = export_request.url.path.strip("/").replace("/", "-")
         body = await run_in_threadpool(_render, table, fmt, title)
         filename = _filename(export_request, fmt)
