@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from anju_cli.state import dev_secret
-from anju_devtools import manifest
+from anju_devtools import manifest, report
 from anju_devtools.devstack import ServiceSpec, run_stack
 from eventkit.auth import Role, issue_token
 
@@ -156,6 +156,12 @@ def add_commands(sub: Any, root: Path) -> None:
         help="leave out the history since May 2023 (the paper ledgers of the report's period)",
     )
     demo.set_defaults(func=lambda a: cmd_demo(root, a))
+
+    report.add_parser(
+        sub,
+        root,
+        lambda subject, roles, areas: issue_token(_secret(root), subject, roles, areas),
+    )
 
     contracts = sub.add_parser("contracts", help="regenerate JSON Schema and AsyncAPI files")
     contracts.add_argument("--check", action="store_true", help="only report stale files")

@@ -23,3 +23,10 @@ class QuerySettings(ServiceSettings):
     dashboard_suppression_threshold: int = Field(default=5, ge=1, le=100)
     """Below this many (and above zero), a sensitive group's count on the dashboard is shown
     only to callers who may read its details (``ANJU_QUERY_DASHBOARD_SUPPRESSION_THRESHOLD``)."""
+    export_max_rows: int = Field(default=50_000, ge=1, le=1_000_000)
+    """The most records one CSV or XLSX export of a board or figure holds; beyond it the export
+    is refused (413 ``export_too_large``) until the filters are narrowed
+    (``ANJU_QUERY_EXPORT_MAX_ROWS``)."""
+    report_appendix_rows: int = Field(default=100, ge=0, le=10_000)
+    """The records of each figure the printable report lists in its appendix; more are counted
+    ("and N more") (``ANJU_QUERY_REPORT_APPENDIX_ROWS``)."""

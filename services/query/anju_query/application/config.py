@@ -12,3 +12,7 @@ class QueryConfig:
     last 12 months."""
     dashboard_suppression_threshold: int = 5
     """Smaller counts of sensitive groups are suppressed for aggregate-only callers."""
+    export_max_rows: int = 50_000
+    """The most records one export of a board or figure holds."""
+    report_appendix_rows: int = 100
+    """The records of each figure listed in the printable report's appendix."""

@@ -75,6 +75,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -82,6 +83,7 @@ import asyncpg
 from anju_contracts.mediation import Tier
 from anju_contracts.registry import FlagType
 from anju_contracts.station import GatheringKind
+from anju_query.application import labels
 from anju_query.application.disputes import Audience
 from anju_query.application.models import Page, ReadModel
 from anju_query.application.permissions import PERMISSIONS, READ_DASHBOARD_DETAILS
@@ -435,6 +437,44 @@ class Dashboard(ReadModel):
     figures: dict[str, FigureValue]
     rates: dict[str, RateValue]
 
+    def export_rows(self) -> list[dict[str, Any]]:
+        """The dashboard as a table (its CSV and XLSX export): a row per figure, each followed
+        by a row per group of it, then a row per rate; with the Chinese labels of the report."""
+        rows: list[dict[str, Any]] = []
+
+        def row(
+            kind: str,
+            name: str,
+            label: str,
+            group: str | None,
+            value: float | None,
+            suppressed: bool,
+            description: str,
+        ) -> None:
+            rows.append(
+                {
+                    "kind": kind,
+                    "name": name,
+                    "label": label,
+                    "group": group,
+                    "group_label": None if group is None else labels.group_label(group),
+                    "value": value,
+                    "suppressed": suppressed,
+                    "from": self.from_date.isoformat(),
+                    "to": self.to_date.isoformat(),
+                    "description": description,
+                }
+            )
+
+        for name, f in self.figures.items():
+            label = labels.figure_label(name)
+            row("figure", name, label, None, f.value, f.value is None, f.description)
+            for group, value in f.by.items():
+                row("figure", name, label, group, value, value is None, f.description)
+        for name, r in self.rates.items():
+            row("rate", name, labels.RATES[name], None, r.value, False, r.description)
+        return rows
+
 
 class FigureRecord(ReadModel):
     id: UUID
@@ -612,3 +652,39 @@ async def figure_records(
         limit=limit,
         offset=offset,
     )
+
+
+def months_of(period: Period) -> list[date]:
+    """The first day of each calendar month the period touches, in order."""
+    months: list[date] = []
+    year, month = period.first.year, period.first.month
+    while (year, month) <= (period.last.year, period.last.month):  # never past 9999-12
+        months.append(date(year, month, 1))
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months
+
+
+async def monthly(
+    conn: asyncpg.Connection, scope: Scope, name: str, period: Period
+) -> dict[date, float]:
+    """The figure ``name`` per calendar month of the period (by the first day of the month),
+    from the same records as the dashboard's: counted, or summed for a summed figure; a month
+    without records is 0. A sensitive figure is not broken down for aggregate-only callers."""
+    figure = FIGURES.get(name)
+    if figure is None:
+        raise UnknownFigure(f"no figure {name!r}", figure=name, figures=sorted(FIGURES))
+    if figure.sensitive and not sees_details(scope):
+        raise FigureRecordsHidden(
+            "a sensitive figure is broken down for directors only", figure=name
+        )
+    p = Params()
+    rows = await conn.fetch(
+        f"""
+        SELECT date_trunc('month', x.on_date)::date AS month, count(*) AS n,
+               coalesce(sum(x.amount), 0) AS total
+        FROM ({figure.records(scope, p, period)}) x GROUP BY 1
+        """,
+        *p.values,
+    )
+    found = {r["month"]: _number(r["total"] if figure.summed else r["n"]) for r in rows}
+    return {month: found.get(month, 0) for month in months_of(period)}

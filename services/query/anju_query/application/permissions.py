@@ -45,6 +45,7 @@ READ_MEETINGS = "read_meetings"
 READ_WORK_ITEMS = "read_work_items"
 READ_DASHBOARD = "read_dashboard"
 READ_DASHBOARD_DETAILS = "read_dashboard_details"
+READ_REPORT = "read_report"
 
 PERMISSIONS = Permissions.of(
     "query",
@@ -150,6 +151,11 @@ PERMISSIONS = Permissions.of(
         READ_DASHBOARD_DETAILS: (
             (DIRECTOR,),
             "small counts of sensitive groups on the dashboard, and the records behind them",
+        ),
+        READ_REPORT: (
+            (DIRECTOR,),
+            "the community's printable report (PDF, HTML): its figures, charts and the records "
+            "behind them",
         ),
     },
 )

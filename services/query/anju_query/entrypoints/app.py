@@ -11,6 +11,7 @@ from anju_query.entrypoints import (
     governance,
     health,
     organisations,
+    reports,
     station,
     volunteering,
 )
@@ -32,6 +33,8 @@ def create_app(settings: QuerySettings, *, clock: Clock = utcnow) -> FastAPI:
     config = QueryConfig(
         active_volunteer_monthly_hours=settings.active_volunteer_monthly_hours,
         dashboard_suppression_threshold=settings.dashboard_suppression_threshold,
+        export_max_rows=settings.export_max_rows,
+        report_appendix_rows=settings.report_appendix_rows,
     )
     routers = [
         router,
@@ -42,6 +45,7 @@ def create_app(settings: QuerySettings, *, clock: Clock = utcnow) -> FastAPI:
         station.router,
         governance.router,
         dashboard.router,
+        reports.router,
     ]
     app = service_app(runtime, routers, config=config)
     app.state.clock = clock

@@ -12,7 +12,7 @@ from datetime import date
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Depends, Query, Request
 
 from anju_query.application.config import QueryConfig
 from anju_query.application.dashboard import (
@@ -24,7 +24,7 @@ from anju_query.application.dashboard import (
 )
 from anju_query.application.permissions import READ_DASHBOARD
 from anju_query.application.scope import Scope
-from anju_query.entrypoints.http import Limit, Offset, check_range, read_your_writes, scope_for
+from anju_query.entrypoints.http import Limit, Offset, check_range, query_router, scope_for
 from eventkit import audit
 from eventkit.app import CONFIG, RuntimeDep
 
@@ -36,7 +36,7 @@ Community = Annotated[
 From = Annotated[date, Query(alias="from", description="the period's first UTC day")]
 To = Annotated[date, Query(alias="to", description="the period's last UTC day (included)")]
 
-router = APIRouter(dependencies=[Depends(read_your_writes)])
+router = query_router()
 
 
 def _period(community_id: UUID | None, from_date: date, to_date: date) -> Period:

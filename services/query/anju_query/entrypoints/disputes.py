@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Depends, Query, Request
 
 from anju_contracts.mediation import Category, Sensitivity, Tier
 from anju_query.application.disputes import (
@@ -40,7 +40,7 @@ from anju_query.entrypoints.http import (
     Offset,
     PetitionsScope,
     SignalsScope,
-    read_your_writes,
+    query_router,
 )
 from eventkit import audit
 from eventkit.app import RuntimeDep
@@ -55,7 +55,7 @@ def audience_of(principal: CurrentUser) -> Audience:
 
 AudienceDep = Annotated[Audience, Depends(audience_of)]
 
-router = APIRouter(dependencies=[Depends(read_your_writes)])
+router = query_router()
 
 
 @router.get("/disputes", tags=["disputes"])

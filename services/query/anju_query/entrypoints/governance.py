@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Depends, Query, Request
 
 from anju_contracts.governance import (
     MEETING_KIND_PATTERN,
@@ -40,7 +40,7 @@ from anju_query.entrypoints.http import (
     NowDep,
     Offset,
     check_range,
-    read_your_writes,
+    query_router,
     scope_for,
 )
 from eventkit import audit
@@ -53,7 +53,7 @@ CommunityId = Annotated[UUID | None, Query(description="only this community's")]
 FromDate = Annotated[date | None, Query(alias="from", description="on or after (UTC day)")]
 ToDate = Annotated[date | None, Query(alias="to", description="on or before (UTC day)")]
 
-router = APIRouter(dependencies=[Depends(read_your_writes)])
+router = query_router()
 
 
 def _utc(value: datetime | None) -> datetime | None:

@@ -11,7 +11,7 @@ from datetime import date
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 
 from anju_contracts.health import ActivityKind
 from anju_query.application.health import (
@@ -31,14 +31,14 @@ from anju_query.application.permissions import (
     READ_HEALTH_VISITS,
 )
 from anju_query.application.scope import Scope
-from anju_query.entrypoints.http import Limit, NowDep, Offset, read_your_writes, scope_for
+from anju_query.entrypoints.http import Limit, NowDep, Offset, query_router, scope_for
 from eventkit.app import RuntimeDep
 
 VisitsScope = Annotated[Scope, Depends(scope_for(READ_HEALTH_VISITS))]
 CoverageScope = Annotated[Scope, Depends(scope_for(READ_HEALTH_COVERAGE))]
 ActivitiesScope = Annotated[Scope, Depends(scope_for(READ_HEALTH_ACTIVITIES))]
 
-router = APIRouter(dependencies=[Depends(read_your_writes)])
+router = query_router()
 
 
 @router.get("/health/visits", tags=["health"])

@@ -54,6 +54,7 @@ from anju_query.application.residents import DirectoryFilter, resident_profile, 
 from anju_query.application.scope import Scope
 from anju_query.application.service_requests import services_section
 from anju_query.application.station import station_section
+from anju_query.entrypoints.exports import Exportable
 from anju_query.projections import FOLLOWS
 from eventkit import audit
 from eventkit.access import VISIBLE_ID_SUFFIX
@@ -137,7 +138,14 @@ PetitionsScope = Annotated[Scope, Depends(scope_for(READ_PETITIONS))]
 Limit = Annotated[int, Query(ge=1, le=200)]
 Offset = Annotated[int, Query(ge=0, le=100_000)]
 
-router = APIRouter(dependencies=[Depends(read_your_writes)])
+
+def query_router() -> APIRouter:
+    """A router of the query API: read-your-writes on every route, and each board or table
+    exportable as CSV or XLSX (:mod:`anju_query.entrypoints.exports`)."""
+    return APIRouter(route_class=Exportable, dependencies=[Depends(read_your_writes)])
+
+
+router = query_router()
 
 
 @router.get("/residents", tags=["residents"])

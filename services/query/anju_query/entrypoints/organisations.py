@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 
 from anju_contracts.registry import OrganisationKind
 from anju_query.application.models import Page
@@ -24,7 +24,7 @@ from anju_query.application.organisations import (
 )
 from anju_query.application.permissions import READ_ORGANISATIONS
 from anju_query.application.scope import Scope
-from anju_query.entrypoints.http import Limit, Offset, read_your_writes, scope_for
+from anju_query.entrypoints.http import Limit, Offset, query_router, scope_for
 from eventkit.app import RuntimeDep
 from eventkit.errors import NotFound
 
@@ -35,7 +35,7 @@ class OrganisationNotFound(NotFound):
     code = "organisation_not_found"
 
 
-router = APIRouter(dependencies=[Depends(read_your_writes)])
+router = query_router()
 
 
 @router.get("/organisations", tags=["organisations"])

@@ -12,7 +12,7 @@ from datetime import date
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 
 from anju_contracts.station import GatheringKind, ServiceStatus
 from anju_query.application.models import Page
@@ -56,7 +56,7 @@ from anju_query.entrypoints.http import (
     Limit,
     Offset,
     check_range,
-    read_your_writes,
+    query_router,
     scope_for,
 )
 from eventkit.app import RuntimeDep
@@ -69,7 +69,7 @@ OpinionsScope = Annotated[Scope, Depends(scope_for(READ_STATION_OPINIONS))]
 RosterScope = Annotated[Scope, Depends(scope_for(READ_STATION_ROSTER))]
 Community = Annotated[UUID | None, Query(description="only this community's")]
 
-router = APIRouter(dependencies=[Depends(read_your_writes)])
+router = query_router()
 
 
 @router.get("/station/receptions", tags=["station"])

@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 
 from anju_contracts.volunteering import RequestKind, VolunteerKind
 from anju_query.application.config import QueryConfig
@@ -45,7 +45,7 @@ from anju_query.application.volunteers import (
     volunteer_hours,
     year_before,
 )
-from anju_query.entrypoints.http import Limit, NowDep, Offset, read_your_writes, scope_for
+from anju_query.entrypoints.http import Limit, NowDep, Offset, query_router, scope_for
 from eventkit.app import CONFIG, RuntimeDep
 
 RequestsScope = Annotated[Scope, Depends(scope_for(READ_SERVICE_REQUESTS))]
@@ -58,7 +58,7 @@ AreaId = Annotated[UUID | None, Query(description="a community, grid or building
 From = Annotated[date | None, Query(alias="from", description="on or after")]
 To = Annotated[date | None, Query(alias="to", description="on or before")]
 
-router = APIRouter(dependencies=[Depends(read_your_writes)])
+router = query_router()
 
 
 @router.get("/volunteering/requests", tags=["volunteering"])
