@@ -26,8 +26,8 @@ import httpx
 
 from eventkit.auth import Role, issue_token
 from eventkit.errors import DomainError
-from eventkit.idempotency import HEADER, REPLAYED_HEADER
-from eventkit.ledger import DEFAULT_ZONE, Answer, Options, installed, plan, read, run, zone
+from eventkit.ledger import DEFAULT_ZONE, Options, installed, plan, read, run, zone
+from eventkit.ledger_http import http_send
 
 
 class Bar:
@@ -126,25 +126,16 @@ async def _send(the_plan: Any, url: str, token: str, args: argparse.Namespace) -
     async with httpx.AsyncClient(
         base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=60
     ) as client:
-
-        async def send(method: str, path: str, body: dict[str, Any], key: str) -> Answer:
-            try:
-                response = await client.request(method, path, json=body, headers={HEADER: key})
-            except httpx.TransportError as error:
-                raise SystemExit(f"{url} does not answer ({type(error).__name__})") from error
-            return Answer(
-                response.status_code,
-                response.json() if response.content else None,
-                response.headers.get(REPLAYED_HEADER) == "true",
+        try:
+            return await run(
+                the_plan,
+                http_send(client),
+                skip_bad=args.skip_bad,
+                concurrency=args.concurrency,
+                progress=Bar(len(the_plan.rows)),
             )
-
-        return await run(
-            the_plan,
-            send,
-            skip_bad=args.skip_bad,
-            concurrency=args.concurrency,
-            progress=Bar(len(the_plan.rows)),
-        )
+        except httpx.TransportError as error:
+            raise SystemExit(f"{url} does not answer ({type(error).__name__})") from error
 
 
 def list_ledgers() -> int:

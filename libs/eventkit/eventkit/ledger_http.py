@@ -8,6 +8,7 @@ typed by hand, each with its idempotency key.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -30,24 +31,30 @@ from eventkit.ledger import (
 )
 
 
-def in_process(request: Request) -> tuple[httpx.AsyncClient, Send]:
-    """A client of this very app, carrying the caller's token, and a :data:`Send` over it."""
-    client = httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=request.app),
-        base_url="http://ledger.invalid",
-        headers={"Authorization": request.headers.get("authorization", "")},
-        timeout=60,
-    )
+def http_send(client: httpx.AsyncClient, headers: Mapping[str, str] | None = None) -> Send:
+    """A :data:`Send` over ``client``: each command with its idempotency key (and ``headers``,
+    e.g. a token), answered with its status, body and whether it was replayed."""
+    given = dict(headers or {})
 
     async def send(method: str, path: str, body: dict[str, Any], key: str) -> Answer:
-        response = await client.request(method, path, json=body, headers={HEADER: key})
+        response = await client.request(method, path, json=body, headers={**given, HEADER: key})
         return Answer(
             response.status_code,
             response.json() if response.content else None,
             response.headers.get(REPLAYED_HEADER) == "true",
         )
 
-    return client, send
+    return send
+
+
+def in_process(request: Request) -> httpx.AsyncClient:
+    """A client of this very app, carrying the caller's token."""
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=request.app),
+        base_url="http://ledger.invalid",
+        headers={"Authorization": request.headers.get("authorization", "")},
+        timeout=60,
+    )
 
 
 def ledger_router(ledgers: Ledgers) -> APIRouter:
@@ -89,8 +96,7 @@ def ledger_router(ledgers: Ledgers) -> APIRouter:
         ledger = ledgers.get(kind)
         options = Options(area_id=area_id, zone=zone(time_zone))
         the_plan = plan(ledger, read(await request.body()), options)
-        client, send = in_process(request)
-        async with client:
-            return await run(the_plan, send, skip_bad=skip_bad)
+        async with in_process(request) as client:
+            return await run(the_plan, http_send(client), skip_bad=skip_bad)
 
     return router
