@@ -12,7 +12,8 @@ Topic ``governance.events``, key = stream id. Streams:
   referred by the station — an owner organisation and co-organisations, a responsible person,
   a deadline and a priority: assigned, received (签收) within a time limit, progress, a
   completion report, verification by someone other than the owner (验收), closed (销号),
-  reopened within a window; deadline extensions by the convener with a reason; and the
+  reopened within a window, or withdrawn when what opened it no longer stands (an escalation
+  mediation withdrew); deadline extensions by the convener with a reason; and the
   supervision (督办) the scheduler derives, once per colour and deadline: blue when receipt is
   late, yellow when the deadline is near, red when it has passed.
 
@@ -98,6 +99,10 @@ class WorkItemStatus(StrEnum):
     COMPLETION_REPORTED = "completion_reported"
     VERIFIED = "verified"
     CLOSED = "closed"
+    WITHDRAWN = "withdrawn"
+    """Off the work list without being done: what opened it no longer stands (an escalation to
+    the community tier that mediation withdrew). Terminal, like ``closed``, but neither on time
+    nor late: no supervision, no completion figure."""
 
 
 class SupervisionColour(StrEnum):
@@ -352,6 +357,25 @@ class WorkItemReopened(Event):
     reopened_at: datetime
 
 
+class WorkItemWithdrawn(Event):
+    """The item came off the work list without being done, because what opened it no longer
+    stands: the escalation of dispute ``dispute_id`` to the community tier was withdrawn
+    (``mediation.DisputeEscalationsWithdrawn``: a fact from a paper ledger, dated before that
+    automatic escalation, shows the dispute was still being worked below the community then).
+    Terminal: no supervision is raised for it, it counts as neither closed on time nor late, and
+    nothing more happens to it; its history stays. An item closed (销号) before the withdrawal
+    came in stays closed."""
+
+    event_type: ClassVar[str] = "governance.WorkItemWithdrawn"
+
+    item_id: UUID
+    dispute_id: UUID
+    """The dispute whose escalation to the community tier opened the item."""
+    reason: str = Field(min_length=1, max_length=500)
+    withdrawn_by: str
+    withdrawn_at: datetime
+
+
 class DeadlineExtended(Event):
     """The convener moved the deadline, with a reason kept in the item's history."""
 
@@ -397,6 +421,7 @@ EVENTS: tuple[type[Event], ...] = (
     VerificationFailed,
     WorkItemClosed,
     WorkItemReopened,
+    WorkItemWithdrawn,
     DeadlineExtended,
     SupervisionRaised,
 )

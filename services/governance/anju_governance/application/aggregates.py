@@ -18,6 +18,7 @@ from anju_contracts.governance import (
     WorkItemOpened,
     WorkItemReceived,
     WorkItemReopened,
+    WorkItemWithdrawn,
 )
 from anju_governance.application.permissions import PERMISSIONS
 from anju_governance.domain import items, meetings
@@ -60,7 +61,7 @@ def supervision_follow(near: timedelta) -> Follow:
             receipt = getattr(event, "receipt_due_by", None)
             if isinstance(event, WorkItemOpened | WorkItemAssigned) and receipt is not None:
                 await session.schedule(RECEIPT_DUE, key, receipt, {"due_by": receipt.isoformat()})
-            if isinstance(event, WorkItemReceived | WorkItemClosed):
+            if isinstance(event, WorkItemReceived | WorkItemClosed | WorkItemWithdrawn):
                 await session.cancel(RECEIPT_DUE, key)
             deadline = None
             if isinstance(event, WorkItemOpened | WorkItemReopened):
@@ -76,7 +77,7 @@ def supervision_follow(near: timedelta) -> Follow:
                 payload = {"due_by": deadline.isoformat()}
                 await session.schedule(DEADLINE_NEAR, key, deadline - near, payload)
                 await session.schedule(OVERDUE, key, deadline, payload)
-            if isinstance(event, CompletionReported | WorkItemClosed):
+            if isinstance(event, CompletionReported | WorkItemClosed | WorkItemWithdrawn):
                 await session.cancel(DEADLINE_NEAR, key)
                 await session.cancel(OVERDUE, key)
 

@@ -1,6 +1,8 @@
 """What governance keeps of others' facts in its own tables, beyond the kernel's mirror of the
-registry: the liaisons of partner organisations (a red notice names them) and where each
-dispute is (a dispute escalated to the community becomes a work item there).
+registry: the liaisons of partner organisations (a red notice names them), where each
+dispute is (a dispute escalated to the community becomes a work item there), and which work
+items each dispute's escalations opened, in the order they came (mediation withdrawing the
+latest escalation to the community withdraws the item it opened).
 
 Kept by the policies in the transaction of the event's inbox row; read through :class:`Mirror`
 (:class:`PostgresMirror`, or :class:`MemoryMirror` in handler tests).
@@ -31,6 +33,25 @@ CREATE TABLE IF NOT EXISTS governance_disputes (
     category     text NOT NULL,
     sensitive    boolean NOT NULL
 );
+-- ``sequence``: the escalation's place in the dispute's stream. Items opened before this table
+-- was kept are found in the store once, in the order they were opened, without it.
+DO $$
+BEGIN
+    IF to_regclass('governance_dispute_items') IS NULL THEN
+        CREATE TABLE governance_dispute_items (
+            opened     bigint GENERATED ALWAYS AS IDENTITY,
+            dispute_id uuid NOT NULL,
+            item_id    uuid PRIMARY KEY,
+            sequence   integer
+        );
+        CREATE INDEX governance_dispute_items_dispute
+            ON governance_dispute_items (dispute_id, opened);
+        INSERT INTO governance_dispute_items (dispute_id, item_id)
+        SELECT (data->'source'->>'id')::uuid, (data->>'item_id')::uuid FROM events
+        WHERE type = 'governance.WorkItemOpened' AND data->'source'->>'record' = 'dispute'
+        ORDER BY position;
+    END IF;
+END $$;
 """
 
 
@@ -48,6 +69,20 @@ class Mirror(Protocol):
     async def liaisons(self, session: StoreSession, organisation_id: UUID) -> list[Liaison]: ...
 
     async def dispute(self, session: StoreSession, dispute_id: UUID) -> DisputePlace | None: ...
+
+    async def keep_dispute_item(
+        self, session: StoreSession, dispute_id: UUID, item_id: UUID, sequence: int
+    ) -> None:
+        """The item an escalation of the dispute opened (``sequence``: the escalation's place in
+        the dispute's stream), after those opened before it."""
+        ...
+
+    async def latest_dispute_item(
+        self, session: StoreSession, dispute_id: UUID, before: int
+    ) -> UUID | None:
+        """The work item the dispute's latest escalation to the community before ``before`` (a
+        place in its stream) opened, if any."""
+        ...
 
 
 def _conn(session: StoreSession) -> asyncpg.Connection:
@@ -82,6 +117,33 @@ class PostgresMirror:
             row["category"],
             row["sensitive"],
         )
+
+    async def keep_dispute_item(
+        self, session: StoreSession, dispute_id: UUID, item_id: UUID, sequence: int
+    ) -> None:
+        await _conn(session).execute(
+            """
+            INSERT INTO governance_dispute_items (dispute_id, item_id, sequence)
+            VALUES ($1, $2, $3) ON CONFLICT (item_id) DO NOTHING
+            """,
+            dispute_id,
+            item_id,
+            sequence,
+        )
+
+    async def latest_dispute_item(
+        self, session: StoreSession, dispute_id: UUID, before: int
+    ) -> UUID | None:
+        item_id: UUID | None = await _conn(session).fetchval(
+            """
+            SELECT item_id FROM governance_dispute_items
+            WHERE dispute_id = $1 AND (sequence IS NULL OR sequence < $2)
+            ORDER BY opened DESC LIMIT 1
+            """,
+            dispute_id,
+            before,
+        )
+        return item_id
 
 
 async def keep_liaisons(
@@ -123,9 +185,21 @@ class MemoryMirror:
     def __init__(self) -> None:
         self.organisation_liaisons: dict[UUID, list[Liaison]] = {}
         self.disputes: dict[UUID, DisputePlace] = {}
+        self.dispute_items: dict[UUID, dict[UUID, int]] = {}
 
     async def liaisons(self, session: StoreSession, organisation_id: UUID) -> list[Liaison]:
         return self.organisation_liaisons.get(organisation_id, [])
 
     async def dispute(self, session: StoreSession, dispute_id: UUID) -> DisputePlace | None:
         return self.disputes.get(dispute_id)
+
+    async def keep_dispute_item(
+        self, session: StoreSession, dispute_id: UUID, item_id: UUID, sequence: int
+    ) -> None:
+        self.dispute_items.setdefault(dispute_id, {}).setdefault(item_id, sequence)
+
+    async def latest_dispute_item(
+        self, session: StoreSession, dispute_id: UUID, before: int
+    ) -> UUID | None:
+        kept = self.dispute_items.get(dispute_id, {})
+        return next((i for i, s in reversed(kept.items()) if s < before), None)

@@ -12,6 +12,11 @@ services' news.
   item without an owner, at the dispute's place (mirrored from ``DisputeRegistered``), with the
   tier's SLA end as its deadline. Its id is made of the dispute and the escalation, so an
   escalation delivered twice opens one item even past the policy's inbox.
+- **A withdrawn escalation**: mediation's ``DisputeEscalationsWithdrawn`` naming the community
+  tier (a ledger's fact dated before that automatic escalation: the dispute never got there)
+  withdraws the item the escalation opened — the dispute's latest to the community before the
+  withdrawal in the dispute's stream, as the mirror keeps them. Withdrawn once however often it
+  is delivered; an item the people already closed stays closed.
 """
 
 from __future__ import annotations
@@ -30,8 +35,15 @@ from anju_contracts.governance import (
     SourceRecord,
     SupervisionColour,
     WorkItemSource,
+    WorkItemWithdrawn,
 )
-from anju_contracts.mediation import CATALOG as MEDIATION, DisputeEscalated, DisputeRegistered, Tier
+from anju_contracts.mediation import (
+    CATALOG as MEDIATION,
+    DisputeEscalated,
+    DisputeEscalationsWithdrawn,
+    DisputeRegistered,
+    Tier,
+)
 from anju_contracts.registry import AreaPath, OrganisationChanged, OrganisationRegistered
 from anju_contracts.station import CATALOG as STATION, OpinionDestination, OpinionReferred
 from anju_governance.application.aggregates import (
@@ -145,6 +157,45 @@ async def open_from(
         await session.append(stream.id, 0, events, context=context, area=area_of(opening.path))
         assert cfg.items.follow is not None
         await cfg.items.follow(session, item_id, events)
+        if opening.source.record == SourceRecord.DISPUTE:
+            sequence = delivered.envelope.sequence
+            await cfg.mirror.keep_dispute_item(session, record_id, item_id, sequence)
+
+
+async def withdraw_for(
+    session: StoreSession, cfg: GovernanceConfig, delivered: Delivered, dispute_id: UUID
+) -> None:
+    """Withdraw the item the dispute's withdrawn escalation to the community opened, if any: the
+    latest before the withdrawal in the dispute's stream (delivered again after an escalation by
+    hand that followed it, it still finds the item it withdrew)."""
+    envelope = delivered.envelope
+    item_id = await cfg.mirror.latest_dispute_item(session, dispute_id, envelope.sequence)
+    if item_id is None:
+        return  # escalated before governance listened, or its item could not be opened
+    stream = await session.load(cfg.items.stream(item_id))
+    item = items.fold(stream.payloads)
+    assert item is not None
+    # when mediation recorded the withdrawal: the ledger's fact behind it predates the item
+    at = envelope.recorded_at or envelope.occurred_at
+    events = items.withdraw_escalated(
+        item, dispute_id=dispute_id, by=SOURCE, at=at, now=cfg.clock()
+    )
+    if not events:
+        return
+    withdrawn = events[0]
+    assert isinstance(withdrawn, WorkItemWithdrawn)
+    context = Context(
+        actor=SERVICE_ACTOR,
+        correlation_id=envelope.correlation_id or str(uuid.uuid4()),
+        causation_id=str(envelope.id),
+        occurred_at=withdrawn.withdrawn_at,
+    )
+    with counted(SOURCE, "withdraw_dispute_item"):
+        await session.append(
+            stream.id, stream.version, events, context=context, area=area_of(item.path)
+        )
+        assert cfg.items.follow is not None
+        await cfg.items.follow(session, item_id, events)
 
 
 async def _dispute_place(
@@ -187,6 +238,8 @@ def mediation_policy(cfg: GovernanceConfig) -> Policy:
             await open_from(
                 session, cfg, delivered, event.dispute_id, opening, action="open_dispute_item"
             )
+        elif isinstance(event, DisputeEscalationsWithdrawn) and Tier.COMMUNITY in event.withdrawn:
+            await withdraw_for(session, cfg, delivered, event.dispute_id)
 
     return Policy(name=MEDIATION_POLICY_NAME, catalogs=[MEDIATION], handle=handle)
 

@@ -8,11 +8,19 @@
                     ▲                                                                     │
                     └────────────── reopened (within the window) ←── closed (销号) ←─────┘
 
+    any state but closed ─withdrawn (what opened it no longer stands)→ withdrawn
+
 Verification is by someone other than the owner. Only the convener moves the deadline. The
 scheduler raises supervision once per colour and deadline: blue when the owner has not signed
 by ``receipt_due_by``, yellow when the deadline is near, red when it has passed — while the
 work is still the owner's to do (a reported completion stops the clock until it is verified or
 sent back).
+
+An item opened by a dispute's escalation to the community tier is withdrawn when mediation
+withdraws that escalation (a paper ledger's fact dated before it shows the dispute never got
+there): a terminal state of its own, neither on time nor late, supervised no more. An item the
+people already closed (销号) stays closed: its work was done and verified, and its history is the
+record of it; the withdrawal leaves it alone.
 """
 
 from __future__ import annotations
@@ -40,6 +48,7 @@ from anju_contracts.governance import (
     WorkItemReopened,
     WorkItemStatus,
     WorkItemVerified,
+    WorkItemWithdrawn,
 )
 from anju_contracts.registry import AreaPath
 from anju_governance.domain.errors import (
@@ -79,6 +88,7 @@ class WorkItem:
     completed_by: str | None = None
     completed_on_time: bool = False
     closed_at: datetime | None = None
+    withdrawn_at: datetime | None = None
     reopens: int = 0
     raised: frozenset[tuple[SupervisionColour, datetime]] = field(default_factory=frozenset)
 
@@ -161,6 +171,8 @@ def evolve(state: WorkItem | None, event: Event) -> WorkItem | None:
             closed_at=None,
             reopens=state.reopens + 1,
         )
+    if isinstance(event, WorkItemWithdrawn):
+        return replace(state, status=Status.WITHDRAWN, withdrawn_at=event.withdrawn_at)
     if isinstance(event, DeadlineExtended):
         return replace(state, deadline=event.to_deadline)
     if isinstance(event, SupervisionRaised):
@@ -401,6 +413,33 @@ def extend_deadline(
             reason=reason,
             extended_by=by,
             extended_at=now,
+        )
+    ]
+
+
+ESCALATION_WITHDRAWN = "the escalation that opened it was withdrawn"
+
+
+def withdraw_escalated(
+    state: WorkItem, *, dispute_id: UUID, by: str, at: datetime, now: datetime
+) -> list[Event]:
+    """Withdraw the item that dispute ``dispute_id``'s escalation to the community tier opened,
+    now that mediation withdrew that escalation (as of ``at``, when mediation recorded it).
+
+    Nothing when the item is withdrawn already (the withdrawal delivered twice) or was closed by
+    the people (its work was done and verified: it stays closed, its history intact). Dated
+    ``at``, but never before the item opened — the ledger's fact that withdrew the escalation
+    predates it — nor after ``now``."""
+    if state.status in (Status.CLOSED, Status.WITHDRAWN):
+        return []
+    assert state.source.id == dispute_id
+    return [
+        WorkItemWithdrawn(
+            item_id=state.id,
+            dispute_id=dispute_id,
+            reason=ESCALATION_WITHDRAWN,
+            withdrawn_by=by,
+            withdrawn_at=max(state.opened_at, min(at, now)),
         )
     ]
 

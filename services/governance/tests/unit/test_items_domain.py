@@ -1,11 +1,11 @@
 """The work item's decider: given events, when a command, then events — the lifecycle's rules,
-verification by someone other than the owner, the reopen window, and supervision once per
-colour and deadline."""
+verification by someone other than the owner, the reopen window, supervision once per colour and
+deadline, and the withdrawal of an item whose dispute escalation mediation withdrew."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 
@@ -19,6 +19,7 @@ from anju_contracts.governance import (
     WorkItemReceived,
     WorkItemSource,
     WorkItemStatus,
+    WorkItemWithdrawn,
 )
 from anju_contracts.registry import AreaPath
 from anju_governance.domain import items
@@ -51,6 +52,21 @@ def opened(*, owner: bool = True, deadline: datetime = NOW + timedelta(days=10))
         convener="director-1",
     )
     return items.open_item(uuid4(), opening, by="director-1", since=NOW, now=NOW, receipt=RECEIPT)
+
+
+def escalated(dispute_id: UUID, *, opened_at: datetime = NOW) -> list[Event]:
+    """An item without an owner, opened by the dispute's escalation to the community tier."""
+    opening = items.Opening(
+        title="社区级纠纷（water_leak）",
+        source=SourceLink(
+            source=WorkItemSource.MEDIATION, record=SourceRecord.DISPUTE, id=dispute_id
+        ),
+        path=AreaPath(community_id=uuid4()),
+        deadline=opened_at + timedelta(days=15),
+    )
+    return items.open_item(
+        uuid4(), opening, by="governance", since=opened_at, now=opened_at, receipt=RECEIPT
+    )
 
 
 def state(events: list[Event]) -> items.WorkItem:
@@ -193,3 +209,103 @@ def test_a_step_from_the_ledger_is_judged_by_its_own_date_whatever_was_raised_me
     assert isinstance(closing, WorkItemClosed)
     assert closing.on_time is True
     assert state(then(history, closed)).colour is None
+
+
+def test_an_item_whose_escalation_was_withdrawn_leaves_the_work_list() -> None:
+    dispute_id = uuid4()
+    # escalated on the clock last year (its SLA had run out by the ledger's days), seen red now
+    escalated_at = NOW - timedelta(days=300)
+    history = escalated(dispute_id, opened_at=escalated_at)
+    item = state(history)
+    history = then(
+        history, items.supervise(item, SupervisionColour.RED, due_by=item.deadline, now=NOW)
+    )
+    assert state(history).colour == SupervisionColour.RED
+    # the ledger's resolution, dated before the escalation, withdrew it; mediation recorded that now
+    withdrawn = items.withdraw_escalated(
+        state(history), dispute_id=dispute_id, by="governance", at=NOW, now=NOW
+    )
+    assert withdrawn == [
+        WorkItemWithdrawn(
+            item_id=item.id,
+            dispute_id=dispute_id,
+            reason="the escalation that opened it was withdrawn",
+            withdrawn_by="governance",
+            withdrawn_at=NOW,
+        )
+    ]
+    history = then(history, withdrawn)
+    after = state(history)
+    assert (after.status, after.colour, after.withdrawn_at) == (WorkItemStatus.WITHDRAWN, None, NOW)
+    # a withdrawal delivered again withdraws nothing more
+    assert (
+        items.withdraw_escalated(after, dispute_id=dispute_id, by="governance", at=NOW, now=NOW)
+        == []
+    )
+    # nobody works on it any more, and no supervision is raised for it
+    assert items.supervise(after, SupervisionColour.RED, due_by=after.deadline, now=NOW) == []
+    with pytest.raises(WrongItemState):
+        items.assign(
+            after,
+            owner=OWNER,
+            co_organisations=(),
+            responsible=None,
+            by="director-1",
+            now=NOW,
+            receipt=RECEIPT,
+        )
+    with pytest.raises(WrongItemState):
+        items.extend_deadline(
+            after, to=NOW + timedelta(days=30), reason="r", by="director-1", now=NOW
+        )
+
+
+def test_a_withdrawal_is_dated_no_earlier_than_the_item_and_no_later_than_now() -> None:
+    dispute_id = uuid4()
+    item = state(escalated(dispute_id))
+    (before,) = items.withdraw_escalated(
+        item, dispute_id=dispute_id, by="governance", at=NOW - timedelta(days=30), now=NOW
+    )
+    (ahead,) = items.withdraw_escalated(
+        item, dispute_id=dispute_id, by="governance", at=NOW + timedelta(days=1), now=NOW
+    )
+    assert isinstance(before, WorkItemWithdrawn)
+    assert isinstance(ahead, WorkItemWithdrawn)
+    assert before.withdrawn_at == ahead.withdrawn_at == NOW
+
+
+def test_a_withdrawal_takes_the_work_off_the_owner_but_leaves_a_closed_item_closed() -> None:
+    dispute_id = uuid4()
+    history = escalated(dispute_id)
+    history = then(
+        history,
+        items.assign(
+            state(history),
+            owner=OWNER,
+            co_organisations=(),
+            responsible="zhou",
+            by="director-1",
+            now=NOW,
+            receipt=RECEIPT,
+        ),
+    )
+    history = then(history, items.receive(state(history), by="zhou", speaks_for=None, now=NOW))
+    history = then(
+        history, items.report_completion(state(history), summary="done", by="zhou", now=NOW)
+    )
+    # reported done, not verified yet: withdrawn all the same
+    waiting = items.withdraw_escalated(
+        state(history), dispute_id=dispute_id, by="governance", at=NOW, now=NOW
+    )
+    assert state(then(history, waiting)).status == WorkItemStatus.WITHDRAWN
+    history = then(
+        history, items.verify(state(history), by="d-2", speaks_for=set(), note=None, now=NOW)
+    )
+    history = then(history, items.close(state(history), by="d-2", now=NOW))
+    # struck off by the people before the withdrawal came in: it stays closed, history and all
+    closed = state(history)
+    assert (
+        items.withdraw_escalated(closed, dispute_id=dispute_id, by="governance", at=NOW, now=NOW)
+        == []
+    )
+    assert closed.status == WorkItemStatus.CLOSED

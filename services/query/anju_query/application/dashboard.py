@@ -41,7 +41,8 @@ The figures (the record's day in brackets):
   ``volunteers_active``: volunteers with at least one approved hour served in the period (their
   first such day) — not the 12-month "active volunteer" rule of ``GET /volunteers``.
 - ``work_items_closed_on_time`` / ``work_items_closed_late``: governance work items closed in
-  the period, by whether they closed by their deadline (the day closed).
+  the period, by whether they closed by their deadline (the day closed); a withdrawn item (the
+  escalation that opened it was withdrawn) counts in neither.
 - ``satisfaction_ratings``: every satisfaction score (1–5) given in the period: the station's
   callbacks (the day called), dispute return visits (the mean of the parties asked, the day of
   the visit), delivered volunteering services (the day delivered); by where it came from. A
@@ -273,7 +274,8 @@ def _work_items(on_time: bool) -> Records:
                1::numeric AS amount, i.closed_event_id AS event_id,
                CASE WHEN i.sensitive THEN 'work_item' END AS audited
         FROM governance.work_items i
-        WHERE i.closed_at IS NOT NULL AND i.closed_on_time IS {"TRUE" if on_time else "NOT TRUE"}
+        WHERE i.closed_at IS NOT NULL AND i.status <> 'withdrawn'
+          AND i.closed_on_time IS {"TRUE" if on_time else "NOT TRUE"}
           AND {_within(p, period, day, "i.community_id")} AND {seen}
         """
 

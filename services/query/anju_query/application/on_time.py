@@ -5,7 +5,8 @@ by the convener or set again by a reopening —, in UTC days. Of the items due, 
 time* were closed (销号) and their completion had been reported by the deadline then in force
 (the ``on_time`` of their closing: the owner's part, which a slow verification does not spoil);
 *closed late* were closed otherwise; *open* are not closed (yet, or again: a reopened item is
-open until it is closed once more). The rate is closed on time over due.
+open until it is closed once more). The rate is closed on time over due. A withdrawn item (its
+escalation withdrawn: nobody's work) is not due at all.
 
 Only the items the caller may see count (a liaison: their organisations' own and co-owned
 ones); an item nobody owns yet counts under no organisation.
@@ -93,7 +94,7 @@ async def on_time_rates(
     p = Params()
     items = visible_items(p, scope, now)
     day = "(x.deadline AT TIME ZONE 'UTC')::date"
-    where = ["true"]
+    where = ["x.status <> 'withdrawn'"]
     if search.community_id is not None:
         where.append(f"x.community_id = {p(search.community_id)}")
     if search.from_date is not None:

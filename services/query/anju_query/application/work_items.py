@@ -11,7 +11,9 @@ while the work is still the owner's to do (unassigned, assigned, received, in pr
 (overdue) before yellow (deadline near); blue (receipt late) while it waits for the owner to
 sign for it. A deadline extension leaves the colours of the old deadline behind; a reported
 completion stops the clock until it is verified or sent back. An item is *overdue now* when the
-work is still the owner's to do and its deadline (as extended) has passed.
+work is still the owner's to do and its deadline (as extended) has passed. A *withdrawn* item
+(the escalation that opened it was withdrawn: the dispute never reached the community) is no
+one's work: no colour, never overdue, listed after the closed ones.
 """
 
 from __future__ import annotations
@@ -97,6 +99,8 @@ class WorkItemSummary(ReadModel):
     closed_at: datetime | None
     closed_on_time: bool | None
     """Its completion was reported by the deadline then in force."""
+    withdrawn_at: datetime | None
+    """When it came off the list without being done (status ``withdrawn``)."""
     reopens: int
     extensions: int
 
@@ -134,7 +138,8 @@ class WorkItemDetail(WorkItemSummary):
 
 class WorkItemBoard(Page[WorkItemSummary]):
     """The items the filter matches, the most urgent first (open ones by deadline, then the
-    closed ones), and their counts (over all of them, not only the page)."""
+    closed ones, then the withdrawn ones), and their counts (over all of them, not only the
+    page)."""
 
     by_status: dict[WorkItemStatus, int]
     by_colour: dict[SupervisionColour, int]
@@ -200,7 +205,7 @@ def _conditions(p: Params, search: ItemFilter) -> str:
     return " AND ".join(where)
 
 
-ORDER = "(x.status = 'closed'), x.deadline, x.item_id"
+ORDER = "(x.status IN ('closed', 'withdrawn')), (x.status = 'withdrawn'), x.deadline, x.item_id"
 
 
 async def matching_items(
@@ -333,6 +338,7 @@ def _summary(r: Mapping[str, Any]) -> dict[str, Any]:
         "opened_at": r["opened_at"],
         "closed_at": r["closed_at"],
         "closed_on_time": r["closed_on_time"],
+        "withdrawn_at": r["withdrawn_at"],
         "reopens": r["reopens"],
         "extensions": r["extensions"],
     }

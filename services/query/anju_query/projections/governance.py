@@ -12,7 +12,7 @@ attendees (their number is kept), its minutes and their corrections (whether the
 draft or confirmed, and how many corrections there are, is kept), an item's description, the
 notes of its progress, its completion summary and its verification note. Kept are the
 responsible person an item's board shows, and the reasons its history shows: a failed
-verification's, a reopening's, a deadline extension's.
+verification's, a reopening's, a deadline extension's, a withdrawal's.
 
 An item's status is derived from its events as the service's own model derives it (no event
 carries it); its supervision colour is the most pressing one raised for the deadline in force
@@ -48,6 +48,7 @@ from anju_contracts.governance import (
     WorkItemReceived,
     WorkItemReopened,
     WorkItemVerified,
+    WorkItemWithdrawn,
 )
 from anju_contracts.registry import AreaPath
 from eventkit.messages import Delivered
@@ -123,6 +124,7 @@ CREATE TABLE work_items (
     closed_at              timestamptz,
     closed_on_time         boolean,
     closed_event_id        uuid,
+    withdrawn_at           timestamptz,
     reopens                integer NOT NULL DEFAULT 0,
     extensions             integer NOT NULL DEFAULT 0,
     updated_at             timestamptz NOT NULL
@@ -325,8 +327,8 @@ def _decision(env: Envelope, e: DecisionRecorded) -> Row:
         opened_at = EXCLUDED.opened_at, received_at = NULL, received_late = NULL,
         percent = NULL, progress_at = NULL, completion_reported_at = NULL,
         completed_on_time = NULL, verified_at = NULL, verification_failures = 0,
-        closed_at = NULL, closed_on_time = NULL, reopens = 0, extensions = 0,
-        updated_at = EXCLUDED.updated_at
+        closed_at = NULL, closed_on_time = NULL, withdrawn_at = NULL, reopens = 0,
+        extensions = 0, updated_at = EXCLUDED.updated_at
     """,
 )
 def _opened(env: Envelope, e: WorkItemOpened) -> Row:
@@ -475,6 +477,19 @@ def _reopened(env: Envelope, e: WorkItemReopened) -> Row:
     return (e.item_id, e.deadline, env.occurred_at)
 
 
+# off the list without being done (its escalation withdrawn): neither on time nor late
+@WRITERS.row(
+    WorkItemWithdrawn,
+    """
+    UPDATE work_items i SET status = 'withdrawn', withdrawn_at = x.at, updated_at = x.env
+    FROM unnest($1::uuid[], $2::timestamptz[], $3::timestamptz[]) AS x(id, at, env)
+    WHERE i.item_id = x.id
+    """,
+)
+def _withdrawn(env: Envelope, e: WorkItemWithdrawn) -> Row:
+    return (e.item_id, e.withdrawn_at, env.occurred_at)
+
+
 @WRITERS.row(
     DeadlineExtended,
     """
@@ -529,6 +544,7 @@ HISTORY: dict[type[Event], tuple[str | None, str, str | None, set[str]]] = {
     VerificationFailed: ("verified_by", "failed_at", "reason", set()),
     WorkItemClosed: ("closed_by", "closed_at", None, {"on_time"}),
     WorkItemReopened: ("reopened_by", "reopened_at", "reason", {"deadline"}),
+    WorkItemWithdrawn: ("withdrawn_by", "withdrawn_at", "reason", {"dispute_id"}),
     DeadlineExtended: ("extended_by", "extended_at", "reason", {"from_deadline", "to_deadline"}),
     # raised by the scheduler (the envelope's actor); the notice's recipients are named in
     # governance, here only which roles it went to

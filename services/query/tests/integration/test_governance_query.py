@@ -909,6 +909,7 @@ async def test_the_board_lists_open_items_by_deadline_then_the_closed_ones(world
         "completion_reported": 1,
         "verified": 0,
         "closed": 3,
+        "withdrawn": 0,
     }
     assert body["by_colour"] == {"blue": 1, "yellow": 1, "red": 2}
     assert body["overdue"] == 2
