@@ -9,6 +9,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID, uuid4
 
@@ -72,15 +73,21 @@ class Source:
     published: int = 0
 
     async def emit(
-        self, stream: str, *events: Event, area: UUID, actor: Actor | None = None
+        self,
+        stream: str,
+        *events: Event,
+        area: UUID,
+        actor: Actor | None = None,
+        occurred_at: datetime | None = None,
     ) -> str:
-        """Append ``events`` to ``stream`` in ``area`` (as ``actor``, else the source's); the
-        command's consistency token."""
+        """Append ``events`` to ``stream`` in ``area`` (as ``actor``, else the source's; dated
+        ``occurred_at`` when given, as a command from a paper ledger is); the command's
+        consistency token."""
         result = await self.store.append(
             stream,
             self.versions.get(stream, 0),
             events,
-            context=Context(actor=actor or self.actor),
+            context=Context(actor=actor or self.actor, occurred_at=occurred_at),
             area=str(area),
         )
         self.versions[stream] = result.version
