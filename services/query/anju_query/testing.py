@@ -1,15 +1,16 @@
 """Test helpers for the query service: it running on a read-model database, following the topics
 of services that run beside it (system tests), and the write side of such a service, appending
-and publishing events for the read models to follow (integration tests); nothing here runs in
-production."""
+and publishing events for the read models to follow, with the query app in process on a fresh
+read database (integration tests); nothing here runs in production."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Protocol
+from datetime import datetime
+from typing import Any, Protocol
 from uuid import UUID, uuid4
 
 import asyncpg
@@ -17,7 +18,12 @@ import httpx
 from pydantic import SecretStr
 
 from anju_contracts import Actor, Event, EventCatalog
-from anju_contracts.registry import AreaCreated, AreaKind, AreaPath
+from anju_contracts.governance import CATALOG as GOVERNANCE_CATALOG
+from anju_contracts.health import CATALOG as HEALTH_CATALOG
+from anju_contracts.mediation import CATALOG as MEDIATION_CATALOG
+from anju_contracts.registry import CATALOG as REGISTRY_CATALOG, AreaCreated, AreaKind, AreaPath
+from anju_contracts.station import CATALOG as STATION_CATALOG
+from anju_contracts.volunteering import CATALOG as VOLUNTEERING_CATALOG
 from anju_query.entrypoints.app import create_app
 from anju_query.settings import QuerySettings
 from eventkit.commands import Clock, utcnow
@@ -26,6 +32,7 @@ from eventkit.relay import Relay
 from eventkit.schema import migrate
 from eventkit.settings import KafkaSettings, ServiceSettings
 from eventkit.store import Context, EventStore
+from eventkit.testing.infra import databases
 from eventkit.testing.relay import publish_everything
 from eventkit.testing.service import serving
 
@@ -66,15 +73,21 @@ class Source:
     published: int = 0
 
     async def emit(
-        self, stream: str, *events: Event, area: UUID, actor: Actor | None = None
+        self,
+        stream: str,
+        *events: Event,
+        area: UUID,
+        actor: Actor | None = None,
+        occurred_at: datetime | None = None,
     ) -> str:
-        """Append ``events`` to ``stream`` in ``area`` (as ``actor``, else the source's); the
-        command's consistency token."""
+        """Append ``events`` to ``stream`` in ``area`` (as ``actor``, else the source's; dated
+        ``occurred_at`` when given, as a command from a paper ledger is); the command's
+        consistency token."""
         result = await self.store.append(
             stream,
             self.versions.get(stream, 0),
             events,
-            context=Context(actor=actor or self.actor),
+            context=Context(actor=actor or self.actor, occurred_at=occurred_at),
             area=str(area),
         )
         self.versions[stream] = result.version
@@ -143,6 +156,117 @@ async def write_side(
             await relay.close()
     finally:
         await pool.close()
+
+
+@dataclass(frozen=True)
+class ReadSide:
+    """The query app in process, its lifespan entered (pool, projection runners): an HTTP client
+    to it over ASGI and its read-model pool."""
+
+    client: httpx.AsyncClient
+    pool: asyncpg.Pool
+
+
+@asynccontextmanager
+async def read_side(
+    database_url: str, kafka: KafkaSettings, secret: str, *, clock: Clock = utcnow, **settings: Any
+) -> AsyncIterator[ReadSide]:
+    """The query app on the read database ``database_url``, following the topics of ``kafka``'s
+    prefix, on ``clock``; ``settings`` are further :class:`QuerySettings` (``export_max_rows=7``).
+    Bring your own token: ``secret`` signs them."""
+    app = create_app(
+        QuerySettings(
+            database_url=database_url, jwt_secret=SecretStr(secret), kafka=kafka, **settings
+        ),
+        clock=clock,
+    )
+    async with app.router.lifespan_context(app):
+        pool: asyncpg.Pool = app.state.runtime.pool
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://query") as client:
+            yield ReadSide(client, pool)
+
+
+_CATALOGS: dict[str, EventCatalog] = {
+    "registry": REGISTRY_CATALOG,
+    "station": STATION_CATALOG,
+    "mediation": MEDIATION_CATALOG,
+    "health": HEALTH_CATALOG,
+    "volunteering": VOLUNTEERING_CATALOG,
+    "governance": GOVERNANCE_CATALOG,
+}
+"""Every service the query follows, by name, and its events."""
+
+
+@dataclass(frozen=True)
+class WriteSides:
+    """Every service's write side (:func:`every_write_side`) and the read database the query app
+    follows them into."""
+
+    registry: Source
+    station: Source
+    mediation: Source
+    health: Source
+    volunteering: Source
+    governance: Source
+    read_url: str
+    kafka: KafkaSettings
+    secret: str
+
+    @property
+    def followed(self) -> list[tuple[Source, str]]:
+        """Each write side, with the projection that reads its events."""
+        return [
+            (self.registry, "residents"),
+            (self.station, "station"),
+            (self.mediation, "disputes"),
+            (self.health, "health"),
+            (self.volunteering, "volunteering"),
+            (self.governance, "governance"),
+        ]
+
+    @asynccontextmanager
+    async def caught_up_query(
+        self, *, clock: Clock = utcnow, **settings: Any
+    ) -> AsyncIterator[ReadSide]:
+        """Publish what every write side appended, start the query app (:func:`read_side`) and
+        wait until each projection has applied it."""
+        for source, _ in self.followed:
+            await source.publish()
+        async with read_side(
+            self.read_url, self.kafka, self.secret, clock=clock, **settings
+        ) as query:
+            for source, projection in self.followed:
+                await caught_up(query.pool, source, projection)
+            yield query
+
+
+@asynccontextmanager
+async def every_write_side(
+    server_url: str, kafka_bootstrap: str, *, secret: str, actor: Actor
+) -> AsyncIterator[WriteSides]:
+    """The write side of every service the query follows (:func:`write_side`), each on a fresh
+    database of the PostgreSQL server ``server_url``, publishing on topics of their own, and a
+    fresh read database; all dropped on the way out."""
+    kafka = KafkaSettings(bootstrap=kafka_bootstrap, topic_prefix=f"w{uuid4().hex[:10]}.")
+    async with databases(server_url, *_CATALOGS, "read") as urls, AsyncExitStack() as stack:
+        sides = {
+            name: await stack.enter_async_context(
+                write_side(name, url, kafka, catalog, secret=secret, actor=actor)
+            )
+            for (name, catalog), url in zip(_CATALOGS.items(), urls, strict=False)
+        }
+        yield WriteSides(
+            registry=sides["registry"],
+            station=sides["station"],
+            mediation=sides["mediation"],
+            health=sides["health"],
+            volunteering=sides["volunteering"],
+            governance=sides["governance"],
+            read_url=urls[-1],
+            kafka=kafka,
+            secret=secret,
+        )
 
 
 async def caught_up(

@@ -8,10 +8,12 @@ see only aggregates.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Annotated
 from uuid import UUID
 
+import asyncpg
 from fastapi import Depends, Query, Request
 
 from anju_query.application.config import QueryConfig
@@ -37,6 +39,22 @@ From = Annotated[date, Query(alias="from", description="the period's first UTC d
 To = Annotated[date, Query(alias="to", description="the period's last UTC day (included)")]
 
 router = query_router()
+
+
+async def record_audited_reads(
+    conn: asyncpg.Connection, request: Request, scope: Scope, audited: Mapping[str, Iterable[UUID]]
+) -> None:
+    """Record that the caller read the sensitive records an answer listed (a drill-down, the
+    report's appendix), by the kind of record each read is audited as."""
+    for kind, ids in audited.items():
+        await audit.record_reads(
+            conn,
+            scope.principal,
+            kind,
+            ids,
+            audit.route_of(request),
+            correlation_id=audit.correlation_of(request),
+        )
 
 
 def _period(community_id: UUID | None, from_date: date, to_date: date) -> Period:
@@ -84,13 +102,5 @@ async def list_figure_records(
         audited, records = await figure_records(
             conn, scope, name, period, limit=limit, offset=offset
         )
-        for kind, ids in audited.items():
-            await audit.record_reads(
-                conn,
-                scope.principal,
-                kind,
-                ids,
-                audit.route_of(request),
-                correlation_id=audit.correlation_of(request),
-            )
+        await record_audited_reads(conn, request, scope, audited)
     return records

@@ -20,9 +20,8 @@ from anju_query.application.report import community_report
 from anju_query.application.report_html import report_html
 from anju_query.application.report_pdf import report_pdf
 from anju_query.application.scope import Scope
-from anju_query.entrypoints.dashboard import From, To
+from anju_query.entrypoints.dashboard import From, To, record_audited_reads
 from anju_query.entrypoints.http import NowDep, check_range, query_router, scope_for
-from eventkit import audit
 from eventkit.app import CONFIG, RuntimeDep
 from eventkit.http import ErrorBody
 
@@ -80,15 +79,7 @@ async def get_community_report(
             appendix_rows=config.report_appendix_rows,
             now=now,
         )
-        for kind, ids in audited.items():
-            await audit.record_reads(
-                conn,
-                scope.principal,
-                kind,
-                ids,
-                audit.route_of(request),
-                correlation_id=audit.correlation_of(request),
-            )
+        await record_audited_reads(conn, request, scope, audited)
     name = f"report-{community_id}-{from_date.isoformat()}-{to_date.isoformat()}.{report_format}"
     headers = {"Content-Disposition": f'inline; filename="{name}"'}
     if report_format == "html":

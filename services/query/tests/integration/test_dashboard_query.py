@@ -3,7 +3,8 @@ API — each figure against the events appended, the period's boundaries (UTC da
 included), every drill-down listing exactly the figure, scoping, and the suppression of small
 counts of sensitive groups.
 
-The world: community C with grids G1 and G2, community C2. The period is March 2025, for C.
+The world (``anju_query.testing.area_tree``): community C with grids G1 and G2, community C2
+with grid G3. The period is March 2025, for C.
 
 - Receptions: 1 March 00:00 UTC (G1), 31 March 23:30 UTC (C), 1 April 01:00 +08:00 — 31 March
   UTC (G2) count; 28 February 23:59 and 1 April 00:00 UTC do not; one in C2 on 10 March.
@@ -42,40 +43,11 @@ import asyncpg
 import httpx
 import pytest
 import pytest_asyncio
-from pydantic import SecretStr
 
 from anju_contracts import Actor, Event
-from anju_contracts.governance import (
-    CATALOG as GOVERNANCE_CATALOG,
-    SourceLink,
-    SourceRecord,
-    WorkItemClosed,
-    WorkItemOpened,
-    WorkItemSource,
-)
-from anju_contracts.health import CATALOG as HEALTH_CATALOG, ActivityKind, HealthActivityHeld
-from anju_contracts.mediation import (
-    CATALOG as MEDIATION_CATALOG,
-    Category,
-    Channel,
-    DisputeRegistered,
-    DisputeResolved,
-    Location,
-    Party,
-    PartyRole,
-    PetitionAnswered,
-    PetitionClosed,
-    PetitionForwarded,
-    PetitionProxied,
-    ReturnVisitRecorded,
-    Satisfaction,
-    Sensitivity,
-    Tier,
-)
+from anju_contracts.health import ActivityKind
+from anju_contracts.mediation import ReturnVisitRecorded, Satisfaction, Sensitivity, Tier
 from anju_contracts.registry import (
-    CATALOG as REGISTRY_CATALOG,
-    AreaCreated,
-    AreaKind,
     AreaPath,
     FlagType,
     FollowUpVisitPlanned,
@@ -86,38 +58,34 @@ from anju_contracts.registry import (
     SpecialGroupFlagRaised,
 )
 from anju_contracts.station import (
-    CATALOG as STATION_CATALOG,
     CallbackRecorded,
-    GatheringHeld,
     GatheringKind,
-    Outcome,
-    Purpose,
-    ReceptionLogged,
-    Referral,
     ServiceAccepted,
     ServiceCompleted,
-    ServiceReceived,
     ServiceRefused,
 )
 from anju_contracts.volunteering import (
-    CATALOG as VOLUNTEERING_CATALOG,
-    HoursApproved,
-    HoursRecorded,
-    HoursSource,
     RaisedBy,
     RequestKind,
     ServiceRequestDelivered,
     ServiceRequestRaised,
-    VolunteerJoined,
-    VolunteerKind,
 )
-from anju_query.entrypoints.app import create_app
-from anju_query.settings import QuerySettings
-from anju_query.testing import Source, caught_up, write_side
+from anju_query.testing import Source, WriteSides, area_tree, every_write_side
 from eventkit.audit import reads_of
 from eventkit.auth import Role, issue_token
-from eventkit.settings import KafkaSettings
-from eventkit.testing.infra import databases
+
+from .report_facts import (
+    at,
+    convenience_service,
+    dispute_registered,
+    dispute_resolved,
+    gathering,
+    health_activity,
+    petition,
+    reception,
+    volunteer_hours,
+    work_item,
+)
 
 SECRET = "query-tests-secret-0123456789abcdef"
 ACTOR = Actor(id="staff-1", roles=("director",))
@@ -129,10 +97,6 @@ def token(*roles: Role, areas: tuple[uuid.UUID, ...] = ()) -> dict[str, str]:
     return {"Authorization": f"Bearer {issue_token(SECRET, 'u-1', roles, [str(a) for a in areas])}"}
 
 
-def at(day: str, hour: int = 9, minute: int = 0) -> datetime:
-    return datetime.fromisoformat(day).replace(hour=hour, minute=minute, tzinfo=UTC)
-
-
 @dataclass
 class World:
     client: httpx.AsyncClient
@@ -141,26 +105,9 @@ class World:
     today: date
 
 
-async def _seed_registry(reg: Source, ids: dict[str, uuid.UUID]) -> dict[str, AreaPath]:
-    c, g1, g2, c2 = ids["c"], ids["g1"], ids["g2"], ids["c2"]
-    paths = {
-        "c": AreaPath(community_id=c),
-        "g1": AreaPath(community_id=c, grid_id=g1),
-        "g2": AreaPath(community_id=c, grid_id=g2),
-        "c2": AreaPath(community_id=c2),
-    }
-    for key, kind, parent in [
-        ("c", AreaKind.COMMUNITY, None),
-        ("g1", AreaKind.GRID, c),
-        ("g2", AreaKind.GRID, c),
-        ("c2", AreaKind.COMMUNITY, None),
-    ]:
-        area = ids[key]
-        await reg.emit(
-            f"area-{area}",
-            AreaCreated(area_id=area, kind=kind, name=key, parent_id=parent, path=paths[key]),
-            area=area,
-        )
+async def _seed_registry(
+    reg: Source, ids: dict[str, uuid.UUID], paths: dict[str, AreaPath]
+) -> None:
     soon = datetime.now(UTC) + timedelta(minutes=5)
     for n, grid in enumerate(["g1"] * 4 + ["g2"] * 2):
         rid = uuid.uuid4()
@@ -197,99 +144,50 @@ async def _seed_registry(reg: Source, ids: dict[str, uuid.UUID]) -> dict[str, Ar
             *care,
             area=ids[grid],
         )
-    return paths
 
 
-async def _seed_station(s: Source, ids: dict[str, uuid.UUID], paths: dict[str, AreaPath]) -> None:
-    receptions = [
+async def _seed_station(s: Source, paths: dict[str, AreaPath]) -> None:
+    for where, when in [
         ("g1", at("2025-03-01", 0)),
         ("c", at("2025-03-31", 23, 30)),
         ("g2", datetime(2025, 4, 1, 1, 0, tzinfo=PLUS_8)),
         ("g1", at("2025-02-28", 23, 59)),
         ("c", at("2025-04-01", 0)),
         ("c2", at("2025-03-10")),
-    ]
-    for where, when in receptions:
-        rid = uuid.uuid4()
-        await s.emit(
-            f"reception-{rid}",
-            ReceptionLogged(
-                reception_id=rid,
-                purposes=[Purpose.CONSULTATION],
-                referred_by=Referral.SELF,
-                outcome=Outcome.ANSWERED,
-                path=paths[where],
-                staff_id="desk-1",
-                logged_at=when,
-            ),
-            area=paths[where].community_id,
-        )
-    gatherings = [
+    ]:
+        await reception(s, paths[where], when)
+    for kind, held, where in [
         (GatheringKind.THEORY_LECTURE, "2025-03-05", "c"),
         (GatheringKind.POLICY_EXPLANATION, "2025-03-31", "g1"),
         (GatheringKind.CIVILISATION_PRACTICE, "2025-03-10", "c"),
         (GatheringKind.OPINION_GATHERING, "2025-03-11", "c"),
         (GatheringKind.THEORY_LECTURE, "2025-02-28", "c"),
         (GatheringKind.THEORY_LECTURE, "2025-03-05", "c2"),
-    ]
-    for kind, held, where in gatherings:
-        gid = uuid.uuid4()
-        await s.emit(
-            f"gathering-{gid}",
-            GatheringHeld(
-                gathering_id=gid,
-                kind=kind,
-                topic="主题",
-                held_on=date.fromisoformat(held),
-                attendance=30,
-                path=paths[where],
-                recorded_by="desk-1",
-                recorded_at=at(held),
-            ),
-            area=paths[where].community_id,
-        )
-
-    def received(key: str, kind: str, when: datetime) -> ServiceReceived:
-        sid = ids[key] = uuid.uuid4()
-        return ServiceReceived(
-            service_id=sid, service_type=kind, path=paths["g1"], staff_id="desk-1", received_at=when
-        )
-
-    cert = "residence_certificate"
-    services: list[list[Event]] = [
-        [
-            received("s1", "bill_help", at("2025-03-02")),
-            ServiceAccepted(service_id=ids["s1"], accepted_at=at("2025-03-02")),
-            ServiceCompleted(service_id=ids["s1"], completed_at=at("2025-03-02", 11)),
-            CallbackRecorded(service_id=ids["s1"], satisfaction=5, called_at=at("2025-03-03")),
-            CallbackRecorded(service_id=ids["s1"], satisfaction=3, called_at=at("2025-03-25")),
-        ],
-        [received("s2", cert, at("2025-03-02"))],
-        [
-            received("s3", cert, at("2025-03-20")),
-            ServiceRefused(service_id=ids["s3"], refused_at=at("2025-03-20", 10), reason="不符"),
-        ],
-        [received("s4", cert, at("2025-04-01", 0))],
-    ]
-    for events in services:
-        await s.emit(f"service-{uuid.uuid4()}", *events, area=ids["g1"])
-
-
-def _dispute(
-    did: uuid.UUID, tier: Tier, when: datetime, path: AreaPath, sensitivity: Sensitivity
-) -> DisputeRegistered:
-    return DisputeRegistered(
-        dispute_id=did,
-        channel=Channel.WALK_IN,
-        category=Category.NOISE,
-        description="描述",
-        location=Location(area_id=path.community_id, kind=AreaKind.COMMUNITY, path=path),
-        parties=[Party(party_id=uuid.uuid4(), role=PartyRole.APPLICANT, name="王", contact="1")],
-        sensitivity=sensitivity,
-        tier=tier,
-        registered_at=when,
-        sla_due_by=when + timedelta(days=30),
+    ]:
+        await gathering(s, kind, held, paths[where])
+    cert, g1 = "residence_certificate", paths["g1"]
+    bill, refused = uuid.uuid4(), uuid.uuid4()
+    await convenience_service(
+        s,
+        bill,
+        "bill_help",
+        g1,
+        at("2025-03-02"),
+        ServiceAccepted(service_id=bill, accepted_at=at("2025-03-02")),
+        ServiceCompleted(service_id=bill, completed_at=at("2025-03-02", 11)),
+        CallbackRecorded(service_id=bill, satisfaction=5, called_at=at("2025-03-03")),
+        CallbackRecorded(service_id=bill, satisfaction=3, called_at=at("2025-03-25")),
     )
+    await convenience_service(s, uuid.uuid4(), cert, g1, at("2025-03-02"))
+    await convenience_service(
+        s,
+        refused,
+        cert,
+        g1,
+        at("2025-03-20"),
+        ServiceRefused(service_id=refused, refused_at=at("2025-03-20", 10), reason="不符"),
+    )
+    await convenience_service(s, uuid.uuid4(), cert, g1, at("2025-04-01", 0))
 
 
 async def _seed_mediation(m: Source, ids: dict[str, uuid.UUID], paths: dict[str, AreaPath]) -> None:
@@ -306,17 +204,12 @@ async def _seed_mediation(m: Source, ids: dict[str, uuid.UUID], paths: dict[str,
         sensitivity = Sensitivity.SENSITIVE if n == 5 else Sensitivity.STANDARD
         if n == 5:
             ids["sensitive_dispute"] = did
-        events: list[Any] = [_dispute(did, tier, at(registered), paths["c"], sensitivity)]
+        events: list[Event] = [
+            dispute_registered(did, tier, at(registered), paths["c"], sensitivity)
+        ]
         if resolved is not None:
-            events.append(
-                DisputeResolved(
-                    dispute_id=did,
-                    tier=tier,
-                    outcome="和解",
-                    resolved_at=at(resolved, 0 if resolved == "2025-04-01" else 12),
-                    reopen_until=at(resolved) + timedelta(days=30),
-                )
-            )
+            hour = 0 if resolved == "2025-04-01" else 12
+            events.append(dispute_resolved(did, tier, at(resolved, hour)))
         if resolved == "2025-03-10":  # a return visit: the parties' mean, 4.5
             events.append(
                 ReturnVisitRecorded(
@@ -337,32 +230,13 @@ async def _seed_mediation(m: Source, ids: dict[str, uuid.UUID], paths: dict[str,
         ("2025-03-03", None, None),
     ]
     for proxied, answered, closed in petitions:
-        pid = uuid.uuid4()
-        events = [
-            PetitionProxied(
-                petition_id=pid,
-                agent_id="agent-1",
-                resident_id=uuid.uuid4(),
-                path=paths["g1"],
-                subject="供暖",
-                department="住建",
-                registered_at=at(proxied),
-            ),
-            PetitionForwarded(
-                petition_id=pid,
-                forwarded_at=at(proxied),
-                acceptance_due_by=at(proxied) + timedelta(days=15),
-            ),
-        ]
-        if answered is not None:
-            events.append(
-                PetitionAnswered(
-                    petition_id=pid, answered_at=at(answered), answer="已答复", on_time=True
-                )
-            )
-        if closed is not None:
-            events.append(PetitionClosed(petition_id=pid, outcome="办结", closed_at=at(closed)))
-        await m.emit(f"petition-{pid}", *events, area=ids["c"])
+        await petition(
+            m,
+            paths["g1"],
+            at(proxied),
+            answered=at(answered) if answered else None,
+            closed=at(closed) if closed else None,
+        )
 
 
 async def _seed_health(h: Source, paths: dict[str, AreaPath]) -> None:
@@ -371,60 +245,16 @@ async def _seed_health(h: Source, paths: dict[str, AreaPath]) -> None:
         (ActivityKind.PREVENTION_TALK, "2025-03-31", 12, "g1"),
         (ActivityKind.PREVENTION_TALK, "2025-04-01", 7, "c"),
     ]:
-        aid = uuid.uuid4()
-        await h.emit(
-            f"activity-{aid}",
-            HealthActivityHeld(
-                activity_id=aid,
-                kind=kind,
-                held_on=date.fromisoformat(held),
-                path=paths[where],
-                place="社区卫生站",
-                at_station=True,
-                served=served,
-            ),
-            area=paths[where].community_id,
-        )
+        await health_activity(h, kind, held, served, paths[where])
 
 
 async def _seed_volunteering(v: Source, paths: dict[str, AreaPath]) -> None:
-    entries = {
-        "g1": [(2.5, "2025-03-03", True), (1.5, "2025-03-20", True)],
-        "g2": [(4.0, "2025-03-31", True), (3.0, "2025-03-04", False), (2.0, "2025-02-28", True)],
-    }
-    for where, hours in entries.items():
-        vid = uuid.uuid4()
-        events: list[Any] = [
-            VolunteerJoined(
-                volunteer_id=vid,
-                kind=VolunteerKind.RESIDENT_VOLUNTEER,
-                name="志愿者",
-                path=paths[where],
-                joined_on=date(2024, 1, 1),
-            )
-        ]
-        for amount, served, approved in hours:
-            eid = uuid.uuid4()
-            events.append(
-                HoursRecorded(
-                    entry_id=eid,
-                    volunteer_id=vid,
-                    source=HoursSource.SHIFT,
-                    source_id=uuid.uuid4(),
-                    hours=amount,
-                    served_on=date.fromisoformat(served),
-                )
-            )
-            if approved:
-                events.append(
-                    HoursApproved(
-                        entry_id=eid,
-                        volunteer_id=vid,
-                        approved_by="coordinator-1",
-                        approved_on=date.fromisoformat(served),
-                    )
-                )
-        await v.emit(f"volunteer-{vid}", *events, area=paths[where].community_id)
+    await volunteer_hours(v, paths["g1"], [(2.5, "2025-03-03", True), (1.5, "2025-03-20", True)])
+    await volunteer_hours(
+        v,
+        paths["g2"],
+        [(4.0, "2025-03-31", True), (3.0, "2025-03-04", False), (2.0, "2025-02-28", True)],
+    )
     for delivered, score in [("2025-03-15", 4), ("2025-04-01", 1)]:
         qid = uuid.uuid4()
         await v.emit(
@@ -446,88 +276,33 @@ async def _seed_volunteering(v: Source, paths: dict[str, AreaPath]) -> None:
         )
 
 
-async def _seed_governance(g: Source, paths: dict[str, AreaPath]) -> None:
+async def _seed(sides: WriteSides) -> dict[str, uuid.UUID]:
+    ids, paths = await area_tree(sides.registry)
+    await _seed_registry(sides.registry, ids, paths)
+    await _seed_station(sides.station, paths)
+    await _seed_mediation(sides.mediation, ids, paths)
+    await _seed_health(sides.health, paths)
+    await _seed_volunteering(sides.volunteering, paths)
     for closed, on_time, sensitive in [
         ("2025-03-10", True, False),
         ("2025-03-15", False, False),
         ("2025-03-12", True, True),
         ("2025-04-01", True, False),
     ]:
-        iid = uuid.uuid4()
-        await g.emit(
-            f"item-{iid}",
-            WorkItemOpened(
-                item_id=iid,
-                title="楼道堆物",
-                source=SourceLink(
-                    source=WorkItemSource.GOVERNANCE, record=SourceRecord.DECISION, id=uuid.uuid4()
-                ),
-                path=paths["c"],
-                sensitive=sensitive,
-                deadline=at("2025-03-14"),
-                opened_by="director-1",
-                opened_at=at("2025-03-01"),
-            ),
-            WorkItemClosed(
-                item_id=iid, closed_by="director-1", closed_at=at(closed, 0), on_time=on_time
-            ),
-            area=paths["c"].community_id,
+        await work_item(
+            sides.governance, paths["c"], at(closed, 0), on_time=on_time, sensitive=sensitive
         )
+    return ids
 
 
 @pytest_asyncio.fixture(loop_scope="session", scope="module")
 async def world(pg_server_url: str, kafka_bootstrap: str) -> AsyncIterator[World]:
-    kafka = KafkaSettings(bootstrap=kafka_bootstrap, topic_prefix=f"d{uuid.uuid4().hex[:10]}.")
-    names = ["registry", "station", "mediation", "health", "volunteering", "governance"]
-    catalogs = [
-        REGISTRY_CATALOG,
-        STATION_CATALOG,
-        MEDIATION_CATALOG,
-        HEALTH_CATALOG,
-        VOLUNTEERING_CATALOG,
-        GOVERNANCE_CATALOG,
-    ]
-    async with databases(pg_server_url, *names, "read") as urls:
-        sides = [
-            write_side(n, u, kafka, cat, secret=SECRET, actor=ACTOR)
-            for n, u, cat in zip(names, urls, catalogs, strict=False)
-        ]
-        async with (
-            sides[0] as reg,
-            sides[1] as station,
-            sides[2] as mediation,
-            sides[3] as health,
-            sides[4] as volunteering,
-            sides[5] as governance,
-        ):
-            ids = {k: uuid.uuid4() for k in ("c", "g1", "g2", "c2")}
-            paths = await _seed_registry(reg, ids)
-            await _seed_station(station, ids, paths)
-            await _seed_mediation(mediation, ids, paths)
-            await _seed_health(health, paths)
-            await _seed_volunteering(volunteering, paths)
-            await _seed_governance(governance, paths)
-            sources = [reg, station, mediation, health, volunteering, governance]
-            for source in sources:
-                await source.publish()
-            app = create_app(
-                QuerySettings(database_url=urls[-1], jwt_secret=SecretStr(SECRET), kafka=kafka)
-            )
-            async with app.router.lifespan_context(app):
-                pool: asyncpg.Pool = app.state.runtime.pool
-                projections = [
-                    "residents",
-                    "station",
-                    "disputes",
-                    "health",
-                    "volunteering",
-                    "governance",
-                ]
-                for source, projection in zip(sources, projections, strict=True):
-                    await caught_up(pool, source, projection)
-                transport = httpx.ASGITransport(app=app)
-                async with httpx.AsyncClient(transport=transport, base_url="http://q") as client:
-                    yield World(client, pool, ids, datetime.now(UTC).date())
+    async with every_write_side(
+        pg_server_url, kafka_bootstrap, secret=SECRET, actor=ACTOR
+    ) as sides:
+        ids = await _seed(sides)
+        async with sides.caught_up_query() as query:
+            yield World(query.client, query.pool, ids, datetime.now(UTC).date())
 
 
 async def _get(world: World, url: str, headers: dict[str, str], **params: Any) -> Any:

@@ -10,11 +10,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 import pytest_asyncio
-from pydantic import SecretStr
 
 from anju_contracts import Actor, Event
 from anju_contracts.mediation import (
@@ -55,19 +53,16 @@ from anju_contracts.registry import (
     ResidentRegistered,
     Sex,
 )
-from anju_query.entrypoints.app import create_app
-from anju_query.settings import QuerySettings
+from anju_query.testing import Source, caught_up, read_side, write_side
 from eventkit.audit import reads_of
 from eventkit.auth import Role, issue_token
 from eventkit.projection import wait_for_stream
-from eventkit.relay import Relay
-from eventkit.schema import migrate
-from eventkit.settings import KafkaSettings, ServiceSettings
-from eventkit.store import Context, EventStore
+from eventkit.settings import KafkaSettings
 from eventkit.testing.infra import databases
-from eventkit.testing.relay import publish_everything
 
 SECRET = "query-tests-secret-0123456789abcdef"
+GRID_WORKER = Actor(id="gw-1", roles=("grid_worker",))
+DESK = Actor(id="desk-1", roles=("desk_staff",))
 
 
 def token(*roles: Role, areas: tuple[uuid.UUID, ...] = (), sub: str = "staff-1") -> dict[str, str]:
@@ -75,35 +70,8 @@ def token(*roles: Role, areas: tuple[uuid.UUID, ...] = (), sub: str = "staff-1")
 
 
 @dataclass
-class Mediation:
-    store: EventStore
-    relay: Relay
-    versions: dict[str, int] = field(default_factory=dict)
-
-    async def emit(
-        self,
-        stream: str,
-        *events: Event,
-        area: uuid.UUID,
-        occurred_at: datetime | None = None,
-    ) -> str:
-        """Append ``events`` as a grid worker's command; dated ``occurred_at`` (business time)
-        when given, as a command from a paper ledger is."""
-        actor = Actor(id="gw-1", roles=("grid_worker",))
-        result = await self.store.append(
-            stream,
-            self.versions.get(stream, 0),
-            events,
-            context=Context(actor=actor, occurred_at=occurred_at),
-            area=str(area),
-        )
-        self.versions[stream] = result.version
-        return f"mediation:{stream}:{result.version}"
-
-
-@dataclass
 class World:
-    mediation: Mediation
+    mediation: Source
     client: httpx.AsyncClient
     community: uuid.UUID
     grid1: uuid.UUID
@@ -146,7 +114,7 @@ def _registered(
     )
 
 
-async def _seed(m: Mediation) -> World:
+async def _seed(m: Source) -> World:
     c, g1, g2, b = (uuid.uuid4() for _ in range(4))
     at_building = Location(
         area_id=b, kind=AreaKind.BUILDING, path=AreaPath(community_id=c, grid_id=g1, building_id=b)
@@ -315,7 +283,7 @@ async def _seed(m: Mediation) -> World:
         ConflictSignalDismissed(signal_id=dismissed, reason="already moved"),
         area=g2,
     )
-    await publish_everything(m.relay)
+    await m.publish()
     return World(
         m,
         None,  # type: ignore[arg-type]
@@ -338,99 +306,41 @@ async def _seed(m: Mediation) -> World:
 ID_NUMBER = "110105196001010011"
 
 
-async def _register_resident(relay: Relay, store: EventStore, world: World) -> str:
+async def _register_resident(registry: Source, world: World) -> None:
     """The resident, as the registry announces them (the profile needs the residents model)."""
     path = AreaPath(community_id=world.community, grid_id=world.grid1, building_id=world.building)
-    stream = f"resident-{world.resident}"
-    await store.append(
-        stream,
-        0,
-        [
-            ResidentRegistered(
-                resident_id=world.resident,
-                name="王芳",
-                sex=Sex.FEMALE,
-                date_of_birth=datetime(1960, 1, 1).date(),
-                id_number=ID_NUMBER,
-                path=path,
-            )
-        ],
-        context=Context(actor=Actor(id="desk-1", roles=("desk_staff",))),
-        area=str(world.grid1),
+    await registry.emit(
+        f"resident-{world.resident}",
+        ResidentRegistered(
+            resident_id=world.resident,
+            name="王芳",
+            sex=Sex.FEMALE,
+            date_of_birth=datetime(1960, 1, 1).date(),
+            id_number=ID_NUMBER,
+            path=path,
+        ),
+        area=world.grid1,
     )
-    await publish_everything(relay)
-    return stream
+    await registry.publish()
 
 
 @asynccontextmanager
 async def world_of(pg_server_url: str, kafka_bootstrap: str) -> AsyncIterator[World]:
     kafka = KafkaSettings(bootstrap=kafka_bootstrap, topic_prefix=f"d{uuid.uuid4().hex[:10]}.")
-    async with databases(pg_server_url, "mediation", "registry", "read") as urls:
-        store_url, registry_url, read_url = urls
-        pool = await asyncpg.create_pool(store_url, min_size=1, max_size=4)
-        registry_pool = await asyncpg.create_pool(registry_url, min_size=1, max_size=2)
-        relay: Relay | None = None
-        registry_relay: Relay | None = None
-        try:
-            await migrate(pool)
-            await migrate(registry_pool)
-            store = EventStore(pool, CATALOG)
-            settings = ServiceSettings(
-                service="mediation",
-                database_url=store_url,
-                jwt_secret=SecretStr(SECRET),
-                kafka=kafka,
-            )
-            relay = Relay(store, settings)
-            await relay.start()
-            world = await _seed(Mediation(store, relay))
-            registry_store = EventStore(registry_pool, REGISTRY_CATALOG)
-            registry_relay = Relay(
-                registry_store,
-                ServiceSettings(
-                    service="registry",
-                    database_url=registry_url,
-                    jwt_secret=SecretStr(SECRET),
-                    kafka=kafka,
-                ),
-            )
-            await registry_relay.start()
-            resident_stream = await _register_resident(registry_relay, registry_store, world)
-            app = create_app(
-                QuerySettings(database_url=read_url, jwt_secret=SecretStr(SECRET), kafka=kafka)
-            )
-            async with app.router.lifespan_context(app):
-                for stream, version in world.mediation.versions.items():
-                    reached = await wait_for_stream(
-                        app.state.runtime.pool,
-                        "disputes",
-                        "mediation",
-                        stream,
-                        version,
-                        timeout_s=30,
-                    )
-                    assert reached, stream
-                reached = await wait_for_stream(
-                    app.state.runtime.pool,
-                    "residents",
-                    "registry",
-                    resident_stream,
-                    1,
-                    timeout_s=30,
-                )
-                assert reached, resident_stream
-                transport = httpx.ASGITransport(app=app)
-                async with httpx.AsyncClient(
-                    transport=transport, base_url="http://query"
-                ) as client:
-                    world.client = client
-                    yield world
-        finally:
-            for started in (relay, registry_relay):
-                if started is not None:
-                    await started.close()
-            await pool.close()
-            await registry_pool.close()
+    async with (
+        databases(pg_server_url, "mediation", "registry", "read") as urls,
+        write_side("mediation", urls[0], kafka, CATALOG, secret=SECRET, actor=GRID_WORKER) as m,
+        write_side(
+            "registry", urls[1], kafka, REGISTRY_CATALOG, secret=SECRET, actor=DESK
+        ) as registry,
+    ):
+        world = await _seed(m)
+        await _register_resident(registry, world)
+        async with read_side(urls[2], kafka, SECRET) as query:
+            await caught_up(query.pool, m, "disputes")
+            await caught_up(query.pool, registry, "residents")
+            world.client = query.client
+            yield world
 
 
 @pytest_asyncio.fixture(loop_scope="session", scope="module")
@@ -707,7 +617,7 @@ async def test_statistics_of_one_area_list_only_its_hotspots(world: World) -> No
             ),
             area=other,
         )
-    await publish_everything(world.mediation.relay)
+    await world.mediation.publish()
     director = token(Role.DIRECTOR, areas=(world.community, other), sub="dir-two")
 
     async def hotspots(**params: str) -> list[tuple[str | None, str]]:
@@ -838,7 +748,7 @@ async def test_a_dispute_and_petitions_from_the_ledger_are_judged_by_their_days(
         area=g,
         occurred_at=closed_at,
     )
-    await publish_everything(m.relay)
+    await m.publish()
     pool = world.client._transport.app.state.runtime.pool  # type: ignore[attr-defined]
     for name in (stream, f"petition-{on_time}", f"petition-{late}"):
         version = m.versions[name]

@@ -27,7 +27,6 @@ import io
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -36,62 +35,29 @@ import openpyxl
 import pypdf
 import pytest
 import pytest_asyncio
-from pydantic import SecretStr
 
-from anju_contracts import Actor, Event
-from anju_contracts.governance import (
-    CATALOG as GOVERNANCE_CATALOG,
-    SourceLink,
-    SourceRecord,
-    WorkItemClosed,
-    WorkItemOpened,
-    WorkItemSource,
-)
-from anju_contracts.health import CATALOG as HEALTH_CATALOG, ActivityKind, HealthActivityHeld
-from anju_contracts.mediation import (
-    CATALOG as MEDIATION_CATALOG,
-    Category,
-    Channel,
-    DisputeRegistered,
-    DisputeResolved,
-    Location,
-    Party,
-    PartyRole,
-    PetitionAnswered,
-    PetitionClosed,
-    PetitionProxied,
-    Sensitivity,
-    Tier,
-)
-from anju_contracts.registry import CATALOG as REGISTRY_CATALOG, AreaKind, AreaPath
-from anju_contracts.station import (
-    CATALOG as STATION_CATALOG,
-    GatheringHeld,
-    GatheringKind,
-    Outcome,
-    Purpose,
-    ReceptionLogged,
-    Referral,
-    ServiceAccepted,
-    ServiceReceived,
-)
-from anju_contracts.volunteering import (
-    CATALOG as VOLUNTEERING_CATALOG,
-    HoursApproved,
-    HoursRecorded,
-    HoursSource,
-    VolunteerJoined,
-    VolunteerKind,
-)
+from anju_contracts import Actor
+from anju_contracts.health import ActivityKind
+from anju_contracts.mediation import Sensitivity, Tier
+from anju_contracts.station import GatheringKind, ServiceAccepted
 from anju_query.application.labels import FIGURES as LABELS
-from anju_query.entrypoints.app import create_app
 from anju_query.entrypoints.exports import XLSX_MEDIA_TYPE
-from anju_query.settings import QuerySettings
-from anju_query.testing import Source, area_tree, caught_up, write_side
+from anju_query.testing import WriteSides, area_tree, every_write_side
 from eventkit.audit import reads_of
 from eventkit.auth import Role, issue_token
-from eventkit.settings import KafkaSettings
-from eventkit.testing.infra import databases
+
+from .report_facts import (
+    at,
+    convenience_service,
+    dispute_registered,
+    dispute_resolved,
+    gathering,
+    health_activity,
+    petition,
+    reception,
+    volunteer_hours,
+    work_item,
+)
 
 SECRET = "query-tests-secret-0123456789abcdef"
 ACTOR = Actor(id="staff-1", roles=("director",))
@@ -105,10 +71,6 @@ def token(*roles: Role, areas: tuple[uuid.UUID, ...] = ()) -> dict[str, str]:
     return {"Authorization": f"Bearer {issue_token(SECRET, 'u-1', roles, [str(a) for a in areas])}"}
 
 
-def at(day: str, hour: int = 9) -> datetime:
-    return datetime.fromisoformat(day).replace(hour=hour, tzinfo=UTC)
-
-
 @dataclass
 class World:
     client: httpx.AsyncClient
@@ -119,259 +81,78 @@ class World:
         return token(Role.DIRECTOR, areas=(self.ids[community],))
 
 
-async def _seed_station(s: Source, paths: dict[str, AreaPath]) -> None:
+async def _seed(sides: WriteSides) -> dict[str, uuid.UUID]:
+    ids, paths = await area_tree(sides.registry)
+    station = sides.station
     receptions = [("g1", f"2025-03-0{d}") for d in (1, 2, 3)]
     receptions += [("g2", "2025-03-10"), ("g2", "2025-03-31")]
     receptions += [("g1", f"2025-04-0{d}") for d in (1, 2, 3)]
     receptions += [("g3", "2025-03-05"), ("g3", "2025-04-05")]
     for where, day in receptions:
-        rid = uuid.uuid4()
-        await s.emit(
-            f"reception-{rid}",
-            ReceptionLogged(
-                reception_id=rid,
-                purposes=[Purpose.CONSULTATION],
-                referred_by=Referral.SELF,
-                outcome=Outcome.ANSWERED,
-                path=paths[where],
-                staff_id="desk-1",
-                logged_at=at(day),
-            ),
-            area=paths[where].community_id,
-        )
+        await reception(station, paths[where], at(day))
     for kind, topic, held, where in [
         (GatheringKind.THEORY_LECTURE, FORMULA_TOPIC, "2025-03-05", "c"),
         (GatheringKind.POLICY_EXPLANATION, "公租房政策解读", "2025-04-02", "c"),
         (GatheringKind.THEORY_LECTURE, "乐业宣讲", "2025-03-06", "c2"),
     ]:
-        gid = uuid.uuid4()
-        await s.emit(
-            f"gathering-{gid}",
-            GatheringHeld(
-                gathering_id=gid,
-                kind=kind,
-                topic=topic,
-                held_on=date.fromisoformat(held),
-                attendance=30,
-                path=paths[where],
-                recorded_by="desk-1",
-                recorded_at=at(held),
-            ),
-            area=paths[where].community_id,
-        )
-    services: list[tuple[str, str]] = [
+        await gathering(station, kind, held, paths[where], topic=topic)
+    for service_type, day in [
         ("residence_certificate", "2025-03-03"),
         ("elderly_window_bill_help", "2025-03-10"),
         ("residence_certificate", "2025-04-05"),
-    ]
-    for service_type, day in services:
+    ]:
         sid = uuid.uuid4()
-        await s.emit(
-            f"service-{sid}",
-            ServiceReceived(
-                service_id=sid,
-                service_type=service_type,
-                path=paths["g1"],
-                staff_id="desk-1",
-                received_at=at(day),
-            ),
-            ServiceAccepted(service_id=sid, accepted_at=at(day, 10)),
-            area=paths["g1"].community_id,
-        )
-
-
-async def _seed_mediation(m: Source, ids: dict[str, uuid.UUID], paths: dict[str, AreaPath]) -> None:
-    disputes = [
+        accepted = ServiceAccepted(service_id=sid, accepted_at=at(day, 10))
+        await convenience_service(station, sid, service_type, paths["g1"], at(day), accepted)
+    for where, tier, resolved, sensitivity in [
         ("c", Tier.BUILDING, "2025-03-03", Sensitivity.STANDARD),
         ("c", Tier.GRID, "2025-04-10", Sensitivity.STANDARD),
         ("c", Tier.COMMUNITY, "2025-04-20", Sensitivity.STANDARD),
         ("c", Tier.GRID, "2025-03-11", Sensitivity.SENSITIVE),
         ("c2", Tier.GRID, "2025-03-15", Sensitivity.STANDARD),
-    ]
-    for where, tier, resolved, sensitivity in disputes:
+    ]:
         did = uuid.uuid4()
         if sensitivity is Sensitivity.SENSITIVE:
             ids["sensitive_dispute"] = did
-        path = paths[where]
-        await m.emit(
+        await sides.mediation.emit(
             f"dispute-{did}",
-            DisputeRegistered(
-                dispute_id=did,
-                channel=Channel.WALK_IN,
-                category=Category.NOISE,
-                description="楼上噪音",
-                location=Location(area_id=path.community_id, kind=AreaKind.COMMUNITY, path=path),
-                parties=[
-                    Party(party_id=uuid.uuid4(), role=PartyRole.APPLICANT, name="王", contact="1")
-                ],
-                sensitivity=sensitivity,
-                tier=tier,
-                registered_at=at("2025-03-01"),
-                sla_due_by=at("2025-03-01") + timedelta(days=30),
-            ),
-            DisputeResolved(
-                dispute_id=did,
-                tier=tier,
-                outcome="和解",
-                resolved_at=at(resolved, 12),
-                reopen_until=at(resolved) + timedelta(days=30),
-            ),
-            area=path.community_id,
+            dispute_registered(did, tier, at("2025-03-01"), paths[where], sensitivity),
+            dispute_resolved(did, tier, at(resolved, 12)),
+            area=paths[where].community_id,
         )
     for where, answered, closed in [
         ("g1", "2025-03-05", None),
         ("g1", None, "2025-04-10"),
         ("g3", "2025-03-20", None),
     ]:
-        pid = uuid.uuid4()
-        events: list[Event] = [
-            PetitionProxied(
-                petition_id=pid,
-                agent_id="agent-1",
-                resident_id=uuid.uuid4(),
-                path=paths[where],
-                subject="供暖",
-                department="住建",
-                registered_at=at("2025-03-01"),
-            )
-        ]
-        if answered is not None:
-            events.append(
-                PetitionAnswered(
-                    petition_id=pid, answered_at=at(answered), answer="已答复", on_time=True
-                )
-            )
-        if closed is not None:
-            events.append(PetitionClosed(petition_id=pid, outcome="办结", closed_at=at(closed)))
-        await m.emit(f"petition-{pid}", *events, area=paths[where].community_id)
-
-
-async def _seed_others(h: Source, v: Source, g: Source, paths: dict[str, AreaPath]) -> None:
-    for kind, held, served in [
+        await petition(
+            sides.mediation,
+            paths[where],
+            at("2025-03-01"),
+            answered=at(answered) if answered else None,
+            closed=at(closed) if closed else None,
+        )
+    for activity, held, served in [
         (ActivityKind.FREE_CHECK_UP_DAY, "2025-03-15", 20),
         (ActivityKind.PREVENTION_TALK, "2025-04-01", 12),
     ]:
-        aid = uuid.uuid4()
-        await h.emit(
-            f"activity-{aid}",
-            HealthActivityHeld(
-                activity_id=aid,
-                kind=kind,
-                held_on=date.fromisoformat(held),
-                path=paths["c"],
-                place="社区卫生站",
-                at_station=True,
-                served=served,
-            ),
-            area=paths["c"].community_id,
-        )
-    vid = uuid.uuid4()
-    hours: list[Event] = [
-        VolunteerJoined(
-            volunteer_id=vid,
-            kind=VolunteerKind.RESIDENT_VOLUNTEER,
-            name="志愿者",
-            path=paths["g1"],
-            joined_on=date(2024, 1, 1),
-        )
-    ]
-    entries: list[tuple[float, str]] = [(2.5, "2025-03-03"), (1.5, "2025-04-20")]
-    for amount, day in entries:
-        eid = uuid.uuid4()
-        hours += [
-            HoursRecorded(
-                entry_id=eid,
-                volunteer_id=vid,
-                source=HoursSource.SHIFT,
-                source_id=uuid.uuid4(),
-                hours=amount,
-                served_on=date.fromisoformat(day),
-            ),
-            HoursApproved(
-                entry_id=eid,
-                volunteer_id=vid,
-                approved_by="coordinator-1",
-                approved_on=date.fromisoformat(day),
-            ),
-        ]
-    await v.emit(f"volunteer-{vid}", *hours, area=paths["g1"].community_id)
+        await health_activity(sides.health, activity, held, served, paths["c"])
+    await volunteer_hours(
+        sides.volunteering, paths["g1"], [(2.5, "2025-03-03", True), (1.5, "2025-04-20", True)]
+    )
     for closed, on_time in [("2025-03-10", True), ("2025-04-15", False)]:
-        iid = uuid.uuid4()
-        await g.emit(
-            f"item-{iid}",
-            WorkItemOpened(
-                item_id=iid,
-                title="楼道堆物清理",
-                source=SourceLink(
-                    source=WorkItemSource.GOVERNANCE, record=SourceRecord.DECISION, id=uuid.uuid4()
-                ),
-                path=paths["c"],
-                deadline=at("2025-03-14"),
-                opened_by="director-1",
-                opened_at=at("2025-03-01"),
-            ),
-            WorkItemClosed(
-                item_id=iid, closed_by="director-1", closed_at=at(closed), on_time=on_time
-            ),
-            area=paths["c"].community_id,
-        )
+        await work_item(sides.governance, paths["c"], at(closed), on_time=on_time)
+    return ids
 
 
 @pytest_asyncio.fixture(loop_scope="session", scope="module")
 async def world(pg_server_url: str, kafka_bootstrap: str) -> AsyncIterator[World]:
-    kafka = KafkaSettings(bootstrap=kafka_bootstrap, topic_prefix=f"x{uuid.uuid4().hex[:10]}.")
-    names = ["registry", "station", "mediation", "health", "volunteering", "governance"]
-    catalogs = [
-        REGISTRY_CATALOG,
-        STATION_CATALOG,
-        MEDIATION_CATALOG,
-        HEALTH_CATALOG,
-        VOLUNTEERING_CATALOG,
-        GOVERNANCE_CATALOG,
-    ]
-    async with databases(pg_server_url, *names, "read") as urls:
-        sides = [
-            write_side(n, u, kafka, cat, secret=SECRET, actor=ACTOR)
-            for n, u, cat in zip(names, urls, catalogs, strict=False)
-        ]
-        async with (
-            sides[0] as reg,
-            sides[1] as station,
-            sides[2] as mediation,
-            sides[3] as health,
-            sides[4] as volunteering,
-            sides[5] as governance,
-        ):
-            ids, paths = await area_tree(reg)
-            await _seed_station(station, paths)
-            await _seed_mediation(mediation, ids, paths)
-            await _seed_others(health, volunteering, governance, paths)
-            sources = [reg, station, mediation, health, volunteering, governance]
-            for source in sources:
-                await source.publish()
-            settings = QuerySettings(
-                database_url=urls[-1],
-                jwt_secret=SecretStr(SECRET),
-                kafka=kafka,
-                export_max_rows=7,
-                report_appendix_rows=3,
-            )
-            app = create_app(settings)
-            async with app.router.lifespan_context(app):
-                pool: asyncpg.Pool = app.state.runtime.pool
-                projections = [
-                    "residents",
-                    "station",
-                    "disputes",
-                    "health",
-                    "volunteering",
-                    "governance",
-                ]
-                for source, projection in zip(sources, projections, strict=True):
-                    await caught_up(pool, source, projection)
-                transport = httpx.ASGITransport(app=app)
-                async with httpx.AsyncClient(transport=transport, base_url="http://q") as client:
-                    yield World(client, pool, ids)
+    async with every_write_side(
+        pg_server_url, kafka_bootstrap, secret=SECRET, actor=ACTOR
+    ) as sides:
+        ids = await _seed(sides)
+        async with sides.caught_up_query(export_max_rows=7, report_appendix_rows=3) as query:
+            yield World(query.client, query.pool, ids)
 
 
 async def _get(

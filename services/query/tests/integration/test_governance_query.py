@@ -46,7 +46,6 @@ import asyncpg
 import httpx
 import pytest
 import pytest_asyncio
-from pydantic import SecretStr
 
 from anju_contracts import Actor, Event
 from anju_contracts.governance import (
@@ -83,9 +82,7 @@ from anju_contracts.registry import (
     OrganisationKind,
     OrganisationRegistered,
 )
-from anju_query.entrypoints.app import create_app
-from anju_query.settings import QuerySettings
-from anju_query.testing import Source, area_tree, caught_up, write_side
+from anju_query.testing import Source, area_tree, caught_up, read_side, write_side
 from eventkit.audit import reads_of
 from eventkit.auth import Role, issue_token
 from eventkit.settings import KafkaSettings
@@ -692,17 +689,10 @@ async def world_of(pg_server_url: str, kafka_bootstrap: str) -> AsyncIterator[Wo
         await _seed_items(seeder)
         await registry.publish()
         await governance.publish()
-        app = create_app(
-            QuerySettings(database_url=urls[2], jwt_secret=SecretStr(SECRET), kafka=kafka),
-            clock=ManualClock(NOW),
-        )
-        async with app.router.lifespan_context(app):
-            read_pool: asyncpg.Pool = app.state.runtime.pool
-            await caught_up(read_pool, registry, "residents")
-            await caught_up(read_pool, governance, "governance")
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://query") as client:
-                yield World(governance, registry, client, read_pool, kafka, ids, paths)
+        async with read_side(urls[2], kafka, SECRET, clock=ManualClock(NOW)) as query:
+            await caught_up(query.pool, registry, "residents")
+            await caught_up(query.pool, governance, "governance")
+            yield World(governance, registry, query.client, query.pool, kafka, ids, paths)
 
 
 @pytest_asyncio.fixture(loop_scope="session", scope="module")

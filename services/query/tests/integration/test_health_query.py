@@ -31,7 +31,6 @@ import asyncpg
 import httpx
 import pytest
 import pytest_asyncio
-from pydantic import SecretStr
 
 from anju_contracts import Actor, Event
 from anju_contracts.health import (
@@ -68,9 +67,7 @@ from anju_contracts.registry import (
     ResidentRegistered,
     Sex,
 )
-from anju_query.entrypoints.app import create_app
-from anju_query.settings import QuerySettings
-from anju_query.testing import Source, area_tree, caught_up, consumed_to_end, write_side
+from anju_query.testing import Source, area_tree, caught_up, consumed_to_end, read_side, write_side
 from eventkit.auth import Role, issue_token
 from eventkit.settings import KafkaSettings
 from eventkit.testing.clocks import ManualClock
@@ -341,30 +338,24 @@ async def world_of(pg_server_url: str, kafka_bootstrap: str) -> AsyncIterator[Wo
         visits = await _seed_health(health, people, paths)
         await registry.publish()
         await health.publish()
-        app = create_app(
-            QuerySettings(database_url=urls[2], jwt_secret=SecretStr(SECRET), kafka=kafka),
-            clock=ManualClock(datetime.combine(TODAY, datetime.min.time(), UTC)),
-        )
-        async with app.router.lifespan_context(app):
-            read_pool: asyncpg.Pool = app.state.runtime.pool
-            await caught_up(read_pool, registry, "residents")
-            await caught_up(read_pool, health, "health")
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://query") as client:
-                yield World(
-                    health,
-                    registry,
-                    client,
-                    read_pool,
-                    kafka,
-                    people["area:c"],
-                    people["area:g1"],
-                    people["area:g2"],
-                    people["area:c2"],
-                    people["area:g3"],
-                    {k: v for k, v in people.items() if not k.startswith("area:")},
-                    visits,
-                )
+        clock = ManualClock(datetime.combine(TODAY, datetime.min.time(), UTC))
+        async with read_side(urls[2], kafka, SECRET, clock=clock) as query:
+            await caught_up(query.pool, registry, "residents")
+            await caught_up(query.pool, health, "health")
+            yield World(
+                health,
+                registry,
+                query.client,
+                query.pool,
+                kafka,
+                people["area:c"],
+                people["area:g1"],
+                people["area:g2"],
+                people["area:c2"],
+                people["area:g3"],
+                {k: v for k, v in people.items() if not k.startswith("area:")},
+                visits,
+            )
 
 
 @pytest_asyncio.fixture(loop_scope="session", scope="module")

@@ -34,7 +34,6 @@ import asyncpg
 import httpx
 import pytest
 import pytest_asyncio
-from pydantic import SecretStr
 
 from anju_contracts import Actor
 from anju_contracts.mediation import (
@@ -70,9 +69,7 @@ from anju_contracts.station import (
     ResidenceCertificateIssued,
     ResidenceCertificateRevoked,
 )
-from anju_query.entrypoints.app import create_app
-from anju_query.settings import QuerySettings
-from anju_query.testing import Source, caught_up, consumed_to_end, write_side
+from anju_query.testing import Source, caught_up, consumed_to_end, read_side, write_side
 from eventkit.auth import Role, issue_token
 from eventkit.settings import KafkaSettings
 from eventkit.testing.clocks import ManualClock
@@ -432,18 +429,14 @@ async def world_of(pg_server_url: str, kafka_bootstrap: str) -> AsyncIterator[Wo
     ):
         paths = await _seed_registry(registry, ids)
         await registry.publish()
-        app = create_app(
-            QuerySettings(database_url=urls[3], jwt_secret=SecretStr(SECRET), kafka=kafka),
-            clock=ManualClock(T0 + timedelta(days=60)),
-        )
-        async with app.router.lifespan_context(app):
-            read_pool: asyncpg.Pool = app.state.runtime.pool
+        clock = ManualClock(T0 + timedelta(days=60))
+        async with read_side(urls[3], kafka, SECRET, clock=clock) as query:
             await _seed_certificates(station, ids, paths)
             await _seed_gatherings(station, ids, paths)
             await _seed_roster(station, ids, paths)
-            await _seed_opinions(station, mediation, read_pool, ids, paths)
+            await _seed_opinions(station, mediation, query.pool, ids, paths)
             await station.publish()
-            await caught_up(read_pool, station, "station")
+            await caught_up(query.pool, station, "station")
             # o4's signal, after the station's referral is in the read model
             await mediation.emit(
                 f"signal-{ids['s4']}", _signal(ids, "s4", "o4", paths["c"]), area=ids["c"]
@@ -454,11 +447,9 @@ async def world_of(pg_server_url: str, kafka_bootstrap: str) -> AsyncIterator[Wo
                 area=ids["c"],
             )
             await mediation.publish()
-            await caught_up(read_pool, mediation, "disputes")
-            await caught_up(read_pool, registry, "residents")
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://query") as client:
-                yield World(station, registry, mediation, client, read_pool, kafka, ids, paths)
+            await caught_up(query.pool, mediation, "disputes")
+            await caught_up(query.pool, registry, "residents")
+            yield World(station, registry, mediation, query.client, query.pool, kafka, ids, paths)
 
 
 @pytest_asyncio.fixture(loop_scope="session", scope="module")

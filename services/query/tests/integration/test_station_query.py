@@ -35,7 +35,6 @@ import asyncpg
 import httpx
 import pytest
 import pytest_asyncio
-from pydantic import SecretStr
 
 from anju_contracts import Actor, Event
 from anju_contracts.registry import (
@@ -62,9 +61,7 @@ from anju_contracts.station import (
     ServiceReceived,
     ServiceRefused,
 )
-from anju_query.entrypoints.app import create_app
-from anju_query.settings import QuerySettings
-from anju_query.testing import Source, area_tree, caught_up, consumed_to_end, write_side
+from anju_query.testing import Source, area_tree, caught_up, consumed_to_end, read_side, write_side
 from eventkit.auth import Role, issue_token
 from eventkit.settings import KafkaSettings
 from eventkit.testing.clocks import ManualClock
@@ -284,17 +281,11 @@ async def world_of(pg_server_url: str, kafka_bootstrap: str) -> AsyncIterator[Wo
         await _seed_station(station, ids, paths)
         await registry.publish()
         await station.publish()
-        app = create_app(
-            QuerySettings(database_url=urls[2], jwt_secret=SecretStr(SECRET), kafka=kafka),
-            clock=ManualClock(T0 + timedelta(days=60)),
-        )
-        async with app.router.lifespan_context(app):
-            read_pool: asyncpg.Pool = app.state.runtime.pool
-            await caught_up(read_pool, registry, "residents")
-            await caught_up(read_pool, station, "station")
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://query") as client:
-                yield World(station, registry, client, read_pool, kafka, ids)
+        clock = ManualClock(T0 + timedelta(days=60))
+        async with read_side(urls[2], kafka, SECRET, clock=clock) as query:
+            await caught_up(query.pool, registry, "residents")
+            await caught_up(query.pool, station, "station")
+            yield World(station, registry, query.client, query.pool, kafka, ids)
 
 
 @pytest_asyncio.fixture(loop_scope="session", scope="module")

@@ -24,7 +24,6 @@ from typing import Any
 
 import httpx
 import pytest_asyncio
-from pydantic import SecretStr
 
 from anju_contracts import Actor, Event
 from anju_contracts.registry import CATALOG as REGISTRY_CATALOG
@@ -39,9 +38,7 @@ from anju_contracts.volunteering import (
     ServiceRequestRaised,
     ServiceRequestResponseOverdue,
 )
-from anju_query.entrypoints.app import create_app
-from anju_query.settings import QuerySettings
-from anju_query.testing import area_tree, caught_up, write_side
+from anju_query.testing import area_tree, caught_up, read_side, write_side
 from eventkit.auth import Role, issue_token
 from eventkit.settings import KafkaSettings
 from eventkit.testing.clocks import ManualClock
@@ -127,19 +124,11 @@ async def world_of(pg_server_url: str, kafka_bootstrap: str) -> AsyncIterator[Wo
         await v.emit(f"request-{ids['in_time']}", accepted("in_time", 2), area=g1)
         await reg.publish()
         await v.publish()
-        app = create_app(
-            QuerySettings(database_url=urls[2], jwt_secret=SecretStr(SECRET), kafka=kafka),
-            clock=ManualClock(NOW),
-        )
-        async with app.router.lifespan_context(app):
-            await caught_up(app.state.runtime.pool, reg, "residents")
-            await caught_up(app.state.runtime.pool, v, "volunteering")
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://query") as client:
-                signed = issue_token(
-                    SECRET, "coord-1", [Role.VOLUNTEER_COORDINATOR], [str(areas["c"])]
-                )
-                yield World(client, ids, {"Authorization": f"Bearer {signed}"})
+        async with read_side(urls[2], kafka, SECRET, clock=ManualClock(NOW)) as query:
+            await caught_up(query.pool, reg, "residents")
+            await caught_up(query.pool, v, "volunteering")
+            signed = issue_token(SECRET, "coord-1", [Role.VOLUNTEER_COORDINATOR], [str(areas["c"])])
+            yield World(query.client, ids, {"Authorization": f"Bearer {signed}"})
 
 
 @pytest_asyncio.fixture(loop_scope="session", scope="module")

@@ -35,7 +35,6 @@ import asyncpg
 import httpx
 import pytest
 import pytest_asyncio
-from pydantic import SecretStr
 
 from anju_contracts import Actor, Event
 from anju_contracts.registry import (
@@ -89,9 +88,8 @@ from anju_contracts.volunteering import (
 )
 from anju_query.application.scope import Scope
 from anju_query.application.volunteers import VolunteerFilter, list_volunteers
-from anju_query.entrypoints.app import create_app
 from anju_query.settings import QuerySettings
-from anju_query.testing import Source, caught_up, consumed_to_end, write_side
+from anju_query.testing import Source, caught_up, consumed_to_end, read_side, write_side
 from eventkit.auth import Principal, Role, issue_token
 from eventkit.settings import KafkaSettings
 from eventkit.testing.clocks import ManualClock
@@ -591,22 +589,16 @@ async def world_of(pg_server_url: str, kafka_bootstrap: str) -> AsyncIterator[Wo
         await _seed_hours(volunteering, ids)
         await registry.publish()
         await volunteering.publish()
-        app = create_app(
-            QuerySettings(
-                database_url=urls[2],
-                jwt_secret=SecretStr(SECRET),
-                kafka=kafka,
-                active_volunteer_monthly_hours=MONTHLY_HOURS,
-            ),
+        async with read_side(
+            urls[2],
+            kafka,
+            SECRET,
             clock=ManualClock(NOW),
-        )
-        async with app.router.lifespan_context(app):
-            read_pool: asyncpg.Pool = app.state.runtime.pool
-            await caught_up(read_pool, registry, "residents")
-            await caught_up(read_pool, volunteering, "volunteering")
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://query") as client:
-                yield World(volunteering, registry, client, read_pool, kafka, ids)
+            active_volunteer_monthly_hours=MONTHLY_HOURS,
+        ) as query:
+            await caught_up(query.pool, registry, "residents")
+            await caught_up(query.pool, volunteering, "volunteering")
+            yield World(volunteering, registry, query.client, query.pool, kafka, ids)
 
 
 @pytest_asyncio.fixture(loop_scope="session", scope="module")
