@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Self
 from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic.config import ExtraValues
 
 _ALLOWED_CONTROLS = frozenset("\t\n\r")
 
@@ -55,28 +56,82 @@ def personal_fields(model: type[BaseModel]) -> set[str]:
     return marked
 
 
-class Event(BaseModel):
-    """Base of every event payload: a frozen fact, named in the past tense.
+class TolerantReader(BaseModel):
+    """A model that is strict about what code *builds* and tolerant of what it *reads*.
 
-    Subclasses set ``event_type`` (``<service>.<Name>``) and ``event_version``.
+    Building one (``Model(field=...)``) refuses a field the model does not declare, so Anju
+    never publishes a field its contract does not name. Reading one (``model_validate``,
+    ``model_validate_json``) ignores fields it does not know, at every level of nesting: a
+    producer may add an optional field without breaking anyone who reads the previous shape
+    (the contracts README, "Versions"). A caller who wants the strict check on reading passes
+    ``extra="forbid"``.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    @classmethod
+    def model_validate(
+        cls,
+        obj: Any,
+        *,
+        strict: bool | None = None,
+        extra: ExtraValues | None = "ignore",
+        from_attributes: bool | None = None,
+        context: Any | None = None,
+        by_alias: bool | None = None,
+        by_name: bool | None = None,
+    ) -> Self:
+        return super().model_validate(
+            obj,
+            strict=strict,
+            extra=extra,
+            from_attributes=from_attributes,
+            context=context,
+            by_alias=by_alias,
+            by_name=by_name,
+        )
+
+    @classmethod
+    def model_validate_json(
+        cls,
+        json_data: str | bytes | bytearray,
+        *,
+        strict: bool | None = None,
+        extra: ExtraValues | None = "ignore",
+        context: Any | None = None,
+        by_alias: bool | None = None,
+        by_name: bool | None = None,
+    ) -> Self:
+        return super().model_validate_json(
+            json_data,
+            strict=strict,
+            extra=extra,
+            context=context,
+            by_alias=by_alias,
+            by_name=by_name,
+        )
+
+
+class Event(TolerantReader):
+    """Base of every event payload: a frozen fact, named in the past tense.
+
+    Subclasses set ``event_type`` (``<service>.<Name>``) and ``event_version``. Built in code,
+    an event refuses undeclared fields; read (``model_validate``, :meth:`EventCatalog.decode`),
+    it ignores them (:class:`TolerantReader`).
+    """
 
     event_type: ClassVar[str]
     event_version: ClassVar[int] = 1
 
 
-class Actor(BaseModel):
+class Actor(TolerantReader):
     """Who caused an event: a staff member with their roles, or a service acting on its own."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     id: str
     roles: tuple[str, ...] = ()
 
 
-class Envelope(BaseModel):
+class Envelope(TolerantReader):
     """One event as it is published on Kafka (the value, as JSON).
 
     The names follow CloudEvents where one exists. ``subject`` is the stream (aggregate) id and
@@ -88,9 +143,9 @@ class Envelope(BaseModel):
     today from last month's paper ledger occurred last month); figures, deadlines and periods
     use it. ``recorded_at`` is when the source's store recorded the event; it is ``None`` only
     in messages published before the two were told apart, whose ``occurred_at`` is both.
-    """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    Read, it ignores attributes it does not know (:class:`TolerantReader`).
+    """
 
     id: UUID
     type: str
@@ -178,23 +233,31 @@ class EventCatalog:
         """The newest model of ``event_type`` (KeyError when unknown)."""
         return self._latest[event_type]
 
+    def reads(self, event_type: str, version: int) -> bool:
+        """Whether :meth:`decode` accepts ``event_type`` at ``version``: the newest version, or
+        an older one that upcasters lead from, step by step, to the newest."""
+        model = self._latest.get(event_type)
+        if model is None or version > model.event_version or version < 1:
+            return False
+        return all((event_type, v) in self._upcasters for v in range(version, model.event_version))
+
     def decode(self, event_type: str, version: int, data: Mapping[str, Any]) -> Event:
         """Validate ``data`` as ``event_type`` at ``version``, upcasting it to the newest version.
+
+        A tolerant reader: fields the model does not declare are ignored, at any depth, so an
+        event a newer producer enriched with an optional field still decodes.
 
         Raises :class:`UnknownEvent` for an unknown type, or a version newer than this code knows
         or older than any upcaster reaches; :class:`InvalidEvent` when the payload is invalid.
         """
         model = self._latest.get(event_type)
-        if model is None or version > model.event_version or version < 1:
+        if model is None or not self.reads(event_type, version):
             raise UnknownEvent(event_type, version)
         payload = dict(data)
         while version < model.event_version:
-            upcast = self._upcasters.get((event_type, version))
-            if upcast is None:
-                raise UnknownEvent(event_type, version)
-            payload = upcast(payload)
+            payload = self._upcasters[(event_type, version)](payload)
             version += 1
         try:
-            return model.model_validate(payload)
+            return model.model_validate(payload, extra="ignore")
         except ValidationError as error:
             raise InvalidEvent(event_type, model.event_version, error) from error

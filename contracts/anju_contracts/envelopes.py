@@ -4,12 +4,15 @@ They give each service one discriminated union over its events (by ``type``), wh
 JSON Schema files and the AsyncAPI document are generated from, and what an integrator can use
 to parse a whole message in one call::
 
-    adapter = envelope_adapter(registry.CATALOG)
-    message = adapter.validate_json(kafka_value)   # -> e.g. registry_ResidentRegistered
+    message = read_envelope(registry.CATALOG, kafka_value)   # -> e.g. registry_ResidentRegistered
+
+Reading is tolerant: fields a newer producer added (in the envelope or the payload) are ignored.
+Whoever validates with the adapter directly passes ``extra="ignore"`` for the same effect.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cache
 from typing import Annotated, Any, Literal, Union
 
@@ -42,3 +45,19 @@ def envelope_adapter(catalog: EventCatalog) -> TypeAdapter[Any]:
     members = tuple(typed_envelopes(catalog))
     union = Annotated[Union[members], Field(discriminator="type")]  # type: ignore[valid-type]  # noqa: UP007
     return TypeAdapter(union)
+
+
+def read_envelope(catalog: EventCatalog, value: str | bytes | Mapping[str, Any]) -> Envelope:
+    """A message of ``catalog``'s topic (its Kafka value, or that value parsed) as the typed
+    envelope of its ``type``, ignoring fields this version of the contracts does not know.
+
+    Raises pydantic's ``ValidationError`` for a type the catalogue does not publish, a version
+    other than the newest (use :meth:`EventCatalog.decode` to upcast an older one), or a payload
+    that does not match.
+    """
+    adapter = envelope_adapter(catalog)
+    if isinstance(value, str | bytes):
+        message: Envelope = adapter.validate_json(value, extra="ignore")
+    else:
+        message = adapter.validate_python(value, extra="ignore")
+    return message

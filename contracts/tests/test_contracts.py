@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 import sys
 import uuid
-from typing import ClassVar
+from typing import Any, ClassVar
 
+import jsonschema
 import pytest
+from pydantic import ValidationError
 
-from anju_contracts import Event, EventCatalog, InvalidEvent, UnknownEvent
+from anju_contracts import Envelope, Event, EventCatalog, InvalidEvent, UnknownEvent
 from anju_contracts.catalogs import CATALOGS
-from anju_contracts.envelopes import envelope_adapter
+from anju_contracts.envelopes import envelope_adapter, read_envelope
 from anju_contracts.registry import CATALOG, ResidentRegistered
 from anju_devtools import contracts
 
@@ -35,9 +37,10 @@ def test_asyncapi_names_every_event_on_its_topic() -> None:
     assert len(document["channels"]) == sum(len(c.models) for c in CATALOGS)
 
 
-def test_envelope_union_parses_a_message_by_type() -> None:
+def resident_registered() -> dict[str, Any]:
+    """A ``registry.ResidentRegistered`` message as the relay publishes it (the value, parsed)."""
     resident_id = uuid.uuid4()
-    message = {
+    return {
         "id": str(uuid.uuid4()),
         "type": "registry.ResidentRegistered",
         "version": 1,
@@ -60,9 +63,61 @@ def test_envelope_union_parses_a_message_by_type() -> None:
             "path": {"community_id": str(uuid.uuid4())},
         },
     }
-    parsed = envelope_adapter(CATALOG).validate_python(message)
+
+
+def test_envelope_union_parses_a_message_by_type() -> None:
+    parsed = envelope_adapter(CATALOG).validate_python(resident_registered())
     assert isinstance(parsed.data, ResidentRegistered)
     assert parsed.data.name == "王秀英"
+
+
+def enriched(message: dict[str, Any]) -> dict[str, Any]:
+    """``message`` as a newer producer might send it: fields added at every level."""
+    data = message["data"]
+    return dict(
+        message,
+        specversion="1.0",
+        data=dict(data, floor=3, path=dict(data["path"], door="302")),
+        actor=dict(message["actor"], display_name="desk"),
+    )
+
+
+def test_readers_ignore_fields_they_do_not_know_and_builders_refuse_them() -> None:
+    message = resident_registered()
+    expected = envelope_adapter(CATALOG).validate_python(message)
+    newer = enriched(message)
+    assert read_envelope(CATALOG, json.dumps(newer)) == expected
+    assert read_envelope(CATALOG, newer) == expected
+    assert CATALOG.decode("registry.ResidentRegistered", 1, newer["data"]) == expected.data
+    assert ResidentRegistered.model_validate(newer["data"]) == expected.data
+    assert ResidentRegistered.model_validate_json(json.dumps(newer["data"])) == expected.data
+    untyped = Envelope.model_validate(newer)  # the envelope alone: its data is a plain mapping
+    assert untyped.model_dump(exclude={"data"}) == expected.model_dump(exclude={"data"})
+    # what code builds is strict: Anju never publishes a field its contract does not name
+    with pytest.raises(ValidationError, match="floor"):
+        ResidentRegistered(**newer["data"])
+    with pytest.raises(ValidationError, match="door"):
+        ResidentRegistered(**dict(message["data"], path=newer["data"]["path"]))
+    with pytest.raises(ValidationError, match="specversion"):
+        Envelope(**newer)
+    # and a reader that wants to know can still ask
+    with pytest.raises(ValidationError, match="floor"):
+        ResidentRegistered.model_validate(newer["data"], extra="forbid")
+
+
+def test_published_schemas_accept_added_fields() -> None:
+    newer = enriched(resident_registered())
+    envelope = json.loads((contracts.ROOT / "schemas" / "envelope.json").read_text())
+    payload = json.loads(
+        (contracts.ROOT / "schemas" / "registry.ResidentRegistered.v1.json").read_text()
+    )
+    jsonschema.validate(newer, envelope)
+    jsonschema.validate(newer["data"], payload)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({k: v for k, v in newer["data"].items() if k != "name"}, payload)
+    for path in (contracts.ROOT / "schemas").glob("*.json"):
+        assert '"additionalProperties": false' not in path.read_text(), path.name
+    assert '"additionalProperties": false' not in (contracts.ROOT / "asyncapi.json").read_text()
 
 
 class NoteV1(Event):

@@ -2,7 +2,9 @@
 
 A message is *poison* when it is not a JSON envelope (``undecodable``), names an event type or
 version this code does not know (``unknown_type``), or carries a payload that fails its schema
-(``invalid``). Poison goes to the ``dead_letters`` table with the reason and the raw bytes, and
+(``invalid``). Fields this code does not know, in the envelope or the payload, are not poison:
+consumers are tolerant readers and ignore them (a producer may add an optional field without a
+new version). Poison goes to the ``dead_letters`` table with the reason and the raw bytes, and
 the consumer carries on. Operators list, inspect, replay or discard dead letters.
 
 An event that decodes but then keeps failing in its consumer (a projection's SQL, a policy's
@@ -118,7 +120,7 @@ class Decoder:
         if fast is not None:
             return fast
         try:
-            envelope = Envelope.model_validate_json(message.value or b"")
+            envelope = Envelope.model_validate_json(message.value or b"", extra="ignore")
         except ValidationError as error:
             return Poison(message, "undecodable", _short(error))
         catalog = self.catalogs.get(envelope.source)
@@ -163,7 +165,7 @@ class Decoder:
         if headers.get("version") != version:
             return None
         try:
-            envelope = typed.model_validate_json(message.value or b"")
+            envelope = typed.model_validate_json(message.value or b"", extra="ignore")
         except ValidationError:
             return None
         event = cast(Event, envelope.data)

@@ -22,7 +22,7 @@ import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.conn import AIOKafkaConnection
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 
 from anju_contracts import Actor, Envelope, Event, EventCatalog
 from eventkit import kafka
@@ -810,6 +810,49 @@ async def test_old_versions_are_upcast_on_read(database_url: str) -> None:
         poison = Decoder([CATALOG_V1]).decode(Message(_envelope(v2_row)))
         assert isinstance(poison, Poison)
         assert poison.reason == "unknown_type"
+
+
+class NamedV2Enriched(Event):
+    """evo.Named v2 as a newer producer writes it: an optional field added, same version."""
+
+    event_type = "evo.Named"
+    event_version = 2
+    first: str
+    last: str
+    nickname: str | None = None
+
+
+CATALOG_V2_ENRICHED = EventCatalog("evo", [NamedV2Enriched])
+
+
+async def test_fields_a_newer_producer_added_are_ignored_on_read(database_url: str) -> None:
+    """Consumers are tolerant readers: an event enriched with a field this code does not know
+    (in the payload or the envelope) is read with the field ignored, never set aside; what this
+    code builds stays strict, so it never publishes a field its contract does not name."""
+    async with open_store(database_url, CATALOG_V2_ENRICHED) as newer_code:
+        enriched = NamedV2Enriched(first="Li", last="Wei", nickname="Xiao Li")
+        await newer_code.append("person-9", 0, [enriched], context=CONTEXT)
+        async with newer_code.pool.acquire() as conn:
+            row = await conn.fetchrow("SELECT *, data::text AS data FROM events")
+
+        stream = await EventStore(newer_code.pool, CATALOG_V2).load("person-9")
+        assert [e.event for e in stream.events] == [NamedV2(first="Li", last="Wei")]
+
+        value = json.loads(_envelope(row))
+        value["specversion"] = "1.0"  # an envelope attribute this code does not know either
+        raw = json.dumps(value).encode()
+        routed = [("type", b"evo.Named"), ("version", b"2")]
+        for message in (Message(raw, headers=routed), Message(raw)):  # fast and careful paths
+            decoded = Decoder([CATALOG_V2]).decode(message)
+            assert isinstance(decoded, Delivered), decoded
+            assert decoded.event == NamedV2(first="Li", last="Wei")
+
+    with pytest.raises(ValidationError, match="nickname"):
+        NamedV2(first="Li", last="Wei", nickname="Xiao Li")  # type: ignore[call-arg]
+    with pytest.raises(ValidationError, match="specversion"):
+        Envelope.model_validate(value, extra="forbid")
+    with pytest.raises(ValidationError, match="specversion"):
+        Envelope(**value)
 
 
 # == 8. rebuildable read models =============================================================
