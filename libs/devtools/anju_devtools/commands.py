@@ -45,14 +45,23 @@ def cmd_run(root: Path) -> int:
 def cmd_contracts(check: bool) -> int:
     from anju_devtools import contracts
 
+    problems = contracts.compatibility_problems()
     if check:
         stale = contracts.stale_files()
         for path in stale:
             print(f"stale: {path}")
-        return 1 if stale else 0
-    for path in contracts.write():
-        print(f"wrote {path}")
-    return 0
+    else:
+        stale = []
+        for path in contracts.write():
+            print(f"wrote {path}")
+    for problem in problems:
+        print(f"breaks a published contract: {problem}")
+    if problems:
+        print(
+            "an event that changes other than by an optional field needs a new version and an"
+            " upcaster (contracts/README.md, Versions)"
+        )
+    return 1 if stale or problems else 0
 
 
 def cmd_manifest(root: Path, action: str) -> int:
