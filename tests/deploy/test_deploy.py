@@ -533,15 +533,40 @@ def test_k8s_sets_the_variables_of_the_native_stack(manifests: list[Doc]) -> Non
         missing = native_names(name) - set(env)
         assert not missing, f"`make run` sets {missing} but k8s does not"
         prefix = f"ANJU_{name.upper()}_"
-        for secret in ("DATABASE_URL", "JWT_SECRET"):
+        for secret in ("DATABASE_URL", "JWT_SECRET", "KAFKA__SASL_PASSWORD"):
             assert "secretKeyRef" in env[prefix + secret]["valueFrom"], secret
         for var in env.values():
             ref = var.get("valueFrom", {}).get("configMapKeyRef")
-            if ref:
+            if ref and not ref.get("optional"):
                 assert ref["key"] in configmaps[ref["name"]]["data"], ref
     config = configmaps["anju-config"]["data"]
     assert config["kafka-enable-idempotence"] == "true"
     assert config["kafka-acks"] == "all"
+
+
+def test_k8s_reaches_a_secured_kafka_only_when_configured(manifests: list[Doc]) -> None:
+    """Plaintext until anju-config says otherwise; SASL credentials per service from an optional
+    secret, the cluster's CA from an optional secret volume, so a plaintext cluster needs none."""
+    assert by_kind(manifests, "ConfigMap")["anju-config"]["data"]["kafka-security-protocol"] == (
+        "PLAINTEXT"
+    )
+    deployments = by_kind(manifests, "Deployment")
+    pods = [(f"anju-{dashed(n)}", deployments[f"anju-{dashed(n)}"]) for n in NAMES]
+    pods.append(("anju-topics", by_kind(manifests, "Job")["anju-topics"]))
+    for name, workload in pods:
+        spec = workload["spec"]["template"]["spec"]
+        (container,) = spec["containers"]
+        env = {e["name"].split("KAFKA_", 1)[-1].lstrip("_"): e for e in container["env"]}
+        for secret in ("SASL_USERNAME", "SASL_PASSWORD"):
+            ref = env[secret]["valueFrom"]["secretKeyRef"]
+            assert ref["name"] == f"{name}-kafka", name
+            assert ref["optional"] is True, name
+        for optional in ("SASL_MECHANISM", "SSL_CAFILE"):
+            assert env[optional]["valueFrom"]["configMapKeyRef"]["optional"] is True, name
+        (volume,) = [v for v in spec["volumes"] if v["name"] == "kafka-tls"]
+        assert volume["secret"] == {"secretName": "anju-kafka-tls", "optional": True}
+        (mount,) = [m for m in container["volumeMounts"] if m["name"] == "kafka-tls"]
+        assert mount["readOnly"] is True
 
 
 def test_topics_job_creates_the_topics(manifests: list[Doc]) -> None:

@@ -2,7 +2,10 @@
 
 The broker is ``ANJU_KAFKA_BOOTSTRAP`` (else the dev stack's); ``ANJU_KAFKA_TOPIC_PREFIX``
 names the topic prefix the stack was started with (as its services' ``KAFKA__TOPIC_PREFIX``),
-for several stacks, or tests, sharing one broker.
+for several stacks, or tests, sharing one broker. Every other Kafka setting of the services is
+read the same way, without the service's name: ``ANJU_KAFKA_SECURITY_PROTOCOL``,
+``ANJU_KAFKA_SASL_MECHANISM``, ``ANJU_KAFKA_SASL_USERNAME``, ``ANJU_KAFKA_SASL_PASSWORD``,
+``ANJU_KAFKA_SSL_CAFILE``...
 """
 
 from __future__ import annotations
@@ -50,23 +53,32 @@ def database_url(root: Path, service: str) -> str:
 
 
 def kafka_settings(root: Path) -> KafkaSettings:
-    bootstrap = os.environ.get("ANJU_KAFKA_BOOTSTRAP")
-    if not bootstrap:
+    """The broker from ``ANJU_KAFKA_<SETTING>`` variables (any field of ``KafkaSettings``: the
+    bootstrap, topic prefix, partitions, and TLS or SASL as the services have them), else the
+    dev stack's plaintext broker."""
+    prefix = "ANJU_KAFKA_"
+    fields = {name.upper(): name for name in KafkaSettings.model_fields}
+    given = {
+        fields[key.removeprefix(prefix)]: value
+        for key, value in os.environ.items()
+        if key.startswith(prefix) and key.removeprefix(prefix) in fields
+    }
+    if not given.get("bootstrap"):
         state = stack_state(root)
-        bootstrap = state["kafka_bootstrap"] if state else "127.0.0.1:9092"
-    prefix = os.environ.get("ANJU_KAFKA_TOPIC_PREFIX", "")
+        given["bootstrap"] = state["kafka_bootstrap"] if state else "127.0.0.1:9092"
     try:
-        return KafkaSettings(
-            bootstrap=bootstrap,
-            topic_prefix=prefix,
-            partitions=int(os.environ.get("ANJU_KAFKA_PARTITIONS", "3")),
-            replication_factor=int(os.environ.get("ANJU_KAFKA_REPLICATION_FACTOR", "1")),
+        settings = KafkaSettings.model_validate(given)
+        kafka.connection(settings)  # loads the TLS files: refuse them here, not mid-command
+    except ValidationError as error:
+        problems = "; ".join(
+            (f"{prefix}{'_'.join(str(p) for p in e['loc']).upper()}: " if e["loc"] else "")
+            + e["msg"].replace("KAFKA__", prefix)
+            for e in error.errors()
         )
-    except (ValidationError, ValueError) as error:
-        raise OperatorError(
-            "ANJU_KAFKA_TOPIC_PREFIX, ANJU_KAFKA_PARTITIONS or ANJU_KAFKA_REPLICATION_FACTOR"
-            f" is not valid: {error}"
-        ) from error
+        raise OperatorError(f"the Kafka settings are not valid: {problems}") from error
+    except kafka.KafkaSecurityError as error:
+        raise OperatorError(str(error).replace("KAFKA__", prefix)) from error
+    return settings
 
 
 def service_topic(root: Path, service: str) -> str:

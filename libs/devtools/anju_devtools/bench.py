@@ -58,6 +58,7 @@ from pydantic import SecretStr
 from anju_contracts import Actor, Event, EventCatalog
 from anju_devtools.demo import CHECK, WEIGHTS
 from eventkit.auth import Role, issue_token
+from eventkit.kafka import connection
 from eventkit.projection import Projection, ProjectionRunner, ensure_projection
 from eventkit.relay import ENVELOPE_SQL, Relay
 from eventkit.schema import migrate
@@ -518,7 +519,7 @@ async def bench_relay(url: str, bootstrap: str, count: int) -> tuple[list[str], 
         f"SELECT stream_id, {envelope_sql} FROM events ORDER BY position", "bench"
     )
     messages = [(r["stream_id"].encode(), r["envelope"].encode()) for r in rows]
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
+    producer = AIOKafkaProducer(**connection(settings.kafka), acks="all", linger_ms=5)
     await producer.start()
     baseline_topic = f"{prefix}baseline"
     await producer.send_and_wait(baseline_topic, b"warm-up")
@@ -576,7 +577,7 @@ class TickCounts:
 async def bench_projection(url: str, bootstrap: str, prefix: str, count: int) -> list[str]:
     topic = f"{prefix}bench.events"
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
+        **connection(KafkaSettings(bootstrap=bootstrap)),
         group_id=None,
         enable_auto_commit=False,
         fetch_max_wait_ms=20,

@@ -1,16 +1,27 @@
-"""Kafka clients built from settings, and the topics the services publish to."""
+"""Kafka clients built from settings, and the topics the services publish to.
+
+Every client Anju builds (the relay's producer and admin client, the projections' and policies'
+consumers, the operator commands', a FastStream broker) connects through :func:`connection`, so
+TLS and SASL are set in one place; ``tests/architecture`` checks that none is built without it.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import ssl
 from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.helpers import create_ssl_context
 
 from eventkit.settings import KafkaSettings
+
+if TYPE_CHECKING:
+    from faststream.security import BaseSecurity
 
 log = structlog.get_logger("eventkit.kafka")
 
@@ -19,10 +30,81 @@ log = structlog.get_logger("eventkit.kafka")
 TOPIC_CONFIG = {"retention.ms": "-1", "cleanup.policy": "delete"}
 
 
+class KafkaSecurityError(ValueError):
+    """The TLS files named in the settings exist but cannot be used (not PEM, wrong key...)."""
+
+
+def connection(settings: KafkaSettings) -> dict[str, Any]:
+    """The keyword arguments that say where Kafka is and how to connect to it, for any aiokafka
+    client: ``bootstrap_servers``, ``security_protocol`` and, as the protocol needs them, the
+    SASL mechanism and credentials and an ``ssl_context``.
+
+    Raises :class:`KafkaSecurityError` when the CA, certificate or key cannot be loaded.
+    """
+    kwargs: dict[str, Any] = {
+        "bootstrap_servers": settings.bootstrap,
+        "security_protocol": settings.security_protocol,
+    }
+    if settings.uses_sasl:
+        assert settings.sasl_password is not None  # the settings refuse SASL without one
+        kwargs["sasl_mechanism"] = settings.sasl_mechanism
+        kwargs["sasl_plain_username"] = settings.sasl_username
+        kwargs["sasl_plain_password"] = settings.sasl_password.get_secret_value()
+    if settings.uses_tls:
+        kwargs["ssl_context"] = ssl_context(settings)
+    return kwargs
+
+
+def ssl_context(settings: KafkaSettings) -> ssl.SSLContext:
+    """The TLS context of ``SSL`` and ``SASL_SSL``: the configured CA (else the system's), the
+    client certificate if any, hostname checked unless turned off."""
+    password = settings.ssl_key_password
+    try:
+        context: ssl.SSLContext = create_ssl_context(
+            cafile=settings.ssl_cafile,
+            certfile=settings.ssl_certfile,
+            keyfile=settings.ssl_keyfile,
+            password=password.get_secret_value() if password is not None else None,
+        )
+    except (ssl.SSLError, OSError) as error:
+        files = {
+            "KAFKA__SSL_CAFILE": settings.ssl_cafile,
+            "KAFKA__SSL_CERTFILE": settings.ssl_certfile,
+            "KAFKA__SSL_KEYFILE": settings.ssl_keyfile,
+        }
+        named = ", ".join(f"{k}={v}" for k, v in files.items() if v is not None)
+        raise KafkaSecurityError(f"cannot load Kafka TLS files ({named}): {error}") from error
+    context.check_hostname = settings.ssl_check_hostname
+    return context
+
+
+def broker_security(settings: KafkaSettings) -> BaseSecurity | None:
+    """The same connection for a FastStream ``KafkaBroker``, whose ``security=`` takes an object
+    (pass ``bootstrap_servers=settings.bootstrap`` beside it); ``None`` for plaintext."""
+    from faststream.security import (
+        BaseSecurity,
+        SASLPlaintext,
+        SASLScram256,
+        SASLScram512,
+    )
+
+    kwargs = connection(settings)
+    context: ssl.SSLContext | None = kwargs.get("ssl_context")
+    if not settings.uses_sasl:
+        return BaseSecurity(ssl_context=context) if context is not None else None
+    sasl = {"PLAIN": SASLPlaintext, "SCRAM-SHA-256": SASLScram256, "SCRAM-SHA-512": SASLScram512}
+    return sasl[kwargs["sasl_mechanism"]](
+        kwargs["sasl_plain_username"],
+        kwargs["sasl_plain_password"],
+        ssl_context=context,
+        use_ssl=settings.uses_tls,
+    )
+
+
 def producer(settings: KafkaSettings, *, client_id: str) -> AIOKafkaProducer:
     """A producer for the relay. Idempotence is a setting: the dev broker rejects it."""
     return AIOKafkaProducer(
-        bootstrap_servers=settings.bootstrap,
+        **connection(settings),
         client_id=client_id,
         acks="all" if settings.acks == "all" else int(settings.acks),
         enable_idempotence=settings.enable_idempotence,
@@ -42,7 +124,7 @@ def consumer(
     """A consumer that never commits on its own: the runner commits after its transaction."""
     return AIOKafkaConsumer(
         *topics,
-        bootstrap_servers=settings.bootstrap,
+        **connection(settings),
         group_id=group_id,
         client_id=client_id,
         enable_auto_commit=False,
@@ -57,7 +139,7 @@ def consumer(
 
 
 def admin(settings: KafkaSettings, *, client_id: str) -> AIOKafkaAdminClient:
-    return AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap, client_id=client_id)
+    return AIOKafkaAdminClient(**connection(settings), client_id=client_id)
 
 
 async def existing_topics(client: AIOKafkaAdminClient) -> set[str]:

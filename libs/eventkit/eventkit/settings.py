@@ -6,6 +6,8 @@ with a message naming the variable.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
@@ -17,6 +19,11 @@ class KafkaSettings(BaseModel):
 
     The defaults suit the dev broker (Tansu): quick group joins and short fetch waits. Production
     sets ``enable_idempotence=true`` and usually longer session timeouts.
+
+    Security defaults to ``PLAINTEXT`` (the dev broker on localhost). A managed cluster usually
+    wants ``SASL_SSL`` with a SCRAM mechanism, a username and a password, and the cluster's CA
+    when its certificate is not signed by a public one. Every client (producer, consumers, admin)
+    is built from these by ``eventkit.kafka.connection``.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -33,10 +40,90 @@ class KafkaSettings(BaseModel):
     metadata_max_age_ms: int = Field(default=2000, ge=500)
     max_batch: int = Field(default=1000, ge=1)
 
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ssl_cafile: Path | None = None
+    """PEM file of the CA(s) that signed the brokers' certificates; else the system's CAs."""
+    ssl_certfile: Path | None = None
+    """PEM client certificate, for clusters that authenticate clients by TLS (mutual TLS)."""
+    ssl_keyfile: Path | None = None
+    """PEM private key of ``ssl_certfile`` (if the certificate file does not hold it)."""
+    ssl_key_password: SecretStr | None = None
+    ssl_check_hostname: bool = True
+    """Off only for brokers whose certificates do not name the host they are reached by; the
+    certificate is still checked against the CA."""
+
     @model_validator(mode="after")
     def _heartbeat_below_session(self) -> KafkaSettings:
         if self.heartbeat_interval_ms * 3 > self.session_timeout_ms:
             raise ValueError("heartbeat_interval_ms must be at most a third of session_timeout_ms")
+        return self
+
+    @property
+    def uses_sasl(self) -> bool:
+        return self.security_protocol.startswith("SASL_")
+
+    @property
+    def uses_tls(self) -> bool:
+        return self.security_protocol in ("SSL", "SASL_SSL")
+
+    @model_validator(mode="after")
+    def _security_consistent(self) -> KafkaSettings:
+        """Refuse settings that would fail at the first connection, or be silently ignored."""
+        protocol = self.security_protocol
+        if self.uses_sasl:
+            missing = [
+                f"KAFKA__{name.upper()}"
+                for name, value in (
+                    ("sasl_mechanism", self.sasl_mechanism),
+                    ("sasl_username", self.sasl_username),
+                    ("sasl_password", self.sasl_password and self.sasl_password.get_secret_value()),
+                )
+                if not value
+            ]
+            if missing:
+                raise ValueError(f"KAFKA__SECURITY_PROTOCOL={protocol} needs {', '.join(missing)}")
+        else:
+            given = [
+                f"KAFKA__{name.upper()}"
+                for name in ("sasl_mechanism", "sasl_username", "sasl_password")
+                if getattr(self, name) is not None
+            ]
+            if given:
+                raise ValueError(
+                    f"{', '.join(given)} set but KAFKA__SECURITY_PROTOCOL is {protocol}: set it"
+                    " to SASL_SSL (or SASL_PLAINTEXT) to authenticate, or remove them"
+                )
+        tls_only = {
+            "ssl_cafile": self.ssl_cafile,
+            "ssl_certfile": self.ssl_certfile,
+            "ssl_keyfile": self.ssl_keyfile,
+            "ssl_key_password": self.ssl_key_password,
+        }
+        if not self.uses_tls:
+            given = [f"KAFKA__{name.upper()}" for name, value in tls_only.items() if value]
+            if not self.ssl_check_hostname:
+                given.append("KAFKA__SSL_CHECK_HOSTNAME")
+            if given:
+                raise ValueError(
+                    f"{', '.join(given)} set but KAFKA__SECURITY_PROTOCOL is {protocol}, which"
+                    " does not use TLS: set it to SSL or SASL_SSL, or remove them"
+                )
+            return self
+        if (self.ssl_keyfile or self.ssl_key_password) and not self.ssl_certfile:
+            raise ValueError(
+                "KAFKA__SSL_KEYFILE and KAFKA__SSL_KEY_PASSWORD need KAFKA__SSL_CERTFILE"
+            )
+        for name in ("ssl_cafile", "ssl_certfile", "ssl_keyfile"):
+            path: Path | None = getattr(self, name)
+            if path is None:
+                continue
+            if not path.is_file():
+                raise ValueError(f"KAFKA__{name.upper()}: {path} does not exist or is not a file")
+            if not os.access(path, os.R_OK):
+                raise ValueError(f"KAFKA__{name.upper()}: {path} is not readable by this process")
         return self
 
 

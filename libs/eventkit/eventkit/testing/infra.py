@@ -246,10 +246,15 @@ async def wait_for_kafka(bootstrap: str, timeout: float = DEFAULT_START_TIMEOUT)
     """Wait until a broker at ``bootstrap`` answers a metadata request (lists its topics)."""
     from aiokafka.admin import AIOKafkaAdminClient
 
+    from eventkit.kafka import connection
+    from eventkit.settings import KafkaSettings
+
     deadline = time.monotonic() + timeout
     last_error: BaseException | None = None
     while time.monotonic() < deadline:
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=2000)
+        admin = AIOKafkaAdminClient(
+            **connection(KafkaSettings(bootstrap=bootstrap)), request_timeout_ms=2000
+        )
         try:
             await admin.start()
             await admin.list_topics()
