@@ -31,15 +31,18 @@ their opinions answered or referred to mediation, and the duty roster of the nex
 query service reads the receptions per week and the services back, and mediation shows the
 conflict signals it reported for the referred opinions.
 
-Then the desk's history since it opened in May 2023 is imported as its paper ledgers, each fact
-with the day it happened (:mod:`anju_devtools.demo_history`): the dashboard for the report's
-period shows the report's figures — 3,186 receptions, 56 lectures, 2,946 convenience services.
-``--no-history`` leaves it out.
-
 When the governance service answers (and the volunteering part registered the partner
 organisations), the demo loads a year of meetings and their work list through governance's HTTP
 API (:mod:`anju_devtools.demo_governance`): monthly joint meetings and Fengqiao-hut meetings,
 items closed, reopened, late and due soon.
+
+Last, once every service is loaded, the community's history since the station opened in May 2023
+is imported as its paper ledgers, each fact with the day it happened, by the staff who keep them
+(:mod:`anju_devtools.demo_history`): the desk's receptions, services and lectures, the mediation
+point's disputes and petitions, the health station's activities and the volunteers' hours. The
+dashboard for the report's period (2023-05-01 – 2024-12-31) shows the report's figures — 3,186
+receptions, 56 lectures, 2,946 convenience services, 28 disputes resolved, 7 petitions handled by
+proxy, 16 health activities — and the volunteers' approved hours. ``--no-history`` leaves it out.
 
 Loading twice does not duplicate anything: the registry refuses a second resident with the same
 ID number, so a 409 on the demo's first resident means the community is already there.
@@ -52,6 +55,7 @@ import random
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -367,8 +371,9 @@ async def load(
         partners = await _load_volunteering(
             registry, volunteering, query, headers, random.Random(seed + 2), loaded, sign
         )
+    agency_id: str | None = None
     if station is not None:
-        await _load_station(
+        agency_id = await _load_station(
             registry,
             station,
             query,
@@ -378,7 +383,6 @@ async def load(
             loaded,
             sign,
             partners,
-            history=history,
         )
     if governance is not None:
         organisations = {key: organisation for key, (organisation, _) in partners.items()}
@@ -391,6 +395,14 @@ async def load(
             sign,
             sign_liaison,
         )
+    if history:
+        services = {
+            "station": station,
+            "mediation": mediation,
+            "health": health,
+            "volunteering": volunteering,
+        }
+        await _load_history(services, headers, loaded, agency_id, random.Random(seed + 5), sign)
     return 0
 
 
@@ -512,9 +524,9 @@ async def _load_station(
     loaded: Community,
     sign: Sign | None,
     partners: dict[str, tuple[str, str]],
-    *,
-    history: bool,
-) -> None:
+) -> str | None:
+    """Load the desk's recent weeks; the housing security centre the desk hands services off to,
+    if it was registered."""
     # demo_station builds on this module's loader and community
     from anju_devtools.demo_station import (
         load_station,
@@ -533,7 +545,7 @@ async def _load_station(
                 f"anju demo: the station at {station} does not answer; skipping the desk's"
                 " receptions, services, certificates, lectures and roster."
             )
-            return
+            return None
         catalogue = (await client.get("/catalogue")).raise_for_status().json()
         plan = plan_station(
             rng,
@@ -544,26 +556,18 @@ async def _load_station(
         done = await load_station(
             Loader(agencies, parallel=4), Loader(client, parallel=8), plan, sign, partners
         )
-        if history:
-            clerk = (
-                {}
-                if sign is None
-                else {
-                    "Authorization": f"Bearer {sign('desk-demo-1', ['desk_staff'], [loaded.community])}"
-                }
-            )
-            agency = done.agencies.get("housing")
-            await _load_history(client, clerk, loaded.community, agency and agency[0], rng)
+    agency = done.agencies.get("housing")
+    agency_id = agency and agency[0]
     if query is None:
-        return
+        return agency_id
     async with httpx.AsyncClient(base_url=query, headers=headers, timeout=30) as client:
         if not await answers(client):
             print(f"anju demo: the query service at {query} does not answer; no station figures.")
-            return
+            return agency_id
         figures = await read_back(Loader(client, parallel=8), plan, done, sign)
     print(summary(figures))
     if mediation is None or not done.referred:
-        return
+        return agency_id
     async with httpx.AsyncClient(base_url=mediation, headers=headers, timeout=30) as client:
         if await answers(client):
             reported = await signals_of(Loader(client), done)
@@ -571,37 +575,57 @@ async def _load_station(
                 f"demo station's referred opinions in mediation: {reported} of"
                 f" {len(done.referred)} reported as conflict signals linked to their opinion"
             )
+    return agency_id
+
+
+HISTORY_STAFF = {
+    "station": ("desk-demo-1", "desk_staff"),
+    "mediation": ("director-demo-1", "director"),
+    "health": ("doctor-demo-1", "doctor"),
+    "volunteering": ("coord-demo-1", "volunteer_coordinator"),
+}
+"""Who brings each service's paper ledgers in: the desk's clerk, the director (disputes, the
+sensitive ones too, and petitions), a family doctor, the volunteer coordinator."""
 
 
 async def _load_history(
-    station: httpx.AsyncClient,
-    clerk: dict[str, str],
-    community: str,
+    services: dict[str, str | None],
+    headers: dict[str, str],
+    loaded: Community,
     agency_id: str | None,
     rng: random.Random,
+    sign: Sign | None,
 ) -> None:
-    from anju_devtools.demo_history import (
-        REPORT_FROM,
-        REPORT_TO,
-        Target,
-        import_history,
-        plan_history,
-    )
+    from anju_devtools.demo_history import REPORT_FROM, REPORT_TO, Target, load_history
 
-    ledgers = plan_history(rng, agency_id=agency_id)
-    target = Target(station, clerk)
-    print(
-        f"demo history: importing the desk's ledgers {REPORT_FROM} – {REPORT_TO}"
-        f" ({', '.join(f'{len(rows)} {kind}' for kind, rows in ledgers.items())})"
-    )
-    reports = await import_history(
-        ledgers, lambda service: target if service == "station" else None, community
-    )
+    async with AsyncExitStack() as stack:
+        targets: dict[str, Target] = {}
+        for service, url in services.items():
+            if url is None:
+                continue
+            client = await stack.enter_async_context(
+                httpx.AsyncClient(base_url=url, headers=headers, timeout=60)
+            )
+            if not await answers(client):
+                print(f"anju demo: {service} at {url} does not answer; its ledgers are left out.")
+                continue
+            sub, role = HISTORY_STAFF[service]
+            staff = (
+                {}
+                if sign is None
+                else {"Authorization": f"Bearer {sign(sub, [role], [loaded.community])}"}
+            )
+            targets[service] = Target(client, staff)
+        print(
+            f"demo history: importing the community's ledgers {REPORT_FROM} – {REPORT_TO}"
+            f" into {', '.join(targets)}"
+        )
+        ledgers, reports = await load_history(rng, targets.get, loaded, agency_id=agency_id)
     for kind, report in reports.items():
         refused = f", {len(report.refused)} refused" if report.refused else ""
         print(
-            f"  {kind}: {report.imported} imported, {report.already_imported} imported before"
-            f"{refused}"
+            f"  {kind}: {len(ledgers[kind])} rows, {report.imported} imported,"
+            f" {report.already_imported} imported before{refused}"
         )
 
 

@@ -4,26 +4,67 @@ ledgers: the figures of the community's own report, produced by the services fro
 The report (塔利公租房服务站, "截至目前") says: more than 3,000 receptions, more than 50 theory
 lectures, nearly 3,000 convenience services, 28 disputes resolved, 7 petitions handled by proxy,
 16 health activities. The demo writes those ledgers for the report's period
-(:data:`REPORT_FROM` – :data:`REPORT_TO`), with the desk's weekly and seasonal rhythm — busier on
-Mondays, half a day on Saturdays, closed on Sundays and over the Spring Festival and National Day
-holidays, a slow first month after opening, public-rental applications peaking in the
-spring and autumn rounds — and imports them through the ledger import
-(:mod:`eventkit.ledger`), that is through the services' own commands with their real dates.
-The dashboard for the period then shows exactly :data:`FIGURES`.
+(:data:`REPORT_FROM` – :data:`REPORT_TO`, :mod:`anju_devtools.demo_calendar`), with the desk's
+weekly and seasonal rhythm — busier on Mondays, half a day on Saturdays, closed on Sundays and
+over the Spring Festival and National Day holidays, a slow first month after opening,
+public-rental applications peaking in the spring and autumn rounds — and imports them through
+the ledger import (:mod:`eventkit.ledger`), that is through the services' own commands with their
+real dates:
+
+- the station's ``receptions``, ``services`` and ``gatherings`` (this module);
+- mediation's ``disputes`` and ``petitions`` (:mod:`anju_devtools.demo_history_mediation`): 28
+  resolved, most at the building and the grid, some referred on or still open; 7 petitions
+  handled, two still waiting;
+- health's ``activities`` and the volunteers' ``hours`` (:mod:`anju_devtools.demo_history_care`):
+  16 health activities; the hours of the volunteers who have served since the station opened,
+  registered with volunteering as they joined.
+
+Disputes and petitions name the community's residents and places, which the services learnt from
+the registry (:func:`load_history` takes the demo's :class:`~anju_devtools.demo.Community`). The
+dashboard for the period then shows exactly :data:`FIGURES`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import random
+import time as clock
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, time, timedelta
+from datetime import date, time
 from typing import Any
 from uuid import UUID
 
 import httpx
 
+from anju_devtools.demo import Community
+from anju_devtools.demo_calendar import (
+    REPORT_FROM as REPORT_FROM,
+    REPORT_TO as REPORT_TO,
+    after,
+    open_days as open_days,
+    pick,
+    spread as spread,
+)
+from anju_devtools.demo_history_care import (
+    HEALTH_ACTIVITIES,
+    HOURS_ENTRIES,
+    ROSTER,
+    VOLUNTEER_HOURS,
+    enrol_volunteers,
+    health_activities,
+    volunteer_hours,
+)
+from anju_devtools.demo_history_mediation import (
+    DISPUTES_RESOLVED,
+    PETITIONS_ANSWERED,
+    PETITIONS_CLOSED,
+    PETITIONS_HANDLED,
+    RESOLVED_AT,
+    disputes,
+    petitions,
+)
 from eventkit.idempotency import HEADER, REPLAYED_HEADER
 from eventkit.ledger import (
     DEFAULT_ZONE,
@@ -38,9 +79,6 @@ from eventkit.ledger import (
     zone,
 )
 
-REPORT_FROM = date(2023, 5, 1)
-REPORT_TO = date(2024, 12, 31)
-
 RECEPTIONS = 3_186
 SERVICES = 2_946
 THEORY_LECTURES = 31
@@ -54,45 +92,20 @@ FIGURES: dict[str, int] = {
     "convenience_services": SERVICES,
     "civilisation_practice_activities": CIVILISATION_PRACTICE,
     "opinion_gathering_sessions": OPINION_GATHERINGS,
+    "disputes_resolved": DISPUTES_RESOLVED,
+    "petitions_handled": PETITIONS_HANDLED,
+    "health_activities": HEALTH_ACTIVITIES,
+    "volunteers_active": len(ROSTER),
+    "volunteer_hours_approved": VOLUNTEER_HOURS,
 }
 """What the dashboard shows for the report's period once the history is loaded."""
-
-_CLOSED = (
-    (date(2024, 2, 9), date(2024, 2, 17)),  # Spring Festival 2024
-    (date(2023, 9, 29), date(2023, 10, 6)),  # Mid-Autumn and National Day 2023
-    (date(2024, 10, 1), date(2024, 10, 7)),  # National Day 2024
-    (date(2024, 1, 1), date(2024, 1, 1)),
-    (date(2024, 5, 1), date(2024, 5, 5)),
-)
-_MONTH = {1: 0.85, 2: 0.7, 3: 1.15, 4: 1.1, 5: 1.0, 6: 0.95, 7: 0.85, 8: 0.85, 9: 1.2, 10: 1.0,
-          11: 1.05, 12: 1.0}  # fmt: skip
-_WEEKDAY = (1.35, 1.1, 1.0, 1.0, 1.05, 0.5, 0.0)  # Monday … Sunday
-
-
-def open_days() -> list[tuple[date, float]]:
-    """The desk's days in the period with how busy each is, relative to an ordinary Wednesday."""
-    days = []
-    day = REPORT_FROM
-    while day <= REPORT_TO:
-        weight = _WEEKDAY[day.weekday()] * _MONTH[day.month]
-        if any(start <= day <= end for start, end in _CLOSED):
-            weight = 0.0
-        if day < REPORT_FROM + timedelta(days=30):
-            weight *= 0.5  # the first month: word of the new desk is getting round
-        if weight:
-            days.append((day, weight))
-        day += timedelta(days=1)
-    return days
-
-
-def spread(rng: random.Random, total: int, days: Sequence[tuple[date, float]]) -> list[date]:
-    """``total`` days drawn by weight, in order: exactly ``total``, however the draw falls."""
-    picked = rng.choices([d for d, _ in days], weights=[w for _, w in days], k=total)
-    return sorted(picked)
-
-
-def _pick(rng: random.Random, shares: Mapping[str, float]) -> str:
-    return rng.choices(list(shares), weights=list(shares.values()))[0]
+RECORDS: dict[str, int] = FIGURES | {"volunteer_hours_approved": HOURS_ENTRIES}
+"""How many records each figure's drill-down lists: its value, but for the hours (a sum)."""
+BY = {
+    "disputes_resolved": RESOLVED_AT,
+    "petitions_handled": {"answered": PETITIONS_ANSWERED, "closed": PETITIONS_CLOSED},
+}
+"""The breakdown of some figures."""
 
 
 PURPOSES = {
@@ -133,10 +146,10 @@ MISSING = (
 def receptions(rng: random.Random, days: Sequence[tuple[date, float]]) -> list[dict[str, Any]]:
     rows = []
     for day in spread(rng, RECEPTIONS, days):
-        first = _pick(rng, PURPOSES)
+        first = pick(rng, PURPOSES)
         purposes = [first]
         if rng.random() < 0.15:
-            purposes.append(_pick(rng, PURPOSES))
+            purposes.append(pick(rng, PURPOSES))
         minute = rng.randint(0, 8 * 60 if day.weekday() < 5 else 3 * 60)
         at = time(8 + (30 + minute) // 60, (30 + minute) % 60)
         outcome = OUTCOMES.get(first) or rng.choice(
@@ -147,17 +160,11 @@ def receptions(rng: random.Random, days: Sequence[tuple[date, float]]) -> list[d
                 "day": day.isoformat(),
                 "time": at.isoformat("minutes"),
                 "purposes": ",".join(dict.fromkeys(purposes)),
-                "referred_by": _pick(rng, REFERRALS),
+                "referred_by": pick(rng, REFERRALS),
                 "outcome": outcome,
             }
         )
     return rows
-
-
-def _after(day: date, days: int) -> date:
-    """``days`` later, moved off a Sunday."""
-    later = day + timedelta(days=days)
-    return later + timedelta(days=1) if later.weekday() == 6 else later
 
 
 def services(
@@ -167,20 +174,20 @@ def services(
     rows = []
     rentals = [(d, w * (1.8 if d.month in (3, 4, 9, 10) else 0.7)) for d, w in days]
     for received in spread(rng, SERVICES, days):
-        kind = _pick(rng, SERVICE_TYPES)
+        kind = pick(rng, SERVICE_TYPES)
         if kind == "public_rental_application":  # the spring and autumn application rounds
             received = spread(rng, 1, rentals)[0]
         row: dict[str, Any] = {"service_type": kind, "received_on": received.isoformat()}
         if kind == "elderly_window_bill_help":
-            row["bill_type"] = _pick(rng, BILLS)
+            row["bill_type"] = pick(rng, BILLS)
             row["completed_on"] = received.isoformat()
         elif kind in ("residence_certificate", "employment_information"):
-            row["completed_on"] = _after(received, rng.choice((0, 0, 1, 2))).isoformat()
+            row["completed_on"] = after(received, rng.choice((0, 0, 1, 2))).isoformat()
         else:
             accepted = received
             if rng.random() < 0.18:  # a one-time notice first: everything missing at once
                 row["missing"] = "、".join(rng.choice(MISSING))
-                accepted = _after(received, rng.randint(2, 9))
+                accepted = after(received, rng.randint(2, 9))
             row["accepted_on"] = accepted.isoformat()
             if kind == "public_rental_application" and agency_id is not None:
                 row["handed_off_on"] = accepted.isoformat()
@@ -189,7 +196,7 @@ def services(
                 took = rng.randint(21, 30) if late else rng.randint(6, 19)
             else:
                 took = rng.randint(5, 25)
-            end = _after(accepted, took)
+            end = after(accepted, took)
             if rng.random() < 0.05:
                 row["refused_on"] = end.isoformat()
                 row["refusal_reason"] = rng.choice(
@@ -200,7 +207,7 @@ def services(
         ended = row.get("completed_on") or row.get("refused_on")
         if ended and rng.random() < 0.3:
             row["satisfaction"] = rng.choices((5, 4, 3, 2), weights=(62, 28, 8, 2))[0]
-            row["called_back_on"] = _after(date.fromisoformat(ended), rng.randint(1, 4)).isoformat()
+            row["called_back_on"] = after(date.fromisoformat(ended), rng.randint(1, 4)).isoformat()
         rows.append(row)
     return rows
 
@@ -258,14 +265,28 @@ def gatherings(rng: random.Random, days: Sequence[tuple[date, float]]) -> list[d
     return sorted(rows, key=lambda r: str(r["held_on"]))
 
 
-def plan_history(rng: random.Random, *, agency_id: str | None) -> dict[str, list[dict[str, Any]]]:
-    """Every ledger of the report's period, by kind (the rows as their CSV files hold them)."""
+def plan_history(
+    rng: random.Random,
+    *,
+    agency_id: str | None,
+    community: Community,
+    volunteers: Sequence[str] = (),
+) -> dict[str, list[dict[str, Any]]]:
+    """Every ledger of the report's period, by kind (the rows as their CSV files hold them):
+    ``community`` gives the disputes' places and parties and the petitioners, ``volunteers``
+    the ids volunteering gave the roster (no hours without them)."""
     days = open_days()
-    return {
+    ledgers = {
         "receptions": receptions(rng, days),
         "services": services(rng, days, agency_id),
         "gatherings": gatherings(rng, days),
+        "disputes": disputes(rng, community, days),
+        "petitions": petitions(rng, community, days),
+        "activities": health_activities(rng, days),
     }
+    if volunteers:
+        ledgers["hours"] = volunteer_hours(rng, volunteers, community.grids)
+    return ledgers
 
 
 def counts(ledgers: Mapping[str, Sequence[dict[str, Any]]]) -> Counter[str]:
@@ -280,6 +301,27 @@ class Target:
     headers: dict[str, str]
 
 
+async def load_history(
+    rng: random.Random,
+    targets: Callable[[str], Target | None],
+    community: Community,
+    *,
+    agency_id: str | None,
+    progress: Callable[[str, int], None] | None = None,
+) -> tuple[dict[str, list[dict[str, Any]]], dict[str, Report]]:
+    """Register the volunteers of the ledger (when volunteering is a target), plan every
+    ledger and import it (:func:`import_history`); the ledgers and what each import did."""
+    volunteering = targets("volunteering")
+    volunteers: list[str] = []
+    if volunteering is not None:
+        volunteers = await enrol_volunteers(
+            volunteering.client, volunteering.headers, community.grids
+        )
+    ledgers = plan_history(rng, agency_id=agency_id, community=community, volunteers=volunteers)
+    reports = await import_history(ledgers, targets, community.community, progress=progress)
+    return ledgers, reports
+
+
 async def import_history(
     ledgers: Mapping[str, Sequence[dict[str, Any]]],
     targets: Callable[[str], Target | None],
@@ -288,7 +330,8 @@ async def import_history(
     progress: Callable[[str, int], None] | None = None,
 ) -> dict[str, Report]:
     """Import each ledger through its service's commands (``targets``: by service name; a
-    kind whose service is missing is skipped). Importing again adds nothing."""
+    kind whose service is missing is skipped), one after the other. Importing again adds
+    nothing."""
     kinds = installed()
     options = Options(area_id=UUID(area_id), zone=zone(DEFAULT_ZONE))
     reports: dict[str, Report] = {}
@@ -304,15 +347,26 @@ async def import_history(
     return reports
 
 
-def _sender(target: Target) -> Send:
+LEARNING = ("area_not_found", "unknown_resident", "organisation_not_found")
+"""What a service answers while it has not yet learnt a record of the registry's that a row
+names: it learns it a moment after it happens."""
+
+
+def _sender(target: Target, *, wait_s: float = 60.0) -> Send:
     async def send(method: str, path: str, body: dict[str, Any], key: str) -> Answer:
-        response = await target.client.request(
-            method, path, json=body, headers={**target.headers, HEADER: key}
-        )
-        return Answer(
-            response.status_code,
-            response.json() if response.content else None,
-            response.headers.get(REPLAYED_HEADER) == "true",
-        )
+        deadline = clock.monotonic() + wait_s
+        while True:
+            response = await target.client.request(
+                method, path, json=body, headers={**target.headers, HEADER: key}
+            )
+            answer = Answer(
+                response.status_code,
+                response.json() if response.content else None,
+                response.headers.get(REPLAYED_HEADER) == "true",
+            )
+            error = answer.body.get("error", {}) if isinstance(answer.body, dict) else {}
+            if error.get("code") not in LEARNING or clock.monotonic() > deadline:
+                return answer
+            await asyncio.sleep(0.5)
 
     return send

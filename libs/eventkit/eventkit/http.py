@@ -159,6 +159,17 @@ def install_error_handlers(app: FastAPI) -> None:
         response.headers["Retry-After"] = "2"
         return response
 
+    async def rolled_back(_: Request, exc: Exception) -> Response:
+        # PostgreSQL broke a deadlock (or a serialization conflict) between this command and
+        # another transaction — the scheduler firing a deadline of the same record — by rolling
+        # this one back: nothing was written, and the command may simply be sent again.
+        log.info("transaction_rolled_back", error=repr(exc))
+        return _json_error(
+            409,
+            "conflict",
+            "a concurrent write got in the way and nothing was written; try again",
+        )
+
     async def unexpected(_: Request, exc: Exception) -> Response:
         log.exception("unhandled_error", error=repr(exc))
         response = _json_error(500, "internal_error", "something went wrong on our side")
@@ -174,6 +185,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, http_error)
     for outage in UNAVAILABLE:
         app.add_exception_handler(outage, unavailable)
+    app.add_exception_handler(asyncpg.TransactionRollbackError, rolled_back)
     app.add_exception_handler(Exception, unexpected)
 
 

@@ -132,13 +132,29 @@ def zone(name: str) -> ZoneInfo:
 
 @dataclass(frozen=True)
 class Step:
-    """One command of a row: ``path`` may name the ids earlier steps of the row answered, as
-    ``{step}`` (``/services/{receive}/hand-off``)."""
+    """One command of a row: ``path`` may name what earlier steps of the row answered: the
+    record's id as ``{step}`` (``/services/{receive}/hand-off``), the part the step created
+    inside it as ``{step.sub_id}`` (a referral, a volunteer's hours entry)."""
 
     name: str
     method: str
     path: str
     body: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Answered:
+    """What a step's command answered, as a later step's path names it: ``{step}`` is the
+    record's id, ``{step.sub_id}`` the part the command created inside it."""
+
+    id: str
+    sub_id: str | None = None
+
+    def __format__(self, spec: str) -> str:
+        return format(self.id, spec)
+
+    def __str__(self) -> str:
+        return self.id
 
 
 R = TypeVar("R", bound=LedgerRow)
@@ -422,7 +438,7 @@ async def run(
 async def _send_row(kind: str, row: PlannedRow, send: Send) -> tuple[bool, dict[str, Any] | None]:
     """Whether any command of the row was recorded now (not answered from an earlier import),
     and why the service refused the row, if it did."""
-    ids: dict[str, str] = {}
+    ids: dict[str, Answered] = {}
     fresh = False
     for step in row.steps:
         path = step.path.format(**ids)
@@ -439,7 +455,10 @@ async def _send_row(kind: str, row: PlannedRow, send: Send) -> tuple[bool, dict[
             }
         fresh = fresh or not answer.replayed
         if isinstance(answer.body, dict) and "id" in answer.body:
-            ids[step.name] = str(answer.body["id"])
+            sub_id = answer.body.get("sub_id")
+            ids[step.name] = Answered(
+                str(answer.body["id"]), None if sub_id is None else str(sub_id)
+            )
     return fresh, None
 
 

@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 from uuid import UUID
 
+import asyncpg
 import httpx
 import jsonschema
 import pytest
@@ -54,6 +55,10 @@ def edge_app() -> FastAPI:
     @router.get("/database-down")
     async def database_down(_: CurrentUser) -> dict[str, str]:
         raise ConnectionRefusedError("connection refused")
+
+    @router.post("/things/{thing_id}/deadlocked", status_code=201)
+    async def deadlocked(thing_id: UUID, _: CurrentUser) -> dict[str, str]:
+        raise asyncpg.DeadlockDetectedError("deadlock detected")
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -196,6 +201,14 @@ async def test_a_database_outage_is_a_503_with_retry_after() -> None:
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "unavailable"
     assert int(response.headers["retry-after"]) > 0
+
+
+async def test_a_command_rolled_back_to_break_a_deadlock_is_a_409_to_send_again() -> None:
+    transport = httpx.ASGITransport(app=edge_app())
+    async with httpx.AsyncClient(transport=transport, base_url="http://edge") as client:
+        response = await client.post(f"/things/{THING}/deadlocked", headers=AUTH)
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "conflict"
 
 
 async def test_a_body_that_is_not_utf8_is_a_documented_400_with_the_error_body() -> None:

@@ -181,3 +181,24 @@ async def test_a_plan_with_bad_rows_sends_nothing() -> None:
     assert service.sent == []
     skipped = await run(the_plan, service.send, skip_bad=True)
     assert (skipped.rows, skipped.imported, len(skipped.invalid)) == (2, 1, 1)
+
+
+async def test_a_step_names_the_part_an_earlier_step_created() -> None:
+    def steps(row: Visit, options: Options) -> list[Step]:
+        return [
+            Step("log", "POST", "/visits", {"occurred_at": options.at(row.day)}),
+            Step("sign", "POST", "/visits/{log}/notes/{log.sub_id}/signature", {}),
+        ]
+
+    sent: list[str] = []
+
+    async def send(method: str, path: str, body: dict[str, Any], key: str) -> Answer:
+        sent.append(path)
+        return Answer(201, {"id": "v1", "sub_id": "n1"}, False)
+
+    the_plan = plan(
+        Ledger("visits", "visits", Visit, steps), read(b"day,purposes\n2024-03-04,x\n"), OPTIONS
+    )
+    report = await run(the_plan, send)
+    assert report.imported == 1
+    assert sent == ["/visits", "/visits/v1/notes/n1/signature"]

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from anju_contracts.health import CATALOG
 from anju_health.application import glass
 from anju_health.application.aggregates import records_aggregate
+from anju_health.application.ledgers import LEDGERS
 from anju_health.application.permissions import PERMISSIONS
 from anju_health.application.policies import registry_policy
 from anju_health.application.reactions import deadline_handlers
@@ -47,5 +48,10 @@ def create_app(settings: HealthSettings, *, clock: Clock = utcnow) -> FastAPI:
         clock=clock,
     )
     return service_app(
-        runtime, [router], commands=[commands], config=config, permissions=PERMISSIONS
+        runtime,
+        [router],
+        commands=[commands],
+        config=config,
+        permissions=PERMISSIONS,
+        ledgers=LEDGERS,
     )

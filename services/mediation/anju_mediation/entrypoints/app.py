@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from anju_contracts.mediation import CATALOG
 from anju_mediation.application.aggregates import PETITION_DUE, SLA_AT_RISK, SLA_DUE
 from anju_mediation.application.disputes import sla_handlers
+from anju_mediation.application.ledgers import LEDGERS
 from anju_mediation.application.permissions import PERMISSIONS
 from anju_mediation.application.petitions import petition_due
 from anju_mediation.application.policies import REGISTRY_POLICY, STATION_POLICY
@@ -41,5 +42,10 @@ def create_app(settings: MediationSettings, *, clock: Clock = utcnow) -> FastAPI
         known=known.PostgresKnown(),
     )
     return service_app(
-        runtime, [router], commands=[commands], config=config, permissions=PERMISSIONS
+        runtime,
+        [router],
+        commands=[commands],
+        config=config,
+        permissions=PERMISSIONS,
+        ledgers=LEDGERS,
     )

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from anju_contracts import Event
 from anju_contracts.volunteering import (
+    HoursRecorded,
     HoursSource,
     RaisedBy,
     RequestKind,
@@ -53,8 +54,10 @@ async def credit(
     hours: float,
     served_on: date,
     context: Context,
-) -> None:
-    """Record the hours of each volunteer in their ledger, waiting for a coordinator."""
+) -> list[UUID]:
+    """Record the hours of each volunteer in their ledger, waiting for a coordinator; the ids
+    of the entries recorded."""
+    entries: list[UUID] = []
     for volunteer_id in volunteer_ids:
         volunteer, _ = await VOLUNTEERS.load(session, volunteer_id)
         stream = await session.load(ledger_stream(volunteer_id))
@@ -69,6 +72,8 @@ async def credit(
         await session.append(
             stream.id, stream.version, events, context=context, area=area_of(volunteer.path)
         )
+        entries.extend(e.entry_id for e in events if isinstance(e, HoursRecorded))
+    return entries
 
 
 # -- requests -----------------------------------------------------------------------------------
@@ -320,7 +325,8 @@ async def record_attendance(
     caller: Caller,
     cfg: VolunteeringConfig,
 ) -> Accepted:
-    """Who came; an attendee is credited the shift's length (to be approved)."""
+    """Who came; an attendee is credited the shift's length (to be approved): ``sub_id``
+    names the hours entry, for its approval."""
     async with ACTIVITIES.update(
         store, activity_id, caller, "record_attendance", cmd.expected_version
     ) as w:
@@ -329,7 +335,7 @@ async def record_attendance(
         )
         w.emit(events)
         for event in events:
-            await credit(
+            entries = await credit(
                 w.session,
                 [cmd.volunteer_id],
                 source=HoursSource.SHIFT,
@@ -338,6 +344,7 @@ async def record_attendance(
                 served_on=w.state.shift(shift_id).starts_at.date(),
                 context=caller.context,
             )
+            w.sub_id = entries[0] if entries else None
     return w.accepted
 
 

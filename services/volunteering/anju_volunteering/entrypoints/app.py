@@ -9,6 +9,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from anju_contracts.volunteering import CATALOG
+from anju_volunteering.application.ledgers import LEDGERS
 from anju_volunteering.application.people import VolunteeringConfig
 from anju_volunteering.application.permissions import PERMISSIONS
 from anju_volunteering.application.policies import registry_policy
@@ -36,5 +37,10 @@ def create_app(settings: VolunteeringSettings, *, clock: Clock = utcnow) -> Fast
         clock=clock,
     )
     return service_app(
-        runtime, [router, public], commands=[commands], config=config, permissions=PERMISSIONS
+        runtime,
+        [router, public],
+        commands=[commands],
+        config=config,
+        permissions=PERMISSIONS,
+        ledgers=LEDGERS,
     )
