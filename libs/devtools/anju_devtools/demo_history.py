@@ -65,7 +65,6 @@ from anju_devtools.demo_history_mediation import (
     disputes,
     petitions,
 )
-from eventkit.idempotency import HEADER, REPLAYED_HEADER
 from eventkit.ledger import (
     DEFAULT_ZONE,
     Answer,
@@ -78,6 +77,7 @@ from eventkit.ledger import (
     run,
     zone,
 )
+from eventkit.ledger_http import http_send
 
 RECEPTIONS = 3_186
 SERVICES = 2_946
@@ -353,17 +353,14 @@ names: it learns it a moment after it happens."""
 
 
 def _sender(target: Target, *, wait_s: float = 60.0) -> Send:
+    """Sends over the target's client, waiting (up to ``wait_s``) while the service has not
+    yet learnt the registry's record a row names."""
+    plain = http_send(target.client, target.headers)
+
     async def send(method: str, path: str, body: dict[str, Any], key: str) -> Answer:
         deadline = clock.monotonic() + wait_s
         while True:
-            response = await target.client.request(
-                method, path, json=body, headers={**target.headers, HEADER: key}
-            )
-            answer = Answer(
-                response.status_code,
-                response.json() if response.content else None,
-                response.headers.get(REPLAYED_HEADER) == "true",
-            )
+            answer = await plain(method, path, body, key)
             error = answer.body.get("error", {}) if isinstance(answer.body, dict) else {}
             if error.get("code") not in LEARNING or clock.monotonic() > deadline:
                 return answer
