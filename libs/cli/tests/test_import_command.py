@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from anju_station.testing import SECRET
 from eventkit.auth import issue_token
 from eventkit.runtime import Runtime
 from eventkit.testing.clocks import ManualClock
+from eventkit.testing.infra import free_port
 from eventkit.testing.registry import RegistryFeed
 from eventkit.testing.service import settings_for_test
 
@@ -45,18 +45,11 @@ class Desk:
         return n
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @pytest_asyncio.fixture
 async def desk(database_url: str, kafka_bootstrap: str) -> AsyncIterator[Desk]:
     settings = settings_for_test(StationSettings, database_url, kafka_bootstrap, SECRET)
     app = create_app(settings, clock=ManualClock())  # 2024-05-01: March is in the past
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None))
     serving = asyncio.create_task(server.serve())
     while not server.started:  # noqa: ASYNC110 - uvicorn offers no event to wait on

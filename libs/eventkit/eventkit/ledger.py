@@ -119,8 +119,7 @@ class Options:
     def at(self, day: date, at: time | None = None) -> str:
         """The business time of a row that happened on ``day`` (at ``at``, else nine o'clock),
         as a command's ``occurred_at``."""
-        moment = day if isinstance(day, datetime) else datetime.combine(day, at or DEFAULT_TIME)
-        return moment.replace(tzinfo=self.zone).isoformat()
+        return datetime.combine(day, at or DEFAULT_TIME, tzinfo=self.zone).isoformat()
 
 
 def zone(name: str) -> ZoneInfo:
