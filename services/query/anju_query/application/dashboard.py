@@ -105,6 +105,9 @@ class Period:
 Records = Callable[[Scope, Params, Period], str]
 """The SQL of a figure's records: ``id, on_date, label, grp, amount, event_id``."""
 
+Amount = int | float
+"""A count is an integer (3186 receptions, not 3186.0); a sum of hours may be a fraction."""
+
 
 def _utc_day(column: str) -> str:
     return f"({column} AT TIME ZONE 'UTC')::date"
@@ -412,10 +415,10 @@ RATES: dict[str, tuple[str, str, str]] = {
 
 
 class FigureValue(ReadModel):
-    value: float | None
+    value: Amount | None
     """A count, or a sum (hours, people); ``None`` when suppressed."""
     suppressed: bool
-    by: dict[str, float | None]
+    by: dict[str, Amount | None]
     """The figure broken down (by kind, type, tier...); a suppressed group is ``None``."""
     sensitive: bool
     summed: bool
@@ -483,14 +486,14 @@ class FigureRecord(ReadModel):
     date: date
     label: str
     group: str | None
-    amount: float
+    amount: Amount
     event_id: UUID | None
     """The event that made the record count, where the read model keeps it."""
 
 
 class FigureRecords(Page[FigureRecord]):
     figure: str
-    value: float
+    value: Amount
     """The figure: the records counted, or their amounts summed (all of them, not the page)."""
 
 
@@ -507,20 +510,20 @@ def sees_details(scope: Scope) -> bool:
     return PERMISSIONS.allows(scope.principal, READ_DASHBOARD_DETAILS)
 
 
-def _number(value: object) -> float:
+def _number(value: object) -> Amount:
     number = float(value)  # type: ignore[arg-type]
     return int(number) if number.is_integer() else round(number, 2)
 
 
 def suppress_small(
-    total: float, by: dict[str, float], threshold: int
-) -> tuple[float | None, dict[str, float | None]]:
+    total: Amount, by: dict[str, Amount], threshold: int
+) -> tuple[Amount | None, dict[str, Amount | None]]:
     """The total and the groups of a sensitive figure as an aggregate-only caller sees them:
     a count above zero and below ``threshold`` is ``None``; when only one group is so hidden,
     the next smallest is hidden too (else the total minus the others gives it away), and when
     no other group is there to hide, the total."""
 
-    def small(v: float) -> bool:
+    def small(v: Amount) -> bool:
         return 0 < v < threshold
 
     hidden = {k for k, v in by.items() if small(v)}
@@ -546,7 +549,7 @@ async def dashboard(
             """,
             *p.values,
         )
-        by: dict[str, float] = dict.fromkeys(figure.groups, 0)
+        by: dict[str, Amount] = dict.fromkeys(figure.groups, 0)
         for r in rows:
             if figure.grouped and r["grp"] is not None:
                 by[r["grp"]] = _number(r["total"] if figure.summed else r["n"])

@@ -360,6 +360,9 @@ async def test_each_figure_counts_the_events_of_the_period(world: World) -> None
     assert value("satisfaction_ratings") == 3
     assert f["satisfaction_ratings"]["by"] == {"station": 1, "mediation": 1, "volunteering": 1}
     assert value("special_group_flags") == 0  # raised today, not in March
+    # counts are whole numbers on the wire (3, not 3.0); only sums may be fractions
+    assert all(type(value(name)) is int for name in ("receptions", "disputes_resolved"))
+    assert all(type(n) is int for n in f["convenience_services"]["by"].values())
     assert board["rates"]["response"]["value"] == pytest.approx(2 / 3, abs=1e-4)
     assert board["rates"]["resolution"]["value"] == 0.8
     assert board["rates"]["satisfaction"]["value"] == round((3 + 4.5 + 4) / 3, 2)
