@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from typing import Annotated, Any, ClassVar, Self
+from typing import Annotated, Any, ClassVar, Literal, Self
 from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 from pydantic.config import ExtraValues
+from pydantic.json_schema import DEFAULT_REF_TEMPLATE, GenerateJsonSchema, JsonSchemaMode
+
+from anju_contracts.schema import ContractJsonSchema
 
 _ALLOWED_CONTROLS = frozenset("\t\n\r")
 
@@ -65,9 +68,29 @@ class TolerantReader(BaseModel):
     producer may add an optional field without breaking anyone who reads the previous shape
     (the contracts README, "Versions"). A caller who wants the strict check on reading passes
     ``extra="forbid"``.
+
+    Its JSON Schema spells a nullable field ``type: [T, "null"]`` (:mod:`anju_contracts.schema`).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    @classmethod
+    def model_json_schema(
+        cls,
+        by_alias: bool | None = None,
+        ref_template: str = DEFAULT_REF_TEMPLATE,
+        schema_generator: type[GenerateJsonSchema] = ContractJsonSchema,
+        mode: JsonSchemaMode = "validation",
+        *,
+        union_format: Literal["any_of", "primitive_type_array"] = "any_of",
+    ) -> dict[str, Any]:
+        return super().model_json_schema(
+            by_alias=by_alias,
+            ref_template=ref_template,
+            schema_generator=schema_generator,
+            mode=mode,
+            union_format=union_format,
+        )
 
     @classmethod
     def model_validate(
