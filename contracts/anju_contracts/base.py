@@ -213,6 +213,13 @@ class EventCatalog:
 
     >>> catalog = EventCatalog("registry", [ResidentRegistered])
     >>> catalog.decode("registry.ResidentRegistered", 1, {...})
+
+    A catalogue also says where its events travel: on ``topic`` (by default the service's own
+    ``<source>.events``), published by Anju or, with ``inbound=True``, received from another
+    system. Another system's topic is declared the same way::
+
+        EventCatalog("hotline12345", [WorkOrderSubmitted],
+                     topic="inbound.hotline12345.orders", inbound=True)
     """
 
     def __init__(
@@ -222,8 +229,17 @@ class EventCatalog:
         upcasters: Mapping[tuple[str, int], Upcaster] | None = None,
         *,
         restricted: Iterable[type[Event]] = (),
+        topic: str | None = None,
+        inbound: bool = False,
     ) -> None:
         self.source = source
+        self.topic = topic or f"{source}.events"
+        """The Kafka topic the events travel on: ``<source>.events`` unless declared."""
+        self.inbound = inbound
+        """True for a topic Anju *receives* from another system (it subscribes to it); False for
+        one Anju publishes (its own events, or what it answers another system with). The
+        AsyncAPI document gives a published topic a ``send`` operation and a received one a
+        ``receive`` operation."""
         self._latest: dict[str, type[Event]] = {}
         restricted = tuple(restricted)
         self.restricted: frozenset[str] = frozenset(m.event_type for m in restricted)

@@ -25,7 +25,6 @@ import copy
 from typing import Any
 
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode, JsonSchemaValue
-from pydantic_core import CoreSchema
 
 Schema = dict[str, Any]
 
@@ -36,7 +35,7 @@ _DEFS = "#/$defs/"
 class ContractJsonSchema(GenerateJsonSchema):
     """Pydantic's JSON Schema with nullable fields spelt ``type: [T, "null"]`` (module doc)."""
 
-    def generate(self, schema: CoreSchema, mode: JsonSchemaMode = "validation") -> JsonSchemaValue:
+    def generate(self, schema: Any, mode: JsonSchemaMode = "validation") -> JsonSchemaValue:
         return nullable_as_type_list(super().generate(schema, mode))
 
 
