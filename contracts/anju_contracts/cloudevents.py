@@ -260,24 +260,34 @@ def envelope_fields(value: bytes | None, headers: Sequence[tuple[str, bytes]]) -
         data = json.loads(event.data)
     except ValueError as error:
         raise NotAnEvent(f"the value is not JSON: {error}") from None
-    ext = event.extensions
-    roles = ext.get("actorroles")
-    return {
-        "id": event.id,
-        "type": event.type,
-        "version": ext.get("dataversion"),
-        "source": event.source,
-        "subject": event.subject,
-        "sequence": ext.get("sequence"),
-        "position": ext.get("position"),
-        "occurred_at": event.time,
-        "recorded_at": ext.get("recordedtime"),
-        "correlation_id": ext.get("correlationid"),
-        "causation_id": ext.get("causationid"),
-        "actor": {"id": ext.get("actorid"), "roles": roles.split(",") if roles else []},
-        "area": ext.get("area"),
-        "data": data,
-    }
+    fields = attributes(text)
+    fields["data"] = data
+    return fields
+
+
+_ATTRIBUTES = (
+    (ID, "id"),
+    (TYPE, "type"),
+    (DATAVERSION, "version"),
+    (SOURCE, "source"),
+    (SUBJECT, "subject"),
+    (SEQUENCE, "sequence"),
+    (POSITION, "position"),
+    (TIME, "occurred_at"),
+    (RECORDEDTIME, "recorded_at"),
+    (CORRELATIONID, "correlation_id"),
+    (CAUSATIONID, "causation_id"),
+    (AREA, "area"),
+)
+
+
+def attributes(text: Mapping[str, str]) -> dict[str, Any]:
+    """The envelope's fields but ``data``, as found in the headers ``text`` (names lower-case,
+    values decoded), not validated: a missing header gives None."""
+    fields = {name: text.get(header) for header, name in _ATTRIBUTES}
+    roles = text.get(ACTORROLES)
+    fields["actor"] = {"id": text.get(ACTORID), "roles": roles.split(",") if roles else ()}
+    return fields
 
 
 def from_kafka(value: bytes | None, headers: Sequence[tuple[str, bytes]]) -> Envelope:
