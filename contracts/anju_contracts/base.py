@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from typing import Annotated, Any, ClassVar, Self
+from typing import Annotated, Any, ClassVar, Literal, Self
 from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 from pydantic.config import ExtraValues
+from pydantic.json_schema import DEFAULT_REF_TEMPLATE, GenerateJsonSchema, JsonSchemaMode
+
+from anju_contracts.schema import ContractJsonSchema
 
 _ALLOWED_CONTROLS = frozenset("\t\n\r")
 
@@ -65,9 +68,29 @@ class TolerantReader(BaseModel):
     producer may add an optional field without breaking anyone who reads the previous shape
     (the contracts README, "Versions"). A caller who wants the strict check on reading passes
     ``extra="forbid"``.
+
+    Its JSON Schema spells a nullable field ``type: [T, "null"]`` (:mod:`anju_contracts.schema`).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    @classmethod
+    def model_json_schema(
+        cls,
+        by_alias: bool | None = None,
+        ref_template: str = DEFAULT_REF_TEMPLATE,
+        schema_generator: type[GenerateJsonSchema] = ContractJsonSchema,
+        mode: JsonSchemaMode = "validation",
+        *,
+        union_format: Literal["any_of", "primitive_type_array"] = "any_of",
+    ) -> dict[str, Any]:
+        return super().model_json_schema(
+            by_alias=by_alias,
+            ref_template=ref_template,
+            schema_generator=schema_generator,
+            mode=mode,
+            union_format=union_format,
+        )
 
     @classmethod
     def model_validate(
@@ -190,6 +213,13 @@ class EventCatalog:
 
     >>> catalog = EventCatalog("registry", [ResidentRegistered])
     >>> catalog.decode("registry.ResidentRegistered", 1, {...})
+
+    A catalogue also says where its events travel: on ``topic`` (by default the service's own
+    ``<source>.events``), published by Anju or, with ``inbound=True``, received from another
+    system. Another system's topic is declared the same way::
+
+        EventCatalog("hotline12345", [WorkOrderSubmitted],
+                     topic="inbound.hotline12345.orders", inbound=True)
     """
 
     def __init__(
@@ -199,8 +229,17 @@ class EventCatalog:
         upcasters: Mapping[tuple[str, int], Upcaster] | None = None,
         *,
         restricted: Iterable[type[Event]] = (),
+        topic: str | None = None,
+        inbound: bool = False,
     ) -> None:
         self.source = source
+        self.topic = topic or f"{source}.events"
+        """The Kafka topic the events travel on: ``<source>.events`` unless declared."""
+        self.inbound = inbound
+        """True for a topic Anju *receives* from another system (it subscribes to it); False for
+        one Anju publishes (its own events, or what it answers another system with). The
+        AsyncAPI document gives a published topic a ``send`` operation and a received one a
+        ``receive`` operation."""
         self._latest: dict[str, type[Event]] = {}
         restricted = tuple(restricted)
         self.restricted: frozenset[str] = frozenset(m.event_type for m in restricted)

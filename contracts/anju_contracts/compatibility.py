@@ -147,6 +147,8 @@ def _split_null(node: Schema) -> tuple[Schema, bool]:
         nullable = True
         rest = [t for t in types if t != "null"]
         node = {**node, "type": rest[0] if len(rest) == 1 else rest}
+        if isinstance(node.get("enum"), list):  # a nullable enum lists null among its values
+            node["enum"] = [v for v in node["enum"] if v is not None]
     for key in ("anyOf", "oneOf"):
         members = node.get(key)
         if isinstance(members, list) and _NULL in members:

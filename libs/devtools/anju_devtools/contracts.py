@@ -22,14 +22,10 @@ import re
 from pathlib import Path
 from typing import Any
 
-from faststream.kafka import KafkaBroker
-from faststream.specification import AsyncAPI
-
 from anju_contracts import Envelope
 from anju_contracts.catalogs import CATALOGS
 from anju_contracts.compatibility import compare
-from anju_contracts.envelopes import typed_envelopes
-from eventkit.settings import topic_for
+from anju_devtools import asyncapi as asyncapi_document
 
 ROOT = Path(__file__).resolve().parents[3] / "contracts"
 PUBLISHED = "published"
@@ -62,7 +58,7 @@ def event_schemas() -> dict[str, Schema]:
             schema["$id"] = f"{model.event_type}.v{model.event_version}"
             schema["x-event-type"] = model.event_type
             schema["x-event-version"] = model.event_version
-            schema["x-topic"] = topic_for(catalog.source)
+            schema["x-topic"] = catalog.topic
             schemas[f"{model.event_type}.v{model.event_version}.json"] = schema
     return schemas
 
@@ -133,28 +129,10 @@ def baseline_files(root: Path = ROOT, current: dict[str, Schema] | None = None) 
 
 
 def asyncapi() -> str:
-    """The AsyncAPI 3.0 document: one channel per event type on its service's topic."""
-    broker = KafkaBroker("localhost:9092")
-    for catalog in CATALOGS:
-        for envelope in typed_envelopes(catalog):
-            broker.publisher(
-                topic_for(catalog.source),
-                schema=envelope,
-                title=envelope.__name__,
-                description=(envelope.__doc__ or "").strip(),
-            )
-    spec = AsyncAPI(
-        broker,
-        title="Anju events",
-        version="1.0.0",
-        description=(
-            "Events published by Anju's services. Each service publishes to `<service>.events`;"
-            " the message key is the stream (aggregate) id, so the events of one stream arrive"
-            " in order; headers `id`, `type`, `version` and `correlation_id` repeat envelope"
-            " fields so a consumer can route without parsing."
-        ),
-    ).to_specification()
-    return _dump(_open(json.loads(spec.to_json())))
+    """The AsyncAPI 3.0 document: one channel per topic, one message per event type
+    (:mod:`anju_devtools.asyncapi`)."""
+    payloads = {schema["x-event-type"]: schema for schema in event_schemas().values()}
+    return _dump(asyncapi_document.document(CATALOGS, payloads))
 
 
 def expected_files(root: Path = ROOT) -> dict[Path, str]:
