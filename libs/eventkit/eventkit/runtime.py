@@ -54,6 +54,7 @@ class Runtime:
         policies: Sequence[Policy] = (),
         projections: Sequence[Projection] = (),
         deadlines: Mapping[str, DeadlineHandler] | None = None,
+        workers: Mapping[str, Worker] | None = None,
         relay: bool = True,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
@@ -63,6 +64,10 @@ class Runtime:
         self.policies = policies
         self.projections = projections
         self.deadlines = dict(deadlines or {})
+        self.workers = dict(workers or {})
+        """The service's own background workers (e.g. its FastStream subscribers), supervised
+        like the kernel's: started once the pool and store are up, restarted with backoff when
+        they fail, stopped when ``stop`` is set."""
         self.run_relay = relay and catalog is not None
         self.clock = clock
         self._pool: asyncpg.Pool | None = None
@@ -117,6 +122,8 @@ class Runtime:
             runner = ProjectionRunner(self._pool, projection, kafka)
             self.projection_runners.append(runner)
             self._spawn(f"projection:{projection.name}", runner.run)
+        for name, worker in self.workers.items():
+            self._spawn(name, worker)
         return self
 
     async def __aexit__(

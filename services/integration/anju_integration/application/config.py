@@ -1,0 +1,16 @@
+"""What the integration service's handlers need besides the store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from eventkit.commands import Clock
+from eventkit.known import Known
+
+
+@dataclass(frozen=True)
+class IntegrationConfig:
+    """The time, and what the service has learnt of the registry (areas, residents)."""
+
+    clock: Clock
+    known: Known
