@@ -10,7 +10,6 @@ health record's version that query must have projected.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -32,6 +31,7 @@ from anju_registry.testing import (
 from eventkit.commands import ConsistencyToken
 from eventkit.consistency import StreamVersions, wait_for_version
 from eventkit.testing.infra import databases
+from eventkit.testing.relay import envelope_json, on_the_wire
 
 Json = dict[str, Any]
 
@@ -146,8 +146,8 @@ async def _health_topic(stack: Stack, subjects: dict[str, int]) -> tuple[list[Js
                 for messages in (await consumer.getmany(timeout_ms=200)).values():
                     for message in messages:
                         assert message.value is not None
-                        raw.append(message.value)
-                        seen.append(json.loads(message.value))
+                        raw.append(on_the_wire(message))
+                        seen.append(envelope_json(message))
     finally:
         await consumer.stop()
     return seen, b"\n".join(raw)

@@ -12,7 +12,6 @@ record's version that query must have projected.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -39,6 +38,7 @@ from eventkit.commands import ConsistencyToken
 from eventkit.consistency import StreamVersions, wait_for_version
 from eventkit.scheduler import Scheduler
 from eventkit.testing.infra import databases
+from eventkit.testing.relay import envelope_json
 
 Json = dict[str, Any]
 
@@ -170,7 +170,7 @@ async def _volunteering_topic(stack: Stack, subjects: dict[str, int]) -> list[Js
                 for messages in (await consumer.getmany(timeout_ms=200)).values():
                     for message in messages:
                         assert message.value is not None
-                        seen.append(json.loads(message.value))
+                        seen.append(envelope_json(message))
     finally:
         await consumer.stop()
     return seen

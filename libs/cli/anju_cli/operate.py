@@ -14,7 +14,7 @@ import argparse
 import asyncio
 import os
 import sys
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ from pydantic import ValidationError
 
 from anju_cli.state import stack_state
 from anju_contracts.catalogs import CATALOGS
+from anju_contracts.cloudevents import NotAnEvent, from_kafka
 from eventkit import deadletters, kafka
 from eventkit.policy import Policy
 from eventkit.projection import Projection, RebuildProgress, rebuild
@@ -433,10 +434,19 @@ async def watch(root: Path, service: str, *, from_start: bool, limit: int | None
             for message in (m for batch in fetched.values() for m in batch):
                 if limit is not None and shown >= limit:
                     break
-                print((message.value or b"").decode("utf-8", "replace"), flush=True)
+                print(_shown(message.value, message.headers), flush=True)
                 shown += 1
     finally:
         await consumer.stop()
+
+
+def _shown(value: bytes | None, headers: Sequence[tuple[str, bytes]]) -> str:
+    """A message as one line: its envelope as JSON (whichever way it travelled), or the raw
+    value when it is not an Anju event."""
+    try:
+        return from_kafka(value, headers).model_dump_json()
+    except NotAnEvent:
+        return (value or b"").decode("utf-8", "replace")
 
 
 # -- wiring -------------------------------------------------------------------------------

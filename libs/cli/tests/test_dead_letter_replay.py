@@ -19,6 +19,7 @@ import pytest_asyncio
 
 from anju_cli.main import main
 from anju_contracts import Actor, Envelope, Event
+from anju_contracts.cloudevents import to_kafka
 from anju_contracts.registry import (
     CATALOG as REGISTRY,
     AreaPath,
@@ -79,14 +80,8 @@ def delivered(stream: str, sequence: int, event: Event, offset: int) -> Delivere
         actor=Actor(id="someone", roles=("admin",)),
         data=event.model_dump(mode="json"),
     )
-    message = StoredMessage(
-        "registry.events",
-        0,
-        offset,
-        stream.encode(),
-        envelope.model_dump_json().encode(),
-        [("type", event.event_type.encode())],
-    )
+    sent = to_kafka(envelope)  # as the registry's relay publishes it
+    message = StoredMessage("registry.events", 0, offset, sent.key, sent.value, sent.headers)
     decoded = Decoder([REGISTRY]).decode(message)
     assert isinstance(decoded, Delivered)
     return decoded

@@ -28,12 +28,14 @@ from pydantic import SecretStr
 
 from anju_cli.main import main
 from anju_cli.operate import event_services
+from anju_contracts import Envelope
+from anju_contracts.cloudevents import to_kafka
 from anju_contracts.registry import AreaPath, ResidentRegistered, Sex
 from anju_query.entrypoints.app import create_app as create_query_app
 from anju_query.settings import QuerySettings
 from anju_registry.testing import SECRET, RegistryClient, id_number_for, running_registry
 from eventkit.auth import issue_token
-from eventkit.relay import ENVELOPE_SQL
+from eventkit.relay import MESSAGE_SQL, message_of
 from eventkit.schema import migrate
 from eventkit.settings import topic_for
 from eventkit.testing.infra import create_database, database_url_for
@@ -199,18 +201,21 @@ def anju(world: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFi
 # -- helpers --------------------------------------------------------------------------------
 
 
-async def produce(world: World, key: bytes, value: bytes) -> None:
+async def produce(
+    world: World, key: bytes, value: bytes, headers: list[tuple[str, bytes]] | None = None
+) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=world.bootstrap)
     await producer.start()
     try:
-        await producer.send_and_wait(world.topic, value, key=key)
+        await producer.send_and_wait(world.topic, value, key=key, headers=headers)
     finally:
         await producer.stop()
 
 
-def envelope_of_unknown_type() -> bytes:
-    """A well-formed registry envelope of a type no code knows (a newer producer's event)."""
-    return json.dumps(
+def envelope_of_unknown_type() -> tuple[bytes, list[tuple[str, bytes]]]:
+    """A well-formed registry event of a type no code knows (a newer producer's event): the
+    message's value and headers."""
+    envelope = Envelope.model_validate(
         {
             "id": str(uuid.uuid4()),
             "type": "registry.ResidentTeleported",
@@ -226,12 +231,19 @@ def envelope_of_unknown_type() -> bytes:
             "area": None,
             "data": {"to": "the moon"},
         }
-    ).encode()
+    )
+    message = to_kafka(envelope)
+    return message.value, message.headers
 
 
-async def relay_rendered_registration(world: World, name: str) -> tuple[str, bytes, str]:
-    """A ResidentRegistered envelope rendered by the relay's own SQL, for a resident whose event
-    was never committed (the insert is rolled back): (resident id, envelope, stream id).
+Headers = list[tuple[str, bytes]]
+
+
+async def relay_rendered_registration(
+    world: World, name: str
+) -> tuple[str, tuple[bytes, Headers], str]:
+    """A ResidentRegistered message rendered by the relay's own SQL, for a resident whose event
+    was never committed (the insert is rolled back): (resident id, (value, headers), stream id).
     """
     resident = uuid.uuid4()
     born = date(1948, 8, 8)
@@ -265,35 +277,34 @@ async def relay_rendered_registration(world: World, name: str) -> tuple[str, byt
                 json.dumps({"id": "operator", "roles": ["admin"]}),
                 world.registry.grid_id,
             )
-            envelope = await conn.fetchval(
-                f"""SELECT {ENVELOPE_SQL} FROM events
-                    WHERE position = $1 AND $2::int IS NOT NULL AND $3::int IS NOT NULL""",
-                position,
-                0,
-                0,
-                "registry",
+            row = await conn.fetchrow(
+                f"SELECT {MESSAGE_SQL} FROM events WHERE position = $1", position
             )
         finally:
             await tx.rollback()
     finally:
         await conn.close()
-    return str(resident), str(envelope).encode(), stream
+    _, value, headers = message_of(row, b"registry")
+    return str(resident), (value, headers), stream
 
 
-async def insert_dead_letter(world: World, key: str, value: bytes, offset: int) -> int:
+async def insert_dead_letter(
+    world: World, key: str, message: tuple[bytes, Headers], offset: int
+) -> int:
     """A dead letter as the projection would have recorded it had it not known the type."""
     conn = await asyncpg.connect(world.query_url)
     try:
         letter_id: int = await conn.fetchval(
             """INSERT INTO dead_letters (consumer, topic, partition, "offset", key, value,
                                          headers, reason, detail)
-               VALUES ('residents', $1, 0, $2, $3, $4, '[]', 'unknown_type',
+               VALUES ('residents', $1, 0, $2, $3, $4, $5::jsonb, 'unknown_type',
                        'unknown event registry.ResidentRegistered v1')
                RETURNING id""",
             world.topic,
             offset,
             key.encode(),
-            value,
+            message[0],
+            json.dumps([[k, v.decode()] for k, v in message[1]]),
         )
     finally:
         await conn.close()
@@ -474,7 +485,7 @@ async def test_dead_letters_list_show_discard_and_a_replay_that_still_fails(
     world: World, anju: Anju
 ) -> None:
     before = {r["id"] for r in await pending_letters(world)}
-    await produce(world, b"resident-bogus", envelope_of_unknown_type())
+    await produce(world, b"resident-bogus", *envelope_of_unknown_type())
     await produce(world, b"resident-garbled", b"\xff not json at all")
 
     async def two_more() -> bool:
@@ -569,7 +580,7 @@ async def test_replay_all(world: World, anju: Anju) -> None:
     for n, name in enumerate(("Qian Yu", "Zhou Jie")):
         resident, envelope, stream = await relay_rendered_registration(world, name)
         good.append((resident, await insert_dead_letter(world, stream, envelope, 10_000_100 + n)))
-    await produce(world, b"resident-bogus-2", envelope_of_unknown_type())
+    await produce(world, b"resident-bogus-2", *envelope_of_unknown_type())
 
     injected = {letter for _, letter in good}
 

@@ -60,7 +60,7 @@ from anju_devtools.demo import CHECK, WEIGHTS
 from eventkit.auth import Role, issue_token
 from eventkit.kafka import connection
 from eventkit.projection import Projection, ProjectionRunner, ensure_projection
-from eventkit.relay import ENVELOPE_SQL, Relay
+from eventkit.relay import MESSAGE_SQL, Relay, message_of
 from eventkit.schema import migrate
 from eventkit.settings import KafkaSettings, ServiceSettings
 from eventkit.store import Context, EventStore
@@ -512,13 +512,9 @@ async def bench_relay(url: str, bootstrap: str, count: int) -> tuple[list[str], 
         kafka=KafkaSettings(bootstrap=bootstrap, topic_prefix=prefix),
         relay_batch=5000,
     )
-    # Baseline: the same bytes, produced in batches by plain aiokafka.
-    # ENVELOPE_SQL names the source $4 (it is part of the relay's batch query).
-    envelope_sql = ENVELOPE_SQL.replace("$4::text", "$1::text")
-    rows = await pool.fetch(
-        f"SELECT stream_id, {envelope_sql} FROM events ORDER BY position", "bench"
-    )
-    messages = [(r["stream_id"].encode(), r["envelope"].encode()) for r in rows]
+    # Baseline: the same messages (key, value and headers), produced in batches by plain aiokafka.
+    rows = await pool.fetch(f"SELECT {MESSAGE_SQL} FROM events ORDER BY position")
+    messages = [message_of(r, b"bench") for r in rows]
     producer = AIOKafkaProducer(**connection(settings.kafka), acks="all", linger_ms=5)
     await producer.start()
     baseline_topic = f"{prefix}baseline"
@@ -527,12 +523,12 @@ async def bench_relay(url: str, bootstrap: str, count: int) -> tuple[list[str], 
     started = time.perf_counter()
     futures = []
     batches = {p: producer.create_batch() for p in partitions}
-    for i, (key, value) in enumerate(messages):
+    for i, (key, value, headers) in enumerate(messages):
         p = partitions[i % len(partitions)]
-        if batches[p].append(key=key, value=value, timestamp=None) is None:
+        if batches[p].append(key=key, value=value, timestamp=None, headers=headers) is None:
             futures.append(await producer.send_batch(batches[p], baseline_topic, partition=p))
             batches[p] = producer.create_batch()
-            batches[p].append(key=key, value=value, timestamp=None)
+            batches[p].append(key=key, value=value, timestamp=None, headers=headers)
     for p, b in batches.items():
         futures.append(await producer.send_batch(b, baseline_topic, partition=p))
     await asyncio.gather(*futures)

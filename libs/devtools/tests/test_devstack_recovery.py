@@ -11,7 +11,6 @@ not) and the stack is SIGTERMed: everything exits within seconds all the same.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
 import subprocess
@@ -25,6 +24,7 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer
 
+from anju_contracts.cloudevents import from_kafka
 from eventkit.auth import Role, issue_token
 from eventkit.testing.infra import free_port
 
@@ -66,7 +66,7 @@ async def _topic_subjects(bootstrap: str, topic: str, seconds: float = 2.0) -> s
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             for batch in (await consumer.getmany(timeout_ms=200)).values():
-                subjects.update(str(json.loads(record.value)["subject"]) for record in batch)
+                subjects.update(from_kafka(r.value, r.headers).subject for r in batch)
         return subjects
     finally:
         await consumer.stop()

@@ -1,6 +1,10 @@
 """Turning Kafka messages back into events, and setting aside those that cannot be.
 
-A message is *poison* when it is not a JSON envelope (``undecodable``), names an event type or
+Messages are CloudEvents in the Kafka binding's binary mode (the payload as the value, the
+envelope's other fields in ``ce_`` headers: :mod:`anju_contracts.cloudevents`); those
+published before that (the whole JSON envelope as the value) still decode.
+
+A message is *poison* when it is not an Anju event in either form (``undecodable``), names an event type or
 version this code does not know (``unknown_type``), or carries a payload that fails its schema
 (``invalid``). Fields this code does not know, in the envelope or the payload, are not poison:
 consumers are tolerant readers and ignore them (a producer may add an optional field without a
@@ -26,7 +30,14 @@ from typing import Any, Protocol, cast
 import asyncpg
 from pydantic import ValidationError
 
-from anju_contracts import Envelope, Event, EventCatalog, InvalidEvent, UnknownEvent
+from anju_contracts import (
+    Envelope,
+    Event,
+    EventCatalog,
+    InvalidEvent,
+    UnknownEvent,
+    cloudevents as ce,
+)
 from anju_contracts.envelopes import typed_envelope
 from eventkit.metrics import DEAD_LETTERS
 
@@ -107,10 +118,14 @@ class Decoder:
 
     def __init__(self, catalogs: Sequence[EventCatalog]) -> None:
         self.catalogs: Mapping[str, EventCatalog] = {c.source: c for c in catalogs}
-        # For the fast path, by the raw ``type`` header: the newest version (as the ``version``
-        # header spells it) and its typed envelope.
-        self._current: dict[bytes, tuple[bytes, type[Envelope]]] = {
-            model.event_type.encode(): (str(model.event_version).encode(), typed_envelope(model))
+        # For the fast paths, by the raw type header: the newest version (as the version
+        # header spells it), its model and its typed envelope.
+        self._current: dict[bytes, tuple[bytes, type[Event], type[Envelope]]] = {
+            model.event_type.encode(): (
+                str(model.event_version).encode(),
+                model,
+                typed_envelope(model),
+            )
             for catalog in self.catalogs.values()
             for model in catalog.models
         }
@@ -120,8 +135,8 @@ class Decoder:
         if fast is not None:
             return fast
         try:
-            envelope = Envelope.model_validate_json(message.value or b"", extra="ignore")
-        except ValidationError as error:
+            envelope = ce.from_kafka(message.value, message.headers)
+        except ce.NotAnEvent as error:
             return Poison(message, "undecodable", _short(error))
         catalog = self.catalogs.get(envelope.source)
         if catalog is None:
@@ -152,24 +167,56 @@ class Decoder:
                 gc.enable()
 
     def _decode_current(self, message: RawMessage) -> Delivered | None:
-        """One validation pass for the common case: the newest version of a known type.
+        """One validation pass each for the common case: the newest version of a known type.
 
-        The ``type`` and ``version`` headers name the model; anything unusual (no headers, an
-        old version to upcast, an invalid payload) returns None and takes the careful path.
+        The ``ce_type`` and ``ce_dataversion`` headers name the model (``type`` and ``version``
+        on a message from before CloudEvents); anything unusual (no such headers, an old version
+        to upcast, an invalid payload or attribute) returns None and takes the careful path,
+        which says what is wrong.
         """
         headers = dict(message.headers)
-        current = self._current.get(headers.get("type", b""))
+        binary = ce.TYPE in headers
+        current = self._current.get(headers.get(ce.TYPE if binary else "type", b""))
         if current is None:
             return None
-        version, typed = current
-        if headers.get("version") != version:
+        version, model, typed = current
+        if headers.get(ce.DATAVERSION if binary else "version") != version:
             return None
         try:
-            envelope = typed.model_validate_json(message.value or b"", extra="ignore")
-        except ValidationError:
+            if not binary:
+                envelope = typed.model_validate_json(message.value or b"", extra="ignore")
+            else:
+                if headers.get(ce.SPECVERSION) != _SPEC:
+                    return None
+                # The header values go to pydantic as bytes: it reads them as UTF-8 text.
+                roles = headers.get(ce.ACTORROLES)
+                fields = {
+                    "id": headers.get(ce.ID),
+                    "type": model.event_type,  # the headers said so
+                    "version": model.event_version,
+                    "source": headers.get(ce.SOURCE),
+                    "subject": headers.get(ce.SUBJECT),
+                    "sequence": headers.get(ce.SEQUENCE),
+                    "position": headers.get(ce.POSITION),
+                    "occurred_at": headers.get(ce.TIME),
+                    "recorded_at": headers.get(ce.RECORDEDTIME),
+                    "correlation_id": headers.get(ce.CORRELATIONID),
+                    "causation_id": headers.get(ce.CAUSATIONID),
+                    "actor": {
+                        "id": headers.get(ce.ACTORID),
+                        "roles": roles.split(b",") if roles else (),
+                    },
+                    "area": headers.get(ce.AREA),
+                    "data": model.model_validate_json(message.value or b"", extra="ignore"),
+                }
+                envelope = typed.model_validate(fields, extra="ignore")
+        except (ValidationError, UnicodeDecodeError):
             return None
         event = cast(Event, envelope.data)
         return Delivered(envelope, event, message.topic, message.partition, message.offset, message)
+
+
+_SPEC = ce.SPEC_1_0.encode()
 
 
 def _short(error: Exception) -> str:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -35,6 +36,7 @@ from aiokafka.errors import LeaderNotAvailableError, OffsetOutOfRangeError, for_
 from aiokafka.partitioner import murmur2
 from aiokafka.protocol.fetch import FetchRequest
 
+from anju_contracts import cloudevents as ce
 from eventkit import kafka
 from eventkit.metrics import RELAY_LAG, RELAYED, RESEEDS
 from eventkit.settings import ServiceSettings
@@ -42,15 +44,58 @@ from eventkit.store import EventStore
 
 log = structlog.get_logger("eventkit.relay")
 
-# The envelope is rendered by PostgreSQL: the payload is never decoded and re-encoded here.
-ENVELOPE_SQL = """
-json_build_object(
-    'id', id, 'type', type, 'version', type_version, 'source', $4::text,
-    'subject', stream_id, 'sequence', sequence, 'position', position,
-    'occurred_at', occurred_at, 'recorded_at', recorded_at, 'correlation_id', correlation_id,
-    'causation_id', causation_id, 'area', area, 'actor', actor, 'data', data
-)::text AS envelope
+# A message is the CloudEvents Kafka binding's binary mode (contracts README, "The envelope"):
+# the value is the payload as stored, every other attribute a header. PostgreSQL renders each
+# header's text (times in RFC 3339); the payload is never decoded and re-encoded here.
+MESSAGE_SQL = """
+stream_id, data::text AS data, id::text AS id, type, type_version::text AS type_version,
+to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS occurred_at,
+sequence::text AS sequence, position::text AS position_text,
+to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS recorded_at,
+correlation_id, causation_id, actor->>'id' AS actor_id,
+(SELECT string_agg(r, ',') FROM jsonb_array_elements_text(actor->'roles') AS r) AS actor_roles,
+area
 """
+
+_SPEC = ce.SPEC_1_0.encode()
+_JSON = ce.JSON_CONTENT.encode()
+
+
+def message_of(
+    row: Mapping[str, Any], source: bytes
+) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
+    """The key, value and headers of the message for an events row rendered by
+    :data:`MESSAGE_SQL`: the same message :func:`anju_contracts.cloudevents.to_kafka` writes
+    for the row's envelope, header for header."""
+    key: bytes = row["stream_id"].encode()
+    headers = [
+        (ce.SPECVERSION, _SPEC),
+        (ce.ID, row["id"].encode()),
+        (ce.SOURCE, source),
+        (ce.TYPE, row["type"].encode()),
+        (ce.TIME, row["occurred_at"].encode()),
+        (ce.SUBJECT, key),
+        (ce.CONTENT_TYPE, _JSON),
+        (ce.DATAVERSION, row["type_version"].encode()),
+        (ce.SEQUENCE, row["sequence"].encode()),
+        (ce.POSITION, row["position_text"].encode()),
+    ]
+    recorded_at = row["recorded_at"]
+    if recorded_at is not None:
+        headers.append((ce.RECORDEDTIME, recorded_at.encode()))
+    headers.append((ce.CORRELATIONID, row["correlation_id"].encode()))
+    causation_id = row["causation_id"]
+    if causation_id is not None:
+        headers.append((ce.CAUSATIONID, causation_id.encode()))
+    headers.append((ce.ACTORID, row["actor_id"].encode()))
+    roles = row["actor_roles"]
+    if roles:
+        headers.append((ce.ACTORROLES, roles.encode()))
+    area = row["area"]
+    if area is not None:
+        headers.append((ce.AREA, area.encode()))
+    return key, row["data"].encode(), headers
+
 
 # The next rows in commit order come straight off the (xid, position) index, and only they are
 # rendered. The horizon is applied to them afterwards: rows of a transaction at or past it sort
@@ -58,12 +103,10 @@ json_build_object(
 # the horizon inside the subquery, a table without statistics yet gets a plan that sorts every
 # pending event for each batch.)
 _BATCH = f"""
-SELECT xid::text AS xid, position, stream_id, id::text AS id, type,
-       type_version::text AS type_version, correlation_id,
-       {ENVELOPE_SQL}
+SELECT xid::text AS xid, position, {MESSAGE_SQL}
 FROM (
     SELECT * FROM events
-    WHERE (xid, position) > ($1::text::xid8, $2::bigint) AND type <> ALL($5::text[])
+    WHERE (xid, position) > ($1::text::xid8, $2::bigint) AND type <> ALL($4::text[])
     ORDER BY events.xid, events.position
     LIMIT $3
 ) AS events
@@ -322,7 +365,6 @@ class Relay:
                 cursor.xid,
                 cursor.position,
                 self.settings.relay_batch,
-                self.source,
                 self._restricted,
             )
         return rows
@@ -367,16 +409,10 @@ class Relay:
         partitions = self._partitions or sorted(await producer.partitions_for(self.topic))
         open_batches: dict[int, Any] = {}
         sent: list[asyncio.Future[Any]] = []
+        source = self.source.encode()
         for row in rows:
-            key = row["stream_id"].encode()
+            key, value, headers = message_of(row, source)
             partition = partitions[partition_for(key, len(partitions))]
-            value = row["envelope"].encode()
-            headers = [
-                ("id", row["id"].encode()),
-                ("type", row["type"].encode()),
-                ("version", row["type_version"].encode()),
-                ("correlation_id", row["correlation_id"].encode()),
-            ]
             batch = open_batches.get(partition)
             if batch is None:
                 batch = open_batches[partition] = producer.create_batch()

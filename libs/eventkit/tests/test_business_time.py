@@ -24,6 +24,7 @@ from fastapi import APIRouter, FastAPI
 from pydantic import SecretStr
 
 from anju_contracts import Actor, Envelope, Event, EventCatalog
+from anju_contracts.cloudevents import from_kafka
 from eventkit import audit
 from eventkit.access import Guarded, Permissions
 from eventkit.aggregate import Aggregate
@@ -329,7 +330,7 @@ async def read_envelopes(bootstrap: str, topic: str, count: int) -> list[Envelop
         while len(found) < count and time.monotonic() < deadline:
             batches = await consumer.getmany(timeout_ms=200)
             for records in batches.values():
-                found.extend(Envelope.model_validate_json(r.value) for r in records)
+                found.extend(from_kafka(r.value, r.headers) for r in records)
         return found
     finally:
         await consumer.stop()

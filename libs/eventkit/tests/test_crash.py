@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import random
 import signal
@@ -30,6 +29,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from eventkit.auth import issue_token
 from eventkit.testing.infra import free_port
+from eventkit.testing.relay import envelope_json
 
 SCRIPT = Path(__file__).with_name("crash_service.py")
 TIMEOUT_S = 20.0
@@ -89,7 +89,7 @@ async def read_topic(bootstrap: str, topic: str) -> list[dict[str, object]]:
         while not all([await consumer.position(tp) >= end[tp] for tp in tps]):
             assert time.monotonic() < deadline, "could not read the topic to its end"
             for batch in (await consumer.getmany(timeout_ms=200)).values():
-                values.extend(json.loads(r.value) for r in batch)
+                values.extend(envelope_json(r) for r in batch)
         return values
     finally:
         await consumer.stop()

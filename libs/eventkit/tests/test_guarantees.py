@@ -24,7 +24,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.conn import AIOKafkaConnection
 from pydantic import SecretStr, ValidationError
 
-from anju_contracts import Actor, Envelope, Event, EventCatalog
+from anju_contracts import Actor, Envelope, Event, EventCatalog, cloudevents as ce
 from eventkit import kafka
 from eventkit.messages import Decoder, Delivered, Poison
 from eventkit.policy import Policy, PolicyRunner, handle_once
@@ -36,6 +36,7 @@ from eventkit.schema import migrate
 from eventkit.settings import KafkaSettings, ServiceSettings
 from eventkit.store import ConcurrencyError, Context, EventStore, Session
 from eventkit.testing.infra import TansuBroker
+from eventkit.testing.relay import envelope_json
 
 TIMEOUT_S = 20.0
 
@@ -181,7 +182,7 @@ async def drain(
 
 
 def envelopes(records: Sequence[Any]) -> list[dict[str, Any]]:
-    return [json.loads(r.value) for r in records]
+    return [envelope_json(r) for r in records]
 
 
 # -- a counting projection: every application is a row, so a duplicate would show ----------
@@ -437,7 +438,7 @@ async def test_restricted_events_stay_in_the_store(database_url: str, kafka_boot
             await relay.save_cursor(type(relay._cursor)())  # an operator's reseed
             await publish_all(relay, store)
         records = await read_topic(kafka_bootstrap, settings.topic)
-    types = [json.loads(r.value)["type"] for r in records]
+    types = [envelope_json(r)["type"] for r in records]
     assert types == ["demo.Counted"] * 6  # twice the three, never a Kept
     assert CATALOG_WITH_KEPT.models == (Counted, Noted)
     assert CATALOG_WITH_KEPT.knows("demo.Kept")
@@ -623,7 +624,7 @@ async def test_many_interleaved_streams_keep_their_order_per_partition(
         partitions_of: dict[str, set[int]] = {}
         sequences: dict[str, list[int]] = {}
         for record in records:
-            envelope = json.loads(record.value)
+            envelope = envelope_json(record)
             assert record.key == envelope["subject"].encode()
             partitions_of.setdefault(envelope["subject"], set()).add(record.partition)
             sequences.setdefault(envelope["subject"], []).append(envelope["sequence"])
@@ -645,27 +646,32 @@ async def test_poison_messages_are_dead_lettered_and_the_projection_goes_on(
         await append_counts(store, ["a", "b", "c"], 2)
         await publish_all(relay, store)
 
-        good = json.loads(
-            (await read_topic(kafka_bootstrap, settings.topic))[0].value
-        )  # a real envelope to spoil
+        # a real message to spoil
+        good = envelope_json((await read_topic(kafka_bootstrap, settings.topic))[0])
 
-        def spoiled(**changes: Any) -> bytes:
+        def spoiled(**changes: Any) -> tuple[bytes, list[tuple[str, bytes]]]:
             envelope = dict(good, id=str(uuid.uuid4()), subject="poison", sequence=1)
             envelope.update(changes)
-            return json.dumps(envelope).encode()
+            message = ce.to_kafka(Envelope.model_validate(envelope))
+            return message.value, message.headers
 
+        value, headers = spoiled()
+        no_id = [(k, v) for k, v in headers if k != ce.ID]
+        before = [("type", b"?")]  # as messages from before CloudEvents were routed
         poison = {
-            "garbage": (b"\xff\xfe not json {", "undecodable"),
-            "not-an-envelope": (b'{"hello": "world"}', "undecodable"),
-            "unknown": (spoiled(type="demo.NeverHeardOf"), "unknown_type"),
-            "future": (spoiled(version=99), "unknown_type"),
-            "invalid": (spoiled(data={"n": "many"}), "invalid"),
-            "other-source": (spoiled(source="elsewhere"), "unknown_type"),
+            "garbage": (b"\xff\xfe not json {", before, "undecodable"),
+            "not-an-envelope": (b'{"hello": "world"}', before, "undecodable"),
+            "no-id": (value, no_id, "undecodable"),
+            "not-json": (b"{", headers, "undecodable"),
+            "unknown": (*spoiled(type="demo.NeverHeardOf"), "unknown_type"),
+            "future": (*spoiled(version=99), "unknown_type"),
+            "invalid": (*spoiled(data={"n": "many"}), "invalid"),
+            "other-source": (*spoiled(source="elsewhere"), "unknown_type"),
         }
         producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
         await producer.start()
         try:
-            for key, (value, _) in poison.items():
+            for key, (value, headers, _) in poison.items():
                 # on every partition, so poison sits before valid events everywhere
                 for partition in range(settings.kafka.partitions):
                     await producer.send_and_wait(
@@ -673,7 +679,7 @@ async def test_poison_messages_are_dead_lettered_and_the_projection_goes_on(
                         value,
                         key=key.encode(),
                         partition=partition,
-                        headers=[("type", b"?")],
+                        headers=headers,
                     )
         finally:
             await producer.stop()
@@ -713,7 +719,7 @@ async def test_poison_messages_are_dead_lettered_and_the_projection_goes_on(
         by_key: dict[bytes, list[asyncpg.Record]] = {}
         for row in rows:
             by_key.setdefault(row["key"], []).append(row)
-        for key, (value, reason) in poison.items():
+        for key, (value, headers, reason) in poison.items():
             found = by_key[key.encode()]
             assert len(found) == settings.kafka.partitions
             for row in found:
@@ -723,7 +729,7 @@ async def test_poison_messages_are_dead_lettered_and_the_projection_goes_on(
                 assert row["consumer"] == "tally"
                 assert row["topic"] == settings.topic
                 assert row["status"] == "pending"
-                assert json.loads(row["headers"]) == [["type", "?"]]
+                assert json.loads(row["headers"]) == [[k, v.decode()] for k, v in headers]
 
 
 # == 7. schema evolution ===================================================================
@@ -763,8 +769,15 @@ class Message:
     headers: Sequence[tuple[str, bytes]] = field(default_factory=list)
 
 
+def _message(row: Any) -> Message:
+    """The Kafka message of a stored event row, as the relay publishes it."""
+    sent = ce.to_kafka(Envelope.model_validate_json(_envelope(row)))
+    return Message(sent.value, sent.key, headers=sent.headers)
+
+
 def _envelope(row: Any) -> bytes:
-    """The Kafka message value of a stored event row, as the relay publishes it."""
+    """The Kafka message value of a stored event row, as the relay published it before
+    CloudEvents (the whole envelope)."""
     return (
         Envelope(
             id=row["id"],
@@ -800,16 +813,20 @@ async def test_old_versions_are_upcast_on_read(database_url: str) -> None:
         stream = await new_code.load("person-1")
         assert [type(e.event) for e in stream.events] == [NamedV2, NamedV2]
 
-        # On Kafka: a v1 envelope, as the relay wrote it, decodes to v2.
-        decoded = Decoder([CATALOG_V2]).decode(Message(_envelope(row)))
-        assert isinstance(decoded, Delivered)
-        assert decoded.envelope.version == 1
-        assert decoded.event == NamedV2(first="Li", last="Wei")
-        # Old code meeting a v2 envelope sets it aside rather than misreading it.
+        # On Kafka: a v1 event, as the relay writes it (and wrote it before), decodes to v2.
         v2_row = dict(row, type_version=2, data='{"first": "A", "last": "B"}')
-        poison = Decoder([CATALOG_V1]).decode(Message(_envelope(v2_row)))
-        assert isinstance(poison, Poison)
-        assert poison.reason == "unknown_type"
+        for message, v2_message in (
+            (_message(row), _message(v2_row)),
+            (Message(_envelope(row)), Message(_envelope(v2_row))),
+        ):
+            decoded = Decoder([CATALOG_V2]).decode(message)
+            assert isinstance(decoded, Delivered)
+            assert decoded.envelope.version == 1
+            assert decoded.event == NamedV2(first="Li", last="Wei")
+            # Old code meeting a v2 event sets it aside rather than misreading it.
+            poison = Decoder([CATALOG_V1]).decode(v2_message)
+            assert isinstance(poison, Poison)
+            assert poison.reason == "unknown_type"
 
 
 class NamedV2Enriched(Event):
@@ -838,11 +855,15 @@ async def test_fields_a_newer_producer_added_are_ignored_on_read(database_url: s
         stream = await EventStore(newer_code.pool, CATALOG_V2).load("person-9")
         assert [e.event for e in stream.events] == [NamedV2(first="Li", last="Wei")]
 
+        current = _message(row)
+        # an attribute this code does not know either
+        binary = Message(current.value, headers=[*current.headers, ("ce_tenant", b"bj")])
         value = json.loads(_envelope(row))
-        value["specversion"] = "1.0"  # an envelope attribute this code does not know either
+        value["specversion"] = "1.0"  # likewise in a message from before CloudEvents
         raw = json.dumps(value).encode()
         routed = [("type", b"evo.Named"), ("version", b"2")]
-        for message in (Message(raw, headers=routed), Message(raw)):  # fast and careful paths
+        # fast paths and the careful one
+        for message in (binary, Message(raw, headers=routed), Message(raw)):
             decoded = Decoder([CATALOG_V2]).decode(message)
             assert isinstance(decoded, Delivered), decoded
             assert decoded.event == NamedV2(first="Li", last="Wei")

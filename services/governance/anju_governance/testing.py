@@ -19,6 +19,7 @@ from typing import ClassVar
 from aiokafka.structs import TopicPartition
 
 from anju_contracts import Actor, Envelope, Event
+from anju_contracts.cloudevents import to_kafka
 from anju_contracts.mediation import SOURCE as MEDIATION
 from anju_governance.application.reactions import MEDIATION_POLICY_NAME
 from anju_governance.entrypoints.app import create_app
@@ -70,17 +71,9 @@ class MediationFeed:
         await producer.start()
         try:
             for e in envelopes:
-                headers = [
-                    ("id", str(e.id).encode()),
-                    ("type", e.type.encode()),
-                    ("version", str(e.version).encode()),
-                    ("correlation_id", e.correlation_id.encode()),
-                ]
+                message = to_kafka(e)  # as mediation's relay publishes it
                 await producer.send_and_wait(
-                    self.topic,
-                    e.model_dump_json().encode(),
-                    key=e.subject.encode(),
-                    headers=headers,
+                    self.topic, message.value, key=message.key, headers=message.headers
                 )
         finally:
             await producer.stop()

@@ -1,5 +1,4 @@
 import asyncio
-import json
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
@@ -12,6 +11,7 @@ from anju_registry.application.aggregates import CARE, FOLLOWUP_DUE
 from anju_registry.application.care import followup_due
 from anju_registry.testing import RegistryClient as Registry
 from eventkit.scheduler import Deadline, Scheduler
+from eventkit.testing.relay import envelope_json
 
 
 async def care_events(registry: Registry, resident_id: str) -> list[Any]:
@@ -188,7 +188,7 @@ async def test_events_reach_kafka_keyed_by_stream_with_the_grid_as_area(registry
                 batches = await consumer.getmany(timeout_ms=200)
                 for messages in batches.values():
                     for message in messages:
-                        envelope = json.loads(message.value)
+                        envelope = envelope_json(message)
                         assert message.key.decode() == envelope["subject"]
                         seen.setdefault(envelope["subject"], []).append(envelope)
     finally:

@@ -5,7 +5,6 @@ in-service party members and their host organisation, scoping, and hostile input
 from __future__ import annotations
 
 import asyncio
-import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -21,7 +20,7 @@ from anju_contracts.registry import (
 )
 from anju_volunteering.domain import plans
 from anju_volunteering.testing import VolunteeringClient
-from eventkit.testing.relay import publish_everything
+from eventkit.testing.relay import envelope_json, publish_everything
 
 Json = dict[str, Any]
 
@@ -250,7 +249,7 @@ async def test_the_topic_carries_requests_keyed_by_stream_with_the_grid_as_area(
             while len(seen) < 2:
                 for messages in (await consumer.getmany(timeout_ms=200)).values():
                     for message in messages:
-                        envelope = json.loads(message.value)
+                        envelope = envelope_json(message)
                         assert message.key.decode() == envelope["subject"]
                         seen.append(envelope)
     finally:
