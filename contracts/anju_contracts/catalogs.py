@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from anju_contracts import governance, health, mediation, registry, station, volunteering
+from anju_contracts import (
+    governance,
+    health,
+    hotline12345,
+    integration,
+    mediation,
+    registry,
+    station,
+    volunteering,
+)
 from anju_contracts.base import EventCatalog
 
 CATALOGS: tuple[EventCatalog, ...] = (
@@ -12,4 +21,15 @@ CATALOGS: tuple[EventCatalog, ...] = (
     volunteering.CATALOG,
     station.CATALOG,
     governance.CATALOG,
+    integration.CATALOG,
+    hotline12345.CATALOG,
 )
+
+INBOUND: dict[str, str] = {hotline12345.SOURCE: hotline12345.TOPIC}
+"""The catalogues of other systems' events, each with the topic they publish them on for Anju
+(every other catalogue is a service's, on ``<source>.events``)."""
+
+
+def topic_of(source: str) -> str:
+    """The topic a catalogue's events are published on (without a stack's prefix)."""
+    return INBOUND.get(source, f"{source}.events")

@@ -12,7 +12,7 @@ import pytest
 from pydantic import ValidationError
 
 from anju_contracts import Envelope, Event, EventCatalog, InvalidEvent, UnknownEvent
-from anju_contracts.catalogs import CATALOGS
+from anju_contracts.catalogs import CATALOGS, topic_of
 from anju_contracts.envelopes import envelope_adapter, read_envelope
 from anju_contracts.registry import CATALOG, ResidentRegistered
 from anju_devtools import contracts
@@ -33,7 +33,7 @@ def test_every_event_has_a_docstring_and_a_schema_file() -> None:
 def test_asyncapi_names_every_event_on_its_topic() -> None:
     document = json.loads((contracts.ROOT / "asyncapi.json").read_text())
     addresses = {c["address"] for c in document["channels"].values()}
-    assert addresses == {f"{c.source}.events" for c in CATALOGS}
+    assert addresses == {topic_of(c.source) for c in CATALOGS}
     assert len(document["channels"]) == sum(len(c.models) for c in CATALOGS)
 
 

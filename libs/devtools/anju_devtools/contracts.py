@@ -26,14 +26,13 @@ from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
 
 from anju_contracts import Envelope
-from anju_contracts.catalogs import CATALOGS
+from anju_contracts.catalogs import CATALOGS, topic_of
 from anju_contracts.compatibility import compare
 from anju_contracts.envelopes import typed_envelopes
-from eventkit.settings import topic_for
 
 ROOT = Path(__file__).resolve().parents[3] / "contracts"
 PUBLISHED = "published"
-_VERSIONED = re.compile(r"^(?P<type>[a-z_]+\.[A-Za-z0-9]+)\.v(?P<version>[0-9]+)\.json$")
+_VERSIONED = re.compile(r"^(?P<type>[a-z][a-z0-9_]*\.[A-Za-z0-9]+)\.v(?P<version>[0-9]+)\.json$")
 
 Schema = dict[str, Any]
 
@@ -62,7 +61,7 @@ def event_schemas() -> dict[str, Schema]:
             schema["$id"] = f"{model.event_type}.v{model.event_version}"
             schema["x-event-type"] = model.event_type
             schema["x-event-version"] = model.event_version
-            schema["x-topic"] = topic_for(catalog.source)
+            schema["x-topic"] = topic_of(catalog.source)
             schemas[f"{model.event_type}.v{model.event_version}.json"] = schema
     return schemas
 
@@ -138,7 +137,7 @@ def asyncapi() -> str:
     for catalog in CATALOGS:
         for envelope in typed_envelopes(catalog):
             broker.publisher(
-                topic_for(catalog.source),
+                topic_of(catalog.source),
                 schema=envelope,
                 title=envelope.__name__,
                 description=(envelope.__doc__ or "").strip(),
