@@ -15,6 +15,8 @@ class IntegrationSettings(ServiceSettings):
 
     service: str = "integration"
     port: int = Field(default=8107, ge=1, le=65535)
+    mediation_url: str = "http://127.0.0.1:8102"
+    """Mediation's HTTP API, where 12345 work orders become disputes and signals."""
     inbound_retries: int = Field(default=5, ge=1)
     """How often an inbound message whose handling fails (not for want of the database or the
     broker) is tried before it is dead-lettered as ``handler_failed``."""

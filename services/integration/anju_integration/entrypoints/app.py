@@ -10,10 +10,12 @@ from collections.abc import Sequence
 
 from fastapi import FastAPI
 
-from anju_contracts.integration import CATALOG
-from anju_integration.application.config import IntegrationConfig
+from anju_contracts.integration import CATALOG, OUTBOUND
+from anju_integration.adapters.mediation import HttpMediation
+from anju_integration.application import hotline
+from anju_integration.application.config import IntegrationConfig, Mediation
 from anju_integration.application.permissions import PERMISSIONS
-from anju_integration.application.policies import REGISTRY_POLICY
+from anju_integration.application.policies import MEDIATION_POLICY, REGISTRY_POLICY
 from anju_integration.entrypoints import subscribers
 from anju_integration.entrypoints.http import commands, router
 from anju_integration.entrypoints.subscribers.inbound import Inbound, Running
@@ -29,10 +31,19 @@ def create_app(
     *,
     clock: Clock = utcnow,
     inbounds: Sequence[Inbound] = subscribers.INBOUNDS,
+    mediation: Mediation | None = None,
 ) -> FastAPI:
-    config = IntegrationConfig(clock=clock, known=known.PostgresKnown())
+    mediation = mediation or HttpMediation(
+        settings.mediation_url, settings.jwt_secret.get_secret_value()
+    )
+    config = IntegrationConfig(clock=clock, known=known.PostgresKnown(), mediation=mediation)
     runtime = Runtime(
-        settings, catalog=CATALOG, ddl=[known.DDL], policies=[REGISTRY_POLICY], clock=clock
+        settings,
+        catalog=CATALOG,
+        ddl=[known.DDL, hotline.DDL],
+        policies=[REGISTRY_POLICY, MEDIATION_POLICY],
+        relay_also=OUTBOUND,
+        clock=clock,
     )
     # The subscribers' handlers use the runtime's store, so they are built from the runtime.
     runtime.workers["inbound"] = subscribers.worker(settings, Running(runtime, config), inbounds)
