@@ -5,7 +5,7 @@ set -eu
 rand() { python3 -c 'import secrets; print(secrets.token_hex(24))'; }
 # The services with a database (rendered from services/*/service.toml by `make manifest`).
 # >>> anju manifest: databases
-DATABASES="query registry mediation health volunteering station governance"
+DATABASES="query registry mediation health volunteering station governance integration"
 # <<< anju manifest
 echo "# Anju compose secrets, generated $(date -u +%Y-%m-%dT%H:%M:%SZ). Keep private."
 echo "ANJU_JWT_SECRET=$(rand)"

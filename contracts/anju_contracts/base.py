@@ -220,6 +220,9 @@ class EventCatalog:
 
         EventCatalog("hotline12345", [WorkOrderSubmitted],
                      topic="inbound.hotline12345.orders", inbound=True)
+
+    ``also`` names events published on another topic as well as the catalogue's own: an answer
+    another system reads on its topic (``{WorkOrderAnswered: "outbound.hotline12345.replies"}``).
     """
 
     def __init__(
@@ -231,6 +234,7 @@ class EventCatalog:
         restricted: Iterable[type[Event]] = (),
         topic: str | None = None,
         inbound: bool = False,
+        also: Mapping[type[Event], str] | None = None,
     ) -> None:
         self.source = source
         self.topic = topic or f"{source}.events"
@@ -250,6 +254,10 @@ class EventCatalog:
             if not model.event_type.startswith(f"{source}."):
                 raise ValueError(f"{model.event_type} does not belong to {source}")
             self._latest[model.event_type] = model
+        self.also: dict[str, str] = {m.event_type: t for m, t in (also or {}).items()}
+        """Event types also published on another topic (by type): the relay sends them to both."""
+        if not self.also.keys() <= self._latest.keys() - self.restricted:
+            raise ValueError("only a published event of the catalogue can go on another topic")
         self._upcasters = dict(upcasters or {})
         for event_type, version in self._upcasters:
             latest = self._latest.get(event_type)

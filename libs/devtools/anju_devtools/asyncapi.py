@@ -379,28 +379,39 @@ def document(
     messages: dict[str, Schema] = {}
     schemas: dict[str, Schema] = {}
     shared: dict[str, Schema] = {}
-    for catalog in catalogs:
-        channel_key = _channel_key(catalog.topic)
-        channel = channels.setdefault(
-            channel_key,
+
+    def channel(topic: str, description: str, inbound: bool) -> tuple[Schema, Schema]:
+        """The channel of ``topic`` and the operation Anju does on it (made on first use)."""
+        key = _channel_key(topic)
+        made = channels.setdefault(
+            key,
             {
-                "address": catalog.topic,
-                "title": catalog.topic,
-                "description": _channel_description(catalog),
+                "address": topic,
+                "title": topic,
+                "description": description,
                 "messages": {},
-                "bindings": {"kafka": {"topic": catalog.topic, "bindingVersion": BINDING_VERSION}},
+                "bindings": {"kafka": {"topic": topic, "bindingVersion": BINDING_VERSION}},
             },
         )
-        action = "receive" if catalog.inbound else "send"
+        action = "receive" if inbound else "send"
         operation = operations.setdefault(
-            f"{channel_key}_{action}",
+            f"{key}_{action}",
             {
                 "action": action,
-                "channel": {"$ref": f"#/channels/{channel_key}"},
-                "title": f"{'Receive' if catalog.inbound else 'Publish'} {catalog.topic}",
+                "channel": {"$ref": f"#/channels/{key}"},
+                "title": f"{'Receive' if inbound else 'Publish'} {topic}",
                 "messages": [],
             },
         )
+        return made, operation
+
+    def carry(topic: str, description: str, inbound: bool, key: str) -> None:
+        made, operation = channel(topic, description, inbound)
+        made["messages"][key] = {"$ref": f"#/components/messages/{key}"}
+        operation["messages"].append({"$ref": f"#/channels/{_channel_key(topic)}/messages/{key}"})
+
+    for catalog in catalogs:
+        channel(catalog.topic, _channel_description(catalog), catalog.inbound)
         for model in catalog.models:
             key = _component_key(model.event_type)
             payload = payloads[model.event_type]
@@ -433,8 +444,15 @@ def document(
                 "x-event-type": model.event_type,
                 "x-event-version": model.event_version,
             }
-            channel["messages"][key] = {"$ref": f"#/components/messages/{key}"}
-            operation["messages"].append({"$ref": f"#/channels/{channel_key}/messages/{key}"})
+            carry(catalog.topic, _channel_description(catalog), catalog.inbound, key)
+            also = catalog.also.get(model.event_type)
+            if also is not None:
+                carry(
+                    also,
+                    f"Anju's {catalog.source} service answers another system here.",
+                    False,
+                    key,
+                )
     clash = shared.keys() & schemas.keys()
     if clash:
         raise ValueError(f"a payload and a shared definition are both called {sorted(clash)}")

@@ -29,7 +29,7 @@ from anju_devtools import asyncapi as asyncapi_document
 
 ROOT = Path(__file__).resolve().parents[3] / "contracts"
 PUBLISHED = "published"
-_VERSIONED = re.compile(r"^(?P<type>[a-z_]+\.[A-Za-z0-9]+)\.v(?P<version>[0-9]+)\.json$")
+_VERSIONED = re.compile(r"^(?P<type>[a-z][a-z0-9_]*\.[A-Za-z0-9]+)\.v(?P<version>[0-9]+)\.json$")
 
 Schema = dict[str, Any]
 

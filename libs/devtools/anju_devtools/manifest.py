@@ -14,7 +14,7 @@ A manifest looks like::
     port = 8101                        # HTTP (API, /healthz, /readyz, /metrics)
     database = "anju_registry"         # omit for a service without a database
     publishes = "registry.events"      # omit for a service that publishes nothing
-    follows = []                       # topics it consumes
+    follows = []                       # topics it consumes (inbound.* ones other systems publish)
     roles = ["admin", "director"]      # roles its API serves
     prod_max_replicas = 10             # optional: the production HPA ceiling (base: 6)
 """
@@ -31,6 +31,8 @@ from eventkit.auth import Role
 __all__ = ["BASE_MAX_REPLICAS", "ManifestError", "Service", "load", "load_one"]
 
 BASE_MAX_REPLICAS = 6
+INBOUND_PREFIX = "inbound."
+"""Topics other systems publish into Anju (``inbound.<system>.<what>``)."""
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
 _KEYS = {
     "name",
@@ -125,7 +127,8 @@ def load(root: Path) -> list[Service]:
         raise ManifestError(f"two services share a port: {sorted(ports)}")
     topics = {s.publishes for s in services if s.publishes}
     for service in services:
-        missing = set(service.follows) - topics
+        # An inbound.<system>.<what> topic is published by another system, not by a service.
+        missing = {t for t in service.follows if not t.startswith(INBOUND_PREFIX)} - topics
         if missing:
             raise ManifestError(f"{service.name} follows topics nobody publishes: {missing}")
     return sorted(services, key=lambda s: s.port)

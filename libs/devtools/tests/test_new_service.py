@@ -56,7 +56,7 @@ def test_generated_service_passes_ruff_mypy_and_its_tests(tmp_path: Path) -> Non
     lock = tomllib.loads((repo / "uv.lock").read_text())
     assert "anju-demo-x" in {p["name"] for p in lock["package"]}
     compose = (repo / "docker-compose.yml").read_text()
-    assert "ANJU_DEMO_X_PORT: 8107" in compose  # the port after the highest (governance's 8106)
+    assert "ANJU_DEMO_X_PORT: 8108" in compose  # the port after the highest (integration's 8107)
     assert (repo / "deploy" / "k8s" / "base" / "demo_x.yaml").exists()
 
     run(repo, "ruff", "check", ".")

@@ -54,7 +54,9 @@ class Runtime:
         policies: Sequence[Policy] = (),
         projections: Sequence[Projection] = (),
         deadlines: Mapping[str, DeadlineHandler] | None = None,
+        workers: Mapping[str, Worker] | None = None,
         relay: bool = True,
+        relay_also: Mapping[str, str] | None = None,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.settings = settings
@@ -63,7 +65,13 @@ class Runtime:
         self.policies = policies
         self.projections = projections
         self.deadlines = dict(deadlines or {})
+        self.workers = dict(workers or {})
+        """The service's own background workers (e.g. its FastStream subscribers), supervised
+        like the kernel's: started once the pool and store are up, restarted with backoff when
+        they fail, stopped when ``stop`` is set."""
         self.run_relay = relay and catalog is not None
+        self.relay_also = dict(relay_also or {})
+        """Event types the relay also publishes on another topic (:attr:`Relay.also`)."""
         self.clock = clock
         self._pool: asyncpg.Pool | None = None
         self._store: EventStore | None = None
@@ -94,7 +102,7 @@ class Runtime:
             self._store = EventStore(self._pool, self.catalog)
         kafka = self.settings.kafka
         if self.run_relay:
-            self.relay = Relay(self.store, self.settings)
+            self.relay = Relay(self.store, self.settings, also=self.relay_also)
             self._spawn("relay", self.relay.run)
         if self.deadlines:
             scheduler = Scheduler(
@@ -117,6 +125,8 @@ class Runtime:
             runner = ProjectionRunner(self._pool, projection, kafka)
             self.projection_runners.append(runner)
             self._spawn(f"projection:{projection.name}", runner.run)
+        for name, worker in self.workers.items():
+            self._spawn(name, worker)
         return self
 
     async def __aexit__(

@@ -1,0 +1,111 @@
+"""Events of the integration service: what other systems pushed into Anju, and Anju's answers.
+
+Topic ``integration.events``, key = stream id. Streams:
+
+- ``order-<order id>``: one 12345 work order (``inbound.hotline12345.orders``): received once
+  (a repeated or redelivered order changes nothing), parked when its place is not an area Anju
+  knows, forwarded to mediation as a dispute or a conflict signal, answered when that record
+  is closed. The envelope's area is the grid (or community) the order belongs to.
+
+:class:`WorkOrderAnswered` is also published on ``outbound.hotline12345.replies`` (the same
+CloudEvent, key = the stream id ``order-<order id>``): the 12345 platform's answer.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, ClassVar
+from uuid import UUID
+
+from pydantic import Field
+
+from anju_contracts.base import Event, EventCatalog, Personal, Text
+from anju_contracts.hotline12345 import ORDER_ID, CallerContact, OrderCategory
+from anju_contracts.registry import AreaPath
+
+SOURCE = "integration"
+
+REPLIES_TOPIC = "outbound.hotline12345.replies"
+"""Where Anju answers the 12345 platform's work orders."""
+
+
+class AnjuRecord(StrEnum):
+    """What a work order became in Anju."""
+
+    DISPUTE = "dispute"
+    SIGNAL = "signal"
+
+
+class ReplyOutcome(StrEnum):
+    RESOLVED = "resolved"
+    """The dispute was resolved (mediated, agreed, or settled at its tier)."""
+    DISMISSED = "dismissed"
+    """The conflict signal was checked and needed no mediation."""
+
+
+class WorkOrderReceived(Event):
+    """A 12345 work order reached Anju (once per order id, however often it is sent)."""
+
+    event_type: ClassVar[str] = "integration.WorkOrderReceived"
+
+    order_id: str = Field(pattern=ORDER_ID)
+    message_id: str = Field(min_length=1, max_length=200)
+    category: OrderCategory
+    path: AreaPath | None
+    area_id: UUID | None = None
+    address: Annotated[Text | None, Personal] = Field(default=None, max_length=500)
+    caller: Annotated[CallerContact, Personal]
+    text: Annotated[Text, Personal] = Field(min_length=1, max_length=4000)
+    dispatched_at: datetime
+    deadline: datetime
+    received_at: datetime
+
+
+class WorkOrderParked(Event):
+    """The order names no area Anju knows: it waits for a desk clerk to place it, rather than
+    being guessed into one."""
+
+    event_type: ClassVar[str] = "integration.WorkOrderParked"
+
+    order_id: str = Field(pattern=ORDER_ID)
+    reason: str = Field(min_length=1, max_length=200)
+    parked_at: datetime
+
+
+class WorkOrderForwarded(Event):
+    """The order became a dispute or a conflict signal in mediation."""
+
+    event_type: ClassVar[str] = "integration.WorkOrderForwarded"
+
+    order_id: str = Field(pattern=ORDER_ID)
+    record: AnjuRecord
+    record_id: UUID
+    path: AreaPath
+    forwarded_at: datetime
+
+
+class WorkOrderAnswered(Event):
+    """The record the order became was closed: the handling result for the 12345 platform.
+
+    ``on_time``: ``handled_at`` is before the order's deadline. ``record`` / ``record_id``: the
+    Anju record that handled it (a signal may have become a dispute: then the dispute).
+    """
+
+    event_type: ClassVar[str] = "integration.WorkOrderAnswered"
+
+    order_id: str = Field(pattern=ORDER_ID)
+    outcome: ReplyOutcome
+    text: Annotated[Text, Personal] = Field(min_length=1, max_length=4000)
+    handled_at: datetime
+    deadline: datetime
+    on_time: bool
+    record: AnjuRecord
+    record_id: UUID
+
+
+CATALOG = EventCatalog(
+    SOURCE,
+    [WorkOrderReceived, WorkOrderParked, WorkOrderForwarded, WorkOrderAnswered],
+    also={WorkOrderAnswered: REPLIES_TOPIC},
+)

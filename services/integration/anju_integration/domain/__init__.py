@@ -1,0 +1,1 @@
+"""The integration service's domain: pure deciders, no I/O."""

@@ -1,0 +1,2 @@
+"""The integration service's edges: the composition root, the HTTP routes and the FastStream
+subscribers of its inbound topics."""

@@ -1,0 +1,12 @@
+"""The integration service's HTTP routes: thin — parse, pick the caller's context, call a
+handler."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()
+"""The reads: a record as it stands in the service's own store."""
+
+commands = APIRouter()
+"""The commands."""

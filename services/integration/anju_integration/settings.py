@@ -1,0 +1,25 @@
+"""Settings of the integration service (environment variables ``ANJU_INTEGRATION_*``)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from eventkit.settings import ServiceSettings
+
+
+class IntegrationSettings(ServiceSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="ANJU_INTEGRATION_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    service: str = "integration"
+    port: int = Field(default=8107, ge=1, le=65535)
+    mediation_url: str = "http://127.0.0.1:8102"
+    """Mediation's HTTP API, where 12345 work orders become disputes and signals."""
+    inbound_retries: int = Field(default=5, ge=1)
+    """How often an inbound message whose handling fails (not for want of the database or the
+    broker) is tried before it is dead-lettered as ``handler_failed``."""
+    inbound_backoff_s: float = Field(default=0.5, gt=0)
+    """The first wait before a failed inbound message comes again; it doubles each time, up to
+    30 s."""
