@@ -49,13 +49,19 @@ def validator(schema: dict[str, Any]) -> jsonschema.Draft202012Validator:
 
 def test_one_channel_per_topic_lists_the_messages_of_its_catalogues() -> None:
     channels = {c["address"]: c for c in DOCUMENT["channels"].values()}
-    assert set(channels) == {c.topic for c in CATALOGS}
+    also = {topic for c in CATALOGS for topic in c.also.values()}
+    assert set(channels) == {c.topic for c in CATALOGS} | also
     for catalog in CATALOGS:
         channel = channels[catalog.topic]
         assert channel["bindings"]["kafka"]["topic"] == catalog.topic
         names = {resolve(m["$ref"])["name"] for m in channel["messages"].values()}
         assert names == {m.event_type for m in catalog.models}
-    assert sum(len(c["messages"]) for c in channels.values()) == len(MESSAGES)
+        for event_type, topic in catalog.also.items():  # also on another system's topic
+            names = {resolve(m["$ref"])["name"] for m in channels[topic]["messages"].values()}
+            assert event_type in names
+    carried = sum(len(c.also) for c in CATALOGS)
+    assert sum(len(c["messages"]) for c in channels.values()) == len(MESSAGES) + carried
+    assert channels["outbound.hotline12345.replies"]["messages"]  # the 12345 replies
 
 
 def test_anju_sends_to_the_topics_it_publishes() -> None:
