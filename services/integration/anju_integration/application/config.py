@@ -8,6 +8,7 @@ from uuid import UUID
 
 from anju_contracts.integration import AnjuRecord, WorkOrderReceived
 from anju_contracts.registry import Location
+from anju_integration.application.hotline_records import Records
 from eventkit.commands import Clock
 from eventkit.known import Known
 
@@ -23,8 +24,10 @@ class Mediation(Protocol):
 
 @dataclass(frozen=True)
 class IntegrationConfig:
-    """The time, what the service has learnt of the registry (areas), and mediation."""
+    """The time, what the service has learnt of the registry (areas), mediation, and which
+    order each of mediation's records answers."""
 
     clock: Clock
     known: Known
     mediation: Mediation
+    records: Records

@@ -9,32 +9,26 @@ when the message comes again (its offset is committed only after the last):
 2. mediation opens the record through its public command API with the ``Idempotency-Key``
    ``hotline12345:<order id>``: sent again, it answers the record it opened the first time;
 3. the record is noted in the stream (``WorkOrderForwarded``) and in ``hotline_records``, which
-   the mediation policy reads to answer the order when the record closes.
+   the mediation policy reads to answer the order when the record closes. A record mediation
+   closed before the note (a crash between 2 and 3, and a quick mediator) is answered at the
+   note, from the closing the policy kept (:mod:`.hotline_records`).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
 from uuid import UUID
 
-import asyncpg
-
-from anju_contracts import Actor
+from anju_contracts import Actor, Event
 from anju_contracts.hotline12345 import WorkOrderDispatched
-from anju_contracts.integration import AnjuRecord, ReplyOutcome
+from anju_contracts.integration import AnjuRecord
 from anju_contracts.registry import AreaKind, AreaPath, Location
+from anju_integration.application import hotline_records
 from anju_integration.application.config import IntegrationConfig
+from anju_integration.application.hotline_records import Closing
 from anju_integration.domain import orders
-from eventkit.store import Context, EventStore, Session, StoreSession
+from eventkit.store import Context, Session, Store, StoreSession
 
-DDL = """
-CREATE TABLE IF NOT EXISTS hotline_records (
-    record_id uuid PRIMARY KEY,
-    order_id  text NOT NULL,
-    record    text NOT NULL
-);
-"""
-"""Which order each mediation record (and a dispute a signal became) answers."""
+DDL = hotline_records.DDL
 
 SERVICE = Actor(id="integration", roles=("service",))
 
@@ -86,7 +80,7 @@ async def locate(
 
 
 async def take_order(
-    store: EventStore, cfg: IntegrationConfig, order: WorkOrderDispatched, *, message_id: str
+    store: Store, cfg: IntegrationConfig, order: WorkOrderDispatched, *, message_id: str
 ) -> orders.Order:
     """Record, forward and note ``order`` (see the module docstring); the order as it stands."""
     stream_id = stream_of(order.order_id)
@@ -121,7 +115,7 @@ async def take_order(
 
 
 async def note_forwarded(
-    store: EventStore,
+    store: Store,
     cfg: IntegrationConfig,
     stream_id: str,
     record: AnjuRecord,
@@ -129,6 +123,8 @@ async def note_forwarded(
     location: Location,
     context: Context,
 ) -> orders.Order:
+    """Note the record the order became; answer the order at once if mediation closed the
+    record before (its closing was kept for this)."""
     async with store.session() as session:
         stream = await session.load(stream_id)
         state = orders.fold(stream.payloads)
@@ -136,43 +132,32 @@ async def note_forwarded(
         events = orders.forward(
             state, record=record, record_id=record_id, path=location.path, now=cfg.clock()
         )
-        if events:
-            await session.append(
-                stream_id, stream.version, events, context=context, area=area_of(location.path)
-            )
-            await note_record(session.conn, record_id, state.order_id, record)
+        if not events:
+            return state
+        closing = await cfg.records.forwarded(session, record_id, state.order_id, record)
+        forwarded = orders.fold([*stream.payloads, *events])
+        assert forwarded is not None
+        if closing is not None:
+            events += reply(forwarded, closing)
+        await session.append(
+            stream_id, stream.version, events, context=context, area=area_of(location.path)
+        )
         return orders.fold([*stream.payloads, *events]) or state
 
 
-async def note_record(
-    conn: asyncpg.Connection, record_id: UUID, order_id: str, record: AnjuRecord
-) -> None:
-    await conn.execute(
-        "INSERT INTO hotline_records (record_id, order_id, record) VALUES ($1, $2, $3)"
-        " ON CONFLICT DO NOTHING",
-        record_id,
-        order_id,
-        record.value,
+def reply(state: orders.Order, closing: Closing) -> list[Event]:
+    return orders.answer(
+        state,
+        outcome=closing.outcome,
+        text=closing.text,
+        handled_at=closing.handled_at,
+        record=closing.record,
+        record_id=closing.record_id,
     )
-
-
-async def order_of(conn: asyncpg.Connection, record_id: UUID) -> str | None:
-    found: str | None = await conn.fetchval(
-        "SELECT order_id FROM hotline_records WHERE record_id = $1", record_id
-    )
-    return found
 
 
 async def answer_order(
-    session: Session,
-    order_id: str,
-    *,
-    outcome: ReplyOutcome,
-    text: str,
-    handled_at: datetime,
-    record: AnjuRecord,
-    record_id: UUID,
-    context: Context,
+    session: StoreSession, order_id: str, closing: Closing, *, context: Context
 ) -> None:
     """Record the reply to ``order_id`` (once): the relay publishes it on the order's stream
     topic and on ``outbound.hotline12345.replies``."""
@@ -181,14 +166,7 @@ async def answer_order(
     state = orders.fold(stream.payloads)
     if state is None:
         return
-    events = orders.answer(
-        state,
-        outcome=outcome,
-        text=text,
-        handled_at=handled_at,
-        record=record,
-        record_id=record_id,
-    )
+    events = reply(state, closing)
     if events:
         area = None if state.forwarded is None else area_of(state.forwarded.path)
         await session.append(stream_id, stream.version, events, context=context, area=area)

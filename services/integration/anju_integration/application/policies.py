@@ -9,9 +9,12 @@ from anju_contracts.mediation import (
     CATALOG as MEDIATION,
     ConflictSignalConverted,
     ConflictSignalDismissed,
+    ConflictSignalReported,
+    DisputeRegistered,
     DisputeResolved,
 )
 from anju_integration.application import hotline
+from anju_integration.application.hotline_records import Closing, PostgresRecords, Records
 from eventkit.known import registry_policy
 from eventkit.messages import Delivered
 from eventkit.policy import Policy
@@ -20,47 +23,55 @@ from eventkit.store import Context, Session
 REGISTRY_POLICY = registry_policy("integration_registry")
 """Keys the policy's inbox rows, dead letters and consumer group offsets: never rename it."""
 
+RECORDS: Records = PostgresRecords()
+
 
 async def answer_closed_records(session: Session, delivered: Delivered) -> None:
-    """A dispute resolved or a signal dismissed that a 12345 order became: the order's reply.
-    A signal turned into a dispute hands the order on to the dispute."""
-    event, conn = delivered.event, session.conn
-    envelope = delivered.envelope
-    context = Context(
-        actor=hotline.SERVICE,
-        correlation_id=envelope.correlation_id,
-        causation_id=str(envelope.id),
-    )
-    if isinstance(event, ConflictSignalConverted):
-        order_id = await hotline.order_of(conn, event.signal_id)
-        if order_id is not None:
-            await hotline.note_record(conn, event.dispute_id, order_id, AnjuRecord.DISPUTE)
+    """Records the integration service opened are kept (a dispute a signal of theirs became
+    too); when one is resolved or dismissed, the order it answers gets its reply — or, while
+    that order is not known yet, the closing waits for it (:mod:`.hotline_records`)."""
+    event, envelope = delivered.event, delivered.envelope
+    ours = envelope.actor.id == hotline.SERVICE.id
+    closing: Closing | None = None
+    if isinstance(event, ConflictSignalReported) and ours:
+        await RECORDS.opened(session, event.signal_id, AnjuRecord.SIGNAL)
+    elif isinstance(event, DisputeRegistered):
+        if ours:
+            await RECORDS.opened(session, event.dispute_id, AnjuRecord.DISPUTE)
+        elif event.signal_id is not None:
+            await RECORDS.opened(
+                session, event.dispute_id, AnjuRecord.DISPUTE, from_signal=event.signal_id
+            )
+    elif isinstance(event, ConflictSignalConverted):
+        await RECORDS.opened(
+            session, event.dispute_id, AnjuRecord.DISPUTE, from_signal=event.signal_id
+        )
     elif isinstance(event, DisputeResolved):
-        order_id = await hotline.order_of(conn, event.dispute_id)
-        if order_id is not None:
-            await hotline.answer_order(
-                session,
-                order_id,
-                outcome=ReplyOutcome.RESOLVED,
-                text=event.outcome,
-                handled_at=event.resolved_at,
-                record=AnjuRecord.DISPUTE,
-                record_id=event.dispute_id,
-                context=context,
-            )
+        closing = Closing(
+            record=AnjuRecord.DISPUTE,
+            record_id=event.dispute_id,
+            outcome=ReplyOutcome.RESOLVED,
+            text=event.outcome,
+            handled_at=event.resolved_at,
+        )
     elif isinstance(event, ConflictSignalDismissed):
-        order_id = await hotline.order_of(conn, event.signal_id)
-        if order_id is not None:
-            await hotline.answer_order(
-                session,
-                order_id,
-                outcome=ReplyOutcome.DISMISSED,
-                text=event.reason,
-                handled_at=envelope.occurred_at,
-                record=AnjuRecord.SIGNAL,
-                record_id=event.signal_id,
-                context=context,
-            )
+        closing = Closing(
+            record=AnjuRecord.SIGNAL,
+            record_id=event.signal_id,
+            outcome=ReplyOutcome.DISMISSED,
+            text=event.reason,
+            handled_at=envelope.occurred_at,
+        )
+    if closing is None:
+        return
+    order_id = await RECORDS.closed(session, closing)
+    if order_id is not None:
+        context = Context(
+            actor=hotline.SERVICE,
+            correlation_id=envelope.correlation_id,
+            causation_id=str(envelope.id),
+        )
+        await hotline.answer_order(session, order_id, closing, context=context)
 
 
 MEDIATION_POLICY = Policy(

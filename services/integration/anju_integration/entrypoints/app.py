@@ -14,6 +14,7 @@ from anju_contracts.integration import CATALOG
 from anju_integration.adapters.mediation import HttpMediation
 from anju_integration.application import hotline
 from anju_integration.application.config import IntegrationConfig, Mediation
+from anju_integration.application.hotline_records import PostgresRecords
 from anju_integration.application.permissions import PERMISSIONS
 from anju_integration.application.policies import MEDIATION_POLICY, REGISTRY_POLICY
 from anju_integration.entrypoints import subscribers
@@ -36,7 +37,9 @@ def create_app(
     mediation = mediation or HttpMediation(
         settings.mediation_url, settings.jwt_secret.get_secret_value()
     )
-    config = IntegrationConfig(clock=clock, known=known.PostgresKnown(), mediation=mediation)
+    config = IntegrationConfig(
+        clock=clock, known=known.PostgresKnown(), mediation=mediation, records=PostgresRecords()
+    )
     runtime = Runtime(
         settings,
         catalog=CATALOG,

@@ -12,6 +12,7 @@ from anju_contracts.base import InvalidEvent, UnknownEvent
 from anju_contracts.cloudevents import NotAnEvent, read_binary
 from anju_contracts.hotline12345 import CATALOG, TOPIC, WorkOrderDispatched
 from anju_integration.application import hotline
+from anju_integration.application.config import IntegrationConfig
 from anju_integration.entrypoints.subscribers.inbound import (
     BadMessage,
     Handle,
@@ -19,6 +20,7 @@ from anju_integration.entrypoints.subscribers.inbound import (
     Record,
     Running,
 )
+from eventkit.store import Store
 
 log = structlog.get_logger("anju_integration.hotline")
 
@@ -49,12 +51,16 @@ def decode(record: Record) -> tuple[str, WorkOrderDispatched]:
 
 
 def handler(running: Running) -> Handle:
+    return handle_orders(running.runtime.store, running.config)
+
+
+def handle_orders(store: Store, config: IntegrationConfig) -> Handle:
+    """Takes each work order (:func:`~anju_integration.application.hotline.take_order`)."""
+
     async def handle(record: Record) -> None:
         message_id, order = decode(record)
         with structlog.contextvars.bound_contextvars(order_id=order.order_id):
-            state = await hotline.take_order(
-                running.runtime.store, running.config, order, message_id=message_id
-            )
+            state = await hotline.take_order(store, config, order, message_id=message_id)
             log.info(
                 "hotline_order_taken",
                 parked=state.parked,
