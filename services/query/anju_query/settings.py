@@ -27,6 +27,10 @@ class QuerySettings(ServiceSettings):
     """The most records one CSV or XLSX export of a board or figure holds; beyond it the export
     is refused (413 ``export_too_large``) until the filters are narrowed
     (``ANJU_QUERY_EXPORT_MAX_ROWS``)."""
+    hotline_reply_risk_hours: float = Field(default=24.0, gt=0, le=24 * 30)
+    """A dispute whose 12345 work order is still unanswered this many hours before the order's
+    deadline (or after it) shows ``reply_at_risk`` on the dispute board
+    (``ANJU_QUERY_HOTLINE_REPLY_RISK_HOURS``)."""
     report_appendix_rows: int = Field(default=100, ge=0, le=10_000)
     """The records of each figure the printable report lists in its appendix; more are counted
     ("and N more") (``ANJU_QUERY_REPORT_APPENDIX_ROWS``)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 
 @dataclass(frozen=True)
@@ -16,3 +17,5 @@ class QueryConfig:
     """The most records one export of a board or figure holds."""
     report_appendix_rows: int = 100
     """The records of each figure listed in the printable report's appendix."""
+    reply_risk_window: timedelta = timedelta(hours=24)
+    """A 12345 order unanswered this close to its deadline (or past it) is a reply at risk."""

@@ -8,13 +8,18 @@ SLA state of an open dispute: *breached* once its SLA ended (or mediation said s
 once a quarter of the time is left, *on track* before; a dispute at ``external`` or no longer
 open has none. A resolved dispute says instead whether it was resolved on time
 (``resolved_on_time``: by its tier's SLA end, judged from business times).
+
+A dispute opened for a 12345 work order (it, or the signal it came from; the ``hotline`` read
+model) names the order and its deadline; its reply is *at risk* while the order is unanswered
+and its deadline is less than the configured window away, or passed. The order is read through
+the dispute, so who sees the dispute sees its order, and nobody else.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -111,14 +116,35 @@ class DisputeFilter:
     mediator: str | None = None
     sla_state: SlaState | None = None
     resident_id: UUID | None = None
+    reply_at_risk: bool | None = None
+
+
+DEFAULT_REPLY_WINDOW = timedelta(hours=24)
+
+# the 12345 order a dispute answers: opened for it, or from a signal opened for it
+_ORDER = """
+    LEFT JOIN LATERAL (
+        SELECT o.order_id, o.deadline, o.answered_at FROM hotline.orders o
+        WHERE o.record_id IN (d.dispute_id, d.signal_id)
+        ORDER BY o.record_id = d.dispute_id DESC, o.order_id LIMIT 1
+    ) o ON true
+"""
+
+
+def reply_at_risk_sql(p: Params, now: datetime, window: timedelta) -> str:
+    return (
+        f"(o.order_id IS NOT NULL AND o.answered_at IS NULL"
+        f" AND o.deadline <= {p(now + window)}::timestamptz)"
+    )
 
 
 _ITEM = """
-    SELECT d.*, {sla} AS sla_state,
+    SELECT d.*, {sla} AS sla_state, o.order_id AS hotline_order_id,
+        o.deadline AS hotline_deadline, {at_risk} AS reply_at_risk,
         coalesce((SELECT array_agg(m.mediator_id ORDER BY m.mediator_id)
                   FROM disputes.dispute_mediators m
                   WHERE m.dispute_id = d.dispute_id AND m.active), '{{}}') AS mediator_ids
-    FROM disputes.disputes d
+    FROM disputes.disputes d {order}
 """
 
 
@@ -142,6 +168,9 @@ def _item(r: Any) -> DisputeItem:
         mediators=list(r["mediator_ids"]),
         resolved_at=r["resolved_at"],
         resolved_on_time=r["resolved_on_time"],
+        hotline_order_id=r["hotline_order_id"],
+        hotline_deadline=r["hotline_deadline"],
+        reply_at_risk=r["reply_at_risk"],
     )
 
 
@@ -153,9 +182,11 @@ async def dispute_board(
     limit: int,
     offset: int,
     now: datetime,
+    reply_window: timedelta = DEFAULT_REPLY_WINDOW,
 ) -> Page[DisputeItem]:
     p = Params()
     sla = sla_state_sql(p, now)
+    at_risk = reply_at_risk_sql(p, now, reply_window)
     where = [audience.where(p)]
     if board.tier is not None:
         where.append(f"d.tier = {p(board.tier.value)}")
@@ -178,13 +209,17 @@ async def dispute_board(
             "EXISTS (SELECT 1 FROM disputes.dispute_parties x WHERE x.dispute_id = "
             f"d.dispute_id AND x.resident_id = {p(board.resident_id)})"
         )
+    if board.reply_at_risk is not None:
+        where.append(f"{at_risk} = {p(board.reply_at_risk)}")
     condition = " AND ".join(where)
+    # every parameter appears in the count too (PostgreSQL must type each one)
     total = await conn.fetchval(
-        f"SELECT count(*) FROM (SELECT {sla} FROM disputes.disputes d WHERE {condition}) x",
+        f"""SELECT count(*) FROM (SELECT {sla}, {at_risk} FROM disputes.disputes d {_ORDER}
+            WHERE {condition}) x""",
         *p.values,
     )
     rows = await conn.fetch(
-        f"""{_ITEM.format(sla=sla)} WHERE {condition}
+        f"""{_ITEM.format(sla=sla, at_risk=at_risk, order=_ORDER)} WHERE {condition}
         ORDER BY d.status = 'open' DESC, d.sla_due_by NULLS LAST, d.registered_at DESC,
                  d.dispute_id
         LIMIT {p(limit)} OFFSET {p(offset)}""",
@@ -194,13 +229,19 @@ async def dispute_board(
 
 
 async def dispute_detail(
-    conn: asyncpg.Connection, audience: Audience, dispute_id: UUID, *, now: datetime
+    conn: asyncpg.Connection,
+    audience: Audience,
+    dispute_id: UUID,
+    *,
+    now: datetime,
+    reply_window: timedelta = DEFAULT_REPLY_WINDOW,
 ) -> DisputeDetail | None:
     """The dispute with its parties, mediators and timeline; None when the caller may not see it."""
     p = Params()
     sla = sla_state_sql(p, now)
+    item = _ITEM.format(sla=sla, at_risk=reply_at_risk_sql(p, now, reply_window), order=_ORDER)
     row = await conn.fetchrow(
-        f"{_ITEM.format(sla=sla)} WHERE d.dispute_id = {p(dispute_id)} AND {audience.where(p)}",
+        f"{item} WHERE d.dispute_id = {p(dispute_id)} AND {audience.where(p)}",
         *p.values,
     )
     if row is None:

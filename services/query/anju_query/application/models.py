@@ -137,6 +137,14 @@ class DisputeItem(ReadModel):
     """Resolved by the SLA end of the tier it was resolved at, judged from business times (a
     breach the scheduler marked before a ledger's resolution arrived does not count); null while
     open, at ``external`` (no SLA), and for resolutions recorded before mediation said."""
+    hotline_order_id: str | None = None
+    """The 12345 work order the dispute answers (it, or the signal it came from, was opened for
+    the order); null for any other dispute."""
+    hotline_deadline: datetime | None = None
+    """When the 12345 platform expects the order's reply."""
+    reply_at_risk: bool = False
+    """The order is not answered yet and its deadline is within the configured window (or has
+    passed)."""
 
 
 class PetitionItem(ReadModel):

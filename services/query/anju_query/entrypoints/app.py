@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi import FastAPI
 
 from anju_query.application.config import QueryConfig
@@ -35,6 +37,7 @@ def create_app(settings: QuerySettings, *, clock: Clock = utcnow) -> FastAPI:
         dashboard_suppression_threshold=settings.dashboard_suppression_threshold,
         export_max_rows=settings.export_max_rows,
         report_appendix_rows=settings.report_appendix_rows,
+        reply_risk_window=timedelta(hours=settings.hotline_reply_risk_hours),
     )
     routers = [
         router,

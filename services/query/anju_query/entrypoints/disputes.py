@@ -14,6 +14,7 @@ from uuid import UUID
 from fastapi import Depends, Query, Request
 
 from anju_contracts.mediation import Category, Sensitivity, Tier
+from anju_query.application.config import QueryConfig
 from anju_query.application.disputes import (
     Audience,
     DisputeDetail,
@@ -43,7 +44,7 @@ from anju_query.entrypoints.http import (
     query_router,
 )
 from eventkit import audit
-from eventkit.app import RuntimeDep
+from eventkit.app import CONFIG, RuntimeDep
 from eventkit.errors import NotFound
 from eventkit.http import CurrentUser
 
@@ -54,6 +55,7 @@ def audience_of(principal: CurrentUser) -> Audience:
 
 
 AudienceDep = Annotated[Audience, Depends(audience_of)]
+Config = Annotated[QueryConfig, CONFIG]
 
 router = query_router()
 
@@ -65,6 +67,7 @@ async def list_disputes(
     principal: CurrentUser,
     audience: AudienceDep,
     now: NowDep,
+    config: Config,
     tier: Tier | None = None,
     status: DisputeStatus | None = None,
     category: Category | None = None,
@@ -72,11 +75,16 @@ async def list_disputes(
     mediator: Annotated[str | None, Query(description="an assigned mediator's id")] = None,
     sla_state: SlaState | None = None,
     resident_id: Annotated[UUID | None, Query(description="disputes with this party")] = None,
+    reply_at_risk: Annotated[
+        bool | None,
+        Query(description="disputes whose 12345 order's reply is (`true`) or is not at risk"),
+    ] = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[DisputeItem]:
     """The dispute board: open disputes first, the nearest SLA first (each sensitive dispute
-    on the page is an audited read)."""
+    on the page is an audited read). A dispute opened for a 12345 work order names the order,
+    its deadline, and whether its reply is at risk (unanswered, the deadline near or passed)."""
     board = DisputeFilter(
         tier=tier,
         status=status,
@@ -85,9 +93,18 @@ async def list_disputes(
         mediator=mediator,
         sla_state=sla_state,
         resident_id=resident_id,
+        reply_at_risk=reply_at_risk,
     )
     async with runtime.pool.acquire() as conn:
-        page = await dispute_board(conn, audience, board, limit=limit, offset=offset, now=now)
+        page = await dispute_board(
+            conn,
+            audience,
+            board,
+            limit=limit,
+            offset=offset,
+            now=now,
+            reply_window=config.reply_risk_window,
+        )
         sensitive = [d.id for d in page.items if d.sensitivity == Sensitivity.SENSITIVE]
         await audit.record_reads(
             conn,
@@ -124,11 +141,14 @@ async def get_dispute(
     principal: CurrentUser,
     audience: AudienceDep,
     now: NowDep,
+    config: Config,
     dispute_id: UUID,
 ) -> DisputeDetail:
     """A dispute with its parties, mediators and whole timeline (a sensitive one is audited)."""
     async with runtime.pool.acquire() as conn:
-        detail = await dispute_detail(conn, audience, dispute_id, now=now)
+        detail = await dispute_detail(
+            conn, audience, dispute_id, now=now, reply_window=config.reply_risk_window
+        )
         if detail is None:
             raise NotFound("no such dispute", dispute_id=str(dispute_id))
         if detail.dispute.sensitivity == Sensitivity.SENSITIVE:

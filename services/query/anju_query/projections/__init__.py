@@ -5,6 +5,7 @@ from __future__ import annotations
 from anju_query.projections.disputes import DisputesProjection
 from anju_query.projections.governance import GovernanceProjection
 from anju_query.projections.health import HealthProjection
+from anju_query.projections.hotline import HotlineProjection
 from anju_query.projections.residents import ResidentsProjection
 from anju_query.projections.station import StationProjection
 from anju_query.projections.volunteering import VolunteeringProjection
@@ -20,6 +21,7 @@ def projections() -> list[Projection]:
         VolunteeringProjection(),
         StationProjection(),
         GovernanceProjection(),
+        HotlineProjection(),
     ]
 
 
@@ -30,6 +32,7 @@ FOLLOWS: dict[str, str] = {
     "volunteering": VolunteeringProjection.name,
     "station": StationProjection.name,
     "governance": GovernanceProjection.name,
+    "integration": HotlineProjection.name,
 }
 """Which projection follows each event source: where a consistency token waits."""
 
@@ -38,6 +41,7 @@ __all__ = [
     "DisputesProjection",
     "GovernanceProjection",
     "HealthProjection",
+    "HotlineProjection",
     "ResidentsProjection",
     "StationProjection",
     "VolunteeringProjection",
