@@ -14,16 +14,16 @@ import argparse
 import asyncio
 import os
 import sys
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 from aiokafka import TopicPartition
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 
-from anju_cli.state import stack_state
+from anju_cli.state import dev_secret, stack_state
 from anju_contracts.catalogs import CATALOGS
 from anju_contracts.cloudevents import NotAnEvent, from_kafka
 from eventkit import deadletters, kafka
@@ -126,7 +126,38 @@ def policies(service: str) -> list[Policy]:
         from anju_volunteering.settings import VolunteeringRules
 
         return [volunteering_registry(volunteering_config(VolunteeringRules()))]
+    if service == "integration":
+        from anju_integration.application.policies import MEDIATION_POLICY, REGISTRY_POLICY
+
+        return [REGISTRY_POLICY, MEDIATION_POLICY]
     return []
+
+
+@asynccontextmanager
+async def inbound_handlers(
+    root: Path, service: str
+) -> AsyncIterator[Mapping[str, deadletters.Redeliver]]:
+    """The handlers of ``service``'s inbound topics (other systems' messages), by consumer name,
+    built as the service builds them from its ``ANJU_<SERVICE>_*`` settings (the dev secret when
+    none is set): the dead letters they set aside are handed back to them."""
+    if service != "integration":
+        yield {}
+        return
+    from anju_integration.entrypoints.app import redelivery
+    from anju_integration.settings import IntegrationSettings
+
+    secret = (
+        os.environ.get("ANJU_INTEGRATION_JWT_SECRET")
+        or os.environ.get("ANJU_JWT_SECRET")
+        or dev_secret(root)
+    )
+    settings = IntegrationSettings(
+        database_url=database_url(root, service),
+        jwt_secret=SecretStr(secret),
+        kafka=kafka_settings(root),
+    )
+    async with redelivery(settings) as handlers:
+        yield handlers
 
 
 def event_services() -> list[str]:
@@ -260,8 +291,10 @@ async def dead_letters(root: Path, args: argparse.Namespace) -> None:
             print(f"discarded {args.id}")
             return
     # replay
+    stack = AsyncExitStack()
     pool = await asyncpg.create_pool(database_url(root, service), min_size=1, max_size=2)
     try:
+        inbound = await stack.enter_async_context(inbound_handlers(root, service))
         known = projections() if service == READ_MODELS else {}
         catalog = next((c for c in CATALOGS if c.source == service), None)
         runs = {}
@@ -279,13 +312,16 @@ async def dead_letters(root: Path, args: argparse.Namespace) -> None:
         for letter_id in ids:
             if letter_id in done:
                 continue  # replayed already, behind an earlier letter of its stream
-            outcome = await deadletters.replay(pool, letter_id, projections=known, policies=runs)
+            outcome = await deadletters.replay(
+                pool, letter_id, projections=known, policies=runs, inbound=inbound
+            )
             print(f"{letter_id}: {'replayed' if outcome.replayed else outcome.reason}")
             for follower in outcome.followers:
                 print(f"{follower}: replayed after {letter_id}")
             done.update(outcome.followers)
             refused += not outcome.replayed
     finally:
+        await stack.aclose()
         await pool.close()
     if refused:
         # Scripts (and operators) must see that something is still not applied.

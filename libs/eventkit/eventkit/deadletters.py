@@ -12,6 +12,13 @@ still fails, it stays pending with the new error.
   letters blocked behind it, in stream order, stopping at the first that fails again (it becomes
   the one the rest wait behind). A letter blocked behind another pending one is refused: replay
   or discard that first.
+- A letter of an inbound consumer (another system's topic, read by a service's own handler,
+  not the kernel's decoder) is handed back to that handler as the message it was: replayed
+  once the handler returns, still pending with the new reason when it raises
+  :class:`~eventkit.messages.Unusable` or fails. The handler commits its effect on its own
+  connections, so a crash between its effect and the letter's mark leaves the letter pending;
+  replaying it again must change nothing, which an inbound handler that takes each message
+  once (by its id) already guarantees.
 - A deadline the scheduler gave up on (consumer ``deadline:<kind>``) is armed again, due now,
   for the service's scheduler to fire with its handlers.
 
@@ -28,7 +35,15 @@ from datetime import datetime
 import asyncpg
 
 from anju_contracts import EventCatalog
-from eventkit.messages import Decoder, Delivered, Poison, is_transient, stored_message
+from eventkit.messages import (
+    Decoder,
+    Delivered,
+    Poison,
+    RawMessage,
+    Unusable,
+    is_transient,
+    stored_message,
+)
 from eventkit.policy import Policy, apply_once
 from eventkit.projection import Projection, active_schema, apply_events
 from eventkit.scheduler import DEADLINE_CONSUMER_PREFIX, rearm_failed
@@ -123,6 +138,10 @@ class ReplayOutcome:
 
 Apply = Callable[[asyncpg.Connection, Delivered], Awaitable[None]]
 
+Redeliver = Callable[[RawMessage], Awaitable[None]]
+"""An inbound consumer's handler: takes one message as it came off the topic, returns once its
+effect is durable; raises :class:`~eventkit.messages.Unusable` for a message it cannot take."""
+
 
 async def replay(
     pool: asyncpg.Pool,
@@ -130,14 +149,16 @@ async def replay(
     *,
     projections: Mapping[str, Projection] | None = None,
     policies: Mapping[str, tuple[EventStore, Policy]] | None = None,
+    inbound: Mapping[str, Redeliver] | None = None,
 ) -> ReplayOutcome:
     """Try one pending dead letter again with the code as it is now (see the module docstring).
 
-    ``projections`` and ``policies`` are the consumers this process can apply letters to, by
-    name; deadline letters need neither.
+    ``projections``, ``policies`` and ``inbound`` handlers are the consumers this process can
+    apply letters to, by name; deadline letters need none.
     """
     projections = projections or {}
     policies = policies or {}
+    inbound = inbound or {}
     async with pool.acquire() as conn, conn.transaction():
         row = await conn.fetchrow(
             f"SELECT {_COLUMNS}, headers::text FROM dead_letters WHERE id = $1 FOR UPDATE",
@@ -151,6 +172,8 @@ async def replay(
                 return ReplayOutcome(letter_id, False, "the deadline is no longer stopped")
             await _resolve(conn, letter_id, "replayed: deadline armed again, due now")
             return ReplayOutcome(letter_id, True, "deadline armed again")
+        if consumer in inbound:
+            return await _redeliver(conn, row, inbound[consumer])
         if consumer in projections:
             catalogs: Sequence[EventCatalog] = projections[consumer].catalogs
             apply, failure = _projection_applier(projections[consumer], row), "apply_failed"
@@ -230,6 +253,27 @@ async def _try(
         "UPDATE dead_letters SET reason = $2, detail = $3 WHERE id = $1", row["id"], reason, detail
     )
     return f"still {reason}: {detail}"
+
+
+async def _redeliver(
+    conn: asyncpg.Connection, row: asyncpg.Record, handle: Redeliver
+) -> ReplayOutcome:
+    """Hand an inbound consumer's letter back to its handler (see the module docstring)."""
+    try:
+        await handle(stored_message(row))
+    except Unusable as unusable:
+        reason, detail = unusable.reason, unusable.detail
+    except Exception as error:
+        if is_transient(error):
+            raise
+        reason, detail = "handler_failed", repr(error)[:2000]
+    else:
+        await _resolve(conn, row["id"], "replayed")
+        return ReplayOutcome(row["id"], True, "replayed")
+    await conn.execute(
+        "UPDATE dead_letters SET reason = $2, detail = $3 WHERE id = $1", row["id"], reason, detail
+    )
+    return ReplayOutcome(row["id"], False, f"still {reason}: {detail}")
 
 
 async def _resolve(conn: asyncpg.Connection, letter_id: int, resolution: str) -> None:

@@ -76,6 +76,17 @@ class Delivered:
         return self.envelope.source, self.envelope.subject
 
 
+class Unusable(Exception):
+    """A message its consumer can never take as it is (``undecodable``, ``invalid``,
+    ``unknown_type``...): set aside with ``reason`` and ``detail``; raised again when a replay
+    finds it still so."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail[:2000]
+
+
 @dataclass(frozen=True)
 class Poison:
     """A message set aside, and why: it could not be decoded, or (``event`` given) it decoded

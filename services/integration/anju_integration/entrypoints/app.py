@@ -6,7 +6,8 @@ FastStream subscribers of the inbound topics) starts in the app's lifespan.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
@@ -19,7 +20,7 @@ from anju_integration.application.permissions import PERMISSIONS
 from anju_integration.application.policies import MEDIATION_POLICY, REGISTRY_POLICY
 from anju_integration.entrypoints import subscribers
 from anju_integration.entrypoints.http import commands, router
-from anju_integration.entrypoints.subscribers.inbound import Inbound, Running
+from anju_integration.entrypoints.subscribers.inbound import Handle, Inbound, Running
 from anju_integration.settings import IntegrationSettings
 from eventkit import known
 from eventkit.app import service_app
@@ -34,12 +35,7 @@ def create_app(
     inbounds: Sequence[Inbound] = subscribers.INBOUNDS,
     mediation: Mediation | None = None,
 ) -> FastAPI:
-    mediation = mediation or HttpMediation(
-        settings.mediation_url, settings.jwt_secret.get_secret_value()
-    )
-    config = IntegrationConfig(
-        clock=clock, known=known.PostgresKnown(), mediation=mediation, records=PostgresRecords()
-    )
+    config = integration_config(settings, clock=clock, mediation=mediation)
     runtime = Runtime(
         settings,
         catalog=CATALOG,
@@ -53,3 +49,31 @@ def create_app(
     return service_app(
         runtime, [router], commands=[commands], config=config, permissions=PERMISSIONS
     )
+
+
+def integration_config(
+    settings: IntegrationSettings, *, clock: Clock = utcnow, mediation: Mediation | None = None
+) -> IntegrationConfig:
+    mediation = mediation or HttpMediation(
+        settings.mediation_url, settings.jwt_secret.get_secret_value()
+    )
+    return IntegrationConfig(
+        clock=clock, known=known.PostgresKnown(), mediation=mediation, records=PostgresRecords()
+    )
+
+
+@asynccontextmanager
+async def redelivery(
+    settings: IntegrationSettings,
+    *,
+    inbounds: Sequence[Inbound] = subscribers.INBOUNDS,
+    mediation: Mediation | None = None,
+) -> AsyncIterator[Mapping[str, Handle]]:
+    """The inbound handlers by consumer name, outside the running service, on the service's
+    database (its pool and store only: no relay, policy or subscriber runs): what
+    ``eventkit.deadletters.replay`` hands an inbound dead letter back to (``anju dead-letters
+    replay``)."""
+    config = integration_config(settings, mediation=mediation)
+    async with Runtime(settings, catalog=CATALOG, relay=False) as runtime:
+        running = Running(runtime, config)
+        yield {inbound.name: inbound.handler(running) for inbound in inbounds}

@@ -28,7 +28,7 @@ from faststream.kafka.annotations import KafkaMessage
 from anju_integration.application.config import IntegrationConfig
 from anju_integration.settings import IntegrationSettings
 from eventkit import kafka
-from eventkit.messages import Poison, RawMessage, is_transient
+from eventkit.messages import Poison, RawMessage, Unusable, is_transient
 from eventkit.runtime import Runtime
 
 log = structlog.get_logger("anju_integration.inbound")
@@ -40,14 +40,10 @@ Handle = Callable[[Record], Awaitable[None]]
 """Handles one message; returns once its effect is durable (then its offset is committed)."""
 
 
-class BadMessage(Exception):
+class BadMessage(Unusable):
     """A message this service can never take as it is: it is dead-lettered with ``reason``
-    (``undecodable``, ``invalid``, ``unknown_type``...) and ``detail``, and the line goes on."""
-
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(f"{reason}: {detail}")
-        self.reason = reason
-        self.detail = detail[:2000]
+    (``undecodable``, ``invalid``, ``unknown_type``...) and ``detail``, and the line goes on;
+    a replay of its letter that raises it again leaves the letter pending with the new reason."""
 
 
 @dataclass(frozen=True)
