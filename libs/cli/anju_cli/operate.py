@@ -160,6 +160,13 @@ async def inbound_handlers(
         yield handlers
 
 
+def catalogue_topics(prefix: str) -> list[str]:
+    """Every topic the catalogues name, with the stack's prefix: each service's events, the
+    inbound topics Anju receives from other systems and the outbound ones it answers on."""
+    names = [c.topic for c in CATALOGS] + [t for c in CATALOGS for t in c.also.values()]
+    return [f"{prefix}{name}" for name in dict.fromkeys(names)]
+
+
 def event_services() -> list[str]:
     return [c.source for c in CATALOGS]
 
@@ -434,14 +441,14 @@ async def topics(root: Path, *, create: bool) -> None:
     except (OSError, TimeoutError, Exception) as error:
         raise OperatorError(f"cannot reach Kafka at {settings.bootstrap}: {error!r}") from error
     try:
-        wanted = [topic_for(s, settings.topic_prefix) for s in event_services()]
+        wanted = catalogue_topics(settings.topic_prefix)
         existing = await kafka.existing_topics(client)
         for topic in wanted:
             state = "present" if topic in existing else "missing"
-            print(f"{topic:<24} {state}")
+            print(f"{topic:<40} {state}")
         if create:
             for topic in await kafka.ensure_topics(client, wanted, settings):
-                print(f"{topic:<24} created ({settings.partitions} partitions, keep forever)")
+                print(f"{topic:<40} created ({settings.partitions} partitions, keep forever)")
     finally:
         await client.close()
 

@@ -23,21 +23,23 @@ import httpx
 import pytest
 import pytest_asyncio
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from fastapi import FastAPI
 from pydantic import SecretStr
 
 from anju_cli.main import main
-from anju_cli.operate import event_services
+from anju_cli.operate import catalogue_topics, event_services
 from anju_contracts import Envelope
 from anju_contracts.cloudevents import to_kafka
 from anju_contracts.registry import AreaPath, ResidentRegistered, Sex
 from anju_query.entrypoints.app import create_app as create_query_app
 from anju_query.settings import QuerySettings
 from anju_registry.testing import SECRET, RegistryClient, id_number_for, running_registry
+from eventkit import kafka
 from eventkit.auth import issue_token
 from eventkit.relay import MESSAGE_SQL, message_of
 from eventkit.schema import migrate
-from eventkit.settings import topic_for
+from eventkit.settings import KafkaSettings, topic_for
 from eventkit.testing.infra import create_database, database_url_for
 
 pytestmark = pytest.mark.timeout(120)
@@ -441,11 +443,19 @@ async def test_topics_reports_and_creates(world: World, anju: Anju, monkeypatch:
     ran = await anju("topics")
     assert ran.code == 0, ran.err
     states = topic_states(ran.out)
-    assert set(states) == {topic_for(s, world.prefix) for s in event_services()}
+    assert set(states) == set(catalogue_topics(world.prefix))
     assert states[world.topic] == "present"
 
     fresh = f"cli{uuid.uuid4().hex[:8]}."
-    wanted = {topic_for(s, fresh) for s in event_services()}
+    wanted = set(catalogue_topics(fresh))
+    # each service's events, and the inbound and outbound topics of other systems
+    assert {
+        f"{fresh}registry.events",
+        f"{fresh}integration.events",
+        f"{fresh}inbound.hotline12345.orders",
+        f"{fresh}outbound.hotline12345.replies",
+    } <= wanted
+    assert f"{fresh}hotline12345.events" not in wanted
     monkeypatch.setenv("ANJU_KAFKA_TOPIC_PREFIX", fresh)
     ran = await anju("topics")
     assert ran.code == 0, ran.err
@@ -459,6 +469,16 @@ async def test_topics_reports_and_creates(world: World, anju: Anju, monkeypatch:
 
     ran = await anju("topics")
     assert topic_states(ran.out) == dict.fromkeys(wanted, "present")
+    client = kafka.admin(KafkaSettings(bootstrap=world.bootstrap), client_id="cli-tests")
+    await client.start()
+    try:
+        described = await client.describe_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, f"{fresh}inbound.hotline12345.orders")]
+        )
+    finally:
+        await client.close()
+    configs = {c[0]: c[1] for r in described for res in r.resources for c in res[4]}
+    assert configs.get("retention.ms") == "-1"
 
 
 async def test_topics_rejects_a_bad_prefix_and_an_absent_broker(
