@@ -127,10 +127,18 @@ def policies(service: str) -> list[Policy]:
 
         return [volunteering_registry(volunteering_config(VolunteeringRules()))]
     if service == "integration":
-        from anju_integration.application.policies import MEDIATION_POLICY, REGISTRY_POLICY
-
+        try:
+            from anju_integration.application.policies import MEDIATION_POLICY, REGISTRY_POLICY
+        except ImportError as error:
+            raise OperatorError(_NO_INTEGRATION) from error
         return [REGISTRY_POLICY, MEDIATION_POLICY]
     return []
+
+
+_NO_INTEGRATION = (
+    "the integration service's handlers are not installed here: run this in its image"
+    " (or install anju-cli[integration])"
+)
 
 
 @asynccontextmanager
@@ -143,8 +151,11 @@ async def inbound_handlers(
     if service != "integration":
         yield {}
         return
-    from anju_integration.entrypoints.app import redelivery
-    from anju_integration.settings import IntegrationSettings
+    try:
+        from anju_integration.entrypoints.app import redelivery
+        from anju_integration.settings import IntegrationSettings
+    except ImportError as error:
+        raise OperatorError(_NO_INTEGRATION) from error
 
     secret = (
         os.environ.get("ANJU_INTEGRATION_JWT_SECRET")

@@ -198,7 +198,13 @@ async def get_resident(
             raise NotFound("no such resident", resident_id=str(resident_id))
         disputes = (
             await dispute_board(
-                conn, audience, DisputeFilter(resident_id=resident_id), limit=200, offset=0, now=now
+                conn,
+                audience,
+                DisputeFilter(resident_id=resident_id),
+                limit=200,
+                offset=0,
+                now=now,
+                reply_window=request.app.state.config.reply_risk_window,
             )
             if PERMISSIONS.allows(principal, READ_DISPUTES)
             else Page[DisputeItem](items=[], total=0, limit=200, offset=0)
