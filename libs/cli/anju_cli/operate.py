@@ -456,10 +456,10 @@ async def topics(root: Path, *, create: bool) -> None:
         existing = await kafka.existing_topics(client)
         for topic in wanted:
             state = "present" if topic in existing else "missing"
-            print(f"{topic:<40} {state}")
+            print(f"{topic:<24} {state}")
         if create:
             for topic in await kafka.ensure_topics(client, wanted, settings):
-                print(f"{topic:<40} created ({settings.partitions} partitions, keep forever)")
+                print(f"{topic:<24} created ({settings.partitions} partitions, keep forever)")
     finally:
         await client.close()
 
