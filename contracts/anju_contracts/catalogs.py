@@ -6,6 +6,7 @@ from anju_contracts import (
     governance,
     health,
     hotline12345,
+    housing,
     integration,
     mediation,
     registry,
@@ -23,9 +24,13 @@ CATALOGS: tuple[EventCatalog, ...] = (
     governance.CATALOG,
     integration.CATALOG,
     hotline12345.CATALOG,
+    housing.CATALOG,
 )
 
-INBOUND: dict[str, str] = {hotline12345.SOURCE: hotline12345.TOPIC}
+INBOUND: dict[str, str] = {
+    hotline12345.SOURCE: hotline12345.TOPIC,
+    housing.SOURCE: housing.TOPIC,
+}
 """The catalogues of other systems' events, each with the topic they publish them on for Anju
 (every other catalogue is a service's, on ``<source>.events``)."""
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from anju_integration.application.tenancies import Tenancies
 from eventkit.commands import Clock
 from eventkit.known import Known
 
@@ -14,3 +15,4 @@ class IntegrationConfig:
 
     clock: Clock
     known: Known
+    tenancies: Tenancies

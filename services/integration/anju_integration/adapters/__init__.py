@@ -1,0 +1,1 @@
+"""The integration service's adapters to other services' public APIs."""
