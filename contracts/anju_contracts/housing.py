@@ -21,12 +21,13 @@ desk clerk, and is never guessed.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Annotated, ClassVar, Self
 
 from pydantic import Field, model_validator
 
 from anju_contracts.base import Event, EventCatalog, Personal, Text, TolerantReader
+from anju_contracts.cloudevents import JSON_CONTENT, CloudEvent, KafkaMessage, write_binary
 
 SOURCE = "housing"
 TOPIC = "inbound.housing.tenancies"
@@ -107,3 +108,28 @@ EVENTS: tuple[type[Event], ...] = (TenancyStarted, TenancyEnded, TenancyTransfer
 
 CATALOG = EventCatalog(SOURCE, EVENTS)
 """The housing security centre's messages, read by Anju (``inbound.housing.tenancies``)."""
+
+
+TenancyChanged = TenancyStarted | TenancyEnded | TenancyTransferred
+
+
+def to_kafka(
+    message_id: str,
+    change: TenancyChanged,
+    *,
+    source: str = "housing-security-centre",
+    time: datetime | None = None,
+) -> KafkaMessage:
+    """``change`` as the housing security centre publishes it on :data:`TOPIC`: key the tenancy
+    id, a binary-mode CloudEvent with ``message_id`` as ``ce_id``."""
+    event = CloudEvent(
+        id=message_id,
+        source=source,
+        type=change.event_type,
+        time=time or datetime.now(UTC),
+        subject=change.tenancy_id,
+        content_type=JSON_CONTENT,
+        extensions={"dataversion": str(change.event_version)},
+        data=change.model_dump_json().encode(),
+    )
+    return write_binary(event, change.tenancy_id.encode())
