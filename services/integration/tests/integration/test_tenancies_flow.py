@@ -51,7 +51,7 @@ class Estate:
     async def send(self, *messages: tuple[str, housing.TenancyChanged]) -> None:
         """Deliver the messages through the subscriber, as the broker would."""
 
-        async def letters(_: str, poison: Poison) -> None:
+        async def letters(consumer: str, poison: Poison) -> None:
             self.letters.append(poison)
 
         handle = tenancies.handler(Running(self.service.runtime, self.config))
