@@ -142,10 +142,23 @@ def partition_for(key: bytes, partitions: int) -> int:
 class Relay:
     """Publishes one service's event store to its topic. Run it with :meth:`run`."""
 
-    def __init__(self, store: EventStore, settings: ServiceSettings) -> None:
+    def __init__(
+        self,
+        store: EventStore,
+        settings: ServiceSettings,
+        *,
+        also: Mapping[str, str] | None = None,
+    ) -> None:
         self.store = store
         self.settings = settings
         self.topic = settings.topic
+        prefix = settings.kafka.topic_prefix
+        self.also = {event_type: prefix + topic for event_type, topic in (also or {}).items()}
+        """Event types also published on another topic (another system's, such as
+        ``outbound.hotline12345.replies``): the same message, in the same batch, acknowledged
+        before the cursor moves, so it is published at least once there too. Only the service's
+        own topic is watched for lost data; a re-seed publishes these again (consumers
+        de-duplicate by ``ce_id``, as everywhere)."""
         self.source = store.source
         self._restricted = sorted(store.catalog.restricted)
         self._lock_key = f"anju.relay:{self.topic}"
@@ -242,7 +255,9 @@ class Relay:
         if stored != self._cursor:  # an operator reset it (`anju reseed`): adopt it
             log.warning("relay_cursor_reset", topic=self.topic, position=stored.position)
             self._cursor, self._prefetched = stored, None
-        await kafka.ensure_topics(self._admin, [self.topic], self.settings.kafka)
+        await kafka.ensure_topics(
+            self._admin, [self.topic, *sorted(set(self.also.values()))], self.settings.kafka
+        )
         self._partitions = sorted(await self._producer.partitions_for(self.topic))
         await self._update_lag()
         cursor = self._cursor
@@ -422,7 +437,25 @@ class Relay:
                 batch.append(key=key, value=value, timestamp=None, headers=headers)
         for partition, batch in open_batches.items():
             sent.append(await producer.send_batch(batch, self.topic, partition=partition))
+        if self.also:
+            sent.extend(await self._publish_also(rows, source))
         await asyncio.gather(*sent)
+
+    async def _publish_also(
+        self, rows: list[asyncpg.Record], source: bytes
+    ) -> list[asyncio.Future[Any]]:
+        """The rows whose type :attr:`also` names, sent to their other topic (keyed and
+        partitioned as on the service's own)."""
+        producer = self._producer
+        assert producer is not None
+        sent: list[asyncio.Future[Any]] = []
+        for row in rows:
+            topic = self.also.get(row["type"])
+            if topic is None:
+                continue
+            key, value, headers = message_of(row, source)
+            sent.append(await producer.send(topic, value=value, key=key, headers=headers))
+        return sent
 
     async def _update_lag(self) -> int:
         lag = await self.lag()

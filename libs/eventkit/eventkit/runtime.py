@@ -56,6 +56,7 @@ class Runtime:
         deadlines: Mapping[str, DeadlineHandler] | None = None,
         workers: Mapping[str, Worker] | None = None,
         relay: bool = True,
+        relay_also: Mapping[str, str] | None = None,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.settings = settings
@@ -69,6 +70,8 @@ class Runtime:
         like the kernel's: started once the pool and store are up, restarted with backoff when
         they fail, stopped when ``stop`` is set."""
         self.run_relay = relay and catalog is not None
+        self.relay_also = dict(relay_also or {})
+        """Event types the relay also publishes on another topic (:attr:`Relay.also`)."""
         self.clock = clock
         self._pool: asyncpg.Pool | None = None
         self._store: EventStore | None = None
@@ -99,7 +102,7 @@ class Runtime:
             self._store = EventStore(self._pool, self.catalog)
         kafka = self.settings.kafka
         if self.run_relay:
-            self.relay = Relay(self.store, self.settings)
+            self.relay = Relay(self.store, self.settings, also=self.relay_also)
             self._spawn("relay", self.relay.run)
         if self.deadlines:
             scheduler = Scheduler(

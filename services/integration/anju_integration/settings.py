@@ -17,6 +17,8 @@ class IntegrationSettings(ServiceSettings):
 
     service: str = "integration"
     port: int = Field(default=8107, ge=1, le=65535)
+    mediation_url: str = "http://127.0.0.1:8102"
+    """Mediation's HTTP API, where 12345 work orders become disputes and signals."""
     registry_url: str = "http://127.0.0.1:8101"
     """The registry's HTTP API, where tenancy changes become move-ins and move-outs."""
     id_hash_key: SecretStr | None = None

@@ -3,16 +3,31 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
+from uuid import UUID
 
+from anju_contracts.integration import AnjuRecord, WorkOrderReceived
+from anju_contracts.registry import Location
 from anju_integration.application.tenancies import Tenancies
 from eventkit.commands import Clock
 from eventkit.known import Known
 
 
+class Mediation(Protocol):
+    """Mediation's public command API, as the integration service uses it."""
+
+    async def open(self, order: WorkOrderReceived, record: AnjuRecord, location: Location) -> UUID:
+        """Open the dispute or signal ``order`` becomes at ``location``; its id. Sending the
+        same order again opens nothing new and answers the same id."""
+        ...
+
+
 @dataclass(frozen=True)
 class IntegrationConfig:
-    """The time, and what the service has learnt of the registry (areas, residents)."""
+    """The time, what the service has learnt of the registry (areas, residents), mediation, and
+    the tenancy flow's parts."""
 
     clock: Clock
     known: Known
+    mediation: Mediation
     tenancies: Tenancies

@@ -10,11 +10,13 @@ from collections.abc import Sequence
 
 from fastapi import FastAPI
 
-from anju_contracts.integration import CATALOG
+from anju_contracts.integration import CATALOG, OUTBOUND
+from anju_integration.adapters.mediation import HttpMediation
 from anju_integration.adapters.registry import HttpRegistry
-from anju_integration.application import policies, tenancies
-from anju_integration.application.config import IntegrationConfig
+from anju_integration.application import hotline, policies, tenancies
+from anju_integration.application.config import IntegrationConfig, Mediation
 from anju_integration.application.permissions import PERMISSIONS
+from anju_integration.application.policies import MEDIATION_POLICY
 from anju_integration.application.registry_commands import RegistryCommands
 from anju_integration.application.tenancy_tables import DDL as TENANCY_DDL, IdHasher, TenancyTables
 from anju_integration.entrypoints import subscribers, tenancies_http
@@ -32,9 +34,11 @@ def create_app(
     *,
     clock: Clock = utcnow,
     inbounds: Sequence[Inbound] = subscribers.INBOUNDS,
+    mediation: Mediation | None = None,
     registry: RegistryCommands | None = None,
 ) -> FastAPI:
     secret = settings.jwt_secret.get_secret_value()
+    mediation = mediation or HttpMediation(settings.mediation_url, secret)
     hasher = IdHasher(settings.id_hash_secret())
     known_registry = known.PostgresKnown()
     housing = tenancies.Tenancies(
@@ -44,12 +48,15 @@ def create_app(
         known=known_registry,
         clock=clock,
     )
-    config = IntegrationConfig(clock=clock, known=known_registry, tenancies=housing)
+    config = IntegrationConfig(
+        clock=clock, known=known_registry, mediation=mediation, tenancies=housing
+    )
     runtime = Runtime(
         settings,
         catalog=CATALOG,
-        ddl=[known.DDL, TENANCY_DDL],
-        policies=[policies.registry(hasher)],
+        ddl=[known.DDL, hotline.DDL, TENANCY_DDL],
+        policies=[policies.registry(hasher), MEDIATION_POLICY],
+        relay_also=OUTBOUND,
         clock=clock,
     )
     # The deadline handlers take notices on through the runtime's store.

@@ -28,6 +28,9 @@ CASEWORK = (DIRECTOR, GRID, MEDIATOR, POLICE)
 DECIDERS = (DIRECTOR, GRID, MEDIATOR)
 """Who moves a dispute's outcome (resolve, close, reopen, escalate) and assigns its mediators:
 the director, mediators, and grid workers, who mediate at building and grid tier."""
+SERVICE = Role.SERVICE
+"""Another Anju service acting on its own (the integration service opening what a 12345 work
+order becomes), within the areas its token names."""
 PETITIONS = (DIRECTOR, AGENT)
 LEDGERS = (DIRECTOR, MEDIATOR, POLICE, AGENT)
 """Who brings in what the paper ledgers of disputes and petitions hold."""
@@ -35,11 +38,11 @@ LEDGERS = (DIRECTOR, MEDIATOR, POLICE, AGENT)
 PERMISSIONS = Permissions.of(
     SOURCE,
     {
-        "report_signal": (PATROL, "report a conflict signal found on patrol"),
+        "report_signal": ((*PATROL, SERVICE), "report a conflict signal found on patrol"),
         "read_signal": (PATROL, "read a conflict signal"),
         "dismiss_signal": (CASEWORK, "dismiss a signal that needs no mediation"),
         "convert_signal": (CASEWORK, "turn a signal into a dispute"),
-        "register_dispute": (PATROL, "register a dispute"),
+        "register_dispute": ((*PATROL, SERVICE), "register a dispute"),
         "read_dispute": (PATROL, "read a dispute"),
         "escalate_dispute": (DECIDERS, "escalate a dispute to a higher tier"),
         "assign_mediator": (DECIDERS, "assign a mediator to a dispute"),
