@@ -284,7 +284,7 @@ _ATTRIBUTES = (
 def attributes(text: Mapping[str, str]) -> dict[str, Any]:
     """The envelope's fields but ``data``, as found in the headers ``text`` (names lower-case,
     values decoded), not validated: a missing header gives None."""
-    fields = {name: text.get(header) for header, name in _ATTRIBUTES}
+    fields: dict[str, Any] = {name: text.get(header) for header, name in _ATTRIBUTES}
     roles = text.get(ACTORROLES)
     fields["actor"] = {"id": text.get(ACTORID), "roles": roles.split(",") if roles else ()}
     return fields

@@ -2,9 +2,13 @@
 
 They give each service one discriminated union over its events (by ``type``), which is what the
 JSON Schema files and the AsyncAPI document are generated from, and what an integrator can use
-to parse a whole message in one call::
+to parse a whole envelope in one call::
 
-    message = read_envelope(registry.CATALOG, kafka_value)   # -> e.g. registry_ResidentRegistered
+    message = read_envelope(registry.CATALOG, envelope_json)  # -> e.g. registry_ResidentRegistered
+
+On Kafka the envelope travels as a CloudEvent (payload as the value, the rest in headers): read
+a message with :func:`anju_contracts.cloudevents.read_message`, which also reads the messages
+published before, whose value is the whole envelope.
 
 Reading is tolerant: fields a newer producer added (in the envelope or the payload) are ignored.
 Whoever validates with the adapter directly passes ``extra="ignore"`` for the same effect.

@@ -247,6 +247,8 @@ async def dead_letters(root: Path, args: argparse.Namespace) -> None:
                 print(f"{'stream':>11}: {letter.source}/{letter.stream_id}@{letter.sequence}")
             print(f"{'detail':>11}: {letter.detail}")
             print(f"{'key':>11}: {letter.key!r}")
+            for name, text in letter.headers:
+                print(f"{'header':>11}: {name}={text}")
             print(f"{'value':>11}: {(letter.value or b'').decode('utf-8', 'replace')}")
             if letter.resolution:
                 print(f"{'resolution':>11}: {letter.resolution}")

@@ -520,6 +520,7 @@ async def test_dead_letters_list_show_discard_and_a_replay_that_still_fails(
     assert shown["topic"] == world.topic
     assert "registry.ResidentTeleported" in shown["detail"]
     assert "the moon" in shown["value"]
+    assert "header: ce_type=registry.ResidentTeleported" in ran.out
     assert shown["key"] == "b'resident-bogus'"
 
     ran = await anju("dead-letters", "discard", str(garbled), "--reason", "producer bug, fixed")

@@ -20,6 +20,7 @@ Discarding keeps the row, with who and why, as the audit log.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -52,6 +53,8 @@ class DeadLetter:
     source: str | None = None
     stream_id: str | None = None
     sequence: int | None = None
+    # The message's headers as text (the event's ce_ attributes); read by get_dead_letter.
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 _COLUMNS = """id, consumer, topic, partition, "offset", reason, detail, received_at, status,
@@ -75,6 +78,7 @@ def _letter(row: asyncpg.Record) -> DeadLetter:
         row["source"],
         row["stream_id"],
         row["sequence"],
+        tuple((k, v) for k, v in json.loads(row["headers"])) if "headers" in row else (),
     )
 
 
@@ -91,7 +95,9 @@ async def list_dead_letters(
 
 
 async def get_dead_letter(conn: asyncpg.Connection, letter_id: int) -> DeadLetter | None:
-    row = await conn.fetchrow(f"SELECT {_COLUMNS} FROM dead_letters WHERE id = $1", letter_id)
+    row = await conn.fetchrow(
+        f"SELECT {_COLUMNS}, headers::text FROM dead_letters WHERE id = $1", letter_id
+    )
     return None if row is None else _letter(row)
 
 

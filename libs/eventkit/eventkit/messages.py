@@ -119,16 +119,18 @@ class Decoder:
     def __init__(self, catalogs: Sequence[EventCatalog]) -> None:
         self.catalogs: Mapping[str, EventCatalog] = {c.source: c for c in catalogs}
         # For the fast paths, by the raw type header: the newest version (as the version
-        # header spells it), its model and its typed envelope.
-        self._current: dict[bytes, tuple[bytes, type[Event], type[Envelope]]] = {
+        # header spells it), the source, the model and its typed envelope.
+        self._current: dict[bytes, tuple[bytes, bytes, type[Event], type[Envelope]]] = {
             model.event_type.encode(): (
                 str(model.event_version).encode(),
+                catalog.source.encode(),
                 model,
                 typed_envelope(model),
             )
             for catalog in self.catalogs.values()
             for model in catalog.models
         }
+        self._sources = {c.source.encode(): c.source for c in catalogs}
 
     def decode(self, message: RawMessage) -> Delivered | Poison:
         fast = self._decode_current(message)
@@ -179,14 +181,14 @@ class Decoder:
         current = self._current.get(headers.get(ce.TYPE if binary else "type", b""))
         if current is None:
             return None
-        version, model, typed = current
+        version, source, model, typed = current
         if headers.get(ce.DATAVERSION if binary else "version") != version:
             return None
         try:
             if not binary:
                 envelope = typed.model_validate_json(message.value or b"", extra="ignore")
             else:
-                if headers.get(ce.SPECVERSION) != _SPEC:
+                if headers.get(ce.SPECVERSION) != _SPEC or headers.get(ce.SOURCE) != source:
                     return None
                 # The header values go to pydantic as bytes: it reads them as UTF-8 text.
                 roles = headers.get(ce.ACTORROLES)
@@ -194,7 +196,7 @@ class Decoder:
                     "id": headers.get(ce.ID),
                     "type": model.event_type,  # the headers said so
                     "version": model.event_version,
-                    "source": headers.get(ce.SOURCE),
+                    "source": self._sources[source],
                     "subject": headers.get(ce.SUBJECT),
                     "sequence": headers.get(ce.SEQUENCE),
                     "position": headers.get(ce.POSITION),
@@ -211,6 +213,8 @@ class Decoder:
                 }
                 envelope = typed.model_validate(fields, extra="ignore")
         except (ValidationError, UnicodeDecodeError):
+            return None
+        if envelope.source != self._sources[source]:  # a type of another source's name
             return None
         event = cast(Event, envelope.data)
         return Delivered(envelope, event, message.topic, message.partition, message.offset, message)
