@@ -133,7 +133,12 @@ async def stack(
                 feed_tree=False,
             ) as volunteering,
             running_integration(
-                own_db, kafka_bootstrap, topic_prefix=prefix, feed_tree=False, registry=to_registry
+                own_db,
+                kafka_bootstrap,
+                topic_prefix=prefix,
+                clock=clock,
+                feed_tree=False,
+                registry=to_registry,
             ) as integration,
         ):
             yield Stack(registry, volunteering, integration)

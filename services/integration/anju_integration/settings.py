@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hmac
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from eventkit.settings import ServiceSettings
@@ -31,6 +31,13 @@ class IntegrationSettings(ServiceSettings):
     inbound_backoff_s: float = Field(default=0.5, gt=0)
     """The first wait before a failed inbound message comes again; it doubles each time, up to
     30 s."""
+
+    @field_validator("id_hash_key")
+    @classmethod
+    def _key_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError("ID_HASH_KEY must be at least 16 characters")
+        return value
 
     def id_hash_secret(self) -> bytes:
         """The identity-number hash key: its own, or one derived from the JWT secret."""

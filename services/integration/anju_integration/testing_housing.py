@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from uuid import UUID
 
 from anju_contracts.housing import (
@@ -40,14 +40,18 @@ def unit(building: str = "3号楼", number: str = "301") -> UnitReference:
     return UnitReference(building=building, unit=number)
 
 
+def days_ago(days: int) -> date:
+    return date.today() - timedelta(days=days)
+
+
 def started(
-    tenants: Iterable[Tenant], where: UnitReference | None = None, *, on: date = date(2026, 11, 1)
+    tenants: Iterable[Tenant], where: UnitReference | None = None, *, on: date | None = None
 ) -> TenancyStarted:
     return TenancyStarted(
         tenancy_id=f"ZL-{uuid.uuid4().hex[:8]}",
         unit=where or unit(),
         tenants=list(tenants),
-        started_on=on,
+        started_on=on or days_ago(30),
     )
 
 
@@ -56,10 +60,13 @@ def ended(
     tenants: Iterable[Tenant],
     where: UnitReference | None = None,
     *,
-    on: date = date(2026, 11, 20),
+    on: date | None = None,
 ) -> TenancyEnded:
     return TenancyEnded(
-        tenancy_id=tenancy_id, unit=where or unit(), tenants=list(tenants), ended_on=on
+        tenancy_id=tenancy_id,
+        unit=where or unit(),
+        tenants=list(tenants),
+        ended_on=on or days_ago(1),
     )
 
 
@@ -69,14 +76,14 @@ def transferred(
     new: Iterable[Tenant],
     where: UnitReference | None = None,
     *,
-    on: date = date(2026, 11, 20),
+    on: date | None = None,
 ) -> TenancyTransferred:
     return TenancyTransferred(
         tenancy_id=tenancy_id,
         unit=where or unit(),
         previous_tenants=list(previous),
         new_tenants=list(new),
-        transferred_on=on,
+        transferred_on=on or days_ago(1),
     )
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Self
 from uuid import UUID
 
@@ -143,7 +143,25 @@ async def receive(store: Store, t: Tenancies, message_id: str, message: TenancyM
                     await _resume_later(session, t, notice_id)
     except ConcurrencyError:
         pass  # the same message id, recorded by a delivery beside this one
-    return await advance(store, t, notice_id)
+    notice = await advance(store, t, notice_id)
+    await _wait_for_its_day(store, t, notice)
+    return notice
+
+
+def due(notice: Notice, t: Tenancies) -> datetime | None:
+    """When a pending notice whose day is still to come may go on (the start of its day): the
+    registry records a move-out on the day it happened, and a tenancy that starts next month
+    does not make its tenants residents today. ``None`` when it may go on now."""
+    if notice.status is not Status.PENDING or notice.effective_on <= t.clock().date():
+        return None
+    return datetime.combine(notice.effective_on, time.min, tzinfo=UTC)
+
+
+async def _wait_for_its_day(store: Store, t: Tenancies, notice: Notice) -> None:
+    when = due(notice, t)
+    if when is not None:
+        async with store.session() as session:
+            await session.schedule(ADVANCE, str(notice.id), when)
 
 
 async def _resume_later(session: StoreSession, t: Tenancies, notice_id: UUID) -> None:
@@ -155,9 +173,12 @@ async def _resume_later(session: StoreSession, t: Tenancies, notice_id: UUID) ->
 def deadline_handlers(store: Callable[[], Store], t: Tenancies) -> dict[str, DeadlineHandler]:
     """``ADVANCE``, on the service's store (``store()``: it exists once the runtime runs)."""
 
-    async def resume(_: Session, deadline: Deadline) -> None:
+    async def resume(session: Session, deadline: Deadline) -> None:
         # Raises while the registry is away: the scheduler tries again, backing off.
-        await advance(store(), t, UUID(deadline.key))
+        notice = await advance(store(), t, UUID(deadline.key))
+        when = due(notice, t)
+        if when is not None:  # re-armed in the scheduler's own transaction (it holds the row)
+            await session.schedule(ADVANCE, deadline.key, when)
 
     return {ADVANCE: resume}
 
@@ -191,6 +212,8 @@ async def advance(store: Store, t: Tenancies, notice_id: UUID) -> Notice:
                     await t.tables.forget(session, notice_id)
                     await t.tables.remember_reference(session, notice.unit, unit.id)
                 continue
+            if due(notice, t) is not None:
+                return notice  # its day is still to come: ADVANCE takes it on then
             step = decision.steps[0]
             tenant = (await t.tables.tenants(session, notice_id)).get(step.ref)
         # The registry is called outside any transaction of this store.
@@ -429,7 +452,7 @@ async def match(
         await _resume_later(w.session, t, notice_id)
     # The registry away: the match is kept, and the notice goes on when it answers (ADVANCE).
     with contextlib.suppress(RegistryUnavailable):
-        await advance(store, t, notice_id)
+        await _wait_for_its_day(store, t, await advance(store, t, notice_id))
     return await view(store, t, notice_id, caller)
 
 

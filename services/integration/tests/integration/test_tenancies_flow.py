@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest_asyncio
@@ -29,8 +29,17 @@ from anju_integration.domain import tenancies as domain
 from anju_integration.entrypoints.subscribers import tenancies
 from anju_integration.entrypoints.subscribers.inbound import Running, Subscriber, build_broker
 from anju_integration.testing import IntegrationClient, running_integration
-from anju_integration.testing_housing import FakeRegistry, ended, started, tenant, unit
+from anju_integration.testing_housing import (
+    FakeRegistry,
+    days_ago,
+    ended,
+    started,
+    tenant,
+    transferred,
+    unit,
+)
 from eventkit.messages import Poison
+from eventkit.testing.clocks import ManualClock
 
 Json = dict[str, Any]
 
@@ -109,8 +118,9 @@ async def _named_area(
 @pytest_asyncio.fixture
 async def estate(database_url: str, kafka_bootstrap: str) -> AsyncIterator[Estate]:
     registry = FakeRegistry()
+    clock = ManualClock(datetime.now(UTC))
     async with running_integration(
-        database_url, kafka_bootstrap, registry=registry, inbounds=[]
+        database_url, kafka_bootstrap, registry=registry, inbounds=[], clock=clock
     ) as service:
         feed = service.feed
         grid = AreaPath(community_id=uuid.UUID(feed.community_id), grid_id=uuid.UUID(feed.grid_id))
@@ -162,7 +172,7 @@ async def test_an_ended_tenancy_moves_out_the_residents_holding_the_tenants_numb
 async def test_a_moved_out_resident_is_not_moved_out_again(estate: Estate) -> None:
     wang = tenant("王芳")
     resident_id = await estate.resident_at_unit(wang)
-    gone = ResidentMovedOut(resident_id=uuid.UUID(resident_id), moved_out_on=date(2026, 10, 1))
+    gone = ResidentMovedOut(resident_id=uuid.UUID(resident_id), moved_out_on=days_ago(40))
     await estate.service.feed.learn(gone, subject=f"resident-{resident_id}")
 
     await estate.send(("hs-3", ended("ZL-7", [wang])))
@@ -243,3 +253,38 @@ async def test_a_registry_refusal_parks_the_notice_with_the_reason(estate: Estat
     assert (problem.kind, problem.ref) == ("refused", "in-0")
     assert "duplicate_id_number" in (problem.detail or "")
     assert notice.grid_id == estate.path.grid_id  # the unit matched: its grid's desk sees it
+
+
+async def test_a_tenancy_ending_on_a_day_to_come_waits_for_that_day(estate: Estate) -> None:
+    wang = tenant("王芳")
+    resident_id = await estate.resident_at_unit(wang)
+    service = estate.service
+    later = service.clock.now.date() + timedelta(days=3)
+
+    await estate.send(("hs-8", ended("ZL-8", [wang], on=later)))
+
+    notice, _ = await estate.notice("hs-8")
+    assert notice.status is domain.Status.PENDING
+    assert estate.registry.calls == []
+    service.clock.advance(days=3)
+    assert await service.scheduler(days_ahead=0).fire_due() == 1
+    notice, _ = await estate.notice("hs-8")
+    assert notice.status is domain.Status.APPLIED
+    assert estate.registry.calls == [("move_out", f"housing:hs-8:move-out:{resident_id}")]
+
+
+async def test_a_transfer_moves_the_previous_tenant_out_and_the_new_one_in(
+    estate: Estate,
+) -> None:
+    previous = tenant("王芳")
+    resident_id = await estate.resident_at_unit(previous)
+    heir = tenant("王小芳", date(1975, 4, 4), 8)
+
+    await estate.send(("hs-9", transferred("ZL-9", [previous], [heir])))
+
+    notice, _ = await estate.notice("hs-9")
+    assert notice.status is domain.Status.APPLIED
+    assert estate.registry.calls == [
+        ("move_out", f"housing:hs-9:move-out:{resident_id}"),
+        ("register", "housing:hs-9:register:in-0"),
+    ]
