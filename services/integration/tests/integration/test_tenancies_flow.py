@@ -288,3 +288,27 @@ async def test_a_transfer_moves_the_previous_tenant_out_and_the_new_one_in(
         ("move_out", f"housing:hs-9:move-out:{resident_id}"),
         ("register", "housing:hs-9:register:in-0"),
     ]
+
+
+async def test_a_clerk_may_dismiss_a_parked_notice_and_its_details_are_dropped(
+    estate: Estate,
+) -> None:
+    community = estate.service.feed.community_id
+    await estate.send(("hs-10", ended("ZL-10", [tenant("吴敏", date(1966, 6, 6), 9)])))
+    notice, _ = await estate.notice("hs-10")
+    assert notice.status is domain.Status.PARKED
+    url = f"/tenancies/parked/{notice.id}/dismissal"
+    grid_worker = estate.service.auth("grid_worker", sub="gw-1", areas=[community])
+    assert (await estate.service.post(url, {"reason": "x"}, grid_worker)).status_code == 403
+
+    answer = await estate.service.post(url, {"reason": "搬离已由社区登记"}, estate.desk(community))
+
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["status"] == "dismissed"
+    assert answer.json()["tenants"][0]["name"] is None  # the details are gone
+    again = await estate.service.post(url, {"reason": "again"}, estate.desk(community))
+    assert again.status_code == 409
+    assert again.json()["error"]["code"] == "tenancy_notice_not_parked"
+    shown = await estate.service.get(f"/tenancies/notices/{notice.id}", estate.desk(community))
+    assert shown.json()["status"] == "dismissed"
+    assert estate.registry.calls == []
