@@ -8,6 +8,7 @@ from uuid import UUID
 
 from anju_contracts.integration import AnjuRecord, WorkOrderReceived
 from anju_contracts.registry import Location
+from anju_integration.application.tenancies import Tenancies
 from eventkit.commands import Clock
 from eventkit.known import Known
 
@@ -23,8 +24,10 @@ class Mediation(Protocol):
 
 @dataclass(frozen=True)
 class IntegrationConfig:
-    """The time, what the service has learnt of the registry (areas), and mediation."""
+    """The time, what the service has learnt of the registry (areas, residents), mediation, and
+    the tenancy flow's parts."""
 
     clock: Clock
     known: Known
     mediation: Mediation
+    tenancies: Tenancies
