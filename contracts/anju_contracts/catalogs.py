@@ -6,6 +6,7 @@ from anju_contracts import (
     governance,
     health,
     hotline12345,
+    housing,
     integration,
     mediation,
     registry,
@@ -23,4 +24,5 @@ CATALOGS: tuple[EventCatalog, ...] = (
     governance.CATALOG,
     integration.CATALOG,
     hotline12345.CATALOG,
+    housing.CATALOG,
 )

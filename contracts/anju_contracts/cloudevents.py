@@ -43,8 +43,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import ValidationError
-from pydantic_core import to_json
+from pydantic import TypeAdapter, ValidationError
 
 from anju_contracts.base import Envelope, EventCatalog, UnknownEvent
 from anju_contracts.envelopes import typed_envelope
@@ -73,6 +72,8 @@ JSON_CONTENT = "application/json"
 
 # Attributes with a field of their own on :class:`CloudEvent`; every other ``ce_`` header is
 # an extension (``dataschema`` included).
+_ANY: TypeAdapter[Any] = TypeAdapter(Any)  # dumps a payload, a model or a mapping, as JSON
+
 _CORE = frozenset({SPECVERSION, ID, SOURCE, TYPE, TIME, SUBJECT})
 _REQUIRED = (ID, SOURCE, TYPE)
 
@@ -232,7 +233,7 @@ def to_kafka(envelope: Envelope) -> KafkaMessage:
         subject=envelope.subject,
         content_type=JSON_CONTENT,
         extensions=extensions,
-        data=to_json(envelope.data),
+        data=_ANY.dump_json(envelope.data),
     )
     return write_binary(event, envelope.subject.encode())
 

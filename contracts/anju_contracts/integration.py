@@ -6,6 +6,9 @@ Topic ``integration.events``, key = stream id. Streams:
   (a repeated or redelivered order changes nothing), parked when its place is not an area Anju
   knows, forwarded to mediation as a dispute or a conflict signal, answered when that record
   is closed. The envelope's area is the grid (or community) the order belongs to.
+- ``tenancy_notice-<uuid>``: one tenancy message of the housing security centre
+  (``inbound.housing.tenancies``), restricted: kept in the service's store, never published
+  (:mod:`anju_contracts.tenancies`).
 
 :class:`WorkOrderAnswered` is also published on ``outbound.hotline12345.replies`` (the same
 CloudEvent, key = the stream id ``order-<order id>``): the 12345 platform's answer.
@@ -20,6 +23,7 @@ from uuid import UUID
 
 from pydantic import Field
 
+from anju_contracts import tenancies
 from anju_contracts.base import Event, EventCatalog, Personal, Text
 from anju_contracts.hotline12345 import ORDER_ID, CallerContact, OrderCategory
 from anju_contracts.registry import AreaPath
@@ -108,4 +112,5 @@ CATALOG = EventCatalog(
     SOURCE,
     [WorkOrderReceived, WorkOrderParked, WorkOrderForwarded, WorkOrderAnswered],
     also={WorkOrderAnswered: REPLIES_TOPIC},
+    restricted=tenancies.EVENTS,
 )

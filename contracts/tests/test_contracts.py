@@ -14,8 +14,9 @@ from pydantic import ValidationError
 from anju_contracts import Envelope, Event, EventCatalog, InvalidEvent, UnknownEvent
 from anju_contracts.catalogs import CATALOGS
 from anju_contracts.envelopes import envelope_adapter, read_envelope
+from anju_contracts.hotline12345 import WorkOrderDispatched
 from anju_contracts.registry import CATALOG, ResidentRegistered
-from anju_devtools import contracts
+from anju_devtools import contracts, topics
 
 
 def test_generated_files_are_up_to_date() -> None:
@@ -187,3 +188,31 @@ def test_every_model_and_enum_name_is_unique_across_services() -> None:
             ):
                 owners.setdefault(name, set()).add(module.__name__)
     assert {n: m for n, m in owners.items() if len(m) > 1} == {}
+
+
+def test_the_readme_documents_every_topic_and_event_type() -> None:
+    readme = (contracts.ROOT / "README.md").read_text()
+    block = readme[readme.index(topics.BEGIN) : readme.index(topics.END)]
+    for catalog in CATALOGS:
+        assert f"#### `{catalog.topic}`" in block
+        for model in catalog.models:
+            assert f"| `{model.event_type}` | {model.event_version} |" in block
+        for topic in catalog.also.values():
+            assert f"#### `{topic}`" in block
+        for restricted in catalog.restricted:  # never published, never listed
+            assert f"`{restricted}`" not in block
+
+
+def test_personal_fields_are_found_at_any_depth() -> None:
+    schema = WorkOrderDispatched.model_json_schema()
+    paths = topics.personal_paths(schema)
+    assert {"address", "text", "caller.name", "caller.phone"} <= set(paths)
+    assert "order_id" not in paths
+    assert "caller" not in paths
+
+
+def test_the_generated_block_replaces_only_itself() -> None:
+    text = f"before\n{topics.BEGIN}\nold\n{topics.END}\nafter\n"
+    assert topics.replace_block(text, "NEW") == "before\nNEW\nafter\n"
+    with pytest.raises(ValueError, match="markers"):
+        topics.replace_block("no markers", "NEW")

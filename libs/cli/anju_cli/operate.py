@@ -17,7 +17,7 @@ import sys
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 from aiokafka import TopicPartition
@@ -33,6 +33,10 @@ from eventkit.settings import KafkaSettings, topic_for
 from eventkit.store import EventStore
 
 READ_MODELS = "query"
+
+
+if TYPE_CHECKING:
+    from anju_integration.settings import IntegrationSettings
 
 
 class OperatorError(Exception):
@@ -106,7 +110,7 @@ def projections() -> dict[str, Projection]:
     return {p.name: p for p in query_projections()}
 
 
-def policies(service: str) -> list[Policy]:
+def policies(root: Path, service: str) -> list[Policy]:
     """The policies ``service`` runs: their dead letters are in its database."""
     if service == "mediation":
         from anju_mediation.application.policies import REGISTRY_POLICY
@@ -128,11 +132,30 @@ def policies(service: str) -> list[Policy]:
         return [volunteering_registry(volunteering_config(VolunteeringRules()))]
     if service == "integration":
         try:
-            from anju_integration.application.policies import MEDIATION_POLICY, REGISTRY_POLICY
+            from anju_integration.application.policies import MEDIATION_POLICY, registry
+            from anju_integration.application.tenancy_tables import IdHasher
         except ImportError as error:
             raise OperatorError(_NO_INTEGRATION) from error
-        return [REGISTRY_POLICY, MEDIATION_POLICY]
+        hasher = IdHasher(integration_settings(root).id_hash_secret())
+        return [registry(hasher), MEDIATION_POLICY]
     return []
+
+
+def integration_settings(root: Path) -> IntegrationSettings:
+    """The integration service's settings from its ``ANJU_INTEGRATION_*`` variables; the dev
+    stack's database and secret when they are not set."""
+    from anju_integration.settings import IntegrationSettings
+
+    secret = (
+        os.environ.get("ANJU_INTEGRATION_JWT_SECRET")
+        or os.environ.get("ANJU_JWT_SECRET")
+        or dev_secret(root)
+    )
+    return IntegrationSettings(
+        database_url=database_url(root, "integration"),
+        jwt_secret=SecretStr(secret),
+        kafka=kafka_settings(root),
+    )
 
 
 _NO_INTEGRATION = (
@@ -153,21 +176,9 @@ async def inbound_handlers(
         return
     try:
         from anju_integration.entrypoints.app import redelivery
-        from anju_integration.settings import IntegrationSettings
     except ImportError as error:
         raise OperatorError(_NO_INTEGRATION) from error
-
-    secret = (
-        os.environ.get("ANJU_INTEGRATION_JWT_SECRET")
-        or os.environ.get("ANJU_JWT_SECRET")
-        or dev_secret(root)
-    )
-    settings = IntegrationSettings(
-        database_url=database_url(root, service),
-        jwt_secret=SecretStr(secret),
-        kafka=kafka_settings(root),
-    )
-    async with redelivery(settings) as handlers:
+    async with redelivery(integration_settings(root)) as handlers:
         yield handlers
 
 
@@ -318,7 +329,7 @@ async def dead_letters(root: Path, args: argparse.Namespace) -> None:
         runs = {}
         if catalog is not None:
             store = EventStore(pool, catalog)
-            runs = {p.name: (store, p) for p in policies(service)}
+            runs = {p.name: (store, p) for p in policies(root, service)}
         async with pool.acquire() as conn:
             ids = (
                 [d.id for d in await deadletters.list_dead_letters(conn, limit=100_000)]

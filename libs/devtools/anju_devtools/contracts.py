@@ -25,7 +25,7 @@ from typing import Any
 from anju_contracts import Envelope
 from anju_contracts.catalogs import CATALOGS
 from anju_contracts.compatibility import compare
-from anju_devtools import asyncapi as asyncapi_document
+from anju_devtools import asyncapi as asyncapi_document, manifest, topics
 
 ROOT = Path(__file__).resolve().parents[3] / "contracts"
 PUBLISHED = "published"
@@ -135,9 +135,18 @@ def asyncapi() -> str:
     return _dump(asyncapi_document.document(CATALOGS, payloads))
 
 
+def readme(root: Path = ROOT) -> str:
+    """``README.md`` with its reference of every topic generated afresh
+    (:mod:`anju_devtools.topics`); the services' manifests say who reads each topic."""
+    payloads = {schema["x-event-type"]: schema for schema in event_schemas().values()}
+    block = topics.reference(CATALOGS, manifest.load(root.parent), payloads)
+    return topics.replace_block((root / "README.md").read_text(encoding="utf-8"), block)
+
+
 def expected_files(root: Path = ROOT) -> dict[Path, str]:
     files = {root / "schemas" / name: text for name, text in json_schemas().items()}
     files[root / "asyncapi.json"] = asyncapi()
+    files[root / "README.md"] = readme(root)
     return files
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+import hmac
+
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from eventkit.settings import ServiceSettings
@@ -17,9 +19,29 @@ class IntegrationSettings(ServiceSettings):
     port: int = Field(default=8107, ge=1, le=65535)
     mediation_url: str = "http://127.0.0.1:8102"
     """Mediation's HTTP API, where 12345 work orders become disputes and signals."""
+    registry_url: str = "http://127.0.0.1:8101"
+    """The registry's HTTP API, where tenancy changes become move-ins and move-outs."""
+    id_hash_key: SecretStr | None = None
+    """The key of the hash under which the service keeps residents' identity numbers (never
+    the numbers). Unset: derived from ``jwt_secret``; changing either key makes the hashes
+    learnt so far useless until the registry's events are read again."""
     inbound_retries: int = Field(default=5, ge=1)
     """How often an inbound message whose handling fails (not for want of the database or the
     broker) is tried before it is dead-lettered as ``handler_failed``."""
     inbound_backoff_s: float = Field(default=0.5, gt=0)
     """The first wait before a failed inbound message comes again; it doubles each time, up to
     30 s."""
+
+    @field_validator("id_hash_key")
+    @classmethod
+    def _key_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError("ID_HASH_KEY must be at least 16 characters")
+        return value
+
+    def id_hash_secret(self) -> bytes:
+        """The identity-number hash key: its own, or one derived from the JWT secret."""
+        if self.id_hash_key is not None:
+            return self.id_hash_key.get_secret_value().encode()
+        label = b"anju.integration.id-hash"
+        return hmac.new(self.jwt_secret.get_secret_value().encode(), label, "sha256").digest()

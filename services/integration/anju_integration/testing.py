@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from anju_integration.application.config import Mediation
+from anju_integration.application.registry_commands import RegistryCommands
 from anju_integration.entrypoints import subscribers
 from anju_integration.entrypoints.app import create_app
 from anju_integration.entrypoints.subscribers.inbound import Inbound
@@ -44,6 +45,7 @@ async def running_integration(
     feed_tree: bool = True,
     inbounds: Sequence[Inbound] = subscribers.INBOUNDS,
     mediation: Mediation | None = None,
+    registry: RegistryCommands | None = None,
 ) -> AsyncIterator[IntegrationClient]:
     """The service on ``database_url``, on a fresh topic prefix unless one is given (the
     registry's, in a system test, with ``feed_tree=False``: then it learns only what the
@@ -53,7 +55,9 @@ async def running_integration(
     )
     settings = settings.model_copy(update={"inbound_backoff_s": 0.05})
     clock = clock or ManualClock()
-    app = create_app(settings, clock=clock, inbounds=inbounds, mediation=mediation)
+    app = create_app(
+        settings, clock=clock, inbounds=inbounds, mediation=mediation, registry=registry
+    )
     async with serving(app, "integration") as client:
         runtime: Runtime = app.state.runtime
         feed = RegistryFeed(runtime.store, runtime.policies[0])

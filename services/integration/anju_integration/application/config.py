@@ -9,6 +9,7 @@ from uuid import UUID
 from anju_contracts.integration import AnjuRecord, WorkOrderReceived
 from anju_contracts.registry import Location
 from anju_integration.application.hotline_records import Records
+from anju_integration.application.tenancies import Tenancies
 from eventkit.commands import Clock
 from eventkit.known import Known
 
@@ -24,10 +25,11 @@ class Mediation(Protocol):
 
 @dataclass(frozen=True)
 class IntegrationConfig:
-    """The time, what the service has learnt of the registry (areas), mediation, and which
-    order each of mediation's records answers."""
+    """The time, what the service has learnt of the registry (areas, residents), mediation,
+    which order each of mediation's records answers, and the tenancy flow's parts."""
 
     clock: Clock
     known: Known
     mediation: Mediation
     records: Records
+    tenancies: Tenancies

@@ -1,5 +1,7 @@
-"""The integration service's reactions to other services' events: it learns the registry's areas
-(``eventkit.known``), and answers a 12345 work order when the mediation record it became closes.
+"""The integration service's reactions to other services' events: it learns the registry's areas,
+residents and organisations (``eventkit.known``) and keeps a keyed hash of each resident's
+identity number for the tenancy flow (never the number); and it answers a 12345 work order
+when the mediation record it became closes.
 """
 
 from __future__ import annotations
@@ -15,15 +17,21 @@ from anju_contracts.mediation import (
 )
 from anju_integration.application import hotline
 from anju_integration.application.hotline_records import Closing, PostgresRecords, Records
+from anju_integration.application.tenancy_tables import IdHasher, learner
 from eventkit.known import registry_policy
 from eventkit.messages import Delivered
 from eventkit.policy import Policy
 from eventkit.store import Context, Session
 
-REGISTRY_POLICY = registry_policy("integration_registry")
+REGISTRY_POLICY_NAME = "integration_registry"
 """Keys the policy's inbox rows, dead letters and consumer group offsets: never rename it."""
 
 RECORDS: Records = PostgresRecords()
+
+
+def registry(hasher: IdHasher) -> Policy:
+    """The policy on ``registry.events``: the kernel's mirror, then the identity-number hashes."""
+    return registry_policy(REGISTRY_POLICY_NAME, then=learner(hasher))
 
 
 async def answer_closed_records(session: Session, delivered: Delivered) -> None:

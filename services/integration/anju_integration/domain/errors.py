@@ -1,3 +1,23 @@
 """The integration service's domain errors: each a specific type with a stable code."""
 
 from __future__ import annotations
+
+from eventkit.errors import Conflict, NotFound, Rejected
+
+# -- tenancy notices of the housing security centre ---------------------------------------------
+
+
+class NoticeNotFound(NotFound):
+    code = "tenancy_notice_not_found"
+
+
+class NoticeNotParked(Conflict):
+    code = "tenancy_notice_not_parked"
+
+
+class UnknownTenant(Rejected):
+    code = "unknown_tenant"
+
+
+class UnitRequired(Rejected):
+    code = "unit_required"

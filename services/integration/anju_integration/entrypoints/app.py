@@ -13,12 +13,15 @@ from fastapi import FastAPI
 
 from anju_contracts.integration import CATALOG
 from anju_integration.adapters.mediation import HttpMediation
-from anju_integration.application import hotline
+from anju_integration.adapters.registry import HttpRegistry
+from anju_integration.application import hotline, policies, tenancies
 from anju_integration.application.config import IntegrationConfig, Mediation
 from anju_integration.application.hotline_records import PostgresRecords
 from anju_integration.application.permissions import PERMISSIONS
-from anju_integration.application.policies import MEDIATION_POLICY, REGISTRY_POLICY
-from anju_integration.entrypoints import subscribers
+from anju_integration.application.policies import MEDIATION_POLICY
+from anju_integration.application.registry_commands import RegistryCommands
+from anju_integration.application.tenancy_tables import DDL as TENANCY_DDL, IdHasher, TenancyTables
+from anju_integration.entrypoints import subscribers, tenancies_http
 from anju_integration.entrypoints.http import commands, router
 from anju_integration.entrypoints.subscribers.inbound import Handle, Inbound, Running
 from anju_integration.settings import IntegrationSettings
@@ -34,31 +37,55 @@ def create_app(
     clock: Clock = utcnow,
     inbounds: Sequence[Inbound] = subscribers.INBOUNDS,
     mediation: Mediation | None = None,
+    registry: RegistryCommands | None = None,
 ) -> FastAPI:
-    config = integration_config(settings, clock=clock, mediation=mediation)
+    config = integration_config(settings, clock=clock, mediation=mediation, registry=registry)
+    housing = config.tenancies
     runtime = Runtime(
         settings,
         catalog=CATALOG,
-        ddl=[known.DDL, hotline.DDL],
-        policies=[REGISTRY_POLICY, MEDIATION_POLICY],
+        ddl=[known.DDL, hotline.DDL, TENANCY_DDL],
+        policies=[policies.registry(housing.hasher), MEDIATION_POLICY],
         relay_also=CATALOG.also,
         clock=clock,
     )
+    # The deadline handlers take notices on through the runtime's store.
+    runtime.deadlines.update(tenancies.deadline_handlers(lambda: runtime.store, housing))
     # The subscribers' handlers use the runtime's store, so they are built from the runtime.
     runtime.workers["inbound"] = subscribers.worker(settings, Running(runtime, config), inbounds)
     return service_app(
-        runtime, [router], commands=[commands], config=config, permissions=PERMISSIONS
+        runtime,
+        [router, tenancies_http.router],
+        commands=[commands, tenancies_http.commands],
+        config=config,
+        permissions=PERMISSIONS,
     )
 
 
 def integration_config(
-    settings: IntegrationSettings, *, clock: Clock = utcnow, mediation: Mediation | None = None
+    settings: IntegrationSettings,
+    *,
+    clock: Clock = utcnow,
+    mediation: Mediation | None = None,
+    registry: RegistryCommands | None = None,
 ) -> IntegrationConfig:
-    mediation = mediation or HttpMediation(
-        settings.mediation_url, settings.jwt_secret.get_secret_value()
+    """What the service's handlers need, built from the settings (fakes of mediation and the
+    registry in tests)."""
+    secret = settings.jwt_secret.get_secret_value()
+    known_registry = known.PostgresKnown()
+    housing = tenancies.Tenancies(
+        tables=TenancyTables(),
+        hasher=IdHasher(settings.id_hash_secret()),
+        registry=registry or HttpRegistry(settings.registry_url, secret),
+        known=known_registry,
+        clock=clock,
     )
     return IntegrationConfig(
-        clock=clock, known=known.PostgresKnown(), mediation=mediation, records=PostgresRecords()
+        clock=clock,
+        known=known_registry,
+        mediation=mediation or HttpMediation(settings.mediation_url, secret),
+        records=PostgresRecords(),
+        tenancies=housing,
     )
 
 

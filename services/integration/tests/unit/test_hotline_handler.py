@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 from uuid import UUID, uuid4
 
 from faststream.kafka import TestKafkaBroker
@@ -26,6 +26,9 @@ from anju_contracts.integration import (
 from anju_contracts.registry import AreaKind, AreaPath, Location
 from anju_integration.application.config import IntegrationConfig
 from anju_integration.application.hotline_records import Closing, MemoryRecords
+from anju_integration.application.registry_commands import RegistryCommands
+from anju_integration.application.tenancies import Tenancies
+from anju_integration.application.tenancy_tables import IdHasher, TenancyTables
 from anju_integration.entrypoints.subscribers import hotline
 from anju_integration.entrypoints.subscribers.inbound import Subscriber, build_broker
 from anju_integration.settings import IntegrationSettings
@@ -79,8 +82,19 @@ class Handler:
         self.store.clock = self.clock
         known = MemoryKnown()
         known.locations[GRID] = PLACE
+        housing = Tenancies(  # not used by the 12345 flow
+            tables=TenancyTables(),
+            hasher=IdHasher(b"integration-unit-tests-hash-key"),
+            registry=cast(RegistryCommands, None),
+            known=known,
+            clock=self.clock,
+        )
         config = IntegrationConfig(
-            clock=self.clock, known=known, mediation=self.mediation, records=self.records
+            clock=self.clock,
+            known=known,
+            mediation=self.mediation,
+            records=self.records,
+            tenancies=housing,
         )
         handle = hotline.handle_orders(self.store, config)
         subscriber = Subscriber(hotline.INBOUND, handle, self.letters, retries=2, backoff_s=0.001)

@@ -13,6 +13,10 @@ from eventkit.auth import Role
 DIRECTOR = Role.DIRECTOR
 GRID = Role.GRID_WORKER
 DESK = Role.DESK_STAFF
+SERVICE = Role.SERVICE
+"""Another Anju service acting on another system's facts: the integration service moves in and
+out the tenants the housing security centre announces (its token covers only the communities
+of the command)."""
 PARTNERS_READERS = (
     DIRECTOR,
     DESK,
@@ -32,12 +36,12 @@ PERMISSIONS = Permissions.of(
     SOURCE,
     {
         "create_area": ((DIRECTOR,), "add a grid, building or unit below an area"),
-        "register_resident": ((DIRECTOR, GRID, DESK), "register a resident at a unit"),
+        "register_resident": ((DIRECTOR, GRID, DESK, SERVICE), "register a resident at a unit"),
         "read_resident": ((DIRECTOR, GRID, DESK), "read a resident's record"),
         READ_FULL_ID_NUMBER: ((DIRECTOR,), "see identity numbers unmasked (audited)"),
         "correct_resident": ((DIRECTOR, GRID, DESK), "correct a resident's details"),
-        "move_resident": ((DIRECTOR, GRID, DESK), "move a resident to another unit"),
-        "move_out": ((DIRECTOR, GRID, DESK), "record that a resident moved out"),
+        "move_resident": ((DIRECTOR, GRID, DESK, SERVICE), "move a resident to another unit"),
+        "move_out": ((DIRECTOR, GRID, DESK, SERVICE), "record that a resident moved out"),
         "record_death": ((DIRECTOR, GRID, DESK), "record a resident's death"),
         "form_household": ((DIRECTOR, GRID, DESK), "form a household at a unit"),
         "add_household_member": ((DIRECTOR, GRID, DESK), "add a member to a household"),

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from faststream.kafka import KafkaBroker
 
-from anju_integration.entrypoints.subscribers import hotline
+from anju_integration.entrypoints.subscribers import hotline, tenancies
 from anju_integration.entrypoints.subscribers.inbound import (
     DeadLetters,
     Inbound,
@@ -27,7 +27,7 @@ from eventkit import kafka
 from eventkit.messages import Poison, dead_letter
 from eventkit.runtime import Runtime, Worker
 
-INBOUNDS: tuple[Inbound, ...] = (hotline.INBOUND,)
+INBOUNDS: tuple[Inbound, ...] = (hotline.INBOUND, tenancies.INBOUND)
 """Every inbound topic the service subscribes to."""
 
 
