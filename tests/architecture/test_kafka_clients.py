@@ -16,10 +16,7 @@ AIOKAFKA_CLIENTS = {"AIOKafkaProducer", "AIOKafkaConsumer", "AIOKafkaAdminClient
 BROKERS = {"KafkaBroker"}
 
 #: Constructions that never connect, each with the reason.
-NEVER_CONNECTS = {
-    # renders the AsyncAPI document from publishers declared on it; never started
-    "libs/devtools/anju_devtools/contracts.py",
-}
+NEVER_CONNECTS: set[str] = set()
 
 
 @dataclass(frozen=True)
