@@ -19,17 +19,9 @@ from anju_contracts.integration import AnjuRecord, WorkOrderReceived
 from anju_contracts.mediation import Channel, PartyRole, ReporterRole
 from anju_contracts.registry import Location
 from anju_integration.domain import orders
-from eventkit.auth import Role, issue_token
+from eventkit.service_calls import CommandClient
 
 UNNAMED_CALLER = "12345 caller"
-
-
-class MediationUnavailable(ConnectionError):
-    """Mediation did not answer, or answered that it cannot now (5xx, 503): try again later."""
-
-
-class MediationRefused(RuntimeError):
-    """Mediation refused the command (4xx): the order needs a look before it can go through."""
 
 
 def idempotency_key(order_id: str) -> str:
@@ -62,38 +54,17 @@ def command(order: WorkOrderReceived, record: AnjuRecord, location: Location) ->
 
 
 class HttpMediation:
-    """Calls mediation at ``base_url`` with a short-lived service token for the order's
-    community (a token that names no area covers nothing)."""
+    """Calls mediation at ``base_url`` as the integration service, with a token for the order's
+    community alone. Mediation not answering raises ``eventkit.service_calls.Unavailable`` (the
+    order is tried again); refusing raises ``Refused`` (the order needs a look)."""
 
     def __init__(
         self, base_url: str, secret: str, *, transport: httpx.AsyncBaseTransport | None = None
     ) -> None:
-        self.base_url = base_url
-        self.secret = secret
-        self.transport = transport
+        self.client = CommandClient(base_url, secret, subject="integration", transport=transport)
 
     async def open(self, order: WorkOrderReceived, record: AnjuRecord, location: Location) -> UUID:
         path, body = command(order, record, location)
-        token = issue_token(
-            self.secret,
-            "integration",
-            [Role.SERVICE],
-            [str(location.path.community_id)],
-            ttl_s=300,
-        )
-        headers = {
-            "Authorization": f"Bearer {token}",
-            "Idempotency-Key": idempotency_key(order.order_id),
-        }
-        try:
-            async with httpx.AsyncClient(
-                base_url=self.base_url, transport=self.transport, timeout=10.0
-            ) as client:
-                response = await client.post(path, json=body, headers=headers)
-        except httpx.HTTPError as error:
-            raise MediationUnavailable(f"mediation at {self.base_url}: {error!r}") from error
-        if response.status_code >= 500 or response.status_code in (409, 429):
-            raise MediationUnavailable(f"mediation answered {response.status_code}")
-        if response.status_code != 201:
-            raise MediationRefused(f"mediation answered {response.status_code}: {response.text}")
-        return UUID(response.json()["id"])
+        key = idempotency_key(order.order_id)
+        answer = await self.client.post(path, body, key=key, areas=[location.path.community_id])
+        return UUID(answer["id"])

@@ -17,13 +17,7 @@ from uuid import UUID
 import httpx
 
 from anju_contracts.housing import Tenant
-from anju_integration.application.registry_commands import Refused, RegistryUnavailable
-from eventkit.auth import Role, issue_token
-from eventkit.idempotency import HEADER
-
-SUBJECT = "integration"
-RETRY_LATER = frozenset({"idempotency_key_in_use", "conflict", "consistency_timeout"})
-"""Answers (409, 503) that say "not now": the same command may go through when sent again."""
+from eventkit.service_calls import CommandClient, Refused
 
 
 def sex_of(id_number: str) -> str:
@@ -32,14 +26,12 @@ def sex_of(id_number: str) -> str:
 
 
 class HttpRegistry:
-    """Calls the registry at ``base_url``."""
+    """Calls the registry at ``base_url`` as the integration service."""
 
     def __init__(
         self, base_url: str, secret: str, *, transport: httpx.AsyncBaseTransport | None = None
     ) -> None:
-        self.base_url = base_url
-        self.secret = secret
-        self.transport = transport
+        self.client = CommandClient(base_url, secret, subject="integration", transport=transport)
 
     async def register(
         self, key: str, tenant: Tenant, *, unit_id: UUID, areas: Iterable[UUID]
@@ -52,62 +44,28 @@ class HttpRegistry:
             "phone": tenant.phone,
             "unit_id": str(unit_id),
         }
-        answer = await self._post("/residents", body, key, areas, done_if=frozenset())
-        assert answer is not None
+        answer = await self.client.post("/residents", body, key=key, areas=areas)
         return UUID(answer["id"])
 
     async def move(
         self, key: str, resident_id: UUID, *, unit_id: UUID, areas: Iterable[UUID]
     ) -> None:
         body = {"unit_id": str(unit_id)}
-        path = f"/residents/{resident_id}/move"
-        await self._post(path, body, key, areas, done_if=frozenset({"same_unit"}))
+        await self._done(f"/residents/{resident_id}/move", body, key, areas, "same_unit")
 
     async def move_out(
         self, key: str, resident_id: UUID, *, on: date, reason: str, areas: Iterable[UUID]
     ) -> None:
         body = {"moved_out_on": on.isoformat(), "reason": reason}
         path = f"/residents/{resident_id}/move-out"
-        await self._post(path, body, key, areas, done_if=frozenset({"resident_inactive"}))
+        await self._done(path, body, key, areas, "resident_inactive")
 
-    async def _post(
-        self,
-        path: str,
-        body: dict[str, Any],
-        key: str,
-        areas: Iterable[UUID],
-        *,
-        done_if: frozenset[str],
-    ) -> dict[str, Any] | None:
-        """The answer of a command accepted (or sent before); ``None`` when the registry says
-        it is so already (``done_if``)."""
-        token = issue_token(
-            self.secret, SUBJECT, [Role.SERVICE], sorted({str(a) for a in areas}), ttl_s=300
-        )
-        headers = {"Authorization": f"Bearer {token}", HEADER: key}
+    async def _done(
+        self, path: str, body: dict[str, Any], key: str, areas: Iterable[UUID], already: str
+    ) -> None:
+        """Send the command; the registry answering ``already`` (it is so) counts as done."""
         try:
-            async with httpx.AsyncClient(
-                base_url=self.base_url, transport=self.transport, timeout=10.0
-            ) as client:
-                response = await client.post(path, json=body, headers=headers)
-        except httpx.HTTPError as error:
-            raise RegistryUnavailable(f"the registry at {self.base_url}: {error!r}") from error
-        code, message = _error(response)
-        if response.status_code >= 500 or response.status_code == 429 or code in RETRY_LATER:
-            raise RegistryUnavailable(f"the registry answered {response.status_code} {code}")
-        if response.status_code >= 400:
-            if code in done_if:
-                return None
-            raise Refused(response.status_code, code, message)
-        answer: dict[str, Any] = response.json()
-        return answer
-
-
-def _error(response: httpx.Response) -> tuple[str, str]:
-    if response.status_code < 400:
-        return "", ""
-    try:
-        error = response.json()["error"]
-        return str(error["code"]), str(error["message"])[:300]
-    except (ValueError, KeyError, TypeError):
-        return "error", response.text[:300]
+            await self.client.post(path, body, key=key, areas=areas)
+        except Refused as refused:
+            if refused.code != already:
+                raise

@@ -1,5 +1,6 @@
 """The registry's public command API, as the tenancy flow uses it: register, move, move out
-(``anju_integration.adapters.registry`` over HTTP; a fake in tests)."""
+(``anju_integration.adapters.registry`` over HTTP; a fake in tests). A command the registry
+refuses raises :class:`Refused`; one it cannot take now raises :class:`Unavailable`."""
 
 from __future__ import annotations
 
@@ -9,21 +10,9 @@ from typing import Protocol
 from uuid import UUID
 
 from anju_contracts.housing import Tenant
+from eventkit.service_calls import Refused, Unavailable
 
-
-class Refused(Exception):
-    """The registry refused the command (4xx): it is not done, and sending it again as it is
-    will not change that."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(f"{status} {code}: {message}")
-        self.status = status
-        self.code = code
-        self.message = message
-
-
-class RegistryUnavailable(ConnectionError):
-    """The registry did not answer, or cannot now (5xx, a key in use): try again later."""
+__all__ = ["Refused", "RegistryCommands", "Unavailable"]
 
 
 class RegistryCommands(Protocol):

@@ -45,7 +45,7 @@ from anju_integration.application.permissions import PERMISSIONS
 from anju_integration.application.registry_commands import (
     Refused,
     RegistryCommands,
-    RegistryUnavailable,
+    Unavailable,
 )
 from anju_integration.application.tenancy_tables import IdHasher, TenancyTables
 from anju_integration.domain import tenancies
@@ -451,7 +451,7 @@ async def match(
         await t.tables.unpark(w.session, notice_id)
         await _resume_later(w.session, t, notice_id)
     # The registry away: the match is kept, and the notice goes on when it answers (ADVANCE).
-    with contextlib.suppress(RegistryUnavailable):
+    with contextlib.suppress(Unavailable):
         await _wait_for_its_day(store, t, await advance(store, t, notice_id))
     return await view(store, t, notice_id, caller)
 

@@ -15,10 +15,10 @@ from aiokafka import AIOKafkaProducer
 from anju_contracts.cloudevents import JSON_CONTENT, CloudEvent, write_binary
 from anju_contracts.integration import AnjuRecord, WorkOrderReceived
 from anju_contracts.registry import Location
-from anju_integration.adapters.mediation import MediationRefused
 from anju_integration.entrypoints.app import redelivery
 from anju_integration.testing import IntegrationClient, running_integration
 from eventkit import deadletters, kafka
+from eventkit.service_calls import Refused
 
 
 class Mediation:
@@ -30,7 +30,7 @@ class Mediation:
         self, order: WorkOrderReceived, record: AnjuRecord, location: Location
     ) -> uuid.UUID:
         if self.refuse:
-            raise MediationRefused("mediation answered 422: area_id is not in your areas")
+            raise Refused(422, "area_not_covered", "area_id is not in your areas")
         self.opened.append(order.order_id)
         return uuid.uuid4()
 

@@ -11,7 +11,7 @@ import structlog
 from anju_contracts import InvalidEvent, UnknownEvent, housing
 from anju_contracts.cloudevents import JSON_CONTENT, NotAnEvent, read_binary
 from anju_integration.application import tenancies
-from anju_integration.application.registry_commands import RegistryUnavailable
+from anju_integration.application.registry_commands import Unavailable
 from anju_integration.entrypoints.subscribers.inbound import (
     BadMessage,
     Handle,
@@ -63,7 +63,7 @@ def handler(running: Running) -> Handle:
             await tenancies.receive(
                 running.runtime.store, running.config.tenancies, message_id, message
             )
-        except RegistryUnavailable as error:
+        except Unavailable as error:
             # The notice is recorded: its deadline takes it on when the registry answers.
             log.warning("tenancy_notice_waits_for_registry", error=str(error))
 
