@@ -35,7 +35,6 @@ from anju_volunteering.domain import plans
 from anju_volunteering.testing import VolunteeringClient, running_volunteering
 from eventkit import kafka
 from eventkit.commands import ConsistencyToken
-from eventkit.consistency import StreamVersions, wait_for_version
 from eventkit.runtime import Runtime
 from eventkit.scheduler import Scheduler
 from eventkit.testing.infra import databases
@@ -51,17 +50,7 @@ class Stack:
 
     async def learnt(self, runtime: Runtime, policy: str, token: str) -> None:
         """Wait until ``policy`` of ``runtime`` has applied the registry write ``token`` names."""
-        parsed = ConsistencyToken.decode(token)
-        runner = runtime.policy_runner(policy)
-        done = await wait_for_version(
-            runtime.pool,
-            StreamVersions.of_policy(policy),
-            parsed.source,
-            parsed.stream_id,
-            parsed.version,
-            timeout_s=WAIT_S,
-            wake=None if runner is None else runner.commits.next,
-        )
+        done = await runtime.learnt(policy, ConsistencyToken.decode(token), timeout_s=WAIT_S)
         assert done, f"{policy} has not learnt {token}"
 
     async def integration_learnt(self, token: str) -> None:

@@ -29,7 +29,6 @@ from anju_registry.testing import (
     running_registry,
 )
 from eventkit.commands import ConsistencyToken
-from eventkit.consistency import StreamVersions, wait_for_version
 from eventkit.testing.infra import databases
 from eventkit.testing.relay import envelope_json, on_the_wire
 
@@ -54,17 +53,7 @@ class Stack:
         """Wait until health's registry policy has applied the registry write (as a health
         command sent with that token would)."""
         token = ConsistencyToken.decode(registry_token)
-        runtime = self.health.runtime
-        runner = runtime.policy_runner(HEALTH_POLICY)
-        learnt = await wait_for_version(
-            runtime.pool,
-            StreamVersions.of_policy(HEALTH_POLICY),
-            token.source,
-            token.stream_id,
-            token.version,
-            timeout_s=WAIT_S,
-            wake=None if runner is None else runner.commits.next,
-        )
+        learnt = await self.health.runtime.learnt(HEALTH_POLICY, token, timeout_s=WAIT_S)
         assert learnt, f"health has not learnt {registry_token}"
 
     async def record_events(self, resident_id: str) -> list[str]:

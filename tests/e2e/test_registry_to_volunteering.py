@@ -35,7 +35,6 @@ from anju_volunteering.application.reactions import deadline_handlers
 from anju_volunteering.domain import plans
 from anju_volunteering.testing import VolunteeringClient, running_volunteering
 from eventkit.commands import ConsistencyToken
-from eventkit.consistency import StreamVersions, wait_for_version
 from eventkit.scheduler import Scheduler
 from eventkit.testing.infra import databases
 from eventkit.testing.relay import envelope_json
@@ -61,16 +60,7 @@ class Stack:
         volunteering command sent with that token would)."""
         token = ConsistencyToken.decode(registry_token)
         runtime = self.volunteering.runtime
-        runner = runtime.policy_runner(REGISTRY_POLICY_NAME)
-        learnt = await wait_for_version(
-            runtime.pool,
-            StreamVersions.of_policy(REGISTRY_POLICY_NAME),
-            token.source,
-            token.stream_id,
-            token.version,
-            timeout_s=WAIT_S,
-            wake=None if runner is None else runner.commits.next,
-        )
+        learnt = await runtime.learnt(REGISTRY_POLICY_NAME, token, timeout_s=WAIT_S)
         assert learnt, f"volunteering has not learnt {registry_token}"
 
     async def scheduler_poll(self) -> int:

@@ -21,7 +21,6 @@ from anju_query.testing import running_query
 from anju_registry.testing import Clock, RegistryClient, running_registry
 from anju_station.testing import StationClient, running_station
 from eventkit.commands import ConsistencyToken
-from eventkit.consistency import StreamVersions, wait_for_version
 from eventkit.testing.infra import databases
 
 WAIT_S = 60.0
@@ -96,14 +95,7 @@ async def test_the_desks_certificate_session_opinion_and_roster_reach_the_query(
     assert registered.status_code == 201, registered.text
     resident = registered.json()["id"]
     written = ConsistencyToken.decode(registered.json()["consistency_token"])
-    assert await wait_for_version(
-        station.runtime.pool,
-        StreamVersions.of_policy("station_registry"),
-        written.source,
-        written.stream_id,
-        written.version,
-        timeout_s=WAIT_S,
-    )
+    assert await station.runtime.learnt("station_registry", written, timeout_s=WAIT_S)
     community = registry.community_id
     clerk = station.auth("desk_staff", sub="desk-1", areas=[community])
     today = station.clock().date()

@@ -16,7 +16,6 @@ from anju_query.testing import running_query
 from anju_registry.testing import Clock, RegistryClient, running_registry
 from anju_station.testing import StationClient, running_station
 from eventkit.commands import ConsistencyToken
-from eventkit.consistency import StreamVersions, wait_for_version
 from eventkit.testing.infra import databases
 
 RECEPTIONS = 3_000
@@ -64,14 +63,7 @@ async def test_three_thousand_receptions_all_reach_the_query(stack: Stack) -> No
     clerk = station.auth("desk_staff", sub="desk-1", areas=[community])
     director = station.auth("director", sub="director-1", areas=[community])
     # the station has learnt the resident from the registry's topic (the area, see below)
-    assert await wait_for_version(
-        station.runtime.pool,
-        StreamVersions.of_policy("station_registry"),
-        token.source,
-        token.stream_id,
-        token.version,
-        timeout_s=WAIT_S,
-    )
+    assert await station.runtime.learnt("station_registry", token, timeout_s=WAIT_S)
 
     queue: asyncio.Queue[int] = asyncio.Queue()
     for n in range(RECEPTIONS):

@@ -34,7 +34,7 @@ from eventkit.commands import (
     caller_dependency,
     utcnow,
 )
-from eventkit.consistency import NotCaughtUp, StreamVersions, wait_for_version
+from eventkit.consistency import NotCaughtUp
 from eventkit.errors import Forbidden
 from eventkit.guard import PRINCIPAL_KEY
 from eventkit.http import CurrentUser, JsonErrorHttpToolsProtocol, create_http_app
@@ -272,16 +272,7 @@ async def caught_up(
         waits.extend((name, token) for name in followers)
     deadline = time.monotonic() + runtime.settings.consistency_wait_s
     for name, token in waits:
-        runner = runtime.policy_runner(name)
-        fresh = await wait_for_version(
-            runtime.pool,
-            StreamVersions.of_policy(name),
-            token.source,
-            token.stream_id,
-            token.version,
-            timeout_s=max(0.0, deadline - time.monotonic()),
-            wake=None if runner is None else runner.commits.next,
-        )
+        fresh = await runtime.learnt(name, token, timeout_s=max(0.0, deadline - time.monotonic()))
         if not fresh:
             raise NotCaughtUp(
                 "this service has not learnt of that write yet; try again shortly",

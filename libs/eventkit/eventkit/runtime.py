@@ -19,6 +19,8 @@ import asyncpg
 import structlog
 
 from anju_contracts import EventCatalog
+from eventkit.commands import ConsistencyToken
+from eventkit.consistency import StreamVersions, wait_for_version
 from eventkit.http import Readiness
 from eventkit.policy import Policy, PolicyRunner
 from eventkit.projection import Projection, ProjectionRunner, ensure_projection
@@ -192,6 +194,20 @@ class Runtime:
     def policy_runner(self, policy: str) -> PolicyRunner | None:
         """The runner of ``policy`` in this process, if it runs here."""
         return next((r for r in self.policy_runners if r.policy.name == policy), None)
+
+    async def learnt(self, policy: str, token: ConsistencyToken, *, timeout_s: float) -> bool:
+        """Wait until ``policy`` has applied the write ``token`` names; False on timeout. It
+        looks again after each batch the policy commits here, else it polls."""
+        runner = self.policy_runner(policy)
+        return await wait_for_version(
+            self.pool,
+            StreamVersions.of_policy(policy),
+            token.source,
+            token.stream_id,
+            token.version,
+            timeout_s=timeout_s,
+            wake=None if runner is None else runner.commits.next,
+        )
 
     # -- readiness --------------------------------------------------------------------------
 
