@@ -227,6 +227,8 @@ class Decoder:
             return None
         if envelope.source != self._sources[source]:  # a type of another source's name
             return None
+        if envelope.occurred_at.utcoffset() is None:  # a time without its zone: refused below
+            return None
         event = cast(Event, envelope.data)
         return Delivered(envelope, event, message.topic, message.partition, message.offset, message)
 

@@ -1,0 +1,88 @@
+"""The kernel's decoder: what its fast path takes, and what it leaves to the careful path."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from anju_contracts import Envelope
+from anju_contracts.cloudevents import to_kafka
+from anju_contracts.registry import CATALOG
+from eventkit.messages import Decoder, Delivered, Poison
+
+
+@dataclass(frozen=True)
+class Message:
+    value: bytes | None
+    headers: list[tuple[str, bytes]] = field(default_factory=list)
+    key: bytes | None = None
+    topic: str = "registry.events"
+    partition: int = 0
+    offset: int = 0
+
+
+def envelope() -> Envelope:
+    resident_id = uuid.uuid4()
+    return Envelope.model_validate(
+        {
+            "id": str(uuid.uuid4()),
+            "type": "registry.ResidentMoved",
+            "version": 1,
+            "source": "registry",
+            "subject": f"resident-{resident_id}",
+            "sequence": 2,
+            "position": 9,
+            "occurred_at": "2026-11-27T08:00:00+00:00",
+            "recorded_at": "2026-11-28T08:00:00+00:00",
+            "correlation_id": "c-1",
+            "actor": {"id": "desk-1", "roles": ["desk_staff", "director"]},
+            "area": str(uuid.uuid4()),
+            "data": {
+                "resident_id": str(resident_id),
+                "from_path": {"community_id": str(uuid.uuid4())},
+                "to_path": {"community_id": str(uuid.uuid4())},
+            },
+        }
+    )
+
+
+def binary(sent: Envelope, **headers: bytes) -> Message:
+    message = to_kafka(sent)
+    given = [(k, headers.pop(k, v)) for k, v in message.headers]
+    return Message(message.value, given, message.key)
+
+
+def test_a_binary_message_decodes_to_what_was_sent() -> None:
+    sent = envelope()
+    delivered = Decoder([CATALOG]).decode(binary(sent))
+    assert isinstance(delivered, Delivered)
+    assert delivered.envelope.model_dump(exclude={"data"}) == sent.model_dump(exclude={"data"})
+    assert delivered.event == CATALOG.decode(sent.type, sent.version, sent.data)
+
+
+def test_a_message_from_before_cloudevents_still_decodes() -> None:
+    sent = envelope()
+    legacy = Message(sent.model_dump_json().encode(), [("type", b"registry.ResidentMoved")])
+    delivered = Decoder([CATALOG]).decode(legacy)
+    assert isinstance(delivered, Delivered)
+    assert delivered.envelope.id == sent.id
+
+
+def poison(message: Any) -> Poison:
+    decoded = Decoder([CATALOG]).decode(message)
+    assert isinstance(decoded, Poison), decoded
+    return decoded
+
+
+def test_a_type_under_another_sources_name_is_not_delivered() -> None:
+    assert poison(binary(envelope(), ce_source=b"elsewhere")).reason == "unknown_type"
+
+
+def test_a_time_without_its_zone_is_refused_on_both_paths() -> None:
+    assert poison(binary(envelope(), ce_time=b"2026-11-27T08:00:00")).reason == "undecodable"
+
+
+def test_a_payload_that_fails_its_schema_is_invalid() -> None:
+    message = binary(envelope())
+    assert poison(replace(message, value=b'{"resident_id": "not a uuid"}')).reason == "invalid"
