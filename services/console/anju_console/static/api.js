@@ -1,0 +1,56 @@
+// The services' public HTTP APIs, called with the staff member's token. The token lives in this
+// tab's sessionStorage only: never in a URL, a log or localStorage.
+const SESSION = "anju.session";
+
+export const session = {
+  get() {
+    const raw = sessionStorage.getItem(SESSION);
+    if (!raw) return null;
+    const value = JSON.parse(raw);
+    if (new Date(value.expires_at) <= new Date()) { sessionStorage.removeItem(SESSION); return null; }
+    return value;
+  },
+  set(value) { sessionStorage.setItem(SESSION, JSON.stringify(value)); },
+  clear() { sessionStorage.removeItem(SESSION); },
+};
+
+export class ApiError extends Error {
+  constructor(status, code, message, details) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.details = details || {};
+  }
+}
+
+let apis = {};
+export function configure(config) { apis = config.apis; }
+
+async function call(service, method, path, { body, consistency } = {}) {
+  const s = session.get();
+  const headers = { Accept: "application/json" };
+  if (s) headers.Authorization = `Bearer ${s.token}`;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  // Read your writes: the token a command answered travels in a header, not in the URL.
+  if (consistency) headers["X-Consistency-Token"] = consistency;
+  let response;
+  try {
+    response = await fetch(`${apis[service]}${path}`, {
+      method, headers, body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch {
+    throw new ApiError(0, "unavailable", "network");
+  }
+  const text = await response.text();
+  const data = text ? JSON.parse(text) : null;
+  if (!response.ok) {
+    const error = (data && data.error) || {};
+    throw new ApiError(response.status, error.code || "internal_error", error.message || "", error.details);
+  }
+  return data;
+}
+
+export const api = {
+  get: (service, path, options) => call(service, "GET", path, options),
+  post: (service, path, body, options) => call(service, "POST", path, { ...options, body }),
+};
