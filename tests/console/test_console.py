@@ -1,0 +1,236 @@
+"""The staff console in a real browser against a real stack: Debian's chromium, headless, driven by
+Playwright (no browser is downloaded), pages served by the console service, and the registry,
+station and query services on real ports of 127.0.0.1 with their relays, policies and projections
+on real PostgreSQL and a Kafka-protocol broker. Each test signs in as a role the way staff do (the
+dev sign-in page), walks its main task end to end, saves a screenshot of the screen to
+docs/screenshots/, and runs axe-core in the page: no critical violations.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+from axe_playwright_python.async_playwright import Axe
+from playwright.async_api import Browser, Page, async_playwright, expect
+from pydantic import SecretStr
+
+from anju_console.entrypoints.app import create_app as create_console
+from anju_console.settings import ConsoleSettings
+from anju_query.entrypoints.app import create_app as create_query
+from anju_query.settings import QuerySettings
+from anju_registry.entrypoints.app import create_app as create_registry
+from anju_registry.settings import RegistrySettings
+from anju_registry.testing import id_number_for
+from anju_station.entrypoints.app import create_app as create_station
+from anju_station.settings import StationSettings
+from eventkit.auth import issue_token
+from eventkit.settings import KafkaSettings
+from eventkit.testing.infra import databases, free_port
+from eventkit.testing.service import listening
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+CHROMIUM = Path(os.environ.get("ANJU_CHROMIUM", "/usr/bin/chromium"))
+SECRET = "console-browser-tests-secret-0123456789"
+WAIT_S = 60.0
+PHONE = {"width": 360, "height": 740}
+
+
+@dataclass
+class Stack:
+    console: str
+    apis: dict[str, str]
+    community_id: str
+    grid_id: str
+    resident_id: str
+
+    @property
+    def admin(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {issue_token(SECRET, 'admin', ['admin'])}"}
+
+
+async def _accepted(client: httpx.AsyncClient, url: str, body: dict[str, Any], **headers: str) -> Any:
+    response = await client.post(url, json=body, headers=headers)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def _seed(registry: str, station: str, query: str, admin: dict[str, str]) -> tuple[str, str, str]:
+    """An estate with one grid and an elderly resident living alone whose weekly follow-up visit
+    is overdue (flagged ten days ago); the station and the query services have learnt them."""
+    ago = datetime.now(UTC) - timedelta(days=10)
+    async with httpx.AsyncClient(headers=admin, timeout=WAIT_S) as http:
+        community = (await _accepted(http, f"{registry}/areas", {"kind": "community", "name": "安居苑社区", "parent_id": None}))["id"]
+        grid = (await _accepted(http, f"{registry}/areas", {"kind": "grid", "name": "第一网格", "parent_id": community}))["id"]
+        building = (await _accepted(http, f"{registry}/areas", {"kind": "building", "name": "3号楼", "parent_id": grid}))["id"]
+        unit = await _accepted(http, f"{registry}/areas", {"kind": "unit", "name": "301", "parent_id": building})
+        born = datetime(1946, 5, 2).date()
+        resident = await _accepted(http, f"{registry}/residents", {
+            "name": "王秀英", "sex": "female", "date_of_birth": born.isoformat(),
+            "id_number": id_number_for(born, 7), "unit_id": unit["id"],
+            "occurred_at": (ago - timedelta(days=1)).isoformat(),
+        })
+        flagged = await _accepted(
+            http,
+            f"{registry}/residents/{resident['id']}/flags",
+            {"flag": "elderly_alone", "tier": "red", "occurred_at": ago.isoformat()},
+        )
+        # The station decides once it has learnt the tree (a command waits for the token).
+        await _accepted(http, f"{station}/receptions", {"area_id": community, "purposes": ["other"]},
+                        **{"X-Consistency-Token": unit["consistency_token"]})
+        board = await http.get(f"{query}/follow-ups", headers={"X-Consistency-Token": flagged["consistency_token"]})
+        assert board.json()["total"] == 1, board.text
+    return community, grid, resident["id"]
+
+
+@pytest_asyncio.fixture(scope="module")
+async def stack(pg_server_url: str, kafka_bootstrap: str) -> AsyncIterator[Stack]:
+    console_port = free_port()
+    origin = f"http://127.0.0.1:{console_port}"
+    kafka = KafkaSettings(bootstrap=kafka_bootstrap, topic_prefix=f"t{uuid.uuid4().hex[:10]}.")
+    common: dict[str, Any] = {
+        "jwt_secret": SecretStr(SECRET),
+        "kafka": kafka,
+        "cors_origins": [origin],
+        "consistency_wait_s": WAIT_S,
+        "relay_idle_poll_s": 0.05,
+    }
+    async with databases(pg_server_url, "registry", "station", "read") as urls, AsyncExitStack() as running:
+        registry = await running.enter_async_context(
+            listening(create_registry(RegistrySettings(database_url=urls[0], **common)))
+        )
+        station = await running.enter_async_context(
+            listening(create_station(StationSettings(database_url=urls[1], **common)))
+        )
+        query = await running.enter_async_context(
+            listening(create_query(QuerySettings(database_url=urls[2], **common)))
+        )
+        apis = {"registry": registry, "station": station, "query": query}
+        console = await running.enter_async_context(
+            listening(
+                create_console(
+                    ConsoleSettings(jwt_secret=SecretStr(SECRET), sign_in="dev", apis=apis, port=console_port)
+                ),
+                port=console_port,
+            )
+        )
+        admin = {"Authorization": f"Bearer {issue_token(SECRET, 'admin', ['admin'])}"}
+        community, grid, resident = await _seed(registry, station, query, admin)
+        yield Stack(console, apis, community, grid, resident)
+
+
+@pytest_asyncio.fixture(scope="module")
+async def browser() -> AsyncIterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.fail(
+            f"no browser at {CHROMIUM}: the console's tests drive Debian's chromium"
+            " (`apt-get install chromium`; `make test` and .ci/run install it where apt can)"
+        )
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+        yield browser
+        await browser.close()
+
+
+async def sign_in(page: Page, stack: Stack, role: str, area: str, name: str) -> None:
+    await page.goto(stack.console + "/")
+    await expect(page.get_by_role("heading", name="登录（开发环境）")).to_be_visible()
+    await page.get_by_label("角色").select_option(role)
+    await page.get_by_label("区域").select_option(area)
+    await page.get_by_label("工号（可不填）").fill(name)
+    await page.get_by_role("button", name="登录").click()
+
+
+async def no_critical_violations(page: Page) -> None:
+    results = await Axe().run(page)
+    critical = [v for v in results.response["violations"] if v.get("impact") == "critical"]
+    assert not critical, [(v["id"], v["help"]) for v in critical]
+
+
+async def no_token_in_the_url(page: Page) -> None:
+    token = await page.evaluate("JSON.parse(sessionStorage.getItem('anju.session')).token")
+    assert token and token not in page.url
+
+
+async def test_the_grid_worker_records_a_visit_and_the_board_updates(browser: Browser, stack: Stack) -> None:
+    context = await browser.new_context(viewport=PHONE, locale="zh-CN", timezone_id="Asia/Shanghai")
+    page = await context.new_page()
+    await sign_in(page, stack, "grid_worker", stack.grid_id, "wang")
+    await expect(page.get_by_role("heading", name="走访任务")).to_be_visible()
+    card = page.locator(f'[data-resident="{stack.resident_id}"]')
+    await expect(card.get_by_text("已逾期")).to_be_visible()
+    await expect(page.locator('[data-count="overdue"]')).to_have_text("1")
+    await expect(card.get_by_text("独居老人 · 红色（高风险）")).to_be_visible()
+    await no_token_in_the_url(page)
+    await no_critical_violations(page)
+    await page.screenshot(path=str(SCREENSHOTS / "grid-worker-board.png"), full_page=True)
+
+    await card.get_by_role("button", name="记录走访").click()
+    # An empty visit is refused by the API; its reason appears in Chinese beside the field.
+    await card.get_by_role("button", name="提交走访记录").click()
+    await expect(card.locator('[data-field="findings"] .field-error')).to_have_text("不能为空。")
+    await card.get_by_label("走访情况").fill("老人身体尚好，冰箱里食物充足。")
+    await card.get_by_label("代办事项（每行一件，可不填）").fill("代缴电费")
+    await card.get_by_role("button", name="提交走访记录").click()
+
+    # Read your writes: the board read with the visit's consistency token shows it at once.
+    await expect(page.locator('[data-count="overdue"]')).to_have_text("0")
+    await expect(page.locator('[data-count="due"]')).to_have_text("1")
+    await expect(card.get_by_text("待走访")).to_be_visible()
+    await expect(card.get_by_text("上次走访：—")).to_have_count(0)
+    await no_critical_violations(page)
+    await page.screenshot(path=str(SCREENSHOTS / "grid-worker-visit-recorded.png"), full_page=True)
+    await context.close()
+
+
+async def test_the_desk_logs_a_reception_in_one_tap_and_prints_a_one_time_notice(
+    browser: Browser, stack: Stack
+) -> None:
+    context = await browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai")
+    page = await context.new_page()
+    await sign_in(page, stack, "desk_staff", stack.community_id, "li")
+    await expect(page.get_by_role("heading", name="窗口服务")).to_be_visible()
+
+    await page.get_by_role("group", name="一键登记来访").get_by_role("button", name="咨询").click()
+    await expect(page.locator("[data-receptions]")).to_have_attribute("data-receptions", "1")
+    await expect(page.get_by_role("status")).to_have_text("已登记来访：咨询")
+    await no_critical_violations(page)
+    await page.screenshot(path=str(SCREENSHOTS / "desk-reception.png"), full_page=True)
+
+    await page.get_by_role("button", name="接收").click()
+    await page.get_by_label("缺少的材料（一次性全部告知）").fill("户口簿原件\n近期一寸照片两张")
+    await page.get_by_role("button", name="核对完成").click()
+    await page.get_by_role("link", name="打印一次性告知单").click()
+    await expect(page.get_by_role("heading", name="一次性告知单")).to_be_visible()
+    await expect(page.get_by_role("listitem")).to_have_text(["户口簿原件", "近期一寸照片两张"])
+    await page.emulate_media(media="print")
+    assert not await page.get_by_role("button", name="打印").is_visible()
+    await page.screenshot(path=str(SCREENSHOTS / "desk-one-time-notice.png"), full_page=True)
+    await page.emulate_media(media="screen")
+    await no_critical_violations(page)
+    await context.close()
+
+
+async def test_a_missing_record_reads_as_the_sentence_of_every_not_found(
+    browser: Browser, stack: Stack
+) -> None:
+    """The API answers a record out of the caller's areas exactly as a missing one (404), and
+    the console words every ``*_not_found`` the same (services/console unit tests)."""
+    context = await browser.new_context(locale="zh-CN")
+    page = await context.new_page()
+    await sign_in(page, stack, "desk_staff", stack.community_id, "zhao")
+    await expect(page.get_by_role("heading", name="窗口服务")).to_be_visible()
+    await page.goto(f"{stack.console}/#/notice/{uuid.uuid4()}")
+    await expect(page.get_by_role("alert")).to_have_text("找不到这条记录。请核对后重试。")
+    await context.close()
