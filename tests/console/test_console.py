@@ -8,7 +8,6 @@ docs/screenshots/, and runs axe-core in the page: no critical violations.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator
@@ -21,8 +20,8 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
-from axe_playwright_python.async_playwright import Axe
-from playwright.async_api import Browser, Page, async_playwright, expect
+from axe_playwright_python.async_playwright import Axe  # type: ignore[import-untyped]
+from playwright.async_api import Browser, Page, ViewportSize, async_playwright, expect
 from pydantic import SecretStr
 
 from anju_console.entrypoints.app import create_app as create_console
@@ -44,7 +43,8 @@ SCREENSHOTS = ROOT / "docs" / "screenshots"
 CHROMIUM = Path(os.environ.get("ANJU_CHROMIUM", "/usr/bin/chromium"))
 SECRET = "console-browser-tests-secret-0123456789"
 WAIT_S = 60.0
-PHONE = {"width": 360, "height": 740}
+PHONE: ViewportSize = {"width": 360, "height": 740}
+HAVE_CHROMIUM = CHROMIUM.exists()
 
 
 @dataclass
@@ -60,36 +60,71 @@ class Stack:
         return {"Authorization": f"Bearer {issue_token(SECRET, 'admin', ['admin'])}"}
 
 
-async def _accepted(client: httpx.AsyncClient, url: str, body: dict[str, Any], **headers: str) -> Any:
+async def _accepted(
+    client: httpx.AsyncClient, url: str, body: dict[str, Any], **headers: str
+) -> Any:
     response = await client.post(url, json=body, headers=headers)
     assert response.status_code == 201, response.text
     return response.json()
 
 
-async def _seed(registry: str, station: str, query: str, admin: dict[str, str]) -> tuple[str, str, str]:
+async def _seed(
+    registry: str, station: str, query: str, admin: dict[str, str]
+) -> tuple[str, str, str]:
     """An estate with one grid and an elderly resident living alone whose weekly follow-up visit
     is overdue (flagged ten days ago); the station and the query services have learnt them."""
     ago = datetime.now(UTC) - timedelta(days=10)
     async with httpx.AsyncClient(headers=admin, timeout=WAIT_S) as http:
-        community = (await _accepted(http, f"{registry}/areas", {"kind": "community", "name": "安居苑社区", "parent_id": None}))["id"]
-        grid = (await _accepted(http, f"{registry}/areas", {"kind": "grid", "name": "第一网格", "parent_id": community}))["id"]
-        building = (await _accepted(http, f"{registry}/areas", {"kind": "building", "name": "3号楼", "parent_id": grid}))["id"]
-        unit = await _accepted(http, f"{registry}/areas", {"kind": "unit", "name": "301", "parent_id": building})
+        community = (
+            await _accepted(
+                http,
+                f"{registry}/areas",
+                {"kind": "community", "name": "安居苑社区", "parent_id": None},
+            )
+        )["id"]
+        grid = (
+            await _accepted(
+                http,
+                f"{registry}/areas",
+                {"kind": "grid", "name": "第一网格", "parent_id": community},
+            )
+        )["id"]
+        building = (
+            await _accepted(
+                http, f"{registry}/areas", {"kind": "building", "name": "3号楼", "parent_id": grid}
+            )
+        )["id"]
+        unit = await _accepted(
+            http, f"{registry}/areas", {"kind": "unit", "name": "301", "parent_id": building}
+        )
         born = datetime(1946, 5, 2).date()
-        resident = await _accepted(http, f"{registry}/residents", {
-            "name": "王秀英", "sex": "female", "date_of_birth": born.isoformat(),
-            "id_number": id_number_for(born, 7), "unit_id": unit["id"],
-            "occurred_at": (ago - timedelta(days=1)).isoformat(),
-        })
+        resident = await _accepted(
+            http,
+            f"{registry}/residents",
+            {
+                "name": "王秀英",
+                "sex": "female",
+                "date_of_birth": born.isoformat(),
+                "id_number": id_number_for(born, 7),
+                "unit_id": unit["id"],
+                "occurred_at": (ago - timedelta(days=1)).isoformat(),
+            },
+        )
         flagged = await _accepted(
             http,
             f"{registry}/residents/{resident['id']}/flags",
             {"flag": "elderly_alone", "tier": "red", "occurred_at": ago.isoformat()},
         )
         # The station decides once it has learnt the tree (a command waits for the token).
-        await _accepted(http, f"{station}/receptions", {"area_id": community, "purposes": ["other"]},
-                        **{"X-Consistency-Token": unit["consistency_token"]})
-        board = await http.get(f"{query}/follow-ups", headers={"X-Consistency-Token": flagged["consistency_token"]})
+        await _accepted(
+            http,
+            f"{station}/receptions",
+            {"area_id": community, "purposes": ["other"]},
+            **{"X-Consistency-Token": unit["consistency_token"]},
+        )
+        board = await http.get(
+            f"{query}/follow-ups", headers={"X-Consistency-Token": flagged["consistency_token"]}
+        )
         assert board.json()["total"] == 1, board.text
     return community, grid, resident["id"]
 
@@ -106,7 +141,10 @@ async def stack(pg_server_url: str, kafka_bootstrap: str) -> AsyncIterator[Stack
         "consistency_wait_s": WAIT_S,
         "relay_idle_poll_s": 0.05,
     }
-    async with databases(pg_server_url, "registry", "station", "read") as urls, AsyncExitStack() as running:
+    async with (
+        databases(pg_server_url, "registry", "station", "read") as urls,
+        AsyncExitStack() as running,
+    ):
         registry = await running.enter_async_context(
             listening(create_registry(RegistrySettings(database_url=urls[0], **common)))
         )
@@ -120,7 +158,9 @@ async def stack(pg_server_url: str, kafka_bootstrap: str) -> AsyncIterator[Stack
         console = await running.enter_async_context(
             listening(
                 create_console(
-                    ConsoleSettings(jwt_secret=SecretStr(SECRET), sign_in="dev", apis=apis, port=console_port)
+                    ConsoleSettings(
+                        jwt_secret=SecretStr(SECRET), sign_in="dev", apis=apis, port=console_port
+                    )
                 ),
                 port=console_port,
             )
@@ -132,7 +172,7 @@ async def stack(pg_server_url: str, kafka_bootstrap: str) -> AsyncIterator[Stack
 
 @pytest_asyncio.fixture(scope="module")
 async def browser() -> AsyncIterator[Browser]:
-    if not CHROMIUM.exists():
+    if not HAVE_CHROMIUM:
         pytest.fail(
             f"no browser at {CHROMIUM}: the console's tests drive Debian's chromium"
             " (`apt-get install chromium`; `make test` and .ci/run install it where apt can)"
@@ -160,10 +200,13 @@ async def no_critical_violations(page: Page) -> None:
 
 async def no_token_in_the_url(page: Page) -> None:
     token = await page.evaluate("JSON.parse(sessionStorage.getItem('anju.session')).token")
-    assert token and token not in page.url
+    assert token
+    assert token not in page.url
 
 
-async def test_the_grid_worker_records_a_visit_and_the_board_updates(browser: Browser, stack: Stack) -> None:
+async def test_the_grid_worker_records_a_visit_and_the_board_updates(
+    browser: Browser, stack: Stack
+) -> None:
     context = await browser.new_context(viewport=PHONE, locale="zh-CN", timezone_id="Asia/Shanghai")
     page = await context.new_page()
     await sign_in(page, stack, "grid_worker", stack.grid_id, "wang")

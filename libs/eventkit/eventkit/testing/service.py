@@ -132,7 +132,7 @@ async def listening(app: FastAPI, port: int | None = None) -> AsyncIterator[str]
         uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
     )
     serving = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110 - uvicorn offers no event to wait on
+    while not server.started:  # uvicorn offers no event to wait on
         if serving.done():
             serving.result()  # it failed to start: say why
         await asyncio.sleep(0.05)
