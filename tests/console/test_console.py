@@ -1,7 +1,7 @@
 """The staff console in a real browser against a real stack: Debian's chromium, headless, driven by
 Playwright (no browser is downloaded), pages served by the console service, and the registry,
 station and query services on real ports of 127.0.0.1 with their relays, policies and projections
-on real PostgreSQL and a Kafka-protocol broker. Each test signs in as a role the way staff do (the
+on real PostgreSQL and a Kafka-protocol broker (and mediation, for the mediator's screens). Each test signs in as a role the way staff do (the
 dev sign-in page), walks its main task end to end, saves a screenshot of the screen to
 docs/screenshots/, and runs axe-core in the page: no critical violations.
 """
@@ -26,6 +26,8 @@ from pydantic import SecretStr
 
 from anju_console.entrypoints.app import create_app as create_console
 from anju_console.settings import ConsoleSettings
+from anju_mediation.entrypoints.app import create_app as create_mediation
+from anju_mediation.settings import MediationSettings
 from anju_query.entrypoints.app import create_app as create_query
 from anju_query.settings import QuerySettings
 from anju_registry.entrypoints.app import create_app as create_registry
@@ -54,6 +56,7 @@ class Stack:
     community_id: str
     grid_id: str
     resident_id: str
+    dispute_id: str
 
     @property
     def admin(self) -> dict[str, str]:
@@ -69,10 +72,11 @@ async def _accepted(
 
 
 async def _seed(
-    registry: str, station: str, query: str, admin: dict[str, str]
-) -> tuple[str, str, str]:
+    registry: str, station: str, mediation: str, query: str, admin: dict[str, str]
+) -> tuple[str, str, str, str]:
     """An estate with one grid and an elderly resident living alone whose weekly follow-up visit
-    is overdue (flagged ten days ago); the station and the query services have learnt them."""
+    is overdue (flagged ten days ago); the station and the query services have learnt them. And a
+    water leak between two neighbours of the building, registered with mediation."""
     ago = datetime.now(UTC) - timedelta(days=10)
     async with httpx.AsyncClient(headers=admin, timeout=WAIT_S) as http:
         community = (
@@ -126,7 +130,27 @@ async def _seed(
             f"{query}/follow-ups", headers={"X-Consistency-Token": flagged["consistency_token"]}
         )
         assert board.json()["total"] == 1, board.text
-    return community, grid, resident["id"]
+        dispute = await _accepted(
+            http,
+            f"{mediation}/disputes",
+            {
+                "channel": "walk_in",
+                "category": "water_leak",
+                "description": "301室卫生间漏水，渗到201室天花板，两户多次协商未果。",
+                "area_id": building,
+                "parties": [
+                    {"role": "applicant", "name": "赵建国", "contact": "201室"},
+                    {"role": "respondent", "name": "钱敏", "contact": "301室"},
+                ],
+            },
+            **{"X-Consistency-Token": unit["consistency_token"]},
+        )
+        registered = await http.get(
+            f"{query}/disputes/{dispute['id']}",
+            headers={"X-Consistency-Token": dispute["consistency_token"]},
+        )
+        assert registered.status_code == 200, registered.text
+    return community, grid, resident["id"], dispute["id"]
 
 
 @pytest_asyncio.fixture(scope="module")
@@ -142,7 +166,7 @@ async def stack(pg_server_url: str, kafka_bootstrap: str) -> AsyncIterator[Stack
         "relay_idle_poll_s": 0.05,
     }
     async with (
-        databases(pg_server_url, "registry", "station", "read") as urls,
+        databases(pg_server_url, "registry", "station", "mediation", "read") as urls,
         AsyncExitStack() as running,
     ):
         registry = await running.enter_async_context(
@@ -151,10 +175,13 @@ async def stack(pg_server_url: str, kafka_bootstrap: str) -> AsyncIterator[Stack
         station = await running.enter_async_context(
             listening(create_station(StationSettings(database_url=urls[1], **common)))
         )
-        query = await running.enter_async_context(
-            listening(create_query(QuerySettings(database_url=urls[2], **common)))
+        mediation = await running.enter_async_context(
+            listening(create_mediation(MediationSettings(database_url=urls[2], **common)))
         )
-        apis = {"registry": registry, "station": station, "query": query}
+        query = await running.enter_async_context(
+            listening(create_query(QuerySettings(database_url=urls[3], **common)))
+        )
+        apis = {"registry": registry, "station": station, "mediation": mediation, "query": query}
         console = await running.enter_async_context(
             listening(
                 create_console(
@@ -166,8 +193,10 @@ async def stack(pg_server_url: str, kafka_bootstrap: str) -> AsyncIterator[Stack
             )
         )
         admin = {"Authorization": f"Bearer {issue_token(SECRET, 'admin', ['admin'])}"}
-        community, grid, resident = await _seed(registry, station, query, admin)
-        yield Stack(console, apis, community, grid, resident)
+        community, grid, resident, dispute = await _seed(
+            registry, station, mediation, query, admin
+        )
+        yield Stack(console, apis, community, grid, resident, dispute)
 
 
 @pytest_asyncio.fixture(scope="module")
@@ -276,4 +305,63 @@ async def test_a_missing_record_reads_as_the_sentence_of_every_not_found(
     await expect(page.get_by_role("heading", name="窗口服务")).to_be_visible()
     await page.goto(f"{stack.console}/#/notice/{uuid.uuid4()}")
     await expect(page.get_by_role("alert")).to_have_text("找不到这条记录。请核对后重试。")
+    await context.close()
+
+
+async def test_the_mediator_moves_a_dispute_from_registered_to_agreement(
+    browser: Browser, stack: Stack
+) -> None:
+    context = await browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai")
+    page = await context.new_page()
+    await sign_in(page, stack, "mediator", stack.community_id, "zhang")
+    await expect(page.get_by_role("heading", name="纠纷调解")).to_be_visible()
+    card = page.locator(f'[data-dispute="{stack.dispute_id}"]')
+    await expect(card.locator("[data-sla]")).to_have_attribute("data-sla", "on_track")
+    await expect(card.get_by_text("尚未指派调解员")).to_be_visible()
+    await expect(page.locator('[data-count="on_track"]')).to_have_text("1")
+    await no_critical_violations(page)
+    await page.screenshot(path=str(SCREENSHOTS / "mediator-board.png"), full_page=True)
+
+    await card.get_by_role("link").click()
+    await expect(page.get_by_role("heading", name="漏水纠纷")).to_be_visible()
+    parties = page.locator('[data-section="parties"]')
+    await expect(parties.get_by_role("listitem")).to_have_text(["赵建国 · 申请人", "钱敏 · 被申请人"])
+
+    # Assign oneself: the case page, read again with the command's token, lists the mediator.
+    mediators = page.locator('[data-section="mediators"]')
+    await mediators.get_by_label("调解员姓名（可不填）").fill("张调解")
+    await mediators.get_by_role("button", name="指派").click()
+    await expect(mediators.get_by_text("张调解 · 人民调解员")).to_be_visible()
+
+    # Schedule a session at the Fengqiao hut tomorrow, then record it held.
+    sessions = page.locator('[data-section="sessions"]')
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).strftime("%Y-%m-%dT10:00")
+    await sessions.get_by_label("调解会时间").fill(tomorrow)
+    await sessions.get_by_label("地点").select_option("fengqiao_hut")
+    await sessions.get_by_role("button", name="安排调解会").click()
+    await expect(sessions.get_by_text("待召开")).to_be_visible()
+    await sessions.get_by_label("参加人（每行一人）").fill("赵建国\n钱敏\n张调解")
+    await sessions.get_by_label("调解记录").fill("双方同意由301室维修防水层，201室天花板由301室修补。")
+    await sessions.get_by_role("button", name="记录召开").click()
+    await expect(sessions.get_by_text("已召开")).to_be_visible()
+
+    # An agreement one party confirmed is refused; the reason stands beside the confirmations.
+    agreement = page.locator('[data-section="agreement"]')
+    await agreement.get_by_label("钱敏的承诺").fill("两周内请人重做卫生间防水，并修补201室天花板。")
+    await agreement.get_by_role("checkbox", name="赵建国").check()
+    await agreement.get_by_role("button", name="记录调解协议").click()
+    await expect(agreement.locator('[data-field="confirmed_by"] .field-error')).to_have_text(
+        "调解协议至少需要两名当事人确认。"
+    )
+    await agreement.get_by_role("checkbox", name="钱敏").check()
+    await agreement.get_by_role("button", name="记录调解协议").click()
+    await expect(agreement.get_by_text("已达成调解协议")).to_be_visible()
+    await expect(agreement.get_by_text("钱敏：两周内请人重做卫生间防水，并修补201室天花板。")).to_be_visible()
+    timeline = page.locator('[data-section="timeline"] li strong')
+    await expect(timeline).to_have_text(
+        ["登记纠纷", "指派调解员", "安排调解会", "召开调解会", "达成调解协议"]
+    )
+    await no_token_in_the_url(page)
+    await no_critical_violations(page)
+    await page.screenshot(path=str(SCREENSHOTS / "mediator-case.png"), full_page=True)
     await context.close()

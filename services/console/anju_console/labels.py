@@ -595,6 +595,7 @@ FIELD_ERRORS: dict[str, str] = {
     "enum": "请从列表中选择。",
     "literal_error": "请从列表中选择。",
     "datetime_parsing": "时间格式有误。",
+    "datetime_type": "请填写时间。",
     "int_parsing": "请填写整数。",
     "greater_than_equal": "数值太小。",
     "less_than_equal": "数值太大。",

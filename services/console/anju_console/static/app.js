@@ -5,14 +5,19 @@ import { h } from "./ui.js";
 import { signIn } from "./screens/signin.js";
 import { followUps } from "./screens/grid.js";
 import { desk, notice } from "./screens/desk.js";
+import { disputeBoard, disputeCase } from "./screens/disputes.js";
 
 const HOME = {
   grid_worker: "#/grid",
   desk_staff: "#/desk",
+  mediator: "#/disputes",
+  police: "#/disputes",
 };
 const MENU = {
   grid_worker: [["#/grid", "走访任务"]],
   desk_staff: [["#/desk", "窗口服务"]],
+  mediator: [["#/disputes", "纠纷调解"]],
+  police: [["#/disputes", "纠纷调解"]],
 };
 
 async function boot() {
@@ -53,6 +58,8 @@ async function route(config) {
     grid: () => followUps(current),
     desk: () => desk(current),
     notice: () => notice(current, id),
+    disputes: () => disputeBoard(current),
+    dispute: () => disputeCase(current, id),
   };
   const render = screens[screen];
   if (!render) {

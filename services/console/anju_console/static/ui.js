@@ -39,21 +39,27 @@ export function clearErrors(form) {
 }
 
 // An API error shown as a Chinese sentence next to the field that caused it, or above the form.
-export function showError(form, error) {
+// A validation error names its fields; a rule the domain refused may name one (``details.field``),
+// and a screen may say which field a code concerns (``byCode``: code → field name).
+export function showError(form, error, byCode = {}) {
   clearErrors(form);
-  const fields = (error.details && error.details.fields) || [];
+  const details = error.details || {};
+  const problems = (details.fields || []).map((p) => [p.field, fieldErrorText(p.type)]);
+  const named = details.field || byCode[error.code];
+  if (error.code !== "validation_failed" && named) problems.push([named, errorText(error.code)]);
   let placed = false;
-  for (const problem of fields) {
-    const name = String(problem.field || "").split(".")[0];
+  for (const [field, text] of problems) {
+    const name = String(field || "").split(".")[0];
     const wrapper = form.querySelector(`[data-field="${name}"]`);
     if (!wrapper) continue;
     const p = wrapper.querySelector(".field-error");
-    p.textContent = fieldErrorText(problem.type);
+    p.textContent = text;
     p.hidden = false;
-    wrapper.querySelector("input, select, textarea").setAttribute("aria-invalid", "true");
+    const control = wrapper.querySelector("input, select, textarea");
+    if (control) control.setAttribute("aria-invalid", "true");
     placed = true;
   }
-  if (!placed || error.code !== "validation_failed") {
+  if (!placed || (error.code !== "validation_failed" && !named)) {
     form.prepend(h("p", { class: "form-error", role: "alert", "data-code": error.code }, errorText(error.code)));
   }
 }
@@ -65,3 +71,21 @@ export function announce(text) {
   clearTimeout(announce.timer);
   announce.timer = setTimeout(() => status.classList.remove("shown"), 4000);
 }
+
+// A group of controls (checkboxes, one text box per party) under one legend, its error under it.
+export function group(legend, controls, name) {
+  const error = h("p", { class: "field-error", id: `g${++ids}-error`, hidden: true });
+  return h("fieldset", { class: "field", "data-field": name, "aria-describedby": error.id },
+    h("legend", {}, legend), controls, error);
+}
+
+// A checkbox with its label beside it.
+export function check(label, value, checked = false) {
+  const id = `c${++ids}`;
+  return h("div", { class: "check" },
+    h("input", { type: "checkbox", id, value, checked }), h("label", { for: id }, label));
+}
+
+// The sections a page is read again with after a command (read your writes): pass the
+// command's consistency token on, so the query service answers only once it has the change.
+export function tokenOf(answer) { return answer && answer.consistency_token; }
