@@ -1,7 +1,7 @@
 """The staff console in a real browser against a real stack: Debian's chromium, headless, driven by
 Playwright (no browser is downloaded), pages served by the console service, and the registry,
 station and query services on real ports of 127.0.0.1 with their relays, policies and projections
-on real PostgreSQL and a Kafka-protocol broker (and mediation, for the mediator's screens). Each test signs in as a role the way staff do (the
+on real PostgreSQL and a Kafka-protocol broker (and mediation and governance, for the mediator's and the director's screens). Each test signs in as a role the way staff do (the
 dev sign-in page), walks its main task end to end, saves a screenshot of the screen to
 docs/screenshots/, and runs axe-core in the page: no critical violations.
 """
@@ -26,6 +26,8 @@ from pydantic import SecretStr
 
 from anju_console.entrypoints.app import create_app as create_console
 from anju_console.settings import ConsoleSettings
+from anju_governance.entrypoints.app import create_app as create_governance
+from anju_governance.settings import GovernanceSettings
 from anju_mediation.entrypoints.app import create_app as create_mediation
 from anju_mediation.settings import MediationSettings
 from anju_query.entrypoints.app import create_app as create_query
@@ -57,6 +59,7 @@ class Stack:
     grid_id: str
     resident_id: str
     dispute_id: str
+    work_item_id: str
 
     @property
     def admin(self) -> dict[str, str]:
@@ -72,11 +75,12 @@ async def _accepted(
 
 
 async def _seed(
-    registry: str, station: str, mediation: str, query: str, admin: dict[str, str]
-) -> tuple[str, str, str, str]:
+    registry: str, station: str, mediation: str, governance: str, query: str, admin: dict[str, str]
+) -> tuple[str, str, str, str, str]:
     """An estate with one grid and an elderly resident living alone whose weekly follow-up visit
     is overdue (flagged ten days ago); the station and the query services have learnt them. And a
-    water leak between two neighbours of the building, registered with mediation."""
+    water leak between two neighbours of the building, registered with mediation. And the joint meeting's decision to fix the estate's lights, on
+the work list with its deadline tomorrow: near, so the scheduler raises yellow supervision."""
     ago = datetime.now(UTC) - timedelta(days=10)
     async with httpx.AsyncClient(headers=admin, timeout=WAIT_S) as http:
         community = (
@@ -150,7 +154,33 @@ async def _seed(
             headers={"X-Consistency-Token": dispute["consistency_token"]},
         )
         assert registered.status_code == 200, registered.text
-    return community, grid, resident["id"], dispute["id"]
+        meeting = await _accepted(
+            http,
+            f"{governance}/meetings",
+            {
+                "kind": "joint_party_building",
+                "title": "党建联席会",
+                "area_id": community,
+                "held_on": datetime.now(UTC).date().isoformat(),
+            },
+            **{"X-Consistency-Token": unit["consistency_token"]},
+        )
+        decision = await _accepted(
+            http,
+            f"{governance}/meetings/{meeting['id']}/decisions",
+            {"text": "修复小区3号楼楼道照明。"},
+        )
+        item = await _accepted(
+            http,
+            f"{governance}/meetings/{meeting['id']}/decisions/{decision['sub_id']}/items",
+            {
+                "title": "修复3号楼楼道照明",
+                "responsible": "物业 刘经理",
+                "deadline": (datetime.now(UTC) + timedelta(days=1)).isoformat(),
+                "priority": "high",
+            },
+        )
+    return community, grid, resident["id"], dispute["id"], item["id"]
 
 
 @pytest_asyncio.fixture(scope="module")
@@ -166,7 +196,9 @@ async def stack(pg_server_url: str, kafka_bootstrap: str) -> AsyncIterator[Stack
         "relay_idle_poll_s": 0.05,
     }
     async with (
-        databases(pg_server_url, "registry", "station", "mediation", "read") as urls,
+        databases(
+            pg_server_url, "registry", "station", "mediation", "governance", "read"
+        ) as urls,
         AsyncExitStack() as running,
     ):
         registry = await running.enter_async_context(
@@ -178,10 +210,19 @@ async def stack(pg_server_url: str, kafka_bootstrap: str) -> AsyncIterator[Stack
         mediation = await running.enter_async_context(
             listening(create_mediation(MediationSettings(database_url=urls[2], **common)))
         )
-        query = await running.enter_async_context(
-            listening(create_query(QuerySettings(database_url=urls[3], **common)))
+        governance = await running.enter_async_context(
+            listening(create_governance(GovernanceSettings(database_url=urls[3], **common)))
         )
-        apis = {"registry": registry, "station": station, "mediation": mediation, "query": query}
+        query = await running.enter_async_context(
+            listening(create_query(QuerySettings(database_url=urls[4], **common)))
+        )
+        apis = {
+            "registry": registry,
+            "station": station,
+            "mediation": mediation,
+            "governance": governance,
+            "query": query,
+        }
         console = await running.enter_async_context(
             listening(
                 create_console(
@@ -193,10 +234,8 @@ async def stack(pg_server_url: str, kafka_bootstrap: str) -> AsyncIterator[Stack
             )
         )
         admin = {"Authorization": f"Bearer {issue_token(SECRET, 'admin', ['admin'])}"}
-        community, grid, resident, dispute = await _seed(
-            registry, station, mediation, query, admin
-        )
-        yield Stack(console, apis, community, grid, resident, dispute)
+        seeded = await _seed(registry, station, mediation, governance, query, admin)
+        yield Stack(console, apis, *seeded)
 
 
 @pytest_asyncio.fixture(scope="module")
@@ -364,4 +403,56 @@ async def test_the_mediator_moves_a_dispute_from_registered_to_agreement(
     await no_token_in_the_url(page)
     await no_critical_violations(page)
     await page.screenshot(path=str(SCREENSHOTS / "mediator-case.png"), full_page=True)
+    await context.close()
+
+
+async def test_the_director_opens_the_dashboard_drills_into_a_figure_and_supervises_the_work_list(
+    browser: Browser, stack: Stack
+) -> None:
+    context = await browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai")
+    page = await context.new_page()
+    await sign_in(page, stack, "director", stack.community_id, "sun")
+    await expect(page.get_by_role("heading", name="工作仪表盘")).to_be_visible()
+    row = page.locator('[data-figure="disputes_registered"]')
+    await expect(row.get_by_role("rowheader")).to_have_text("登记矛盾纠纷（起）")
+    await expect(row.get_by_role("cell").first).to_have_text("1")
+    # The charts are the page's own SVG; each bar is a link into its figure.
+    chart = page.get_by_role("group", name="矛盾纠纷化解（按层级）")
+    await expect(chart.get_by_role("link")).to_have_count(3)  # building, grid, community
+    await no_critical_violations(page)
+    await page.screenshot(path=str(SCREENSHOTS / "director-dashboard.png"), full_page=True)
+
+    # Drill into a figure: the records behind it, as many as the figure says.
+    await page.get_by_role("link", name="服务站接待居民（人次）的明细").click()
+    await expect(page.get_by_role("heading", name="服务站接待居民（人次）")).to_be_visible()
+    value = await page.locator("[data-value]").get_attribute("data-value")
+    assert value is not None and int(value) >= 1
+    await expect(page.locator("[data-record]")).to_have_count(int(value))
+    await no_critical_violations(page)
+    await page.screenshot(path=str(SCREENSHOTS / "director-figure.png"), full_page=True)
+
+    # The printable report: fetched with the token, opened from a blob (no token in any URL).
+    await page.get_by_role("link", name="← 返回仪表盘").click()
+    async with context.expect_page() as opened:
+        await page.get_by_role("button", name="打印报表").click()
+    report = await opened.value
+    await expect(report.get_by_role("heading", level=1)).to_contain_text("安居苑社区")
+    assert report.url.startswith("blob:"), report.url
+    await report.close()
+
+    # The work list: the item due tomorrow is under yellow supervision (the scheduler raised it).
+    await page.get_by_role("link", name="工作事项督办").click()
+    await expect(page.get_by_role("heading", name="工作事项督办")).to_be_visible()
+    item = page.locator(f'[data-item="{stack.work_item_id}"]')
+    await expect(item.get_by_role("rowheader")).to_have_text("修复3号楼楼道照明")
+    for _ in range(20):
+        if await item.get_attribute("data-colour") == "yellow":
+            break
+        await page.wait_for_timeout(500)
+        await page.reload()
+    await expect(item.get_by_text("黄色督办")).to_be_visible()
+    await expect(page.locator('[data-colour-count="yellow"]')).to_have_text("1")
+    await no_token_in_the_url(page)
+    await no_critical_violations(page)
+    await page.screenshot(path=str(SCREENSHOTS / "director-work-items.png"), full_page=True)
     await context.close()

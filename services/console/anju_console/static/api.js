@@ -25,6 +25,7 @@ export class ApiError extends Error {
 
 let apis = {};
 export function configure(config) { apis = config.apis; }
+export const apiUrl = (service, path) => `${apis[service]}${path}`;
 
 async function call(service, method, path, { body, consistency } = {}) {
   const s = session.get();
@@ -35,7 +36,7 @@ async function call(service, method, path, { body, consistency } = {}) {
   if (consistency) headers["X-Consistency-Token"] = consistency;
   let response;
   try {
-    response = await fetch(`${apis[service]}${path}`, {
+    response = await fetch(apiUrl(service, path), {
       method, headers, body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch {

@@ -6,18 +6,21 @@ import { signIn } from "./screens/signin.js";
 import { followUps } from "./screens/grid.js";
 import { desk, notice } from "./screens/desk.js";
 import { disputeBoard, disputeCase } from "./screens/disputes.js";
+import { dashboardScreen, figureScreen, workItems } from "./screens/director.js";
 
 const HOME = {
   grid_worker: "#/grid",
   desk_staff: "#/desk",
   mediator: "#/disputes",
   police: "#/disputes",
+  director: "#/dashboard",
 };
 const MENU = {
   grid_worker: [["#/grid", "走访任务"]],
   desk_staff: [["#/desk", "窗口服务"]],
   mediator: [["#/disputes", "纠纷调解"]],
   police: [["#/disputes", "纠纷调解"]],
+  director: [["#/dashboard", "工作仪表盘"], ["#/work-items", "工作事项督办"], ["#/disputes", "纠纷调解"]],
 };
 
 async function boot() {
@@ -48,7 +51,7 @@ async function route(config) {
   const main = document.getElementById("app");
   const current = session.get();
   header(current);
-  const [, screen, id] = location.hash.split("/");
+  const [, screen, id, ...rest] = location.hash.split("/");
   if (!current || screen === "sign-in") {
     if (current && screen === "sign-in") session.clear();
     header(null);
@@ -60,6 +63,9 @@ async function route(config) {
     notice: () => notice(current, id),
     disputes: () => disputeBoard(current),
     dispute: () => disputeCase(current, id),
+    dashboard: () => dashboardScreen(current, id, rest[0]),
+    figure: () => figureScreen(current, id, rest[0], rest[1]),
+    "work-items": () => workItems(current),
   };
   const render = screens[screen];
   if (!render) {

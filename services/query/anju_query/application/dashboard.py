@@ -80,6 +80,7 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
+from pydantic import Field
 
 from anju_contracts.mediation import Tier
 from anju_contracts.registry import FlagType
@@ -421,6 +422,11 @@ class FigureValue(ReadModel):
     summed: bool
     """Whether the figure sums its records' amounts (hours, people); else it counts them."""
     description: str
+    label: str = ""
+    """The figure in Chinese, as the community's report names it."""
+    group_labels: dict[str, str] = Field(default_factory=dict)
+    """Each group of ``by`` in Chinese, as the report names it (its code when the report has no
+    name for it)."""
 
 
 class RateValue(ReadModel):
@@ -429,6 +435,8 @@ class RateValue(ReadModel):
     numerator: str
     denominator: str
     description: str
+    label: str = ""
+    """The rate in Chinese, as the community's report names it."""
 
 
 class Dashboard(ReadModel):
@@ -490,6 +498,10 @@ class FigureRecord(ReadModel):
 
 class FigureRecords(Page[FigureRecord]):
     figure: str
+    label: str = ""
+    """The figure in Chinese, as the community's report names it."""
+    group_labels: dict[str, str] = Field(default_factory=dict)
+    """The groups of the records on the page in Chinese, as the report names them."""
     value: float
     """The figure: the records counted, or their amounts summed (all of them, not the page)."""
 
@@ -562,6 +574,8 @@ async def dashboard(
             sensitive=figure.sensitive,
             summed=figure.summed,
             description=figure.description,
+            label=labels.figure_label(name),
+            group_labels={g: labels.group_label(g) for g in shown_by},
         )
     rates = {
         name: RateValue(
@@ -569,6 +583,7 @@ async def dashboard(
             numerator=num,
             denominator=den,
             description=description,
+            label=labels.RATES[name],
         )
         for name, (num, den, description) in RATES.items()
     }
@@ -583,6 +598,7 @@ async def dashboard(
         denominator="satisfaction_ratings",
         description=f"mean satisfaction (1-5) of {ratings.value} ratings: station callbacks, "
         "dispute return visits, delivered volunteering services",
+        label=labels.RATES["satisfaction"],
     )
     return Dashboard(
         community_id=period.community_id,
@@ -638,6 +654,8 @@ async def figure_records(
             audited.setdefault(r["audited"], []).append(r["id"])
     return audited, FigureRecords(
         figure=name,
+        label=labels.figure_label(name),
+        group_labels={r["grp"]: labels.group_label(r["grp"]) for r in rows if r["grp"]},
         value=_number(totals["total"] if figure.summed else totals["n"]),
         items=[
             FigureRecord(
