@@ -78,9 +78,9 @@ async def _seed(
     registry: str, station: str, mediation: str, governance: str, query: str, admin: dict[str, str]
 ) -> tuple[str, str, str, str, str]:
     """An estate with one grid and an elderly resident living alone whose weekly follow-up visit
-    is overdue (flagged ten days ago); the station and the query services have learnt them. And a
-    water leak between two neighbours of the building, registered with mediation. And the joint meeting's decision to fix the estate's lights, on
-the work list with its deadline tomorrow: near, so the scheduler raises yellow supervision."""
+        is overdue (flagged ten days ago); the station and the query services have learnt them. And a
+        water leak between two neighbours of the building, registered with mediation. And the joint meeting's decision to fix the estate's lights, on
+    the work list with its deadline tomorrow: near, so the scheduler raises yellow supervision."""
     ago = datetime.now(UTC) - timedelta(days=10)
     async with httpx.AsyncClient(headers=admin, timeout=WAIT_S) as http:
         community = (
@@ -196,9 +196,7 @@ async def stack(pg_server_url: str, kafka_bootstrap: str) -> AsyncIterator[Stack
         "relay_idle_poll_s": 0.05,
     }
     async with (
-        databases(
-            pg_server_url, "registry", "station", "mediation", "governance", "read"
-        ) as urls,
+        databases(pg_server_url, "registry", "station", "mediation", "governance", "read") as urls,
         AsyncExitStack() as running,
     ):
         registry = await running.enter_async_context(
@@ -364,7 +362,9 @@ async def test_the_mediator_moves_a_dispute_from_registered_to_agreement(
     await card.get_by_role("link").click()
     await expect(page.get_by_role("heading", name="漏水纠纷")).to_be_visible()
     parties = page.locator('[data-section="parties"]')
-    await expect(parties.get_by_role("listitem")).to_have_text(["赵建国 · 申请人", "钱敏 · 被申请人"])
+    await expect(parties.get_by_role("listitem")).to_have_text(
+        ["赵建国 · 申请人", "钱敏 · 被申请人"]
+    )
 
     # Assign oneself: the case page, read again with the command's token, lists the mediator.
     mediators = page.locator('[data-section="mediators"]')
@@ -380,7 +380,9 @@ async def test_the_mediator_moves_a_dispute_from_registered_to_agreement(
     await sessions.get_by_role("button", name="安排调解会").click()
     await expect(sessions.get_by_text("待召开")).to_be_visible()
     await sessions.get_by_label("参加人（每行一人）").fill("赵建国\n钱敏\n张调解")
-    await sessions.get_by_label("调解记录").fill("双方同意由301室维修防水层，201室天花板由301室修补。")
+    await sessions.get_by_label("调解记录").fill(
+        "双方同意由301室维修防水层，201室天花板由301室修补。"
+    )
     await sessions.get_by_role("button", name="记录召开").click()
     await expect(sessions.get_by_text("已召开")).to_be_visible()
 
@@ -395,7 +397,9 @@ async def test_the_mediator_moves_a_dispute_from_registered_to_agreement(
     await agreement.get_by_role("checkbox", name="钱敏").check()
     await agreement.get_by_role("button", name="记录调解协议").click()
     await expect(agreement.get_by_text("已达成调解协议")).to_be_visible()
-    await expect(agreement.get_by_text("钱敏：两周内请人重做卫生间防水，并修补201室天花板。")).to_be_visible()
+    await expect(
+        agreement.get_by_text("钱敏：两周内请人重做卫生间防水，并修补201室天花板。")
+    ).to_be_visible()
     timeline = page.locator('[data-section="timeline"] li strong')
     await expect(timeline).to_have_text(
         ["登记纠纷", "指派调解员", "安排调解会", "召开调解会", "达成调解协议"]
@@ -426,7 +430,8 @@ async def test_the_director_opens_the_dashboard_drills_into_a_figure_and_supervi
     await page.get_by_role("link", name="服务站接待居民（人次）的明细").click()
     await expect(page.get_by_role("heading", name="服务站接待居民（人次）")).to_be_visible()
     value = await page.locator("[data-value]").get_attribute("data-value")
-    assert value is not None and int(value) >= 1
+    assert value is not None
+    assert int(value) >= 1
     await expect(page.locator("[data-record]")).to_have_count(int(value))
     await no_critical_violations(page)
     await page.screenshot(path=str(SCREENSHOTS / "director-figure.png"), full_page=True)

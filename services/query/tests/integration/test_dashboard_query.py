@@ -70,8 +70,7 @@ from anju_contracts.volunteering import (
     ServiceRequestDelivered,
     ServiceRequestRaised,
 )
-from anju_query.application.labels import FIGURES as FIGURE_LABELS
-from anju_query.application.labels import RATES as RATE_LABELS
+from anju_query.application.labels import FIGURES as FIGURE_LABELS, RATES as RATE_LABELS
 from anju_query.testing import Source, WriteSides, area_tree, every_write_side
 from eventkit.audit import reads_of
 from eventkit.auth import Role, issue_token
