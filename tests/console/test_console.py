@@ -1,13 +1,15 @@
 """The staff console in a real browser against a real stack: Debian's chromium, headless, driven by
-Playwright (no browser is downloaded), pages served by the console service, and the registry,
-station and query services on real ports of 127.0.0.1 with their relays, policies and projections
-on real PostgreSQL and a Kafka-protocol broker (and mediation and governance, for the mediator's and the director's screens). Each test signs in as a role the way staff do (the
-dev sign-in page), walks its main task end to end, saves a screenshot of the screen to
-docs/screenshots/, and runs axe-core in the page: no critical violations.
+Playwright (no browser is downloaded), pages served by the console service, and every service the
+screens call — registry, station, mediation, health, volunteering, governance and query — on real
+ports of 127.0.0.1 with their relays, policies and projections on real PostgreSQL and a
+Kafka-protocol broker. Each test signs in as a role the way staff do (the dev sign-in page), walks
+its main task end to end, saves a screenshot of the screen to docs/screenshots/, and runs axe-core
+in the page: no critical violations.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator
@@ -28,6 +30,8 @@ from anju_console.entrypoints.app import create_app as create_console
 from anju_console.settings import ConsoleSettings
 from anju_governance.entrypoints.app import create_app as create_governance
 from anju_governance.settings import GovernanceSettings
+from anju_health.entrypoints.app import create_app as create_health
+from anju_health.settings import HealthSettings
 from anju_mediation.entrypoints.app import create_app as create_mediation
 from anju_mediation.settings import MediationSettings
 from anju_query.entrypoints.app import create_app as create_query
@@ -37,6 +41,8 @@ from anju_registry.settings import RegistrySettings
 from anju_registry.testing import id_number_for
 from anju_station.entrypoints.app import create_app as create_station
 from anju_station.settings import StationSettings
+from anju_volunteering.entrypoints.app import create_app as create_volunteering
+from anju_volunteering.settings import VolunteeringSettings
 from eventkit.auth import issue_token
 from eventkit.settings import KafkaSettings
 from eventkit.testing.infra import databases, free_port
@@ -60,6 +66,9 @@ class Stack:
     resident_id: str
     dispute_id: str
     work_item_id: str
+    volunteer_id: str = ""
+    request_id: str = ""
+    petition_id: str = ""
 
     @property
     def admin(self) -> dict[str, str]:
@@ -183,6 +192,91 @@ async def _seed(
     return community, grid, resident["id"], dispute["id"], item["id"]
 
 
+async def _eventually(client: httpx.AsyncClient, url: str, done: Any, **headers: str) -> Any:
+    """Read ``url`` until ``done(body)`` holds (a policy or projection catching up)."""
+    for _ in range(int(WAIT_S * 10)):
+        response = await client.get(url, headers=headers)
+        if response.status_code == 200 and done(response.json()):
+            return response.json()
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{url} never got there: {response.text}")
+
+
+async def _once_learnt(client: httpx.AsyncClient, url: str, body: dict[str, Any]) -> Any:
+    """POST a command that names the registry's records, once the service has learnt them (it
+    answers 404 until then)."""
+    for _ in range(int(WAIT_S * 10)):
+        response = await client.post(url, json=body)
+        if response.status_code != 404:
+            break
+        await asyncio.sleep(0.1)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def _seed_care(
+    apis: dict[str, str], grid: str, resident: str, admin: dict[str, str]
+) -> tuple[str, str, str]:
+    """For the doctor, the coordinator and the petition agent: the resident, aged 80, enrolled
+    in the elderly check-up programme by health itself (due within 30 days); a resident
+    volunteer serving the grid, with two hours of a finished errand waiting for approval; the
+    home cleaning her cleaning plan asked for, which nobody has yet; and a petition about the building's
+    lift taken by proxy for her."""
+    volunteering, mediation, query = apis["volunteering"], apis["mediation"], apis["query"]
+    async with httpx.AsyncClient(headers=admin, timeout=WAIT_S) as http:
+        await _eventually(http, f"{query}/health/visits", lambda b: b["total"] >= 1)
+        volunteer = (
+            await _once_learnt(
+                http,
+                f"{volunteering}/volunteers",
+                {"kind": "resident_volunteer", "name": "李志强", "area_id": grid},
+            )
+        )["id"]
+        errand = (
+            await _once_learnt(
+                http,
+                f"{volunteering}/requests",
+                {"resident_id": resident, "kind": "errand", "description": "代买药品"},
+            )
+        )["id"]
+        now = datetime.now(UTC)
+        for path, body in (
+            ("assignment", {"volunteer_id": volunteer}),
+            ("acceptance", {"volunteer_id": volunteer}),
+            ("check-in", {"at": (now - timedelta(hours=2)).isoformat()}),
+            ("check-out", {"at": now.isoformat()}),
+        ):
+            state = (await http.get(f"{volunteering}/requests/{errand}")).json()
+            await _accepted(
+                http,
+                f"{volunteering}/requests/{errand}/{path}",
+                body | {"expected_version": state["version"]},
+            )
+        await _eventually(
+            http,
+            f"{volunteering}/volunteers/{volunteer}/hours",
+            lambda b: b["pending_hours"] > 0,
+        )
+        # Her red elderly-alone flag put her on the monthly cleaning plan: its request waits.
+        plan = await _eventually(
+            http, f"{query}/volunteering/requests?status=open", lambda b: b["total"] == 1
+        )
+        cleaning = plan["items"][0]
+        assert cleaning["raised_by"] == "elderly_alone_plan", cleaning
+        petition = await _once_learnt(
+            http,
+            f"{mediation}/petitions",
+            {"resident_id": resident, "subject": "3号楼电梯长期停运", "department": "区住建局"},
+        )
+        await _eventually(
+            http,
+            f"{query}/petitions",
+            lambda b: b["total"] == 1,
+            **{"X-Consistency-Token": petition["consistency_token"]},
+        )
+    return volunteer, cleaning["id"], petition["id"]
+
+
 @pytest_asyncio.fixture(scope="module")
 async def stack(pg_server_url: str, kafka_bootstrap: str) -> AsyncIterator[Stack]:
     console_port = free_port()
@@ -196,7 +290,16 @@ async def stack(pg_server_url: str, kafka_bootstrap: str) -> AsyncIterator[Stack
         "relay_idle_poll_s": 0.05,
     }
     async with (
-        databases(pg_server_url, "registry", "station", "mediation", "governance", "read") as urls,
+        databases(
+            pg_server_url,
+            "registry",
+            "station",
+            "mediation",
+            "governance",
+            "read",
+            "health",
+            "volunteering",
+        ) as urls,
         AsyncExitStack() as running,
     ):
         registry = await running.enter_async_context(
@@ -214,7 +317,15 @@ async def stack(pg_server_url: str, kafka_bootstrap: str) -> AsyncIterator[Stack
         query = await running.enter_async_context(
             listening(create_query(QuerySettings(database_url=urls[4], **common)))
         )
+        health = await running.enter_async_context(
+            listening(create_health(HealthSettings(database_url=urls[5], **common)))
+        )
+        volunteering = await running.enter_async_context(
+            listening(create_volunteering(VolunteeringSettings(database_url=urls[6], **common)))
+        )
         apis = {
+            "health": health,
+            "volunteering": volunteering,
             "registry": registry,
             "station": station,
             "mediation": mediation,
@@ -233,7 +344,8 @@ async def stack(pg_server_url: str, kafka_bootstrap: str) -> AsyncIterator[Stack
         )
         admin = {"Authorization": f"Bearer {issue_token(SECRET, 'admin', ['admin'])}"}
         seeded = await _seed(registry, station, mediation, governance, query, admin)
-        yield Stack(console, apis, *seeded)
+        more = await _seed_care(apis, seeded[1], seeded[2], admin)
+        yield Stack(console, apis, *seeded, *more)
 
 
 @pytest_asyncio.fixture(scope="module")
@@ -460,4 +572,172 @@ async def test_the_director_opens_the_dashboard_drills_into_a_figure_and_supervi
     await no_token_in_the_url(page)
     await no_critical_violations(page)
     await page.screenshot(path=str(SCREENSHOTS / "director-work-items.png"), full_page=True)
+    await context.close()
+
+
+async def test_the_doctor_records_a_check_up_and_holds_a_clinic_day(
+    browser: Browser, stack: Stack
+) -> None:
+    context = await browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai")
+    page = await context.new_page()
+    await sign_in(page, stack, "doctor", stack.community_id, "dr-chen")
+    await expect(page.get_by_role("heading", name="体检随访")).to_be_visible()
+    card = page.locator(f'[data-resident="{stack.resident_id}"]')
+    await expect(card.get_by_role("heading", name="王秀英")).to_be_visible()
+    await expect(card.get_by_text("65岁以上老年人年度体检")).to_be_visible()
+    await expect(page.locator('[data-count="due"]')).to_have_text("1")
+    await no_critical_violations(page)
+    await page.screenshot(path=str(SCREENSHOTS / "doctor-check-ups.png"), full_page=True)
+
+    await card.get_by_role("button", name="记录体检").click()
+    # A pressure no living person shows is refused; the reason stands beside that reading.
+    await card.get_by_label("收缩压（mmHg）").fill("400")
+    await card.get_by_label("舒张压（mmHg）").fill("80")
+    await card.get_by_role("button", name="提交体检记录").click()
+    await expect(card.locator('[data-field="systolic_mmhg"] .field-error')).to_have_text(
+        "测量值不合理，请核对。"
+    )
+    await card.get_by_label("收缩压（mmHg）").fill("138")
+    await card.get_by_label("空腹血糖（mmol/L）").fill("5.6")
+    await card.get_by_label("检查所见").fill("血压略高，精神状态良好。")
+    await card.get_by_label("健康指导（可不填）").fill("低盐饮食，每日散步半小时。")
+    await card.get_by_role("button", name="提交体检记录").click()
+    # Read your writes: the check-up done, next year's is not due yet, so the board is empty.
+    await expect(page.locator('[data-count="due"]')).to_have_text("0")
+    await expect(page.get_by_text("近期没有到期的体检或随访。")).to_be_visible()
+
+    await page.get_by_role("link", name="义诊与健康活动").click()
+    await expect(page.get_by_role("heading", name="义诊与健康活动")).to_be_visible()
+    form = page.get_by_role("form", name="登记健康活动")
+    await form.get_by_label("活动类型").select_option("free_check_up_day")
+    await form.get_by_label("服务人次").fill("36")
+    await form.get_by_role("button", name="登记活动").click()
+    await expect(form.locator('[data-field="place"] .field-error')).to_have_text("不能为空。")
+    await form.get_by_label("地点").fill("社区服务站")
+    await form.get_by_label("主题（可不填）").fill("老年人免费体检")
+    await form.get_by_role("button", name="登记活动").click()
+    row = page.locator("[data-activity]")
+    await expect(row).to_have_count(1)
+    await expect(row.get_by_role("cell")).to_contain_text(["义诊", "社区服务站", "36"])
+    await expect(page.locator("[data-served]")).to_have_text("36")
+    await no_critical_violations(page)
+    await page.screenshot(path=str(SCREENSHOTS / "doctor-clinic-days.png"), full_page=True)
+    await context.close()
+
+
+async def test_the_coordinator_assigns_a_request_approves_hours_and_issues_a_certificate(
+    browser: Browser, stack: Stack
+) -> None:
+    context = await browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai")
+    page = await context.new_page()
+    await sign_in(page, stack, "volunteer_coordinator", stack.community_id, "zhou")
+    await expect(page.get_by_role("heading", name="服务需求派单")).to_be_visible()
+    card = page.locator(f'[data-request="{stack.request_id}"]')
+    await expect(card.get_by_role("heading")).to_have_text("入户清洁 · 王秀英")
+    await expect(page.locator('[data-count="open"]')).to_have_text("1")
+    await no_critical_violations(page)
+    await page.screenshot(path=str(SCREENSHOTS / "coordinator-requests.png"), full_page=True)
+
+    # No volunteer chosen: the API's reason stands beside the choice.
+    await card.get_by_role("button", name="派单").click()
+    await expect(card.locator('[data-field="volunteer_id"] .field-error')).to_have_text(
+        "请指定办理人。"
+    )
+    await card.get_by_label("派给志愿者").select_option(stack.volunteer_id)
+    await card.get_by_role("button", name="派单").click()
+    await expect(page.locator('[data-count="open"]')).to_have_text("0")
+    await expect(page.get_by_text("没有待派单的服务需求。")).to_be_visible()
+
+    await page.get_by_role("link", name="志愿者与服务时长").click()
+    await page.get_by_role("link", name="李志强").click()
+    await expect(page.get_by_role("heading", name="李志强")).to_be_visible()
+    await expect(page.locator('[data-hours="pending"]')).to_have_text("2")
+    # Nothing approved yet: a certificate has nothing to certify.
+    await page.get_by_role("button", name="颁发证书").click()
+    await expect(page.locator('[data-field="period_from"] .field-error')).to_have_text(
+        "没有已核准的服务时长。"
+    )
+    await page.locator('[data-section="hours"]').get_by_role("button", name="核准").click()
+    await expect(page.locator('[data-hours="approved"]')).to_have_text("2")
+    await expect(page.locator('[data-status="approved"]')).to_have_count(1)
+    await page.get_by_role("button", name="颁发证书").click()
+    certificate = page.locator("[data-certificate]")
+    await expect(certificate.get_by_role("heading", name="志愿服务证明")).to_be_visible()
+    await expect(certificate.locator("[data-certificate-hours]")).to_have_text("2")
+    await no_token_in_the_url(page)
+    await no_critical_violations(page)
+    await page.screenshot(path=str(SCREENSHOTS / "coordinator-certificate.png"), full_page=True)
+    await context.close()
+
+
+async def test_the_petition_agent_takes_a_petition_from_forwarding_to_closing(
+    browser: Browser, stack: Stack
+) -> None:
+    context = await browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai")
+    page = await context.new_page()
+    await sign_in(page, stack, "petition_agent", stack.community_id, "agent-wu")
+    await expect(page.get_by_role("heading", name="信访代办")).to_be_visible()
+    card = page.locator(f'[data-petition="{stack.petition_id}"]')
+    await expect(card.locator("[data-status]")).to_have_text("已登记")
+    await no_critical_violations(page)
+    await page.screenshot(path=str(SCREENSHOTS / "petition-agent-list.png"), full_page=True)
+
+    await card.get_by_role("link", name="3号楼电梯长期停运").click()
+    await expect(page.get_by_role("heading", name="3号楼电梯长期停运")).to_be_visible()
+    steps = page.locator('[data-section="steps"]')
+    await steps.get_by_role("button", name="转交承办部门").click()
+    await expect(page.locator("h1 + p [data-status]")).to_have_text("已转交")
+    await steps.get_by_role("button", name="记录部门已受理").click()
+    await expect(page.locator("h1 + p [data-status]")).to_have_text("已受理")
+    # An empty answer is refused beside the answer's field.
+    await steps.get_by_role("button", name="记录部门答复").click()
+    await expect(steps.locator('[data-field="answer"] .field-error')).to_have_text("不能为空。")
+    await steps.get_by_label("部门答复内容").fill("已安排维保单位本月内更换电梯主板。")
+    await steps.get_by_role("button", name="记录部门答复").click()
+    await expect(page.locator("h1 + p [data-status]")).to_have_text("已答复")
+    await steps.get_by_label("办结结果").fill("居民对答复满意")
+    await steps.get_by_role("button", name="办结").click()
+    await expect(page.get_by_text("本件信访已办结。")).to_be_visible()
+    # Read your writes: the query's record, read with the closing's token, has every step.
+    await expect(steps.locator('[data-done="yes"]')).to_have_count(5)
+    await expect(page.get_by_text("居民对答复满意")).to_be_visible()
+    await no_token_in_the_url(page)
+    await no_critical_violations(page)
+    await page.screenshot(path=str(SCREENSHOTS / "petition-agent-case.png"), full_page=True)
+    await context.close()
+
+
+async def test_the_director_reviews_who_read_sensitive_records(
+    browser: Browser, stack: Stack
+) -> None:
+    # Another director of the community opens the resident's profile: her full identity
+    # number, an audited read.
+    other = {
+        "Authorization": f"Bearer {issue_token(SECRET, 'dir-qian', ['director'], [stack.community_id])}"
+    }
+    async with httpx.AsyncClient(timeout=WAIT_S) as http:
+        read = await http.get(f"{stack.apis['query']}/residents/{stack.resident_id}", headers=other)
+        assert read.status_code == 200, read.text
+
+    context = await browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai")
+    page = await context.new_page()
+    await sign_in(page, stack, "director", stack.community_id, "sun")
+    await page.get_by_role("link", name="敏感信息查阅记录").click()
+    await expect(page.get_by_role("heading", name="敏感信息查阅记录")).to_be_visible()
+    await page.get_by_label("查阅人工号（可不填）").fill("dir-qian")
+    await page.get_by_role("button", name="查询").click()
+    row = page.locator('[data-kind="resident"]')
+    await expect(row).to_have_count(1)
+    await expect(row.get_by_role("cell")).to_contain_text(
+        ["dir-qian", "社区书记/主任", "居民身份证号", "王秀英", "居民档案"]
+    )
+    await no_critical_violations(page)
+    await page.screenshot(path=str(SCREENSHOTS / "director-audit.png"), full_page=True)
+
+    # One record's reads; a record outside the director's areas reads as a missing one.
+    await row.get_by_role("link", name="王秀英的全部查阅记录").click()
+    await expect(page.locator("[data-read]")).not_to_have_count(0)
+    await page.goto(f"{stack.console}/#/audit/resident/{uuid.uuid4()}")
+    await expect(page.get_by_role("alert")).to_have_text("找不到这条记录。请核对后重试。")
+    await no_token_in_the_url(page)
     await context.close()

@@ -289,6 +289,30 @@ STATUSES: dict[str, dict[str, str]] = {
     "follow_up": {"due": "待走访", "overdue": "已逾期"},
     "dispute": {"open": "调解中", "resolved": "已化解", "closed": "已结案"},
     "sla": {"on_track": "正常", "at_risk": "临期", "breached": "已超期"},
+    "health_visit": {"due": "待体检/随访", "overdue": "已逾期"},
+    "service_request": {
+        "open": "待派单",
+        "assigned": "已派单",
+        "accepted": "已接单",
+        "in_progress": "服务中",
+        "finished": "已完成",
+        "delivered": "已送达",
+        "cancelled": "已取消",
+    },
+    "volunteer": {"active": "服务中", "paused": "暂停服务", "left": "已退出"},
+    "hours": {"pending": "待审核", "approved": "已核准", "rejected": "已驳回"},
+    "petition": {
+        "registered": "已登记",
+        "forwarded": "已转交",
+        "accepted": "已受理",
+        "answered": "已答复",
+        "closed": "已办结",
+    },
+    "audited_read": {
+        "resident": "居民身份证号",
+        "dispute": "敏感纠纷",
+        "work_item": "敏感工作事项",
+    },
 }
 """The read models' own states (the query service's boards)."""
 
@@ -419,6 +443,18 @@ EVENTS: dict[str, str] = {
     "governance.WorkItemWithdrawn": "撤回工作事项",
 }
 """Every event type (``<source>.<Event>``) → what happened, in a few characters."""
+
+ROUTES: dict[str, str] = {
+    "GET /residents/{resident_id}": "居民档案",
+    "GET /disputes": "纠纷列表",
+    "GET /disputes/{dispute_id}": "纠纷详情",
+    "GET /governance/work-items": "工作事项列表",
+    "GET /governance/work-items/{item_id}": "工作事项详情",
+    "GET /dashboard/figures/{name}": "仪表盘明细",
+    "GET /reports/community": "社区报表",
+}
+"""The query routes that audit a sensitive read (``eventkit.audit.route_of``) → the screen staff
+know it as, for the director's audit of sensitive reads."""
 
 NOT_FOUND = "找不到这条记录。请核对后重试。"
 """What every ``*_not_found`` says: a record outside the caller's areas reads the same as one
@@ -612,6 +648,7 @@ def table() -> dict[str, Any]:
         "enums": ENUMS,
         "statuses": STATUSES,
         "events": EVENTS,
+        "routes": ROUTES,
         "errors": ERRORS,
         "field_errors": FIELD_ERRORS,
     }

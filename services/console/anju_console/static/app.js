@@ -6,7 +6,10 @@ import { signIn } from "./screens/signin.js";
 import { followUps } from "./screens/grid.js";
 import { desk, notice } from "./screens/desk.js";
 import { disputeBoard, disputeCase } from "./screens/disputes.js";
-import { dashboardScreen, figureScreen, workItems } from "./screens/director.js";
+import { auditScreen, dashboardScreen, figureScreen, workItems } from "./screens/director.js";
+import { clinicDays, dueCheckUps } from "./screens/health.js";
+import { openRequests, volunteerHours, volunteerList } from "./screens/volunteering.js";
+import { petitionCase, petitionList } from "./screens/petitions.js";
 
 const HOME = {
   grid_worker: "#/grid",
@@ -14,13 +17,20 @@ const HOME = {
   mediator: "#/disputes",
   police: "#/disputes",
   director: "#/dashboard",
+  doctor: "#/checkups",
+  volunteer_coordinator: "#/requests",
+  petition_agent: "#/petitions",
 };
 const MENU = {
   grid_worker: [["#/grid", "走访任务"]],
   desk_staff: [["#/desk", "窗口服务"]],
   mediator: [["#/disputes", "纠纷调解"]],
   police: [["#/disputes", "纠纷调解"]],
-  director: [["#/dashboard", "工作仪表盘"], ["#/work-items", "工作事项督办"], ["#/disputes", "纠纷调解"]],
+  director: [["#/dashboard", "工作仪表盘"], ["#/work-items", "工作事项督办"], ["#/disputes", "纠纷调解"],
+    ["#/petitions", "信访代办"], ["#/audit", "敏感信息查阅记录"]],
+  doctor: [["#/checkups", "体检随访"], ["#/clinic-days", "义诊与健康活动"]],
+  volunteer_coordinator: [["#/requests", "服务需求派单"], ["#/volunteers", "志愿者与服务时长"]],
+  petition_agent: [["#/petitions", "信访代办"]],
 };
 
 async function boot() {
@@ -47,7 +57,13 @@ function header(current) {
   );
 }
 
+// Each navigation renders its screen asynchronously; only the latest may show what it rendered,
+// so a slow screen left behind (the home page still loading when staff pick another) never
+// replaces the one they went to.
+let navigation = 0;
+
 async function route(config) {
+  const mine = ++navigation;
   const main = document.getElementById("app");
   const current = session.get();
   header(current);
@@ -55,7 +71,9 @@ async function route(config) {
   if (!current || screen === "sign-in") {
     if (current && screen === "sign-in") session.clear();
     header(null);
-    return show(main, await signIn(config, (home) => { location.hash = home || HOME[session.get().role] || "#/none"; }, HOME));
+    const page = await signIn(config, (home) => { location.hash = home || HOME[session.get().role] || "#/none"; }, HOME);
+    if (mine === navigation) show(main, page);
+    return;
   }
   const screens = {
     grid: () => followUps(current),
@@ -66,6 +84,14 @@ async function route(config) {
     dashboard: () => dashboardScreen(current, id, rest[0]),
     figure: () => figureScreen(current, id, rest[0], rest[1]),
     "work-items": () => workItems(current),
+    audit: () => auditScreen(current, id, rest[0]),
+    checkups: () => dueCheckUps(current),
+    "clinic-days": () => clinicDays(current),
+    requests: () => openRequests(current),
+    volunteers: () => volunteerList(current),
+    volunteer: () => volunteerHours(current, id, rest[0]),
+    petitions: () => petitionList(current),
+    petition: () => petitionCase(current, id),
   };
   const render = screens[screen];
   if (!render) {
@@ -73,7 +99,8 @@ async function route(config) {
     if (home && location.hash !== home) { location.hash = home; return; }
     return show(main, h("div", {}, h("h1", {}, "工作台"), h("p", {}, `${role(current.role)}的页面正在建设中。`)));
   }
-  show(main, await render());
+  const node = await render();
+  if (mine === navigation) show(main, node);
 }
 
 function show(main, node) {

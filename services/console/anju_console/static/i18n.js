@@ -1,11 +1,13 @@
 // The Chinese label table (/labels.json, one place for every code) and local dates.
-let table = { roles: {}, enums: {}, statuses: {}, events: {}, errors: {}, field_errors: {} };
+let table = { roles: {}, enums: {}, statuses: {}, events: {}, routes: {}, errors: {}, field_errors: {} };
 export function load(labels) { table = labels; }
 
 export const role = (code) => table.roles[code] || code;
 export const enumLabel = (name, code) => (table.enums[name] || {})[code] || code;
 export const status = (kind, code) => (table.statuses[kind] || {})[code] || code;
 export const event = (type) => table.events[type] || type;
+// The route an audited read came by (``GET /disputes/{dispute_id}``), as staff know the screen.
+export const route = (path) => (table.routes || {})[path] || path;
 export function errorText(code) {
   return table.errors[code] || table.errors.internal_error || "出错了";
 }

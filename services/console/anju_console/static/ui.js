@@ -89,3 +89,15 @@ export function check(label, value, checked = false) {
 // The sections a page is read again with after a command (read your writes): pass the
 // command's consistency token on, so the query service answers only once it has the change.
 export function tokenOf(answer) { return answer && answer.consistency_token; }
+
+// A command's form: its fields and one submit button, disabled while the command is under way.
+export function form(label, fields, submit, onsubmit) {
+  const node = h("form", { novalidate: true, "aria-label": label }, ...fields, h("p", {}, h("button", { type: "submit" }, submit)));
+  node.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const button = node.querySelector("button[type=submit]");
+    button.disabled = true;
+    try { await onsubmit(node); } finally { button.disabled = false; }
+  });
+  return node;
+}

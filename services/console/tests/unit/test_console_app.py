@@ -93,6 +93,21 @@ def test_a_record_out_of_reach_reads_like_a_missing_one() -> None:
     assert set(not_found.values()) == {labels.NOT_FOUND}
 
 
+def test_every_audited_route_named_is_a_route_of_the_query_api() -> None:
+    """The audit screen words the routes a sensitive read came by; a renamed route must not
+    leave a stale label behind (routes without a label show as they are)."""
+    from anju_query.entrypoints.app import create_app as create_query
+    from anju_query.settings import QuerySettings
+
+    query = create_query(QuerySettings(database_url="postgresql://unused", jwt_secret=SECRET))  # type: ignore[arg-type]
+    routes = {
+        f"{method.upper()} {path}"
+        for path, methods in query.openapi()["paths"].items()
+        for method in methods
+    }
+    assert set(labels.ROUTES) <= routes, set(labels.ROUTES) - routes
+
+
 def test_the_dev_apis_are_the_manifests_ports() -> None:
     ports = {s.name: s.port for s in load(ROOT)}
     assert {name: int(url.rsplit(":", 1)[1]) for name, url in DEV_APIS.items()} == {

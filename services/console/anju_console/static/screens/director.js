@@ -3,8 +3,8 @@
 // with its supervision colours (督办), and the printable report, fetched with the token and opened
 // from a blob so that the token never travels in a URL.
 import { api, ApiError, apiUrl, session } from "../api.js";
-import { day, enumLabel, when } from "../i18n.js";
-import { field, h, showError } from "../ui.js";
+import { day, enumLabel, role, route as routeLabel, status, when } from "../i18n.js";
+import { field, h, select, showError } from "../ui.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const CHARTS = [
@@ -211,4 +211,55 @@ export async function workItems(current) {
             h("td", {}, enumLabel("governance.WorkItemStatus", item.status))))))
       : h("p", { class: "card done" }, "没有工作事项。"));
   return root;
+}
+
+// -- the audit of sensitive reads ----------------------------------------------------------------
+
+const AUDITED = ["resident", "dispute", "work_item"];
+
+// Who read which sensitive record of my areas, when and how: a full identity number, a sensitive
+// dispute or work item. Filtered by kind and reader; each record links to its reads alone.
+export async function auditScreen(current, kind, subject) {
+  const root = h("section", { "aria-labelledby": "audit-title" }, h("h1", { id: "audit-title" }, "敏感信息查阅记录"));
+  const single = kind && subject;
+  const kindSelect = select([["", "全部"], ...AUDITED.map((k) => [k, status("audited_read", k)])], kind || "");
+  const reader = h("input", { type: "text", autocomplete: "off" });
+  const filters = h("form", { class: "row no-print", "aria-label": "筛选" },
+    field("查阅内容", kindSelect, "kind"), field("查阅人工号（可不填）", reader, "reader"),
+    h("button", { type: "submit" }, "查询"));
+  const list = h("div", {});
+  const load = async () => {
+    const q = new URLSearchParams({ limit: "200" });
+    let path = "/audit/reads";
+    if (single) path = `/audit/reads/${encodeURIComponent(kind)}/${encodeURIComponent(subject)}`;
+    else {
+      if (kindSelect.value) q.set("kind", kindSelect.value);
+      if (reader.value.trim()) q.set("reader", reader.value.trim());
+    }
+    try {
+      const page = await api.get("query", `${path}?${q}`);
+      list.replaceChildren(
+        h("p", { class: "muted" }, `共 ${page.total} 次查阅${page.total > page.items.length ? `，显示最近 ${page.items.length} 次` : ""}`),
+        page.items.length
+          ? h("table", { "aria-label": "查阅记录" },
+              h("thead", {}, h("tr", {}, ["时间", "查阅人", "角色", "查阅内容", "记录", "途径"].map((t) => h("th", { scope: "col" }, t)))),
+              h("tbody", {}, page.items.map((r) => h("tr", { "data-read": r.id, "data-kind": r.kind },
+                h("td", {}, when(r.read_at)), h("td", {}, r.reader), h("td", {}, r.roles.map(role).join("、")),
+                h("td", {}, status("audited_read", r.kind)),
+                h("td", {}, h("a", { href: `#/audit/${r.kind}/${r.subject}`, "aria-label": `${subjectLabel(r)}的全部查阅记录` }, subjectLabel(r))),
+                h("td", {}, routeLabel(r.route))))))
+          : h("p", { class: "card done" }, "没有查阅记录。"));
+    } catch (error) {
+      showError(list, error);
+    }
+  };
+  filters.addEventListener("submit", (e) => { e.preventDefault(); load(); });
+  root.append(single ? h("p", { class: "no-print" }, h("a", { href: "#/audit" }, "← 全部查阅记录")) : filters, list);
+  await load();
+  return root;
+}
+
+function subjectLabel(r) {
+  if (r.kind === "dispute") return `${enumLabel("mediation.Category", r.label)}纠纷`;
+  return r.label || "（已不在本区域）";
 }

@@ -5,7 +5,7 @@
 // the last command's consistency token so that it shows what was just done.
 import { api } from "../api.js";
 import { enumLabel, event, status, when } from "../i18n.js";
-import { announce, check, field, group, h, select, showError, tokenOf } from "../ui.js";
+import { announce, check, field, form, group, h, select, showError, tokenOf } from "../ui.js";
 
 const SLA_STATES = ["breached", "at_risk", "on_track"];
 
@@ -115,17 +115,6 @@ async function renderCase(root, current, disputeId, consistency) {
 
 function section(title, name, ...children) {
   return h("section", { class: "card", "data-section": name, "aria-label": title }, h("h2", {}, title), ...children);
-}
-
-function form(label, fields, submit, onsubmit) {
-  const node = h("form", { novalidate: true, "aria-label": label }, ...fields, h("p", {}, h("button", { type: "submit" }, submit)));
-  node.addEventListener("submit", async (e) => {
-    e.preventDefault();
-    const button = node.querySelector("button[type=submit]");
-    button.disabled = true;
-    try { await onsubmit(node); } finally { button.disabled = false; }
-  });
-  return node;
 }
 
 function assignForm(current, state, again) {
