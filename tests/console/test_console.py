@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
@@ -443,6 +444,106 @@ async def test_the_desk_logs_a_reception_in_one_tap_and_prints_a_one_time_notice
     await context.close()
 
 
+async def test_the_desk_hands_a_service_off_completes_it_and_issues_a_residence_certificate(
+    browser: Browser, stack: Stack
+) -> None:
+    # The housing security centre serves the community; the station has learnt it (a command
+    # waits for the registry's write) and so has the query service.
+    async with httpx.AsyncClient(headers=stack.admin, timeout=WAIT_S) as http:
+        centre = await _accepted(
+            http,
+            f"{stack.apis['registry']}/organisations",
+            {
+                "kind": "housing_security_centre",
+                "name": "市住房保障服务中心",
+                "community_ids": [stack.community_id],
+            },
+        )
+        learnt = {"X-Consistency-Token": centre["consistency_token"]}
+        await _accepted(
+            http,
+            f"{stack.apis['station']}/receptions",
+            {"area_id": stack.community_id, "purposes": ["other"]},
+            **learnt,
+        )
+        await _eventually(
+            http, f"{stack.apis['query']}/organisations/{centre['id']}", bool, **learnt
+        )
+
+    context = await browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai")
+    page = await context.new_page()
+    await sign_in(page, stack, "desk_staff", stack.community_id, "li")
+    await expect(page.get_by_role("heading", name="窗口服务")).to_be_visible()
+    await page.get_by_label("服务事项").select_option("public_rental_application")
+    await page.get_by_role("button", name="接收").click()
+    await expect(page.get_by_role("heading", name="公租房申请登记")).to_be_visible()
+    service_id = page.url.rsplit("/", 1)[-1]
+    await page.get_by_label("缺少的材料（一次性全部告知）").fill("收入证明\n户口簿")
+    await page.get_by_role("button", name="核对完成").click()
+    await expect(page.locator("[data-status]")).to_have_text("已一次性告知")
+
+    # Another clerk, in another browser, prints the same notice: it comes from the station.
+    other = await browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai")
+    elsewhere = await other.new_page()
+    await sign_in(elsewhere, stack, "desk_staff", stack.community_id, "zhou")
+    await expect(elsewhere.get_by_role("heading", name="窗口服务")).to_be_visible()
+    await elsewhere.get_by_role("link", name="公租房申请登记").first.click()
+    await elsewhere.get_by_role("link", name="打印一次性告知单").click()
+    await expect(elsewhere.get_by_role("heading", name="一次性告知单")).to_be_visible()
+    await expect(elsewhere.get_by_role("listitem")).to_have_text(["收入证明", "户口簿"])
+    assert service_id in elsewhere.url
+    await other.close()
+
+    # The resident comes back with everything: accepted, handed off, completed, called back.
+    await page.get_by_label("仍缺少的材料（材料已补齐则留空）").fill("")
+    await page.get_by_role("button", name="核对完成").click()
+    await expect(page.locator("[data-status]")).to_have_text("已受理")
+    await page.get_by_role("button", name="转交").click()
+    await expect(page.locator('[data-field="organisation_id"] .field-error')).to_have_text(
+        "请从列表中选择。"
+    )
+    await page.get_by_label("承办单位", exact=True).select_option(centre["id"])
+    await page.get_by_role("button", name="转交").click()
+    await expect(page.locator("[data-status]")).to_have_text("已转交")
+    await expect(page.get_by_text("市住房保障服务中心")).to_be_visible()
+    await page.get_by_label("办理结果（可不填）").fill("已登记轮候")
+    await page.get_by_role("button", name="办结").click()
+    await expect(page.locator("[data-status]")).to_have_text("已办结")
+    await page.get_by_label("居民满意度").select_option("5")
+    await page.get_by_role("button", name="记录回访").click()
+    await expect(page.get_by_text("5 / 5")).to_be_visible()
+    await no_critical_violations(page)
+    await page.screenshot(path=str(SCREENSHOTS / "desk-service-completed.png"), full_page=True)
+
+    # A residence certificate: find the resident, issue, print.
+    await page.get_by_role("link", name="← 返回窗口服务").click()
+    box = page.locator('[data-section="certificate"]')
+    await box.get_by_role("button", name="开具居住证明").click()
+    await expect(box.locator('[data-field="resident_id"] .field-error')).to_have_text(
+        "请从列表中选择。"
+    )
+    await box.get_by_label("居民姓名").fill("王秀英")
+    await box.get_by_role("button", name="查找").click()
+    await box.get_by_label("居民", exact=True).select_option(stack.resident_id)
+    await box.get_by_label("用途（可不填）").fill("办理公租房申请")
+    await box.get_by_role("button", name="开具居住证明").click()
+    await expect(page.get_by_role("heading", name="居住证明")).to_be_visible()
+    await expect(page.locator("[data-certificate]")).to_contain_text("兹证明 王秀英")
+    await expect(page.locator("[data-certificate]")).to_contain_text("3号楼 301")
+    async with context.expect_page() as opened:
+        await page.get_by_role("button", name="下载PDF").click()
+    pdf = await opened.value
+    await expect(pdf).to_have_url(re.compile("^blob:"))
+    await pdf.close()
+    await page.emulate_media(media="print")
+    assert not await page.get_by_role("button", name="打印").is_visible()
+    await page.screenshot(path=str(SCREENSHOTS / "desk-residence-certificate.png"), full_page=True)
+    await page.emulate_media(media="screen")
+    await no_token_in_the_url(page)
+    await no_critical_violations(page)
+    await context.close()
+
+
 async def test_a_missing_record_reads_as_the_sentence_of_every_not_found(
     browser: Browser, stack: Stack
 ) -> None:
@@ -740,4 +841,58 @@ async def test_the_director_reviews_who_read_sensitive_records(
     await page.goto(f"{stack.console}/#/audit/resident/{uuid.uuid4()}")
     await expect(page.get_by_role("alert")).to_have_text("找不到这条记录。请核对后重试。")
     await no_token_in_the_url(page)
+    await context.close()
+
+
+async def test_the_grid_worker_opens_a_profile_flags_reports_a_signal_and_raises_a_request(
+    browser: Browser, stack: Stack
+) -> None:
+    """Last in the file: the request raised here would be one more open request on the
+    coordinator's board."""
+    context = await browser.new_context(viewport=PHONE, locale="zh-CN", timezone_id="Asia/Shanghai")
+    page = await context.new_page()
+    await sign_in(page, stack, "grid_worker", stack.grid_id, "wang")
+    await expect(page.get_by_role("heading", name="走访任务")).to_be_visible()
+    await page.get_by_role("link", name="王秀英").click()
+    await expect(page.get_by_role("heading", name="王秀英", level=1)).to_be_visible()
+    flags = page.locator('[data-section="flags"]')
+    await expect(flags.get_by_role("listitem")).to_have_text(
+        [re.compile("独居老人 · 红色（高风险）")]
+    )
+    follow_up = page.locator('[data-section="follow-up"]')
+    await expect(follow_up.get_by_text("每 7 天")).to_be_visible()
+    await expect(follow_up.locator("[data-visit]")).not_to_have_count(0)
+    await expect(page.locator('[data-section="services"] [data-request]')).not_to_have_count(0)
+    await no_critical_violations(page)
+    await page.screenshot(path=str(SCREENSHOTS / "grid-worker-profile.png"), full_page=True)
+
+    # A flag with no group chosen is refused beside the choice; then she is flagged disabled.
+    await flags.get_by_role("button", name="新增标记").click()
+    await expect(flags.locator('[data-field="flag"] .field-error')).to_have_text("请从列表中选择。")
+    await flags.get_by_label("类别").select_option("disability")
+    await flags.get_by_label("风险等级").select_option("yellow")
+    await flags.get_by_role("button", name="新增标记").click()
+    await expect(flags.locator('[data-flag="disability"]')).to_contain_text(
+        "残疾人 · 黄色（中风险）"
+    )
+
+    # A tension spotted on patrol: reported to mediation, listed for her building at once.
+    signals = page.locator('[data-section="signals"]')
+    await signals.get_by_label("类别").select_option("noise")
+    await signals.get_by_label("情况描述").fill("楼上夜间装修噪音，老人休息不好。")
+    await signals.get_by_role("button", name="上报").click()
+    await expect(signals.locator("[data-signal]")).to_have_count(1)
+    await expect(signals.locator("[data-signal]")).to_contain_text("噪音 · 已上报")
+
+    # A service request for her: volunteering takes it, her profile lists it at once.
+    services = page.locator('[data-section="services"]')
+    before = await services.locator("[data-request]").count()
+    await services.get_by_label("服务类型").select_option("repair")
+    await services.get_by_label("需求描述").fill("厨房水龙头漏水，需上门维修。")
+    await services.get_by_role("button", name="提出需求").click()
+    await expect(services.locator("[data-request]")).to_have_count(before + 1)
+    await expect(services.get_by_text("维修 · 待派单")).to_be_visible()
+    await no_token_in_the_url(page)
+    await no_critical_violations(page)
+    await page.screenshot(path=str(SCREENSHOTS / "grid-worker-profile-updated.png"), full_page=True)
     await context.close()

@@ -289,6 +289,8 @@ STATUSES: dict[str, dict[str, str]] = {
     "follow_up": {"due": "待走访", "overdue": "已逾期"},
     "dispute": {"open": "调解中", "resolved": "已化解", "closed": "已结案"},
     "sla": {"on_track": "正常", "at_risk": "临期", "breached": "已超期"},
+    "resident": {"active": "在住", "moved_out": "已迁出", "deceased": "已故"},
+    "signal": {"reported": "已上报", "dismissed": "无需调解", "converted": "已转为纠纷"},
     "health_visit": {"due": "待体检/随访", "overdue": "已逾期"},
     "service_request": {
         "open": "待派单",
@@ -628,6 +630,7 @@ FIELD_ERRORS: dict[str, str] = {
     "string_too_short": "不能为空。",
     "string_too_long": "内容太长。",
     "uuid_parsing": "请从列表中选择。",
+    "uuid_type": "请从列表中选择。",
     "enum": "请从列表中选择。",
     "literal_error": "请从列表中选择。",
     "datetime_parsing": "时间格式有误。",

@@ -55,3 +55,24 @@ export const api = {
   get: (service, path, options) => call(service, "GET", path, options),
   post: (service, path, body, options) => call(service, "POST", path, { ...options, body }),
 };
+
+// A file an API answers only with the token (a printable report, a certificate's PDF): fetched
+// with it and opened in a new tab from a blob URL, so the token never travels in a URL.
+export async function openFile(service, path) {
+  const opened = window.open("", "_blank");
+  try {
+    const response = await fetch(apiUrl(service, path), {
+      headers: { Authorization: `Bearer ${session.get().token}` },
+    });
+    if (!response.ok) {
+      const body = await response.json().catch(() => ({}));
+      const error = body.error || {};
+      throw new ApiError(response.status, error.code || "internal_error", error.message || "", error.details);
+    }
+    const url = URL.createObjectURL(await response.blob());
+    if (opened) opened.location.href = url; else location.assign(url);
+  } catch (error) {
+    if (opened) opened.close();
+    throw error;
+  }
+}

@@ -4,7 +4,8 @@ import { load, role } from "./i18n.js";
 import { h } from "./ui.js";
 import { signIn } from "./screens/signin.js";
 import { followUps } from "./screens/grid.js";
-import { desk, notice } from "./screens/desk.js";
+import { certificate, desk, notice, serviceCase } from "./screens/desk.js";
+import { residentProfile } from "./screens/resident.js";
 import { disputeBoard, disputeCase } from "./screens/disputes.js";
 import { auditScreen, dashboardScreen, figureScreen, workItems } from "./screens/director.js";
 import { clinicDays, dueCheckUps } from "./screens/health.js";
@@ -77,8 +78,11 @@ async function route(config) {
   }
   const screens = {
     grid: () => followUps(current),
+    resident: () => residentProfile(current, id),
     desk: () => desk(current),
+    service: () => serviceCase(current, id),
     notice: () => notice(current, id),
+    certificate: () => certificate(current, id),
     disputes: () => disputeBoard(current),
     dispute: () => disputeCase(current, id),
     dashboard: () => dashboardScreen(current, id, rest[0]),

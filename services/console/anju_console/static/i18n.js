@@ -4,6 +4,8 @@ export function load(labels) { table = labels; }
 
 export const role = (code) => table.roles[code] || code;
 export const enumLabel = (name, code) => (table.enums[name] || {})[code] || code;
+// An enumeration's codes, in the table's order (the table has every code of the contracts).
+export const enumCodes = (name) => Object.keys(table.enums[name] || {});
 export const status = (kind, code) => (table.statuses[kind] || {})[code] || code;
 export const event = (type) => table.events[type] || type;
 // The route an audited read came by (``GET /disputes/{dispute_id}``), as staff know the screen.

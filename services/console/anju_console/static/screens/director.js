@@ -2,7 +2,7 @@
 // as inline SVG (no chart library), the records behind a figure (drill-down), the work-list board
 // with its supervision colours (督办), and the printable report, fetched with the token and opened
 // from a blob so that the token never travels in a URL.
-import { api, ApiError, apiUrl, session } from "../api.js";
+import { api, openFile } from "../api.js";
 import { day, enumLabel, role, route as routeLabel, status, when } from "../i18n.js";
 import { field, h, select, showError } from "../ui.js";
 
@@ -160,20 +160,9 @@ export async function figureScreen(current, name, from, to) {
 async function openReport(current, chosen, format, form) {
   const q = periodQuery(current, chosen);
   q.set("format", format);
-  const opened = window.open("", "_blank");
   try {
-    const response = await fetch(apiUrl("query", `/reports/community?${q}`), {
-      headers: { Authorization: `Bearer ${session.get().token}` },
-    });
-    if (!response.ok) {
-      const body = await response.json().catch(() => ({}));
-      const error = body.error || {};
-      throw new ApiError(response.status, error.code || "internal_error", error.message || "", error.details);
-    }
-    const url = URL.createObjectURL(await response.blob());
-    if (opened) opened.location.href = url; else location.assign(url);
+    await openFile("query", `/reports/community?${q}`);
   } catch (error) {
-    if (opened) opened.close();
     showError(form, error);
   }
 }

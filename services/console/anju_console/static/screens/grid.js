@@ -37,7 +37,7 @@ async function render(root, consistency) {
 function card(root, item) {
   const place = [item.location.grid_name, item.location.building_name, item.location.unit_name].filter(Boolean).join(" · ");
   const li = h("li", { class: "card", "data-resident": item.resident_id },
-    h("h2", {}, item.name),
+    h("h2", {}, h("a", { href: `#/resident/${item.resident_id}` }, item.name)),
     h("p", {}, h("span", { class: `badge state-${item.state}` }, status("follow_up", item.state)), " 应于 ", when(item.due_by), " 前走访"),
     place ? h("p", { class: "muted" }, place) : null,
     h("p", {}, item.flags.map((f) => h("span", { class: `badge tier-${f.tier}` }, `${enumLabel("registry.FlagType", f.type)} · ${enumLabel("registry.RiskTier", f.tier)}`))),
