@@ -14,7 +14,7 @@ MEMBER_PYPROJECTS := $(wildcard contracts/pyproject.toml libs/*/pyproject.toml s
 MYPY_PACKAGES := anju_contracts eventkit anju_cli anju_devtools $(patsubst services/%,anju_%,$(wildcard services/*))
 TEST_TREES := $(wildcard tests libs/*/tests services/*/tests contracts/tests)
 
-.PHONY: venv run test lint fmt bench demo manifest clean up down logs permissions fuzz
+.PHONY: venv browser run test lint fmt bench demo manifest clean up down logs permissions fuzz
 
 venv: $(STAMP)
 
@@ -30,8 +30,21 @@ $(STAMP): $(UV) uv.lock pyproject.toml $(MEMBER_PYPROJECTS)
 run: venv
 	$(VENV)/bin/anju run
 
-test: venv
+test: venv browser
 	$(VENV)/bin/pytest
+
+# The staff console's browser tests (tests/console) drive Debian's chromium, with a Chinese font;
+# never a browser downloaded by Playwright. Installed with apt when missing (as root); without apt
+# the tests fail saying what to install.
+BROWSER_PACKAGES := chromium fonts-wqy-microhei
+browser:
+	@if [ -x /usr/bin/chromium ] && fc-list 2>/dev/null | grep -qi wqy; then :; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		echo "installing $(BROWSER_PACKAGES) for the console's browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BROWSER_PACKAGES); \
+	else \
+		echo "the console's browser tests need Debian's $(BROWSER_PACKAGES): apt-get install -y $(BROWSER_PACKAGES)"; \
+	fi
 
 lint: venv
 	$(VENV)/bin/ruff check .

@@ -1,7 +1,8 @@
 """Writes ``docs/permissions.md`` from every service's permission table (``make permissions``).
 
-The services are those declared by ``services/*/service.toml``; each declares its table as
-``PERMISSIONS`` in ``<module>.application.permissions``.
+The services are those declared by ``services/*/service.toml`` with roles (the staff console
+serves none: it holds no records); each declares its table as ``PERMISSIONS`` in
+``<module>.application.permissions``.
 """
 
 from __future__ import annotations
@@ -17,10 +18,12 @@ DOC = ROOT / "docs" / "permissions.md"
 
 
 def modules() -> list[str]:
-    """Every declared service's Python package, ordered by port like the manifest."""
+    """Every declared service's Python package that serves roles, ordered by port like the manifest."""
     declared = []
     for path in sorted((ROOT / "services").glob("*/service.toml")):
         service = tomllib.loads(path.read_text(encoding="utf-8"))["service"]
+        if not service.get("roles"):
+            continue
         declared.append((int(service["port"]), str(service["module"])))
     return [module for _, module in sorted(declared)]
 

@@ -56,7 +56,7 @@ def test_manifest_check_command_names_the_stale_file(
         shutil.copytree(ROOT / part, tmp_path / part)
     shutil.copy(ROOT / "docker-compose.yml", tmp_path)
     dockerfile = tmp_path / "deploy" / "Dockerfile"
-    dockerfile.write_text(dockerfile.read_text().replace("EXPOSE 8100", "EXPOSE 7000"))
+    dockerfile.write_text(dockerfile.read_text().replace("EXPOSE ", "EXPOSE 7000 "))
     monkeypatch.setattr("anju_cli.main.ROOT", tmp_path)
     assert main(["manifest", "check"]) == 1
     assert "out of date: deploy/Dockerfile" in capsys.readouterr().out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -13,9 +14,21 @@ from anju_devtools import manifest, report
 from anju_devtools.devstack import ServiceSpec, run_stack
 from eventkit.auth import Role, issue_token
 
+CONSOLE = "console"
+
 
 def stack_specs(root: Path) -> list[ServiceSpec]:
-    """Every service of the dev stack, as ``services/*/service.toml`` declare them."""
+    """Every service of the dev stack, as ``services/*/service.toml`` declare them.
+
+    Each service lets the staff console's pages call it from the browser (CORS), at either name
+    of the loopback address the console is opened at."""
+    services = manifest.load(root)
+    console = next((s for s in services if s.name == CONSOLE), None)
+    origins = (
+        []
+        if console is None
+        else [f"http://{host}:{console.port}" for host in ("127.0.0.1", "localhost")]
+    )
     return [
         ServiceSpec(
             name=service.name,
@@ -24,9 +37,11 @@ def stack_specs(root: Path) -> list[ServiceSpec]:
             database=service.database,
             env={
                 f"{service.env_prefix}LOG_FORMAT": os.environ.get("ANJU_LOG_FORMAT", "console"),
+                f"{service.env_prefix}CORS_ORIGINS": json.dumps(origins),
+                **{f"{service.env_prefix}{k}": v for k, v in service.dev_settings},
             },
         )
-        for service in manifest.load(root)
+        for service in services
     ]
 
 
@@ -38,6 +53,9 @@ def cmd_run(root: Path) -> int:
     admin = issue_token(_secret(root), "admin", [Role.ADMIN])
     specs = stack_specs(root)
     print("Anju dev stack: " + "  ".join(f"{s.name} {s.url}" for s in specs))
+    console = next((s for s in specs if s.name == CONSOLE), None)
+    if console is not None:
+        print(f"staff console: {console.url}/ (sign in with a role and an area)")
     print(f"admin token (12 h): {admin}")
     return run_stack(root, specs)
 

@@ -17,6 +17,12 @@ A manifest looks like::
     follows = []                       # topics it consumes (inbound.* ones other systems publish)
     roles = ["admin", "director"]      # roles its API serves
     prod_max_replicas = 10             # optional: the production HPA ceiling (base: 6)
+
+    [service.settings]                 # optional: settings of its own that compose and k8s give
+    SIGN_IN = "oidc"                   # it (ANJU_<NAME>_SIGN_IN), each a plain value
+
+    [service.dev_settings]             # optional: what the dev stack (`make run`) gives instead
+    SIGN_IN = "dev"
 """
 
 from __future__ import annotations
@@ -44,7 +50,10 @@ _KEYS = {
     "follows",
     "roles",
     "prod_max_replicas",
+    "settings",
+    "dev_settings",
 }
+_SETTING = re.compile(r"[A-Z][A-Z0-9_]*")
 
 
 class ManifestError(ValueError):
@@ -64,6 +73,10 @@ class Service:
     follows: tuple[str, ...]
     roles: tuple[str, ...]
     prod_max_replicas: int = BASE_MAX_REPLICAS
+    settings: tuple[tuple[str, str], ...] = ()
+    """Settings of its own (name without the prefix, value) that the deploy files give it."""
+    dev_settings: tuple[tuple[str, str], ...] = ()
+    """Settings the dev stack gives it instead (a name must be among ``settings``)."""
 
     @property
     def distribution(self) -> str:
@@ -101,6 +114,8 @@ def load_one(path: Path) -> Service:
             follows=tuple(table.get("follows", ())),
             roles=tuple(table.get("roles", ())),
             prod_max_replicas=int(table.get("prod_max_replicas", BASE_MAX_REPLICAS)),
+            settings=_settings(path, table.get("settings", {})),
+            dev_settings=_settings(path, table.get("dev_settings", {})),
         )
     except KeyError as exc:
         raise ManifestError(f"{path}: missing key {exc}") from exc
@@ -113,10 +128,23 @@ def load_one(path: Path) -> Service:
         raise ManifestError(f"{path}: database must be anju_{service.name} (or absent)")
     if service.publishes not in (None, f"{service.name}.events"):
         raise ManifestError(f"{path}: a service publishes to {service.name}.events (or nothing)")
+    undeployed = {name for name, _ in service.dev_settings} - {n for n, _ in service.settings}
+    if undeployed:
+        # Else `make run` would set what compose and k8s never do: give each a deployed value.
+        raise ManifestError(f"{path}: dev_settings {sorted(undeployed)} missing from settings")
     unknown_roles = set(service.roles) - {r.value for r in Role}
     if unknown_roles:
         raise ManifestError(f"{path}: unknown roles {sorted(unknown_roles)}")
     return service
+
+
+def _settings(path: Path, table: object) -> tuple[tuple[str, str], ...]:
+    if not isinstance(table, dict):
+        raise ManifestError(f"{path}: settings must be a table")
+    for name, value in table.items():
+        if not _SETTING.fullmatch(name) or not isinstance(value, str):
+            raise ManifestError(f'{path}: setting {name!r} must be UPPER_CASE = "a string"')
+    return tuple(sorted(table.items()))
 
 
 def load(root: Path) -> list[Service]:

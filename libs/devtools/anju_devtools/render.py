@@ -42,6 +42,7 @@ def fill(template: str, service: Service) -> str:
             line = line[len("?db ") :]
         lines.append(line)
     text = "".join(lines)
+    text = _expand_settings(text, service)
     for key, value in {
         "@name@": service.name,
         "@dashed@": service.dashed,
@@ -52,6 +53,25 @@ def fill(template: str, service: Service) -> str:
     }.items():
         text = text.replace(key, value)
     return text
+
+
+def _expand_settings(text: str, service: Service) -> str:
+    """The template's ``@settings:compose@`` / ``@settings:k8s@`` lines, one line per setting of
+    the service's own (none: the line goes)."""
+    out = []
+    for line in text.splitlines(keepends=True):
+        stripped = line.strip()
+        if stripped not in ("@settings:compose@", "@settings:k8s@"):
+            out.append(line)
+            continue
+        indent = line[: len(line) - len(line.lstrip())]
+        for name, value in service.settings:
+            var = f"{service.env_prefix}{name}"
+            if stripped == "@settings:compose@":
+                out.append(f"{indent}{var}: {json.dumps(value)}\n")
+            else:
+                out.append(f"{indent}- name: {var}\n{indent}  value: {json.dumps(value)}\n")
+    return "".join(out)
 
 
 def replace_regions(text: str, regions: Regions, services: list[Service], path: Path) -> str:

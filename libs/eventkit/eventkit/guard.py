@@ -43,8 +43,8 @@ PRINCIPAL_KEY = "principal"
 """Where the guard leaves the verified caller in the request's state, for ``authenticate``."""
 
 
-def _is_open(path: str) -> bool:
-    return any(path == p or path.startswith(p + "/") for p in OPEN_PATHS)
+def _is_open(path: str, also: tuple[str, ...] = ()) -> bool:
+    return any(path == p or path.startswith(p + "/") for p in (*OPEN_PATHS, *also))
 
 
 async def _answer(
@@ -70,9 +70,18 @@ async def _answer(
 
 class EdgeGuard:
     def __init__(
-        self, app: ASGIApp, *, jwt_secret: str, max_body_bytes: int, max_in_flight: int
+        self,
+        app: ASGIApp,
+        *,
+        jwt_secret: str,
+        max_body_bytes: int,
+        max_in_flight: int,
+        open_paths: tuple[str, ...] = (),
     ) -> None:
+        """``open_paths``: more paths (each itself and what lies under it) served without a
+        token, besides :data:`OPEN_PATHS` — the staff console's pages, which sign staff in."""
         self.app = app
+        self.open_paths = open_paths
         self.jwt_secret = jwt_secret
         self.max_body_bytes = max_body_bytes
         self.max_in_flight = max_in_flight
@@ -120,7 +129,7 @@ class EdgeGuard:
 
     async def _guarded(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
         headers = {k.decode("latin-1").lower(): v for k, v in scope.get("headers", [])}
-        if not _is_open(path):
+        if not _is_open(path, self.open_paths):
             problem = self._authenticate(scope, headers.get("authorization"))
             if problem is not None:
                 # The body was never read: tell the client not to send more on this connection.

@@ -31,6 +31,7 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.cors import CORSMiddleware
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
@@ -349,8 +350,14 @@ def create_http_app(
     version: str = "1.0.0",
     max_body_bytes: int = 1024 * 1024,
     max_in_flight: int = 64,
+    cors_origins: Sequence[str] = (),
+    open_paths: Sequence[str] = (),
 ) -> FastAPI:
-    """The FastAPI app of a service, with the shared edge around its routers."""
+    """The FastAPI app of a service, with the shared edge around its routers.
+
+    ``cors_origins``: the web origins whose pages may call it from a browser (see
+    :func:`allow_origins`). ``open_paths``: paths served without a token besides the probes and
+    the API's description (the staff console's pages)."""
     app = ServiceApp(
         title=f"Anju {service}",
         version=version,
@@ -422,8 +429,42 @@ def create_http_app(
         jwt_secret=jwt_secret,
         max_body_bytes=max_body_bytes,
         max_in_flight=max_in_flight,
+        open_paths=tuple(open_paths),
     )
+    allow_origins(app, cors_origins)
     return app
+
+
+CORS_REQUEST_HEADERS = (
+    "Authorization",
+    "Content-Type",
+    "Idempotency-Key",
+    "X-Consistency-Token",
+    "X-Correlation-Id",
+)
+"""What a page may send: its bearer token, a JSON body, and the headers the API reads."""
+CORS_RESPONSE_HEADERS = ("X-Consistency", "X-Correlation-Id", "Idempotent-Replayed", "Retry-After")
+"""What a page may read of an answer besides the body: whether a read saw its write, etc."""
+
+
+def allow_origins(app: FastAPI, origins: Sequence[str]) -> None:
+    """Let pages from ``origins`` (the staff console) call the API from a browser.
+
+    Outermost, so that a preflight (``OPTIONS`` without a token) is answered before the edge
+    guard asks for one. No cookies are involved (the token travels in ``Authorization``), so
+    credentials stay off; an origin not listed gets no CORS headers and its page no answer.
+    """
+    if not origins:
+        return
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=list(origins),
+        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+        allow_headers=list(CORS_REQUEST_HEADERS),
+        expose_headers=list(CORS_RESPONSE_HEADERS),
+        allow_credentials=False,
+        max_age=600,
+    )
 
 
 # -- the server's own answers: a request too malformed to reach the app ----------------------------

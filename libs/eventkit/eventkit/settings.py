@@ -155,6 +155,10 @@ class ServiceSettings(BaseSettings):
     """A request body over this is answered 413 before it is read (1 MiB)."""
     max_in_flight: int = Field(default=64, ge=1)
     """Requests served at once by one process; beyond it 503 ``overloaded`` at once."""
+    cors_origins: list[str] = Field(default_factory=list)
+    """Web origins (``https://console.example.org``) whose pages may call this API from a
+    browser — the staff console's; none by default, so no page elsewhere can. A JSON list in the
+    environment: ``'["http://127.0.0.1:8090"]'``."""
     clock_skew_s: float = Field(default=120.0, ge=0)
     """How far a command's ``occurred_at`` may lie ahead of this service's clock (and how far
     behind it before it counts as back-dated)."""

@@ -8,6 +8,7 @@ drive it through the public HTTP API.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
@@ -16,6 +17,7 @@ from datetime import timedelta
 from typing import Any, ClassVar, TypeVar
 
 import httpx
+import uvicorn
 from fastapi import FastAPI
 from pydantic import SecretStr
 
@@ -24,6 +26,7 @@ from eventkit.runtime import Runtime
 from eventkit.scheduler import Scheduler
 from eventkit.settings import KafkaSettings, ServiceSettings
 from eventkit.testing.clocks import ManualClock
+from eventkit.testing.infra import free_port
 
 S = TypeVar("S", bound=ServiceSettings)
 
@@ -118,3 +121,23 @@ async def serving(app: FastAPI, name: str) -> AsyncIterator[httpx.AsyncClient]:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url=f"http://{name}") as client:
             yield client
+
+
+@asynccontextmanager
+async def listening(app: FastAPI, port: int | None = None) -> AsyncIterator[str]:
+    """``app`` served by uvicorn on a real port of 127.0.0.1, its lifespan running, for clients
+    that cannot go through ASGI in process (a browser); its base URL."""
+    port = port or free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
+    )
+    serving = asyncio.create_task(server.serve())
+    while not server.started:  # uvicorn offers no event to wait on
+        if serving.done():
+            serving.result()  # it failed to start: say why
+        await asyncio.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await serving

@@ -80,6 +80,7 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
+from pydantic import Field
 
 from anju_contracts.mediation import Tier
 from anju_contracts.registry import FlagType
@@ -424,6 +425,11 @@ class FigureValue(ReadModel):
     summed: bool
     """Whether the figure sums its records' amounts (hours, people); else it counts them."""
     description: str
+    label: str = ""
+    """The figure in Chinese, as the community's report names it."""
+    group_labels: dict[str, str] = Field(default_factory=dict)
+    """Each group of ``by`` in Chinese, as the report names it (its code when the report has no
+    name for it)."""
 
 
 class RateValue(ReadModel):
@@ -432,6 +438,8 @@ class RateValue(ReadModel):
     numerator: str
     denominator: str
     description: str
+    label: str = ""
+    """The rate in Chinese, as the community's report names it."""
 
 
 class Dashboard(ReadModel):
@@ -493,6 +501,10 @@ class FigureRecord(ReadModel):
 
 class FigureRecords(Page[FigureRecord]):
     figure: str
+    label: str = ""
+    """The figure in Chinese, as the community's report names it."""
+    group_labels: dict[str, str] = Field(default_factory=dict)
+    """The groups of the records on the page in Chinese, as the report names them."""
     value: Amount
     """The figure: the records counted, or their amounts summed (all of them, not the page)."""
 
@@ -565,6 +577,8 @@ async def dashboard(
             sensitive=figure.sensitive,
             summed=figure.summed,
             description=figure.description,
+            label=labels.figure_label(name),
+            group_labels={g: labels.group_label(g) for g in shown_by},
         )
     rates = {
         name: RateValue(
@@ -572,6 +586,7 @@ async def dashboard(
             numerator=num,
             denominator=den,
             description=description,
+            label=labels.RATES[name],
         )
         for name, (num, den, description) in RATES.items()
     }
@@ -586,6 +601,7 @@ async def dashboard(
         denominator="satisfaction_ratings",
         description=f"mean satisfaction (1-5) of {ratings.value} ratings: station callbacks, "
         "dispute return visits, delivered volunteering services",
+        label=labels.RATES["satisfaction"],
     )
     return Dashboard(
         community_id=period.community_id,
@@ -641,6 +657,8 @@ async def figure_records(
             audited.setdefault(r["audited"], []).append(r["id"])
     return audited, FigureRecords(
         figure=name,
+        label=labels.figure_label(name),
+        group_labels={r["grp"]: labels.group_label(r["grp"]) for r in rows if r["grp"]},
         value=_number(totals["total"] if figure.summed else totals["n"]),
         items=[
             FigureRecord(

@@ -46,6 +46,7 @@ READ_WORK_ITEMS = "read_work_items"
 READ_DASHBOARD = "read_dashboard"
 READ_DASHBOARD_DETAILS = "read_dashboard_details"
 READ_REPORT = "read_report"
+READ_AUDIT = "read_audit"
 
 PERMISSIONS = Permissions.of(
     "query",
@@ -156,6 +157,11 @@ PERMISSIONS = Permissions.of(
             (DIRECTOR,),
             "the community's printable report (PDF, HTML): its figures, charts and the records "
             "behind them",
+        ),
+        READ_AUDIT: (
+            (DIRECTOR,),
+            "the audit of sensitive reads (who read which sensitive record, when, by which "
+            "route) of the records in the caller's areas",
         ),
     },
 )

@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from anju_query.application.config import QueryConfig
 from anju_query.entrypoints import (
+    audit as audit_routes,
     dashboard,
     disputes,
     governance,
@@ -49,6 +50,7 @@ def create_app(settings: QuerySettings, *, clock: Clock = utcnow) -> FastAPI:
         governance.router,
         dashboard.router,
         reports.router,
+        audit_routes.router,
     ]
     app = service_app(runtime, routers, config=config)
     app.state.clock = clock

@@ -70,6 +70,7 @@ from anju_contracts.volunteering import (
     ServiceRequestDelivered,
     ServiceRequestRaised,
 )
+from anju_query.application.labels import FIGURES as FIGURE_LABELS, RATES as RATE_LABELS
 from anju_query.testing import Source, WriteSides, area_tree, every_write_side
 from eventkit.audit import reads_of
 from eventkit.auth import Role, issue_token
@@ -382,6 +383,10 @@ async def test_every_drill_down_lists_exactly_its_figure(world: World) -> None:
         )
         assert drill["value"] == figure["value"], name
         assert len(drill["items"]) == drill["total"], name
+        # Named as the report names them, in Chinese, for the console and other UIs.
+        assert drill["label"] == figure["label"] == FIGURE_LABELS[name], name
+        assert set(figure["group_labels"]) == set(figure["by"]), name
+        assert {i["group"] for i in drill["items"] if i["group"]} == set(drill["group_labels"])
         if figure["summed"]:
             assert sum(i["amount"] for i in drill["items"]) == figure["value"], name
         else:
@@ -389,6 +394,7 @@ async def test_every_drill_down_lists_exactly_its_figure(world: World) -> None:
         assert all(FROM <= i["date"] <= TO for i in drill["items"]), name
         if name not in WITHOUT_EVENT_IDS:
             assert all(i["event_id"] for i in drill["items"]), name
+    assert {n: r["label"] for n, r in board["rates"].items()} == RATE_LABELS
     receptions = await _get(
         world, "/dashboard/figures/receptions", director, **{"from": FROM, "to": TO}
     )

@@ -783,3 +783,71 @@ async def test_a_dispute_and_petitions_from_the_ledger_are_judged_by_their_days(
         False,
         True,
     )
+
+
+async def test_the_audit_of_sensitive_reads_is_for_the_directors_whose_areas_hold_the_records(
+    world: World,
+) -> None:
+    reader = token(Role.DIRECTOR, areas=(world.community,), sub="dir-read")
+    assert (await world.client.get(f"/disputes/{world.sensitive}", headers=reader)).is_success
+    assert (
+        await world.client.get(f"/residents/{world.resident}", headers=reader)
+    ).status_code == 200
+
+    own = token(Role.DIRECTOR, areas=(world.community,), sub="dir-review")
+    answer = await world.client.get("/audit/reads", params={"reader": "dir-read"}, headers=own)
+    assert answer.status_code == 200, answer.text
+    reads = answer.json()["items"]
+    # The profile shows the full identity number and the sensitive dispute: both audited.
+    assert sorted((r["kind"], r["subject"], r["route"]) for r in reads) == [
+        ("dispute", str(world.sensitive), "GET /disputes/{dispute_id}"),
+        ("dispute", str(world.sensitive), "GET /residents/{resident_id}"),
+        ("resident", str(world.resident), "GET /residents/{resident_id}"),
+    ]
+    dispute = next(r for r in reads if r["kind"] == "dispute")
+    assert dispute["roles"] == ["director"]
+    assert dispute["community_id"] == str(world.community)
+    assert dispute["grid_id"] == str(world.grid2)
+    assert dispute["label"] == "family_elder_care"
+    assert next(r for r in reads if r["kind"] == "resident")["label"] == "王芳"
+    only = await world.client.get(
+        "/audit/reads", params={"reader": "dir-read", "kind": "resident"}, headers=own
+    )
+    assert [r["kind"] for r in only.json()["items"]] == ["resident"]
+    grid1 = await world.client.get(
+        "/audit/reads", params={"reader": "dir-read", "area_id": str(world.grid1)}, headers=own
+    )
+    assert [r["kind"] for r in grid1.json()["items"]] == ["resident"]  # the dispute is in grid 2
+
+    one = await world.client.get(f"/audit/reads/dispute/{world.sensitive}", headers=own)
+    assert one.status_code == 200, one.text
+    assert "dir-read" in {r["reader"] for r in one.json()["items"]}
+    # A record without reads is an empty page; an unknown one is a 404.
+    quiet = await world.client.get(f"/audit/reads/dispute/{world.noise}", headers=own)
+    assert quiet.json()["items"] == []
+    unknown = await world.client.get(f"/audit/reads/dispute/{uuid.uuid4()}", headers=own)
+    assert unknown.status_code == 404
+
+    # Another community's director: nothing listed, and the record is a 404 like a missing one.
+    other = token(Role.DIRECTOR, areas=(uuid.uuid4(),), sub="dir-other")
+    none = await world.client.get("/audit/reads", params={"reader": "dir-read"}, headers=other)
+    assert none.json() == {"items": [], "total": 0, "limit": 100, "offset": 0}
+    hidden = await world.client.get(f"/audit/reads/dispute/{world.sensitive}", headers=other)
+    assert hidden.status_code == 404
+    assert hidden.json()["error"]["code"] == unknown.json()["error"]["code"]
+    # Only directors (and admins) review the audit; a mediator may not, whatever the record.
+    mediator = token(Role.MEDIATOR, areas=(world.community,), sub="m-9")
+    refused = await world.client.get("/audit/reads", headers=mediator)
+    assert refused.status_code == 403
+    assert (
+        await world.client.get(f"/audit/reads/dispute/{world.sensitive}", headers=mediator)
+    ).status_code == 403
+    admin = token(Role.ADMIN, sub="admin")
+    everything = await world.client.get(
+        "/audit/reads", params={"reader": "dir-read"}, headers=admin
+    )
+    assert everything.json()["total"] == 3
+    backwards = await world.client.get(
+        "/audit/reads", params={"from": "2026-02-01", "to": "2026-01-01"}, headers=own
+    )
+    assert backwards.status_code == 400

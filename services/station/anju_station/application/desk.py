@@ -257,6 +257,14 @@ async def call_back(
     )
 
 
+class NoticeView(BaseModel):
+    """The latest one-time notice (一次性告知): its number and everything missing."""
+
+    number: str
+    missing: list[str]
+    issued_at: datetime
+
+
 class ServiceView(BaseModel):
     id: UUID
     service_type: str
@@ -266,6 +274,8 @@ class ServiceView(BaseModel):
     grid_id: UUID | None
     received_at: datetime
     notices: int
+    notice: NoticeView | None
+    """The latest one-time notice, kept after the documents came (it is what was asked for)."""
     organisation_id: UUID | None
     due_by: datetime | None
     overdue: bool
@@ -284,6 +294,11 @@ async def view_service(store: Store, service_id: UUID, caller: Caller) -> Servic
         grid_id=s.path.grid_id,
         received_at=s.received_at,
         notices=s.notices,
+        notice=None
+        if s.notice is None
+        else NoticeView(
+            number=s.notice.number, missing=list(s.notice.missing), issued_at=s.notice.issued_at
+        ),
         organisation_id=s.organisation_id,
         due_by=s.due_by,
         overdue=s.overdue,

@@ -38,6 +38,16 @@ ELDERLY_BILLS = "elderly_window_bill_help"
 
 
 @dataclass(frozen=True)
+class Notice:
+    """The latest one-time notice: what the resident was told to bring, so the desk can print
+    it again from any screen."""
+
+    number: str
+    missing: tuple[str, ...]
+    issued_at: datetime
+
+
+@dataclass(frozen=True)
 class Service:
     id: UUID
     service_type: str
@@ -50,6 +60,7 @@ class Service:
     due_by: datetime | None = None
     overdue: bool = False
     satisfaction: int | None = None
+    notice: Notice | None = None
 
 
 def evolve(state: Service | None, event: Event) -> Service | None:
@@ -64,7 +75,12 @@ def evolve(state: Service | None, event: Event) -> Service | None:
     if state is None:
         return None
     if isinstance(event, OneTimeNoticeIssued):
-        return replace(state, status=ServiceStatus.NOTICE_ISSUED, notices=state.notices + 1)
+        return replace(
+            state,
+            status=ServiceStatus.NOTICE_ISSUED,
+            notices=state.notices + 1,
+            notice=Notice(event.notice_number, tuple(event.missing), event.issued_at),
+        )
     if isinstance(event, ServiceAccepted):
         return replace(state, status=ServiceStatus.ACCEPTED)
     if isinstance(event, ServiceHandedOff):

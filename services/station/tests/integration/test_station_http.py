@@ -61,6 +61,11 @@ async def test_a_morning_at_the_desk(service: StationClient) -> None:
         clerk,
     )
     await post(service, f"/services/{served}/documents", {"missing": ["收入证明", "户口簿"]}, clerk)
+    # The notice is printed from the service's read, on whatever screen the desk is at.
+    noticed = (await service.get(f"/services/{served}", clerk)).json()
+    assert noticed["status"] == "notice_issued"
+    assert noticed["notice"]["missing"] == ["收入证明", "户口簿"]
+    assert noticed["notice"]["number"].endswith("-1")
     await post(service, f"/services/{served}/documents", {"missing": []}, clerk)
     await post(service, f"/services/{served}/hand-off", {"organisation_id": centre}, clerk)
     # twenty days later the centre has not finished: overdue, once
