@@ -26,6 +26,22 @@ ROLES: dict[str, str] = {
 }
 
 ENUMS: dict[str, dict[str, str]] = {
+    "integration.AnjuRecord": {"dispute": "矛盾纠纷", "signal": "矛盾隐患线索"},
+    "integration.ReplyOutcome": {"resolved": "已化解", "dismissed": "经核查无需调解"},
+    "hotline12345.OrderCategory": {
+        "noise": "噪音扰民",
+        "water_leak": "漏水",
+        "parking": "停车",
+        "shared_space": "公共空间占用",
+        "pets": "宠物",
+        "property_fees": "物业费",
+        "neighbour_conflict": "邻里纠纷",
+        "family_elder_care": "家庭赡养",
+        "tenancy": "租赁",
+        "environment": "环境卫生",
+        "facilities": "设施设备",
+        "other": "其他",
+    },
     "registry.AreaKind": {"community": "社区", "grid": "网格", "building": "楼栋", "unit": "单元"},
     "registry.Sex": {"female": "女", "male": "男"},
     "registry.FlagType": {
@@ -319,6 +335,14 @@ STATUSES: dict[str, dict[str, str]] = {
 """The read models' own states (the query service's boards)."""
 
 EVENTS: dict[str, str] = {
+    "hotline12345.WorkOrderDispatched": "12345派单",
+    "housing.TenancyStarted": "租赁开始",
+    "housing.TenancyEnded": "租赁结束",
+    "housing.TenancyTransferred": "租赁变更",
+    "integration.WorkOrderReceived": "收到12345工单",
+    "integration.WorkOrderParked": "12345工单待人工分派",
+    "integration.WorkOrderForwarded": "12345工单已转办",
+    "integration.WorkOrderAnswered": "12345工单已回复",
     "registry.AreaCreated": "新建区域",
     "registry.FollowUpStopped": "停止走访",
     "registry.FollowUpVisitOverdue": "走访逾期",
@@ -463,6 +487,9 @@ NOT_FOUND = "找不到这条记录。请核对后重试。"
 that does not exist (the API answers both with the same 404)."""
 
 ERRORS: dict[str, str] = {
+    "tenancy_notice_not_found": NOT_FOUND,
+    "tenancy_notice_not_parked": "这条租赁通知已经处理，无需再匹配。",
+    "unknown_tenant": "通知中没有这位租户，请核对后重试。",
     "activity_not_found": NOT_FOUND,
     "ad_hoc_party_incomplete": "未登记的当事人需要填写姓名和联系方式。",
     "agreement_needs_two_parties": "调解协议至少需要两名当事人确认。",

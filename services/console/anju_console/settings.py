@@ -28,6 +28,7 @@ DEV_APIS: dict[str, str] = {
     "volunteering": "http://127.0.0.1:8104",
     "station": "http://127.0.0.1:8105",
     "governance": "http://127.0.0.1:8106",
+    "integration": "http://127.0.0.1:8107",
 }
 """Where the browser finds each service in the dev stack (a test holds it to the manifests)."""
 
