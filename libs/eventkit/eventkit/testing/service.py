@@ -9,6 +9,7 @@ drive it through the public HTTP API.
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
@@ -132,6 +133,9 @@ async def listening(
     request on the ``uvicorn.access`` logger (off in services), for tests that read what a
     server would have logged."""
     port = port or free_port()
+    if access_log:
+        # uvicorn started without one cuts the (process-wide) access logger off; put it back.
+        logging.getLogger("uvicorn.access").propagate = True
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=access_log)
     )
