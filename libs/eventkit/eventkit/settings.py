@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from eventkit.auth import Role
+
 
 class KafkaSettings(BaseModel):
     """How to reach Kafka, and how consumers and the producer behave.
@@ -175,6 +177,15 @@ class AuthSettings(BaseModel):
     the service into a client hammering the provider."""
     oidc_timeout_s: float = Field(default=5.0, gt=0)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_is_unset(cls, data: object) -> object:
+        """A variable set empty (compose's ``${ANJU_OIDC_ISSUER:-}``, a ConfigMap's ``""``)
+        leaves the setting at its default: no provider, or the default claim names."""
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if v != ""}
+        return data
+
     @property
     def oidc(self) -> bool:
         return self.oidc_issuer is not None
@@ -192,6 +203,9 @@ class AuthSettings(BaseModel):
             return self
         if not self.oidc_audience:
             raise ValueError("AUTH__OIDC_ISSUER needs AUTH__OIDC_AUDIENCE")
+        unknown = sorted(set(self.oidc_role_map.values()) - {role.value for role in Role})
+        if unknown:
+            raise ValueError(f"AUTH__OIDC_ROLE_MAP maps to roles Anju does not have: {unknown}")
         if not self.oidc_algorithms:
             raise ValueError("AUTH__OIDC_ALGORITHMS must name RS256, ES256 or both")
         for name in ("oidc_issuer", "oidc_jwks_url"):

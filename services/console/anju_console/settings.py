@@ -17,7 +17,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from eventkit.settings import ServiceSettings, safe_url
@@ -49,7 +49,7 @@ class ConsoleSettings(ServiceSettings):
     its ``CORS_ORIGINS``."""
     sign_in: Literal["dev", "oidc"] = "oidc"
     oidc_issuer: str | None = None
-    """The identity provider (``https://sso.example.org/realms/anju``) whose tokens carry the
+    """The identity provider (the services' ``AUTH__OIDC_ISSUER`` when unset) (``https://sso.example.org/realms/anju``) whose tokens carry the
     claims the services read (``sub``, ``roles``, ``areas``)."""
     oidc_client_id: str | None = None
     """The console's client at the provider: public (no secret), authorization code with PKCE,
@@ -59,8 +59,16 @@ class ConsoleSettings(ServiceSettings):
     token_ttl_s: int = Field(default=8 * 3600, ge=60, le=24 * 3600)
     """How long a token signed by the dev sign-in lasts: one working day."""
 
+    @field_validator("oidc_issuer", "oidc_client_id", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
     @model_validator(mode="after")
     def _oidc_consistent(self) -> ConsoleSettings:
+        if self.oidc_issuer is None:
+            # The provider the services accept tokens from (AUTH__OIDC_ISSUER), unless told.
+            self.oidc_issuer = self.auth.oidc_issuer
         if "openid" not in self.oidc_scopes.split():
             raise ValueError("OIDC_SCOPES must include openid")
         if self.oidc_issuer is not None and not safe_url(self.oidc_issuer):
