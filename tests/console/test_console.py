@@ -10,7 +10,6 @@ in the page: no critical violations.
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import uuid
 from collections.abc import AsyncIterator
@@ -21,10 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 import pytest_asyncio
 from axe_playwright_python.async_playwright import Axe  # type: ignore[import-untyped]
-from playwright.async_api import Browser, Page, ViewportSize, async_playwright, expect
+from playwright.async_api import Browser, Page, ViewportSize, expect
 from pydantic import SecretStr
 
 from anju_console.entrypoints.app import create_app as create_console
@@ -51,11 +49,9 @@ from eventkit.testing.service import listening
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "docs" / "screenshots"
-CHROMIUM = Path(os.environ.get("ANJU_CHROMIUM", "/usr/bin/chromium"))
 SECRET = "console-browser-tests-secret-0123456789"
 WAIT_S = 60.0
 PHONE: ViewportSize = {"width": 360, "height": 740}
-HAVE_CHROMIUM = CHROMIUM.exists()
 
 
 @dataclass
@@ -347,19 +343,6 @@ async def stack(pg_server_url: str, kafka_bootstrap: str) -> AsyncIterator[Stack
         seeded = await _seed(registry, station, mediation, governance, query, admin)
         more = await _seed_care(apis, seeded[1], seeded[2], admin)
         yield Stack(console, apis, *seeded, *more)
-
-
-@pytest_asyncio.fixture(scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    if not HAVE_CHROMIUM:
-        pytest.fail(
-            f"no browser at {CHROMIUM}: the console's tests drive Debian's chromium"
-            " (`apt-get install chromium`; `make test` and .ci/run install it where apt can)"
-        )
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
-        yield browser
-        await browser.close()
 
 
 async def sign_in(page: Page, stack: Stack, role: str, area: str, name: str) -> None:

@@ -36,12 +36,13 @@ import kubernetes_validate  # type: ignore[import-untyped,unused-ignore]
 import pytest
 import yaml
 from prometheus_client.metrics import MetricWrapperBase
+from pydantic import BaseModel
 
 from anju_devtools.commands import stack_specs
 from anju_devtools.devstack import service_env
 from anju_devtools.manifest import load
 from eventkit import metrics
-from eventkit.settings import KafkaSettings, ServiceSettings
+from eventkit.settings import ServiceSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -108,8 +109,13 @@ def settings_class(service: str) -> type[ServiceSettings]:
 def valid_names(service: str) -> set[str]:
     cls = settings_class(service)
     prefix = str(cls.model_config.get("env_prefix", ""))
-    names = {prefix + field.upper() for field in cls.model_fields if field != "kafka"}
-    names |= {f"{prefix}KAFKA__{field.upper()}" for field in KafkaSettings.model_fields}
+    names: set[str] = set()
+    for name, field in cls.model_fields.items():
+        nested = field.annotation
+        if isinstance(nested, type) and issubclass(nested, BaseModel):  # kafka, auth
+            names |= {f"{prefix}{name.upper()}__{sub.upper()}" for sub in nested.model_fields}
+        else:
+            names.add(prefix + name.upper())
     return names
 
 

@@ -101,6 +101,7 @@ def service_app(
         max_body_bytes=settings.max_body_bytes,
         max_in_flight=settings.max_in_flight,
         cors_origins=settings.cors_origins,
+        auth=settings.auth,
     )
     app.state.config = config
     app.state.permissions = permissions or Permissions.of(settings.service, {})

@@ -1,8 +1,13 @@
 """Bearer JWT authentication: who the caller is, which roles they hold, which areas they cover.
 
-The dev stack signs tokens with an HS256 secret from settings (``anju token`` prints one);
-verification is one function, so RS256 with a JWKS endpoint can replace it without touching
-the routes.
+Two kinds of token are accepted, told apart by the algorithm their header names:
+
+- ``HS256``, signed with the stack's ``JWT_SECRET``: the dev stack's sign-in, ``anju token``,
+  and services calling one another;
+- ``RS256``/``ES256``, signed by the organisation's identity provider (OIDC), when the service is
+  set up for one (:mod:`eventkit.oidc`).
+
+:class:`TokenVerifier` is the one place that decides; the routes only see a :class:`Principal`.
 """
 
 from __future__ import annotations
@@ -10,9 +15,13 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 import jwt
 from pydantic import BaseModel, ConfigDict, ValidationError
+
+if TYPE_CHECKING:
+    from eventkit.oidc import OidcVerifier
 
 
 class Role(StrEnum):
@@ -47,7 +56,14 @@ class Principal(BaseModel):
 
 
 class InvalidToken(Exception):
-    """The bearer token is missing, malformed, expired or not signed by us."""
+    """The bearer token is missing, malformed, expired or not signed by us.
+
+    Its message says why, for the caller; it never holds the token or its claims."""
+
+
+class KeysUnavailable(InvalidToken):
+    """The identity provider's keys could not be fetched (and none are cached): whether the token
+    is good cannot be told now (503, not 401)."""
 
 
 def issue_token(
@@ -80,3 +96,23 @@ def verify_token(token: str, secret: str) -> Principal:
         return Principal.model_validate(claims, strict=False)
     except (jwt.PyJWTError, ValidationError) as error:
         raise InvalidToken(str(error)) from error
+
+
+class TokenVerifier:
+    """Verifies a bearer token of either kind: the secret's (``HS256``) or, with ``oidc``, the
+    identity provider's. A token naming any other algorithm is refused."""
+
+    def __init__(self, secret: str, oidc: OidcVerifier | None = None) -> None:
+        self.secret = secret
+        self.oidc = oidc
+
+    async def verify(self, token: str) -> Principal:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as error:
+            raise InvalidToken(str(error)) from error
+        if header.get("alg") == "HS256":
+            return verify_token(token, self.secret)
+        if self.oidc is None:
+            raise InvalidToken("the token's algorithm is not accepted")
+        return await self.oidc.verify(token, header)

@@ -24,7 +24,7 @@ from urllib.parse import parse_qsl
 from starlette.exceptions import HTTPException
 
 from anju_contracts.base import control_character_in
-from eventkit.auth import InvalidToken, verify_token
+from eventkit.auth import InvalidToken, KeysUnavailable, TokenVerifier
 from eventkit.metrics import SHED
 
 Scope = MutableMapping[str, Any]
@@ -73,7 +73,7 @@ class EdgeGuard:
         self,
         app: ASGIApp,
         *,
-        jwt_secret: str,
+        verifier: TokenVerifier,
         max_body_bytes: int,
         max_in_flight: int,
         open_paths: tuple[str, ...] = (),
@@ -82,7 +82,7 @@ class EdgeGuard:
         token, besides :data:`OPEN_PATHS` — the staff console's pages, which sign staff in."""
         self.app = app
         self.open_paths = open_paths
-        self.jwt_secret = jwt_secret
+        self.verifier = verifier
         self.max_body_bytes = max_body_bytes
         self.max_in_flight = max_in_flight
         self.in_flight = 0
@@ -130,7 +130,17 @@ class EdgeGuard:
     async def _guarded(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
         headers = {k.decode("latin-1").lower(): v for k, v in scope.get("headers", [])}
         if not _is_open(path, self.open_paths):
-            problem = self._authenticate(scope, headers.get("authorization"))
+            try:
+                problem = await self._authenticate(scope, headers.get("authorization"))
+            except KeysUnavailable:
+                await _answer(
+                    send,
+                    503,
+                    "unavailable",
+                    "the identity provider cannot be reached to check the token; try again",
+                    headers={"Retry-After": "5", "Connection": "close"},
+                )
+                return
             if problem is not None:
                 # The body was never read: tell the client not to send more on this connection.
                 await _answer(
@@ -164,14 +174,18 @@ class EdgeGuard:
             return
         await self._counted(scope, receive, send)
 
-    def _authenticate(self, scope: Scope, authorization: bytes | None) -> str | None:
+    async def _authenticate(self, scope: Scope, authorization: bytes | None) -> str | None:
+        """Why the request's bearer token is refused (said the same way whatever the reason,
+        and never logged), or None with its caller left in the scope's state."""
         if authorization is None:
             return "missing bearer token"
         scheme, _, token = authorization.decode("latin-1").partition(" ")
         if scheme.lower() != "bearer" or not token:
             return "missing bearer token"
         try:
-            principal = verify_token(token.strip(), self.jwt_secret)
+            principal = await self.verifier.verify(token.strip())
+        except KeysUnavailable:
+            raise
         except InvalidToken:
             return "invalid bearer token"
         scope.setdefault("state", {})[PRINCIPAL_KEY] = principal

@@ -35,10 +35,12 @@ from starlette.middleware.cors import CORSMiddleware
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from eventkit.auth import InvalidToken, Principal, verify_token
-from eventkit.errors import DomainError, Kind, Unauthorized
+from eventkit.auth import InvalidToken, KeysUnavailable, Principal, TokenVerifier
+from eventkit.errors import DomainError, Kind, Unauthorized, Unavailable
 from eventkit.guard import PRINCIPAL_KEY, EdgeGuard
 from eventkit.metrics import HTTP_LATENCY
+from eventkit.oidc import token_verifier
+from eventkit.settings import AuthSettings
 from eventkit.store import ConcurrencyError
 
 log = structlog.get_logger("eventkit.http")
@@ -193,7 +195,7 @@ def install_error_handlers(app: FastAPI) -> None:
 _bearer = HTTPBearer(auto_error=False)
 
 
-def authenticate(
+async def authenticate(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
@@ -204,9 +206,11 @@ def authenticate(
         return verified
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized("missing bearer token")
-    secret: str = request.app.state.jwt_secret
+    verifier: TokenVerifier = request.app.state.verifier
     try:
-        principal = verify_token(credentials.credentials, secret)
+        principal = await verifier.verify(credentials.credentials)
+    except KeysUnavailable as error:
+        raise Unavailable("the identity provider cannot be reached to check the token") from error
     except InvalidToken as error:
         raise Unauthorized("invalid bearer token", reason=str(error)) from error
     structlog.contextvars.bind_contextvars(actor=principal.sub)
@@ -352,12 +356,14 @@ def create_http_app(
     max_in_flight: int = 64,
     cors_origins: Sequence[str] = (),
     open_paths: Sequence[str] = (),
+    auth: AuthSettings | None = None,
 ) -> FastAPI:
     """The FastAPI app of a service, with the shared edge around its routers.
 
     ``cors_origins``: the web origins whose pages may call it from a browser (see
     :func:`allow_origins`). ``open_paths``: paths served without a token besides the probes and
-    the API's description (the staff console's pages)."""
+    the API's description (the staff console's pages). ``auth``: the organisation's identity
+    provider whose tokens are accepted besides those signed with ``jwt_secret``."""
     app = ServiceApp(
         title=f"Anju {service}",
         version=version,
@@ -366,7 +372,8 @@ def create_http_app(
         docs_url=None,
         redoc_url=None,
     )
-    app.state.jwt_secret = jwt_secret
+    verifier = token_verifier(jwt_secret, auth)
+    app.state.verifier = verifier
     install_error_handlers(app)
     install_docs(app)
 
@@ -416,6 +423,13 @@ def create_http_app(
             return _json_error(503, "not_ready", state.message, state.report)
         return JSONResponse({"status": "ready", **state.report})
 
+    @app.get("/me", tags=["operations"])
+    async def me(caller: CurrentUser) -> Principal:
+        """The caller as this service reads the bearer token: the roles it grants (the identity
+        provider's mapped to Anju's), the areas and organisations. The staff console asks it
+        after signing in, so no page maps a provider's claims itself."""
+        return caller
+
     @app.get("/metrics", tags=["operations"], response_class=PlainTextResponse)
     async def metrics() -> Response:
         """Prometheus metrics."""
@@ -426,7 +440,7 @@ def create_http_app(
     # Outermost: refuses what it can before anything else runs (see eventkit.guard).
     app.add_middleware(
         EdgeGuard,
-        jwt_secret=jwt_secret,
+        verifier=verifier,
         max_body_bytes=max_body_bytes,
         max_in_flight=max_in_flight,
         open_paths=tuple(open_paths),

@@ -6,12 +6,16 @@ with a message naming the variable.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from eventkit.auth import Role
 
 
 class KafkaSettings(BaseModel):
@@ -127,6 +131,108 @@ class KafkaSettings(BaseModel):
         return self
 
 
+OidcAlgorithm = Literal["RS256", "ES256"]
+
+
+class AuthSettings(BaseModel):
+    """Which bearer tokens a service accepts besides those signed with ``JWT_SECRET``.
+
+    With ``oidc_issuer`` set, the service also accepts access tokens the organisation's identity
+    provider (OIDC) signed with a public-key algorithm (``RS256``/``ES256``, never ``none`` or an
+    HMAC one), whose keys it fetches from the provider's JWKS (``oidc_jwks_url``, or the
+    ``jwks_uri`` of the issuer's discovery document) and caches. The issuer, the audience
+    (``oidc_audience``, required with an issuer) and the expiry are checked; the provider's roles
+    are mapped to Anju's (see :mod:`eventkit.oidc`). In the environment:
+    ``ANJU_QUERY_AUTH__OIDC_ISSUER``, ``ANJU_QUERY_AUTH__OIDC_AUDIENCE`` and so on.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    oidc_issuer: str | None = None
+    """The provider's issuer, exactly as its tokens' ``iss`` says
+    (``https://sso.example.org/realms/anju``); https unless on a loopback address."""
+    oidc_audience: str | None = None
+    """What the tokens' ``aud`` must contain: the client or API the provider issues them for."""
+    oidc_jwks_url: str | None = None
+    """Where the provider's signing keys are; from the issuer's discovery document when unset."""
+    oidc_algorithms: tuple[OidcAlgorithm, ...] = ("RS256", "ES256")
+    oidc_roles_claim: str = "roles"
+    """The claim holding the caller's roles (a list, or a string of names separated by spaces);
+    a dotted path reaches into an object (Keycloak's ``realm_access.roles``)."""
+    oidc_role_map: dict[str, str] = Field(default_factory=dict)
+    """The provider's role names to Anju's (``{"anju-grid": "grid_worker"}``), a JSON object in
+    the environment. When given, only the names it lists count; when empty, names that are
+    Anju's roles count as they are. Other names are ignored."""
+    oidc_areas_claim: str = "areas"
+    """The claim holding the ids of the areas the caller covers."""
+    oidc_organisations_claim: str = "organisations"
+    """The claim holding a liaison's partner organisations (registry ids)."""
+    oidc_leeway_s: int = Field(default=30, ge=0, le=300)
+    """How far the provider's clock may be off this one's, for ``exp``, ``nbf`` and ``iat``."""
+    oidc_jwks_ttl_s: float = Field(default=3600.0, gt=0)
+    """How long fetched keys are used before they are fetched again."""
+    oidc_jwks_min_refresh_s: float = Field(default=60.0, ge=0)
+    """A token naming a key (``kid``) not among the cached ones makes the keys be fetched again
+    (the provider rotated them), but not more often than this: made-up ``kid`` values cannot turn
+    the service into a client hammering the provider."""
+    oidc_timeout_s: float = Field(default=5.0, gt=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_is_unset(cls, data: object) -> object:
+        """A variable set empty (compose's ``${ANJU_OIDC_ISSUER:-}``, a ConfigMap's ``""``)
+        leaves the setting at its default: no provider, or the default claim names."""
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if v != ""}
+        return data
+
+    @property
+    def oidc(self) -> bool:
+        return self.oidc_issuer is not None
+
+    @model_validator(mode="after")
+    def _oidc_consistent(self) -> AuthSettings:
+        if self.oidc_issuer is None:
+            given = [
+                f"AUTH__{name.upper()}"
+                for name in ("oidc_audience", "oidc_jwks_url")
+                if getattr(self, name) is not None
+            ]
+            if given:
+                raise ValueError(f"{', '.join(given)} set without AUTH__OIDC_ISSUER")
+            return self
+        if not self.oidc_audience:
+            raise ValueError("AUTH__OIDC_ISSUER needs AUTH__OIDC_AUDIENCE")
+        unknown = sorted(set(self.oidc_role_map.values()) - {role.value for role in Role})
+        if unknown:
+            raise ValueError(f"AUTH__OIDC_ROLE_MAP maps to roles Anju does not have: {unknown}")
+        if not self.oidc_algorithms:
+            raise ValueError("AUTH__OIDC_ALGORITHMS must name RS256, ES256 or both")
+        for name in ("oidc_issuer", "oidc_jwks_url"):
+            url = getattr(self, name)
+            if url is not None and not safe_url(url):
+                raise ValueError(
+                    f"AUTH__{name.upper()} must be an https:// URL (http:// only on a loopback"
+                    f" address): {url}"
+                )
+        return self
+
+
+def safe_url(url: str) -> bool:
+    """https, or http on a loopback address (a dev or test provider)."""
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return True
+    if parts.scheme != "http" or not parts.hostname:
+        return False
+    if parts.hostname == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(parts.hostname).is_loopback
+    except ValueError:
+        return False
+
+
 class ServiceSettings(BaseSettings):
     """Settings every Anju process has. Subclass per service with ``env_prefix``."""
 
@@ -138,6 +244,8 @@ class ServiceSettings(BaseSettings):
     port: int = Field(default=8100, ge=1, le=65535)
     jwt_secret: SecretStr
     jwt_algorithm: Literal["HS256"] = "HS256"
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+    """Tokens from the organisation's identity provider (OIDC), besides the secret's."""
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     log_format: Literal["json", "console", "auto"] = "auto"
     log_level: Literal["debug", "info", "warning", "error"] = "info"

@@ -7,7 +7,9 @@ for what serving HTTP needs. Two ways to sign staff in:
   the console signs the token with ``JWT_SECRET``, the services' own secret. Only on a loopback
   address: a console reachable from elsewhere refuses to start in this mode.
 - ``SIGN_IN=oidc`` (the default, production): the token comes from the organisation's identity
-  provider, ``OIDC_ISSUER`` and ``OIDC_CLIENT_ID``. The console does not sign anything then.
+  provider, ``OIDC_ISSUER`` and ``OIDC_CLIENT_ID`` (a public client: the page runs the
+  authorization-code flow with PKCE itself, see ``static/oidc.js``). The console does not sign
+  anything then; the services verify the provider's tokens (their ``AUTH__OIDC_*`` settings).
 """
 
 from __future__ import annotations
@@ -15,10 +17,10 @@ from __future__ import annotations
 import ipaddress
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from eventkit.settings import ServiceSettings
+from eventkit.settings import ServiceSettings, safe_url
 
 DEV_APIS: dict[str, str] = {
     "query": "http://127.0.0.1:8100",
@@ -48,11 +50,34 @@ class ConsoleSettings(ServiceSettings):
     its ``CORS_ORIGINS``."""
     sign_in: Literal["dev", "oidc"] = "oidc"
     oidc_issuer: str | None = None
-    """The identity provider (``https://sso.example.org/realms/anju``) whose tokens carry the
+    """The identity provider (the services' ``AUTH__OIDC_ISSUER`` when unset) (``https://sso.example.org/realms/anju``) whose tokens carry the
     claims the services read (``sub``, ``roles``, ``areas``)."""
     oidc_client_id: str | None = None
+    """The console's client at the provider: public (no secret), authorization code with PKCE,
+    its redirect URI the console's own address (``https://console.example.org/``)."""
+    oidc_scopes: str = Field(default="openid profile", pattern=r"^[\x21\x23-\x5b\x5d-\x7e ]+$")
+    """The scopes the console asks for, separated by spaces; ``openid`` is required."""
     token_ttl_s: int = Field(default=8 * 3600, ge=60, le=24 * 3600)
     """How long a token signed by the dev sign-in lasts: one working day."""
+
+    @field_validator("oidc_issuer", "oidc_client_id", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @model_validator(mode="after")
+    def _oidc_consistent(self) -> ConsoleSettings:
+        if self.oidc_issuer is None:
+            # The provider the services accept tokens from (AUTH__OIDC_ISSUER), unless told.
+            self.oidc_issuer = self.auth.oidc_issuer
+        if "openid" not in self.oidc_scopes.split():
+            raise ValueError("OIDC_SCOPES must include openid")
+        if self.oidc_issuer is not None and not safe_url(self.oidc_issuer):
+            raise ValueError(
+                "OIDC_ISSUER must be an https:// URL (http:// only on a loopback address):"
+                f" {self.oidc_issuer}"
+            )
+        return self
 
     @model_validator(mode="after")
     def _dev_sign_in_only_on_loopback(self) -> ConsoleSettings:

@@ -9,6 +9,7 @@ drive it through the public HTTP API.
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
@@ -124,12 +125,19 @@ async def serving(app: FastAPI, name: str) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @asynccontextmanager
-async def listening(app: FastAPI, port: int | None = None) -> AsyncIterator[str]:
+async def listening(
+    app: FastAPI, port: int | None = None, *, access_log: bool = False
+) -> AsyncIterator[str]:
     """``app`` served by uvicorn on a real port of 127.0.0.1, its lifespan running, for clients
-    that cannot go through ASGI in process (a browser); its base URL."""
+    that cannot go through ASGI in process (a browser); its base URL. ``access_log``: a line per
+    request on the ``uvicorn.access`` logger (off in services), for tests that read what a
+    server would have logged."""
     port = port or free_port()
+    if access_log:
+        # uvicorn started without one cuts the (process-wide) access logger off; put it back.
+        logging.getLogger("uvicorn.access").propagate = True
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=access_log)
     )
     serving = asyncio.create_task(server.serve())
     while not server.started:  # uvicorn offers no event to wait on

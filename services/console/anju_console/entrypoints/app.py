@@ -72,7 +72,11 @@ async def config(settings: SettingsDep) -> dict[str, Any]:
     """What the page needs to start: the services' URLs and how staff sign in."""
     sign_in: dict[str, Any] = {"mode": settings.sign_in}
     if settings.sign_in == "oidc":
-        sign_in |= {"issuer": settings.oidc_issuer, "client_id": settings.oidc_client_id}
+        sign_in |= {
+            "issuer": settings.oidc_issuer,
+            "client_id": settings.oidc_client_id,
+            "scopes": settings.oidc_scopes,
+        }
     else:
         sign_in["roles"] = [r.value for r in STAFF_ROLES]
     return {"apis": settings.apis, "sign_in": sign_in}

@@ -3,6 +3,7 @@ import { api, configure, session } from "./api.js";
 import { load, role } from "./i18n.js";
 import { h } from "./ui.js";
 import { signIn } from "./screens/signin.js";
+import { finishSignIn, signOut } from "./oidc.js";
 import { followUps } from "./screens/grid.js";
 import { certificate, desk, notice, serviceCase } from "./screens/desk.js";
 import { residentProfile } from "./screens/resident.js";
@@ -41,11 +42,33 @@ async function boot() {
   ]);
   configure(config);
   load(labels);
+  if (config.sign_in.mode === "oidc") await returnedFromProvider(config);
   window.addEventListener("hashchange", () => route(config));
   await route(config);
 }
 
-function header(current) {
+// Back from the identity provider: the session it signed in (the screen asked for before, or the
+// role's home), or why not, for the sign-in page to say.
+let signInFailure = null;
+async function returnedFromProvider(config) {
+  try {
+    const signed = await finishSignIn(config.sign_in);
+    if (!signed) return;
+    const role = signed.session.roles.find((r) => HOME[r]) || signed.session.roles[0];
+    session.set({ ...signed.session, role });
+    history.replaceState(null, "", location.pathname + (signed.back || HOME[role] || "#/"));
+  } catch (error) {
+    signInFailure = error;
+  }
+}
+
+function leave(config) {
+  if (config.sign_in.mode === "oidc") return signOut(config.sign_in);
+  session.clear();
+  location.hash = "#/sign-in";
+}
+
+function header(current, config) {
   const nav = document.getElementById("nav");
   const who = document.getElementById("who");
   nav.replaceChildren();
@@ -54,7 +77,7 @@ function header(current) {
   for (const [href, label] of MENU[current.role] || []) nav.append(h("a", { href }, label));
   who.append(
     h("span", {}, `${role(current.role)} · ${current.name}`),
-    h("button", { type: "button", onclick: () => { session.clear(); location.hash = "#/sign-in"; } }, "退出"),
+    h("button", { type: "button", onclick: () => leave(config) }, "退出"),
   );
 }
 
@@ -67,12 +90,14 @@ async function route(config) {
   const mine = ++navigation;
   const main = document.getElementById("app");
   const current = session.get();
-  header(current);
+  header(current, config);
   const [, screen, id, ...rest] = location.hash.split("/");
   if (!current || screen === "sign-in") {
     if (current && screen === "sign-in") session.clear();
     header(null);
-    const page = await signIn(config, (home) => { location.hash = home || HOME[session.get().role] || "#/none"; }, HOME);
+    const failed = signInFailure;
+    signInFailure = null;
+    const page = await signIn(config, (home) => { location.hash = home || HOME[session.get().role] || "#/none"; }, HOME, failed);
     if (mine === navigation) show(main, page);
     return;
   }

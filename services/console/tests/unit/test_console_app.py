@@ -156,6 +156,7 @@ async def test_in_production_the_console_signs_nothing() -> None:
         "mode": "oidc",
         "issuer": "https://sso.example.org/realms/anju",
         "client_id": "c",
+        "scopes": "openid profile",
     }
 
 

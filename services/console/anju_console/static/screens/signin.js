@@ -1,19 +1,24 @@
 // Sign-in. In the dev stack: pick a role and an area, the console signs the token. In production
-// the organisation's identity provider signs staff in (OIDC) and this page says so.
+// staff sign in at the organisation's identity provider (OIDC, see oidc.js): this page sends them
+// there, and says why when coming back did not sign them in.
 import { session } from "../api.js";
+import { SignInFailed, startSignIn } from "../oidc.js";
 import { errorText, role as roleLabel } from "../i18n.js";
 import { field, h, select, showError } from "../ui.js";
 
-export async function signIn(config, done) {
+const FAILED = {
+  state: "登录未完成：返回的登录请求与本页发出的不一致，请重新登录。",
+  refused: "统一身份认证未同意登录，请重新登录。",
+  exchange: "未能从统一身份认证取得登录凭证，请重新登录。",
+  nonce: "统一身份认证返回的凭证与本次登录不符，请重新登录。",
+  no_role: "您的账号在本系统中没有角色，请联系系统管理员开通。",
+  unavailable: "系统暂时无法确认您的身份，请稍后重试。",
+  provider: "统一身份认证暂时无法访问，请稍后重试。",
+};
+
+export async function signIn(config, done, home, failed) {
   const mode = config.sign_in.mode;
-  if (mode !== "dev") {
-    const configured = config.sign_in.issuer && config.sign_in.client_id;
-    return h("div", { class: "card" },
-      h("h1", {}, "登录"),
-      h("p", { class: "form-error", role: "alert" }, configured
-        ? "请通过单位统一身份认证登录（OIDC）。本控制台尚未接入登录跳转，请联系系统管理员。"
-        : "统一身份认证（OIDC）尚未配置：请设置 ANJU_CONSOLE_OIDC_ISSUER 和 ANJU_CONSOLE_OIDC_CLIENT_ID。"));
-  }
+  if (mode !== "dev") return oidcSignIn(config.sign_in, failed);
   let areas = [];
   try {
     const response = await fetch("/sign-in/areas");
@@ -48,4 +53,30 @@ export async function signIn(config, done) {
   });
   return form;
 }
+// The identity provider's sign-in: one button; what went wrong last time above it.
+function oidcSignIn(oidc, failed) {
+  const card = h("div", { class: "card" }, h("h1", {}, "登录"));
+  if (!oidc.issuer || !oidc.client_id) {
+    card.append(h("p", { class: "form-error", role: "alert" },
+      "统一身份认证（OIDC）尚未配置：请设置 ANJU_CONSOLE_OIDC_ISSUER 和 ANJU_CONSOLE_OIDC_CLIENT_ID。"));
+    return card;
+  }
+  const problem = h("p", { class: "form-error", role: "alert", hidden: !failed },
+    failed ? FAILED[failed.reason] || FAILED.exchange : "");
+  const go = h("button", { type: "button" }, "使用单位统一身份认证登录");
+  go.addEventListener("click", async () => {
+    go.disabled = true;
+    try {
+      const back = location.hash.startsWith("#/") && location.hash !== "#/sign-in" ? location.hash : "";
+      await startSignIn(oidc, back);
+    } catch (error) {
+      problem.textContent = FAILED[error instanceof SignInFailed ? error.reason : "provider"] || FAILED.provider;
+      problem.hidden = false;
+      go.disabled = false;
+    }
+  });
+  card.append(problem, h("p", { class: "muted" }, "本系统通过单位统一身份认证登录，账号和密码只在认证页面输入。"), h("p", {}, go));
+  return card;
+}
+
 export { errorText };
