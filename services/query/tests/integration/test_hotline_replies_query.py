@@ -222,7 +222,7 @@ async def test_parked_orders_show_beside_the_board_at_risk_like_the_others(
                 parked_at=parked_at,
                 community_ids=[c] if order is not far else [other],
             )
-            await i.emit(f"order-{order.order_id}", order, parked, area=None)
+            await i.emit(f"order-{order.order_id}", order, parked, area=c)
         placement = WorkOrderPlaced(
             order_id="P-3", area_id=g1, path=at_g1, placed_at=NOW - timedelta(hours=1)
         )
