@@ -4,7 +4,8 @@ Topic ``integration.events``, key = stream id. Streams:
 
 - ``order-<order id>``: one 12345 work order (``inbound.hotline12345.orders``): received once
   (a repeated or redelivered order changes nothing), parked when its place is not an area Anju
-  knows, forwarded to mediation as a dispute or a conflict signal, answered when that record
+  knows (then placed by a desk clerk, or by the service once the registry announces the area
+  the order named), forwarded to mediation as a dispute or a conflict signal, answered when that record
   is closed. The envelope's area is the grid (or community) the order belongs to.
 - ``tenancy_notice-<uuid>``: one tenancy message of the housing security centre
   (``inbound.housing.tenancies``), restricted: kept in the service's store, never published
@@ -75,6 +76,23 @@ class WorkOrderParked(Event):
     order_id: str = Field(pattern=ORDER_ID)
     reason: str = Field(min_length=1, max_length=200)
     parked_at: datetime
+    community_ids: list[UUID] = Field(default_factory=list, max_length=200)
+    """Whose desks see the order while it has no place: the communities the stack served for
+    the 12345 platform when it was parked (none: admins alone). An order parked again after a
+    placement mediation refused stays where it was placed, and this is empty."""
+
+
+class WorkOrderPlaced(Event):
+    """A parked order was placed in an area: by a desk clerk who knew where it belongs, or by
+    the integration service once the registry announced the area the order named. Mediation
+    opens its record next, as for an order placed on arrival."""
+
+    event_type: ClassVar[str] = "integration.WorkOrderPlaced"
+
+    order_id: str = Field(pattern=ORDER_ID)
+    area_id: UUID
+    path: AreaPath
+    placed_at: datetime
 
 
 class WorkOrderForwarded(Event):
@@ -110,7 +128,7 @@ class WorkOrderAnswered(Event):
 
 CATALOG = EventCatalog(
     SOURCE,
-    [WorkOrderReceived, WorkOrderParked, WorkOrderForwarded, WorkOrderAnswered],
+    [WorkOrderReceived, WorkOrderParked, WorkOrderPlaced, WorkOrderForwarded, WorkOrderAnswered],
     also={WorkOrderAnswered: REPLIES_TOPIC},
     restricted=tenancies.EVENTS,
 )

@@ -1,7 +1,9 @@
 """Across services, on the real broker: a 12345 work order published on
 ``inbound.hotline12345.orders`` becomes one dispute in mediation (sent twice, still one), the
 mediator resolves it, and the reply comes out on ``outbound.hotline12345.replies`` before the
-order's deadline; a poison message is dead-lettered and the next order is still handled.
+order's deadline; a poison message is dead-lettered and the next order is still handled. An
+order whose address names no area is parked, a desk clerk places it, its dispute opens and its
+reply goes out the same way.
 
 Mediation and the integration service run their real lifespans on databases of their own and
 one topic prefix; the integration service calls mediation's HTTP command API in process.
@@ -172,3 +174,61 @@ async def test_a_work_order_round_trip(stack: Stack) -> None:
     assert data["record_id"] == dispute_id
     assert data["on_time"] is True
     assert datetime.fromisoformat(data["handled_at"]) < deadline
+
+
+async def parked(integration: IntegrationClient, order_id: str) -> None:
+    for _ in range(int(WAIT_S / 0.1)):
+        async with integration.runtime.pool.acquire() as conn:
+            found = await conn.fetchval(
+                "SELECT count(*) FROM events WHERE stream_id = $1"
+                " AND type = 'integration.WorkOrderParked'",
+                f"order-{order_id}",
+            )
+        if found:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"order {order_id} was not parked")
+
+
+async def test_a_parked_order_placed_by_a_desk_clerk_round_trip(stack: Stack) -> None:
+    mediation, integration = stack
+    deadline = datetime.now(UTC) + timedelta(days=3)
+    unplaced = order("B2026-0001", mediation.feed.grid_id, deadline)
+    unplaced.pop("area_id")
+    unplaced["address"] = "城南某路 17 号（不在登记的小区里）"
+    await send(integration, json.dumps(unplaced).encode(), key="B2026-0001")
+    await parked(integration, "B2026-0001")
+
+    clerk = integration.auth("desk_staff", sub="desk-1", areas=[mediation.feed.community_id])
+    [listed] = (await integration.get("/orders/parked", headers=clerk)).json()
+    assert (listed["order_id"], listed["caller"]["phone"]) == ("B2026-0001", "13800000000")
+    placed = await integration.post(
+        "/orders/B2026-0001/placement", {"area_id": mediation.feed.grid_id}, headers=clerk
+    )
+    assert placed.status_code == 201, placed.text
+    assert placed.json()["status"] == "forwarded"
+    dispute_id = placed.json()["record_id"]
+    async with mediation.runtime.pool.acquire() as conn:
+        opened = await conn.fetchval(
+            "SELECT count(*) FROM events WHERE stream_id = $1 AND type = 'mediation.DisputeRegistered'",
+            f"dispute-{dispute_id}",
+        )
+    assert opened == 1
+
+    resolved = await mediation.post(f"/disputes/{dispute_id}/resolution", {"outcome": "已协调商铺"})
+    assert resolved.status_code == 201, resolved.text
+    settings = integration.settings.kafka
+    consumer = AIOKafkaConsumer(
+        f"{settings.topic_prefix}outbound.hotline12345.replies",
+        **kafka.connection(settings),
+        auto_offset_reset="earliest",
+        group_id=None,
+    )
+    await consumer.start()
+    try:
+        reply = await asyncio.wait_for(consumer.getone(), WAIT_S)
+    finally:
+        await consumer.stop()
+    assert reply.key == b"order-B2026-0001"
+    data = json.loads(read_binary(reply.value, reply.headers).data)
+    assert (data["record_id"], data["outcome"], data["on_time"]) == (dispute_id, "resolved", True)

@@ -133,11 +133,10 @@ def policies(root: Path, service: str) -> list[Policy]:
     if service == "integration":
         try:
             from anju_integration.application.policies import MEDIATION_POLICY, registry
-            from anju_integration.application.tenancy_tables import IdHasher
+            from anju_integration.entrypoints.app import integration_config
         except ImportError as error:
             raise OperatorError(_NO_INTEGRATION) from error
-        hasher = IdHasher(integration_settings(root).id_hash_secret())
-        return [registry(hasher), MEDIATION_POLICY]
+        return [registry(integration_config(integration_settings(root))), MEDIATION_POLICY]
     return []
 
 

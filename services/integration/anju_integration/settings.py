@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+from uuid import UUID
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
@@ -21,6 +22,12 @@ class IntegrationSettings(ServiceSettings):
     """Mediation's HTTP API, where 12345 work orders become disputes and signals."""
     registry_url: str = "http://127.0.0.1:8101"
     """The registry's HTTP API, where tenancy changes become move-ins and move-outs."""
+    hotline_community_ids: list[UUID] | None = None
+    """The communities this stack serves for the 12345 platform: their desk staff and directors
+    see (and may place) a work order parked without any place (no area, an address naming no
+    area Anju knows). Unset: every community the service has learnt of the registry when the
+    order is parked. Fixed on each order when it is parked (a community added later sees the
+    orders parked after it). A JSON list: ``["<uuid>", ...]``."""
     id_hash_key: SecretStr | None = None
     """The key of the hash under which the service keeps residents' identity numbers (never
     the numbers). Unset: derived from ``jwt_secret``; changing either key makes the hashes

@@ -46,14 +46,15 @@ async def running_integration(
     inbounds: Sequence[Inbound] = subscribers.INBOUNDS,
     mediation: Mediation | None = None,
     registry: RegistryCommands | None = None,
+    settings_changes: dict[str, object] | None = None,
 ) -> AsyncIterator[IntegrationClient]:
     """The service on ``database_url``, on a fresh topic prefix unless one is given (the
     registry's, in a system test, with ``feed_tree=False``: then it learns only what the
-    registry publishes)."""
+    registry publishes); ``settings_changes`` overrides settings (``hotline_community_ids``)."""
     settings = settings_for_test(
         IntegrationSettings, database_url, kafka_bootstrap, SECRET, topic_prefix=topic_prefix
     )
-    settings = settings.model_copy(update={"inbound_backoff_s": 0.05})
+    settings = settings.model_copy(update={"inbound_backoff_s": 0.05, **(settings_changes or {})})
     clock = clock or ManualClock()
     app = create_app(
         settings, clock=clock, inbounds=inbounds, mediation=mediation, registry=registry

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Protocol
 from uuid import UUID
 
 from anju_contracts.integration import AnjuRecord, WorkOrderReceived
 from anju_contracts.registry import Location
+from anju_integration.application.hotline_parked import ParkedOrders, PostgresParked
 from anju_integration.application.hotline_records import Records
 from anju_integration.application.tenancies import Tenancies
 from eventkit.commands import Clock
@@ -33,3 +35,7 @@ class IntegrationConfig:
     mediation: Mediation
     records: Records
     tenancies: Tenancies
+    parked: ParkedOrders = field(default_factory=PostgresParked)
+    hotline_communities: Sequence[UUID] | None = None
+    """Whose desks see a 12345 order parked without any place (``None``: every community the
+    service knows when the order is parked); ``IntegrationSettings.hotline_community_ids``."""

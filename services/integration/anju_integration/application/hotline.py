@@ -5,7 +5,7 @@ Taking an order is three steps, each safe to repeat, so a crash between any two 
 when the message comes again (its offset is committed only after the last):
 
 1. the order is recorded in its stream ``order-<order id>`` (once; parked when its place is no
-   area Anju knows);
+   area Anju knows, until a desk clerk or the registry places it: :mod:`.hotline_desk`);
 2. mediation opens the record through its public command API with the ``Idempotency-Key``
    ``hotline12345:<order id>``: sent again, it answers the record it opened the first time;
 3. the record is noted in the stream (``WorkOrderForwarded``) and in ``hotline_records``, which
@@ -16,19 +16,27 @@ when the message comes again (its offset is committed only after the last):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import timedelta
 from uuid import UUID
 
 from anju_contracts import Actor, Event
 from anju_contracts.hotline12345 import WorkOrderDispatched
 from anju_contracts.integration import AnjuRecord
 from anju_contracts.registry import AreaKind, AreaPath, Location
-from anju_integration.application import hotline_records
+from anju_integration.application import hotline_parked, hotline_records
 from anju_integration.application.config import IntegrationConfig
 from anju_integration.application.hotline_records import Closing
 from anju_integration.domain import orders
+from eventkit.errors import AreaNotFound
+from eventkit.service_calls import Refused, Unavailable
 from eventkit.store import Context, Session, Store, StoreSession
 
-DDL = hotline_records.DDL
+DDL = hotline_records.DDL + hotline_parked.DDL
+
+FORWARD = "hotline_forward"
+"""The deadline that forwards a placed order if mediation could not be reached at once."""
+RETRY_AFTER = timedelta(minutes=1)
 
 SERVICE = Actor(id="integration", roles=("service",))
 
@@ -41,6 +49,13 @@ def stream_of(order_id: str) -> str:
 
 def area_of(path: AreaPath) -> str:
     return str(path.grid_id or path.community_id)
+
+
+async def serving(cfg: IntegrationConfig, session: StoreSession) -> Sequence[UUID]:
+    """The communities whose desks see an order parked without any place."""
+    if cfg.hotline_communities is not None:
+        return cfg.hotline_communities
+    return await cfg.parked.communities(session)
 
 
 async def locate(
@@ -97,13 +112,19 @@ async def take_order(
                 message_id=message_id,
                 path=None if location is None else location.path,
                 now=cfg.clock(),
+                serving=[] if location is not None else await serving(cfg, session),
             )
             area = None if location is None else area_of(location.path)
             await session.append(stream_id, stream.version, events, context=context, area=area)
             state = orders.fold([*stream.payloads, *events])
+            assert state is not None
+            if state.parked:
+                await cfg.parked.park(session, state)
     assert state is not None
     if state.forwarded is not None or state.parked:
         return state
+    if state.placed is not None:  # placed after it was parked: its own forwarding
+        return await forward_placed(store, cfg, order.order_id)
     if location is None:  # received before, not yet forwarded: finish it
         async with store.session() as session:
             location = await locate(cfg, session, order)
@@ -112,6 +133,54 @@ async def take_order(
     record = orders.record_for(order.category)
     record_id = await cfg.mediation.open(state.received, record, location)
     return await note_forwarded(store, cfg, stream_id, record, record_id, location, context)
+
+
+async def forward_placed(store: Store, cfg: IntegrationConfig, order_id: str) -> orders.Order:
+    """Have mediation open the record of an order placed after it was parked, exactly as for an
+    order placed on arrival (the same ``Idempotency-Key``), and note it. Mediation away, or not
+    knowing the area yet (it learns areas from the registry, as this service does): raises
+    ``Unavailable``, and the order stays placed (the ``FORWARD`` deadline tries again).
+    Mediation refusing it otherwise: the order is parked again where it was placed, with the
+    refusal as its reason, for a clerk to look at."""
+    stream_id = stream_of(order_id)
+    async with store.session() as session:
+        state = orders.fold((await session.load(stream_id)).payloads)
+        if state is None or state.placed is None or state.forwarded is not None:
+            return _known(state, order_id)
+        location = await cfg.known.location(session, state.placed.area_id)
+    assert location is not None, "a placement names an area the service knows"
+    context = Context(actor=SERVICE, causation_id=f"placement:{order_id}")
+    record = orders.record_for(state.received.category)
+    try:
+        record_id = await cfg.mediation.open(state.received, record, location)
+    except Refused as refused:
+        if refused.code == AreaNotFound.code:
+            raise Unavailable(f"mediation does not know area {location.area_id} yet") from refused
+        return await _park_again(store, cfg, order_id, f"refused: {refused.code}", context)
+    return await note_forwarded(store, cfg, stream_id, record, record_id, location, context)
+
+
+def _known(state: orders.Order | None, order_id: str) -> orders.Order:
+    if state is None:
+        raise RuntimeError(f"no work order {order_id}")
+    return state
+
+
+async def _park_again(
+    store: Store, cfg: IntegrationConfig, order_id: str, reason: str, context: Context
+) -> orders.Order:
+    stream_id = stream_of(order_id)
+    async with store.session() as session:
+        stream = await session.load(stream_id)
+        state = _known(orders.fold(stream.payloads), order_id)
+        events = orders.park_again(state, reason=reason, now=cfg.clock())
+        if not events:
+            return state
+        area = None if state.path is None else area_of(state.path)
+        await session.append(stream_id, stream.version, events, context=context, area=area)
+        parked = _known(orders.fold([*stream.payloads, *events]), order_id)
+        await cfg.parked.park(session, parked)
+        return parked
 
 
 async def note_forwarded(

@@ -18,4 +18,14 @@ TENANCIES = {
     "dismiss_tenancy_notice": (DESK, "dismiss a parked tenancy notice"),
 }
 
-PERMISSIONS = Permissions.of(SOURCE, {**TENANCIES})
+WORK_ORDERS = {
+    "read_work_orders": (
+        (*DESK, Role.GRID_WORKER, Role.MEDIATOR),
+        "list the 12345 work orders that wait for a place, and read one (without the caller's "
+        "contact)",
+    ),
+    "read_work_order_callers": (DESK, "see the caller's contact on a 12345 work order"),
+    "place_work_order": (DESK, "place a parked 12345 work order in an area"),
+}
+
+PERMISSIONS = Permissions.of(SOURCE, {**TENANCIES, **WORK_ORDERS})

@@ -1,6 +1,7 @@
 """The integration service's reactions to other services' events: it learns the registry's areas,
 residents and organisations (``eventkit.known``) and keeps a keyed hash of each resident's
-identity number for the tenancy flow (never the number); and it answers a 12345 work order
+identity number for the tenancy flow (never the number), and places the parked 12345 orders
+that named an area the registry just announced; and it answers a 12345 work order
 when the mediation record it became closes.
 """
 
@@ -15,9 +16,10 @@ from anju_contracts.mediation import (
     DisputeRegistered,
     DisputeResolved,
 )
-from anju_integration.application import hotline
+from anju_integration.application import hotline, hotline_desk
+from anju_integration.application.config import IntegrationConfig
 from anju_integration.application.hotline_records import Closing, PostgresRecords, Records
-from anju_integration.application.tenancy_tables import IdHasher, learner
+from anju_integration.application.tenancy_tables import learner
 from eventkit.known import registry_policy
 from eventkit.messages import Delivered
 from eventkit.policy import Policy
@@ -29,9 +31,17 @@ REGISTRY_POLICY_NAME = "integration_registry"
 RECORDS: Records = PostgresRecords()
 
 
-def registry(hasher: IdHasher) -> Policy:
-    """The policy on ``registry.events``: the kernel's mirror, then the identity-number hashes."""
-    return registry_policy(REGISTRY_POLICY_NAME, then=learner(hasher))
+def registry(config: IntegrationConfig) -> Policy:
+    """The policy on ``registry.events``: the kernel's mirror, then the identity-number hashes,
+    then the parked 12345 orders that named an area just announced are placed."""
+    learn = learner(config.tenancies.hasher)
+    place = hotline_desk.placer(config)
+
+    async def then(session: Session, delivered: Delivered) -> None:
+        await learn(session, delivered)
+        await place(session, delivered)
+
+    return registry_policy(REGISTRY_POLICY_NAME, then=then)
 
 
 async def answer_closed_records(session: Session, delivered: Delivered) -> None:

@@ -4,6 +4,17 @@ from __future__ import annotations
 
 from eventkit.errors import Conflict, NotFound, Rejected
 
+# -- 12345 work orders -------------------------------------------------------------------------
+
+
+class OrderNotFound(NotFound):
+    code = "work_order_not_found"
+
+
+class OrderNotParked(Conflict):
+    code = "work_order_not_parked"
+
+
 # -- tenancy notices of the housing security centre ---------------------------------------------
 
 

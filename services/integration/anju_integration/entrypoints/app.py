@@ -14,14 +14,14 @@ from fastapi import FastAPI
 from anju_contracts.integration import CATALOG
 from anju_integration.adapters.mediation import HttpMediation
 from anju_integration.adapters.registry import HttpRegistry
-from anju_integration.application import hotline, policies, tenancies
+from anju_integration.application import hotline, hotline_desk, policies, tenancies
 from anju_integration.application.config import IntegrationConfig, Mediation
 from anju_integration.application.hotline_records import PostgresRecords
 from anju_integration.application.permissions import PERMISSIONS
 from anju_integration.application.policies import MEDIATION_POLICY
 from anju_integration.application.registry_commands import RegistryCommands
 from anju_integration.application.tenancy_tables import DDL as TENANCY_DDL, IdHasher, TenancyTables
-from anju_integration.entrypoints import subscribers, tenancies_http
+from anju_integration.entrypoints import hotline_http, subscribers, tenancies_http
 from anju_integration.entrypoints.http import commands, router
 from anju_integration.entrypoints.subscribers.inbound import Handle, Inbound, Running
 from anju_integration.settings import IntegrationSettings
@@ -45,18 +45,19 @@ def create_app(
         settings,
         catalog=CATALOG,
         ddl=[known.DDL, hotline.DDL, TENANCY_DDL],
-        policies=[policies.registry(housing.hasher), MEDIATION_POLICY],
+        policies=[policies.registry(config), MEDIATION_POLICY],
         relay_also=CATALOG.also,
         clock=clock,
     )
     # The deadline handlers take notices on through the runtime's store.
     runtime.deadlines.update(tenancies.deadline_handlers(lambda: runtime.store, housing))
+    runtime.deadlines.update(hotline_desk.deadline_handlers(lambda: runtime.store, config))
     # The subscribers' handlers use the runtime's store, so they are built from the runtime.
     runtime.workers["inbound"] = subscribers.worker(settings, Running(runtime, config), inbounds)
     return service_app(
         runtime,
-        [router, tenancies_http.router],
-        commands=[commands, tenancies_http.commands],
+        [router, tenancies_http.router, hotline_http.router],
+        commands=[commands, tenancies_http.commands, hotline_http.commands],
         config=config,
         permissions=PERMISSIONS,
     )
@@ -86,6 +87,7 @@ def integration_config(
         mediation=mediation or HttpMediation(settings.mediation_url, secret),
         records=PostgresRecords(),
         tenancies=housing,
+        hotline_communities=settings.hotline_community_ids,
     )
 
 

@@ -25,6 +25,7 @@ from anju_contracts.integration import (
 )
 from anju_contracts.registry import AreaKind, AreaPath, Location
 from anju_integration.application.config import IntegrationConfig
+from anju_integration.application.hotline_parked import MemoryParked
 from anju_integration.application.hotline_records import Closing, MemoryRecords
 from anju_integration.application.registry_commands import RegistryCommands
 from anju_integration.application.tenancies import Tenancies
@@ -95,6 +96,7 @@ class Handler:
             mediation=self.mediation,
             records=self.records,
             tenancies=housing,
+            parked=MemoryParked(),
         )
         handle = hotline.handle_orders(self.store, config)
         subscriber = Subscriber(hotline.INBOUND, handle, self.letters, retries=2, backoff_s=0.001)

@@ -11,7 +11,9 @@ open has none. A resolved dispute says instead whether it was resolved on time
 
 A dispute opened for a 12345 work order (it, or the signal it came from; the ``hotline`` read
 model) names the order and its deadline; its reply is *at risk* while the order is unanswered
-and its deadline is less than the configured window away, or passed. The order is read through
+and its deadline is less than the configured window away, or passed. An order still parked (no
+area known, so no dispute yet) is listed beside the board (:func:`parked_orders`), at risk by
+the same rule. The order is read through
 the dispute, so who sees the dispute sees its order, and nobody else.
 """
 
@@ -24,6 +26,7 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
+from pydantic import Field
 
 from anju_contracts.mediation import Category, MediatorRole, PartyRole, Tier
 from anju_query.application.models import (
@@ -226,6 +229,64 @@ async def dispute_board(
         *p.values,
     )
     return Page(items=[_item(r) for r in rows], total=total, limit=limit, offset=offset)
+
+
+class ParkedOrderItem(ReadModel):
+    """A 12345 work order that waits for a place: no dispute yet, its deadline running."""
+
+    order_id: str
+    category: str
+    community_id: UUID | None = Field(description="Null while it has no place at all")
+    grid_id: UUID | None
+    received_at: datetime
+    deadline: datetime
+    reply_at_risk: bool
+
+
+async def parked_orders(
+    conn: asyncpg.Connection,
+    audience: Audience,
+    *,
+    limit: int,
+    offset: int,
+    now: datetime,
+    reply_window: timedelta = DEFAULT_REPLY_WINDOW,
+) -> Page[ParkedOrderItem]:
+    """The parked 12345 orders the caller may see (where they were placed, or, without a place,
+    from the communities they were parked for), the nearest deadline first."""
+    p = Params()
+    visible = visible_sql(
+        audience.scope.principal,
+        p,
+        community="o.community_id",
+        grid="o.grid_id",
+        communities="o.parked_communities",
+    )
+    at_risk = f"(o.deadline <= {p(now + reply_window)}::timestamptz)"
+    condition = f"o.parked AND o.answered_at IS NULL AND {visible}"
+    # every parameter appears in the count too (PostgreSQL must type each one)
+    total = await conn.fetchval(
+        f"SELECT count(*) FROM hotline.orders o WHERE {condition} AND {at_risk} IS NOT NULL",
+        *p.values,
+    )
+    rows = await conn.fetch(
+        f"""SELECT o.*, {at_risk} AS reply_at_risk FROM hotline.orders o WHERE {condition}
+        ORDER BY o.deadline, o.order_id LIMIT {p(limit)} OFFSET {p(offset)}""",
+        *p.values,
+    )
+    items = [
+        ParkedOrderItem(
+            order_id=r["order_id"],
+            category=r["category"],
+            community_id=r["community_id"],
+            grid_id=r["grid_id"],
+            received_at=r["received_at"],
+            deadline=r["deadline"],
+            reply_at_risk=r["reply_at_risk"],
+        )
+        for r in rows
+    ]
+    return Page(items=items, total=total, limit=limit, offset=offset)
 
 
 async def dispute_detail(

@@ -20,9 +20,11 @@ from anju_query.application.disputes import (
     DisputeDetail,
     DisputeFilter,
     DisputeStatistics,
+    ParkedOrderItem,
     dispute_board,
     dispute_detail,
     dispute_statistics,
+    parked_orders,
 )
 from anju_query.application.models import (
     DisputeItem,
@@ -115,6 +117,29 @@ async def list_disputes(
             correlation_id=audit.correlation_of(request),
         )
     return page
+
+
+@router.get("/disputes/hotline-parked", tags=["disputes"])
+async def list_parked_orders(
+    runtime: RuntimeDep,
+    audience: AudienceDep,
+    now: NowDep,
+    config: Config,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Page[ParkedOrderItem]:
+    """The 12345 work orders that wait for a place (no area known: no dispute yet), the
+    nearest deadline first, each with ``reply_at_risk`` by the board's rule; the desk places
+    them through the integration service (``POST /orders/{order_id}/placement``)."""
+    async with runtime.pool.acquire() as conn:
+        return await parked_orders(
+            conn,
+            audience,
+            limit=limit,
+            offset=offset,
+            now=now,
+            reply_window=config.reply_risk_window,
+        )
 
 
 @router.get("/disputes/statistics", tags=["disputes"])

@@ -1,5 +1,7 @@
 """The ``hotline`` read model: the 12345 work orders the integration service forwarded to
-mediation, their deadlines and whether they were answered (``integration.events``).
+mediation, their deadlines and whether they were answered (``integration.events``); and the
+orders that wait for a place (``parked``: seen where they were placed, or, without a place, from
+the communities in ``parked_communities``), which have no dispute yet.
 
 One row per order (stream ``order-<order id>``); the record it became is the signal or dispute
 ``record_id``. The dispute board joins it when read (a dispute by its own id, or by the signal it
@@ -18,6 +20,8 @@ from anju_contracts.integration import (
     CATALOG,
     WorkOrderAnswered,
     WorkOrderForwarded,
+    WorkOrderParked,
+    WorkOrderPlaced,
     WorkOrderReceived,
 )
 from eventkit.messages import Delivered
@@ -35,8 +39,11 @@ CREATE TABLE orders (
     record_id    uuid,
     answered_at  timestamptz,
     answer_record_id uuid,
-    on_time      boolean
+    on_time      boolean,
+    parked       boolean NOT NULL DEFAULT false,
+    parked_communities uuid[] NOT NULL DEFAULT '{}'
 );
+CREATE INDEX orders_parked ON orders (deadline) WHERE parked;
 CREATE INDEX orders_record ON orders (record_id);
 CREATE INDEX orders_answer_record ON orders (answer_record_id);
 """
@@ -70,13 +77,37 @@ def _received(_: Envelope, e: WorkOrderReceived) -> Row:
 @WRITERS.row(
     WorkOrderForwarded,
     """
-    UPDATE orders o SET record = x.r, record_id = x.id, community_id = x.c, grid_id = x.g
+    UPDATE orders o SET record = x.r, record_id = x.id, community_id = x.c, grid_id = x.g,
+        parked = false
     FROM unnest($1::text[], $2::text[], $3::uuid[], $4::uuid[], $5::uuid[]) AS x(o, r, id, c, g)
     WHERE o.order_id = x.o
     """,
 )
 def _forwarded(_: Envelope, e: WorkOrderForwarded) -> Row:
     return (e.order_id, e.record.value, e.record_id, e.path.community_id, e.path.grid_id)
+
+
+@WRITERS.row(
+    WorkOrderParked,
+    """
+    UPDATE orders o SET parked = true, parked_communities = x.cs::uuid[]
+    FROM unnest($1::text[], $2::text[]) AS x(o, cs) WHERE o.order_id = x.o
+    """,
+)
+def _parked(_: Envelope, e: WorkOrderParked) -> Row:
+    return (e.order_id, "{" + ",".join(str(c) for c in e.community_ids) + "}")
+
+
+@WRITERS.row(
+    WorkOrderPlaced,
+    """
+    UPDATE orders o SET parked = false, parked_communities = '{}', community_id = x.c,
+        grid_id = x.g
+    FROM unnest($1::text[], $2::uuid[], $3::uuid[]) AS x(o, c, g) WHERE o.order_id = x.o
+    """,
+)
+def _placed(_: Envelope, e: WorkOrderPlaced) -> Row:
+    return (e.order_id, e.path.community_id, e.path.grid_id)
 
 
 @WRITERS.row(

@@ -17,6 +17,8 @@ from anju_contracts.integration import (
     ReplyOutcome,
     WorkOrderAnswered,
     WorkOrderForwarded,
+    WorkOrderParked,
+    WorkOrderPlaced,
     WorkOrderReceived,
 )
 from anju_contracts.mediation import (
@@ -179,3 +181,67 @@ async def test_replies_at_risk_show_on_the_dispute_board(
             assert detail.status_code == 200, detail.text
             item = detail.json()["dispute"]
             assert (item["hotline_order_id"], item["reply_at_risk"]) == ("Q-4", True)
+
+
+def received(order_id: str, *, deadline: datetime) -> WorkOrderReceived:
+    return WorkOrderReceived(
+        order_id=order_id,
+        message_id=f"m-{order_id}",
+        category=OrderCategory.NOISE,
+        path=None,
+        caller=CallerContact(name="李先生"),
+        text="噪音",
+        dispatched_at=NOW - timedelta(hours=2),
+        deadline=deadline,
+        received_at=NOW - timedelta(hours=2),
+    )
+
+
+async def test_parked_orders_show_beside_the_board_at_risk_like_the_others(
+    pg_server_url: str, kafka_bootstrap: str
+) -> None:
+    kafka = KafkaSettings(bootstrap=kafka_bootstrap, topic_prefix=f"h{uuid.uuid4().hex[:10]}.")
+    c, other, g1 = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    at_g1 = AreaPath(community_id=c, grid_id=g1)
+    async with (
+        databases(pg_server_url, "integration", "read") as urls,
+        write_side(
+            "integration", urls[0], kafka, INTEGRATION_CATALOG, secret=SECRET, actor=INTEGRATION
+        ) as i,
+    ):
+        parked_at = NOW - timedelta(hours=2)
+        near, far, placed = (
+            received("P-1", deadline=NOW + timedelta(hours=6)),
+            received("P-2", deadline=NOW + timedelta(days=3)),
+            received("P-3", deadline=NOW + timedelta(hours=1)),
+        )
+        for order in (near, far, placed):
+            parked = WorkOrderParked(
+                order_id=order.order_id,
+                reason="unknown_area",
+                parked_at=parked_at,
+                community_ids=[c] if order is not far else [other],
+            )
+            await i.emit(f"order-{order.order_id}", order, parked, area=c)
+        placement = WorkOrderPlaced(
+            order_id="P-3", area_id=g1, path=at_g1, placed_at=NOW - timedelta(hours=1)
+        )
+        await i.emit("order-P-3", placement, area=g1)
+        await i.publish()
+        async with read_side(urls[1], kafka, SECRET) as query:
+            await caught_up(query.pool, i, "hotline")
+            client = query.client
+            listed = await client.get("/disputes/hotline-parked", headers=token(Role.DIRECTOR, c))
+            assert listed.status_code == 200, listed.text
+            assert [(o["order_id"], o["reply_at_risk"]) for o in listed.json()["items"]] == [
+                ("P-1", True)
+            ]
+            assert listed.json()["total"] == 1
+            theirs = await client.get(
+                "/disputes/hotline-parked", headers=token(Role.DIRECTOR, other)
+            )
+            assert [(o["order_id"], o["reply_at_risk"]) for o in theirs.json()["items"]] == [
+                ("P-2", False)
+            ]
+            nobody = await client.get("/disputes/hotline-parked", headers=token(Role.GRID_WORKER))
+            assert nobody.json()["items"] == []
