@@ -14,7 +14,7 @@ MEMBER_PYPROJECTS := $(wildcard contracts/pyproject.toml libs/*/pyproject.toml s
 MYPY_PACKAGES := anju_contracts eventkit anju_cli anju_devtools $(patsubst services/%,anju_%,$(wildcard services/*))
 TEST_TREES := $(wildcard tests libs/*/tests services/*/tests contracts/tests)
 
-.PHONY: venv browser run test lint fmt bench demo manifest clean up down logs permissions fuzz
+.PHONY: venv browser run test lint fmt bench demo manifest clean up down logs permissions fuzz screenshots
 
 venv: $(STAMP)
 
@@ -45,6 +45,10 @@ browser:
 	else \
 		echo "the console's browser tests need Debian's $(BROWSER_PACKAGES): apt-get install -y $(BROWSER_PACKAGES)"; \
 	fi
+
+# The README's pictures of the staff console, taken by its browser tests.
+screenshots: venv browser
+	ANJU_SCREENSHOTS=$(abspath docs/screenshots) $(VENV)/bin/pytest tests/console -q
 
 lint: venv
 	$(VENV)/bin/ruff check .

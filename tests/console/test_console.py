@@ -10,7 +10,9 @@ in the page: no critical violations.
 from __future__ import annotations
 
 import asyncio
+import os
 import re
+import tempfile
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
@@ -47,8 +49,9 @@ from eventkit.settings import KafkaSettings
 from eventkit.testing.infra import databases, free_port
 from eventkit.testing.service import listening
 
-ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOTS = ROOT / "docs" / "screenshots"
+SCREENSHOTS = Path(os.environ.get("ANJU_SCREENSHOTS") or tempfile.mkdtemp(prefix="anju-shots-"))
+"""Where the tests save what each screen looks like: ``make screenshots`` sets it to the README's
+``docs/screenshots``; a plain test run writes to a temporary folder and leaves the tree clean."""
 SECRET = "console-browser-tests-secret-0123456789"
 WAIT_S = 60.0
 PHONE: ViewportSize = {"width": 360, "height": 740}
