@@ -440,7 +440,7 @@ class HoursRejected(Event):
     entry_id: UUID
     volunteer_id: UUID
     rejected_by: str
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Annotated[str, Personal] = Field(min_length=1, max_length=500)
 
 
 class CertificateIssued(Event):
