@@ -46,6 +46,10 @@ PERMISSIONS = Permissions.of(
             "open protected care one does not manage, with a reason and an expiry (audited)",
         ),
         "read_glass_breaks": ((Role.DIRECTOR,), "review who broke the glass, when and why"),
+        "read_audit": (
+            (Role.DIRECTOR,),
+            "review who read which health record or protected care, when and why",
+        ),
         "record_activity": (EVENTS_DESK, "record a clinic day or health activity"),
         "read_activity": (
             (Role.DOCTOR, Role.DESK_STAFF, Role.DIRECTOR, Role.GRID_WORKER),

@@ -5,14 +5,14 @@ Every read of a health record, and of protected care, is audited before the answ
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Query, Request
 
 from anju_contracts.health import ICD10, Programme
-from anju_health.application import activities, protected, records
+from anju_health.application import activities, protected, read_audit, records
 from anju_health.application.activities import ActivityView
 from anju_health.application.commands import (
     AssignDoctor,
@@ -31,9 +31,11 @@ from anju_health.application.commands import (
     SkipVisit,
 )
 from anju_health.application.protected import GlassBreakView, GlassOpened, ProtectedView
+from anju_health.application.read_audit import AuditedKind
 from anju_health.application.records import HealthConfig, RecordView
 from eventkit import audit
 from eventkit.app import CONFIG, CallerDep, StoreDep
+from eventkit.audit import AuditedReads, ReadFilter
 from eventkit.commands import Accepted, Caller
 
 ConfigDep = Annotated[HealthConfig, CONFIG]
@@ -46,7 +48,15 @@ commands = APIRouter()
 registry's writes it follows by their consistency tokens (``eventkit.app.caught_up``)."""
 
 
-async def _audit(request: Request, store: StoreDep, caller: Caller, kind: str, id: UUID) -> None:
+async def _audit(
+    request: Request,
+    store: StoreDep,
+    caller: Caller,
+    kind: str,
+    id: UUID,
+    *,
+    reason: str | None = None,
+) -> None:
     await audit.record_read(
         store.pool,
         caller.principal,
@@ -54,6 +64,7 @@ async def _audit(request: Request, store: StoreDep, caller: Caller, kind: str, i
         id,
         audit.route_of(request),
         correlation_id=audit.correlation_of(request),
+        reason=reason,
     )
 
 
@@ -192,7 +203,8 @@ async def get_protected(
 ) -> ProtectedView:
     """Protected care, for its managing doctors or after breaking the glass (audited)."""
     view = await protected.view(store, resident_id, caller, config)
-    await _audit(request, store, caller, "protected_care", resident_id)
+    reason = await protected.glass_reason(store, resident_id, caller, config)
+    await _audit(request, store, caller, "protected_care", resident_id, reason=reason)
     return view
 
 
@@ -239,6 +251,41 @@ async def list_glass_breaks(
     """Break-the-glass openings in the director's areas (default: the last 30 days)."""
     start = since or config.now() - timedelta(days=30)
     return await protected.glass_breaks(store, start, caller, config)
+
+
+# -- the audit of reads --------------------------------------------------------------------------
+
+
+@router.get("/audit/reads", tags=["audit"])
+async def list_audited_reads(
+    store: StoreDep,
+    caller: CallerDep,
+    config: ConfigDep,
+    kind: AuditedKind | None = None,
+    reader: Annotated[str | None, Query(max_length=100, description="a reader's id")] = None,
+    record: Annotated[UUID | None, Query(description="a resident's id")] = None,
+    area_id: Annotated[UUID | None, Query(description="a community or grid")] = None,
+    read_from: Annotated[date | None, Query(alias="from", description="read on or after")] = None,
+    read_to: Annotated[date | None, Query(alias="to", description="read on or before")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 100,
+    offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
+) -> AuditedReads:
+    """Who read which health record or protected care, by which route and when, with the
+    reason given when the glass was broken to read it; the newest first, the reads of residents
+    in the director's areas (admins: all). The same filters and shape as the query service's
+    ``GET /audit/reads``."""
+    search = ReadFilter(
+        kind=kind,
+        subject=record,
+        reader=reader,
+        area_id=area_id,
+        read_from=read_from,
+        read_to=read_to,
+    )
+    async with store.pool.acquire() as conn:
+        return await read_audit.audited_reads(
+            conn, search, caller, config, limit=limit, offset=offset
+        )
 
 
 # -- activities ----------------------------------------------------------------------------------
