@@ -77,6 +77,9 @@ is not listed, so the allow-list stays short and every entry in it is a decision
 PERSONAL_PHRASES = ("id_number", "date_of_birth")
 """Names that look personal only as a whole (``number`` alone is a certificate's number)."""
 
+PERSONAL_NAMES = frozenset({"staff", "attendees", "members", "tenants"})
+"""Whole field names that list people by name (``staff_id`` is an id, ``staff`` names)."""
+
 ALLOWED: dict[tuple[str, str], str] = {
     # (the object that declares the field: an event or a definition title, the field) -> why
     ("AreaCreated", "name"): "a community's, grid's, building's or unit's name",
@@ -94,7 +97,11 @@ ALLOWED: dict[tuple[str, str], str] = {
 def looks_personal(name: str) -> bool:
     words = set(name.split("_"))
     singular = {w.removesuffix("s") for w in words}  # phones, contacts, reasons
-    return bool(PERSONAL_WORDS & (words | singular)) or any(p in name for p in PERSONAL_PHRASES)
+    return (
+        bool(PERSONAL_WORDS & (words | singular))
+        or any(p in name for p in PERSONAL_PHRASES)
+        or name in PERSONAL_NAMES
+    )
 
 
 def _coded(schema: Schema) -> bool:

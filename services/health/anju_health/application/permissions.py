@@ -51,6 +51,16 @@ PERMISSIONS = Permissions.of(
             "review who read which health record or protected care, when and why",
         ),
         "record_activity": (EVENTS_DESK, "record a clinic day or health activity"),
+        "record_attendance": (
+            EVENTS_DESK,
+            "record someone's attendance at an activity (linked to them only with consent) and "
+            "see whom attendances are linked to",
+        ),
+        "record_consent": (
+            EVENTS_DESK,
+            "record a resident's consent to their attendance being linked to them, or its "
+            "withdrawal",
+        ),
         "read_activity": (
             (Role.DOCTOR, Role.DESK_STAFF, Role.DIRECTOR, Role.GRID_WORKER),
             "read a health activity",

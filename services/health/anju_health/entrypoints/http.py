@@ -12,11 +12,12 @@ from uuid import UUID
 from fastapi import APIRouter, Path, Query, Request
 
 from anju_contracts.health import ICD10, Programme
-from anju_health.application import activities, protected, read_audit, records
+from anju_health.application import activities, consents, protected, read_audit, records
 from anju_health.application.activities import ActivityView
 from anju_health.application.commands import (
     AssignDoctor,
     BreakGlass,
+    ConsentStep,
     Diagnose,
     Enrol,
     EnrolProtected,
@@ -24,6 +25,7 @@ from anju_health.application.commands import (
     OpenRecord,
     RecordActivity,
     RecordAllergy,
+    RecordAttendance,
     RecordEncounter,
     RecordProtectedVisit,
     RescheduleProtectedVisit,
@@ -297,6 +299,36 @@ async def record_activity(
 ) -> Accepted:
     """A clinic day or health activity held in a community or grid, with the number served."""
     return await activities.record_activity(store, cmd, caller, config)
+
+
+@commands.post("/activities/{activity_id}/attendance", tags=["activities"], status_code=201)
+async def record_attendance(
+    activity_id: UUID,
+    cmd: RecordAttendance,
+    store: StoreDep,
+    caller: CallerDep,
+    config: ConfigDep,
+) -> Accepted:
+    """Someone attended: linked to the resident named only when they consent to it (see
+    ``/consents``), else counted anonymously."""
+    return await activities.record_attendance(store, activity_id, cmd, caller, config)
+
+
+@commands.post("/consents/{resident_id}", tags=["consent"], status_code=201)
+async def give_consent(
+    resident_id: UUID, cmd: ConsentStep, store: StoreDep, caller: CallerDep, config: ConfigDep
+) -> Accepted:
+    """The resident consents to ``purpose`` (their attendance at activities linked to them)."""
+    return await consents.give(store, resident_id, cmd, caller, config)
+
+
+@commands.post("/consents/{resident_id}/withdrawal", tags=["consent"], status_code=201)
+async def withdraw_consent(
+    resident_id: UUID, cmd: ConsentStep, store: StoreDep, caller: CallerDep, config: ConfigDep
+) -> Accepted:
+    """The resident withdraws their consent: their attendances are no longer linked to them,
+    only counted."""
+    return await consents.withdraw(store, resident_id, cmd, caller, config)
 
 
 @router.get("/activities/{activity_id}", tags=["activities"])

@@ -315,6 +315,44 @@ async def test_activities_are_recorded_in_the_callers_areas(health: HealthClient
     assert (await health.post("/activities", {**body, "served": -1}, desk)).status_code == 422
 
 
+async def test_attendance_is_linked_to_a_resident_only_while_they_consent(
+    health: HealthClient,
+) -> None:
+    desk = health.auth("desk_staff", sub="desk-1", areas=[health.feed.community_id])
+    resident_id = await resident(health, date(1950, 5, 1))
+    body = {
+        "kind": "prevention_talk",
+        "held_on": "2026-02-20",
+        "area_id": health.feed.community_id,
+        "place": "社区服务站便民诊疗台",
+        "at_station": True,
+        "served": 0,
+    }
+    activity = (await health.ok("/activities", body, desk))["id"]
+
+    async def attendance() -> tuple[int, list[str]]:
+        got = (await health.get(f"/activities/{activity}", desk)).json()
+        return got["attended"], got["attendees"]
+
+    attend = {"resident_id": resident_id}
+    await health.ok(f"/activities/{activity}/attendance", attend, desk)
+    assert await attendance() == (1, [])  # no consent: counted anonymously
+    purpose = {"purpose": "activity_attendance"}
+    await health.ok(f"/consents/{resident_id}", purpose, desk)
+    await health.ok(f"/activities/{activity}/attendance", attend, desk)
+    assert await attendance() == (2, [resident_id])
+    await health.ok(f"/consents/{resident_id}/withdrawal", purpose, desk)
+    assert await attendance() == (2, [])  # no longer linked, still counted
+    again = await health.post(f"/consents/{resident_id}/withdrawal", purpose, desk)
+    assert again.status_code == 422
+    assert again.json()["error"]["code"] == "consent_not_given"
+    grid_worker = health.auth("grid_worker", sub="gw-1", areas=[health.feed.grid_id])
+    assert (await health.post(f"/consents/{resident_id}", purpose, grid_worker)).status_code == 403
+    far = health.auth("desk_staff", sub="desk-9", areas=[health.feed.other_community_id])
+    assert (await health.post(f"/consents/{resident_id}", purpose, far)).status_code == 404
+    assert (await health.post(f"/activities/{activity}/attendance", {}, far)).status_code == 404
+
+
 async def test_no_diagnosis_or_reading_reaches_health_events(health: HealthClient) -> None:
     """Decode every message on the topic after a day that wrote every kind of clinical fact."""
     elder = await resident(health, date(1948, 8, 8))
