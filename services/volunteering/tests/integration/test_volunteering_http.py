@@ -126,7 +126,7 @@ async def test_a_request_is_delivered_and_its_hours_count_once_approved(
     assert refused.status_code == 403
     await v.ok(f"/volunteers/{helper}/hours/{entry['entry_id']}/approval")
     again = await v.post(f"/volunteers/{helper}/hours/{entry['entry_id']}/approval")
-    assert again.status_code == 422
+    assert again.status_code == 409
     assert again.json()["error"]["code"] == "hours_already_decided"
     assert (await get(v, f"/volunteers/{helper}/hours"))["approved_hours"] == 2.0
 
