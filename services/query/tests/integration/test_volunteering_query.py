@@ -1057,9 +1057,7 @@ async def test_a_volunteer_who_withdraws_consent_to_their_profile_is_not_shown_b
 
     withdrawn = await w.volunteering.emit(
         f"consent-{consent_id(v3, profile)}",
-        VolunteerConsentWithdrawn(
-            volunteer_id=v3, purpose=profile, withdrawn_on=T, path=path
-        ),
+        VolunteerConsentWithdrawn(volunteer_id=v3, purpose=profile, withdrawn_on=T, path=path),
         area=g3,
     )
     await w.volunteering.publish()
