@@ -208,7 +208,7 @@ class MinutesCorrected(Event):
 
     meeting_id: UUID
     correction: Annotated[str, Personal] = Field(min_length=1, max_length=5000)
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Annotated[str, Personal] = Field(min_length=1, max_length=500)
     corrected_by: str
     corrected_at: datetime
 
@@ -220,7 +220,7 @@ class DecisionRecorded(Event):
 
     meeting_id: UUID
     decision_id: UUID
-    text: str = Field(min_length=1, max_length=2000)
+    text: Annotated[str, Personal] = Field(min_length=1, max_length=2000)
     recorded_by: str
     recorded_at: datetime
 
@@ -371,7 +371,7 @@ class WorkItemWithdrawn(Event):
     item_id: UUID
     dispute_id: UUID
     """The dispute whose escalation to the community tier opened the item."""
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Annotated[str, Personal] = Field(min_length=1, max_length=500)
     withdrawn_by: str
     withdrawn_at: datetime
 
@@ -384,7 +384,7 @@ class DeadlineExtended(Event):
     item_id: UUID
     from_deadline: datetime
     to_deadline: datetime
-    reason: str = Field(min_length=1, max_length=1000)
+    reason: Annotated[str, Personal] = Field(min_length=1, max_length=1000)
     extended_by: str
     extended_at: datetime
 

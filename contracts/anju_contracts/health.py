@@ -269,9 +269,54 @@ class HealthActivityHeld(Event):
     place: str = Field(min_length=1, max_length=200)
     at_station: bool
     partner: str | None = Field(default=None, max_length=200)
-    staff: list[str] = Field(default_factory=list, max_length=50)
+    staff: Annotated[list[str], Personal] = Field(default_factory=list, max_length=50)
     served: int = Field(ge=0, le=100_000)
     topic: str | None = Field(default=None, max_length=200)
+
+
+# -- consent and attendance: kept in the health event store, never published -----------------
+
+
+class HealthConsentPurpose(StrEnum):
+    """What a resident consents to in health, where consent is the legal basis."""
+
+    ACTIVITY_ATTENDANCE = "activity_attendance"
+    """Their attendance at clinic days and health activities linked to them (else it is counted
+    anonymously)."""
+
+
+class HealthConsentGiven(Event):
+    """The resident consented to ``purpose``. Restricted: no other service needs it."""
+
+    event_type: ClassVar[str] = "health.HealthConsentGiven"
+
+    resident_id: UUID
+    purpose: HealthConsentPurpose
+    given_on: date
+    path: AreaPath
+
+
+class HealthConsentWithdrawn(Event):
+    """The resident withdrew their consent to ``purpose``: their attendance is no longer linked
+    to them, only counted. Restricted."""
+
+    event_type: ClassVar[str] = "health.HealthConsentWithdrawn"
+
+    resident_id: UUID
+    purpose: HealthConsentPurpose
+    withdrawn_on: date
+    path: AreaPath
+
+
+class ActivityAttended(Event):
+    """Someone attended the activity: linked to the resident (``resident_id``) only when they
+    consented to it, else counted anonymously (``resident_id`` null). Restricted: who attends
+    a clinic day says something about their health."""
+
+    event_type: ClassVar[str] = "health.ActivityAttended"
+
+    activity_id: UUID
+    resident_id: UUID | None = None
 
 
 # -- clinical facts: kept in the health event store, never published -------------------------
@@ -454,4 +499,7 @@ CLINICAL: tuple[type[Event], ...] = (
 )
 """Clinical events: kept in the health event store, never on a topic."""
 
-CATALOG = EventCatalog(SOURCE, EVENTS, restricted=CLINICAL)
+KEPT: tuple[type[Event], ...] = (HealthConsentGiven, HealthConsentWithdrawn, ActivityAttended)
+"""Not clinical, but needed by no other service (minimal events): kept in health like it."""
+
+CATALOG = EventCatalog(SOURCE, EVENTS, restricted=(*KEPT, *CLINICAL))

@@ -360,7 +360,7 @@ class OrganisationRetired(Event):
     event_type: ClassVar[str] = "registry.OrganisationRetired"
 
     organisation_id: UUID
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Annotated[str, Personal] = Field(min_length=1, max_length=500)
 
 
 EVENTS: tuple[type[Event], ...] = (

@@ -234,7 +234,7 @@ class ResidenceCertificateIssued(Event):
     number: str = Field(pattern=r"^ANJU-R-[0-9]{4}-[0-9A-F]{8}$")
     resident_id: UUID
     holder_name: Annotated[str, Personal] = Field(min_length=1, max_length=50)
-    address: str = Field(min_length=1, max_length=300)
+    address: Annotated[str, Personal] = Field(min_length=1, max_length=300)
     """The unit as the registry names it: community, building, unit."""
     community_name: str = Field(min_length=1, max_length=100)
     living_since: date
@@ -252,7 +252,7 @@ class ResidenceCertificateRevoked(Event):
 
     certificate_id: UUID
     number: str
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Annotated[str, Personal] = Field(min_length=1, max_length=500)
     revoked_by: str
     revoked_at: datetime
 
@@ -269,7 +269,7 @@ class GatheringHeld(Event):
     gathering_id: UUID
     kind: GatheringKind
     topic: str = Field(min_length=1, max_length=200)
-    speaker: str | None = Field(default=None, max_length=100)
+    speaker: Annotated[str | None, Personal] = Field(default=None, max_length=100)
     held_on: date
     attendance: int = Field(ge=0, le=100_000)
     partner_id: UUID | None = None

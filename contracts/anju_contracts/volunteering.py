@@ -173,6 +173,42 @@ class VolunteerLeft(Event):
     left_on: date
 
 
+# -- consent -------------------------------------------------------------------------------
+
+
+class VolunteerConsentPurpose(StrEnum):
+    """What a volunteer consents to, where consent is the legal basis."""
+
+    PROFILE = "profile"
+    """Their profile (name, skills, availability) shown to other staff and volunteers."""
+    PHOTOS = "photos"
+    """Photos of them at activities kept and shown."""
+
+
+class VolunteerConsentGiven(Event):
+    """The volunteer gave their consent for ``purpose`` (joining counts as consent to the
+    profile until they withdraw it)."""
+
+    event_type: ClassVar[str] = "volunteering.VolunteerConsentGiven"
+
+    volunteer_id: UUID
+    purpose: VolunteerConsentPurpose
+    given_on: date
+    path: AreaPath
+
+
+class VolunteerConsentWithdrawn(Event):
+    """The volunteer withdrew their consent for ``purpose``: what it covered stops (their
+    profile is no longer shown to others; no photo of them is kept)."""
+
+    event_type: ClassVar[str] = "volunteering.VolunteerConsentWithdrawn"
+
+    volunteer_id: UUID
+    purpose: VolunteerConsentPurpose
+    withdrawn_on: date
+    path: AreaPath
+
+
 # -- teams ----------------------------------------------------------------------------------
 
 
@@ -440,7 +476,7 @@ class HoursRejected(Event):
     entry_id: UUID
     volunteer_id: UUID
     rejected_by: str
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Annotated[str, Personal] = Field(min_length=1, max_length=500)
 
 
 class CertificateIssued(Event):
@@ -464,6 +500,8 @@ class CertificateIssued(Event):
 
 EVENTS: tuple[type[Event], ...] = (
     VolunteerJoined,
+    VolunteerConsentGiven,
+    VolunteerConsentWithdrawn,
     VolunteerChanged,
     VolunteerPaused,
     VolunteerResumed,

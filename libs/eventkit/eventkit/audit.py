@@ -6,18 +6,28 @@ identity number, a sensitive dispute) passes :data:`DDL` to its :class:`~eventki
 (``ddl=[audit.DDL]``) and calls :func:`record_read` before it answers. The row is written
 before the answer leaves: a read that cannot be audited fails instead of going unrecorded.
 
-The table holds ids and roles only, never the record's content.
+The table holds ids and roles only, never the record's content; a read made under a broken glass
+(health's protected care) also holds the reason the reader gave for breaking it.
+
+Directors read the rows through their services' ``GET /audit/reads`` (:func:`audited_reads`: the
+same filters and the same :class:`AuditedRead` in every service that audits reads; each service
+says where its records are, so a director sees only the reads of records in their areas).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from uuid import UUID
 
 import asyncpg
 from fastapi import Request
+from pydantic import BaseModel
 
+from eventkit.access import Params, visible_sql
 from eventkit.auth import Principal
+from eventkit.errors import BadDateRange
 from eventkit.schema import _acquire
 
 DDL = """
@@ -33,11 +43,13 @@ CREATE TABLE IF NOT EXISTS read_audit (
 );
 CREATE INDEX IF NOT EXISTS read_audit_subject ON read_audit (kind, subject, read_at);
 CREATE INDEX IF NOT EXISTS read_audit_reader ON read_audit (sub, read_at);
+ALTER TABLE read_audit ADD COLUMN IF NOT EXISTS reason text;
+CREATE INDEX IF NOT EXISTS read_audit_time ON read_audit (read_at);
 """
 
 _INSERT = """
-INSERT INTO read_audit (sub, roles, kind, subject, route, correlation_id)
-VALUES ($1, $2, $3, $4, $5, $6)
+INSERT INTO read_audit (sub, roles, kind, subject, route, correlation_id, reason)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
 """
 
 
@@ -61,10 +73,18 @@ async def record_read(
     route: str,
     *,
     correlation_id: str | None = None,
+    reason: str | None = None,
 ) -> None:
-    """Record that ``principal`` read the sensitive record ``kind``/``subject`` via ``route``."""
+    """Record that ``principal`` read the sensitive record ``kind``/``subject`` via ``route``;
+    ``reason`` when the reader had to give one to open it (break-the-glass)."""
     await record_reads(
-        pool_or_conn, principal, kind, [subject], route, correlation_id=correlation_id
+        pool_or_conn,
+        principal,
+        kind,
+        [subject],
+        route,
+        correlation_id=correlation_id,
+        reason=reason,
     )
 
 
@@ -76,10 +96,11 @@ async def record_reads(
     route: str,
     *,
     correlation_id: str | None = None,
+    reason: str | None = None,
 ) -> None:
     """:func:`record_read` for several records of one kind shown by one answer."""
     roles = [str(r) for r in principal.roles]
-    rows = [(principal.sub, roles, kind, str(s), route, correlation_id) for s in subjects]
+    rows = [(principal.sub, roles, kind, str(s), route, correlation_id, reason) for s in subjects]
     if not rows:
         return
     async with _acquire(pool_or_conn) as conn:
@@ -97,6 +118,122 @@ async def reads_of(
             str(subject),
         )
         return rows
+
+
+class AuditedRead(BaseModel):
+    """One audited read, as a director reviews it (the same in every service)."""
+
+    id: int
+    reader: str
+    """The reader's id (the token's ``sub``)."""
+    roles: list[str]
+    kind: str
+    """What was read: ``resident`` (a full identity number), ``dispute``, ``work_item`` (query);
+    ``health_record``, ``protected_care`` (health)."""
+    subject: UUID
+    label: str | None
+    """What names the record to the reviewer, where the service has one (a resident's name, a
+    dispute's category code, a work item's title)."""
+    community_id: UUID | None
+    grid_id: UUID | None
+    route: str
+    """The method and route template the record was read by (``GET /disputes/{dispute_id}``)."""
+    reason: str | None = None
+    """Why the reader opened it, when they had to say (break-the-glass); else null."""
+    read_at: datetime
+
+
+class AuditedReads(BaseModel):
+    """A page of audited reads, the newest first, and how many the filters select in all."""
+
+    items: list[AuditedRead]
+    total: int
+    limit: int
+    offset: int
+
+
+@dataclass(frozen=True)
+class ReadFilter:
+    """What a director narrows the audit to: a kind, one record, a reader, an area (a community
+    or grid the record is in), a period of days (``read_from`` to ``read_to``, inclusive, UTC)."""
+
+    kind: str | None = None
+    subject: UUID | None = None
+    reader: str | None = None
+    area_id: UUID | None = None
+    read_from: date | None = None
+    read_to: date | None = None
+
+    def __post_init__(self) -> None:
+        if self.read_from and self.read_to and self.read_from > self.read_to:
+            raise BadDateRange(
+                "`from` is after `to`", from_date=str(self.read_from), to_date=str(self.read_to)
+            )
+
+
+async def audited_reads(
+    conn: asyncpg.Connection,
+    principal: Principal,
+    search: ReadFilter,
+    *,
+    kinds: Collection[str],
+    places: str,
+    limit: int,
+    offset: int,
+) -> tuple[list[AuditedRead], int]:
+    """The reads of ``kinds`` of record that ``search`` selects among those the caller may
+    review, the newest first, and how many there are in all.
+
+    ``places`` is the service's SQL naming where each of its records is: rows of ``kind``,
+    ``subject`` (text), ``community_id``, ``grid_id`` and ``label``. A read is shown when the
+    caller's areas cover its record (:func:`~eventkit.access.visible_sql`); a read of a record
+    the service cannot place (gone, not yet known) is shown to admins only.
+    """
+    p = Params()
+    where = [
+        f"a.kind = ANY({p(sorted(kinds))}::text[])",
+        visible_sql(principal, p, community="w.community_id", grid="w.grid_id"),
+    ]
+    if search.kind is not None:
+        where.append(f"a.kind = {p(search.kind)}")
+    if search.subject is not None:
+        where.append(f"a.subject = {p(str(search.subject))}")
+    if search.reader is not None:
+        where.append(f"a.sub = {p(search.reader)}")
+    if search.area_id is not None:
+        where.append(f"{p(search.area_id)} IN (w.community_id, w.grid_id)")
+    if search.read_from is not None:
+        where.append(f"a.read_at >= {p(search.read_from)}::date::timestamp AT TIME ZONE 'UTC'")
+    if search.read_to is not None:
+        until = search.read_to + timedelta(days=1)
+        where.append(f"a.read_at < {p(until)}::date::timestamp AT TIME ZONE 'UTC'")
+    source = f"read_audit a LEFT JOIN ({places}) w ON w.kind = a.kind AND w.subject = a.subject"
+    condition = " AND ".join(where)
+    total: int = await conn.fetchval(f"SELECT count(*) FROM {source} WHERE {condition}", *p.values)
+    rows = await conn.fetch(
+        f"""
+        SELECT a.*, w.community_id, w.grid_id, w.label FROM {source} WHERE {condition}
+        ORDER BY a.read_at DESC, a.id DESC LIMIT {p(limit)} OFFSET {p(offset)}
+        """,
+        *p.values,
+    )
+    items = [
+        AuditedRead(
+            id=r["id"],
+            reader=r["sub"],
+            roles=list(r["roles"]),
+            kind=r["kind"],
+            subject=UUID(r["subject"]),
+            label=r["label"],
+            community_id=r["community_id"],
+            grid_id=r["grid_id"],
+            route=r["route"],
+            reason=r["reason"],
+            read_at=r["read_at"],
+        )
+        for r in rows
+    ]
+    return items, total
 
 
 async def backdates_of(

@@ -45,6 +45,12 @@ class Invalid(DomainError):
     code = "bad_request"
 
 
+class BadDateRange(Invalid):
+    """A period that ends before it starts."""
+
+    code = "bad_date_range"
+
+
 class Unauthorized(DomainError):
     kind = Kind.UNAUTHENTICATED
     code = "unauthorized"

@@ -28,6 +28,7 @@ from anju_health.application.permissions import PERMISSIONS
 from anju_health.domain import activities, records
 from anju_health.domain.errors import ActivityNotFound, RecordNotFound
 from anju_health.domain.records import Record, Schedule
+from eventkit import consent
 from eventkit.access import Guarded
 from eventkit.aggregate import Aggregate, Follow
 from eventkit.store import StoreSession
@@ -110,3 +111,19 @@ ACTIVITIES: Aggregate[activities.Activity] = Aggregate(
     guard=lambda activity: Guarded.at(activity.path),
     not_found=ActivityNotFound,
 )
+
+
+CONSENTS: Aggregate[consent.Consent] = Aggregate(
+    name="consent",
+    source=SOURCE,
+    permissions=PERMISSIONS,
+    fold=lambda _, events: consent.fold(events, person="resident_id"),
+    guard=lambda c: Guarded.at(c.path),
+    not_found=RecordNotFound,
+)
+"""A resident's consent to one purpose in health (``eventkit.consent``)."""
+
+
+def attendance_stream(activity_id: UUID) -> str:
+    """Who attended an activity: a stream of its own, never published (the activity's is)."""
+    return f"attendance-{activity_id}"

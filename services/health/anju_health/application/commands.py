@@ -10,6 +10,7 @@ from pydantic import Field
 from anju_contracts.health import (
     ICD10,
     ActivityKind,
+    HealthConsentPurpose,
     LeaveReason,
     Observations,
     Programme,
@@ -100,3 +101,15 @@ class RecordActivity(Command):
     staff: list[str] = Field(default_factory=list, max_length=50)
     served: int = Field(ge=0, le=100_000)
     topic: str | None = Field(default=None, max_length=200)
+
+
+class ConsentStep(Command):
+    """Give or withdraw a resident's consent to a purpose (their own word, taken down by staff)."""
+
+    purpose: HealthConsentPurpose
+
+
+class RecordAttendance(Command):
+    """Someone attended the activity; ``resident_id`` names them when the desk knows who."""
+
+    resident_id: UUID | None = None

@@ -50,6 +50,12 @@ class Glass(Protocol):
         self, session: StoreSession, resident_id: UUID, sub: str, now: datetime
     ) -> bool: ...
 
+    async def open_reason(
+        self, session: StoreSession, resident_id: UUID, sub: str, now: datetime
+    ) -> str | None:
+        """The reason ``sub`` gave for the glass open on the resident at ``now``, if one is."""
+        ...
+
     async def since(self, session: StoreSession, since: datetime) -> list[GlassBreak]: ...
 
 
@@ -73,17 +79,22 @@ class PostgresGlass:
     async def is_open(
         self, session: StoreSession, resident_id: UUID, sub: str, now: datetime
     ) -> bool:
-        found = await _conn(session).fetchval(
+        return await self.open_reason(session, resident_id, sub, now) is not None
+
+    async def open_reason(
+        self, session: StoreSession, resident_id: UUID, sub: str, now: datetime
+    ) -> str | None:
+        reason: str | None = await _conn(session).fetchval(
             """
-            SELECT EXISTS (SELECT 1 FROM glass_breaks
-                           WHERE resident_id = $1 AND sub = $2 AND opened_at <= $3
-                             AND expires_at > $3)
+            SELECT reason FROM glass_breaks
+            WHERE resident_id = $1 AND sub = $2 AND opened_at <= $3 AND expires_at > $3
+            ORDER BY opened_at DESC LIMIT 1
             """,
             resident_id,
             sub,
             now,
         )
-        return bool(found)
+        return reason
 
     async def since(self, session: StoreSession, since: datetime) -> list[GlassBreak]:
         rows = await _conn(session).fetch(
@@ -115,10 +126,17 @@ class MemoryGlass:
     async def is_open(
         self, session: StoreSession, resident_id: UUID, sub: str, now: datetime
     ) -> bool:
-        return any(
-            o.resident_id == resident_id and o.sub == sub and o.opened_at <= now < o.expires_at
+        return await self.open_reason(session, resident_id, sub, now) is not None
+
+    async def open_reason(
+        self, session: StoreSession, resident_id: UUID, sub: str, now: datetime
+    ) -> str | None:
+        open_ = [
+            o
             for o in self.openings
-        )
+            if o.resident_id == resident_id and o.sub == sub and o.opened_at <= now < o.expires_at
+        ]
+        return max(open_, key=lambda o: o.opened_at).reason if open_ else None
 
     async def since(self, session: StoreSession, since: datetime) -> list[GlassBreak]:
         return sorted(

@@ -46,7 +46,21 @@ PERMISSIONS = Permissions.of(
             "open protected care one does not manage, with a reason and an expiry (audited)",
         ),
         "read_glass_breaks": ((Role.DIRECTOR,), "review who broke the glass, when and why"),
+        "read_audit": (
+            (Role.DIRECTOR,),
+            "review who read which health record or protected care, when and why",
+        ),
         "record_activity": (EVENTS_DESK, "record a clinic day or health activity"),
+        "record_attendance": (
+            EVENTS_DESK,
+            "record someone's attendance at an activity (linked to them only with consent) and "
+            "see whom attendances are linked to",
+        ),
+        "record_consent": (
+            EVENTS_DESK,
+            "record a resident's consent to their attendance being linked to them, or its "
+            "withdrawal",
+        ),
         "read_activity": (
             (Role.DOCTOR, Role.DESK_STAFF, Role.DIRECTOR, Role.GRID_WORKER),
             "read a health activity",

@@ -173,6 +173,15 @@ async def break_glass(
         return GlassOpened(resident_id=resident_id, expires_at=opening.expires_at)
 
 
+async def glass_reason(
+    store: Store, resident_id: UUID, caller: Caller, cfg: HealthConfig
+) -> str | None:
+    """Why the caller broke the glass on the resident's protected care, while it is open: the
+    reason their read of it is audited with (none for its managing doctors)."""
+    async with store.session() as session:
+        return await cfg.glass.open_reason(session, resident_id, caller.principal.sub, cfg.now())
+
+
 class GlassBreakView(BaseModel):
     doctor_id: str
     resident_id: UUID

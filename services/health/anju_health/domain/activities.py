@@ -8,7 +8,7 @@ from datetime import date
 from uuid import UUID
 
 from anju_contracts import Event
-from anju_contracts.health import ActivityKind, HealthActivityHeld
+from anju_contracts.health import ActivityAttended, ActivityKind, HealthActivityHeld
 from anju_contracts.registry import AreaPath
 from eventkit.dates import DateInFuture, DateTooEarly
 
@@ -85,3 +85,30 @@ def hold(
             topic=topic,
         )
     ]
+
+
+@dataclass(frozen=True)
+class Attendance:
+    """Who attended an activity: the residents it is linked to (with their consent), and how
+    many attended in all."""
+
+    linked: tuple[UUID, ...] = ()
+    attended: int = 0
+
+
+def fold_attendance(events: Iterable[Event]) -> Attendance:
+    state = Attendance()
+    for e in events:
+        if isinstance(e, ActivityAttended):
+            linked = state.linked
+            if e.resident_id is not None and e.resident_id not in linked:
+                linked = (*linked, e.resident_id)
+            state = Attendance(linked=linked, attended=state.attended + 1)
+    return state
+
+
+def attend(activity: Activity, resident_id: UUID | None, *, consented: bool) -> list[Event]:
+    """Someone attended: linked to the resident only when they consent to it (else counted
+    anonymously, as is someone the desk does not name)."""
+    linked = resident_id if consented else None
+    return [ActivityAttended(activity_id=activity.id, resident_id=linked)]

@@ -5,18 +5,19 @@ Every read of a health record, and of protected care, is audited before the answ
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Query, Request
 
 from anju_contracts.health import ICD10, Programme
-from anju_health.application import activities, protected, records
+from anju_health.application import activities, consents, protected, read_audit, records
 from anju_health.application.activities import ActivityView
 from anju_health.application.commands import (
     AssignDoctor,
     BreakGlass,
+    ConsentStep,
     Diagnose,
     Enrol,
     EnrolProtected,
@@ -24,6 +25,7 @@ from anju_health.application.commands import (
     OpenRecord,
     RecordActivity,
     RecordAllergy,
+    RecordAttendance,
     RecordEncounter,
     RecordProtectedVisit,
     RescheduleProtectedVisit,
@@ -31,9 +33,11 @@ from anju_health.application.commands import (
     SkipVisit,
 )
 from anju_health.application.protected import GlassBreakView, GlassOpened, ProtectedView
+from anju_health.application.read_audit import AuditedKind
 from anju_health.application.records import HealthConfig, RecordView
 from eventkit import audit
 from eventkit.app import CONFIG, CallerDep, StoreDep
+from eventkit.audit import AuditedReads, ReadFilter
 from eventkit.commands import Accepted, Caller
 
 ConfigDep = Annotated[HealthConfig, CONFIG]
@@ -46,7 +50,15 @@ commands = APIRouter()
 registry's writes it follows by their consistency tokens (``eventkit.app.caught_up``)."""
 
 
-async def _audit(request: Request, store: StoreDep, caller: Caller, kind: str, id: UUID) -> None:
+async def _audit(
+    request: Request,
+    store: StoreDep,
+    caller: Caller,
+    kind: str,
+    id: UUID,
+    *,
+    reason: str | None = None,
+) -> None:
     await audit.record_read(
         store.pool,
         caller.principal,
@@ -54,6 +66,7 @@ async def _audit(request: Request, store: StoreDep, caller: Caller, kind: str, i
         id,
         audit.route_of(request),
         correlation_id=audit.correlation_of(request),
+        reason=reason,
     )
 
 
@@ -192,7 +205,8 @@ async def get_protected(
 ) -> ProtectedView:
     """Protected care, for its managing doctors or after breaking the glass (audited)."""
     view = await protected.view(store, resident_id, caller, config)
-    await _audit(request, store, caller, "protected_care", resident_id)
+    reason = await protected.glass_reason(store, resident_id, caller, config)
+    await _audit(request, store, caller, "protected_care", resident_id, reason=reason)
     return view
 
 
@@ -241,6 +255,41 @@ async def list_glass_breaks(
     return await protected.glass_breaks(store, start, caller, config)
 
 
+# -- the audit of reads --------------------------------------------------------------------------
+
+
+@router.get("/audit/reads", tags=["audit"])
+async def list_audited_reads(
+    store: StoreDep,
+    caller: CallerDep,
+    config: ConfigDep,
+    kind: AuditedKind | None = None,
+    reader: Annotated[str | None, Query(max_length=100, description="a reader's id")] = None,
+    record: Annotated[UUID | None, Query(description="a resident's id")] = None,
+    area_id: Annotated[UUID | None, Query(description="a community or grid")] = None,
+    read_from: Annotated[date | None, Query(alias="from", description="read on or after")] = None,
+    read_to: Annotated[date | None, Query(alias="to", description="read on or before")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 100,
+    offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
+) -> AuditedReads:
+    """Who read which health record or protected care, by which route and when, with the
+    reason given when the glass was broken to read it; the newest first, the reads of residents
+    in the director's areas (admins: all). The same filters and shape as the query service's
+    ``GET /audit/reads``."""
+    search = ReadFilter(
+        kind=kind,
+        subject=record,
+        reader=reader,
+        area_id=area_id,
+        read_from=read_from,
+        read_to=read_to,
+    )
+    async with store.pool.acquire() as conn:
+        return await read_audit.audited_reads(
+            conn, search, caller, config, limit=limit, offset=offset
+        )
+
+
 # -- activities ----------------------------------------------------------------------------------
 
 
@@ -250,6 +299,36 @@ async def record_activity(
 ) -> Accepted:
     """A clinic day or health activity held in a community or grid, with the number served."""
     return await activities.record_activity(store, cmd, caller, config)
+
+
+@commands.post("/activities/{activity_id}/attendance", tags=["activities"], status_code=201)
+async def record_attendance(
+    activity_id: UUID,
+    cmd: RecordAttendance,
+    store: StoreDep,
+    caller: CallerDep,
+    config: ConfigDep,
+) -> Accepted:
+    """Someone attended: linked to the resident named only when they consent to it (see
+    ``/consents``), else counted anonymously."""
+    return await activities.record_attendance(store, activity_id, cmd, caller, config)
+
+
+@commands.post("/consents/{resident_id}", tags=["consent"], status_code=201)
+async def give_consent(
+    resident_id: UUID, cmd: ConsentStep, store: StoreDep, caller: CallerDep, config: ConfigDep
+) -> Accepted:
+    """The resident consents to ``purpose`` (their attendance at activities linked to them)."""
+    return await consents.give(store, resident_id, cmd, caller, config)
+
+
+@commands.post("/consents/{resident_id}/withdrawal", tags=["consent"], status_code=201)
+async def withdraw_consent(
+    resident_id: UUID, cmd: ConsentStep, store: StoreDep, caller: CallerDep, config: ConfigDep
+) -> Accepted:
+    """The resident withdraws their consent: their attendances are no longer linked to them,
+    only counted."""
+    return await consents.withdraw(store, resident_id, cmd, caller, config)
 
 
 @router.get("/activities/{activity_id}", tags=["activities"])

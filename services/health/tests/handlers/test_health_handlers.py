@@ -11,7 +11,9 @@ import pytest
 from anju_contracts import Actor, Envelope, Event
 from anju_contracts.health import (
     CATALOG,
+    ActivityKind,
     EnrolmentReason,
+    HealthConsentPurpose,
     HealthRecordClosed,
     Observations,
     Programme,
@@ -26,13 +28,15 @@ from anju_contracts.health import (
     VisitSkipped,
 )
 from anju_contracts.registry import (
+    AreaKind,
     AreaPath,
+    Location,
     ResidentDetailsCorrected,
     ResidentDied,
     ResidentRegistered,
     Sex,
 )
-from anju_health.application import protected, records
+from anju_health.application import activities, consents, protected, records
 from anju_health.application.aggregates import (
     PROTECTED_OVERDUE,
     TURNS_65,
@@ -41,10 +45,13 @@ from anju_health.application.aggregates import (
 )
 from anju_health.application.commands import (
     BreakGlass,
+    ConsentStep,
     Diagnose,
     Enrol,
     EnrolProtected,
     OpenRecord,
+    RecordActivity,
+    RecordAttendance,
     RecordEncounter,
     RescheduleVisit,
     SkipVisit,
@@ -62,6 +69,7 @@ from anju_health.domain.errors import (
 from anju_health.domain.records import Schedule
 from eventkit.auth import Principal, Role
 from eventkit.commands import Caller
+from eventkit.consent import ConsentNotGiven
 from eventkit.dates import DateTooEarly
 from eventkit.errors import Forbidden
 from eventkit.known import MemoryKnown
@@ -465,3 +473,60 @@ async def test_protected_events_never_reach_the_record_stream() -> None:
     assert {e.event_type for e in (await estate.store.load(f"chart-{resident}")).payloads} <= (
         CATALOG.restricted
     )
+
+
+# -- consent and attendance ---------------------------------------------------------------------
+
+
+async def test_attendance_is_linked_only_with_consent_and_unlinked_on_withdrawal() -> None:
+    estate = Estate()
+    resident_id = await estate.register(date(1950, 5, 1))
+    desk = caller(Role.DESK_STAFF, sub="desk-1")
+    estate.known.locations[COMMUNITY] = Location(
+        area_id=COMMUNITY, kind=AreaKind.COMMUNITY, path=AreaPath(community_id=COMMUNITY)
+    )
+    held = await activities.record_activity(
+        estate.store,
+        RecordActivity(
+            kind=ActivityKind.ON_SITE_CONSULTATION,
+            held_on=date(2026, 2, 28),
+            area_id=COMMUNITY,
+            place="社区服务站",
+            at_station=True,
+            served=0,
+        ),
+        desk,
+        estate.cfg,
+    )
+    activity_id = UUID(held.id)
+    attend = RecordAttendance(resident_id=resident_id)
+    # no consent yet: counted, not linked
+    await activities.record_attendance(estate.store, activity_id, attend, desk, estate.cfg)
+    view = await activities.view_activity(estate.store, activity_id, desk)
+    assert (view.attended, view.attendees) == (1, [])
+
+    purpose = ConsentStep(purpose=HealthConsentPurpose.ACTIVITY_ATTENDANCE)
+    await consents.give(estate.store, resident_id, purpose, desk, estate.cfg)
+    await activities.record_attendance(estate.store, activity_id, attend, desk, estate.cfg)
+    await activities.record_attendance(
+        estate.store, activity_id, RecordAttendance(), desk, estate.cfg
+    )
+    view = await activities.view_activity(estate.store, activity_id, desk)
+    assert (view.attended, view.attendees) == (3, [resident_id])
+    # a grid worker sees the counts, never who attended
+    grid_worker = caller(Role.GRID_WORKER, sub="gw-2")
+    seen = await activities.view_activity(estate.store, activity_id, grid_worker)
+    assert (seen.attended, seen.attendees) == (3, [])
+
+    await consents.withdraw(estate.store, resident_id, purpose, desk, estate.cfg)
+    view = await activities.view_activity(estate.store, activity_id, desk)
+    assert (view.attended, view.attendees) == (3, [])  # still counted, no longer linked
+    await activities.record_attendance(estate.store, activity_id, attend, desk, estate.cfg)
+    kept = (await estate.store.load(f"attendance-{activity_id}")).payloads
+    assert [getattr(e, "resident_id", None) for e in kept] == [None, resident_id, None, None]
+    with pytest.raises(ConsentNotGiven):
+        await consents.withdraw(estate.store, resident_id, purpose, desk, estate.cfg)
+    with pytest.raises(Forbidden):
+        await consents.give(estate.store, resident_id, purpose, grid_worker, estate.cfg)
+    with pytest.raises(RecordNotFound):
+        await consents.give(estate.store, resident_id, purpose, FAR_DOCTOR, estate.cfg)

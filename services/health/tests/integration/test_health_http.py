@@ -219,6 +219,65 @@ async def test_protected_care_break_the_glass_and_its_audit(health: HealthClient
     assert (await health.get(f"/protected/{resident_id}", other)).status_code == 404
 
 
+async def test_directors_read_the_audit_of_health_reads_with_the_glass_reasons(
+    health: HealthClient,
+) -> None:
+    resident_id = await resident(health, date(1980, 6, 1))
+    elsewhere = await resident(health, date(1975, 1, 1), grid_id=health.feed.other_grid_id)
+    other = health.auth("doctor", sub="doctor-2", areas=[health.feed.community_id])
+    director = health.auth("director", sub="director-1", areas=[health.feed.community_id])
+    far = health.auth("director", sub="director-9", areas=[health.feed.other_community_id])
+    await health.ok(f"/protected/{resident_id}", {"icd10": "F31", "risk_grade": 2})
+    await health.get(f"/protected/{resident_id}")  # the managing doctor: no reason needed
+    await health.get(f"/records/{resident_id}")
+    await health.ok(
+        f"/protected/{resident_id}/glass", {"reason": "夜间急诊需了解用药史", "minutes": 30}, other
+    )
+    assert (await health.get(f"/protected/{resident_id}", other)).status_code == 200
+
+    answer = await health.get("/audit/reads", director)
+    assert answer.status_code == 200, answer.text
+    page = answer.json()
+    assert (page["total"], page["limit"], page["offset"]) == (3, 100, 0)
+    # the newest first, each with where the resident lives and, under a broken glass, why
+    assert [(r["reader"], r["kind"], r["reason"]) for r in page["items"]] == [
+        ("doctor-2", "protected_care", "夜间急诊需了解用药史"),
+        ("doctor-1", "health_record", None),
+        ("doctor-1", "protected_care", None),
+    ]
+    first = page["items"][0]
+    assert first["subject"] == resident_id
+    assert first["community_id"] == health.feed.community_id
+    assert first["route"] == "GET /protected/{resident_id}"
+    assert first["roles"] == ["doctor"]
+
+    async def reads(headers: dict[str, str], **params: str) -> list[tuple[str, str]]:
+        answer = await health.client.get("/audit/reads", params=params, headers=headers)
+        assert answer.status_code == 200, answer.text
+        return [(r["reader"], r["kind"]) for r in answer.json()["items"]]
+
+    assert await reads(director, reader="doctor-2") == [("doctor-2", "protected_care")]
+    assert await reads(director, kind="health_record") == [("doctor-1", "health_record")]
+    assert len(await reads(director, record=resident_id)) == 3
+    assert await reads(director, record=elsewhere) == []
+    assert len(await reads(director, area_id=health.feed.grid_id)) == 3
+    assert await reads(director, area_id=health.feed.other_grid_id) == []
+    day = first["read_at"][:10]  # recorded by the database's clock, in UTC
+    assert len(await reads(director, **{"from": day, "to": day})) == 3
+    assert await reads(director, **{"from": "2000-01-01", "to": "2000-01-02"}) == []
+    assert len(await reads(director, limit="1")) == 1
+    # another community's director sees none of them; doctors review nothing; admins all
+    assert await reads(far) == []
+    assert (await health.get("/audit/reads", other)).status_code == 403
+    admin = health.auth("admin", sub="admin-1")
+    assert len(await reads(admin)) == 3
+    backwards = await health.client.get(
+        "/audit/reads", params={"from": "2026-02-01", "to": "2026-01-01"}, headers=director
+    )
+    assert backwards.status_code == 400
+    assert backwards.json()["error"]["code"] == "bad_date_range"
+
+
 async def test_grid_workers_and_directors_get_no_clinical_data(health: HealthClient) -> None:
     resident_id = await resident(health, date(1950, 1, 1))
     for role in ("grid_worker", "director", "desk_staff"):
@@ -254,6 +313,44 @@ async def test_activities_are_recorded_in_the_callers_areas(health: HealthClient
     assert (await health.get(f"/activities/{answer['id']}", far)).status_code == 404
     assert (await health.post("/activities", body, far)).status_code == 404
     assert (await health.post("/activities", {**body, "served": -1}, desk)).status_code == 422
+
+
+async def test_attendance_is_linked_to_a_resident_only_while_they_consent(
+    health: HealthClient,
+) -> None:
+    desk = health.auth("desk_staff", sub="desk-1", areas=[health.feed.community_id])
+    resident_id = await resident(health, date(1950, 5, 1))
+    body = {
+        "kind": "prevention_talk",
+        "held_on": "2026-02-20",
+        "area_id": health.feed.community_id,
+        "place": "社区服务站便民诊疗台",
+        "at_station": True,
+        "served": 0,
+    }
+    activity = (await health.ok("/activities", body, desk))["id"]
+
+    async def attendance() -> tuple[int, list[str]]:
+        got = (await health.get(f"/activities/{activity}", desk)).json()
+        return got["attended"], got["attendees"]
+
+    attend = {"resident_id": resident_id}
+    await health.ok(f"/activities/{activity}/attendance", attend, desk)
+    assert await attendance() == (1, [])  # no consent: counted anonymously
+    purpose = {"purpose": "activity_attendance"}
+    await health.ok(f"/consents/{resident_id}", purpose, desk)
+    await health.ok(f"/activities/{activity}/attendance", attend, desk)
+    assert await attendance() == (2, [resident_id])
+    await health.ok(f"/consents/{resident_id}/withdrawal", purpose, desk)
+    assert await attendance() == (2, [])  # no longer linked, still counted
+    again = await health.post(f"/consents/{resident_id}/withdrawal", purpose, desk)
+    assert again.status_code == 422
+    assert again.json()["error"]["code"] == "consent_not_given"
+    grid_worker = health.auth("grid_worker", sub="gw-1", areas=[health.feed.grid_id])
+    assert (await health.post(f"/consents/{resident_id}", purpose, grid_worker)).status_code == 403
+    far = health.auth("desk_staff", sub="desk-9", areas=[health.feed.other_community_id])
+    assert (await health.post(f"/consents/{resident_id}", purpose, far)).status_code == 404
+    assert (await health.post(f"/activities/{activity}/attendance", {}, far)).status_code == 404
 
 
 async def test_no_diagnosis_or_reading_reaches_health_events(health: HealthClient) -> None:

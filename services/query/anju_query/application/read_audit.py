@@ -2,7 +2,9 @@
 (a resident's full identity number, a sensitive dispute, a sensitive work item), by which route,
 when.
 
-The rows are the kernel's (``eventkit.audit``, table ``read_audit``: ids and roles only). What
+The rows, the filters and the answer's shape are the kernel's (``eventkit.audit``, table
+``read_audit``: ids and roles only); health audits the reads of health records and protected
+care the same way in its own database, with the break-the-glass reasons. What
 places a row is the record it names: the read models know where each record is, so a read is
 shown only to a caller whose areas cover its record (``Scope.where``, the one access policy) —
 a director sees the reads of their communities' records, and nothing of anyone else's. A read of
@@ -11,15 +13,17 @@ a record no read model places (gone, or not yet projected) is shown to admins on
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from typing import Any, Literal
+from typing import Literal
 from uuid import UUID
 
 import asyncpg
 
-from anju_query.application.models import Page, ReadModel
+from anju_query.application.models import Page
 from anju_query.application.scope import Params, Scope
+from eventkit import audit
+from eventkit.audit import AuditedRead, ReadFilter
+
+__all__ = ["AuditedKind", "AuditedRead", "ReadFilter", "audited_reads", "record_in_scope"]
 
 AuditedKind = Literal["resident", "dispute", "work_item"]
 """The kinds of record whose reads the query service audits."""
@@ -39,79 +43,17 @@ PLACES = """
 dispute's category code, a work item's title)."""
 
 
-class AuditedRead(ReadModel):
-    id: int
-    reader: str
-    """The reader's id (the token's ``sub``)."""
-    roles: list[str]
-    kind: AuditedKind
-    subject: UUID
-    label: str | None
-    community_id: UUID | None
-    grid_id: UUID | None
-    route: str
-    """The method and route template the record was read by (``GET /disputes/{dispute_id}``)."""
-    read_at: datetime
-
-
-@dataclass(frozen=True)
-class ReadFilter:
-    kind: AuditedKind | None = None
-    subject: UUID | None = None
-    reader: str | None = None
-    area_id: UUID | None = None
-    read_from: date | None = None
-    read_to: date | None = None
-
-
-def _item(r: Any) -> AuditedRead:
-    return AuditedRead(
-        id=r["id"],
-        reader=r["sub"],
-        roles=list(r["roles"]),
-        kind=r["kind"],
-        subject=UUID(r["subject"]),
-        label=r["label"],
-        community_id=r["community_id"],
-        grid_id=r["grid_id"],
-        route=r["route"],
-        read_at=r["read_at"],
-    )
+KINDS: tuple[AuditedKind, ...] = ("resident", "dispute", "work_item")
 
 
 async def audited_reads(
     conn: asyncpg.Connection, scope: Scope, search: ReadFilter, *, limit: int, offset: int
 ) -> Page[AuditedRead]:
     """The audited reads of the records the caller's areas cover, the newest first."""
-    p = Params()
-    where = [
-        "a.kind IN ('resident', 'dispute', 'work_item')",
-        scope.where(p, "w.community_id", "w.grid_id"),
-    ]
-    if search.kind is not None:
-        where.append(f"a.kind = {p(search.kind)}")
-    if search.subject is not None:
-        where.append(f"a.subject = {p(str(search.subject))}")
-    if search.reader is not None:
-        where.append(f"a.sub = {p(search.reader)}")
-    if search.area_id is not None:
-        where.append(f"{p(search.area_id)} IN (w.community_id, w.grid_id)")
-    if search.read_from is not None:
-        where.append(f"a.read_at >= {p(search.read_from)}::date::timestamp AT TIME ZONE 'UTC'")
-    if search.read_to is not None:
-        until = search.read_to + timedelta(days=1)
-        where.append(f"a.read_at < {p(until)}::date::timestamp AT TIME ZONE 'UTC'")
-    source = f"read_audit a LEFT JOIN ({PLACES}) w ON w.kind = a.kind AND w.subject = a.subject"
-    condition = " AND ".join(where)
-    total = await conn.fetchval(f"SELECT count(*) FROM {source} WHERE {condition}", *p.values)
-    rows = await conn.fetch(
-        f"""
-        SELECT a.*, w.community_id, w.grid_id, w.label FROM {source} WHERE {condition}
-        ORDER BY a.read_at DESC, a.id DESC LIMIT {p(limit)} OFFSET {p(offset)}
-        """,
-        *p.values,
+    items, total = await audit.audited_reads(
+        conn, scope.principal, search, kinds=KINDS, places=PLACES, limit=limit, offset=offset
     )
-    return Page(items=[_item(r) for r in rows], total=total, limit=limit, offset=offset)
+    return Page(items=items, total=total, limit=limit, offset=offset)
 
 
 async def record_in_scope(

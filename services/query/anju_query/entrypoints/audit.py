@@ -3,7 +3,12 @@ them (``read_audit``; admins everywhere).
 
 Same rules as every query route: a bearer JWT, and only what the caller's areas reach — a read
 is shown when the record it names is in the caller's areas. One record's reads answer 404 for a
-record outside them, exactly as for a record that does not exist.
+record outside them, exactly as for a record that does not exist. Both lists export as CSV or
+XLSX (``?format=csv``, every read the filters select), as every board of the query API does.
+
+The reads of health records and protected care, with the reasons given for breaking the glass,
+stay in the health service's database: ``GET /audit/reads`` on health, the same filters and
+shape.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ async def list_audited_reads(
     scope: AuditScope,
     kind: AuditedKind | None = None,
     reader: Annotated[str | None, Query(max_length=100, description="a reader's id")] = None,
+    record: Annotated[UUID | None, Query(description="one record's id (with its kind)")] = None,
     area_id: Annotated[UUID | None, Query(description="a community or grid")] = None,
     read_from: Annotated[date | None, Query(alias="from", description="read on or after")] = None,
     read_to: Annotated[date | None, Query(alias="to", description="read on or before")] = None,
@@ -47,10 +53,15 @@ async def list_audited_reads(
 ) -> Page[AuditedRead]:
     """Who read which sensitive record (a full identity number, a sensitive dispute or work
     item), by which route and when, the newest first: the reads of records in the caller's
-    areas."""
+    areas. ``?format=csv`` or ``xlsx`` exports every read the filters select."""
     check_range(read_from, read_to)
     search = ReadFilter(
-        kind=kind, reader=reader, area_id=area_id, read_from=read_from, read_to=read_to
+        kind=kind,
+        subject=record,
+        reader=reader,
+        area_id=area_id,
+        read_from=read_from,
+        read_to=read_to,
     )
     async with runtime.pool.acquire() as conn:
         return await audited_reads(conn, scope, search, limit=limit, offset=offset)

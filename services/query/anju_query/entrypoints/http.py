@@ -61,17 +61,13 @@ from eventkit.access import VISIBLE_ID_SUFFIX
 from eventkit.app import RuntimeDep
 from eventkit.auth import Principal
 from eventkit.commands import BadConsistencyToken, Clock, ConsistencyToken
-from eventkit.errors import Invalid, NotFound, Rejected
+from eventkit.errors import BadDateRange, NotFound, Rejected
 from eventkit.http import CurrentUser
 from eventkit.projection import wait_for_stream
 
 
 class IdSuffixTooLong(Rejected):
     code = "id_suffix_too_long"
-
-
-class BadDateRange(Invalid):
-    code = "bad_date_range"
 
 
 def check_range(from_date: date | None, to_date: date | None) -> None:

@@ -8,7 +8,10 @@ entry to its volunteer's ``ledger-<id>``; a certificate to ``certificate-<id>``.
 different streams (whose hours, in which team, for which resident) are joined only when read.
 
 What is personal and not needed to answer a read stays in the volunteering service: a
-request's description and the beneficiary's feedback are not kept here.
+request's description and the beneficiary's feedback are not kept here. A volunteer who
+withdraws consent to their profile is no longer shown by name, skills or availability in any
+read (``hidden_profile`` keeps them aside until the consent is given again; the volunteering
+service still shows them to the coordinators).
 
 A team's memberships are intervals (joined, left), so hours can be counted "while a member";
 the leader named at formation is a member from then on, and a join while already a member
@@ -51,6 +54,8 @@ from anju_contracts.volunteering import (
     TeamMemberLeft,
     VolunteerActivityScheduled,
     VolunteerChanged,
+    VolunteerConsentGiven,
+    VolunteerConsentWithdrawn,
     VolunteerJoined,
     VolunteerLeft,
     VolunteerPaused,
@@ -75,7 +80,8 @@ CREATE TABLE volunteers (
     status          text NOT NULL,
     joined_on       date NOT NULL,
     paused_on       date,
-    left_on         date
+    left_on         date,
+    hidden_profile  jsonb
 );
 CREATE INDEX volunteers_community ON volunteers (community_id);
 CREATE INDEX volunteers_organisation ON volunteers (organisation_id);
@@ -281,6 +287,34 @@ def _changed(_: Envelope, e: VolunteerChanged) -> Row:
     skills = None if e.skills is None else json.dumps(e.skills, ensure_ascii=False)
     place = (None, None, None, None) if e.path is None else _path(e.path)
     return (e.volunteer_id, skills, e.availability, e.path is not None, *place)
+
+
+@WRITERS.row(
+    VolunteerConsentWithdrawn,
+    """
+    UPDATE volunteers v SET hidden_profile = jsonb_build_object(
+            'name', v.name, 'skills', v.skills, 'availability', v.availability),
+        name = '', skills = '[]'::jsonb, availability = NULL
+    FROM unnest($1::uuid[], $2::text[]) AS x(id, purpose)
+    WHERE v.volunteer_id = x.id AND x.purpose = 'profile' AND v.hidden_profile IS NULL
+    """,
+)
+def _consent_withdrawn(_: Envelope, e: VolunteerConsentWithdrawn) -> Row:
+    return (e.volunteer_id, e.purpose.value)
+
+
+@WRITERS.row(
+    VolunteerConsentGiven,
+    """
+    UPDATE volunteers v SET name = v.hidden_profile->>'name',
+        skills = v.hidden_profile->'skills', availability = v.hidden_profile->>'availability',
+        hidden_profile = NULL
+    FROM unnest($1::uuid[], $2::text[]) AS x(id, purpose)
+    WHERE v.volunteer_id = x.id AND x.purpose = 'profile' AND v.hidden_profile IS NOT NULL
+    """,
+)
+def _consent_given(_: Envelope, e: VolunteerConsentGiven) -> Row:
+    return (e.volunteer_id, e.purpose.value)
 
 
 _STATUS = """

@@ -3,6 +3,8 @@ broker into the query API, with scoping and sensitive disputes."""
 
 from __future__ import annotations
 
+import csv
+import io
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -851,3 +853,29 @@ async def test_the_audit_of_sensitive_reads_is_for_the_directors_whose_areas_hol
         "/audit/reads", params={"from": "2026-02-01", "to": "2026-01-01"}, headers=own
     )
     assert backwards.status_code == 400
+    # one record among all the reads; none of query's reads needed a reason to be opened
+    of_record = await world.client.get(
+        "/audit/reads", params={"reader": "dir-read", "record": str(world.resident)}, headers=own
+    )
+    assert [(r["kind"], r["reason"]) for r in of_record.json()["items"]] == [("resident", None)]
+    day = reads[0]["read_at"][:10]
+    in_period = await world.client.get(
+        "/audit/reads", params={"reader": "dir-read", "from": day, "to": day}, headers=own
+    )
+    assert in_period.json()["total"] == 3
+    # the director exports the audit as every board is exported: every read, not one page
+    exported = await world.client.get(
+        "/audit/reads",
+        params={"reader": "dir-read", "format": "csv", "limit": "1"},
+        headers=own,
+    )
+    assert exported.status_code == 200, exported.text
+    assert exported.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(exported.content.decode("utf-8-sig"))))
+    assert sorted(r["kind"] for r in rows) == ["dispute", "dispute", "resident"]
+    assert {"reader", "route", "read_at", "reason", "community_id"} <= rows[0].keys()
+    workbook = await world.client.get(
+        "/audit/reads", params={"reader": "dir-read", "format": "xlsx"}, headers=own
+    )
+    assert workbook.status_code == 200
+    assert workbook.content.startswith(b"PK")  # a zip: an XLSX workbook

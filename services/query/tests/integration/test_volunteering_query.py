@@ -80,6 +80,9 @@ from anju_contracts.volunteering import (
     VolunteerActivityKind,
     VolunteerActivityScheduled,
     VolunteerChanged,
+    VolunteerConsentGiven,
+    VolunteerConsentPurpose,
+    VolunteerConsentWithdrawn,
     VolunteerJoined,
     VolunteerKind,
     VolunteerLeft,
@@ -91,6 +94,7 @@ from anju_query.application.volunteers import VolunteerFilter, list_volunteers
 from anju_query.settings import QuerySettings
 from anju_query.testing import Source, caught_up, consumed_to_end, read_side, write_side
 from eventkit.auth import Principal, Role, issue_token
+from eventkit.consent import consent_id
 from eventkit.settings import KafkaSettings
 from eventkit.testing.clocks import ManualClock
 from eventkit.testing.infra import databases
@@ -1033,3 +1037,42 @@ async def test_a_volunteering_token_waits_for_the_volunteering_read_model(world:
     await publishing
     assert response.headers["x-consistency"] == "fresh"
     assert response.json()["hours"] == 18.0  # the pending 5 counts once approved
+
+
+async def test_a_volunteer_who_withdraws_consent_to_their_profile_is_not_shown_by_name(
+    world: World,
+) -> None:
+    w = world
+    v3, g3 = w["v3"], w["g3"]
+    path = AreaPath(community_id=w["c2"], grid_id=g3)
+    profile = VolunteerConsentPurpose.PROFILE
+
+    async def listed(token_: str) -> list[tuple[str, list[str]]]:
+        response = await w.client.get(
+            "/volunteering/volunteers",
+            params={"consistency_token": token_},
+            headers=coordinator(w, "c2"),
+        )
+        return [(i["name"], i.get("skills", [])) for i in response.json()["items"]]
+
+    withdrawn = await w.volunteering.emit(
+        f"consent-{consent_id(v3, profile)}",
+        VolunteerConsentWithdrawn(volunteer_id=v3, purpose=profile, withdrawn_on=T, path=path),
+        area=g3,
+    )
+    await w.volunteering.publish()
+    assert await listed(withdrawn) == [("", [])]
+    given = await w.volunteering.emit(
+        f"consent-{consent_id(v3, profile)}",
+        VolunteerConsentGiven(volunteer_id=v3, purpose=profile, given_on=T, path=path),
+        area=g3,
+    )
+    await w.volunteering.publish()
+    assert [name for name, _ in await listed(given)] == ["王强"]
+    async with w.pool.acquire() as conn:
+        row = await conn.fetchrow(
+            "SELECT skills, availability, hidden_profile FROM volunteering.volunteers"
+            " WHERE volunteer_id = $1",
+            v3,
+        )
+    assert (row["availability"], row["hidden_profile"]) == ("周末", None)

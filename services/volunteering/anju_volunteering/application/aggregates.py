@@ -12,6 +12,7 @@ from anju_contracts.volunteering import (
     ServiceRequestCancelled,
     ServiceRequestRaised,
     ServiceRequestStarted,
+    VolunteerConsentPurpose,
 )
 from anju_volunteering.application.permissions import PERMISSIONS
 from anju_volunteering.domain import activities, plans, requests, teams, volunteers
@@ -22,6 +23,7 @@ from anju_volunteering.domain.errors import (
     TeamNotFound,
     VolunteerNotFound,
 )
+from eventkit import consent
 from eventkit.access import Guarded
 from eventkit.aggregate import Aggregate
 from eventkit.errors import NotFound
@@ -110,3 +112,26 @@ CERTIFICATES: Aggregate[CertificateIssued] = Aggregate(
     guard=lambda c: Guarded.at(c.path),
     not_found=CertificateNotFound,
 )
+
+
+CONSENTS: Aggregate[consent.Consent] = Aggregate(
+    name="consent",
+    source=SOURCE,
+    permissions=PERMISSIONS,
+    fold=lambda _, events: consent.fold(events, person="volunteer_id"),
+    guard=lambda c: Guarded.at(c.path),
+    not_found=VolunteerNotFound,
+)
+"""A volunteer's consent for one purpose (``eventkit.consent``)."""
+
+
+async def consented(
+    session: StoreSession, volunteer_id: UUID, purpose: VolunteerConsentPurpose
+) -> bool:
+    """Whether the volunteer's consent for ``purpose`` stands: the profile's from joining until
+    it is withdrawn, photos' only once given."""
+    stream = await session.load(CONSENTS.stream(consent.consent_id(volunteer_id, purpose)))
+    state = consent.fold(stream.payloads, person="volunteer_id")
+    if state is None:
+        return purpose is VolunteerConsentPurpose.PROFILE
+    return consent.stands(state)

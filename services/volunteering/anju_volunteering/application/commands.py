@@ -14,6 +14,7 @@ from anju_contracts.volunteering import (
     Shift,
     TeamPurpose,
     VolunteerActivityKind,
+    VolunteerConsentPurpose,
     VolunteerKind,
 )
 from eventkit.commands import Command, StreamCommand
@@ -120,3 +121,10 @@ class IssueCertificate(Command):
     period_to: date
     content: str = Field(min_length=1, max_length=500)
     issuer: str = Field(min_length=1, max_length=100)
+
+
+class ConsentStep(Command):
+    """Give or withdraw a volunteer's consent for a purpose (the volunteer's own word, taken
+    down by a coordinator)."""
+
+    purpose: VolunteerConsentPurpose

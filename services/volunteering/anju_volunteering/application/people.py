@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from uuid import UUID
 
 from pydantic import BaseModel
 
 from anju_contracts.registry import AreaPath
-from anju_contracts.volunteering import TeamPurpose, VolunteerKind
-from anju_volunteering.application.aggregates import TEAMS, VOLUNTEERS
+from anju_contracts.volunteering import TeamPurpose, VolunteerConsentPurpose, VolunteerKind
+from anju_volunteering.application.aggregates import TEAMS, VOLUNTEERS, consented
 from anju_volunteering.application.commands import (
     ChangeVolunteer,
     FormTeam,
@@ -18,6 +18,7 @@ from anju_volunteering.application.commands import (
     TeamMember,
     VolunteerStep,
 )
+from anju_volunteering.application.permissions import PERMISSIONS
 from anju_volunteering.domain import teams, volunteers
 from anju_volunteering.domain.volunteers import Status, Volunteer
 from eventkit.commands import Accepted, Caller, Clock
@@ -147,7 +148,8 @@ async def leave(
 class VolunteerView(BaseModel):
     id: UUID
     kind: VolunteerKind
-    name: str
+    name: str | None
+    """Null when the volunteer withdrew consent to their profile, except to coordinators."""
     resident_id: UUID | None
     organisation_id: UUID | None
     community_id: UUID
@@ -156,15 +158,23 @@ class VolunteerView(BaseModel):
     availability: str | None
     joined_on: date
     status: Status
+    profile_shown: bool
+    """Whether the volunteer consents to their profile being shown to others."""
     version: int
 
 
 async def view_volunteer(store: Store, volunteer_id: UUID, caller: Caller) -> VolunteerView:
+    """A volunteer. Whoever may read volunteers sees one; their profile (name, skills,
+    availability) only while they consent to it, or to those who coordinate them."""
     v, stream = await VOLUNTEERS.read(store, volunteer_id, caller, "read_volunteer")
+    async with store.session() as session:
+        shown = await consented(session, volunteer_id, VolunteerConsentPurpose.PROFILE)
+    if not shown and not PERMISSIONS.allows(caller.principal, "record_consent"):
+        v = replace(v, name="", skills=(), availability=None)
     return VolunteerView(
         id=v.id,
         kind=v.kind,
-        name=v.name,
+        name=v.name or None,
         resident_id=v.resident_id,
         organisation_id=v.organisation_id,
         community_id=v.path.community_id,
@@ -173,6 +183,7 @@ async def view_volunteer(store: Store, volunteer_id: UUID, caller: Caller) -> Vo
         availability=v.availability,
         joined_on=v.joined_on,
         status=v.status,
+        profile_shown=shown,
         version=stream.version,
     )
 

@@ -24,7 +24,11 @@ PERMISSIONS = Permissions.of(
         "register_volunteer": (COORDINATION, "register a volunteer"),
         "change_volunteer": (COORDINATION, "change a volunteer's skills, availability or grid"),
         "pause_volunteer": (COORDINATION, "pause, resume or end a volunteer's service"),
-        "read_volunteer": (FIELD, "read a volunteer"),
+        "read_volunteer": (FIELD, "read a volunteer (their profile only while they consent)"),
+        "record_consent": (
+            COORDINATION,
+            "record a volunteer's consent to a purpose (their profile, photos), or its withdrawal",
+        ),
         "form_team": (COORDINATION, "form a volunteer team"),
         "manage_team": (COORDINATION, "add and remove members, change a team's leader"),
         "read_team": (FIELD, "read a team"),

@@ -11,7 +11,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Path
 
-from anju_volunteering.application import hours, people, work
+from anju_volunteering.application import consents, hours, people, work
 from anju_volunteering.application.commands import (
     AcceptRequest,
     AssignRequest,
@@ -20,6 +20,7 @@ from anju_volunteering.application.commands import (
     ChangeVolunteer,
     CheckIn,
     CheckOut,
+    ConsentStep,
     DeclineRequest,
     Deliver,
     FormTeam,
@@ -89,6 +90,25 @@ async def resume_volunteer(
     volunteer_id: UUID, cmd: VolunteerStep, store: StoreDep, caller: CallerDep, config: ConfigDep
 ) -> Accepted:
     return await people.resume(store, volunteer_id, cmd, caller, config)
+
+
+@commands.post("/volunteers/{volunteer_id}/consents", tags=["volunteers"], status_code=201)
+async def give_consent(
+    volunteer_id: UUID, cmd: ConsentStep, store: StoreDep, caller: CallerDep, config: ConfigDep
+) -> Accepted:
+    """The volunteer consents to ``purpose`` (their profile shown to others, photos kept)."""
+    return await consents.give(store, volunteer_id, cmd, caller, config)
+
+
+@commands.post(
+    "/volunteers/{volunteer_id}/consents/withdrawal", tags=["volunteers"], status_code=201
+)
+async def withdraw_consent(
+    volunteer_id: UUID, cmd: ConsentStep, store: StoreDep, caller: CallerDep, config: ConfigDep
+) -> Accepted:
+    """The volunteer withdraws their consent to ``purpose``: their profile is no longer shown
+    to others, no photo of them is kept."""
+    return await consents.withdraw(store, volunteer_id, cmd, caller, config)
 
 
 @commands.post("/volunteers/{volunteer_id}/departure", tags=["volunteers"], status_code=201)

@@ -32,9 +32,10 @@ from anju_contracts.volunteering import (
     Shift,
     TeamPurpose,
     VolunteerActivityKind,
+    VolunteerConsentPurpose,
     VolunteerKind,
 )
-from anju_volunteering.application import hours, people, work
+from anju_volunteering.application import consents, hours, people, work
 from anju_volunteering.application.aggregates import MONTHLY_CLEANING, RESPONSE_DUE
 from anju_volunteering.application.commands import (
     AcceptRequest,
@@ -42,6 +43,7 @@ from anju_volunteering.application.commands import (
     Attendance,
     CheckIn,
     CheckOut,
+    ConsentStep,
     DeclineRequest,
     Deliver,
     FormTeam,
@@ -67,6 +69,7 @@ from anju_volunteering.domain.errors import (
 )
 from eventkit.auth import Principal, Role
 from eventkit.commands import Caller
+from eventkit.consent import ConsentNotGiven, consent_id
 from eventkit.dates import DateInFuture, DateTooEarly
 from eventkit.errors import Forbidden, UnknownResident
 from eventkit.known import AreaNotFound, MemoryKnown
@@ -524,3 +527,39 @@ async def test_work_done_earlier_is_recorded_afterwards_within_a_week() -> None:
         estate.store, request, CheckOut(at=NOW - timedelta(hours=1)), COORD, estate.cfg
     )
     assert (await hours.view_ledger(estate.store, volunteer, COORD)).pending_hours == 2.0
+
+
+# -- consent -----------------------------------------------------------------------------------
+
+
+async def test_a_withdrawn_profile_consent_hides_the_profile_from_others() -> None:
+    estate = Estate()
+    v = await estate.volunteer("王志愿")
+    shown = await people.view_volunteer(estate.store, v, GRID_WORKER)
+    assert (shown.name, shown.profile_shown) == ("王志愿", True)  # joining counts as consent
+
+    profile = ConsentStep(purpose=VolunteerConsentPurpose.PROFILE)
+    await consents.withdraw(estate.store, v, profile, COORD, estate.cfg)
+    hidden = await people.view_volunteer(estate.store, v, GRID_WORKER)
+    assert (hidden.name, hidden.skills, hidden.profile_shown) == (None, [], False)
+    # the coordinators who manage the volunteer still see who they are
+    assert (await people.view_volunteer(estate.store, v, COORD)).name == "王志愿"
+    with pytest.raises(ConsentNotGiven):  # nothing left to withdraw
+        await consents.withdraw(estate.store, v, profile, COORD, estate.cfg)
+
+    await consents.give(estate.store, v, profile, COORD, estate.cfg)
+    await consents.give(estate.store, v, profile, COORD, estate.cfg)  # again: nothing new
+    assert (await people.view_volunteer(estate.store, v, GRID_WORKER)).name == "王志愿"
+    stream = await estate.store.load(f"consent-{consent_id(v, 'profile')}")
+    assert [e.event_type for e in stream.payloads] == [
+        "volunteering.VolunteerConsentWithdrawn",
+        "volunteering.VolunteerConsentGiven",
+    ]
+
+    photos = ConsentStep(purpose=VolunteerConsentPurpose.PHOTOS)
+    with pytest.raises(ConsentNotGiven):  # photos need a consent given first
+        await consents.withdraw(estate.store, v, photos, COORD, estate.cfg)
+    with pytest.raises(Forbidden):  # a grid worker does not record consents
+        await consents.give(estate.store, v, photos, GRID_WORKER, estate.cfg)
+    with pytest.raises(VolunteerNotFound):  # nor does another community's coordinator
+        await consents.give(estate.store, v, photos, FAR_COORD, estate.cfg)

@@ -20,6 +20,7 @@ from anju_contracts.registry import (
 )
 from anju_volunteering.domain import plans
 from anju_volunteering.testing import VolunteeringClient
+from eventkit.consent import consent_id
 from eventkit.testing.relay import envelope_json, publish_everything
 
 Json = dict[str, Any]
@@ -257,3 +258,35 @@ async def test_the_topic_carries_requests_keyed_by_stream_with_the_grid_as_area(
     types = {e["type"]: e for e in seen}
     assert set(types) == {"volunteering.CleaningPlanStarted", "volunteering.ServiceRequestRaised"}
     assert {e["area"] for e in seen} == {v.feed.grid_id}
+
+
+async def test_consents_are_given_and_withdrawn_and_a_withdrawal_hides_the_profile(
+    volunteering: VolunteeringClient,
+) -> None:
+    v = volunteering
+    mine = await volunteer(v, "赵志愿")
+    grid_worker = v.auth("grid_worker", sub="gw-1", areas=[v.feed.grid_id])
+    assert (await get(v, f"/volunteers/{mine}", grid_worker))["name"] == "赵志愿"
+
+    withdrawn = await v.post(f"/volunteers/{mine}/consents/withdrawal", {"purpose": "profile"})
+    assert withdrawn.status_code == 201, withdrawn.text
+    hidden = await get(v, f"/volunteers/{mine}", grid_worker)
+    assert (hidden["name"], hidden["skills"], hidden["profile_shown"]) == (None, [], False)
+    assert (await get(v, f"/volunteers/{mine}"))["name"] == "赵志愿"  # the coordinator
+    again = await v.post(f"/volunteers/{mine}/consents/withdrawal", {"purpose": "profile"})
+    assert again.status_code == 422
+    assert again.json()["error"]["code"] == "consent_not_given"
+
+    assert (await v.post(f"/volunteers/{mine}/consents", {"purpose": "profile"})).is_success
+    assert (await get(v, f"/volunteers/{mine}", grid_worker))["profile_shown"] is True
+    refused = await v.post(f"/volunteers/{mine}/consents", {"purpose": "photos"}, grid_worker)
+    assert refused.status_code == 403
+    unknown = await v.post(f"/volunteers/{mine}/consents", {"purpose": "fingerprints"})
+    assert unknown.status_code == 422
+
+    # a published fact (query needs it): on the volunteer's consent stream, in the contract
+    stream = await v.runtime.store.load(f"consent-{consent_id(UUID(mine), 'profile')}")
+    assert [e.event_type for e in stream.payloads] == [
+        "volunteering.VolunteerConsentWithdrawn",
+        "volunteering.VolunteerConsentGiven",
+    ]
