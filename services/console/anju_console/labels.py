@@ -345,6 +345,7 @@ EVENTS: dict[str, str] = {
     "integration.WorkOrderParked": "12345工单待人工分派",
     "integration.WorkOrderForwarded": "12345工单已转办",
     "integration.WorkOrderAnswered": "12345工单已回复",
+    "integration.WorkOrderPlaced": "12345工单已人工分派",
     "registry.AreaCreated": "新建区域",
     "registry.FollowUpStopped": "停止走访",
     "registry.FollowUpVisitOverdue": "走访逾期",
@@ -492,6 +493,8 @@ that does not exist (the API answers both with the same 404)."""
 
 ERRORS: dict[str, str] = {
     "tenancy_notice_not_found": NOT_FOUND,
+    "work_order_not_found": NOT_FOUND,
+    "work_order_not_parked": "这张12345工单已经分派，无需再分派。",
     "tenancy_notice_not_parked": "这条租赁通知已经处理，无需再匹配。",
     "unknown_tenant": "通知中没有这位租户，请核对后重试。",
     "activity_not_found": NOT_FOUND,
