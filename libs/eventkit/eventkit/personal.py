@@ -246,7 +246,10 @@ def _refuse_lookalikes(node: Any, path: str) -> None:
 def _kind_of(model: type[BaseModel], name: str) -> Kind:
     """``t`` when the field accepts ``[已删除]`` (free text, a name), else ``v``."""
     info = model.model_fields[name]
-    adapter: TypeAdapter[Any] = TypeAdapter(Annotated[info.annotation, *info.metadata])
+    annotation: Any = (
+        Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation
+    )
+    adapter: TypeAdapter[Any] = TypeAdapter(annotation)
     try:
         adapter.validate_python(ERASED_TEXT)
     except ValidationError:
