@@ -198,6 +198,13 @@ BACKDATE_DEFAULT: tuple[tuple[Role, ...], str] = (
     "record a fact dated in the past (business time before now); audited",
 )
 
+SUBJECT_ACCESS = "subject_access"
+SUBJECT_ACCESS_DEFAULT: tuple[tuple[Role, ...], str] = (
+    (Role.DIRECTOR,),
+    "export everything this service holds about a resident of one's areas "
+    "(data-subject access), with a reason; audited",
+)
+
 
 @dataclass(frozen=True)
 class Permissions:
@@ -215,10 +222,11 @@ class Permissions:
     def of(cls, service: str, rows: Mapping[str, tuple[Iterable[Role], str]]) -> Permissions:
         """Build from ``{action: (roles, what the action is)}``.
 
-        Every table has the kernel's action ``backdate`` (a command dated in the past,
-        :mod:`eventkit.business`): directors unless the service declares it for more roles.
+        Every table has the kernel's actions ``backdate`` (a command dated in the past,
+        :mod:`eventkit.business`) and ``subject_access`` (:mod:`eventkit.subject_access`):
+        directors unless the service declares them for more roles.
         """
-        rows = {BACKDATE: BACKDATE_DEFAULT, **rows}
+        rows = {BACKDATE: BACKDATE_DEFAULT, SUBJECT_ACCESS: SUBJECT_ACCESS_DEFAULT, **rows}
         return cls(
             service,
             {action: frozenset(roles) for action, (roles, _) in rows.items()},

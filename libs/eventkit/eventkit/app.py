@@ -24,6 +24,7 @@ from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Respons
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, TypeAdapter, ValidationError
 
+from eventkit import audit
 from eventkit.access import BACKDATE, Permissions
 from eventkit.auth import Principal
 from eventkit.business import check_occurred_at
@@ -52,6 +53,7 @@ from eventkit.logging import configure_logging
 from eventkit.runtime import Runtime
 from eventkit.settings import ServiceSettings
 from eventkit.store import EventStore
+from eventkit.subject_access import SubjectAccess, subject_access_router
 
 S = TypeVar("S", bound=ServiceSettings)
 
@@ -64,6 +66,7 @@ def service_app(
     config: object = None,
     permissions: Permissions | None = None,
     ledgers: Ledgers | None = None,
+    subject_access: SubjectAccess | None = None,
 ) -> FastAPI:
     """The service's app: ``routers`` as they are, and ``commands`` — the routes that decide
     commands — each behind :func:`caught_up`. ``config`` is what its handlers need besides the
@@ -74,7 +77,10 @@ def service_app(
     command in the past (directors and admins when the service gives none).
 
     ``ledgers``: the paper ledgers the service takes, uploaded to ``POST /imports/{kind}``
-    (:mod:`eventkit.ledger_http`)."""
+    (:mod:`eventkit.ledger_http`).
+
+    ``subject_access``: what the service declares to answer ``POST /subject-access``
+    (:mod:`eventkit.subject_access`); the audit of sensitive reads is migrated with it."""
     settings = runtime.settings
     dated = APIRouter(dependencies=[Depends(business_time), Depends(idempotent)])
     for router in routers:
@@ -85,6 +91,10 @@ def service_app(
             deciding.include_router(router)
         dated.include_router(deciding)
     routers = [dated] if ledgers is None else [dated, ledger_router(ledgers)]
+    if subject_access is not None:
+        routers.append(subject_access_router(subject_access))
+        if audit.DDL not in runtime.ddl:
+            runtime.ddl = [*runtime.ddl, audit.DDL]
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager, suppress
@@ -26,6 +27,7 @@ from typing import Any
 from anju_contracts import Actor, Event, EventCatalog
 from eventkit.idempotency import CommandKey, IdempotencyKeyInUse, Remembered
 from eventkit.store import (
+    NAMES_PERSON,
     AppendResult,
     ConcurrencyError,
     Context,
@@ -124,6 +126,19 @@ class MemorySession:
             rows.extend(pending.rows)
         events = tuple(self.store._recorded(row) for row in rows if row.sequence > after)
         return Stream(stream_id, events[-1].sequence if events else after, events)
+
+    async def about(self, person_id: uuid.UUID, *, prefixes: Sequence[str]) -> list[RecordedEvent]:
+        """The person's streams and the events naming them, as committed (see
+        :meth:`~eventkit.store.StoreSession.about`)."""
+        own = {f"{prefix}{person_id}" for prefix in prefixes}
+        wanted = str(person_id)
+        rows = [
+            row
+            for rows in self.store._data.streams.values()
+            for row in rows
+            if row.stream_id in own or (wanted in row.data and _names(json.loads(row.data), wanted))
+        ]
+        return [self.store._recorded(row) for row in sorted(rows, key=lambda r: r.position)]
 
     async def append(
         self,
@@ -242,6 +257,23 @@ class MemorySession:
         for lock in self._held.values():
             lock.release()
         self._held.clear()
+
+
+def _names(value: Any, person: str) -> bool:
+    """Whether a key of :data:`~eventkit.store.NAMES_PERSON` holds ``person`` (alone or in a
+    list) anywhere in ``value``: what the PostgreSQL store asks with a JSON path."""
+    if isinstance(value, list):
+        return any(_names(item, person) for item in value)
+    if not isinstance(value, dict):
+        return False
+    for key, item in value.items():
+        if re.search(NAMES_PERSON, key) and (
+            item == person or (isinstance(item, list) and person in item)
+        ):
+            return True
+        if _names(item, person):
+            return True
+    return False
 
 
 class MemoryEventStore:

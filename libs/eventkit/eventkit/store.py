@@ -112,6 +112,13 @@ class StoreSession(Protocol):
         """The stream's events after sequence ``after``, as this session sees them."""
         ...
 
+    async def about(self, person_id: uuid.UUID, *, prefixes: Sequence[str]) -> list[RecordedEvent]:
+        """Every event that is about a person, in the order recorded: the events of their own
+        streams (``<prefix><person_id>`` for each of ``prefixes``) and those of any other stream
+        whose payload names them (:data:`NAMES_PERSON`). For a data-subject access report
+        (:mod:`eventkit.subject_access`); it reads the whole store."""
+        ...
+
     async def append(
         self,
         stream_id: str,
@@ -191,9 +198,30 @@ class Store(Protocol):
 
 
 _LOAD = """
-SELECT id, sequence, position, type, type_version, data::text, occurred_at, recorded_at,
+SELECT id, stream_id, sequence, position, type, type_version, data::text, occurred_at, recorded_at,
        correlation_id, causation_id, actor::text, area
 FROM events WHERE stream_id = $1 AND sequence > $2 ORDER BY sequence
+"""
+
+NAMES_PERSON = r"(^|_)resident_ids?$"
+"""The keys whose value names a person by their registry id (:meth:`StoreSession.about`):
+``resident_id``, ``resident_ids`` and any ``…_resident_id(s)`` (a dispute's
+``involved_resident_ids``), at any depth of a payload."""
+
+# The text search first (cheap, on the row), then the exact one: a key that names a person
+# holds the id, alone or in a list, at any depth.
+_ABOUT = f"""
+SELECT id, stream_id, sequence, position, type, type_version, data::text, occurred_at,
+       recorded_at, correlation_id, causation_id, actor::text, area
+FROM events
+WHERE stream_id = ANY($1::text[])
+   OR (strpos(data::text, $2) > 0
+       AND jsonb_path_exists(
+           data,
+           '$.** ? (@.type() == "object").keyvalue()
+                 ? (@.key like_regex "{NAMES_PERSON}" && @.value == $id)',
+           jsonb_build_object('id', $2::text)))
+ORDER BY position
 """
 
 # The relay publishes in transaction-id order, so a stream's events must never go backwards
@@ -236,24 +264,31 @@ class Session:
 
     async def load(self, stream_id: str, *, after: int = 0) -> Stream:
         rows = await self.conn.fetch(_LOAD, stream_id, after)
-        catalog = self.store.catalog
-        events = tuple(
-            RecordedEvent(
-                id=row["id"],
-                stream_id=stream_id,
-                sequence=row["sequence"],
-                position=row["position"],
-                event=catalog.decode(row["type"], row["type_version"], json.loads(row["data"])),
-                occurred_at=row["occurred_at"],
-                recorded_at=row["recorded_at"],
-                correlation_id=row["correlation_id"],
-                causation_id=row["causation_id"],
-                actor=Actor.model_validate_json(row["actor"]),
-                area=row["area"],
-            )
-            for row in rows
-        )
+        events = tuple(self._recorded(row) for row in rows)
         return Stream(stream_id, events[-1].sequence if events else after, events)
+
+    async def about(self, person_id: uuid.UUID, *, prefixes: Sequence[str]) -> list[RecordedEvent]:
+        rows = await self.conn.fetch(
+            _ABOUT, [f"{prefix}{person_id}" for prefix in prefixes], str(person_id)
+        )
+        return [self._recorded(row) for row in rows]
+
+    def _recorded(self, row: asyncpg.Record) -> RecordedEvent:
+        return RecordedEvent(
+            id=row["id"],
+            stream_id=row["stream_id"],
+            sequence=row["sequence"],
+            position=row["position"],
+            event=self.store.catalog.decode(
+                row["type"], row["type_version"], json.loads(row["data"])
+            ),
+            occurred_at=row["occurred_at"],
+            recorded_at=row["recorded_at"],
+            correlation_id=row["correlation_id"],
+            causation_id=row["causation_id"],
+            actor=Actor.model_validate_json(row["actor"]),
+            area=row["area"],
+        )
 
     async def append(
         self,

@@ -19,6 +19,7 @@ from eventkit import known
 from eventkit.app import service_app
 from eventkit.commands import Clock, utcnow
 from eventkit.runtime import Runtime
+from eventkit.subject_access import SubjectAccess, known_place
 
 
 def create_app(settings: GovernanceSettings, *, clock: Clock = utcnow) -> FastAPI:
@@ -37,5 +38,10 @@ def create_app(settings: GovernanceSettings, *, clock: Clock = utcnow) -> FastAP
         clock=clock,
     )
     return service_app(
-        runtime, [router], commands=[commands], config=config, permissions=PERMISSIONS
+        runtime,
+        [router],
+        commands=[commands],
+        config=config,
+        permissions=PERMISSIONS,
+        subject_access=SubjectAccess(prefixes=(), locate=known_place(config.known)),
     )

@@ -19,7 +19,7 @@ from pydantic import BaseModel
 
 from anju_contracts import Event
 from anju_contracts.registry import AreaPath
-from anju_health.application.aggregates import follow_protected, protected_stream
+from anju_health.application.aggregates import chart_stream, follow_protected, protected_stream
 from anju_health.application.commands import (
     BreakGlass,
     EnrolProtected,
@@ -33,7 +33,8 @@ from anju_health.domain.errors import ProtectedCareNotFound
 from anju_health.domain.protected import ProtectedCare
 from eventkit.auth import Role
 from eventkit.commands import Accepted, Caller, counted
-from eventkit.store import Store, StoreSession, Stream
+from eventkit.store import RecordedEvent, Store, StoreSession, Stream
+from eventkit.subject_access import SubjectAccess, Withhold, known_place
 
 
 async def _may_open(
@@ -240,4 +241,37 @@ async def view(store: Store, resident_id: UUID, caller: Caller, cfg: HealthConfi
         overdue=care.overdue,
         active=care.active,
         version=stream.version,
+    )
+
+
+def subject_access(cfg: HealthConfig) -> SubjectAccess:
+    """What health answers a data-subject access request with: the resident's record, chart and
+    protected care, and every other event naming them. The chart is clinical: it is read only by
+    those who may read the record with its chart (``read_record``); protected care only by those
+    who may open it (its managing doctors, admins, a doctor whose glass is open). A director
+    sees how many of each were withheld, never their content."""
+
+    async def withhold(session: StoreSession, caller: Caller, resident_id: UUID) -> Withhold:
+        permissions = cfg.records.permissions
+        chart = permissions.allows(caller.principal, "read_record")
+        care = protected.fold((await session.load(protected_stream(resident_id))).payloads)
+        opens = (
+            care is not None
+            and permissions.allows(caller.principal, "read_protected")
+            and await _may_open(care, session, caller, cfg)
+        )
+
+        def why(recorded: RecordedEvent) -> str | None:
+            if recorded.stream_id == chart_stream(resident_id) and not chart:
+                return "clinical: the chart is read by the resident's doctors"
+            if recorded.stream_id == protected_stream(resident_id) and not opens:
+                return "protected care: read by its managing doctors or after breaking the glass"
+            return None
+
+        return why
+
+    return SubjectAccess(
+        prefixes=("record-", "chart-", "protected_care-"),
+        locate=known_place(cfg.known),
+        withhold=withhold,
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from anju_contracts.health import CATALOG
-from anju_health.application import glass
+from anju_health.application import glass, protected
 from anju_health.application.aggregates import records_aggregate
 from anju_health.application.ledgers import LEDGERS
 from anju_health.application.permissions import PERMISSIONS
@@ -54,4 +54,5 @@ def create_app(settings: HealthSettings, *, clock: Clock = utcnow) -> FastAPI:
         config=config,
         permissions=PERMISSIONS,
         ledgers=LEDGERS,
+        subject_access=protected.subject_access(config),
     )

@@ -29,6 +29,7 @@ from eventkit import known
 from eventkit.app import service_app
 from eventkit.commands import Clock, utcnow
 from eventkit.runtime import Runtime
+from eventkit.subject_access import SubjectAccess, known_place
 
 
 def create_app(
@@ -60,6 +61,7 @@ def create_app(
         commands=[commands, tenancies_http.commands, hotline_http.commands],
         config=config,
         permissions=PERMISSIONS,
+        subject_access=SubjectAccess(prefixes=(), locate=known_place(config.known)),
     )
 
 

@@ -22,6 +22,7 @@ from eventkit import audit, known
 from eventkit.app import service_app
 from eventkit.commands import Clock, utcnow
 from eventkit.runtime import Runtime
+from eventkit.subject_access import SubjectAccess, known_place
 
 
 def create_app(settings: MediationSettings, *, clock: Clock = utcnow) -> FastAPI:
@@ -47,5 +48,6 @@ def create_app(settings: MediationSettings, *, clock: Clock = utcnow) -> FastAPI
         commands=[commands],
         config=config,
         permissions=PERMISSIONS,
+        subject_access=SubjectAccess(prefixes=(), locate=known_place(config.known)),
         ledgers=LEDGERS,
     )

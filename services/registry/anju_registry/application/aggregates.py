@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from uuid import UUID
 
 from anju_contracts import Actor, Event
-from anju_contracts.registry import SOURCE, FollowUpStopped, FollowUpVisitPlanned
+from anju_contracts.registry import SOURCE, AreaPath, FollowUpStopped, FollowUpVisitPlanned
 from anju_registry.application.permissions import PERMISSIONS
 from anju_registry.domain import areas, care, households, organisations, residents
 from anju_registry.domain.errors import (
@@ -18,6 +18,7 @@ from anju_registry.domain.errors import (
 from eventkit.access import Guarded
 from eventkit.aggregate import Aggregate
 from eventkit.store import StoreSession
+from eventkit.subject_access import SubjectAccess
 
 FOLLOWUP_DUE = "registry.followup_due"
 """Deadline kind: the planned follow-up visit of the resident named by the key is due."""
@@ -88,3 +89,14 @@ ORGANISATIONS: Aggregate[organisations.Organisation] = Aggregate(
     guard=lambda organisation: Guarded.serving(organisation.community_ids),
     not_found=OrganisationNotFound,
 )
+
+
+async def resident_place(session: StoreSession, resident_id: UUID) -> AreaPath | None:
+    """Where the resident lives, from their own stream (None if never registered)."""
+    resident = residents.fold((await session.load(RESIDENTS.stream(resident_id))).payloads)
+    return None if resident is None else resident.path
+
+
+SUBJECT_ACCESS = SubjectAccess(prefixes=("resident-", "care-"), locate=resident_place)
+"""A resident's own streams in the registry: their record and their care (flags, follow-ups);
+households and anything else naming them are found by their payloads."""

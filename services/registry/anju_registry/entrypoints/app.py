@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from anju_contracts.registry import CATALOG
 from anju_registry.application import lookups
-from anju_registry.application.aggregates import FOLLOWUP_DUE
+from anju_registry.application.aggregates import FOLLOWUP_DUE, SUBJECT_ACCESS
 from anju_registry.application.care import followup_due
 from anju_registry.application.permissions import PERMISSIONS
 from anju_registry.entrypoints.http import RegistryConfig, router
@@ -33,4 +33,10 @@ def create_app(settings: RegistrySettings, *, clock: Clock = utcnow) -> FastAPI:
         intervals=settings.followup_intervals,
         id_numbers=lookups.PostgresIdNumbers(),
     )
-    return service_app(runtime, [router], config=config, permissions=PERMISSIONS)
+    return service_app(
+        runtime,
+        [router],
+        config=config,
+        permissions=PERMISSIONS,
+        subject_access=SUBJECT_ACCESS,
+    )

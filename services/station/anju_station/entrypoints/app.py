@@ -21,6 +21,7 @@ from eventkit import known
 from eventkit.app import service_app
 from eventkit.commands import Clock, utcnow
 from eventkit.runtime import Runtime
+from eventkit.subject_access import SubjectAccess, known_place
 
 
 def create_app(settings: StationSettings, *, clock: Clock = utcnow) -> FastAPI:
@@ -45,5 +46,6 @@ def create_app(settings: StationSettings, *, clock: Clock = utcnow) -> FastAPI:
         commands=[commands],
         config=config,
         permissions=PERMISSIONS,
+        subject_access=SubjectAccess(prefixes=(), locate=known_place(config.known)),
         ledgers=LEDGERS,
     )

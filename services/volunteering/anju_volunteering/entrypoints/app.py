@@ -20,6 +20,7 @@ from eventkit import known
 from eventkit.app import service_app
 from eventkit.commands import Clock, utcnow
 from eventkit.runtime import Runtime
+from eventkit.subject_access import SubjectAccess, known_place
 
 
 def volunteering_config(rules: VolunteeringRules, *, clock: Clock = utcnow) -> VolunteeringConfig:
@@ -42,5 +43,6 @@ def create_app(settings: VolunteeringSettings, *, clock: Clock = utcnow) -> Fast
         commands=[commands],
         config=config,
         permissions=PERMISSIONS,
+        subject_access=SubjectAccess(prefixes=("plan-",), locate=known_place(config.known)),
         ledgers=LEDGERS,
     )
