@@ -35,7 +35,8 @@ from pydantic import BaseModel, Field, StringConstraints
 
 from anju_contracts.registry import AreaPath
 from eventkit import audit
-from eventkit.access import SUBJECT_ACCESS, Permissions
+from eventkit.access import SUBJECT_ACCESS, Permissions, area_ids
+from eventkit.auth import Role
 from eventkit.commands import Caller, caller_dependency
 from eventkit.errors import NotFound
 from eventkit.known import Known
@@ -150,10 +151,11 @@ async def gather(
             raise ResidentNotFound("no such resident", resident_id=str(resident_id))
         held = await session.about(resident_id, prefixes=access.prefixes)
         withhold = await access.withhold(session, caller, resident_id)
+    elsewhere = _elsewhere(caller, place)
     events: list[HeldEvent] = []
     withheld: Counter[tuple[str, str]] = Counter()
     for recorded in held:
-        why = withhold(recorded)
+        why = elsewhere(recorded) or withhold(recorded)
         if why is not None:
             withheld[(recorded.event.event_type, why)] += 1
             continue
@@ -178,6 +180,29 @@ async def gather(
             for (type_, why), count in sorted(withheld.items())
         ],
     )
+
+
+OUTSIDE_AREAS = "recorded in an area outside the caller's"
+
+
+def _elsewhere(caller: Caller, place: AreaPath) -> Withhold:
+    """The kernel's rule before any service's: an event recorded in an area the caller does not
+    cover (a dispute in another community that names the resident as a party) is withheld, as
+    the record itself would be a 404 to them. An event's area is its grid or community; those
+    of the resident's own place, and the caller's own areas, are covered (an area of another
+    grid of a covered community is withheld too: the kernel cannot place it here, and withholding
+    is the safe side). Admins see everywhere."""
+    if caller.principal.has(Role.ADMIN):
+        return lambda recorded: None
+    covered = {str(a) for a in area_ids(caller.principal)}
+    covered |= {str(place.community_id)} | ({str(place.grid_id)} if place.grid_id else set())
+
+    def outside(recorded: RecordedEvent) -> str | None:
+        if recorded.area is None or recorded.area in covered:
+            return None
+        return OUTSIDE_AREAS
+
+    return outside
 
 
 CallerDep = Annotated[Caller, Depends(caller_dependency(Caller))]

@@ -24,6 +24,7 @@ from eventkit.memory import MemoryEventStore
 from eventkit.schema import migrate
 from eventkit.store import Context, EventStore, RecordedEvent, Store, StoreSession
 from eventkit.subject_access import (
+    OUTSIDE_AREAS,
     ResidentNotFound,
     SubjectAccess,
     SubjectAccessRequest,
@@ -120,6 +121,9 @@ class Held:
         await append("signal-1", 0, [noise], context=CONTEXT)
         mention = Signalled(involved_resident_ids=[bo], note=f"see {ann}")  # text, not a name
         await append("signal-2", 0, [mention], context=CONTEXT)
+        # a dispute recorded in another community that names ann as a party
+        far = Quarrelled(parties=[Party(resident_id=ann, name="安")])
+        await append("dispute-3", 0, [far], context=CONTEXT, area=str(ELSEWHERE))
 
     async def report(self, who: Caller, resident_id: UUID | None = None) -> list[str]:
         request = SubjectAccessRequest(resident_id=resident_id or self.ann, reason="本人申请")
@@ -145,6 +149,7 @@ class SubjectAccessContract:
             f"chart-{held.ann}:sar.Charted",
             "dispute-1:sar.Quarrelled",
             "signal-1:sar.Signalled",
+            "dispute-3:sar.Quarrelled",
         ]
         assert held.withheld == []
         assert {"icd10": "F20"} in held.data
@@ -155,7 +160,10 @@ class SubjectAccessContract:
             "dispute-1:sar.Quarrelled",
             "signal-1:sar.Signalled",
         ]
-        assert held.withheld == [("sar.Charted", 2, "clinical")]
+        assert held.withheld == [
+            ("sar.Charted", 2, "clinical"),
+            ("sar.Quarrelled", 1, OUTSIDE_AREAS),  # dispute-3: a 404 to this director
+        ]
         assert all("icd10" not in data for data in held.data)
 
     async def test_a_resident_outside_the_callers_areas_does_not_exist(self, held: Held) -> None:
