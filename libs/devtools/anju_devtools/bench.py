@@ -18,11 +18,17 @@ what to compare across runs.
 5. end to end: ``POST /residents`` to a registry process until the query process answers
    ``GET /residents/{id}`` with it (read-your-writes, with the command's consistency token), at a
    steady rate, against the plain HTTP round trip of the registry's ``GET /healthz``; p50 and
-   p99, the target being p99 ≤ 250 ms. Both services run as real processes (``python -m``);
+   p99. Both services run as real processes (``python -m``);
 6. mediation: ``POST /disputes`` to a mediation process until the dispute is on the query's
    board, likewise;
 7. station: ``POST /receptions`` to a station process (a visit logged at the desk, answered
-   once committed) at 50/s, against the station's ``GET /healthz``; the target is p99 ≤ 50 ms.
+   once committed) at 50/s, against the station's ``GET /healthz``.
+
+Each part hands back its figures, declared with their targets in
+:mod:`anju_devtools.bench_figures`; the run ends with a table of them all (value, target, met,
+the raw numbers) and writes them with the machine's facts to ``--json`` (``bench-results.json``).
+``--compare OLD NEW`` tells what changed between two such files (exit 1 when a figure got worse
+than its tolerance), ``--readme RESULTS...`` rewrites the README's table from them.
 
 Everything it creates — databases, service processes, and the broker unless
 ``KAFKA_BOOTSTRAP_SERVERS`` names one — is removed at the end, also when a step fails.
@@ -56,6 +62,17 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from pydantic import SecretStr
 
 from anju_contracts import Actor, Event, EventCatalog
+from anju_devtools.bench_figures import FIGURES, Measured
+from anju_devtools.bench_results import (
+    Run,
+    compare,
+    compare_report,
+    machine_facts,
+    progress_line,
+    readme_block,
+    replace_block,
+    table,
+)
 from anju_devtools.demo import CHECK, WEIGHTS
 from eventkit.auth import Role, issue_token
 from eventkit.kafka import connection
@@ -85,28 +102,9 @@ BENCH = EventCatalog("bench", [Ticked])
 CONTEXT = Context(actor=Actor(id="bench", roles=("admin",)))
 
 
-def line(name: str, ours: float, baseline: float, unit: str, target: float | None) -> str:
-    ratio = ours / baseline if baseline else 0.0
-    verdict = ""
-    if target is not None:
-        verdict = "  ok" if ratio >= target else f"  below target {target:.0%}"
-    return (
-        f"{name:<34} {ours:>10,.0f} {unit:<9} baseline {baseline:>10,.0f}"
-        f"  ratio {ratio:6.1%}{verdict}"
-    )
-
-
-def latency_line(name: str, ours_ms: float, baseline_ms: float, target_ms: float | None) -> str:
-    """Like :func:`line` for a latency: lower is better, and the target is absolute."""
-    ratio = ours_ms / baseline_ms if baseline_ms else 0.0
-    verdict = ""
-    if target_ms is not None:
-        ok = ours_ms <= target_ms
-        verdict = f"  {'ok' if ok else 'above'} target {target_ms:,.0f} ms"
-    return (
-        f"{name:<34} {ours_ms:>10,.1f} {'ms':<9} baseline {baseline_ms:>10,.1f}"
-        f"  ratio {ratio:5.1f}x{verdict}"
-    )
+def ran(writers: int, seconds: float) -> dict[str, Any]:
+    """The conditions of an in-process command part's measurement."""
+    return {"writers": writers, "seconds": seconds}
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -153,7 +151,7 @@ def raw_insert(pool: asyncpg.Pool, payload: str) -> Callable[[int], Awaitable[No
     return raw
 
 
-async def bench_appends(url: str, seconds: float) -> list[str]:
+async def bench_appends(url: str, seconds: float) -> list[Measured]:
     pool = await asyncpg.create_pool(url, min_size=8, max_size=8)
     await migrate(pool)
     await pool.execute("CREATE TABLE IF NOT EXISTS raw_inserts (id uuid PRIMARY KEY, data jsonb)")
@@ -170,8 +168,7 @@ async def bench_appends(url: str, seconds: float) -> list[str]:
     for writers in (1, 8):
         baseline = await _run_writers(writers, seconds, raw)
         ours = await _run_writers(writers, seconds, append)
-        target = 0.6 if writers == 8 else None
-        out.append(line(f"appends, {writers} writer(s)", ours, baseline, "events/s", target))
+        out.append(Measured(f"appends_{writers}", ours, baseline, ran(writers, seconds)))
     await pool.close()
     return out
 
@@ -179,7 +176,7 @@ async def bench_appends(url: str, seconds: float) -> list[str]:
 # -- 2. health check-ups (the appends' writers and baseline) ----------------------------
 
 
-async def bench_health(url: str, seconds: float) -> list[str]:
+async def bench_health(url: str, seconds: float) -> list[Measured]:
     """Check-ups per second through the health service's handler, in process: what a check-up
     costs, without the HTTP edge. Each check-up is the first of a resident aged 65+ whom health
     enrolled in the elderly programme through its registry policy, on learning their
@@ -250,7 +247,7 @@ async def bench_health(url: str, seconds: float) -> list[str]:
             await record_encounter(store, next(turns), check_up, caller, config)
 
         ours = await _run_writers(writers, seconds, one)
-        out.append(line(f"health check-ups, {writers} doctor(s)", ours, baseline, "cmds/s", None))
+        out.append(Measured(f"health_{writers}", ours, baseline, ran(writers, seconds)))
     await pool.close()
     return out
 
@@ -262,7 +259,7 @@ REQUESTS_PER_VOLUNTEER = 10
 same length in every run (a check-out folds the ledgers it writes)."""
 
 
-async def bench_volunteering(url: str, seconds: float) -> list[str]:
+async def bench_volunteering(url: str, seconds: float) -> list[Measured]:
     """Check-outs per second through the volunteering service's handler, in process: what
     finishing a request costs, without the HTTP edge. Each request was raised, given to a
     volunteer who accepted it and checked in with a helper three hours before (by the same
@@ -376,11 +373,8 @@ async def bench_volunteering(url: str, seconds: float) -> list[str]:
             return True
 
         ours = await _run_writers(writers, seconds, one)
-        note = "  (a writer ran out of ready requests)" if not all(queues) else ""
-        out.append(
-            line(f"volunteering check-outs, {writers} writer(s)", ours, baseline, "cmds/s", None)
-            + note
-        )
+        note = () if all(queues) else ("a writer ran out of ready requests",)
+        out.append(Measured(f"volunteering_{writers}", ours, baseline, ran(writers, seconds), note))
     await pool.close()
     return out
 
@@ -389,7 +383,7 @@ ITEMS_PER_WRITER = 40
 """The work items each writer of the governance part reports on in turn."""
 
 
-async def bench_governance(url: str, seconds: float) -> list[str]:
+async def bench_governance(url: str, seconds: float) -> list[Measured]:
     """Progress reports per second through governance's work-item command path, in process:
     the role checked, the item loaded and checked visible to the owner's liaison (its
     organisations against the token's), the report decided and appended. Each writer reports on
@@ -465,9 +459,7 @@ async def bench_governance(url: str, seconds: float) -> list[str]:
             await items.report_progress(store, turn, report, liaison, config)
 
         ours = await _run_writers(writers, seconds, one)
-        out.append(
-            line(f"work-item progress reports, {writers} writer(s)", ours, baseline, "cmds/s", None)
-        )
+        out.append(Measured(f"governance_{writers}", ours, baseline, ran(writers, seconds)))
     await pool.close()
     return out
 
@@ -498,7 +490,7 @@ async def fill_store(store: EventStore, count: int, streams: int = 1000) -> None
     await asyncio.gather(*(guarded(r) for r in ids))
 
 
-async def bench_relay(url: str, bootstrap: str, count: int) -> tuple[list[str], str]:
+async def bench_relay(url: str, bootstrap: str, count: int) -> tuple[list[Measured], str]:
     pool = await asyncpg.create_pool(url, min_size=2, max_size=10)
     await migrate(pool)
     store = EventStore(pool, BENCH)
@@ -544,7 +536,7 @@ async def bench_relay(url: str, bootstrap: str, count: int) -> tuple[list[str], 
     ours = total / (time.perf_counter() - started)
     await relay.close()
     await pool.close()
-    return [line(f"relay ({total:,} events)", ours, baseline, "events/s", 0.3)], prefix
+    return [Measured("relay", ours, baseline, {"events": total})], prefix
 
 
 # -- 4. projection ------------------------------------------------------------------------
@@ -570,7 +562,7 @@ class TickCounts:
         )
 
 
-async def bench_projection(url: str, bootstrap: str, prefix: str, count: int) -> list[str]:
+async def bench_projection(url: str, bootstrap: str, prefix: str, count: int) -> list[Measured]:
     topic = f"{prefix}bench.events"
     consumer = AIOKafkaConsumer(
         **connection(KafkaSettings(bootstrap=bootstrap)),
@@ -622,7 +614,7 @@ async def bench_projection(url: str, bootstrap: str, prefix: str, count: int) ->
     stop.set()
     await task
     await pool.close()
-    return [line(f"projection catch-up ({count:,})", ours, baseline, "events/s", 0.2)]
+    return [Measured("projection", ours, baseline, {"events": count})]
 
 
 # -- 5. end to end ------------------------------------------------------------------------
@@ -877,7 +869,7 @@ async def _end_to_end_runs(
 
 async def bench_end_to_end(
     registry_url: str, query_url: str, bootstrap: str, rate: float, seconds: float
-) -> list[str]:
+) -> list[Measured]:
     secret = secrets.token_urlsafe(32)
     admin = {"Authorization": f"Bearer {issue_token(secret, 'bench', [Role.ADMIN])}"}
     common = {
@@ -907,28 +899,7 @@ async def bench_end_to_end(
                 await write.close()
                 await read.close()
 
-    achieved = ours.sent / ours.send_seconds if ours.send_seconds else 0.0
-    label = f"{rate:,.0f} cmd/s × {seconds:,.0f} s"
-    out = [
-        latency_line(
-            f"end to end p50 ({label})",
-            percentile(ours.latencies, 0.50) * 1000,
-            percentile(baseline.latencies, 0.50) * 1000,
-            None,
-        ),
-        latency_line(
-            f"end to end p99 ({label})",
-            percentile(ours.latencies, 0.99) * 1000,
-            percentile(baseline.latencies, 0.99) * 1000,
-            250.0,
-        ),
-    ]
-    if ours.failures or achieved < rate * 0.95:
-        out.append(
-            f"{'  (end to end)':<34} {len(ours.failures)} of {ours.sent} failed or stale,"
-            f" sent at {achieved:,.0f}/s; first: {ours.failures[:1]}"
-        )
-    return out
+    return latency_measured("e2e", rate, seconds, baseline, ours)
 
 
 @dataclass
@@ -1023,36 +994,39 @@ async def command_path(
     return baseline, ours
 
 
-def latency_lines(
-    name: str, rate: float, seconds: float, baseline: Steady, ours: Steady, target_ms: float
-) -> list[str]:
-    """p50 and p99 of a steady run beside its baseline's, and what failed."""
-    label = f"{rate:,.0f} cmd/s × {seconds:,.0f} s"
-    out = [
-        latency_line(
-            f"{name} p50 ({label})",
-            percentile(ours.latencies, 0.50) * 1000,
-            percentile(baseline.latencies, 0.50) * 1000,
-            None,
-        ),
-        latency_line(
-            f"{name} p99 ({label})",
-            percentile(ours.latencies, 0.99) * 1000,
-            percentile(baseline.latencies, 0.99) * 1000,
-            target_ms,
-        ),
-    ]
+def latency_measured(
+    key: str, rate: float, seconds: float, baseline: Steady, ours: Steady
+) -> list[Measured]:
+    """p50 and p99 of a steady run beside its baseline's (the ``key``'s two figures), with how
+    many were sent, how many failed and the rate achieved."""
+    achieved = ours.sent / ours.send_seconds if ours.send_seconds else 0.0
+    conditions = {
+        "rate": rate,
+        "seconds": seconds,
+        "sent": ours.sent,
+        "failed": len(ours.failures),
+        "achieved_rate": round(achieved, 1),
+    }
+    notes = []
     if ours.failures:
-        out.append(
-            f"{'  (' + name + ')':<34} {len(ours.failures)} of {ours.sent} failed:"
-            f" {ours.failures[:1]}"
+        notes.append(f"first failure: {ours.failures[0]}")
+    if achieved < rate * 0.95:
+        notes.append(f"sent at {achieved:,.0f}/s of {rate:,.0f}/s")
+    return [
+        Measured(
+            f"{key}_p{round(q * 100)}",
+            percentile(ours.latencies, q) * 1000,
+            percentile(baseline.latencies, q) * 1000,
+            conditions,
+            tuple(notes),
         )
-    return out
+        for q in (0.50, 0.99)
+    ]
 
 
 async def bench_mediation(
     urls: dict[str, str], bootstrap: str, rate: float, seconds: float
-) -> list[str]:
+) -> list[Measured]:
     """The mediation command path: ``POST /disputes`` on mediation until the dispute is on the
     board in the query API, at a steady rate; the registry supplies the area it happens in."""
     building: list[str] = []
@@ -1078,12 +1052,12 @@ async def bench_mediation(
     baseline, ours = await command_path(
         urls, bootstrap, measured="mediation", rate=rate, seconds=seconds, one=dispute_to_board
     )
-    return latency_lines("dispute to board", rate, seconds, baseline, ours, 250.0)
+    return latency_measured("mediation", rate, seconds, baseline, ours)
 
 
 async def bench_station(
     urls: dict[str, str], bootstrap: str, rate: float, seconds: float
-) -> list[str]:
+) -> list[Measured]:
     """The desk's command path: ``POST /receptions`` on the station (one request, answered when
     committed — the clerk waits for nothing else), at a steady rate, against the station's own
     ``GET /healthz``; the target is p99 ≤ 50 ms at 50/s."""
@@ -1104,7 +1078,7 @@ async def bench_station(
     baseline, ours = await command_path(
         urls, bootstrap, measured="station", rate=rate, seconds=seconds, one=reception
     )
-    return latency_lines("reception logged", rate, seconds, baseline, ours, 50.0)
+    return latency_measured("station", rate, seconds, baseline, ours)
 
 
 # -- main ---------------------------------------------------------------------------------
@@ -1119,20 +1093,12 @@ def broker() -> Iterator[str]:
         yield broker.bootstrap
 
 
-PARTS = (
-    "appends",
-    "health",
-    "volunteering",
-    "governance",
-    "relay",
-    "projection",
-    "e2e",
-    "mediation",
-    "station",
-)
+PARTS = tuple(dict.fromkeys(figure.part for figure in FIGURES))
+"""The parts ``--only`` names, in the order they run: those of the declared figures."""
 
 
-async def main_async(args: argparse.Namespace) -> None:
+async def main_async(args: argparse.Namespace, run: Run) -> None:
+    """Run the parts asked for, adding each figure to ``run`` as it is measured."""
     parts = set(args.only or PARTS)
     if "projection" in parts:
         parts.add("relay")  # the projection catches up over what the relay published
@@ -1144,11 +1110,23 @@ async def main_async(args: argparse.Namespace) -> None:
             created.append(name + suffix)
             return await create_database(server, name + suffix)
 
-        def show(lines: list[str]) -> None:
-            for text in lines:
-                print(text, flush=True)
+        def show(measured: list[Measured]) -> None:
+            for one in measured:
+                run.add(one)
+                print(progress_line(one), flush=True)
 
-        print(f"anju bench — {date.today()} — PostgreSQL and broker on this machine", flush=True)
+        conn = await asyncpg.connect(database_url_for(server, "postgres"))
+        try:
+            postgresql = str(await conn.fetchval("SHOW server_version"))
+        finally:
+            await conn.close()
+        given = "KAFKA_BOOTSTRAP_SERVERS" in os.environ
+        run.machine = machine_facts(postgresql, "given broker" if given else "tansu (dev broker)")
+        print(
+            f"anju bench — {run.machine['date']} — {run.machine['cores']} cores,"
+            f" PostgreSQL {postgresql}, {run.machine['broker']}",
+            flush=True,
+        )
         try:
             if "appends" in parts:
                 show(await bench_appends(await database(""), args.seconds))
@@ -1159,8 +1137,10 @@ async def main_async(args: argparse.Namespace) -> None:
             if "governance" in parts:
                 show(await bench_governance(await database("_governance"), args.seconds))
             if "relay" in parts:
-                lines, prefix = await bench_relay(await database("_relay"), bootstrap, args.events)
-                show(lines)
+                measured, prefix = await bench_relay(
+                    await database("_relay"), bootstrap, args.events
+                )
+                show(measured)
             if "projection" in parts:
                 url = await database("_read")
                 show(await bench_projection(url, bootstrap, prefix, args.events))
@@ -1191,7 +1171,42 @@ async def main_async(args: argparse.Namespace) -> None:
                 await conn.close()
 
 
-def main(argv: list[str] | None = None) -> int:
+def measure(args: argparse.Namespace, command: str) -> int:
+    """Run the bench; end with the table and write the JSON (also with what was measured
+    before a part failed, which then fails the command)."""
+    settings = {
+        k: getattr(args, k)
+        for k in ("seconds", "events", "e2e_rate", "e2e_seconds", "mediation_rate", "station_rate")
+    }
+    settings["only"] = args.only or []
+    run = Run(machine={}, command=command, settings=settings)
+    try:
+        asyncio.run(main_async(args, run))
+    finally:
+        if run.measured:
+            print("\n" + table(run), flush=True)
+            run.write(args.json)
+            print(f"results written to {args.json}", flush=True)
+    return 0
+
+
+def cmd_compare(old: Path, new: Path, tolerance: float | None) -> int:
+    """Print what changed between two results files; 1 when a figure got worse."""
+    changes = compare(Run.read(old), Run.read(new), tolerance)
+    print(compare_report(changes))
+    return 1 if any(change.worse for change in changes) else 0
+
+
+def cmd_readme(results: list[Path], readme: Path) -> int:
+    """Rewrite the README's generated benchmark block from ``results`` (later files' figures
+    replace earlier ones')."""
+    block = readme_block([(str(path), Run.read(path)) for path in results])
+    readme.write_text(replace_block(readme.read_text(), block))
+    print(f"{readme}: benchmark table rewritten from {len(results)} results file(s)")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="anju-bench", description=__doc__.splitlines()[0])
     parser.add_argument(
         "--seconds",
@@ -1209,9 +1224,55 @@ def main(argv: list[str] | None = None) -> int:
         "--station-rate", type=float, default=50.0, help="receptions per second (station)"
     )
     parser.add_argument("--only", action="append", choices=PARTS, help="run only these parts")
-    args = parser.parse_args(argv)
-    asyncio.run(main_async(args))
-    return 0
+    parser.add_argument(
+        "--json",
+        type=Path,
+        default=Path("bench-results.json"),
+        metavar="PATH",
+        help="where to write the run's results (default: bench-results.json)",
+    )
+    parser.add_argument(
+        "--compare",
+        nargs=2,
+        type=Path,
+        metavar=("OLD", "NEW"),
+        help="measure nothing: print what changed between two results files, exit 1 when a"
+        " figure got worse than its tolerance",
+    )
+    parser.add_argument(
+        "--tolerance",
+        type=float,
+        metavar="FRACTION",
+        help="with --compare: the relative change the wrong way every figure may make"
+        " (default: each figure's own, 0.15 for ratios, 0.30 for latencies)",
+    )
+    parser.add_argument(
+        "--readme",
+        nargs="+",
+        type=Path,
+        metavar="RESULTS",
+        help="measure nothing: rewrite the README's benchmark table from these results files"
+        " (a later file's figures replace an earlier one's)",
+    )
+    parser.add_argument(
+        "--readme-file", type=Path, default=Path("README.md"), help="the README to rewrite"
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    given = sys.argv[1:] if argv is None else argv
+    if given[:1] == ["compare"]:  # ``anju bench compare OLD NEW``
+        given = ["--compare", *given[1:]]
+    elif given[:1] == ["readme"]:
+        given = ["--readme", *given[1:]]
+    args = parser().parse_args(given)
+    if args.compare:
+        old, new = args.compare
+        return cmd_compare(old, new, args.tolerance)
+    if args.readme:
+        return cmd_readme(args.readme, args.readme_file)
+    return measure(args, " ".join(["anju bench", *given]))
 
 
 if __name__ == "__main__":
