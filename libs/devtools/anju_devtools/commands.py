@@ -121,6 +121,12 @@ def cmd_demo(root: Path, args: argparse.Namespace) -> int:
     )
 
 
+def cmd_bench(argv: list[str]) -> int:
+    from anju_devtools import bench
+
+    return bench.main(argv)
+
+
 def cmd_new_service(root: Path, name: str) -> int:
     from anju_devtools.new_service import GeneratorError, generate
 
@@ -199,6 +205,18 @@ def add_commands(sub: Any, root: Path) -> None:
     )
     render.add_argument("action", choices=["render", "check"])
     render.set_defaults(func=lambda a: cmd_manifest(root, a.action))
+
+    # Everything after ``anju bench`` is the bench's own command line (``--help`` included):
+    # ``anju bench --only relay``, ``anju bench compare OLD.json NEW.json``, ``anju bench
+    # readme RESULTS.json``.
+    bench = sub.add_parser(
+        "bench",
+        help="measure throughput and latency against raw baselines; compare two results files",
+        add_help=False,
+        prefix_chars="\0",
+    )
+    bench.add_argument("args", nargs=argparse.REMAINDER)
+    bench.set_defaults(func=lambda a: cmd_bench(a.args))
 
     new = sub.add_parser("new-service", help="generate and register a new service skeleton")
     new.add_argument("name", help="lower_snake_case, e.g. demo_x")
