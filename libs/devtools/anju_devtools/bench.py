@@ -1192,8 +1192,9 @@ def measure(args: argparse.Namespace, command: str) -> int:
 
 def cmd_compare(old: Path, new: Path, tolerance: float | None) -> int:
     """Print what changed between two results files; 1 when a figure got worse."""
-    changes = compare(Run.read(old), Run.read(new), tolerance)
-    print(compare_report(changes))
+    before, after = Run.read(old), Run.read(new)
+    changes = compare(before, after, tolerance)
+    print(compare_report(changes, before, after))
     return 1 if any(change.worse for change in changes) else 0
 
 

@@ -265,7 +265,26 @@ def compare(old: Run, new: Run, tolerance: float | None = None) -> list[Change]:
     return changes
 
 
-def compare_report(changes: list[Change]) -> str:
+def describe(run: Run) -> str:
+    """When and where a run was taken, and how loaded the machine was: two runs compare only as
+    well as their machines do."""
+    m = run.machine
+    load = m.get("load_average")
+    return ", ".join(
+        part
+        for part in (
+            str(m.get("date") or "date not recorded"),
+            f"{m['cores']} cores" if m.get("cores") else "",
+            f"load {load[0]}" if load else "",
+            f"commit {m['commit']}" if m.get("commit") else "",
+            f"`{run.command}`",
+        )
+        if part
+    )
+
+
+def compare_report(changes: list[Change], old: Run | None = None, new: Run | None = None) -> str:
+    head = [f"{label}: {describe(run)}" for label, run in (("old", old), ("new", new)) if run]
     rows = [("figure", "old", "new", "change", "")]
     for c in changes:
         rows.append(
@@ -281,7 +300,7 @@ def compare_report(changes: list[Change]) -> str:
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)) for r in rows]
     worse = [c.figure.key for c in changes if c.worse]
     lines.append(f"worse: {', '.join(worse)}" if worse else "nothing got worse")
-    return "\n".join(line.rstrip() for line in lines)
+    return "\n".join(line.rstrip() for line in [*head, *lines])
 
 
 # -- the README's block -------------------------------------------------------------------

@@ -218,6 +218,8 @@ def test_compare_from_the_command_line_exits_1_when_a_figure_got_worse(
     out = capsys.readouterr().out
     assert "WORSE by 40% (tolerance 15%)" in out
     assert "worse: relay" in out
+    assert "new: 20" in out  # when, on how many cores, at what load, by what command
+    assert "cores, load " in out
 
 
 # -- the README ---------------------------------------------------------------------------
