@@ -65,8 +65,10 @@ fmt: venv
 manifest: venv
 	$(VENV)/bin/anju manifest render
 
+# e.g. make bench BENCH_ARGS="--only relay --only projection --json /tmp/relay.json"
+BENCH_ARGS ?=
 bench: venv
-	$(VENV)/bin/python -m anju_devtools.bench
+	$(VENV)/bin/python -m anju_devtools.bench $(BENCH_ARGS)
 
 # docs/permissions.md: every service's role × action table (a test checks it is current).
 permissions: venv

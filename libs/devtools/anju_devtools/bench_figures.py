@@ -12,7 +12,9 @@ Two kinds of figure:
 
 A part of the bench (``--only PART``) measures one or more figures and hands back a
 :class:`Measured` for each; :mod:`anju_devtools.bench_results` turns them into the table, the
-JSON, the comparison of two runs and the README's block.
+JSON, the comparison of two runs and the README's block. A new figure is one more
+:class:`Figure` in :data:`FIGURES` (its ``part`` becomes an ``--only`` choice) and a
+:class:`Measured` with its key from the part that measures it.
 """
 
 from __future__ import annotations
