@@ -53,7 +53,8 @@ TIMEOUT_S = 60.0
 
 def _load(name: str) -> ModuleType:
     spec = importlib.util.spec_from_file_location(f"anju_test_{name}", HERE / f"{name}.py")
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
@@ -401,7 +402,8 @@ async def test_a_standby_relay_takes_over_when_the_publisher_stops_or_dies(
             async def applied() -> list[str]:
                 with contextlib.suppress(asyncpg.UndefinedTableError):
                     return sorted(
-                        str(r[0]) for r in await conn.fetch("SELECT event_id FROM crash_tally.applied")
+                        str(r[0])
+                        for r in await conn.fetch("SELECT event_id FROM crash_tally.applied")
                     )
                 return []
 
