@@ -13,9 +13,9 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import structlog
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import CommitFailedError, IllegalStateError, TopicAlreadyExistsError
 from aiokafka.helpers import create_ssl_context
 
 from eventkit.settings import KafkaSettings
@@ -120,10 +120,15 @@ def consumer(
     group_id: str | None,
     client_id: str,
     max_partition_fetch_bytes: int = 1 << 20,
+    assignment: Assignment | None = None,
 ) -> AIOKafkaConsumer:
-    """A consumer that never commits on its own: the runner commits after its transaction."""
-    return AIOKafkaConsumer(
-        *topics,
+    """A consumer that never commits on its own: the runner commits after its transaction.
+
+    With ``assignment``, the consumer subscribes to ``topics`` with it as its rebalance listener,
+    so the runner knows (and logs) which partitions it holds.
+    """
+    client = AIOKafkaConsumer(
+        *(() if assignment is not None else topics),
         **connection(settings),
         group_id=group_id,
         client_id=client_id,
@@ -136,6 +141,62 @@ def consumer(
         max_poll_records=settings.max_batch,
         max_partition_fetch_bytes=max_partition_fetch_bytes,
     )
+    if assignment is not None:
+        client.subscribe(list(topics), listener=assignment)
+    return client
+
+
+class Assignment(ConsumerRebalanceListener):  # type: ignore[misc]
+    """The partitions a group member holds now, logged at each rebalance.
+
+    Several replicas of a projection or a policy share one consumer group: the broker splits the
+    topics' partitions among them and moves a leaving replica's partitions to the others.
+    """
+
+    def __init__(self, member: str) -> None:
+        self.member = member
+        self.partitions: frozenset[TopicPartition] = frozenset()
+        self.rebalances = 0
+
+    async def on_partitions_revoked(self, revoked: Iterable[TopicPartition]) -> None:
+        self.partitions = frozenset()
+
+    async def on_partitions_assigned(self, assigned: Iterable[TopicPartition]) -> None:
+        self.partitions = frozenset(assigned)
+        self.rebalances += 1
+        log.info(
+            "partitions_assigned",
+            member=self.member,
+            partitions=sorted(f"{tp.topic}:{tp.partition}" for tp in self.partitions),
+        )
+
+
+async def commit_applied(
+    consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int], *, member: str
+) -> bool:
+    """Commit the offsets after what a runner has applied; False when a rebalance took some of
+    the partitions away meanwhile (those offsets are not committed).
+
+    That is no error: the applied events are in the database with their stream versions (or the
+    inbox), so the replica that now holds the partition skips them when they come again. Raising
+    instead would restart the runner, leave the group and join it again: one more rebalance.
+    """
+    assigned = consumer.assignment()
+    kept = {tp: offset for tp, offset in offsets.items() if tp in assigned}
+    try:
+        if kept:
+            await consumer.commit(kept)
+    except (CommitFailedError, IllegalStateError) as error:
+        log.info("commit_skipped_after_rebalance", member=member, error=repr(error))
+        return False
+    if len(kept) < len(offsets):
+        log.info(
+            "commit_skipped_after_rebalance",
+            member=member,
+            partitions=sorted(f"{tp.topic}:{tp.partition}" for tp in offsets if tp not in kept),
+        )
+        return False
+    return True
 
 
 def admin(settings: KafkaSettings, *, client_id: str) -> AIOKafkaAdminClient:

@@ -89,7 +89,9 @@ async def apply_once(
 
 
 class PolicyRunner:
-    """Feeds one policy from Kafka in a consumer group of its own."""
+    """Feeds one policy from Kafka in a consumer group of its own; replicas in several
+    processes share it, each handling the partitions the broker gives it (the inbox makes an
+    event a rebalance hands to two of them take effect once)."""
 
     def __init__(self, store: EventStore, policy: Policy, settings: KafkaSettings) -> None:
         self.store = store
@@ -98,6 +100,7 @@ class PolicyRunner:
         self.decoder = Decoder(policy.catalogs)
         self.handled = 0
         self.commits = Commits()
+        self.assignment = kafka.Assignment(f"policy-{policy.name}")
 
     async def run(self, stop: asyncio.Event) -> None:
         topics = [topic_for(c.source, self.settings.topic_prefix) for c in self.policy.catalogs]
@@ -107,6 +110,7 @@ class PolicyRunner:
             *topics,
             group_id=f"{self.settings.topic_prefix}anju.policy.{self.policy.name}",
             client_id=f"policy-{self.policy.name}",
+            assignment=self.assignment,
         )
         await consumer.start()
         try:
@@ -184,8 +188,10 @@ class PolicyRunner:
                         async with self.store.pool.acquire() as conn:
                             await dead_letter(conn, self.policy.name, [letter])
         if fetched:
-            await consumer.commit(
-                {tp: batch[-1].offset + 1 for tp, batch in fetched.items() if batch}
+            await kafka.commit_applied(
+                consumer,
+                {tp: batch[-1].offset + 1 for tp, batch in fetched.items() if batch},
+                member=self.assignment.member,
             )
         PROJECTED.labels(self.policy.name).inc(handled)
         self.handled += handled

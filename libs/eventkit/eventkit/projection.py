@@ -356,7 +356,14 @@ class RunnerState:
 
 
 class ProjectionRunner:
-    """Keeps one projection up to date from Kafka, in a consumer group of its own."""
+    """Keeps one projection up to date from Kafka, in a consumer group of its own.
+
+    Replicas of the runner (the same projection in several processes) join that one group and
+    the broker splits the partitions among them. They need nothing else to agree: a batch and
+    its stream versions commit together, so the events a rebalance hands to two replicas for a
+    moment are applied once (see :func:`_unseen`), and the Kafka offsets committed after the
+    transaction only say where a new owner starts reading.
+    """
 
     def __init__(self, pool: asyncpg.Pool, projection: Projection, settings: KafkaSettings) -> None:
         self.pool = pool
@@ -364,6 +371,7 @@ class ProjectionRunner:
         self.settings = settings
         self.decoder = Decoder(projection.catalogs)
         self.group_id = f"{settings.topic_prefix}anju.projection.{projection.name}"
+        self.assignment = kafka.Assignment(f"projection-{projection.name}")
         self.state = RunnerState()
         self.commits = Commits()
 
@@ -372,14 +380,7 @@ class ProjectionRunner:
         return self.commits.next()
 
     async def run(self, stop: asyncio.Event) -> None:
-        schema = await ensure_projection(self.pool, self.projection)
-        async with self.pool.acquire() as conn:
-            current = await is_current(conn, schema, self.projection)
-        if not current:
-            # New code changed the tables: build them afresh from the topics while the old
-            # generation keeps answering queries, then go on live in the new one.
-            log.warning("projection_outdated", projection=self.projection.name, schema=schema)
-            await rebuild(self.pool, self.projection, self.settings)
+        await self.rebuild_if_outdated()
         topics = topics_of(self.projection, self.settings)
         await kafka.prepare_topics(self.settings, topics, client_id=self.group_id)
         consumer = kafka.consumer(
@@ -387,6 +388,7 @@ class ProjectionRunner:
             *topics,
             group_id=self.group_id,
             client_id=f"projection-{self.projection.name}",
+            assignment=self.assignment,
         )
         await consumer.start()
         self.state.running = True
@@ -398,6 +400,28 @@ class ProjectionRunner:
             self.state.running = False
             await consumer.stop()
 
+    async def rebuild_if_outdated(self) -> None:
+        """When new code changed the tables, build them afresh from the topics while the old
+        generation keeps answering queries, so that the runner goes on live in the new one.
+
+        Replicas starting with the new code together rebuild once: the first takes a lock for
+        the rebuild, the others wait for it and then find the generation current.
+        """
+        schema = await ensure_projection(self.pool, self.projection)
+        async with self.pool.acquire() as conn:
+            if await is_current(conn, schema, self.projection):
+                return
+            key = f"anju.projection.rebuild:{self.projection.name}"
+            await conn.execute("SELECT pg_advisory_lock(hashtext($1))", key)
+            try:
+                schema = await ensure_projection(self.pool, self.projection)
+                if await is_current(conn, schema, self.projection):
+                    return
+                log.warning("projection_outdated", projection=self.projection.name, schema=schema)
+                await rebuild(self.pool, self.projection, self.settings)
+            finally:
+                await conn.execute("SELECT pg_advisory_unlock(hashtext($1))", key)
+
     async def poll(self, consumer: AIOKafkaConsumer, timeout_ms: int = 200) -> int:
         """Fetch one batch, apply it in one transaction, then commit the offsets."""
         fetched = await fetch_batch(consumer, self.settings.max_batch, timeout_ms)
@@ -407,7 +431,11 @@ class ProjectionRunner:
             return 0
         decoded = self.decoder.decode_batch(messages)
         applied = await apply_resilient(self.pool, self.projection, decoded)
-        await consumer.commit({tp: batch[-1].offset + 1 for tp, batch in fetched.items() if batch})
+        await kafka.commit_applied(
+            consumer,
+            {tp: batch[-1].offset + 1 for tp, batch in fetched.items() if batch},
+            member=self.assignment.member,
+        )
         self.commits.committed()
         self.state.applied += applied
         self.state.batches += 1
