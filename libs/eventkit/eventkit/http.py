@@ -224,7 +224,10 @@ CurrentUser = Annotated[Principal, Depends(authenticate)]
 
 _COMMAND_METHODS = frozenset({"post", "put", "patch", "delete"})
 _ERROR_DESCRIPTIONS = {
-    400: "A malformed consistency token, or a request body that is not UTF-8 and cannot be parsed.",
+    400: (
+        "A malformed consistency token, a period that ends before it starts (`from` after `to`),"
+        " or a request body that is not UTF-8 and cannot be parsed."
+    ),
     401: "No bearer token, or one that is invalid or expired.",
     403: "The caller's role or areas do not allow this.",
     404: "The record named in the path (or in the body) does not exist or is out of reach.",
@@ -244,12 +247,14 @@ def error_statuses(method: str, path: str, operation: dict[str, Any]) -> list[in
     (their bodies name records too), answer 404; commands can conflict (409) or be too large
     (413); anything with a body or parameters can fail validation (422).
     A body that cannot even be decoded (not UTF-8) is a 400 from FastAPI before validation, and a
-    malformed consistency token is a 400 too.
+    malformed consistency token or a period from ``from`` to ``to`` that ends before it starts
+    (``bad_date_range``) is a 400 too.
     """
     command = method in _COMMAND_METHODS
     parameters = operation.get("parameters", [])
+    names = {p.get("name") for p in parameters}
     statuses: set[int] = set()
-    if "requestBody" in operation or any(p.get("name") == "consistency_token" for p in parameters):
+    if "requestBody" in operation or "consistency_token" in names or {"from", "to"} <= names:
         statuses.add(400)
     if operation.get("security"):
         statuses |= {401, 403, 503}
