@@ -20,33 +20,7 @@ from anju_contracts import (
 from anju_contracts.cloudevents import CloudEvent, KafkaMessage, NotAnEvent
 from anju_contracts.registry import CATALOG, ResidentRegistered
 
-
-def resident_registered() -> dict[str, Any]:
-    """A ``registry.ResidentRegistered`` envelope, parsed."""
-    resident_id = uuid.uuid4()
-    return {
-        "id": str(uuid.uuid4()),
-        "type": "registry.ResidentRegistered",
-        "version": 1,
-        "source": "registry",
-        "subject": f"resident-{resident_id}",
-        "sequence": 1,
-        "position": 7,
-        "occurred_at": "2026-11-27T08:00:00+00:00",
-        "correlation_id": "c-1",
-        "causation_id": None,
-        "actor": {"id": "desk-1", "roles": ["desk_staff"]},
-        "area": str(uuid.uuid4()),
-        "data": {
-            "resident_id": str(resident_id),
-            "name": "王秀英",
-            "sex": "female",
-            "date_of_birth": "1948-03-02",
-            "id_number": "11010519480302002X",
-            "phone": None,
-            "path": {"community_id": str(uuid.uuid4())},
-        },
-    }
+from .messages import resident_registered
 
 
 def envelope(**changes: Any) -> Envelope:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-import uuid
 from typing import Any, ClassVar
 
 import jsonschema
@@ -18,6 +17,8 @@ from anju_contracts.hotline12345 import WorkOrderDispatched
 from anju_contracts.registry import CATALOG, ResidentRegistered
 from anju_devtools import contracts, topics
 
+from .messages import resident_registered
+
 
 def test_generated_files_are_up_to_date() -> None:
     stale = contracts.stale_files()
@@ -29,34 +30,6 @@ def test_every_event_has_a_docstring_and_a_schema_file() -> None:
         assert model.__doc__, model.event_type
         path = contracts.ROOT / "schemas" / f"{model.event_type}.v{model.event_version}.json"
         assert json.loads(path.read_text())["x-event-type"] == model.event_type
-
-
-def resident_registered() -> dict[str, Any]:
-    """A ``registry.ResidentRegistered`` message as the relay publishes it (the value, parsed)."""
-    resident_id = uuid.uuid4()
-    return {
-        "id": str(uuid.uuid4()),
-        "type": "registry.ResidentRegistered",
-        "version": 1,
-        "source": "registry",
-        "subject": f"resident-{resident_id}",
-        "sequence": 1,
-        "position": 7,
-        "occurred_at": "2026-11-27T08:00:00+00:00",
-        "correlation_id": "c-1",
-        "causation_id": None,
-        "actor": {"id": "desk-1", "roles": ["desk_staff"]},
-        "area": str(uuid.uuid4()),
-        "data": {
-            "resident_id": str(resident_id),
-            "name": "王秀英",
-            "sex": "female",
-            "date_of_birth": "1948-03-02",
-            "id_number": "11010519480302002X",
-            "phone": None,
-            "path": {"community_id": str(uuid.uuid4())},
-        },
-    }
 
 
 def test_envelope_union_parses_a_message_by_type() -> None:
