@@ -189,6 +189,22 @@ class Envelope(TolerantReader):
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 
 
+def _unchanged(payload: dict[str, Any]) -> dict[str, Any]:
+    return payload
+
+
+def sealed_upcasters(models: Iterable[type[Event]]) -> dict[tuple[str, int], Upcaster]:
+    """The upcasters into the version of each of ``models`` that seals its personal fields on
+    the wire (docs/personal-data.md): the payload in code is the same, only the wire form of
+    those fields changed, and a value in clear reads as it is."""
+    upcasters: dict[tuple[str, int], Upcaster] = {}
+    for model in models:
+        if model.event_version < 2:
+            raise ValueError(f"{model.event_type} seals its fields from a version after 1")
+        upcasters[(model.event_type, model.event_version - 1)] = _unchanged
+    return upcasters
+
+
 class UnknownEvent(LookupError):
     """An event type, or a version of it, that this catalogue does not know."""
 

@@ -30,7 +30,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from anju_contracts.base import Event, EventCatalog, Personal
+from anju_contracts.base import Event, EventCatalog, Personal, sealed_upcasters
 from anju_contracts.registry import AreaPath
 
 SOURCE = "governance"
@@ -142,6 +142,7 @@ class MeetingScheduled(Event):
     people are invited, and the agenda."""
 
     event_type: ClassVar[str] = "governance.MeetingScheduled"
+    event_version: ClassVar[int] = 2  # personal fields sealed on the wire
 
     meeting_id: UUID
     kind: str = Field(pattern=MEETING_KIND_PATTERN)
@@ -164,6 +165,7 @@ class MeetingHeld(Event):
     then say everything ``MeetingScheduled`` would have."""
 
     event_type: ClassVar[str] = "governance.MeetingHeld"
+    event_version: ClassVar[int] = 2  # personal fields sealed on the wire
 
     meeting_id: UUID
     kind: str = Field(pattern=MEETING_KIND_PATTERN)
@@ -183,6 +185,7 @@ class MinutesRecorded(Event):
     """The minutes were written down (again, replacing the draft, until they are confirmed)."""
 
     event_type: ClassVar[str] = "governance.MinutesRecorded"
+    event_version: ClassVar[int] = 2  # personal fields sealed on the wire
 
     meeting_id: UUID
     minutes: Annotated[str, Personal] = Field(min_length=1, max_length=20000)
@@ -205,6 +208,7 @@ class MinutesCorrected(Event):
     """A correction to confirmed minutes, with its reason; the minutes as confirmed stand."""
 
     event_type: ClassVar[str] = "governance.MinutesCorrected"
+    event_version: ClassVar[int] = 2  # personal fields sealed on the wire
 
     meeting_id: UUID
     correction: Annotated[str, Personal] = Field(min_length=1, max_length=5000)
@@ -217,6 +221,7 @@ class DecisionRecorded(Event):
     """The meeting decided something; work items name the decision as their source."""
 
     event_type: ClassVar[str] = "governance.DecisionRecorded"
+    event_version: ClassVar[int] = 2  # personal fields sealed on the wire
 
     meeting_id: UUID
     decision_id: UUID
@@ -234,6 +239,7 @@ class WorkItemOpened(Event):
     ``receipt_due_by``) or without (then it waits for ``WorkItemAssigned``)."""
 
     event_type: ClassVar[str] = "governance.WorkItemOpened"
+    event_version: ClassVar[int] = 2  # personal fields sealed on the wire
 
     item_id: UUID
     title: str = Field(min_length=1, max_length=200)
@@ -263,6 +269,7 @@ class WorkItemAssigned(Event):
     person; the owner must sign for receipt by ``receipt_due_by``."""
 
     event_type: ClassVar[str] = "governance.WorkItemAssigned"
+    event_version: ClassVar[int] = 2  # personal fields sealed on the wire
 
     item_id: UUID
     owner_organisation_id: UUID
@@ -289,6 +296,7 @@ class ProgressReported(Event):
     """The owner reported how far the work has come."""
 
     event_type: ClassVar[str] = "governance.ProgressReported"
+    event_version: ClassVar[int] = 2  # personal fields sealed on the wire
 
     item_id: UUID
     note: Annotated[str, Personal] = Field(min_length=1, max_length=2000)
@@ -301,6 +309,7 @@ class CompletionReported(Event):
     """The owner reports the work done; it waits for verification by someone else."""
 
     event_type: ClassVar[str] = "governance.CompletionReported"
+    event_version: ClassVar[int] = 2  # personal fields sealed on the wire
 
     item_id: UUID
     summary: Annotated[str, Personal] = Field(min_length=1, max_length=2000)
@@ -314,6 +323,7 @@ class WorkItemVerified(Event):
     """验收: someone other than the owner checked the work and accepts it."""
 
     event_type: ClassVar[str] = "governance.WorkItemVerified"
+    event_version: ClassVar[int] = 2  # personal fields sealed on the wire
 
     item_id: UUID
     verified_by: str
@@ -325,6 +335,7 @@ class VerificationFailed(Event):
     """The work was checked and is not done: back to the owner, with the reason."""
 
     event_type: ClassVar[str] = "governance.VerificationFailed"
+    event_version: ClassVar[int] = 2  # personal fields sealed on the wire
 
     item_id: UUID
     verified_by: str
@@ -349,6 +360,7 @@ class WorkItemReopened(Event):
     deadline."""
 
     event_type: ClassVar[str] = "governance.WorkItemReopened"
+    event_version: ClassVar[int] = 2  # personal fields sealed on the wire
 
     item_id: UUID
     reason: Annotated[str, Personal] = Field(min_length=1, max_length=2000)
@@ -367,6 +379,7 @@ class WorkItemWithdrawn(Event):
     came in stays closed."""
 
     event_type: ClassVar[str] = "governance.WorkItemWithdrawn"
+    event_version: ClassVar[int] = 2  # personal fields sealed on the wire
 
     item_id: UUID
     dispute_id: UUID
@@ -380,6 +393,7 @@ class DeadlineExtended(Event):
     """The convener moved the deadline, with a reason kept in the item's history."""
 
     event_type: ClassVar[str] = "governance.DeadlineExtended"
+    event_version: ClassVar[int] = 2  # personal fields sealed on the wire
 
     item_id: UUID
     from_deadline: datetime
@@ -396,6 +410,7 @@ class SupervisionRaised(Event):
     owner organisation's liaisons."""
 
     event_type: ClassVar[str] = "governance.SupervisionRaised"
+    event_version: ClassVar[int] = 2  # personal fields sealed on the wire
 
     item_id: UUID
     colour: SupervisionColour
@@ -426,4 +441,24 @@ EVENTS: tuple[type[Event], ...] = (
     SupervisionRaised,
 )
 
-CATALOG = EventCatalog(SOURCE, EVENTS)
+SEALED: tuple[type[Event], ...] = (
+    MeetingScheduled,
+    MeetingHeld,
+    MinutesRecorded,
+    MinutesCorrected,
+    DecisionRecorded,
+    WorkItemOpened,
+    WorkItemAssigned,
+    ProgressReported,
+    CompletionReported,
+    WorkItemVerified,
+    VerificationFailed,
+    WorkItemReopened,
+    WorkItemWithdrawn,
+    DeadlineExtended,
+    SupervisionRaised,
+)
+"""The events whose personal fields are sealed since version 2 (docs/personal-data.md): v1
+held them in clear, and reads as v2 unchanged."""
+
+CATALOG = EventCatalog(SOURCE, EVENTS, upcasters=sealed_upcasters(SEALED))

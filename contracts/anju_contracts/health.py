@@ -30,7 +30,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from anju_contracts.base import Event, EventCatalog, Personal
+from anju_contracts.base import Event, EventCatalog, Personal, sealed_upcasters
 from anju_contracts.registry import AreaPath
 
 SOURCE = "health"
@@ -261,6 +261,7 @@ class HealthActivityHeld(Event):
     """A clinic day or health activity (the community's report counts them)."""
 
     event_type: ClassVar[str] = "health.HealthActivityHeld"
+    event_version: ClassVar[int] = 2  # personal fields sealed on the wire
 
     activity_id: UUID
     kind: ActivityKind
@@ -269,7 +270,7 @@ class HealthActivityHeld(Event):
     place: str = Field(min_length=1, max_length=200)
     at_station: bool
     partner: str | None = Field(default=None, max_length=200)
-    staff: Annotated[list[str], Personal] = Field(default_factory=list, max_length=50)
+    staff: list[Annotated[str, Personal]] = Field(default_factory=list, max_length=50)
     served: int = Field(ge=0, le=100_000)
     topic: str | None = Field(default=None, max_length=200)
 
@@ -502,4 +503,10 @@ CLINICAL: tuple[type[Event], ...] = (
 KEPT: tuple[type[Event], ...] = (HealthConsentGiven, HealthConsentWithdrawn, ActivityAttended)
 """Not clinical, but needed by no other service (minimal events): kept in health like it."""
 
-CATALOG = EventCatalog(SOURCE, EVENTS, restricted=(*KEPT, *CLINICAL))
+SEALED: tuple[type[Event], ...] = (HealthActivityHeld,)
+"""The events whose personal fields are sealed since version 2 (docs/personal-data.md): v1
+held them in clear, and reads as v2 unchanged."""
+
+CATALOG = EventCatalog(
+    SOURCE, EVENTS, restricted=(*KEPT, *CLINICAL), upcasters=sealed_upcasters(SEALED)
+)

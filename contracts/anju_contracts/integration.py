@@ -25,7 +25,7 @@ from uuid import UUID
 from pydantic import Field
 
 from anju_contracts import tenancies
-from anju_contracts.base import Event, EventCatalog, Personal, Text
+from anju_contracts.base import Event, EventCatalog, Personal, Text, sealed_upcasters
 from anju_contracts.hotline12345 import ORDER_ID, CallerContact, OrderCategory
 from anju_contracts.registry import AreaPath
 
@@ -53,6 +53,7 @@ class WorkOrderReceived(Event):
     """A 12345 work order reached Anju (once per order id, however often it is sent)."""
 
     event_type: ClassVar[str] = "integration.WorkOrderReceived"
+    event_version: ClassVar[int] = 2  # personal fields sealed on the wire
 
     order_id: str = Field(pattern=ORDER_ID)
     message_id: str = Field(min_length=1, max_length=200)
@@ -60,7 +61,8 @@ class WorkOrderReceived(Event):
     path: AreaPath | None
     area_id: UUID | None = None
     address: Annotated[Text | None, Personal] = Field(default=None, max_length=500)
-    caller: Annotated[CallerContact, Personal]
+    caller: Annotated[CallerContact | None, Personal]
+    """Null once the caller is erased (docs/personal-data.md)."""
     text: Annotated[Text, Personal] = Field(min_length=1, max_length=4000)
     dispatched_at: datetime
     deadline: datetime
@@ -115,6 +117,7 @@ class WorkOrderAnswered(Event):
     """
 
     event_type: ClassVar[str] = "integration.WorkOrderAnswered"
+    event_version: ClassVar[int] = 2  # personal fields sealed on the wire
 
     order_id: str = Field(pattern=ORDER_ID)
     outcome: ReplyOutcome
@@ -126,9 +129,17 @@ class WorkOrderAnswered(Event):
     record_id: UUID
 
 
+SEALED: tuple[type[Event], ...] = (
+    WorkOrderReceived,
+    WorkOrderAnswered,
+)
+"""The events whose personal fields are sealed since version 2 (docs/personal-data.md): v1
+held them in clear, and reads as v2 unchanged."""
+
 CATALOG = EventCatalog(
     SOURCE,
     [WorkOrderReceived, WorkOrderParked, WorkOrderPlaced, WorkOrderForwarded, WorkOrderAnswered],
+    upcasters=sealed_upcasters(SEALED),
     also={WorkOrderAnswered: REPLIES_TOPIC},
     restricted=tenancies.EVENTS,
 )

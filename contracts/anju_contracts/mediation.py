@@ -31,7 +31,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from anju_contracts.base import Event, EventCatalog, Personal
+from anju_contracts.base import Event, EventCatalog, Personal, sealed_upcasters
 
 # Location is the registry's concept, re-exported where mediation's events first defined it.
 from anju_contracts.registry import AreaPath, Location as Location
@@ -173,6 +173,7 @@ class ConflictSignalReported(Event):
     complained: where, what kind, and who is involved if known."""
 
     event_type: ClassVar[str] = "mediation.ConflictSignalReported"
+    event_version: ClassVar[int] = 2  # personal fields sealed on the wire
 
     signal_id: UUID
     reporter_id: str
@@ -190,6 +191,7 @@ class ConflictSignalDismissed(Event):
     """The signal needs no dispute (it calmed down, or was a misunderstanding)."""
 
     event_type: ClassVar[str] = "mediation.ConflictSignalDismissed"
+    event_version: ClassVar[int] = 2  # personal fields sealed on the wire
 
     signal_id: UUID
     reason: Annotated[str, Personal] = Field(min_length=1, max_length=1000)
@@ -215,6 +217,7 @@ class DisputeRegistered(Event):
     """
 
     event_type: ClassVar[str] = "mediation.DisputeRegistered"
+    event_version: ClassVar[int] = 2  # personal fields sealed on the wire
 
     dispute_id: UUID
     signal_id: UUID | None = None
@@ -236,6 +239,7 @@ class DisputeEscalated(Event):
     """
 
     event_type: ClassVar[str] = "mediation.DisputeEscalated"
+    event_version: ClassVar[int] = 2  # personal fields sealed on the wire
 
     dispute_id: UUID
     from_tier: Tier
@@ -291,6 +295,7 @@ class MediatorAssigned(Event):
     """A mediator (staff id) was assigned to the dispute in a role."""
 
     event_type: ClassVar[str] = "mediation.MediatorAssigned"
+    event_version: ClassVar[int] = 2  # personal fields sealed on the wire
 
     dispute_id: UUID
     mediator_id: str = Field(min_length=1, max_length=100)
@@ -302,6 +307,7 @@ class MediatorUnassigned(Event):
     """A mediator no longer works on the dispute (reassigned, or stepped back)."""
 
     event_type: ClassVar[str] = "mediation.MediatorUnassigned"
+    event_version: ClassVar[int] = 2  # personal fields sealed on the wire
 
     dispute_id: UUID
     mediator_id: str
@@ -323,12 +329,13 @@ class MediationSessionHeld(Event):
     """A mediation session took place: who attended, and the minutes."""
 
     event_type: ClassVar[str] = "mediation.MediationSessionHeld"
+    event_version: ClassVar[int] = 2  # personal fields sealed on the wire
 
     dispute_id: UUID
     session_id: UUID
     held_at: datetime
     place: SessionPlace
-    attendees: Annotated[list[str], Personal] = Field(min_length=1)
+    attendees: list[Annotated[str, Personal]] = Field(min_length=1)
     minutes: Annotated[str, Personal] = Field(min_length=1, max_length=8000)
 
 
@@ -336,6 +343,7 @@ class AgreementReached(Event):
     """The parties agreed: the terms, and the parties who confirmed it (at least two)."""
 
     event_type: ClassVar[str] = "mediation.AgreementReached"
+    event_version: ClassVar[int] = 2  # personal fields sealed on the wire
 
     dispute_id: UUID
     agreement_id: UUID
@@ -348,6 +356,7 @@ class MediationFailed(Event):
     """Mediation did not bring the parties to an agreement."""
 
     event_type: ClassVar[str] = "mediation.MediationFailed"
+    event_version: ClassVar[int] = 2  # personal fields sealed on the wire
 
     dispute_id: UUID
     reason: Annotated[str, Personal] = Field(min_length=1, max_length=2000)
@@ -358,6 +367,7 @@ class DisputeReferred(Event):
     property company."""
 
     event_type: ClassVar[str] = "mediation.DisputeReferred"
+    event_version: ClassVar[int] = 2  # personal fields sealed on the wire
 
     dispute_id: UUID
     referral_id: UUID
@@ -370,6 +380,7 @@ class ReferralAnswered(Event):
     """The body a dispute was referred to answered."""
 
     event_type: ClassVar[str] = "mediation.ReferralAnswered"
+    event_version: ClassVar[int] = 2  # personal fields sealed on the wire
 
     dispute_id: UUID
     referral_id: UUID
@@ -381,6 +392,7 @@ class AgreementFollowedUp(Event):
     """Someone checked whether the agreement was carried out."""
 
     event_type: ClassVar[str] = "mediation.AgreementFollowedUp"
+    event_version: ClassVar[int] = 2  # personal fields sealed on the wire
 
     dispute_id: UUID
     agreement_id: UUID
@@ -393,6 +405,7 @@ class ReturnVisitRecorded(Event):
     """A return visit (回访) to the parties, with each asked party's satisfaction (1–5)."""
 
     event_type: ClassVar[str] = "mediation.ReturnVisitRecorded"
+    event_version: ClassVar[int] = 2  # personal fields sealed on the wire
 
     dispute_id: UUID
     visited_at: datetime
@@ -409,6 +422,7 @@ class DisputeResolved(Event):
     """
 
     event_type: ClassVar[str] = "mediation.DisputeResolved"
+    event_version: ClassVar[int] = 2  # personal fields sealed on the wire
 
     dispute_id: UUID
     tier: Tier
@@ -422,6 +436,7 @@ class DisputeClosed(Event):
     """The dispute's file was closed; only a reopening within the window changes it now."""
 
     event_type: ClassVar[str] = "mediation.DisputeClosed"
+    event_version: ClassVar[int] = 2  # personal fields sealed on the wire
 
     dispute_id: UUID
     note: Annotated[str | None, Personal] = Field(default=None, max_length=2000)
@@ -432,6 +447,7 @@ class DisputeReopened(Event):
     """A resolved dispute was reopened within its window; its tier's SLA starts again."""
 
     event_type: ClassVar[str] = "mediation.DisputeReopened"
+    event_version: ClassVar[int] = 2  # personal fields sealed on the wire
 
     dispute_id: UUID
     reason: Annotated[str, Personal] = Field(min_length=1, max_length=2000)
@@ -447,6 +463,7 @@ class PetitionProxied(Event):
     """A petition agent registered a petition on a resident's behalf, for a department."""
 
     event_type: ClassVar[str] = "mediation.PetitionProxied"
+    event_version: ClassVar[int] = 2  # personal fields sealed on the wire
 
     petition_id: UUID
     agent_id: str
@@ -482,6 +499,7 @@ class PetitionAnswered(Event):
     """The department answered the petition."""
 
     event_type: ClassVar[str] = "mediation.PetitionAnswered"
+    event_version: ClassVar[int] = 2  # personal fields sealed on the wire
 
     petition_id: UUID
     answered_at: datetime
@@ -503,6 +521,7 @@ class PetitionClosed(Event):
     """The petition agent closed the petition with its outcome."""
 
     event_type: ClassVar[str] = "mediation.PetitionClosed"
+    event_version: ClassVar[int] = 2  # personal fields sealed on the wire
 
     petition_id: UUID
     outcome: Annotated[str, Personal] = Field(min_length=1, max_length=2000)
@@ -539,4 +558,28 @@ EVENTS: tuple[type[Event], ...] = (
     PetitionClosed,
 )
 
-CATALOG = EventCatalog(SOURCE, EVENTS)
+SEALED: tuple[type[Event], ...] = (
+    ConflictSignalReported,
+    ConflictSignalDismissed,
+    DisputeRegistered,
+    DisputeEscalated,
+    MediatorAssigned,
+    MediatorUnassigned,
+    MediationSessionHeld,
+    AgreementReached,
+    MediationFailed,
+    DisputeReferred,
+    ReferralAnswered,
+    AgreementFollowedUp,
+    ReturnVisitRecorded,
+    DisputeResolved,
+    DisputeClosed,
+    DisputeReopened,
+    PetitionProxied,
+    PetitionAnswered,
+    PetitionClosed,
+)
+"""The events whose personal fields are sealed since version 2 (docs/personal-data.md): v1
+held them in clear, and reads as v2 unchanged."""
+
+CATALOG = EventCatalog(SOURCE, EVENTS, upcasters=sealed_upcasters(SEALED))

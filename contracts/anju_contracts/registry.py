@@ -23,7 +23,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from anju_contracts.base import Event, EventCatalog, Personal
+from anju_contracts.base import Event, EventCatalog, Personal, sealed_upcasters
 
 SOURCE = "registry"
 
@@ -126,12 +126,14 @@ class ResidentRegistered(Event):
     """
 
     event_type: ClassVar[str] = "registry.ResidentRegistered"
+    event_version: ClassVar[int] = 2  # personal fields sealed on the wire
 
     resident_id: UUID
     name: Annotated[str, Personal] = Field(min_length=1, max_length=50)
     sex: Sex
-    date_of_birth: Annotated[date, Personal]
-    id_number: Annotated[str, Personal] = Field(pattern=r"^[0-9]{17}[0-9X]$")
+    date_of_birth: Annotated[date | None, Personal]
+    """Null once the person is erased (docs/personal-data.md), as is ``id_number``."""
+    id_number: Annotated[str | None, Personal] = Field(pattern=r"^[0-9]{17}[0-9X]$")
     phone: Annotated[str | None, Personal] = None
     path: AreaPath
 
@@ -140,6 +142,7 @@ class ResidentDetailsCorrected(Event):
     """Registered details were corrected; only the fields that changed are present."""
 
     event_type: ClassVar[str] = "registry.ResidentDetailsCorrected"
+    event_version: ClassVar[int] = 2  # personal fields sealed on the wire
 
     resident_id: UUID
     name: Annotated[str | None, Personal] = Field(default=None, min_length=1, max_length=50)
@@ -164,6 +167,7 @@ class ResidentMovedOut(Event):
     """The resident left the estate."""
 
     event_type: ClassVar[str] = "registry.ResidentMovedOut"
+    event_version: ClassVar[int] = 2  # personal fields sealed on the wire
 
     resident_id: UUID
     moved_out_on: date
@@ -206,6 +210,7 @@ class HouseholdMemberRemoved(Event):
     """A resident left a household."""
 
     event_type: ClassVar[str] = "registry.HouseholdMemberRemoved"
+    event_version: ClassVar[int] = 2  # personal fields sealed on the wire
 
     household_id: UUID
     resident_id: UUID
@@ -232,6 +237,7 @@ class SpecialGroupFlagRaised(Event):
     """
 
     event_type: ClassVar[str] = "registry.SpecialGroupFlagRaised"
+    event_version: ClassVar[int] = 2  # personal fields sealed on the wire
 
     resident_id: UUID
     flag: FlagType
@@ -243,6 +249,7 @@ class RiskTierChanged(Event):
     """A flag's risk tier was changed on review."""
 
     event_type: ClassVar[str] = "registry.RiskTierChanged"
+    event_version: ClassVar[int] = 2  # personal fields sealed on the wire
 
     resident_id: UUID
     flag: FlagType
@@ -255,6 +262,7 @@ class SpecialGroupFlagReviewed(Event):
     """A flag was reviewed and kept as it is."""
 
     event_type: ClassVar[str] = "registry.SpecialGroupFlagReviewed"
+    event_version: ClassVar[int] = 2  # personal fields sealed on the wire
 
     resident_id: UUID
     flag: FlagType
@@ -265,6 +273,7 @@ class SpecialGroupFlagCleared(Event):
     """A flag no longer applies."""
 
     event_type: ClassVar[str] = "registry.SpecialGroupFlagCleared"
+    event_version: ClassVar[int] = 2  # personal fields sealed on the wire
 
     resident_id: UUID
     flag: FlagType
@@ -286,6 +295,7 @@ class FollowUpVisitRecorded(Event):
     """A grid worker visited the resident: what they found, did, and took on for them."""
 
     event_type: ClassVar[str] = "registry.FollowUpVisitRecorded"
+    event_version: ClassVar[int] = 2  # personal fields sealed on the wire
 
     resident_id: UUID
     visit_id: UUID
@@ -293,7 +303,7 @@ class FollowUpVisitRecorded(Event):
     grid_worker_id: str
     findings: Annotated[str, Personal] = Field(min_length=1, max_length=4000)
     actions: Annotated[str | None, Personal] = Field(default=None, max_length=4000)
-    errands: Annotated[list[str], Personal] = Field(default_factory=list, max_length=20)
+    errands: list[Annotated[str, Personal]] = Field(default_factory=list, max_length=20)
 
 
 class FollowUpVisitOverdue(Event):
@@ -333,6 +343,7 @@ class OrganisationRegistered(Event):
     (the first is where its facts are scoped) and the people the community deals with there."""
 
     event_type: ClassVar[str] = "registry.OrganisationRegistered"
+    event_version: ClassVar[int] = 2  # personal fields sealed on the wire
 
     organisation_id: UUID
     kind: OrganisationKind
@@ -346,6 +357,7 @@ class OrganisationChanged(Event):
     present, and a list that is present replaces the old one whole."""
 
     event_type: ClassVar[str] = "registry.OrganisationChanged"
+    event_version: ClassVar[int] = 2  # personal fields sealed on the wire
 
     organisation_id: UUID
     name: str | None = Field(default=None, min_length=1, max_length=100)
@@ -358,6 +370,7 @@ class OrganisationRetired(Event):
     what already refers to it keeps its id."""
 
     event_type: ClassVar[str] = "registry.OrganisationRetired"
+    event_version: ClassVar[int] = 2  # personal fields sealed on the wire
 
     organisation_id: UUID
     reason: Annotated[str, Personal] = Field(min_length=1, max_length=500)
@@ -387,4 +400,21 @@ EVENTS: tuple[type[Event], ...] = (
     OrganisationRetired,
 )
 
-CATALOG = EventCatalog(SOURCE, EVENTS)
+SEALED: tuple[type[Event], ...] = (
+    ResidentRegistered,
+    ResidentDetailsCorrected,
+    ResidentMovedOut,
+    HouseholdMemberRemoved,
+    SpecialGroupFlagRaised,
+    RiskTierChanged,
+    SpecialGroupFlagReviewed,
+    SpecialGroupFlagCleared,
+    FollowUpVisitRecorded,
+    OrganisationRegistered,
+    OrganisationChanged,
+    OrganisationRetired,
+)
+"""The events whose personal fields are sealed since version 2 (docs/personal-data.md): v1
+held them in clear, and reads as v2 unchanged."""
+
+CATALOG = EventCatalog(SOURCE, EVENTS, upcasters=sealed_upcasters(SEALED))

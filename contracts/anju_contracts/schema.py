@@ -107,3 +107,49 @@ def _referenced(root: Schema, defs: Schema) -> set[str]:
                     pending.append(defs[name])
             pending.extend(node.values())
     return seen
+
+
+SEALED_PATTERN = r"^pd1:[tv]:[A-Za-z0-9_-]{1,64}:[A-Za-z0-9_-]{16}:[A-Za-z0-9_-]{22,}$"
+"""The wire form of a sealed personal value (docs/personal-data.md, "The encrypted form")."""
+
+SEALED_EXAMPLE = "pd1:t:q4U0n2m8Zx1Yb7Vd3Kc9Wg:3m9x1Q0b7VdKc9Wg:Jd8s0Qe1cV0xg1n9LZ3k2Ue6t0yA"
+"""A value of that form, for examples (it opens under no key)."""
+
+SEALED_DESCRIPTION = (
+    "Personal data, sealed with the key of the person it describes "
+    "(pd1:<kind>:<key id>:<nonce>:<ciphertext>, AES-256-GCM; docs/personal-data.md). "
+    "Anju's services open it; once the person is erased it opens as [已删除] or null."
+)
+
+
+def sealed_personal_fields(root: Schema) -> Schema:
+    """``root`` with every schema marked ``x-personal-data`` replaced by the sealed string that
+    travels in its place (null stays allowed where it was): the wire form of an event whose
+    personal fields are sealed."""
+    return copy.deepcopy(_seal(root))
+
+
+def _seal(node: Any) -> Any:
+    if isinstance(node, list):
+        return [_seal(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    if node.get("x-personal-data") is True:
+        sealed: Schema = {
+            "type": ["string", "null"] if _admits_null(node) else "string",
+            "pattern": SEALED_PATTERN,
+            "x-personal-data": True,
+            "description": SEALED_DESCRIPTION,
+            "examples": [SEALED_EXAMPLE],
+        }
+        if "title" in node:
+            sealed["title"] = node["title"]
+        return sealed
+    return {k: _seal(v) for k, v in node.items()}
+
+
+def _admits_null(node: Schema) -> bool:
+    kind = node.get("type")
+    if kind == "null" or (isinstance(kind, list) and "null" in kind):
+        return True
+    return any(_admits_null(c) for c in node.get("anyOf", ()) if isinstance(c, dict))

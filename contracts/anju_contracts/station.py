@@ -30,7 +30,7 @@ from uuid import UUID
 
 from pydantic import Field
 
-from anju_contracts.base import Event, EventCatalog, Personal
+from anju_contracts.base import Event, EventCatalog, Personal, sealed_upcasters
 from anju_contracts.registry import AreaPath
 
 SOURCE = "station"
@@ -117,6 +117,7 @@ class ReceptionLogged(Event):
     """A visit to the desk."""
 
     event_type: ClassVar[str] = "station.ReceptionLogged"
+    event_version: ClassVar[int] = 2  # personal fields sealed on the wire
 
     reception_id: UUID
     resident_id: UUID | None = None
@@ -194,6 +195,7 @@ class ServiceCompleted(Event):
     """The service was delivered."""
 
     event_type: ClassVar[str] = "station.ServiceCompleted"
+    event_version: ClassVar[int] = 2  # personal fields sealed on the wire
 
     service_id: UUID
     completed_at: datetime
@@ -204,6 +206,7 @@ class ServiceRefused(Event):
     """The service cannot be given, with the reason."""
 
     event_type: ClassVar[str] = "station.ServiceRefused"
+    event_version: ClassVar[int] = 2  # personal fields sealed on the wire
 
     service_id: UUID
     refused_at: datetime
@@ -214,6 +217,7 @@ class CallbackRecorded(Event):
     """The desk called the resident back: how satisfied they are (1–5)."""
 
     event_type: ClassVar[str] = "station.CallbackRecorded"
+    event_version: ClassVar[int] = 2  # personal fields sealed on the wire
 
     service_id: UUID
     satisfaction: int = Field(ge=1, le=5)
@@ -229,6 +233,7 @@ class ResidenceCertificateIssued(Event):
     registry says. Anyone holding the number can check it is valid."""
 
     event_type: ClassVar[str] = "station.ResidenceCertificateIssued"
+    event_version: ClassVar[int] = 2  # personal fields sealed on the wire
 
     certificate_id: UUID
     number: str = Field(pattern=r"^ANJU-R-[0-9]{4}-[0-9A-F]{8}$")
@@ -249,6 +254,7 @@ class ResidenceCertificateRevoked(Event):
     number says so."""
 
     event_type: ClassVar[str] = "station.ResidenceCertificateRevoked"
+    event_version: ClassVar[int] = 2  # personal fields sealed on the wire
 
     certificate_id: UUID
     number: str
@@ -265,6 +271,7 @@ class GatheringHeld(Event):
     session held by the station."""
 
     event_type: ClassVar[str] = "station.GatheringHeld"
+    event_version: ClassVar[int] = 2  # personal fields sealed on the wire
 
     gathering_id: UUID
     kind: GatheringKind
@@ -283,6 +290,7 @@ class OpinionRaised(Event):
     """An opinion raised by a resident at an opinion-gathering session."""
 
     event_type: ClassVar[str] = "station.OpinionRaised"
+    event_version: ClassVar[int] = 2  # personal fields sealed on the wire
 
     opinion_id: UUID
     gathering_id: UUID
@@ -297,6 +305,7 @@ class OpinionAnswered(Event):
     """The desk answered the opinion itself."""
 
     event_type: ClassVar[str] = "station.OpinionAnswered"
+    event_version: ClassVar[int] = 2  # personal fields sealed on the wire
 
     opinion_id: UUID
     reply: Annotated[str, Personal] = Field(min_length=1, max_length=2000)
@@ -309,6 +318,7 @@ class OpinionReferred(Event):
     mediation reports a conflict signal, governance opens a work item."""
 
     event_type: ClassVar[str] = "station.OpinionReferred"
+    event_version: ClassVar[int] = 2  # personal fields sealed on the wire
 
     opinion_id: UUID
     gathering_id: UUID
@@ -358,4 +368,19 @@ EVENTS: tuple[type[Event], ...] = (
     DutyRosterSet,
 )
 
-CATALOG = EventCatalog(SOURCE, EVENTS)
+SEALED: tuple[type[Event], ...] = (
+    ReceptionLogged,
+    ServiceCompleted,
+    ServiceRefused,
+    CallbackRecorded,
+    ResidenceCertificateIssued,
+    ResidenceCertificateRevoked,
+    GatheringHeld,
+    OpinionRaised,
+    OpinionAnswered,
+    OpinionReferred,
+)
+"""The events whose personal fields are sealed since version 2 (docs/personal-data.md): v1
+held them in clear, and reads as v2 unchanged."""
+
+CATALOG = EventCatalog(SOURCE, EVENTS, upcasters=sealed_upcasters(SEALED))

@@ -32,7 +32,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from anju_contracts.base import Event, EventCatalog, Personal
+from anju_contracts.base import Event, EventCatalog, Personal, sealed_upcasters
 from anju_contracts.registry import AreaPath
 
 SOURCE = "volunteering"
@@ -120,6 +120,7 @@ class VolunteerJoined(Event):
     """A volunteer joined: where they serve, and the resident or organisation they are."""
 
     event_type: ClassVar[str] = "volunteering.VolunteerJoined"
+    event_version: ClassVar[int] = 2  # personal fields sealed on the wire
 
     volunteer_id: UUID
     kind: VolunteerKind
@@ -259,6 +260,7 @@ class ServiceRequestRaised(Event):
     """A resident's need, raised on their behalf; it must be taken up by ``respond_by``."""
 
     event_type: ClassVar[str] = "volunteering.ServiceRequestRaised"
+    event_version: ClassVar[int] = 2  # personal fields sealed on the wire
 
     request_id: UUID
     resident_id: UUID
@@ -341,6 +343,7 @@ class ServiceRequestDelivered(Event):
     """The beneficiary's feedback closed the request."""
 
     event_type: ClassVar[str] = "volunteering.ServiceRequestDelivered"
+    event_version: ClassVar[int] = 2  # personal fields sealed on the wire
 
     request_id: UUID
     satisfaction: int = Field(ge=1, le=5)
@@ -472,6 +475,7 @@ class HoursRejected(Event):
     """A coordinator rejected the hours, with a reason; they never count."""
 
     event_type: ClassVar[str] = "volunteering.HoursRejected"
+    event_version: ClassVar[int] = 2  # personal fields sealed on the wire
 
     entry_id: UUID
     volunteer_id: UUID
@@ -531,4 +535,13 @@ EVENTS: tuple[type[Event], ...] = (
     CertificateIssued,
 )
 
-CATALOG = EventCatalog(SOURCE, EVENTS)
+SEALED: tuple[type[Event], ...] = (
+    VolunteerJoined,
+    ServiceRequestRaised,
+    ServiceRequestDelivered,
+    HoursRejected,
+)
+"""The events whose personal fields are sealed since version 2 (docs/personal-data.md): v1
+held them in clear, and reads as v2 unchanged."""
+
+CATALOG = EventCatalog(SOURCE, EVENTS, upcasters=sealed_upcasters(SEALED))

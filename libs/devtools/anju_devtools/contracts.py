@@ -25,6 +25,7 @@ from typing import Any
 from anju_contracts import Envelope
 from anju_contracts.catalogs import CATALOGS
 from anju_contracts.compatibility import compare
+from anju_contracts.schema import sealed_personal_fields
 from anju_devtools import asyncapi as asyncapi_document, manifest, topics
 
 ROOT = Path(__file__).resolve().parents[3] / "contracts"
@@ -55,6 +56,8 @@ def event_schemas() -> dict[str, Schema]:
     for catalog in CATALOGS:
         for model in catalog.models:
             schema = _open(model.model_json_schema())
+            if not catalog.inbound:  # Anju seals the personal fields of what it publishes
+                schema = sealed_personal_fields(schema)
             schema["$id"] = f"{model.event_type}.v{model.event_version}"
             schema["x-event-type"] = model.event_type
             schema["x-event-version"] = model.event_version

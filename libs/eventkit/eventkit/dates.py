@@ -52,21 +52,25 @@ def check_birth(born: date, *, today: date, field: str = "date_of_birth") -> Non
         )
 
 
-def check_life_event(when: date | datetime, *, born: date, now: datetime, field: str) -> None:
-    """A fact in a person's life: on or after their birth, and not (much) in the future."""
+def check_life_event(
+    when: date | datetime, *, born: date | None, now: datetime, field: str
+) -> None:
+    """A fact in a person's life: on or after their birth, and not (much) in the future.
+
+    ``born`` is ``None`` when the date of birth is no longer known (the person was erased)."""
     if _instant(when) > now + CLOCK_SKEW:
         raise DateInFuture(f"{field} is in the future", field=field, value=when.isoformat())
-    if _instant(when).date() < born:
+    if born is not None and _instant(when).date() < born:
         raise DateBeforeBirth(
             f"{field} is before the date of birth", field=field, value=when.isoformat()
         )
 
 
-def check_life_day(day: date, *, born: date, today: date, field: str) -> None:
+def check_life_day(day: date, *, born: date | None, today: date, field: str) -> None:
     """:func:`check_life_event` for a fact known by its day only (a death, a move out)."""
     if day > today:
         raise DateInFuture(f"{field} is in the future", field=field, value=day.isoformat())
-    if day < born:
+    if born is not None and day < born:
         raise DateBeforeBirth(
             f"{field} is before the date of birth", field=field, value=day.isoformat()
         )

@@ -44,6 +44,7 @@ from eventkit.messages import (
     is_transient,
     stored_message,
 )
+from eventkit.personal import FieldCipher
 from eventkit.policy import Policy, apply_once
 from eventkit.projection import Projection, active_schema, apply_events
 from eventkit.scheduler import DEADLINE_CONSUMER_PREFIX, rearm_failed
@@ -150,6 +151,7 @@ async def replay(
     projections: Mapping[str, Projection] | None = None,
     policies: Mapping[str, tuple[EventStore, Policy]] | None = None,
     inbound: Mapping[str, Redeliver] | None = None,
+    cipher: FieldCipher | None = None,
 ) -> ReplayOutcome:
     """Try one pending dead letter again with the code as it is now (see the module docstring).
 
@@ -197,7 +199,7 @@ async def replay(
                     False,
                     f"blocked behind dead letter {earlier}: replay or discard that one first",
                 )
-        decoder = Decoder(catalogs)
+        decoder = Decoder(catalogs, cipher=cipher)
         problem = await _try(conn, decoder, row, apply, failure, "replayed")
         if problem is not None:
             return ReplayOutcome(letter_id, False, problem)
@@ -235,7 +237,7 @@ async def _try(
 ) -> str | None:
     """Apply one letter and mark it resolved, in a savepoint; None, or why it stays pending (the
     letter then records the new reason)."""
-    decoded = decoder.decode(stored_message(row))
+    decoded = await decoder.read(stored_message(row))
     if isinstance(decoded, Poison):
         reason, detail = decoded.reason, decoded.detail
     else:

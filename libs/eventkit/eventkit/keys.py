@@ -19,6 +19,8 @@ import binascii
 import hashlib
 import os
 import secrets
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -98,6 +100,70 @@ class MemoryKeyStore:
             del self._keys[key_id]
         self._current.pop(subject, None)
         return len(doomed)
+
+
+class CachedKeyStore:
+    """A key store with the keys in use kept in memory for ``ttl_s`` seconds (60 by default).
+
+    Sealing an append and opening a batch of messages ask for the same few keys again and
+    again; the cache answers them without a round trip. A key destroyed elsewhere is out of use
+    here once its entry expires, and at once when this process follows the erasure
+    (:meth:`forget`). A key that is not found (destroyed) is not cached: it is asked again.
+    """
+
+    def __init__(
+        self,
+        inner: KeyStore,
+        *,
+        ttl_s: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.inner = inner
+        self.ttl_s = ttl_s
+        self._clock = clock
+        self._by_id: dict[str, tuple[float, DataKey]] = {}
+        self._current: dict[str, tuple[float, DataKey]] = {}
+
+    async def obtain(self, subject: str) -> DataKey:
+        cached = self._fresh(self._current, subject)
+        if cached is not None:
+            return cached
+        key = await self.inner.obtain(subject)
+        self._keep(key)
+        return key
+
+    async def get(self, key_id: str) -> DataKey | None:
+        cached = self._fresh(self._by_id, key_id)
+        if cached is not None:
+            return cached
+        key = await self.inner.get(key_id)
+        if key is not None:
+            self._keep(key)
+        return key
+
+    async def destroy(self, subject: str) -> int:
+        self.forget(subject)
+        return await self.inner.destroy(subject)
+
+    def forget(self, subject: str) -> None:
+        """Drop every cached key of ``subject`` (its keys were destroyed elsewhere)."""
+        self._current.pop(subject, None)
+        for key_id in [k for k, (_, key) in self._by_id.items() if key.subject == subject]:
+            del self._by_id[key_id]
+
+    def _keep(self, key: DataKey) -> None:
+        entry = (self._clock() + self.ttl_s, key)
+        self._by_id[key.id] = entry
+        self._current[key.subject] = entry
+
+    def _fresh(self, entries: dict[str, tuple[float, DataKey]], name: str) -> DataKey | None:
+        entry = entries.get(name)
+        if entry is None:
+            return None
+        if entry[0] <= self._clock():
+            del entries[name]
+            return None
+        return entry[1]
 
 
 KEYS_DDL = """

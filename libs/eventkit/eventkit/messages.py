@@ -24,8 +24,9 @@ from __future__ import annotations
 import gc
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, cast
+from uuid import UUID
 
 import asyncpg
 from pydantic import ValidationError
@@ -40,6 +41,7 @@ from anju_contracts import (
 )
 from anju_contracts.envelopes import typed_envelope
 from eventkit.metrics import DEAD_LETTERS
+from eventkit.personal import SEALED_MARK, FieldCipher, SealBroken
 
 
 class RawMessage(Protocol):
@@ -124,11 +126,33 @@ def is_transient(error: BaseException) -> bool:
     )
 
 
-class Decoder:
-    """Decodes envelopes from the sources a consumer listens to."""
+@dataclass(frozen=True)
+class OpenedMessage:
+    """A message whose payload's sealed values were opened: decoded like the original."""
 
-    def __init__(self, catalogs: Sequence[EventCatalog]) -> None:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: Sequence[tuple[str, bytes]]
+
+
+class Decoder:
+    """Decodes envelopes from the sources a consumer listens to.
+
+    With a ``cipher`` (:mod:`eventkit.personal`), :meth:`read` and :meth:`read_batch` open the
+    sealed personal fields of each payload first, with the keys of this deployment; a value whose
+    key was destroyed reads as erased. A sealed value that does not open (altered, or moved from
+    another event) makes the message ``invalid``. The synchronous :meth:`decode` leaves sealed
+    values as they are.
+    """
+
+    def __init__(
+        self, catalogs: Sequence[EventCatalog], *, cipher: FieldCipher | None = None
+    ) -> None:
         self.catalogs: Mapping[str, EventCatalog] = {c.source: c for c in catalogs}
+        self.cipher = cipher
         # For the fast paths, by the raw type header: the newest version (as the version
         # header spells it), the source, the model and its typed envelope.
         self._current: dict[bytes, tuple[bytes, bytes, type[Event], type[Envelope]]] = {
@@ -161,6 +185,57 @@ class Decoder:
         except InvalidEvent as error:
             return Poison(message, "invalid", _short(error.error))
         return Delivered(envelope, event, message.topic, message.partition, message.offset, message)
+
+    async def read(self, message: RawMessage) -> Delivered | Poison:
+        """:meth:`decode`, after opening the payload's sealed values."""
+        return (await self.read_batch([message]))[0]
+
+    async def read_batch(self, messages: Sequence[RawMessage]) -> list[Delivered | Poison]:
+        """:meth:`decode_batch`, after opening the payloads' sealed values. What is set aside
+        keeps the message as it came, sealed."""
+        if self.cipher is None:
+            return self.decode_batch(messages)
+        opened: list[RawMessage] = []
+        broken: dict[int, Poison] = {}
+        for i, message in enumerate(messages):
+            try:
+                opened.append(await self._opened(message, self.cipher))
+            except SealBroken as error:
+                broken[i] = Poison(message, "invalid", str(error))
+                opened.append(message)
+        decoded = self.decode_batch(opened)
+        results: list[Delivered | Poison] = []
+        for i, (message, result) in enumerate(zip(messages, decoded, strict=True)):
+            if i in broken:
+                results.append(broken[i])
+            elif result.message is message:
+                results.append(result)
+            else:
+                results.append(replace(result, message=message))
+        return results
+
+    @staticmethod
+    async def _opened(message: RawMessage, cipher: FieldCipher) -> RawMessage:
+        value = message.value
+        if value is None or _SEALED_MARK not in value:
+            return message
+        headers = dict(message.headers)
+        try:
+            document = json.loads(value)
+            if ce.TYPE in headers:  # binary mode: the value is the payload
+                event_id = UUID(headers[ce.ID].decode())
+                document = await cipher.open(document, event_id=event_id)
+            else:  # a whole envelope, from before CloudEvents
+                event_id = UUID(document["id"])
+                document["data"] = await cipher.open(document["data"], event_id=event_id)
+        except (ValueError, KeyError, TypeError) as error:
+            if isinstance(error, SealBroken):
+                raise
+            return message  # not what it claims to be: the decoder says what is wrong
+        opened = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+        return OpenedMessage(
+            message.topic, message.partition, message.offset, message.key, opened, message.headers
+        )
 
     def decode_batch(self, messages: Sequence[RawMessage]) -> list[Delivered | Poison]:
         """Decode a fetched batch, with the cyclic garbage collector paused meanwhile.
@@ -234,6 +309,7 @@ class Decoder:
 
 
 _SPEC = ce.SPEC_1_0.encode()
+_SEALED_MARK = SEALED_MARK.encode()
 
 
 def _short(error: Exception) -> str:

@@ -46,7 +46,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from anju_contracts.base import personal_fields
+from anju_contracts.base import PERSONAL_DATA, personal_fields
 from eventkit.keys import NONCE_BYTES, DataKey, KeyStore
 
 FORM = "pd1"
@@ -175,6 +175,22 @@ class FieldCipher:
                     keys[subject] = await self.keys.obtain(subject)
                 obj[key] = _seal_value(value, kind, keys[subject], event_id, where)
                 continue
+            item_kind = _personal_items(model, name)
+            if item_kind is not None and isinstance(value, list):
+                # each item is a person's (attendees): erased, the list keeps its length
+                if subject not in keys:
+                    keys[subject] = await self.keys.obtain(subject)
+                obj[key] = [
+                    _seal_value(
+                        item,
+                        item_kind if isinstance(item, str) else "v",
+                        keys[subject],
+                        event_id,
+                        f"{where}.{i}",
+                    )
+                    for i, item in enumerate(value)
+                ]
+                continue
             nested = _nested_model(info.annotation)
             if nested is None:
                 continue
@@ -218,6 +234,46 @@ class FieldCipher:
         except InvalidTag as error:
             raise SealBroken(where) from error
         return json.loads(plaintext)
+
+
+@cache
+def _personal_items(model: type[BaseModel], name: str) -> Kind | None:
+    """For a list whose items are marked personal (``list[Annotated[str, Personal]]``), the
+    kind of each item; ``None`` for any other field."""
+    annotation = model.model_fields[name].annotation
+    if typing.get_origin(annotation) not in (list, tuple):
+        return None
+    for arg in typing.get_args(annotation):
+        if typing.get_origin(arg) is not Annotated:
+            continue
+        _, *metadata = typing.get_args(arg)
+        for meta in metadata:
+            extra = getattr(meta, "json_schema_extra", None)
+            if isinstance(extra, dict) and extra.get(PERSONAL_DATA):
+                adapter: TypeAdapter[Any] = TypeAdapter(arg)
+                try:
+                    adapter.validate_python(ERASED_TEXT)
+                except ValidationError:
+                    return "v"
+                return "t"
+    return None
+
+
+@cache
+def carries_personal(model: type[BaseModel]) -> bool:
+    """Whether ``model`` has a personal field at any depth: its payloads are sealed."""
+    for name, info in model.model_fields.items():
+        if name in personal_fields(model) or _personal_items(model, name) is not None:
+            return True
+        nested = _nested_model(info.annotation)
+        if nested is not None and nested is not model and carries_personal(nested):
+            return True
+    return False
+
+
+SEALED_MARK = '"pd1:'
+"""What the JSON text of a payload holding a sealed value contains: a cheap test before
+parsing (a payload without it has nothing to open)."""
 
 
 def _seal_value(value: Any, kind: Kind, key: DataKey, event_id: UUID, path: str) -> str:

@@ -97,7 +97,7 @@ class PolicyRunner:
         self.store = store
         self.policy = policy
         self.settings = settings
-        self.decoder = Decoder(policy.catalogs)
+        self.decoder = Decoder(policy.catalogs, cipher=store.cipher)
         self.handled = 0
         self.commits = Commits()
         self.assignment = kafka.Assignment(f"policy-{policy.name}")
@@ -164,7 +164,7 @@ class PolicyRunner:
         handled = 0
         for batch in fetched.values():
             for message in batch:
-                decoded = self.decoder.decode(message)
+                decoded = await self.decoder.read(message)
                 if isinstance(decoded, Poison):
                     async with self.store.pool.acquire() as conn:
                         await dead_letter(conn, self.policy.name, [decoded])

@@ -53,6 +53,7 @@ from eventkit.messages import (
     stream_heads,
 )
 from eventkit.metrics import PROJECTED, PROJECTION_LAG
+from eventkit.personal import FieldCipher
 from eventkit.settings import KafkaSettings, topic_for
 
 log = structlog.get_logger("eventkit.projection")
@@ -365,11 +366,19 @@ class ProjectionRunner:
     transaction only say where a new owner starts reading.
     """
 
-    def __init__(self, pool: asyncpg.Pool, projection: Projection, settings: KafkaSettings) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        projection: Projection,
+        settings: KafkaSettings,
+        *,
+        cipher: FieldCipher | None = None,
+    ) -> None:
         self.pool = pool
         self.projection = projection
         self.settings = settings
-        self.decoder = Decoder(projection.catalogs)
+        self.cipher = cipher
+        self.decoder = Decoder(projection.catalogs, cipher=cipher)
         self.group_id = f"{settings.topic_prefix}anju.projection.{projection.name}"
         self.assignment = kafka.Assignment(f"projection-{projection.name}")
         self.state = RunnerState()
@@ -418,7 +427,7 @@ class ProjectionRunner:
                 if await is_current(conn, schema, self.projection):
                     return
                 log.warning("projection_outdated", projection=self.projection.name, schema=schema)
-                await rebuild(self.pool, self.projection, self.settings)
+                await rebuild(self.pool, self.projection, self.settings, cipher=self.cipher)
             finally:
                 await conn.execute("SELECT pg_advisory_unlock(hashtext($1))", key)
 
@@ -429,7 +438,7 @@ class ProjectionRunner:
         if not messages:
             await kafka.rewind_shrunk(consumer)
             return 0
-        decoded = self.decoder.decode_batch(messages)
+        decoded = await self.decoder.read_batch(messages)
         applied = await apply_resilient(self.pool, self.projection, decoded)
         await kafka.commit_applied(
             consumer,
@@ -489,6 +498,7 @@ async def rebuild(
     *,
     progress: Callable[[RebuildProgress], Awaitable[None] | None] | None = None,
     idle_timeout_ms: int = 500,
+    cipher: FieldCipher | None = None,
 ) -> str:
     """Rebuild ``projection`` from the start of its topics into a new generation; swap it in.
 
@@ -498,7 +508,7 @@ async def rebuild(
     await ensure_projection(pool, projection)
     async with pool.acquire() as conn:
         generation, schema = await create_generation(conn, projection)
-    decoder = Decoder(projection.catalogs)
+    decoder = Decoder(projection.catalogs, cipher=cipher)
     consumer = kafka.consumer(
         settings, group_id=None, client_id=f"rebuild-{projection.name}-g{generation}"
     )
@@ -518,7 +528,7 @@ async def rebuild(
             fetched = await fetch_batch(consumer, settings.max_batch, idle_timeout_ms)
             messages = [m for batch in fetched.values() for m in batch]
             if messages:
-                decoded = decoder.decode_batch(messages)
+                decoded = await decoder.read_batch(messages)
                 await apply_resilient(pool, projection, decoded, schema=schema)
                 done += len(messages)
                 if progress is not None:

@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import time
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -39,6 +41,7 @@ from aiokafka.protocol.fetch import FetchRequest
 from anju_contracts import cloudevents as ce
 from eventkit import kafka
 from eventkit.metrics import RELAY_LAG, RELAYED, RESEEDS
+from eventkit.personal import SEALED_MARK
 from eventkit.settings import ServiceSettings
 from eventkit.store import EventStore
 
@@ -445,7 +448,10 @@ class Relay:
         self, rows: list[asyncpg.Record], source: bytes
     ) -> list[asyncio.Future[Any]]:
         """The rows whose type :attr:`also` names, sent to their other topic (keyed and
-        partitioned as on the service's own)."""
+        partitioned as on the service's own).
+
+        Opened: the other system is the rightful recipient of what it is sent, and holds no
+        keys (docs/personal-data.md, "Exceptions")."""
         producer = self._producer
         assert producer is not None
         sent: list[asyncio.Future[Any]] = []
@@ -454,6 +460,9 @@ class Relay:
             if topic is None:
                 continue
             key, value, headers = message_of(row, source)
+            if SEALED_MARK.encode() in value:
+                opened = await self.store.opened(uuid.UUID(row["id"]), row["data"])
+                value = json.dumps(opened, ensure_ascii=False, separators=(",", ":")).encode()
             sent.append(await producer.send(topic, value=value, key=key, headers=headers))
         return sent
 

@@ -22,6 +22,8 @@ from anju_contracts import EventCatalog
 from eventkit.commands import ConsistencyToken
 from eventkit.consistency import StreamVersions, wait_for_version
 from eventkit.http import Readiness
+from eventkit.keys import CachedKeyStore, PostgresKeyStore
+from eventkit.personal import FieldCipher
 from eventkit.policy import Policy, PolicyRunner
 from eventkit.projection import Projection, ProjectionRunner, ensure_projection
 from eventkit.relay import Relay
@@ -76,6 +78,10 @@ class Runtime:
         """Event types the relay also publishes on another topic (:attr:`Relay.also`)."""
         self.clock = clock
         self._pool: asyncpg.Pool | None = None
+        self._keys_pool: asyncpg.Pool | None = None
+        self.keys: CachedKeyStore | None = None
+        """The key store of personal fields, when the settings name one."""
+        self.cipher: FieldCipher | None = None
         self._store: EventStore | None = None
         self.relay: Relay | None = None
         self.projection_runners: list[ProjectionRunner] = []
@@ -100,8 +106,9 @@ class Runtime:
             self.settings.database_url, min_size=2, max_size=20, command_timeout=60
         )
         await migrate(self._pool, *self.ddl, store=self.catalog is not None)
+        await self._open_keys()
         if self.catalog is not None:
-            self._store = EventStore(self._pool, self.catalog)
+            self._store = EventStore(self._pool, self.catalog, cipher=self.cipher)
         kafka = self.settings.kafka
         if self.run_relay:
             self.relay = Relay(self.store, self.settings, also=self.relay_also)
@@ -124,7 +131,7 @@ class Runtime:
         for projection in self.projections:
             # The views exist before the first request, even while the broker is away.
             await ensure_projection(self._pool, projection)
-            runner = ProjectionRunner(self._pool, projection, kafka)
+            runner = ProjectionRunner(self._pool, projection, kafka, cipher=self.cipher)
             self.projection_runners.append(runner)
             self._spawn(f"projection:{projection.name}", runner.run)
         for name, worker in self.workers.items():
@@ -139,6 +146,11 @@ class Runtime:
     ) -> None:
         self._stop.set()
         await self._stop_workers()
+        if self._keys_pool is not None:
+            try:
+                await asyncio.wait_for(self._keys_pool.close(), self.stop_timeout_s)
+            except TimeoutError:
+                self._keys_pool.terminate()
         if self._pool is not None:
             try:
                 await asyncio.wait_for(self._pool.close(), self.stop_timeout_s)
@@ -171,6 +183,21 @@ class Runtime:
         for task in self._tasks:
             if task.done() and not task.cancelled():
                 task.exception()  # retrieved: a failure here was already logged by _supervise
+
+    async def _open_keys(self) -> None:
+        """Reach the key store the settings name (its table made if missing)."""
+        settings = self.settings.keys
+        if settings is None:
+            if self.catalog is not None or self.projections or self.policies:
+                log.warning("personal_fields_in_clear", reason="no key store configured")
+            return
+        self._keys_pool = await asyncpg.create_pool(
+            settings.database_url, min_size=1, max_size=5, command_timeout=10
+        )
+        store = PostgresKeyStore(self._keys_pool, settings.master_key_bytes())
+        await store.migrate()
+        self.keys = CachedKeyStore(store)
+        self.cipher = FieldCipher(self.keys)
 
     def _spawn(self, name: str, worker: Worker) -> None:
         self._tasks.append(asyncio.create_task(self._supervise(name, worker), name=name))

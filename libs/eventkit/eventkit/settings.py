@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from eventkit.auth import Role
+from eventkit.keys import KeySettings
 
 
 class KafkaSettings(BaseModel):
@@ -247,6 +248,10 @@ class ServiceSettings(BaseSettings):
     auth: AuthSettings = Field(default_factory=AuthSettings)
     """Tokens from the organisation's identity provider (OIDC), besides the secret's."""
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    keys: KeySettings | None = None
+    """The key store that seals personal fields (``KEYS__DATABASE_URL``, ``KEYS__MASTER_KEY``;
+    docs/personal-data.md). Every deployment sets it; without it personal fields are kept and
+    published in clear, which only a unit test's throwaway stack may do."""
     log_format: Literal["json", "console", "auto"] = "auto"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     relay_batch: int = Field(default=1000, ge=1)

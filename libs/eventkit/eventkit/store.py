@@ -28,6 +28,7 @@ import asyncpg
 from anju_contracts import Actor, Event, EventCatalog
 from eventkit.idempotency import CommandKey, IdempotencyKeyInUse, Remembered
 from eventkit.metrics import APPENDS, CONFLICTS
+from eventkit.personal import SEALED_MARK, FieldCipher, carries_personal, record_subject
 
 
 class ConcurrencyError(Exception):
@@ -264,23 +265,23 @@ class Session:
 
     async def load(self, stream_id: str, *, after: int = 0) -> Stream:
         rows = await self.conn.fetch(_LOAD, stream_id, after)
-        events = tuple(self._recorded(row) for row in rows)
+        events = tuple([await self._recorded(row) for row in rows])
         return Stream(stream_id, events[-1].sequence if events else after, events)
 
     async def about(self, person_id: uuid.UUID, *, prefixes: Sequence[str]) -> list[RecordedEvent]:
         rows = await self.conn.fetch(
             _ABOUT, [f"{prefix}{person_id}" for prefix in prefixes], str(person_id)
         )
-        return [self._recorded(row) for row in rows]
+        return [await self._recorded(row) for row in rows]
 
-    def _recorded(self, row: asyncpg.Record) -> RecordedEvent:
+    async def _recorded(self, row: asyncpg.Record) -> RecordedEvent:
         return RecordedEvent(
             id=row["id"],
             stream_id=row["stream_id"],
             sequence=row["sequence"],
             position=row["position"],
             event=self.store.catalog.decode(
-                row["type"], row["type_version"], json.loads(row["data"])
+                row["type"], row["type_version"], await self.store.opened(row["id"], row["data"])
             ),
             occurred_at=row["occurred_at"],
             recorded_at=row["recorded_at"],
@@ -303,15 +304,19 @@ class Session:
         if not events:
             return AppendResult(stream_id, expected_version, ())
         refuse_foreign(self.store.catalog, events)
+        ids = [uuid.uuid4() for _ in events]
         try:
             rows = await self.conn.fetch(
                 _INSERT,
-                [uuid.uuid4() for _ in events],
+                ids,
                 stream_id,
                 expected_version,
                 [e.event_type for e in events],
                 [e.event_version for e in events],
-                [e.model_dump_json() for e in events],
+                [
+                    await self.store.sealed(e, i, stream_id)
+                    for e, i in zip(events, ids, strict=True)
+                ],
                 context.correlation_id,
                 context.causation_id,
                 context.actor.model_dump_json(),
@@ -399,11 +404,35 @@ class Session:
 class EventStore:
     """The event store of one service (``source``), on that service's own database."""
 
-    def __init__(self, pool: asyncpg.Pool, catalog: EventCatalog) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool, catalog: EventCatalog, *, cipher: FieldCipher | None = None
+    ) -> None:
         self.pool = pool
         self.catalog = catalog
         self.source = catalog.source
+        self.cipher = cipher
+        """Seals personal fields on append and opens them on load (docs/personal-data.md);
+        ``None`` only where no key store is configured: the fields are then kept in clear."""
         self._appended = asyncio.Event()
+
+    async def sealed(self, event: Event, event_id: uuid.UUID, stream_id: str) -> str:
+        """The JSON stored (and published) for ``event``: its personal fields sealed."""
+        if self.cipher is None or not carries_personal(type(event)):
+            return event.model_dump_json()
+        data = await self.cipher.seal(
+            type(event),
+            event.model_dump(mode="json"),
+            event_id=event_id,
+            record=record_subject(self.source, stream_id),
+        )
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+    async def opened(self, event_id: uuid.UUID, text: str) -> dict[str, Any]:
+        """A stored payload with its sealed values opened (erased ones read as erased)."""
+        data: dict[str, Any] = json.loads(text)
+        if self.cipher is None or SEALED_MARK not in text:
+            return data
+        return await self.cipher.open(data, event_id=event_id)
 
     @asynccontextmanager
     async def session(self, conn: asyncpg.Connection | None = None) -> AsyncIterator[Session]:

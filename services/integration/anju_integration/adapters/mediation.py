@@ -41,8 +41,8 @@ def command(order: WorkOrderReceived, record: AnjuRecord, location: Location) ->
         }
     applicant = {
         "role": PartyRole.APPLICANT,
-        "name": order.caller.name or UNNAMED_CALLER,
-        "contact": order.caller.phone,
+        "name": (order.caller and order.caller.name) or UNNAMED_CALLER,
+        "contact": order.caller and order.caller.phone,
     }
     return "/disputes", {
         "channel": Channel.HOTLINE_12345,

@@ -75,7 +75,8 @@ async def correct_resident(
         )
         if cmd.id_number is not None and cmd.id_number != w.state.id_number:
             await _claim(w.session, id_numbers, cmd.id_number, resident_id, caller)
-            await id_numbers.release(w.session, w.state.id_number, resident_id)
+            if w.state.id_number is not None:
+                await id_numbers.release(w.session, w.state.id_number, resident_id)
     return w.accepted
 
 
@@ -158,8 +159,9 @@ class ResidentView(BaseModel):
     id: UUID
     name: str
     sex: Sex
-    date_of_birth: date
-    id_number: str
+    date_of_birth: date | None
+    """Null once the person is erased, as is ``id_number``."""
+    id_number: str | None
     id_number_masked: bool
     phone: str | None
     path: AreaPath
@@ -181,7 +183,11 @@ async def view_resident(store: Store, resident_id: UUID, caller: Caller) -> Resi
         name=resident.name,
         sex=resident.sex,
         date_of_birth=resident.date_of_birth,
-        id_number=mask_id_number(resident.id_number) if masked else resident.id_number,
+        id_number=(
+            mask_id_number(resident.id_number)
+            if masked and resident.id_number is not None
+            else resident.id_number
+        ),
         id_number_masked=masked,
         phone=resident.phone,
         path=resident.path,

@@ -42,8 +42,9 @@ class Resident:
     id: UUID
     name: str
     sex: Sex
-    date_of_birth: date
-    id_number: str
+    date_of_birth: date | None
+    id_number: str | None
+    """Both null once the person is erased (docs/personal-data.md)."""
     phone: str | None
     path: AreaPath
     status: ResidentStatus = ResidentStatus.ACTIVE
@@ -161,7 +162,9 @@ def correct(
     if not changed:
         raise NothingToChange("the corrections change nothing", resident_id=str(resident.id))
     if "id_number" in changed or "date_of_birth" in changed:
-        _ensure_id_number(id_number or resident.id_number, date_of_birth or resident.date_of_birth)
+        number, born = id_number or resident.id_number, date_of_birth or resident.date_of_birth
+        if number is not None and born is not None:  # both unknown only once erased
+            _ensure_id_number(number, born)
     return [
         ResidentDetailsCorrected(
             resident_id=resident.id,
