@@ -112,8 +112,12 @@ def _referenced(root: Schema, defs: Schema) -> set[str]:
 SEALED_PATTERN = r"^pd1:[tv]:[A-Za-z0-9_-]{1,64}:[A-Za-z0-9_-]{16}:[A-Za-z0-9_-]{22,}$"
 """The wire form of a sealed personal value (docs/personal-data.md, "The encrypted form")."""
 
-SEALED_EXAMPLE = "pd1:t:q4U0n2m8Zx1Yb7Vd3Kc9Wg:3m9x1Q0b7VdKc9Wg:Jd8s0Qe1cV0xg1n9LZ3k2Ue6t0yA"
-"""A value of that form, for examples (it opens under no key)."""
+SEALED_EXAMPLES = {
+    "t": "pd1:t:q4U0n2m8Zx1Yb7Vd3Kc9Wg:3m9x1Q0b7VdKc9Wg:Jd8s0Qe1cV0xg1n9LZ3k2Ue6t0yA",
+    "v": "pd1:v:q4U0n2m8Zx1Yb7Vd3Kc9Wg:Wd7Kc9Wg3m9x1Q0b:LZ3k2Ue6t0yAJd8s0Qe1cV0xg1n9",
+}
+"""A value of that form per kind (``t``: text, which reads ``[已删除]`` once erased; ``v``: any
+other value, which reads null), for examples: they open under no key."""
 
 SEALED_DESCRIPTION = (
     "Personal data, sealed with the key of the person it describes "
@@ -140,12 +144,20 @@ def _seal(node: Any) -> Any:
             "pattern": SEALED_PATTERN,
             "x-personal-data": True,
             "description": SEALED_DESCRIPTION,
-            "examples": [SEALED_EXAMPLE],
+            "examples": [SEALED_EXAMPLES[_kind(node)]],
         }
         if "title" in node:
             sealed["title"] = node["title"]
         return sealed
     return {k: _seal(v) for k, v in node.items()}
+
+
+def _kind(node: Schema) -> str:
+    """``t`` for free text (it reads ``[已删除]`` once erased), ``v`` for any other value."""
+    kind = node.get("type")
+    types = {kind} if isinstance(kind, str) else set(kind or ())
+    constrained = any(k in node for k in ("pattern", "format", "enum", "const"))
+    return "t" if types - {"null"} == {"string"} and not constrained else "v"
 
 
 def _admits_null(node: Schema) -> bool:

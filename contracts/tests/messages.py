@@ -7,12 +7,13 @@ from typing import Any
 
 
 def resident_registered() -> dict[str, Any]:
-    """A ``registry.ResidentRegistered`` envelope, parsed (what a whole-envelope message held)."""
+    """A ``registry.ResidentRegistered`` envelope, parsed, with its personal fields opened (what
+    a whole-envelope message held, as a reader with the keys sees it)."""
     resident_id = uuid.uuid4()
     return {
         "id": str(uuid.uuid4()),
         "type": "registry.ResidentRegistered",
-        "version": 1,
+        "version": 2,
         "source": "registry",
         "subject": f"resident-{resident_id}",
         "sequence": 1,

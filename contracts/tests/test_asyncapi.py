@@ -106,6 +106,17 @@ def test_every_reference_resolves_inside_the_document() -> None:
             resolve(node["$ref"])
 
 
+def as_erased(node: Any) -> Any:
+    """``node`` with each sealed value as it reads once its key is destroyed."""
+    if isinstance(node, dict):
+        return {k: as_erased(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [as_erased(v) for v in node]
+    if isinstance(node, str) and node.startswith("pd1:"):
+        return "[已删除]" if node.startswith("pd1:t:") else None
+    return node
+
+
 def test_every_example_validates_and_is_read_by_the_contracts() -> None:
     catalogs = {m.event_type: c for c in CATALOGS for m in c.models}
     for key, message in MESSAGES.items():
@@ -119,8 +130,9 @@ def test_every_example_validates_and_is_read_by_the_contracts() -> None:
             model = catalogs[message["name"]].model(message["name"])
             path = contracts.ROOT / "schemas" / f"{model.event_type}.v{model.event_version}.json"
             jsonschema.validate(sample["payload"], json.loads(path.read_text()))
+            # a reader whose keys are gone reads each sealed value as erased: still valid
             catalogs[message["name"]].decode(
-                model.event_type, model.event_version, sample["payload"]
+                model.event_type, model.event_version, as_erased(sample["payload"])
             )
             assert sample["headers"]["ce_subject"] in message["examples"][0]["summary"]
 

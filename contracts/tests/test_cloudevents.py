@@ -49,7 +49,7 @@ def test_an_envelope_travels_as_its_payload_with_attributes_in_headers() -> None
         "ce_time": "2026-11-27T08:00:00.000000Z",
         "ce_subject": sent.subject,
         "content-type": "application/json",
-        "ce_dataversion": "1",
+        "ce_dataversion": "2",
         "ce_sequence": "1",
         "ce_position": "7",
         "ce_recordedtime": "2026-12-01T01:30:00.250000Z",

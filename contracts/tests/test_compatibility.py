@@ -20,7 +20,7 @@ from anju_contracts.compatibility import compare
 from anju_devtools import contracts
 
 MOVED = "registry.ResidentMoved.v1.json"
-REGISTERED = "registry.ResidentRegistered.v1.json"
+REGISTERED = "registry.ResidentRegistered.v2.json"
 
 
 def test_current_schemas_keep_every_published_contract() -> None:
@@ -92,7 +92,7 @@ def test_other_changes_to_a_published_event_break_it(root: Path) -> None:
         return contracts.compatibility_problems(root, schemas)
 
     def retype(s: dict[str, Any]) -> None:
-        s["properties"]["date_of_birth"] = {"type": "integer"}
+        s["properties"]["sex"] = {"type": "integer"}
 
     def require(s: dict[str, Any]) -> None:
         s["required"].append("phone")
@@ -113,16 +113,16 @@ def test_other_changes_to_a_published_event_break_it(root: Path) -> None:
         s["properties"]["name"]["title"] = "Full name"
 
     assert problems(retype) == [
-        "registry.ResidentRegistered v1: date_of_birth: type changed from string to integer"
+        "registry.ResidentRegistered v2: sex: type changed from string to integer"
     ]
     assert problems(require) == [
-        "registry.ResidentRegistered v1: phone: optional field made required"
+        "registry.ResidentRegistered v2: phone: optional field made required"
     ]
-    assert problems(add_required) == ["registry.ResidentRegistered v1: floor: required field added"]
+    assert problems(add_required) == ["registry.ResidentRegistered v2: floor: required field added"]
     [changed] = problems(add_sex)
-    assert changed.startswith("registry.ResidentRegistered v1: sex: constraints changed")
+    assert changed.startswith("registry.ResidentRegistered v2: sex: constraints changed")
     assert problems(rename_nested) == [
-        "registry.ResidentRegistered v1: path.building_id: field removed (or renamed)"
+        "registry.ResidentRegistered v2: path.building_id: field removed (or renamed)"
     ]
     assert problems(reword) == []
 

@@ -27,6 +27,8 @@ from anju_cli.state import dev_secret, stack_state
 from anju_contracts.catalogs import CATALOGS
 from anju_contracts.cloudevents import NotAnEvent, from_kafka
 from eventkit import deadletters, kafka
+from eventkit.keys import CachedKeyStore, PostgresKeyStore, master_key_from
+from eventkit.personal import FieldCipher
 from eventkit.policy import Policy
 from eventkit.projection import Projection, RebuildProgress, rebuild
 from eventkit.settings import KafkaSettings, topic_for
@@ -55,6 +57,32 @@ def database_url(root: Path, service: str) -> str:
     raise OperatorError(
         f"no database for {service}: set ANJU_{service.upper()}_DATABASE_URL or start `make run`"
     )
+
+
+@asynccontextmanager
+async def key_cipher(root: Path) -> AsyncIterator[FieldCipher | None]:
+    """The cipher of personal fields from ``ANJU_KEYS__DATABASE_URL`` and
+    ``ANJU_KEYS__MASTER_KEY``, else the dev stack's key store; ``None`` when there is none (the
+    events then read as stored)."""
+    url = os.environ.get("ANJU_KEYS__DATABASE_URL")
+    master = os.environ.get("ANJU_KEYS__MASTER_KEY")
+    if not url:
+        state = stack_state(root)
+        url = state.get("keys_url") if state else None
+        master_file = root / ".data" / "dev-master-key"
+        master = master or (master_file.read_text().strip() if master_file.exists() else None)
+    if not url or not master:
+        yield None
+        return
+    try:
+        master_key = master_key_from(master)
+    except ValueError as error:
+        raise OperatorError(f"ANJU_KEYS__MASTER_KEY: {error}") from error
+    pool = await asyncpg.create_pool(url, min_size=1, max_size=2)
+    try:
+        yield FieldCipher(CachedKeyStore(PostgresKeyStore(pool, master_key)))
+    finally:
+        await pool.close()
 
 
 def kafka_settings(root: Path) -> KafkaSettings:
@@ -323,11 +351,12 @@ async def dead_letters(root: Path, args: argparse.Namespace) -> None:
     pool = await asyncpg.create_pool(database_url(root, service), min_size=1, max_size=2)
     try:
         inbound = await stack.enter_async_context(inbound_handlers(root, service))
+        cipher = await stack.enter_async_context(key_cipher(root))
         known = projections() if service == READ_MODELS else {}
         catalog = next((c for c in CATALOGS if c.source == service), None)
         runs = {}
         if catalog is not None:
-            store = EventStore(pool, catalog)
+            store = EventStore(pool, catalog, cipher=cipher)
             runs = {p.name: (store, p) for p in policies(root, service)}
         async with pool.acquire() as conn:
             ids = (
@@ -341,7 +370,7 @@ async def dead_letters(root: Path, args: argparse.Namespace) -> None:
             if letter_id in done:
                 continue  # replayed already, behind an earlier letter of its stream
             outcome = await deadletters.replay(
-                pool, letter_id, projections=known, policies=runs, inbound=inbound
+                pool, letter_id, projections=known, policies=runs, inbound=inbound, cipher=cipher
             )
             print(f"{letter_id}: {'replayed' if outcome.replayed else outcome.reason}")
             for follower in outcome.followers:
@@ -408,24 +437,35 @@ async def rebuild_projections(root: Path, names: list[str]) -> None:
     settings = kafka_settings(root)
     pool = await asyncpg.create_pool(database_url(root, READ_MODELS), min_size=1, max_size=4)
     try:
-        for name in names:
-
-            def show(p: RebuildProgress, name: str = name) -> None:
-                total = f"/{p.total}" if p.total else ""
-                left = ""
-                if p.total and p.rate > 0:
-                    left = f", about {max(0.0, (p.total - p.events) / p.rate):.0f}s left"
-                bar = _bar(p.events / p.total if p.total else 0.0)
-                print(
-                    f"\r{name}: {bar} {p.events}{total} events, {p.rate:,.0f}/s{left}   ",
-                    end="",
-                    flush=True,
-                )
-
-            schema = await rebuild(pool, known[name], settings, progress=show)
-            print(f"\n{name}: swapped in {schema}")
+        async with key_cipher(root) as cipher:
+            await _rebuild_each(pool, known, names, settings, cipher)
     finally:
         await pool.close()
+
+
+async def _rebuild_each(
+    pool: asyncpg.Pool,
+    known: dict[str, Projection],
+    names: list[str],
+    settings: KafkaSettings,
+    cipher: FieldCipher | None,
+) -> None:
+    for name in names:
+
+        def show(p: RebuildProgress, name: str = name) -> None:
+            total = f"/{p.total}" if p.total else ""
+            left = ""
+            if p.total and p.rate > 0:
+                left = f", about {max(0.0, (p.total - p.events) / p.rate):.0f}s left"
+            bar = _bar(p.events / p.total if p.total else 0.0)
+            print(
+                f"\r{name}: {bar} {p.events}{total} events, {p.rate:,.0f}/s{left}   ",
+                end="",
+                flush=True,
+            )
+
+        schema = await rebuild(pool, known[name], settings, progress=show, cipher=cipher)
+        print(f"\n{name}: swapped in {schema}")
 
 
 def _bar(fraction: float, width: int = 24) -> str:

@@ -30,12 +30,14 @@ from pathlib import Path
 from types import FrameType
 from typing import IO, TextIO
 
-from anju_cli.state import dev_secret, stack_state, write_stack_state
+from anju_cli.state import dev_master_key, dev_secret, stack_state, write_stack_state
 from eventkit.testing.infra import TansuBroker, embedded_postgres, ensure_database
 
 __all__ = ["KAFKA_PORT", "ServiceSpec", "dev_secret", "run_stack", "stack_state"]
 
 KAFKA_PORT = 9092
+KEYS_DATABASE = "anju_keys"
+"""The key store's database (docs/personal-data.md), beside the services' own."""
 HEALTH_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
 BROKER_STOP_TIMEOUT = 2.0
@@ -82,8 +84,12 @@ def service_env(
     database_url: str | None,
     kafka_bootstrap: str,
     jwt_secret: str,
+    keys: tuple[str, str] | None = None,
 ) -> dict[str, str]:
-    """The variables that ``spec`` is started with, on top of this process's environment."""
+    """The variables that ``spec`` is started with, on top of this process's environment.
+
+    ``keys`` (the key store's database URL and the master key) go to every service with a
+    database: what it stores and publishes has its personal fields sealed."""
     context = {
         "name": spec.name,
         "port": str(spec.port),
@@ -100,6 +106,8 @@ def service_env(
     }
     if database_url is not None:
         env[f"{spec.prefix}DATABASE_URL"] = database_url
+        if keys is not None:
+            env[f"{spec.prefix}KEYS__DATABASE_URL"], env[f"{spec.prefix}KEYS__MASTER_KEY"] = keys
     env.update({key: value.format_map(context) for key, value in spec.env.items()})
     return env
 
@@ -299,8 +307,11 @@ def run_stack(
                     database_urls[spec.database] = asyncio.run(
                         ensure_database(pg_url, spec.database)
                     )
+            keys = (asyncio.run(ensure_database(pg_url, KEYS_DATABASE)), dev_master_key(root))
             _check(stop)
-            write_stack_state(root, pg_url, database_urls, f"127.0.0.1:{kafka_port}")
+            write_stack_state(
+                root, pg_url, database_urls, f"127.0.0.1:{kafka_port}", keys_url=keys[0]
+            )
             log_path = root / ".data" / "tansu.log"
             say(f"kafka: starting Tansu on 127.0.0.1:{kafka_port} (memory only; log {log_path})")
             with TansuBroker(kafka_port, log_path=log_path) as broker:
@@ -313,6 +324,7 @@ def run_stack(
                         database_url=database_urls.get(spec.database or ""),
                         kafka_bootstrap=broker.bootstrap,
                         jwt_secret=secret,
+                        keys=keys,
                     )
                     child = _start_child(spec, env, root, out)
                     say(f"{spec.name}: started (pid {child.process.pid})")
