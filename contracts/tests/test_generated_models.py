@@ -12,7 +12,6 @@ import importlib.util
 import json
 import subprocess
 import sys
-import time
 import uuid
 from datetime import date
 from pathlib import Path
@@ -21,7 +20,6 @@ from typing import Any
 
 import asyncpg
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic import BaseModel, SecretStr
 
 from anju_contracts import Actor, Event
@@ -35,13 +33,13 @@ from anju_contracts.registry import (
     Sex,
 )
 from anju_devtools import contracts
+from eventkit.keys import MemoryKeyStore
+from eventkit.personal import FieldCipher
 from eventkit.relay import Relay
 from eventkit.schema import migrate
 from eventkit.settings import KafkaSettings, ServiceSettings
-from eventkit.keys import MemoryKeyStore
-from eventkit.personal import FieldCipher
 from eventkit.store import Context, EventStore
-from eventkit.testing.relay import publish_everything
+from eventkit.testing.relay import publish_everything, read_topic
 
 GENERATOR = Path(sys.executable).parent / "datamodel-codegen"
 
@@ -104,29 +102,6 @@ def test_a_class_is_generated_for_every_payload(generated: ModuleType) -> None:
     document = json.loads((contracts.ROOT / "asyncapi.json").read_text())
     for message in document["components"]["messages"].values():
         assert issubclass(generated_class(generated, message["name"]), BaseModel)
-
-
-async def read_topic(bootstrap: str, topic: str, timeout_s: float = 20.0) -> list[Any]:
-    """Every message on ``topic`` right now, in offset order per partition."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, fetch_max_wait_ms=20)
-    await consumer.start()
-    try:
-        await consumer.topics()
-        partitions = sorted(consumer.partitions_for_topic(topic) or ())
-        assert partitions, f"topic {topic} does not exist"
-        tps = [TopicPartition(topic, p) for p in partitions]
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        end = await consumer.end_offsets(tps)
-        records: list[Any] = []
-        deadline = time.monotonic() + timeout_s
-        while any([await consumer.position(tp) < end[tp] for tp in tps]):
-            assert time.monotonic() < deadline, f"could not read {topic} to its end"
-            for batch in (await consumer.getmany(timeout_ms=200)).values():
-                records.extend(batch)
-        return sorted(records, key=lambda r: (r.partition, r.offset))
-    finally:
-        await consumer.stop()
 
 
 async def test_generated_models_decode_what_the_relay_publishes(

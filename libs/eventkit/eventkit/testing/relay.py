@@ -6,6 +6,8 @@ import asyncio
 import time
 from typing import Any
 
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
 from anju_contracts.cloudevents import from_kafka
 from eventkit.messages import RawMessage
 from eventkit.relay import Relay
@@ -38,3 +40,27 @@ def on_the_wire(record: RawMessage) -> bytes:
     """Everything a message carries, key, headers and value, to check what is (not) on it."""
     parts = [record.key or b"", *(name.encode() + b"=" + v for name, v in record.headers)]
     return b"\n".join([*parts, record.value or b""])
+
+
+async def read_topic(bootstrap: str, topic: str, timeout_s: float = 20.0) -> list[Any]:
+    """Every message on ``topic`` right now, in offset order per partition, read with a plain
+    consumer (no group, no decoding)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, fetch_max_wait_ms=20)
+    await consumer.start()
+    try:
+        await consumer.topics()
+        partitions = sorted(consumer.partitions_for_topic(topic) or ())
+        assert partitions, f"topic {topic} does not exist"
+        tps = [TopicPartition(topic, p) for p in partitions]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        end = await consumer.end_offsets(tps)
+        records: list[Any] = []
+        deadline = time.monotonic() + timeout_s
+        while any([await consumer.position(tp) < end[tp] for tp in tps]):
+            assert time.monotonic() < deadline, f"could not read {topic} to its end"
+            for batch in (await consumer.getmany(timeout_ms=200)).values():
+                records.extend(batch)
+        return sorted(records, key=lambda r: (r.partition, r.offset))
+    finally:
+        await consumer.stop()
