@@ -183,6 +183,32 @@ class ResidentDied(Event):
     died_on: date
 
 
+class ErasureBasis(StrEnum):
+    """Why a person's data was erased."""
+
+    SUBJECT_REQUEST = "subject_request"
+    """The person asked (the right to erasure)."""
+    RETENTION = "retention"
+    """The retention period of their records ended (the scheduler erases them)."""
+    OTHER = "other"
+
+
+class PersonErased(Event):
+    """A person's personal data was erased across Anju: their key is destroyed, so every copy
+    of their personal fields, in every store, topic and replay, reads as erased (``[已删除]`` or
+    null). Every service follows it: it destroys the keys of its own records that name the
+    person and blanks its read models. Ids, dates and counts remain, so figures stay right.
+
+    Nothing personal travels here; who erased is the envelope's actor, and the reason they gave
+    stays with the registry.
+    """
+
+    event_type: ClassVar[str] = "registry.PersonErased"
+
+    resident_id: UUID
+    basis: ErasureBasis
+
+
 # -- households ------------------------------------------------------------------------------
 
 
@@ -383,6 +409,7 @@ EVENTS: tuple[type[Event], ...] = (
     ResidentMoved,
     ResidentMovedOut,
     ResidentDied,
+    PersonErased,
     HouseholdFormed,
     HouseholdMemberAdded,
     HouseholdMemberRemoved,

@@ -40,8 +40,9 @@ from anju_contracts import (
     cloudevents as ce,
 )
 from anju_contracts.envelopes import typed_envelope
+from anju_contracts.registry import PersonErased
 from eventkit.metrics import DEAD_LETTERS
-from eventkit.personal import SEALED_MARK, FieldCipher, SealBroken
+from eventkit.personal import SEALED_MARK, FieldCipher, SealBroken, resident_subject
 
 
 class RawMessage(Protocol):
@@ -204,6 +205,9 @@ class Decoder:
                 broken[i] = Poison(message, "invalid", str(error))
                 opened.append(message)
         decoded = self.decode_batch(opened)
+        for result in decoded:
+            if isinstance(result, Delivered):
+                _forget_erased(result.event, self.cipher)
         results: list[Delivered | Poison] = []
         for i, (message, result) in enumerate(zip(messages, decoded, strict=True)):
             if i in broken:
@@ -306,6 +310,14 @@ class Decoder:
             return None
         event = cast(Event, envelope.data)
         return Delivered(envelope, event, message.topic, message.partition, message.offset, message)
+
+
+def _forget_erased(event: Event, cipher: FieldCipher) -> None:
+    """Drop an erased person's keys from the cache the moment their erasure is read."""
+    if isinstance(event, PersonErased):
+        forget = getattr(cipher.keys, "forget", None)
+        if forget is not None:
+            forget(resident_subject(event.resident_id))
 
 
 _SPEC = ce.SPEC_1_0.encode()

@@ -21,6 +21,7 @@ import structlog
 from anju_contracts import EventCatalog
 from eventkit.commands import ConsistencyToken
 from eventkit.consistency import StreamVersions, wait_for_version
+from eventkit.erasure import erasure_policy
 from eventkit.http import Readiness
 from eventkit.keys import CachedKeyStore, PostgresKeyStore
 from eventkit.personal import FieldCipher
@@ -124,7 +125,10 @@ class Runtime:
                 retry_cap_s=self.settings.deadline_retry_cap_s,
             )
             self._spawn("scheduler", scheduler.run)
-        for policy in self.policies:
+        policies = list(self.policies)
+        if self.keys is not None and self._store is not None:
+            policies.append(erasure_policy(self._store.source, self.keys))
+        for policy in policies:
             policy_runner = PolicyRunner(self.store, policy, kafka)
             self.policy_runners.append(policy_runner)
             self._spawn(f"policy:{policy.name}", policy_runner.run)

@@ -225,6 +225,17 @@ WHERE stream_id = ANY($1::text[])
 ORDER BY position
 """
 
+_NAMING = f"""
+SELECT DISTINCT stream_id FROM events
+WHERE strpos(data::text, $1) > 0
+  AND jsonb_path_exists(
+      data,
+      '$.** ? (@.type() == "object").keyvalue()
+            ? (@.key like_regex "{NAMES_PERSON}" && @.value == $id)',
+      jsonb_build_object('id', $1::text))
+ORDER BY stream_id
+"""
+
 # The relay publishes in transaction-id order, so a stream's events must never go backwards
 # in xid: a transaction whose id is older than that of the stream's last event (it began
 # writing before that event's transaction, which committed first) is refused as a conflict,
@@ -273,6 +284,12 @@ class Session:
             _ABOUT, [f"{prefix}{person_id}" for prefix in prefixes], str(person_id)
         )
         return [await self._recorded(row) for row in rows]
+
+    async def streams_naming(self, person_id: uuid.UUID) -> list[str]:
+        """The streams with an event that names the person (:data:`NAMES_PERSON`): the records
+        an erasure of the person reaches. It reads the whole store."""
+        rows = await self.conn.fetch(_NAMING, str(person_id))
+        return [row["stream_id"] for row in rows]
 
     async def _recorded(self, row: asyncpg.Record) -> RecordedEvent:
         return RecordedEvent(

@@ -5,12 +5,19 @@
 - ``database_url`` (function): a fresh, empty database on that server for one test.
 - ``tansu`` (session): the shared Tansu broker; skipped when ``KAFKA_BOOTSTRAP_SERVERS`` is set.
 - ``kafka_bootstrap`` (session): bootstrap servers of a real Kafka-protocol broker.
+- ``key_store`` (session, automatic): a key store database of the session's own, named to
+  every service's settings through the environment (``ANJU_<SERVICE>_KEYS__…`` and the
+  unprefixed ``KEYS__…``), so every service a test starts seals personal fields as deployments
+  do, and services started by one test share their keys. A test that wants no key store
+  passes ``keys=None`` to the settings.
 
 Tests that restart or otherwise break a broker must start their own ``TansuBroker``.
 """
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -19,6 +26,7 @@ import asyncpg
 import pytest
 import pytest_asyncio
 
+from anju_contracts.catalogs import CATALOGS
 from eventkit.testing.infra import (
     TansuBroker,
     create_database,
@@ -29,6 +37,9 @@ from eventkit.testing.infra import (
 )
 
 KEEP_DATABASES_ENV = "ANJU_KEEP_TEST_DATABASES"
+
+KEYED_SERVICES = (*(c.source for c in CATALOGS if not c.inbound), "query")
+"""The services whose settings name the key store: every one with a store or read models."""
 
 
 @pytest.fixture(scope="session")
@@ -71,3 +82,35 @@ def kafka_bootstrap(request: pytest.FixtureRequest) -> Iterator[str]:
         return
     broker: TansuBroker = request.getfixturevalue("tansu")
     yield broker.bootstrap
+
+
+@pytest.fixture(scope="session", autouse=True)
+def key_store(pg_server_url: str) -> Iterator[str]:
+    """The session's key store database (its URL), named to every service's settings."""
+    name = f"test_keys_{uuid.uuid4().hex[:12]}"
+    url = asyncio.run(create_database(pg_server_url, name))
+    master = base64.b64encode(os.urandom(32)).decode()
+    names = ["KEYS__DATABASE_URL", "KEYS__MASTER_KEY"]
+    prefixes = ["", *(f"ANJU_{service.upper()}_" for service in KEYED_SERVICES)]
+    saved = {f"{p}{n}": os.environ.get(f"{p}{n}") for p in prefixes for n in names}
+    for prefix in prefixes:
+        os.environ[f"{prefix}KEYS__DATABASE_URL"] = url
+        os.environ[f"{prefix}KEYS__MASTER_KEY"] = master
+    try:
+        yield url
+    finally:
+        for variable, value in saved.items():
+            if value is None:
+                os.environ.pop(variable, None)
+            else:
+                os.environ[variable] = value
+        if os.environ.get(KEEP_DATABASES_ENV) != "1":
+            asyncio.run(_drop(pg_server_url, name))
+
+
+async def _drop(server_url: str, name: str) -> None:
+    conn = await asyncpg.connect(database_url_for(server_url, "postgres"))
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()

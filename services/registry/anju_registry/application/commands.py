@@ -9,6 +9,7 @@ from pydantic import Field, ValidationInfo, field_validator
 
 from anju_contracts.registry import (
     AreaKind,
+    ErasureBasis,
     FlagType,
     Liaison,
     OrganisationKind,
@@ -85,6 +86,14 @@ class MoveOut(StreamCommand):
 
 class RecordDeath(StreamCommand):
     died_on: date
+
+
+class EraseResident(StreamCommand):
+    """Erase a person's personal data across Anju (docs/personal-data.md); audited."""
+
+    basis: ErasureBasis = ErasureBasis.SUBJECT_REQUEST
+    reason: str = Field(min_length=1, max_length=500)
+    """Why, for the audit: the request's reference, the retention rule."""
 
 
 class FormHousehold(Command):

@@ -43,6 +43,10 @@ PERMISSIONS = Permissions.of(
         "move_resident": ((DIRECTOR, GRID, DESK, SERVICE), "move a resident to another unit"),
         "move_out": ((DIRECTOR, GRID, DESK, SERVICE), "record that a resident moved out"),
         "record_death": ((DIRECTOR, GRID, DESK), "record a resident's death"),
+        "erase_resident": (
+            (DIRECTOR,),
+            "erase a person's personal data across Anju, with a reason (audited)",
+        ),
         "form_household": ((DIRECTOR, GRID, DESK), "form a household at a unit"),
         "add_household_member": ((DIRECTOR, GRID, DESK), "add a member to a household"),
         "remove_household_member": ((DIRECTOR, GRID, DESK), "remove a household member"),

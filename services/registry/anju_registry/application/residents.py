@@ -129,7 +129,7 @@ async def move_out(
                 w.state, moved_out_on=cmd.moved_out_on, reason=cmd.reason, today=today
             )
         )
-        await _stop_care(w, reason="the resident moved out")
+        await stop_care(w, reason="the resident moved out")
     return w.accepted
 
 
@@ -140,11 +140,11 @@ async def record_death(
         store, resident_id, caller, "record_death", cmd.expected_version
     ) as w:
         w.emit(residents.die(w.state, died_on=cmd.died_on, today=today))
-        await _stop_care(w, reason="the resident died")
+        await stop_care(w, reason="the resident died")
     return w.accepted
 
 
-async def _stop_care(w: Work[residents.Resident], *, reason: str) -> None:
+async def stop_care(w: Work[residents.Resident], *, reason: str) -> None:
     state, stream = await CARE.load(w.session, w.id)
     events = care.stop(state, reason=reason)
     await w.append_to(CARE, w.id, stream.version, events, guard=RESIDENTS.guard(w.state))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from eventkit.errors import Duplicate, NotFound, Rejected
+from eventkit.errors import Conflict, Duplicate, NotFound, Rejected
 
 # -- areas -------------------------------------------------------------------------------------
 
@@ -30,6 +30,12 @@ class ResidentInactive(Rejected):
     """The resident moved out or died: their record accepts no more changes."""
 
     code = "resident_inactive"
+
+
+class AlreadyErased(Conflict):
+    """The person's data was erased already: nothing is left to erase."""
+
+    code = "resident_erased"
 
 
 class InvalidIdNumber(Rejected):

@@ -1,4 +1,4 @@
-"""Residents: registration, corrections, moves, moving out and death."""
+"""Residents: registration, corrections, moves, moving out, death and erasure."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from anju_contracts import Event
 from anju_contracts.registry import (
     AreaKind,
     AreaPath,
+    ErasureBasis,
+    PersonErased,
     ResidentDetailsCorrected,
     ResidentDied,
     ResidentMoved,
@@ -22,6 +24,7 @@ from anju_contracts.registry import (
 from anju_registry.domain import id_numbers
 from anju_registry.domain.areas import Area
 from anju_registry.domain.errors import (
+    AlreadyErased,
     InvalidIdNumber,
     NothingToChange,
     ResidentInactive,
@@ -35,6 +38,8 @@ class ResidentStatus(StrEnum):
     ACTIVE = "active"
     MOVED_OUT = "moved_out"
     DEAD = "dead"
+    ERASED = "erased"
+    """The person's personal data was erased: the record is closed for good."""
 
 
 @dataclass(frozen=True)
@@ -78,6 +83,8 @@ def evolve(state: Resident | None, event: Event) -> Resident | None:
         return replace(state, status=ResidentStatus.MOVED_OUT)
     if isinstance(event, ResidentDied):
         return replace(state, status=ResidentStatus.DEAD)
+    if isinstance(event, PersonErased):
+        return replace(state, status=ResidentStatus.ERASED)
     return state
 
 
@@ -192,6 +199,14 @@ def move_out(
     ensure_active(resident)
     check_life_day(moved_out_on, born=resident.date_of_birth, today=today, field="moved_out_on")
     return [ResidentMovedOut(resident_id=resident.id, moved_out_on=moved_out_on, reason=reason)]
+
+
+def erase(resident: Resident, *, basis: ErasureBasis) -> list[Event]:
+    """Erase the person: allowed whatever their status (a moved-out or dead resident's data is
+    what retention erases), once."""
+    if resident.status is ResidentStatus.ERASED:
+        raise AlreadyErased("the person's data is erased already", resident_id=str(resident.id))
+    return [PersonErased(resident_id=resident.id, basis=basis)]
 
 
 def die(resident: Resident, *, died_on: date, today: date) -> list[Event]:

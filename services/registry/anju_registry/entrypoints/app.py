@@ -8,7 +8,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from anju_contracts.registry import CATALOG
-from anju_registry.application import lookups
+from anju_registry.application import erasures, lookups
 from anju_registry.application.aggregates import FOLLOWUP_DUE, SUBJECT_ACCESS
 from anju_registry.application.care import followup_due
 from anju_registry.application.permissions import PERMISSIONS
@@ -24,7 +24,7 @@ def create_app(settings: RegistrySettings, *, clock: Clock = utcnow) -> FastAPI:
     runtime = Runtime(
         settings,
         catalog=CATALOG,
-        ddl=[lookups.DDL, audit.DDL],
+        ddl=[lookups.DDL, audit.DDL, erasures.DDL],
         deadlines={FOLLOWUP_DUE: followup_due},
         clock=clock,
     )

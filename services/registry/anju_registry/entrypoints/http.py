@@ -9,7 +9,14 @@ from uuid import UUID
 from fastapi import APIRouter, Body, Query, Request
 
 from anju_contracts.registry import FlagType
-from anju_registry.application import areas, care, households, organisations, residents
+from anju_registry.application import (
+    areas,
+    care,
+    erasures,
+    households,
+    organisations,
+    residents,
+)
 from anju_registry.application.commands import (
     AddMember,
     ChangeHead,
@@ -17,6 +24,7 @@ from anju_registry.application.commands import (
     ClearFlag,
     CorrectResident,
     CreateArea,
+    EraseResident,
     FormHousehold,
     MoveOut,
     MoveResident,
@@ -34,7 +42,7 @@ from anju_registry.application.organisations import OrganisationView
 from anju_registry.application.residents import ResidentView
 from anju_registry.domain.care import Intervals
 from eventkit import audit
-from eventkit.app import CONFIG, CallerDep, StoreDep
+from eventkit.app import CONFIG, CallerDep, RuntimeDep, StoreDep
 from eventkit.commands import Accepted, Clock
 
 
@@ -124,6 +132,22 @@ async def move_out(
 ) -> Accepted:
     return await residents.move_out(
         store, resident_id, cmd, caller, today=caller.now(config.clock).date()
+    )
+
+
+@router.post("/residents/{resident_id}/erasure", tags=["residents"], status_code=201)
+async def erase_resident(
+    resident_id: UUID,
+    cmd: EraseResident,
+    store: StoreDep,
+    caller: CallerDep,
+    config: ConfigDep,
+    runtime: RuntimeDep,
+) -> Accepted:
+    """Erase the person's personal data across Anju: their key is destroyed, then
+    ``registry.PersonErased`` tells every service. Directors, with a reason (audited)."""
+    return await erasures.erase_resident(
+        store, resident_id, cmd, caller, keys=runtime.keys, id_numbers=config.id_numbers
     )
 
 
