@@ -9,8 +9,10 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from anju_contracts.cloudevents import from_kafka
+from eventkit import kafka
 from eventkit.messages import RawMessage
 from eventkit.relay import Relay
+from eventkit.settings import KafkaSettings
 
 
 async def publish_everything(relay: Relay, *, timeout_s: float = 20.0) -> int:
@@ -45,7 +47,9 @@ def on_the_wire(record: RawMessage) -> bytes:
 async def read_topic(bootstrap: str, topic: str, timeout_s: float = 20.0) -> list[Any]:
     """Every message on ``topic`` right now, in offset order per partition, read with a plain
     consumer (no group, no decoding)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, fetch_max_wait_ms=20)
+    consumer = AIOKafkaConsumer(
+        **kafka.connection(KafkaSettings(bootstrap=bootstrap)), group_id=None, fetch_max_wait_ms=20
+    )
     await consumer.start()
     try:
         await consumer.topics()
