@@ -28,6 +28,8 @@ import shlex
 import subprocess
 import sys
 import tomllib
+import types
+import typing
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -42,6 +44,7 @@ from anju_devtools.commands import stack_specs
 from anju_devtools.devstack import service_env
 from anju_devtools.manifest import load
 from eventkit import metrics
+from eventkit.keys import KEY_BYTES, master_key_from
 from eventkit.settings import ServiceSettings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -111,8 +114,10 @@ def valid_names(service: str) -> set[str]:
     prefix = str(cls.model_config.get("env_prefix", ""))
     names: set[str] = set()
     for name, field in cls.model_fields.items():
-        nested = field.annotation
-        if isinstance(nested, type) and issubclass(nested, BaseModel):  # kafka, auth
+        nested: Any = field.annotation
+        if isinstance(nested, types.UnionType):  # keys: KeySettings | None
+            (nested,) = [a for a in typing.get_args(nested) if a is not type(None)]
+        if isinstance(nested, type) and issubclass(nested, BaseModel):  # kafka, auth, keys
             names |= {f"{prefix}{name.upper()}__{sub.upper()}" for sub in nested.model_fields}
         else:
             names.add(prefix + name.upper())
@@ -218,7 +223,7 @@ def test_compose_is_production_like(compose: Doc) -> None:
         assert svc["cap_drop"] == ["ALL"]
     for name, svc in compose["services"].items():
         for key, value in dict(svc.get("environment", {})).items():
-            if re.search(r"SECRET|PASSWORD|DATABASE_URL", key):
+            if re.search(r"SECRET|PASSWORD|DATABASE_URL|MASTER_KEY", key):
                 assert "${" in str(value), f"{name}: {key} is written into the compose file"
     declared = set(compose["volumes"])
     for name, svc in compose["services"].items():
@@ -245,7 +250,37 @@ def test_required_secrets_are_generated_by_gen_env(compose: Doc) -> None:
         line.split("=", 1) for line in out.splitlines() if line and not line.startswith("#")
     )
     assert required <= set(generated), required - set(generated)
+    master_key = generated.pop("ANJU_MASTER_KEY")
+    assert len(master_key_from(master_key)) == KEY_BYTES
     assert all(re.fullmatch(r"[0-9a-f]{48}", v) for v in generated.values())
+    again = subprocess.run(
+        ["sh", str(DEPLOY / "gen-env.sh")], capture_output=True, text=True, check=True, timeout=30
+    ).stdout
+    assert f"ANJU_MASTER_KEY={master_key}\n" not in again, "the master key is not random"
+
+
+def test_every_service_with_a_database_reaches_the_key_store(compose: Doc) -> None:
+    """One key store (database and role anju_keys) for every service with a database; the master
+    key from the environment. The console keeps no personal data and gets neither."""
+    services = anju_services(compose)
+    for name, svc in services.items():
+        env = svc["environment"]
+        prefix = f"ANJU_{name.upper()}_KEYS__"
+        if name not in WITH_DATABASE:
+            assert not [k for k in env if k.startswith(prefix)], name
+            continue
+        assert env[f"{prefix}DATABASE_URL"] == (
+            "postgresql://anju_keys:${ANJU_KEYS_DB_PASSWORD:?set ANJU_KEYS_DB_PASSWORD}"
+            "@postgres:5432/anju_keys"
+        ), name
+        assert env[f"{prefix}MASTER_KEY"] == "${ANJU_MASTER_KEY:?set ANJU_MASTER_KEY}", name
+    postgres = compose["services"]["postgres"]["environment"]
+    assert (
+        postgres["ANJU_KEYS_DB_PASSWORD"] == "${ANJU_KEYS_DB_PASSWORD:?set ANJU_KEYS_DB_PASSWORD}"
+    )
+    assert "ANJU_MASTER_KEY" not in postgres, "the database never sees the master key"
+    init = (DEPLOY / "postgres" / "init" / "10-anju-databases.sh").read_text(encoding="utf-8")
+    assert 'create anju_keys "${ANJU_KEYS_DB_PASSWORD:?' in init
 
 
 @pytest.mark.parametrize("service", NAMES)
@@ -546,8 +581,20 @@ def test_k8s_sets_the_variables_of_the_native_stack(manifests: list[Doc]) -> Non
         missing = native_names(name) - set(env)
         assert not missing, f"`make run` sets {missing} but k8s does not"
         prefix = f"ANJU_{name.upper()}_"
-        secrets = ("DATABASE_URL", "JWT_SECRET", "KAFKA__SASL_PASSWORD")
-        for secret in secrets if name in WITH_DATABASE else secrets[1:]:
+        secrets: tuple[str, ...] = ("JWT_SECRET", "KAFKA__SASL_PASSWORD")
+        if name in WITH_DATABASE:
+            secrets += ("DATABASE_URL", "KEYS__DATABASE_URL", "KEYS__MASTER_KEY")
+            assert env[prefix + "KEYS__DATABASE_URL"]["valueFrom"]["secretKeyRef"] == {
+                "name": "anju-keys-db",
+                "key": "url",
+            }
+            assert env[prefix + "KEYS__MASTER_KEY"]["valueFrom"]["secretKeyRef"] == {
+                "name": "anju-master-key",
+                "key": "key",
+            }
+        else:
+            assert not [k for k in env if k.startswith(prefix + "KEYS__")], name
+        for secret in secrets:
             assert "secretKeyRef" in env[prefix + secret]["valueFrom"], secret
         for var in env.values():
             ref = var.get("valueFrom", {}).get("configMapKeyRef")
