@@ -198,7 +198,7 @@ async def test_a_parked_order_placed_by_a_desk_clerk_round_trip(stack: Stack) ->
     await recorded(integration, "B2026-0001", "integration.WorkOrderParked")
 
     clerk = integration.auth("desk_staff", sub="desk-1", areas=[mediation.feed.community_id])
-    [listed] = (await integration.get("/orders/parked", headers=clerk)).json()
+    [listed] = (await integration.get("/parked-orders", headers=clerk)).json()
     assert (listed["order_id"], listed["caller"]["phone"]) == ("B2026-0001", "13800000000")
     placed = await integration.post(
         "/orders/B2026-0001/placement", {"area_id": mediation.feed.grid_id}, headers=clerk
