@@ -3,7 +3,25 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, ClassVar
+
+from anju_contracts import Event
+
+
+class NoteV1(Event):
+    """A demo service's first note event, upcast to :class:`NoteV2` by the catalogs under test."""
+
+    event_type: ClassVar[str] = "demo.NoteTaken"
+    text: str
+
+
+class NoteV2(Event):
+    """v2 split the text into a title and a body."""
+
+    event_type: ClassVar[str] = "demo.NoteTaken"
+    event_version: ClassVar[int] = 2
+    title: str
+    body: str
 
 
 def resident_registered() -> dict[str, Any]:

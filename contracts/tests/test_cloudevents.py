@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 
 from anju_contracts import (
     Envelope,
-    Event,
     EventCatalog,
     InvalidEvent,
     UnknownEvent,
@@ -20,7 +19,7 @@ from anju_contracts import (
 from anju_contracts.cloudevents import CloudEvent, KafkaMessage, NotAnEvent
 from anju_contracts.registry import CATALOG, ResidentRegistered
 
-from .messages import resident_registered
+from .messages import NoteV2, resident_registered
 
 
 def envelope(**changes: Any) -> Envelope:
@@ -119,18 +118,6 @@ def test_header_names_are_case_insensitive_and_content_type_may_carry_a_charset(
     ]
     headers.append(("Content-Type", b"application/json; charset=utf-8"))
     assert ce.from_kafka(message.value, headers) == sent
-
-
-class NoteV1(Event):
-    event_type: ClassVar[str] = "demo.NoteTaken"
-    text: str
-
-
-class NoteV2(Event):
-    event_type: ClassVar[str] = "demo.NoteTaken"
-    event_version: ClassVar[int] = 2
-    title: str
-    body: str
 
 
 def test_read_message_upcasts_older_versions_and_refuses_what_it_does_not_know() -> None:

@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any, ClassVar
+from typing import Any
 
 import jsonschema
 import pytest
 from pydantic import ValidationError
 
-from anju_contracts import Envelope, Event, EventCatalog, InvalidEvent, UnknownEvent
+from anju_contracts import Envelope, EventCatalog, InvalidEvent, UnknownEvent
 from anju_contracts.catalogs import CATALOGS
 from anju_contracts.envelopes import envelope_adapter, read_envelope
 from anju_contracts.hotline12345 import WorkOrderDispatched
 from anju_contracts.registry import CATALOG, ResidentRegistered
 from anju_devtools import contracts, topics
 
-from .messages import resident_registered
+from .messages import NoteV1, NoteV2, resident_registered
 
 
 def test_generated_files_are_up_to_date() -> None:
@@ -86,20 +86,6 @@ def test_published_schemas_accept_added_fields() -> None:
     for path in (contracts.ROOT / "schemas").glob("*.json"):
         assert '"additionalProperties": false' not in path.read_text(), path.name
     assert '"additionalProperties": false' not in (contracts.ROOT / "asyncapi.json").read_text()
-
-
-class NoteV1(Event):
-    event_type: ClassVar[str] = "demo.NoteTaken"
-    text: str
-
-
-class NoteV2(Event):
-    """v2 split the text into a title and a body."""
-
-    event_type: ClassVar[str] = "demo.NoteTaken"
-    event_version: ClassVar[int] = 2
-    title: str
-    body: str
 
 
 def test_old_versions_are_upcast_and_unknown_ones_refused() -> None:

@@ -39,7 +39,6 @@ from anju_query.entrypoints.app import create_app as create_query
 from anju_query.settings import QuerySettings
 from anju_registry.entrypoints.app import create_app as create_registry
 from anju_registry.settings import RegistrySettings
-from anju_registry.testing import id_number_for
 from anju_station.entrypoints.app import create_app as create_station
 from anju_station.settings import StationSettings
 from anju_volunteering.entrypoints.app import create_app as create_volunteering
@@ -48,6 +47,8 @@ from eventkit.auth import issue_token
 from eventkit.settings import KafkaSettings
 from eventkit.testing.infra import databases, free_port
 from eventkit.testing.service import listening
+
+from .estate import accepted, seed_estate
 
 SCREENSHOTS = Path(os.environ.get("ANJU_SCREENSHOTS") or tempfile.mkdtemp(prefix="anju-shots-"))
 """Where the tests save what each screen looks like: ``make screenshots`` sets it to the README's
@@ -75,75 +76,25 @@ class Stack:
         return {"Authorization": f"Bearer {issue_token(SECRET, 'admin', ['admin'])}"}
 
 
-async def _accepted(
-    client: httpx.AsyncClient, url: str, body: dict[str, Any], **headers: str
-) -> Any:
-    response = await client.post(url, json=body, headers=headers)
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
 async def _seed(
     registry: str, station: str, mediation: str, governance: str, query: str, admin: dict[str, str]
 ) -> tuple[str, str, str, str, str]:
-    """An estate with one grid and an elderly resident living alone whose weekly follow-up visit
-        is overdue (flagged ten days ago); the station and the query services have learnt them. And a
-        water leak between two neighbours of the building, registered with mediation. And the joint meeting's decision to fix the estate's lights, on
-    the work list with its deadline tomorrow: near, so the scheduler raises yellow supervision."""
-    ago = datetime.now(UTC) - timedelta(days=10)
+    """The estate (:mod:`estate`: one grid, an elderly resident living alone whose weekly
+    follow-up visit is overdue), which the station has learnt too. And a water leak between two
+    neighbours of the building, registered with mediation. And the joint meeting's decision to fix
+    the estate's lights, on the work list with its deadline tomorrow: near, so the scheduler
+    raises yellow supervision."""
     async with httpx.AsyncClient(headers=admin, timeout=WAIT_S) as http:
-        community = (
-            await _accepted(
-                http,
-                f"{registry}/areas",
-                {"kind": "community", "name": "安居苑社区", "parent_id": None},
-            )
-        )["id"]
-        grid = (
-            await _accepted(
-                http,
-                f"{registry}/areas",
-                {"kind": "grid", "name": "第一网格", "parent_id": community},
-            )
-        )["id"]
-        building = (
-            await _accepted(
-                http, f"{registry}/areas", {"kind": "building", "name": "3号楼", "parent_id": grid}
-            )
-        )["id"]
-        unit = await _accepted(
-            http, f"{registry}/areas", {"kind": "unit", "name": "301", "parent_id": building}
-        )
-        born = datetime(1946, 5, 2).date()
-        resident = await _accepted(
-            http,
-            f"{registry}/residents",
-            {
-                "name": "王秀英",
-                "sex": "female",
-                "date_of_birth": born.isoformat(),
-                "id_number": id_number_for(born, 7),
-                "unit_id": unit["id"],
-                "occurred_at": (ago - timedelta(days=1)).isoformat(),
-            },
-        )
-        flagged = await _accepted(
-            http,
-            f"{registry}/residents/{resident['id']}/flags",
-            {"flag": "elderly_alone", "tier": "red", "occurred_at": ago.isoformat()},
-        )
+        estate = await seed_estate(http, registry, query)
+        community, grid, building = (estate.areas[k] for k in ("community", "grid", "building"))
         # The station decides once it has learnt the tree (a command waits for the token).
-        await _accepted(
+        await accepted(
             http,
             f"{station}/receptions",
             {"area_id": community, "purposes": ["other"]},
-            **{"X-Consistency-Token": unit["consistency_token"]},
+            **{"X-Consistency-Token": estate.unit_token},
         )
-        board = await http.get(
-            f"{query}/follow-ups", headers={"X-Consistency-Token": flagged["consistency_token"]}
-        )
-        assert board.json()["total"] == 1, board.text
-        dispute = await _accepted(
+        dispute = await accepted(
             http,
             f"{mediation}/disputes",
             {
@@ -156,14 +107,14 @@ async def _seed(
                     {"role": "respondent", "name": "钱敏", "contact": "301室"},
                 ],
             },
-            **{"X-Consistency-Token": unit["consistency_token"]},
+            **{"X-Consistency-Token": estate.unit_token},
         )
         registered = await http.get(
             f"{query}/disputes/{dispute['id']}",
             headers={"X-Consistency-Token": dispute["consistency_token"]},
         )
         assert registered.status_code == 200, registered.text
-        meeting = await _accepted(
+        meeting = await accepted(
             http,
             f"{governance}/meetings",
             {
@@ -172,14 +123,14 @@ async def _seed(
                 "area_id": community,
                 "held_on": datetime.now(UTC).date().isoformat(),
             },
-            **{"X-Consistency-Token": unit["consistency_token"]},
+            **{"X-Consistency-Token": estate.unit_token},
         )
-        decision = await _accepted(
+        decision = await accepted(
             http,
             f"{governance}/meetings/{meeting['id']}/decisions",
             {"text": "修复小区3号楼楼道照明。"},
         )
-        item = await _accepted(
+        item = await accepted(
             http,
             f"{governance}/meetings/{meeting['id']}/decisions/{decision['sub_id']}/items",
             {
@@ -189,7 +140,7 @@ async def _seed(
                 "priority": "high",
             },
         )
-    return community, grid, resident["id"], dispute["id"], item["id"]
+    return community, grid, estate.resident_id, dispute["id"], item["id"]
 
 
 async def _eventually(client: httpx.AsyncClient, url: str, done: Any, **headers: str) -> Any:
@@ -247,7 +198,7 @@ async def _seed_care(
             ("check-out", {"at": now.isoformat()}),
         ):
             state = (await http.get(f"{volunteering}/requests/{errand}")).json()
-            await _accepted(
+            await accepted(
                 http,
                 f"{volunteering}/requests/{errand}/{path}",
                 body | {"expected_version": state["version"]},
@@ -436,7 +387,7 @@ async def test_the_desk_hands_a_service_off_completes_it_and_issues_a_residence_
     # The housing security centre serves the community; the station has learnt it (a command
     # waits for the registry's write) and so has the query service.
     async with httpx.AsyncClient(headers=stack.admin, timeout=WAIT_S) as http:
-        centre = await _accepted(
+        centre = await accepted(
             http,
             f"{stack.apis['registry']}/organisations",
             {
@@ -446,7 +397,7 @@ async def test_the_desk_hands_a_service_off_completes_it_and_issues_a_residence_
             },
         )
         learnt = {"X-Consistency-Token": centre["consistency_token"]}
-        await _accepted(
+        await accepted(
             http,
             f"{stack.apis['station']}/receptions",
             {"area_id": stack.community_id, "purposes": ["other"]},

@@ -16,7 +16,6 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -30,12 +29,13 @@ from anju_query.entrypoints.app import create_app as create_query
 from anju_query.settings import QuerySettings
 from anju_registry.entrypoints.app import create_app as create_registry
 from anju_registry.settings import RegistrySettings
-from anju_registry.testing import id_number_for
 from eventkit.auth import issue_token
 from eventkit.settings import AuthSettings, KafkaSettings
 from eventkit.testing.infra import databases, free_port
 from eventkit.testing.oidc import Provider
 from eventkit.testing.service import listening
+
+from .estate import seed_estate
 
 SECRET = "console-oidc-tests-secret-0123456789"
 WAIT_S = 60.0
@@ -60,55 +60,12 @@ class Stack:
     logs: Recorded
 
 
-async def _created(http: httpx.AsyncClient, url: str, body: dict[str, Any]) -> Any:
-    response = await http.post(url, json=body)
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
 async def _seed(registry: str, query: str) -> tuple[str, str]:
-    """A grid with an elderly resident living alone, flagged ten days ago: her follow-up visit is
-    overdue on the grid's board, once the query service has learnt her."""
+    """The estate (:mod:`estate`): its grid and its flagged resident."""
     admin = {"Authorization": f"Bearer {issue_token(SECRET, 'admin', ['admin'])}"}
-    ago = datetime.now(UTC) - timedelta(days=10)
     async with httpx.AsyncClient(headers=admin, timeout=WAIT_S) as http:
-        parent = None
-        ids: dict[str, str] = {}
-        for kind, name in (
-            ("community", "安居苑社区"),
-            ("grid", "第一网格"),
-            ("building", "3号楼"),
-            ("unit", "301"),
-        ):
-            ids[kind] = (
-                await _created(
-                    http, f"{registry}/areas", {"kind": kind, "name": name, "parent_id": parent}
-                )
-            )["id"]
-            parent = ids[kind]
-        born = datetime(1946, 5, 2).date()
-        resident = await _created(
-            http,
-            f"{registry}/residents",
-            {
-                "name": "王秀英",
-                "sex": "female",
-                "date_of_birth": born.isoformat(),
-                "id_number": id_number_for(born, 7),
-                "unit_id": ids["unit"],
-                "occurred_at": (ago - timedelta(days=1)).isoformat(),
-            },
-        )
-        flagged = await _created(
-            http,
-            f"{registry}/residents/{resident['id']}/flags",
-            {"flag": "elderly_alone", "tier": "red", "occurred_at": ago.isoformat()},
-        )
-        board = await http.get(
-            f"{query}/follow-ups", headers={"X-Consistency-Token": flagged["consistency_token"]}
-        )
-        assert board.json()["total"] == 1, board.text
-    return ids["grid"], resident["id"]
+        estate = await seed_estate(http, registry, query)
+    return estate.areas["grid"], estate.resident_id
 
 
 @pytest_asyncio.fixture(scope="module")

@@ -42,7 +42,7 @@ from pydantic import BaseModel
 
 from anju_devtools.commands import stack_specs
 from anju_devtools.devstack import service_env
-from anju_devtools.manifest import load
+from anju_devtools.manifest import Service, load
 from eventkit import metrics
 from eventkit.keys import KEY_BYTES, master_key_from
 from eventkit.settings import ServiceSettings
@@ -290,6 +290,31 @@ def test_compose_sets_the_variables_of_the_native_stack(compose: Doc, service: s
     assert not unknown, f"compose sets variables {service} does not read: {unknown}"
     missing = native_names(service) - env
     assert not missing, f"`make run` sets {missing} but compose does not"
+
+
+def _called(url: str) -> tuple[str, int]:
+    """The host and port of a service URL (``http://host:port``)."""
+    match = re.fullmatch(r"http://([a-z0-9-]+):(\d+)", url)
+    assert match, url
+    return match[1], int(match[2])
+
+
+CALLS = [(s, callee) for s in SERVICES for callee in s.calls]
+"""Each service and a service whose HTTP API it calls (``calls`` in its manifest)."""
+
+
+def test_some_service_calls_another() -> None:
+    assert {"registry", "mediation"} <= {callee for s, callee in CALLS if s.name == "integration"}
+
+
+@pytest.mark.parametrize(("service", "callee"), CALLS, ids=lambda v: getattr(v, "name", v))
+def test_compose_services_reach_those_they_call_by_name(
+    compose: Doc, service: Service, callee: str
+) -> None:
+    env = compose["services"][service.name]["environment"]
+    host, port = _called(env[f"{service.env_prefix}{callee.upper()}_URL"])
+    assert compose["services"][host]["build"]["args"]["SERVICE"] == callee
+    assert port == PORTS[callee]
 
 
 def test_compose_services_not_yet_in_the_workspace_are_known(compose: Doc) -> None:
@@ -603,6 +628,19 @@ def test_k8s_sets_the_variables_of_the_native_stack(manifests: list[Doc]) -> Non
     config = configmaps["anju-config"]["data"]
     assert config["kafka-enable-idempotence"] == "true"
     assert config["kafka-acks"] == "all"
+
+
+def test_k8s_services_reach_those_they_call_by_name(manifests: list[Doc]) -> None:
+    deployments = by_kind(manifests, "Deployment")
+    services = by_kind(manifests, "Service")
+    for service, callee in CALLS:
+        (container,) = deployments[f"anju-{service.dashed}"]["spec"]["template"]["spec"][
+            "containers"
+        ]
+        env = {e["name"]: e.get("value") for e in container["env"]}
+        host, port = _called(env[f"{service.env_prefix}{callee.upper()}_URL"])
+        assert services[host]["spec"]["selector"]["app.kubernetes.io/name"] == callee
+        assert services[host]["spec"]["ports"][0]["port"] == port == PORTS[callee]
 
 
 def test_k8s_reaches_a_secured_kafka_only_when_configured(manifests: list[Doc]) -> None:

@@ -78,6 +78,8 @@ def test_manifest_agrees_with_the_code(service: Service) -> None:
     published = {topic_for(c.source) for c in CATALOGS if c.source == service.name}
     assert published == ({service.publishes} if service.publishes else set())
     assert importlib.util.find_spec(f"{service.module}.__main__") is not None
+    for callee in service.calls:
+        assert f"{callee}_url" in cls.model_fields, f"a setting that says where {callee} is"
 
 
 def test_query_follows_what_its_projections_follow() -> None:
@@ -99,4 +101,10 @@ def test_a_malformed_manifest_is_refused(tmp_path: Path) -> None:
         'follows = ["nobody.events"]\n'
     )
     with pytest.raises(ManifestError, match="follows topics nobody publishes"):
+        load(tmp_path)
+    path.write_text(
+        '[service]\nname = "demo"\ndescription = "d"\nmodule = "anju_demo"\nport = 8199\n'
+        'calls = ["nobody"]\n'
+    )
+    with pytest.raises(ManifestError, match="calls services that are not there"):
         load(tmp_path)

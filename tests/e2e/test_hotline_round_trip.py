@@ -106,19 +106,43 @@ async def send(integration: IntegrationClient, value: bytes, *, key: str, ce: bo
         await producer.stop()
 
 
-async def forwarded(integration: IntegrationClient, order_id: str) -> dict[str, Any]:
+async def recorded(
+    integration: IntegrationClient, order_id: str, event_type: str
+) -> dict[str, Any]:
+    """The data of the order's ``event_type`` event, once the integration service has recorded it."""
     for _ in range(int(WAIT_S / 0.1)):
         async with integration.runtime.pool.acquire() as conn:
             row = await conn.fetchrow(
-                "SELECT data FROM events WHERE stream_id = $1"
-                " AND type = 'integration.WorkOrderForwarded'",
+                "SELECT data FROM events WHERE stream_id = $1 AND type = $2",
                 f"order-{order_id}",
+                event_type,
             )
         if row is not None:
             found: dict[str, Any] = json.loads(row["data"])
             return found
         await asyncio.sleep(0.1)
-    raise AssertionError(f"order {order_id} was not forwarded")
+    raise AssertionError(f"order {order_id} has no {event_type}")
+
+
+async def forwarded(integration: IntegrationClient, order_id: str) -> dict[str, Any]:
+    return await recorded(integration, order_id, "integration.WorkOrderForwarded")
+
+
+async def first_reply(integration: IntegrationClient) -> tuple[bytes | None, CloudEvent]:
+    """The first reply on ``outbound.hotline12345.replies``: its key and its event."""
+    settings = integration.settings.kafka
+    consumer = AIOKafkaConsumer(
+        f"{settings.topic_prefix}outbound.hotline12345.replies",
+        **kafka.connection(settings),
+        auto_offset_reset="earliest",
+        group_id=None,
+    )
+    await consumer.start()
+    try:
+        reply = await asyncio.wait_for(consumer.getone(), WAIT_S)
+    finally:
+        await consumer.stop()
+    return reply.key, read_binary(reply.value, reply.headers)
 
 
 async def test_a_work_order_round_trip(stack: Stack) -> None:
@@ -153,41 +177,15 @@ async def test_a_work_order_round_trip(stack: Stack) -> None:
     )
     assert resolved.status_code == 201, resolved.text
 
-    settings = integration.settings.kafka
-    consumer = AIOKafkaConsumer(
-        f"{settings.topic_prefix}outbound.hotline12345.replies",
-        **kafka.connection(settings),
-        auto_offset_reset="earliest",
-        group_id=None,
-    )
-    await consumer.start()
-    try:
-        reply = await asyncio.wait_for(consumer.getone(), WAIT_S)
-    finally:
-        await consumer.stop()
-    event = read_binary(reply.value, reply.headers)
+    key, event = await first_reply(integration)
     assert event.type == "integration.WorkOrderAnswered"
-    assert reply.key == b"order-A2026-0001"
+    assert key == b"order-A2026-0001"
     data = json.loads(event.data)
     assert data["order_id"] == "A2026-0001"
     assert data["outcome"] == "resolved"
     assert data["record_id"] == dispute_id
     assert data["on_time"] is True
     assert datetime.fromisoformat(data["handled_at"]) < deadline
-
-
-async def parked(integration: IntegrationClient, order_id: str) -> None:
-    for _ in range(int(WAIT_S / 0.1)):
-        async with integration.runtime.pool.acquire() as conn:
-            found = await conn.fetchval(
-                "SELECT count(*) FROM events WHERE stream_id = $1"
-                " AND type = 'integration.WorkOrderParked'",
-                f"order-{order_id}",
-            )
-        if found:
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"order {order_id} was not parked")
 
 
 async def test_a_parked_order_placed_by_a_desk_clerk_round_trip(stack: Stack) -> None:
@@ -197,10 +195,10 @@ async def test_a_parked_order_placed_by_a_desk_clerk_round_trip(stack: Stack) ->
     unplaced.pop("area_id")
     unplaced["address"] = "城南某路 17 号（不在登记的小区里）"
     await send(integration, json.dumps(unplaced).encode(), key="B2026-0001")
-    await parked(integration, "B2026-0001")
+    await recorded(integration, "B2026-0001", "integration.WorkOrderParked")
 
     clerk = integration.auth("desk_staff", sub="desk-1", areas=[mediation.feed.community_id])
-    [listed] = (await integration.get("/orders/parked", headers=clerk)).json()
+    [listed] = (await integration.get("/parked-orders", headers=clerk)).json()
     assert (listed["order_id"], listed["caller"]["phone"]) == ("B2026-0001", "13800000000")
     placed = await integration.post(
         "/orders/B2026-0001/placement", {"area_id": mediation.feed.grid_id}, headers=clerk
@@ -217,18 +215,7 @@ async def test_a_parked_order_placed_by_a_desk_clerk_round_trip(stack: Stack) ->
 
     resolved = await mediation.post(f"/disputes/{dispute_id}/resolution", {"outcome": "已协调商铺"})
     assert resolved.status_code == 201, resolved.text
-    settings = integration.settings.kafka
-    consumer = AIOKafkaConsumer(
-        f"{settings.topic_prefix}outbound.hotline12345.replies",
-        **kafka.connection(settings),
-        auto_offset_reset="earliest",
-        group_id=None,
-    )
-    await consumer.start()
-    try:
-        reply = await asyncio.wait_for(consumer.getone(), WAIT_S)
-    finally:
-        await consumer.stop()
-    assert reply.key == b"order-B2026-0001"
-    data = json.loads(read_binary(reply.value, reply.headers).data)
+    key, event = await first_reply(integration)
+    assert key == b"order-B2026-0001"
+    data = json.loads(event.data)
     assert (data["record_id"], data["outcome"], data["on_time"]) == (dispute_id, "resolved", True)

@@ -39,6 +39,10 @@ def stack_specs(root: Path) -> list[ServiceSpec]:
                 f"{service.env_prefix}LOG_FORMAT": os.environ.get("ANJU_LOG_FORMAT", "console"),
                 f"{service.env_prefix}CORS_ORIGINS": json.dumps(origins),
                 **{f"{service.env_prefix}{k}": v for k, v in service.dev_settings},
+                **{
+                    f"{service.env_prefix}{k}": v
+                    for k, v in service.call_settings(services, lambda _: "127.0.0.1")
+                },
             },
         )
         for service in services

@@ -16,6 +16,9 @@ A manifest looks like::
     publishes = "registry.events"      # omit for a service that publishes nothing
     follows = []                       # topics it consumes (inbound.* ones other systems publish)
     roles = ["admin", "director"]      # roles its API serves
+    calls = ["registry"]               # optional: services whose HTTP APIs it calls; each
+                                       # gives it ANJU_<NAME>_<CALLEE>_URL, the callee's address
+                                       # where the stack runs (compose, k8s, the dev stack)
     prod_max_replicas = 10             # optional: the production HPA ceiling (base: 6)
 
     [service.settings]                 # optional: settings of its own that compose and k8s give
@@ -29,6 +32,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,6 +53,7 @@ _KEYS = {
     "publishes",
     "follows",
     "roles",
+    "calls",
     "prod_max_replicas",
     "settings",
     "dev_settings",
@@ -72,6 +77,8 @@ class Service:
     publishes: str | None
     follows: tuple[str, ...]
     roles: tuple[str, ...]
+    calls: tuple[str, ...] = ()
+    """The services whose HTTP APIs it calls (:meth:`call_settings`)."""
     prod_max_replicas: int = BASE_MAX_REPLICAS
     settings: tuple[tuple[str, str], ...] = ()
     """Settings of its own (name without the prefix, value) that the deploy files give it."""
@@ -93,6 +100,18 @@ class Service:
         """Where its settings are read from: ``ANJU_<NAME>_``."""
         return f"ANJU_{self.name.upper()}_"
 
+    def call_settings(
+        self, services: Iterable[Service], host: Callable[[Service], str]
+    ) -> list[tuple[str, str]]:
+        """The settings that tell it where the services it calls are: ``<CALLEE>_URL`` (name
+        without the prefix) = ``http://<host(callee)>:<callee's port>``, ``host`` naming a
+        service as the stack at hand does (compose: its service name; k8s: its Service)."""
+        by_name = {s.name: s for s in services}
+        return [
+            (f"{name.upper()}_URL", f"http://{host(by_name[name])}:{by_name[name].port}")
+            for name in self.calls
+        ]
+
 
 def load_one(path: Path) -> Service:
     """Read and validate one ``service.toml``."""
@@ -113,6 +132,7 @@ def load_one(path: Path) -> Service:
             publishes=table.get("publishes"),
             follows=tuple(table.get("follows", ())),
             roles=tuple(table.get("roles", ())),
+            calls=tuple(table.get("calls", ())),
             prod_max_replicas=int(table.get("prod_max_replicas", BASE_MAX_REPLICAS)),
             settings=_settings(path, table.get("settings", {})),
             dev_settings=_settings(path, table.get("dev_settings", {})),
@@ -159,4 +179,7 @@ def load(root: Path) -> list[Service]:
         missing = {t for t in service.follows if not t.startswith(INBOUND_PREFIX)} - topics
         if missing:
             raise ManifestError(f"{service.name} follows topics nobody publishes: {missing}")
+        unknown = set(service.calls) - {s.name for s in services if s is not service}
+        if unknown:
+            raise ManifestError(f"{service.name} calls services that are not there: {unknown}")
     return sorted(services, key=lambda s: s.port)

@@ -32,8 +32,9 @@ _REGION = re.compile(
 Regions = dict[str, Callable[[list[Service]], list[str]]]
 
 
-def fill(template: str, service: Service) -> str:
-    """A template with ``@name@``-style placeholders filled; ``?db `` lines only with a database."""
+def fill(template: str, service: Service, services: list[Service]) -> str:
+    """A template with ``@name@``-style placeholders filled; ``?db `` lines only with a database.
+    ``services``: all of them, where ``service`` finds those it calls."""
     lines = []
     for line in template.splitlines(keepends=True):
         if line.startswith("?db "):
@@ -42,7 +43,7 @@ def fill(template: str, service: Service) -> str:
             line = line[len("?db ") :]
         lines.append(line)
     text = "".join(lines)
-    text = _expand_settings(text, service)
+    text = _expand_settings(text, service, services)
     for key, value in {
         "@name@": service.name,
         "@dashed@": service.dashed,
@@ -55,9 +56,19 @@ def fill(template: str, service: Service) -> str:
     return text
 
 
-def _expand_settings(text: str, service: Service) -> str:
+def compose_host(service: Service) -> str:
+    """A service's host name in the compose stack: its compose service's name."""
+    return service.name
+
+
+def k8s_host(service: Service) -> str:
+    """A service's host name in Kubernetes: its Service's (in the same namespace)."""
+    return f"anju-{service.dashed}"
+
+
+def _expand_settings(text: str, service: Service, services: list[Service]) -> str:
     """The template's ``@settings:compose@`` / ``@settings:k8s@`` lines, one line per setting of
-    the service's own (none: the line goes)."""
+    the service's own and per service it calls (none: the line goes)."""
     out = []
     for line in text.splitlines(keepends=True):
         stripped = line.strip()
@@ -65,7 +76,8 @@ def _expand_settings(text: str, service: Service) -> str:
             out.append(line)
             continue
         indent = line[: len(line) - len(line.lstrip())]
-        for name, value in service.settings:
+        host = compose_host if stripped == "@settings:compose@" else k8s_host
+        for name, value in [*service.settings, *service.call_settings(services, host)]:
             var = f"{service.env_prefix}{name}"
             if stripped == "@settings:compose@":
                 out.append(f"{indent}{var}: {json.dumps(value)}\n")
@@ -100,7 +112,7 @@ def _names(services: list[Service]) -> str:
 
 def _compose_services(services: list[Service]) -> list[str]:
     template = (TEMPLATES / "compose-service.yml").read_text(encoding="utf-8")
-    text = "".join(fill(template, s) for s in services)
+    text = "".join(fill(template, s, services) for s in services)
     # The template is indented for the `services:` mapping already; strip it (the region re-adds).
     return [line.removeprefix("  ") for line in text.rstrip("\n").splitlines()]
 
@@ -218,7 +230,9 @@ def expected_files(root: Path) -> dict[Path, str]:
         files[path] = replace_regions(path.read_text(encoding="utf-8"), regions, services, path)
     template = (TEMPLATES / "k8s-service.yaml").read_text(encoding="utf-8")
     for service in services:
-        files[root / "deploy" / "k8s" / "base" / f"{service.name}.yaml"] = fill(template, service)
+        files[root / "deploy" / "k8s" / "base" / f"{service.name}.yaml"] = fill(
+            template, service, services
+        )
     return files
 
 

@@ -11,18 +11,20 @@ The table holds ids and roles only, never the record's content; a read made unde
 
 Directors read the rows through their services' ``GET /audit/reads`` (:func:`audited_reads`: the
 same filters and the same :class:`AuditedRead` in every service that audits reads; each service
-says where its records are, so a director sees only the reads of records in their areas).
+says where its records are, so a director sees only the reads of records in their areas). The
+route reads its filters with :func:`read_filter`, given the kinds of record the service audits.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Annotated, Any
 from uuid import UUID
 
 import asyncpg
-from fastapi import Request
+from fastapi import Query, Request
 from pydantic import BaseModel
 
 from eventkit.access import Params, visible_sql
@@ -169,6 +171,40 @@ class ReadFilter:
             raise BadDateRange(
                 "`from` is after `to`", from_date=str(self.read_from), to_date=str(self.read_to)
             )
+
+
+def read_filter(kinds: Any, *, record: str = "one record's id") -> Callable[..., ReadFilter]:
+    """The FastAPI dependency that reads a ``GET /audit/reads`` route's filters into a
+    :class:`ReadFilter`: ``kind`` (one of ``kinds``, the ``Literal`` of the kinds the service
+    audits), ``reader``, ``record`` (described as ``record`` says), ``area_id``, ``from``, ``to``.
+    A period that ends before it starts is a 400 ``bad_date_range``.
+
+    ``search: Annotated[ReadFilter, Depends(read_filter(AuditedKind))]``
+    """
+
+    def filters(
+        kind: Any = None,
+        reader: Annotated[str | None, Query(max_length=100, description="a reader's id")] = None,
+        record: Any = None,
+        area_id: Annotated[UUID | None, Query(description="a community or grid")] = None,
+        read_from: Annotated[
+            date | None, Query(alias="from", description="read on or after")
+        ] = None,
+        read_to: Annotated[date | None, Query(alias="to", description="read on or before")] = None,
+    ) -> ReadFilter:
+        return ReadFilter(
+            kind=kind,
+            subject=record,
+            reader=reader,
+            area_id=area_id,
+            read_from=read_from,
+            read_to=read_to,
+        )
+
+    # The two annotations that differ between services, set on the function FastAPI inspects.
+    filters.__annotations__["kind"] = Annotated[kinds | None, Query(description="what was read")]
+    filters.__annotations__["record"] = Annotated[UUID | None, Query(description=record)]
+    return filters
 
 
 async def audited_reads(

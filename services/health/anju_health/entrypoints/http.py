@@ -5,11 +5,11 @@ Every read of a health record, and of protected care, is audited before the answ
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 
 from anju_contracts.health import ICD10, Programme
 from anju_health.application import activities, consents, protected, read_audit, records
@@ -37,10 +37,11 @@ from anju_health.application.read_audit import AuditedKind
 from anju_health.application.records import HealthConfig, RecordView
 from eventkit import audit
 from eventkit.app import CONFIG, CallerDep, StoreDep
-from eventkit.audit import AuditedReads, ReadFilter
+from eventkit.audit import AuditedReads, ReadFilter, read_filter
 from eventkit.commands import Accepted, Caller
 
 ConfigDep = Annotated[HealthConfig, CONFIG]
+Filters = Annotated[ReadFilter, Depends(read_filter(AuditedKind, record="a resident's id"))]
 
 router = APIRouter()
 """The reads: a record as it stands in health's own store."""
@@ -263,12 +264,7 @@ async def list_audited_reads(
     store: StoreDep,
     caller: CallerDep,
     config: ConfigDep,
-    kind: AuditedKind | None = None,
-    reader: Annotated[str | None, Query(max_length=100, description="a reader's id")] = None,
-    record: Annotated[UUID | None, Query(description="a resident's id")] = None,
-    area_id: Annotated[UUID | None, Query(description="a community or grid")] = None,
-    read_from: Annotated[date | None, Query(alias="from", description="read on or after")] = None,
-    read_to: Annotated[date | None, Query(alias="to", description="read on or before")] = None,
+    search: Filters,
     limit: Annotated[int, Query(ge=1, le=200)] = 100,
     offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
 ) -> AuditedReads:
@@ -276,14 +272,6 @@ async def list_audited_reads(
     reason given when the glass was broken to read it; the newest first, the reads of residents
     in the director's areas (admins: all). The same filters and shape as the query service's
     ``GET /audit/reads``."""
-    search = ReadFilter(
-        kind=kind,
-        subject=record,
-        reader=reader,
-        area_id=area_id,
-        read_from=read_from,
-        read_to=read_to,
-    )
     async with store.pool.acquire() as conn:
         return await read_audit.audited_reads(
             conn, search, caller, config, limit=limit, offset=offset

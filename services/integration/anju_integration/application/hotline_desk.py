@@ -7,7 +7,9 @@ recorded as ``WorkOrderPlaced`` and the ``FORWARD`` deadline is armed in the sam
 then mediation opens its record as for an order placed on arrival
 (:func:`~anju_integration.application.hotline.forward_placed`: the same idempotency key, so
 however often it runs there is one record). A clerk's placement tries at once and answers with
-the record; the deadline finishes what mediation could not take then.
+the record; the deadline finishes what mediation could not take then. A placement sent with an
+``Idempotency-Key`` keeps its answer with the placement (the order as placed, before mediation
+answers), and that answer comes back when it is sent again with the key.
 
 Who sees an order: the one access policy on its place, or, while it has none, on the
 communities the stack served for the 12345 platform when it was parked
@@ -39,7 +41,7 @@ from eventkit.known import visible_location
 from eventkit.messages import Delivered
 from eventkit.scheduler import Deadline, DeadlineHandler
 from eventkit.service_calls import Unavailable
-from eventkit.store import Context, Session, Store, StoreSession, Stream
+from eventkit.store import AppendResult, Context, Session, Store, StoreSession, Stream
 
 READ = "read_work_orders"
 READ_CALLER = "read_work_order_callers"
@@ -155,9 +157,17 @@ async def place(
             )
             # The clerk's request forwards it at once; the deadline only if that fails.
             forward_at = cfg.clock() + hotline.RETRY_AFTER
-            await _placed(
+            result = await _placed(
                 session, cfg, order_id, version, events, caller.context, forward_at=forward_at
             )
+            key = caller.context.idempotency
+            if key is not None:
+                # Kept with the placement: sent again with its key, the placement is answered
+                # as it was decided (the order placed), never refused as placed already.
+                decided = orders.fold([*stream.payloads, *events])
+                assert decided is not None
+                answer = view_of(decided, result.version, caller)
+                await session.remember(key, answer.model_dump(mode="json"))
     with contextlib.suppress(Unavailable):
         await hotline.forward_placed(store, cfg, order_id)
     return await view(store, order_id, caller)
@@ -172,10 +182,10 @@ async def _placed(
     context: Context,
     *,
     forward_at: datetime,
-) -> None:
+) -> AppendResult:
     placement = events[0]
     assert isinstance(placement, WorkOrderPlaced)
-    await session.append(
+    result = await session.append(
         hotline.stream_of(order_id),
         version,
         events,
@@ -184,6 +194,7 @@ async def _placed(
     )
     await cfg.parked.unpark(session, order_id)
     await session.schedule(hotline.FORWARD, order_id, forward_at)
+    return result
 
 
 def placer(cfg: IntegrationConfig) -> Callable[[Session, Delivered], Awaitable[None]]:

@@ -1,5 +1,8 @@
 """The desk's routes for the 12345 work orders that wait for a place: the parked list, one
-order, and its placement."""
+order, and its placement.
+
+The parked list has a path of its own (``/parked-orders``): under ``/orders/`` it would shadow
+the order whose number is ``parked``, a number the 12345 platform may send."""
 
 from __future__ import annotations
 
@@ -23,7 +26,7 @@ commands = APIRouter(tags=["12345 work orders"])
 """The commands."""
 
 
-@router.get("/orders/parked")
+@router.get("/parked-orders")
 async def parked(
     store: StoreDep,
     caller: CallerDep,
@@ -49,5 +52,6 @@ async def place(
     """Place a parked order in an area of the caller's: mediation opens its dispute or signal
     as for an order placed on arrival, and the answer names it (``record_id``; null while
     mediation is away: it is opened when it answers). 409 ``work_order_not_parked`` when the
-    order has its place already."""
+    order has its place already. Sent again with its ``Idempotency-Key``, the placement's kept
+    answer comes back (the order as placed; ``GET /orders/{order_id}`` for what it became)."""
     return await hotline_desk.place(store, config, order_id, cmd, caller)

@@ -105,7 +105,7 @@ async def test_a_parked_order_is_listed_for_the_desk_and_placed_by_a_clerk(desk:
     assert parked.status is orders.Status.PARKED
     assert desk.mediation.calls == []
 
-    listed = await desk.service.get("/orders/parked", headers=desk.staff())
+    listed = await desk.service.get("/parked-orders", headers=desk.staff())
     assert listed.status_code == 200, listed.text
     [shown] = listed.json()
     assert shown["order_id"] == "GD-1"
@@ -114,7 +114,7 @@ async def test_a_parked_order_is_listed_for_the_desk_and_placed_by_a_clerk(desk:
     assert shown["caller"] == {"name": "李先生", "phone": "13900000000"}
     # a grid worker of the community sees it too, without the caller's contact
     worker = desk.staff("grid_worker")
-    [seen] = (await desk.service.get("/orders/parked", headers=worker)).json()
+    [seen] = (await desk.service.get("/parked-orders", headers=worker)).json()
     assert seen["caller"] is None
     assert (await desk.service.get("/orders/GD-1", headers=worker)).json()["caller"] is None
 
@@ -128,7 +128,7 @@ async def test_a_parked_order_is_listed_for_the_desk_and_placed_by_a_clerk(desk:
     assert body["record_id"] == str(desk.mediation.ids["GD-1"])
     assert body["area_id"] == feed.grid_id
     assert desk.mediation.calls == [("GD-1", AnjuRecord.DISPUTE, uuid.UUID(feed.grid_id))]
-    assert (await desk.service.get("/orders/parked", headers=desk.staff())).json() == []
+    assert (await desk.service.get("/parked-orders", headers=desk.staff())).json() == []
 
     again = await desk.service.post(
         "/orders/GD-1/placement", {"area_id": feed.grid_id}, headers=desk.staff()
@@ -139,6 +139,62 @@ async def test_a_parked_order_is_listed_for_the_desk_and_placed_by_a_clerk(desk:
     assert (await desk.dispatch("GD-1")).status is orders.Status.FORWARDED
     await desk.fire_deadlines()
     assert len(desk.mediation.calls) == 1
+
+
+async def test_a_placement_sent_again_with_its_key_is_answered_as_it_was_decided(
+    desk: Desk,
+) -> None:
+    feed = desk.service.feed
+    await desk.dispatch("GD-10")
+    keyed = desk.staff() | {"Idempotency-Key": "place-GD-10"}
+    body = {"area_id": feed.grid_id}
+
+    first = await desk.service.post("/orders/GD-10/placement", body, headers=keyed)
+    assert first.status_code == 201, first.text
+    assert first.json()["status"] == "forwarded"
+    again = await desk.service.post("/orders/GD-10/placement", body, headers=keyed)
+    assert again.status_code == 201, again.text
+    assert again.headers["Idempotent-Replayed"] == "true"
+    kept = again.json()
+    # the answer kept with the placement: the order as placed, before mediation answered
+    assert (kept["order_id"], kept["status"], kept["area_id"]) == ("GD-10", "placed", feed.grid_id)
+    assert kept["version"] == first.json()["version"] - 1
+    assert len(desk.mediation.calls) == 1
+    # the key with another request is refused; without the key the placement is refused
+    elsewhere = {"area_id": feed.community_id}
+    reused = await desk.service.post("/orders/GD-10/placement", elsewhere, headers=keyed)
+    assert reused.status_code == 422, reused.text
+    assert reused.json()["error"]["code"] == "idempotency_key_reused"
+    plain = await desk.service.post("/orders/GD-10/placement", body, headers=desk.staff())
+    assert plain.json()["error"]["code"] == "work_order_not_parked"
+
+
+async def test_a_refused_placement_keeps_nothing_under_its_key(desk: Desk) -> None:
+    feed = desk.service.feed
+    await desk.dispatch("GD-11", area_id=uuid.UUID(feed.grid_id), address=None)
+    keyed = desk.staff() | {"Idempotency-Key": "place-GD-11"}
+    body = {"area_id": feed.grid_id}
+    for _ in range(2):
+        refused = await desk.service.post("/orders/GD-11/placement", body, headers=keyed)
+        assert refused.status_code == 409, refused.text
+        assert refused.json()["error"]["code"] == "work_order_not_parked"
+
+
+async def test_an_order_numbered_parked_is_read_and_placed_like_any_other(desk: Desk) -> None:
+    feed = desk.service.feed
+    await desk.dispatch("parked")
+    one = "/orders/parked"  # the order numbered "parked", not the desk's list
+
+    shown = await desk.service.get(one, headers=desk.staff())
+    assert shown.status_code == 200, shown.text
+    assert (shown.json()["order_id"], shown.json()["status"]) == ("parked", "parked")
+    [listed] = (await desk.service.get("/parked-orders", headers=desk.staff())).json()
+    assert listed["order_id"] == "parked"
+    body = {"area_id": feed.grid_id}
+    placed = await desk.service.post(f"{one}/placement", body, headers=desk.staff())
+    assert placed.status_code == 201, placed.text
+    assert (await desk.service.get(one, headers=desk.staff())).json()["status"] == "forwarded"
+    assert (await desk.service.get("/parked-orders", headers=desk.staff())).json() == []
 
 
 async def test_placing_is_for_the_desk_of_the_orders_areas(desk: Desk) -> None:
@@ -152,7 +208,7 @@ async def test_placing_is_for_the_desk_of_the_orders_areas(desk: Desk) -> None:
     elsewhere = desk.staff("desk_staff", str(uuid.uuid4()))
     assert (await desk.service.post(url, body, headers=elsewhere)).status_code == 404
     assert (await desk.service.get("/orders/GD-2", headers=elsewhere)).status_code == 404
-    assert (await desk.service.get("/orders/parked", headers=elsewhere)).json() == []
+    assert (await desk.service.get("/parked-orders", headers=elsewhere)).json() == []
     # an area outside the clerk's areas does not exist for them
     far = {"area_id": feed.other_community_id}
     director = desk.staff("director")
@@ -200,7 +256,7 @@ async def test_an_order_naming_an_area_not_learnt_yet_is_placed_when_it_is(desk:
     placed = await desk.order("GD-4")
     assert placed.status is orders.Status.PLACED
     assert placed.path == path
-    assert (await desk.service.get("/orders/parked", headers=desk.staff())).json() == []
+    assert (await desk.service.get("/parked-orders", headers=desk.staff())).json() == []
     await desk.fire_deadlines()
     forwarded = await desk.order("GD-4")
     assert forwarded.status is orders.Status.FORWARDED
@@ -236,10 +292,10 @@ async def test_mediation_away_forwards_later_and_a_refusal_parks_it_again(desk: 
     # parked where it was placed: the grid's desk sees it; the other grid's does not
     grid_desk = desk.staff("desk_staff", feed.grid_id)
     assert [
-        o["order_id"] for o in (await desk.service.get("/orders/parked", headers=grid_desk)).json()
+        o["order_id"] for o in (await desk.service.get("/parked-orders", headers=grid_desk)).json()
     ] == ["GD-6"]
     other = desk.staff("desk_staff", feed.other_grid_id)
-    assert (await desk.service.get("/orders/parked", headers=other)).json() == []
+    assert (await desk.service.get("/parked-orders", headers=other)).json() == []
 
 
 async def test_an_order_without_a_place_is_for_every_known_community_by_default(
@@ -248,7 +304,7 @@ async def test_an_order_without_a_place_is_for_every_known_community_by_default(
     feed = desk.service.feed
     await desk.dispatch("GD-7")
     for community in (feed.community_id, feed.other_community_id):
-        shown = await desk.service.get("/orders/parked", headers=desk.staff("director", community))
+        shown = await desk.service.get("/parked-orders", headers=desk.staff("director", community))
         assert [o["order_id"] for o in shown.json()] == ["GD-7"]
 
 
@@ -265,8 +321,8 @@ async def test_an_order_without_a_place_is_for_the_communities_the_setting_names
     ) as service:
         desk = Desk(service, Mediation())
         await desk.dispatch("GD-8")
-        mine = await service.get("/orders/parked", headers=desk.staff("desk_staff", str(served)))
+        mine = await service.get("/parked-orders", headers=desk.staff("desk_staff", str(served)))
         assert [o["order_id"] for o in mine.json()] == ["GD-8"]
         known = desk.staff("desk_staff", service.feed.community_id)
-        assert (await service.get("/orders/parked", headers=known)).json() == []
+        assert (await service.get("/parked-orders", headers=known)).json() == []
         assert (await service.get("/orders/GD-8", headers=known)).status_code == 404

@@ -13,11 +13,10 @@ shape.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import Depends, Query
+from fastapi import Depends
 
 from anju_query.application.models import Page
 from anju_query.application.permissions import READ_AUDIT
@@ -29,11 +28,15 @@ from anju_query.application.read_audit import (
     record_in_scope,
 )
 from anju_query.application.scope import Scope
-from anju_query.entrypoints.http import Limit, Offset, check_range, query_router, scope_for
+from anju_query.entrypoints.http import Limit, Offset, query_router, scope_for
 from eventkit.app import RuntimeDep
+from eventkit.audit import read_filter
 from eventkit.errors import NotFound
 
 AuditScope = Annotated[Scope, Depends(scope_for(READ_AUDIT))]
+Filters = Annotated[
+    ReadFilter, Depends(read_filter(AuditedKind, record="one record's id (with its kind)"))
+]
 
 router = query_router()
 
@@ -42,27 +45,13 @@ router = query_router()
 async def list_audited_reads(
     runtime: RuntimeDep,
     scope: AuditScope,
-    kind: AuditedKind | None = None,
-    reader: Annotated[str | None, Query(max_length=100, description="a reader's id")] = None,
-    record: Annotated[UUID | None, Query(description="one record's id (with its kind)")] = None,
-    area_id: Annotated[UUID | None, Query(description="a community or grid")] = None,
-    read_from: Annotated[date | None, Query(alias="from", description="read on or after")] = None,
-    read_to: Annotated[date | None, Query(alias="to", description="read on or before")] = None,
+    search: Filters,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> Page[AuditedRead]:
     """Who read which sensitive record (a full identity number, a sensitive dispute or work
     item), by which route and when, the newest first: the reads of records in the caller's
     areas. ``?format=csv`` or ``xlsx`` exports every read the filters select."""
-    check_range(read_from, read_to)
-    search = ReadFilter(
-        kind=kind,
-        subject=record,
-        reader=reader,
-        area_id=area_id,
-        read_from=read_from,
-        read_to=read_to,
-    )
     async with runtime.pool.acquire() as conn:
         return await audited_reads(conn, scope, search, limit=limit, offset=offset)
 
