@@ -5,15 +5,17 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 import jsonschema
 import pytest
 
 from anju_contracts import Event, EventCatalog
+from anju_contracts.base import Personal, TolerantReader, sealed_upcasters
 from anju_contracts.catalogs import CATALOGS
 from anju_contracts.compatibility import compare
 from anju_contracts.registry import ResidentDetailsCorrected
+from anju_contracts.schema import sealed_personal_fields
 from anju_devtools import asyncapi, contracts
 
 DOCUMENT: dict[str, Any] = json.loads((contracts.ROOT / "asyncapi.json").read_text())
@@ -59,8 +61,8 @@ def test_one_channel_per_topic_lists_the_messages_of_its_catalogues() -> None:
         for event_type, topic in catalog.also.items():  # also on another system's topic
             names = {resolve(m["$ref"])["name"] for m in channels[topic]["messages"].values()}
             assert event_type in names
-    carried = sum(len(c.also) for c in CATALOGS)
-    assert sum(len(c["messages"]) for c in channels.values()) == len(MESSAGES) + carried
+    # a message of its own on another system's topic (its personal fields opened there)
+    assert sum(len(c["messages"]) for c in channels.values()) == len(MESSAGES)
     assert channels["outbound.hotline12345.replies"]["messages"]  # the 12345 replies
 
 
@@ -86,8 +88,8 @@ def test_messages_are_named_by_their_type_with_plain_keys() -> None:
     models = {m.event_type: m for c in CATALOGS for m in c.models}
     for key, message in MESSAGES.items():
         model = models[message["name"]]
-        assert message["title"] == model.event_type
-        assert key == model.event_type.replace(".", "_")
+        assert message["title"].removesuffix(" (personal fields in clear)") == model.event_type
+        assert key.removesuffix(asyncapi.OPENED) == model.event_type.replace(".", "_")
         assert message["payload"] == {"$ref": f"#/components/schemas/{key}"}
         headers = message["headers"]["properties"]
         assert headers["ce_type"]["const"] == model.event_type
@@ -129,7 +131,10 @@ def test_every_example_validates_and_is_read_by_the_contracts() -> None:
             # the same payload against the published schema file and the pydantic model
             model = catalogs[message["name"]].model(message["name"])
             path = contracts.ROOT / "schemas" / f"{model.event_type}.v{model.event_version}.json"
-            jsonschema.validate(sample["payload"], json.loads(path.read_text()))
+            if key.endswith(asyncapi.OPENED):  # in clear: the model's own schema
+                jsonschema.validate(sample["payload"], model.model_json_schema())
+            else:
+                jsonschema.validate(sample["payload"], json.loads(path.read_text()))
             # a reader whose keys are gone reads each sealed value as erased: still valid
             catalogs[message["name"]].decode(
                 model.event_type, model.event_version, as_erased(sample["payload"])
@@ -243,3 +248,70 @@ def test_examples_match_the_patterns_of_the_contracts(pattern: str) -> None:
 def test_a_pattern_the_example_builder_cannot_follow_says_so() -> None:
     with pytest.raises(ValueError, match="examples="):
         asyncapi.from_pattern("^(a|b)+$")
+
+
+def channel_messages(topic: str) -> dict[str, Any]:
+    [channel] = [c for c in DOCUMENT["channels"].values() if c["address"] == topic]
+    return {k: resolve(m["$ref"]) for k, m in channel["messages"].items()}
+
+
+def test_the_answer_to_the_12345_platform_is_in_clear_on_its_topic_and_sealed_on_ours() -> None:
+    from anju_contracts.integration import WorkOrderAnswered
+
+    [(key, replies)] = channel_messages("outbound.hotline12345.replies").items()
+    assert key == f"integration_WorkOrderAnswered{asyncapi.OPENED}"
+    assert replies["name"] == "integration.WorkOrderAnswered"
+    ours = channel_messages("integration.events")["integration_WorkOrderAnswered"]
+    clear = resolve(replies["payload"]["$ref"])["properties"]["text"]
+    sealed = resolve(ours["payload"]["$ref"])["properties"]["text"]
+    assert "pattern" not in clear
+    assert clear["x-personal-data"] is True
+    assert sealed["pattern"].startswith("^pd1:")
+    assert "outbound.hotline12345.replies" in replies["description"]
+    # the relay's message on that topic (the text opened) is what its schema accepts
+    answer = json.loads(
+        WorkOrderAnswered.model_validate(
+            {**replies["examples"][0]["payload"], "text": "已处理，感谢来电"}
+        ).model_dump_json()
+    )
+    validator(replies["payload"]).validate(answer)
+    with pytest.raises(jsonschema.ValidationError):
+        validator(ours["payload"]).validate(answer)
+    assert replies["examples"][0]["payload"]["text"] == "example"  # no sealed value here
+    assert ours["examples"][0]["payload"]["text"].startswith("pd1:t:")
+
+
+class Caller(TolerantReader):
+    name: Annotated[str, Personal]
+
+
+class CallBack(Event):
+    """An answer naming the caller (a stand-in with a nested personal model)."""
+
+    event_type: ClassVar[str] = "hotline.CallBack"
+    event_version: ClassVar[int] = 2
+    order_id: str
+    caller: Caller
+
+
+def test_a_nested_model_sealed_on_one_topic_and_clear_on_another_gets_two_definitions() -> None:
+    catalog = EventCatalog(
+        "hotline",
+        [CallBack],
+        upcasters=sealed_upcasters([CallBack]),
+        also={CallBack: "outbound.hotline.callbacks"},
+    )
+    clear = CallBack.model_json_schema()
+    document = asyncapi.document(
+        [catalog],
+        {"hotline.CallBack": sealed_personal_fields(clear)},
+        opened={"hotline.CallBack": clear},
+    )
+    schemas = document["components"]["schemas"]
+    assert schemas["Caller"]["properties"]["name"]["pattern"].startswith("^pd1:")
+    assert "pattern" not in schemas["Caller_opened"]["properties"]["name"]
+    caller = schemas[f"hotline_CallBack{asyncapi.OPENED}"]["properties"]["caller"]
+    assert caller == {"$ref": "#/components/schemas/Caller_opened"}
+    assert schemas["hotline_CallBack"]["properties"]["caller"] == {
+        "$ref": "#/components/schemas/Caller"
+    }

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from importlib.metadata import entry_points
 from pathlib import Path
 
-from anju_cli import ledger, operate, subject_access
+from anju_cli import erase, ledger, operate, seal, subject_access
 from anju_cli.state import dev_secret
 from eventkit.auth import Role, issue_token
 
@@ -63,6 +63,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     operate.add_commands(sub, ROOT)
     ledger.add_commands(sub, ROOT, jwt_secret)
     subject_access.add_commands(sub, ROOT, jwt_secret)
+    seal.add_commands(sub, ROOT)
+    erase.add_commands(sub, ROOT, jwt_secret)
 
     # Each plugin is `add_commands(subparsers, root)`, e.g. anju_devtools.commands.
     for plugin in entry_points(group=COMMANDS_GROUP):

@@ -291,27 +291,43 @@ def example_key(catalog: EventCatalog, payload: Schema, data: Schema, values: _E
 # ---------------------------------------------------------------------------------- document
 
 
-def _hoist(schema: Schema, shared: dict[str, Schema]) -> Schema:
-    """``schema`` with its ``$defs`` moved into ``shared`` and its references pointing there."""
+def _hoist(schema: Schema, shared: dict[str, Schema], *, clashing: str | None = None) -> Schema:
+    """``schema`` with its ``$defs`` moved into ``shared`` and its references pointing there.
+
+    A definition named like a different one already shared is an error, unless ``clashing``
+    is given: it is then shared under its name with that suffix (a nested model whose personal
+    fields are in clear here and sealed elsewhere)."""
     schema = copy.deepcopy(schema)
-    for name, definition in schema.pop("$defs", {}).items():
-        definition = _repoint(definition)
-        if shared.setdefault(name, definition) != definition:
+    definitions: dict[str, Schema] = schema.pop("$defs", {})
+    names = {name: name for name in definitions}
+    if clashing is not None:
+        for name, definition in definitions.items():
+            if name in shared and shared[name] != _repoint(definition, names):
+                names[name] = f"{name}{clashing}"
+    for name, definition in definitions.items():
+        definition = _repoint(definition, names)
+        if shared.setdefault(names[name], definition) != definition:
             raise ValueError(f"two different schemas are both called {name}")
     schema.pop("$id", None)  # it would change the base that the references resolve against
-    hoisted: Schema = _repoint(schema)
+    hoisted: Schema = _repoint(schema, names)
     return hoisted
 
 
-def _repoint(node: Any) -> Any:
+def _repoint(node: Any, names: dict[str, str] | None = None) -> Any:
     if isinstance(node, list):
-        return [_repoint(v) for v in node]
+        return [_repoint(v, names) for v in node]
     if isinstance(node, dict):
         return {
-            k: (v.replace("#/$defs/", "#/components/schemas/") if k == "$ref" else _repoint(v))
-            for k, v in node.items()
+            k: (_pointer(v, names) if k == "$ref" else _repoint(v, names)) for k, v in node.items()
         }
     return node
+
+
+def _pointer(ref: str, names: dict[str, str] | None) -> str:
+    if not ref.startswith("#/$defs/"):
+        return ref
+    name, slash, rest = ref.removeprefix("#/$defs/").partition("/")
+    return f"#/components/schemas/{(names or {}).get(name, name)}{slash}{rest}"
 
 
 SECURITY_SCHEMES: dict[str, Schema] = {
@@ -371,9 +387,18 @@ def servers() -> dict[str, Schema]:
 
 
 def document(
-    catalogs: Iterable[EventCatalog], payloads: dict[str, Schema], *, version: str = "1.0.0"
+    catalogs: Iterable[EventCatalog],
+    payloads: dict[str, Schema],
+    *,
+    opened: dict[str, Schema] | None = None,
+    version: str = "1.0.0",
 ) -> Schema:
-    """The AsyncAPI 3.0 document; ``payloads`` maps an event type to its payload schema."""
+    """The AsyncAPI 3.0 document; ``payloads`` maps an event type to its payload schema (its
+    personal fields sealed, for what Anju publishes), ``opened`` an event type carried on another
+    system's topic (a catalogue's ``also``) to its payload schema there: the relay opens the
+    personal fields for that topic (docs/personal-data.md, "Exceptions"), so that channel gets a
+    message of its own, ``<service>_<Event>_opened``, whose payload has them in clear."""
+    opened = opened or {}
     channels: dict[str, Schema] = {}
     operations: dict[str, Schema] = {}
     messages: dict[str, Schema] = {}
@@ -416,43 +441,17 @@ def document(
             key = _component_key(model.event_type)
             payload = payloads[model.event_type]
             schemas[key] = _hoist(payload, shared)
-            messages[key] = {
-                "name": model.event_type,
-                "title": model.event_type,
-                "summary": _summary(model),
-                "description": (model.__doc__ or "").strip(),
-                "contentType": CONTENT_TYPE,
-                "headers": headers_schema(catalog, model),
-                "payload": {"$ref": f"#/components/schemas/{key}"},
-                "correlationId": {
-                    "description": "The request the event belongs to.",
-                    "location": "$message.header#/ce_correlationid",
-                },
-                "bindings": {
-                    "kafka": {
-                        "key": {
-                            "type": "string",
-                            "description": (
-                                "The stream (aggregate) id, UTF-8: all events of one stream are"
-                                " on one partition, in order."
-                            ),
-                        },
-                        "bindingVersion": BINDING_VERSION,
-                    }
-                },
-                "examples": [example(catalog, model, payload)],
-                "x-event-type": model.event_type,
-                "x-event-version": model.event_version,
-            }
+            messages[key] = _message(catalog, model, key, payload)
             carry(catalog.topic, _channel_description(catalog), catalog.inbound, key)
             also = catalog.also.get(model.event_type)
-            if also is not None:
-                carry(
-                    also,
-                    f"Anju's {catalog.source} service answers another system here.",
-                    False,
-                    key,
-                )
+            if also is None:
+                continue
+            clear = opened.get(model.event_type)
+            if clear is not None:  # the relay opens its personal fields for that topic
+                key = f"{key}{OPENED}"
+                schemas[key] = _hoist(clear, shared, clashing=OPENED)
+                messages[key] = _message(catalog, model, key, clear, opened_on=also)
+            carry(also, f"Anju's {catalog.source} service answers another system here.", False, key)
     clash = shared.keys() & schemas.keys()
     if clash:
         raise ValueError(f"a payload and a shared definition are both called {sorted(clash)}")
@@ -478,6 +477,60 @@ def document(
             "messages": messages,
             "securitySchemes": SECURITY_SCHEMES,
         },
+    }
+
+
+OPENED = "_opened"
+"""The suffix of the message (and payload schema) of an event on another system's topic, where
+the relay opens its personal fields."""
+
+
+def _message(
+    catalog: EventCatalog,
+    model: type[Event],
+    key: str,
+    payload: Schema,
+    *,
+    opened_on: str | None = None,
+) -> Schema:
+    description = (model.__doc__ or "").strip()
+    title = model.event_type
+    if opened_on is not None:
+        title = f"{model.event_type} (personal fields in clear)"
+        description += (
+            f"\n\nOn `{opened_on}` its personal fields travel in clear: Anju's relay opens them"
+            " for that topic only, whose reader is their rightful recipient. The same message"
+            f" on `{catalog.topic}` has them sealed."
+        )
+    found = example(catalog, model, payload)
+    found["name"] = f"{key}_example"
+    return {
+        "name": model.event_type,
+        "title": title,
+        "summary": _summary(model),
+        "description": description,
+        "contentType": CONTENT_TYPE,
+        "headers": headers_schema(catalog, model),
+        "payload": {"$ref": f"#/components/schemas/{key}"},
+        "correlationId": {
+            "description": "The request the event belongs to.",
+            "location": "$message.header#/ce_correlationid",
+        },
+        "bindings": {
+            "kafka": {
+                "key": {
+                    "type": "string",
+                    "description": (
+                        "The stream (aggregate) id, UTF-8: all events of one stream are"
+                        " on one partition, in order."
+                    ),
+                },
+                "bindingVersion": BINDING_VERSION,
+            }
+        },
+        "examples": [found],
+        "x-event-type": model.event_type,
+        "x-event-version": model.event_version,
     }
 
 

@@ -22,7 +22,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from anju_contracts import Envelope
+from anju_contracts import Envelope, Event
 from anju_contracts.catalogs import CATALOGS
 from anju_contracts.compatibility import compare
 from anju_contracts.schema import sealed_personal_fields
@@ -58,12 +58,31 @@ def event_schemas() -> dict[str, Schema]:
             schema = _open(model.model_json_schema())
             if not catalog.inbound:  # Anju seals the personal fields of what it publishes
                 schema = sealed_personal_fields(schema)
-            schema["$id"] = f"{model.event_type}.v{model.event_version}"
-            schema["x-event-type"] = model.event_type
-            schema["x-event-version"] = model.event_version
-            schema["x-topic"] = catalog.topic
-            schemas[f"{model.event_type}.v{model.event_version}.json"] = schema
+            schemas[f"{model.event_type}.v{model.event_version}.json"] = _named(
+                schema, model, catalog.topic
+            )
     return schemas
+
+
+def opened_schemas() -> dict[str, Schema]:
+    """Event type → its payload schema on another system's topic (a catalogue's ``also``):
+    personal fields in clear, since the relay opens them for that topic."""
+    return {
+        model.event_type: _named(
+            _open(model.model_json_schema()), model, catalog.also[model.event_type]
+        )
+        for catalog in CATALOGS
+        for model in catalog.models
+        if model.event_type in catalog.also and not catalog.inbound
+    }
+
+
+def _named(schema: Schema, model: type[Event], topic: str) -> Schema:
+    schema["$id"] = f"{model.event_type}.v{model.event_version}"
+    schema["x-event-type"] = model.event_type
+    schema["x-event-version"] = model.event_version
+    schema["x-topic"] = topic
+    return schema
 
 
 def json_schemas() -> dict[str, str]:
@@ -135,7 +154,7 @@ def asyncapi() -> str:
     """The AsyncAPI 3.0 document: one channel per topic, one message per event type
     (:mod:`anju_devtools.asyncapi`)."""
     payloads = {schema["x-event-type"]: schema for schema in event_schemas().values()}
-    return _dump(asyncapi_document.document(CATALOGS, payloads))
+    return _dump(asyncapi_document.document(CATALOGS, payloads, opened=opened_schemas()))
 
 
 def readme(root: Path = ROOT) -> str:

@@ -109,7 +109,9 @@ def reference(
             lines.append(
                 f"Written by the `{catalog.source}` service for another system: the same"
                 f" messages as on `{catalog.topic}` (same `ce_id`, key and headers), only these"
-                f" types. Read by {_readers(topic, services)}."
+                " types, with their personal fields in clear (the relay opens them for this"
+                " topic: its reader is their rightful recipient and holds no keys). Read by"
+                f" {_readers(topic, services)}."
             )
             lines.append("")
             lines += _types(carried, schemas)
