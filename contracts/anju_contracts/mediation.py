@@ -7,7 +7,8 @@ Topic ``mediation.events``, key = stream id. Streams:
 - ``dispute-<uuid>``: a dispute's whole life — registration at a tier, escalations (and
   automatic ones withdrawn when a fact brought in later predates them), SLA warnings and
   breaches, mediators, sessions, agreement or failure and referral, follow-up,
-  return visit (回访), resolution, closing and reopening;
+  return visit (回访), resolution, closing and reopening, and the erasure of its personal
+  data when its retention period ends;
 - ``petition-<uuid>``: a petition a petition agent (信访代办员) carries on a resident's behalf.
 
 Every envelope's ``area`` is the grid the fact belongs to (the community when the location is
@@ -34,7 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from anju_contracts.base import Event, EventCatalog, Personal, sealed_upcasters
 
 # Location is the registry's concept, re-exported where mediation's events first defined it.
-from anju_contracts.registry import AreaPath, Location as Location
+from anju_contracts.registry import AreaPath, ErasureBasis, Location as Location
 
 SOURCE = "mediation"
 
@@ -456,6 +457,24 @@ class DisputeReopened(Event):
     sla_due_by: datetime | None
 
 
+class DisputeErased(Event):
+    """A closed dispute's personal data was erased when its retention period ended: the keys
+    of the dispute's record (its description, notes, minutes, outcome and ad-hoc parties) and of
+    the signal it came from are destroyed, so every copy reads as erased (``[已删除]`` or null).
+    Read models blank their clear copies of the dispute (and of the signal). Parties who are
+    registered residents keep their own keys: what is theirs stays until they are erased.
+    Tiers, dates, outcomes' timing and counts remain.
+
+    Nothing personal travels here.
+    """
+
+    event_type: ClassVar[str] = "mediation.DisputeErased"
+
+    dispute_id: UUID
+    signal_id: UUID | None = None
+    basis: ErasureBasis
+
+
 # -- petitions by proxy (信访代办) ---------------------------------------------------------------
 
 
@@ -550,6 +569,7 @@ EVENTS: tuple[type[Event], ...] = (
     DisputeResolved,
     DisputeClosed,
     DisputeReopened,
+    DisputeErased,
     PetitionProxied,
     PetitionForwarded,
     PetitionAccepted,

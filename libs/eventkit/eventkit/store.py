@@ -519,3 +519,50 @@ class EventStore:
                 key,
             )
         return None if row is None else Remembered(row["fingerprint"], json.loads(row["answer"]))
+
+
+class JoinedStore:
+    """The store as seen from inside a unit of work already under way (a deadline handler's, a
+    policy's): each of its sessions is a savepoint of that transaction, so an application
+    function written for a command (``erase_resident(store, ...)``) runs within it and commits
+    or rolls back with it, the deadline marked fired in the same breath."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self.source = session.store.source
+        self.catalog = session.store.catalog
+
+    def session(self) -> AbstractAsyncContextManager[Session]:
+        return self._session.store.session(self._session.conn)
+
+    async def load(self, stream_id: str) -> Stream:
+        return await self._session.load(stream_id)
+
+    async def append(
+        self,
+        stream_id: str,
+        expected_version: int,
+        events: Sequence[Event],
+        *,
+        context: Context,
+        area: str | None = None,
+    ) -> AppendResult:
+        async with self.session() as session:
+            return await session.append(
+                stream_id, expected_version, events, context=context, area=area
+            )
+
+    def notify(self) -> None:
+        self._session.store.notify()
+
+    async def head(self) -> int:
+        value = await self._session.conn.fetchval("SELECT coalesce(max(position), 0) FROM events")
+        return int(value)
+
+    async def recall(self, sub: str, key: str) -> Remembered | None:
+        row = await self._session.conn.fetchrow(
+            "SELECT fingerprint, answer::text FROM command_keys WHERE sub = $1 AND key = $2",
+            sub,
+            key,
+        )
+        return None if row is None else Remembered(row["fingerprint"], json.loads(row["answer"]))

@@ -379,6 +379,7 @@ EVENTS: dict[str, str] = {
     "mediation.ConflictSignalDismissed": "矛盾线索不予立案",
     "mediation.ConflictSignalReported": "上报矛盾线索",
     "mediation.DisputeClosed": "纠纷结案",
+    "mediation.DisputeErased": "纠纷个人信息已删除",
     "mediation.DisputeEscalated": "纠纷升级",
     "mediation.DisputeEscalationsWithdrawn": "撤回纠纷升级",
     "mediation.DisputeReferred": "纠纷转办",

@@ -2,13 +2,49 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import SettingsConfigDict
 
 from anju_contracts.mediation import Tier
 from anju_mediation.domain.disputes import Slas
 from anju_mediation.domain.petitions import Deadlines
+from anju_mediation.domain.retention import Retention
 from eventkit.settings import ServiceSettings
+
+Days = Field(default=None, ge=1, le=36600)
+
+
+class CommunityRetention(BaseModel):
+    """A community's own retention periods; a period left out is mediation's default."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    closed_dispute_days: int | None = Days
+
+
+class RetentionSettings(BaseModel):
+    """How long a closed dispute's personal data is kept before the scheduler erases it
+    (``ANJU_MEDIATION_RETENTION__CLOSED_DISPUTE_DAYS``; per community
+    ``ANJU_MEDIATION_RETENTION__COMMUNITIES='{"<community id>": {"closed_dispute_days": 730}}'``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    closed_dispute_days: int = Field(default=1096, ge=1, le=36600)
+    """From the dispute's closing (3 years)."""
+    communities: dict[UUID, CommunityRetention] = Field(default_factory=dict)
+
+    @property
+    def retention(self) -> Retention:
+        return Retention(
+            closed_dispute_days=self.closed_dispute_days,
+            communities={
+                cid: c.closed_dispute_days
+                for cid, c in self.communities.items()
+                if c.closed_dispute_days is not None
+            },
+        )
 
 
 class MediationSettings(ServiceSettings):
@@ -28,6 +64,7 @@ class MediationSettings(ServiceSettings):
     reopen_window_days: int = Field(default=30, ge=0, le=366)
     petition_acceptance_days: int = Field(default=15, ge=1, le=366)
     petition_answer_days: int = Field(default=60, ge=1, le=366)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
 
     @property
     def slas(self) -> Slas:

@@ -34,6 +34,10 @@ SLA_DUE = "mediation.sla_due"
 PETITION_DUE = "mediation.petition_due"
 """Deadline kind: the department must have accepted (or answered) the petition by now."""
 
+DISPUTE_RETENTION_DUE = "mediation.dispute_retention_due"
+"""Deadline kind: the retention period of the closed dispute named by the key ends, and its
+personal data is erased (``mediation.DisputeErased``)."""
+
 SERVICE_ACTOR = Actor(id=SOURCE, roles=("service",))
 
 
@@ -69,6 +73,9 @@ async def follow_sla(session: StoreSession, dispute_id: UUID, events: Sequence[E
             await _cancel_sla(session, dispute_id, event.from_tier)
         if isinstance(event, DisputeResolved):
             await _cancel_sla(session, dispute_id, event.tier)
+        if isinstance(event, DisputeReopened):
+            # open again: kept while worked on; the next closing counts the period afresh
+            await session.cancel(DISPUTE_RETENTION_DUE, str(dispute_id))
         if isinstance(event, DisputeRegistered | DisputeEscalated | DisputeReopened):
             if isinstance(event, DisputeRegistered):
                 tier, entered = event.tier, event.registered_at

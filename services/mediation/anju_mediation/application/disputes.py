@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from uuid import UUID
 
+import structlog
 from pydantic import BaseModel
 
 from anju_contracts import Event
@@ -19,9 +20,12 @@ from anju_contracts.mediation import (
     SessionPlace,
     Tier,
 )
+from anju_contracts.registry import ErasureBasis
 from anju_mediation.application.aggregates import (
+    DISPUTE_RETENTION_DUE,
     DISPUTES,
     SERVICE_ACTOR,
+    SIGNALS,
     dispute_of_key,
     follow_sla,
 )
@@ -46,10 +50,16 @@ from anju_mediation.application.commands import (
 )
 from anju_mediation.domain import disputes
 from anju_mediation.domain.disputes import Dispute, Slas, Status
+from anju_mediation.domain.retention import Retention
 from eventkit.commands import Accepted, Caller, area_of, counted
+from eventkit.errors import Unavailable
+from eventkit.keys import KeyStore
 from eventkit.known import Known, visible_location, visible_residents
-from eventkit.scheduler import Deadline
-from eventkit.store import Context, Store, StoreSession
+from eventkit.personal import record_subject
+from eventkit.scheduler import Deadline, DeadlineHandler
+from eventkit.store import Context, Session, Store, StoreSession
+
+log = structlog.get_logger("anju_mediation.disputes")
 
 Decide = Callable[[Dispute], list[Event]]
 
@@ -155,8 +165,28 @@ def resolve(cmd: Resolve, *, now: datetime, slas: Slas) -> Decide:
     return lambda d: disputes.resolve(d, outcome=cmd.outcome, now=now, slas=slas)
 
 
-def close(cmd: Close, *, now: datetime) -> Decide:
-    return lambda d: disputes.close(d, note=cmd.note, now=now)
+async def close_dispute(
+    store: Store,
+    dispute_id: UUID,
+    cmd: Close,
+    caller: Caller,
+    *,
+    now: datetime,
+    retention: Retention,
+) -> Accepted:
+    """Close the dispute's file; it is kept for its retention period, then erased."""
+    async with DISPUTES.update(
+        store, dispute_id, caller, "close_dispute", cmd.expected_version
+    ) as w:
+        w.emit(disputes.close(w.state, note=cmd.note, now=now))
+        community_id = w.state.location.path.community_id
+        await w.session.schedule(
+            DISPUTE_RETENTION_DUE,
+            str(dispute_id),
+            retention.erase_at(community_id, now),
+            {"closed_at": now.isoformat(), "days": retention.days_for(community_id)},
+        )
+    return w.accepted
 
 
 def reopen(cmd: Reopen, *, now: datetime, slas: Slas) -> Decide:
@@ -204,6 +234,47 @@ def sla_handlers(
             )
 
     return at_risk, breached
+
+
+# -- retention -----------------------------------------------------------------------------------
+
+
+class ErasureUnavailable(Unavailable):
+    """No key store is configured: nothing can be erased (the fields are kept in clear)."""
+
+    code = "erasure_unavailable"
+
+
+def retention_due(keys: Callable[[], KeyStore | None]) -> DeadlineHandler:
+    """Deadline handler: a closed dispute's retention period ended. Its record's key (the
+    description, notes, minutes, outcome, the ad-hoc parties) and the key of the signal it came
+    from are destroyed, then ``DisputeErased`` tells the read models to blank their copies.
+    Parties who are registered residents keep their own keys. A dispute reopened meanwhile, or
+    erased already, is left as it is. ``keys`` gives the runtime's key store once started."""
+
+    async def handle(session: Session, deadline: Deadline) -> None:
+        with counted(SOURCE, "erase_closed_dispute"):
+            dispute, stream = await DISPUTES.load(session, UUID(deadline.key))
+            events = disputes.erase(dispute, basis=ErasureBasis.RETENTION)
+            if not events:
+                return
+            store = keys()
+            if store is None:
+                raise ErasureUnavailable("no key store is configured: nothing can be erased")
+            # Destroying first is idempotent: if the append fails, the retry appends.
+            await store.destroy(record_subject(SOURCE, stream.id))
+            if dispute.signal_id is not None:
+                await store.destroy(record_subject(SOURCE, SIGNALS.stream(dispute.signal_id)))
+            await session.append(
+                stream.id,
+                stream.version,
+                events,
+                context=Context(actor=SERVICE_ACTOR),
+                area=area_of(dispute.location.path),
+            )
+            log.info("dispute_erased", dispute_id=deadline.key, basis="retention")
+
+    return handle
 
 
 # -- the service's own view of a dispute -------------------------------------------------------

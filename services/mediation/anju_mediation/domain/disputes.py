@@ -31,6 +31,7 @@ from anju_contracts.mediation import (
     Category,
     Channel,
     DisputeClosed,
+    DisputeErased,
     DisputeEscalated,
     DisputeEscalationsWithdrawn,
     DisputeReferred,
@@ -55,7 +56,7 @@ from anju_contracts.mediation import (
     SessionPlace,
     Tier,
 )
-from anju_contracts.registry import AreaKind
+from anju_contracts.registry import AreaKind, ErasureBasis
 from anju_mediation.domain import errors
 from eventkit.dates import CLOCK_SKEW, check_past_event, check_schedule
 
@@ -124,6 +125,10 @@ class Dispute:
     resolved_on_time: bool | None = None
     reopen_until: datetime | None = None
     registered_at: datetime | None = None
+    signal_id: UUID | None = None
+    """The conflict signal the dispute came from, if any."""
+    erased: bool = False
+    """The personal data of the closed dispute was erased (its retention ended)."""
 
     @property
     def tier(self) -> Tier:
@@ -157,6 +162,7 @@ def evolve(state: Dispute | None, event: Event) -> Dispute | None:
             parties=tuple(event.parties),
             stints=(Stint(event.tier, event.registered_at, event.sla_due_by),),
             registered_at=event.registered_at,
+            signal_id=event.signal_id,
         )
     if state is None:
         return None
@@ -197,6 +203,8 @@ def evolve(state: Dispute | None, event: Event) -> Dispute | None:
         )
     if isinstance(event, DisputeClosed):
         return replace(state, status=Status.CLOSED)
+    if isinstance(event, DisputeErased):
+        return replace(state, erased=True)
     if isinstance(event, DisputeReopened):
         return replace(
             state,
@@ -608,3 +616,11 @@ def reopen(d: Dispute, *, reason: str, now: datetime, slas: Slas) -> list[Event]
             sla_due_by=slas.due_by(d.tier, now),
         )
     ]
+
+
+def erase(d: Dispute, *, basis: ErasureBasis) -> list[Event]:
+    """Erase a closed dispute's personal data (its retention ended), once: nothing for a
+    dispute reopened meanwhile, or erased already."""
+    if d.status != Status.CLOSED or d.erased:
+        return []
+    return [DisputeErased(dispute_id=d.id, signal_id=d.signal_id, basis=basis)]

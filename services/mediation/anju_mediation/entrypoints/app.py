@@ -10,8 +10,13 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from anju_contracts.mediation import CATALOG
-from anju_mediation.application.aggregates import PETITION_DUE, SLA_AT_RISK, SLA_DUE
-from anju_mediation.application.disputes import sla_handlers
+from anju_mediation.application.aggregates import (
+    DISPUTE_RETENTION_DUE,
+    PETITION_DUE,
+    SLA_AT_RISK,
+    SLA_DUE,
+)
+from anju_mediation.application.disputes import retention_due, sla_handlers
 from anju_mediation.application.ledgers import LEDGERS
 from anju_mediation.application.permissions import PERMISSIONS
 from anju_mediation.application.petitions import petition_due
@@ -33,7 +38,13 @@ def create_app(settings: MediationSettings, *, clock: Clock = utcnow) -> FastAPI
         catalog=CATALOG,
         ddl=[known.DDL, audit.DDL],
         policies=[REGISTRY_POLICY, STATION_POLICY],
-        deadlines={SLA_AT_RISK: at_risk, SLA_DUE: breached, PETITION_DUE: petition_due},
+        deadlines={
+            SLA_AT_RISK: at_risk,
+            SLA_DUE: breached,
+            PETITION_DUE: petition_due,
+            # the key store opens with the runtime: reached when a deadline fires
+            DISPUTE_RETENTION_DUE: retention_due(lambda: runtime.keys),
+        },
         clock=clock,
     )
     config = MediationConfig(
@@ -41,6 +52,7 @@ def create_app(settings: MediationSettings, *, clock: Clock = utcnow) -> FastAPI
         slas=slas,
         petition_deadlines=settings.petition_deadlines,
         known=known.PostgresKnown(),
+        retention=settings.retention.retention,
     )
     return service_app(
         runtime,

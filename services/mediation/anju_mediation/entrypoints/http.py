@@ -41,6 +41,7 @@ from anju_mediation.application.petitions import PetitionView
 from anju_mediation.application.signals import SignalView
 from anju_mediation.domain.disputes import Slas
 from anju_mediation.domain.petitions import Deadlines
+from anju_mediation.domain.retention import Retention
 from eventkit import audit
 from eventkit.app import CONFIG, CallerDep, StoreDep
 from eventkit.commands import Accepted, Clock
@@ -50,12 +51,13 @@ from eventkit.known import Known
 @dataclass(frozen=True)
 class MediationConfig:
     """What the handlers need besides the store: the time, the SLAs, the petition deadlines,
-    and what mediation has learnt of the registry."""
+    what mediation has learnt of the registry, and how long closed disputes are kept."""
 
     clock: Clock
     slas: Slas
     petition_deadlines: Deadlines
     known: Known
+    retention: Retention
 
 
 ConfigDep = Annotated[MediationConfig, CONFIG]
@@ -328,9 +330,13 @@ async def close(
     cmd: Annotated[Close | None, Body()] = None,
 ) -> Accepted:
     cmd = cmd or Close()
-    decide = disputes.close(cmd, now=caller.now(config.clock))
-    return await DISPUTES.act(
-        store, dispute_id, caller, "close_dispute", cmd.expected_version, decide
+    return await disputes.close_dispute(
+        store,
+        dispute_id,
+        cmd,
+        caller,
+        now=caller.now(config.clock),
+        retention=config.retention,
     )
 
 

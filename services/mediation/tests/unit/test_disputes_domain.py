@@ -8,6 +8,7 @@ from anju_contracts.mediation import (
     AgreementTerm,
     Category,
     Channel,
+    DisputeErased,
     DisputeEscalated,
     DisputeEscalationsWithdrawn,
     DisputeRegistered,
@@ -26,7 +27,7 @@ from anju_contracts.mediation import (
     Sensitivity,
     Tier,
 )
-from anju_contracts.registry import AreaKind, AreaPath
+from anju_contracts.registry import AreaKind, AreaPath, ErasureBasis
 from anju_mediation.domain import disputes, errors
 from anju_mediation.domain.disputes import DEFAULT_SLAS, Dispute, Slas, Status
 from eventkit.testing.deciders import given, then, then_nothing, then_raises
@@ -416,3 +417,22 @@ def test_mediators_are_assigned_and_reassigned() -> None:
 def test_satisfaction_is_one_to_five(score: int) -> None:
     with pytest.raises(ValueError, match=r"less than or equal|greater than or equal"):
         Satisfaction(party_id=uuid4(), score=score)
+
+
+def test_only_a_closed_dispute_is_erased_and_only_once() -> None:
+    resolved = DisputeResolved(
+        dispute_id=DID,
+        tier=Tier.BUILDING,
+        outcome="settled",
+        resolved_at=NOW,
+        reopen_until=NOW + timedelta(days=30),
+    )
+    d = state(registered(), resolved)
+    assert disputes.erase(d, basis=ErasureBasis.RETENTION) == []  # not closed: kept
+    closed = state(registered(), resolved, *disputes.close(d, note=None, now=NOW))
+    [erased] = disputes.erase(closed, basis=ErasureBasis.RETENTION)
+    assert erased == DisputeErased(dispute_id=DID, signal_id=None, basis=ErasureBasis.RETENTION)
+    after = state(registered(), resolved, *disputes.close(d, note=None, now=NOW), erased)
+    assert after.erased
+    assert after.status == Status.CLOSED
+    assert disputes.erase(after, basis=ErasureBasis.RETENTION) == []

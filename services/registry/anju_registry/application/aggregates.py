@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from uuid import UUID
 
 from anju_contracts import Actor, Event
@@ -15,6 +16,8 @@ from anju_registry.domain.errors import (
     OrganisationNotFound,
     ResidentNotFound,
 )
+from anju_registry.domain.residents import Resident
+from anju_registry.domain.retention import Retention, Rule
 from eventkit.access import Guarded
 from eventkit.aggregate import Aggregate
 from eventkit.store import StoreSession
@@ -22,6 +25,10 @@ from eventkit.subject_access import SubjectAccess
 
 FOLLOWUP_DUE = "registry.followup_due"
 """Deadline kind: the planned follow-up visit of the resident named by the key is due."""
+
+RETENTION_DUE = "registry.retention_due"
+"""Deadline kind: the retention period of the closed record of the resident named by the key
+ends, and the person is erased (:mod:`anju_registry.application.retention`)."""
 
 SERVICE_ACTOR = Actor(id=SOURCE, roles=("service",))
 
@@ -35,6 +42,23 @@ async def follow_plan(session: StoreSession, resident_id: UUID, events: Sequence
         if isinstance(event, FollowUpStopped):
             await session.cancel(FOLLOWUP_DUE, str(resident_id))
             return
+
+
+async def arm_retention(
+    session: StoreSession, resident: Resident, rule: Rule, since: date, retention: Retention
+) -> None:
+    """Arm the resident's retention deadline for a record closed on ``since`` by ``rule``."""
+    community_id = resident.path.community_id
+    await session.schedule(
+        RETENTION_DUE,
+        str(resident.id),
+        retention.erase_at(rule, community_id, since),
+        {
+            "rule": rule.value,
+            "since": since.isoformat(),
+            "reason": retention.reason(rule, community_id, since),
+        },
+    )
 
 
 def _care_guard(state: care.Care) -> Guarded:

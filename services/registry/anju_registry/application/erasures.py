@@ -51,12 +51,13 @@ async def erase_resident(
     *,
     keys: KeyStore | None,
     id_numbers: IdNumbers,
+    action: str = "erase_resident",
 ) -> Accepted:
+    """Erase the person (``action``: a director's command, or the scheduler's when the
+    retention period of the person's record ends, :mod:`anju_registry.application.retention`)."""
     if keys is None:
         raise ErasureUnavailable("no key store is configured: personal data cannot be erased")
-    async with RESIDENTS.update(
-        store, resident_id, caller, "erase_resident", cmd.expected_version
-    ) as w:
+    async with RESIDENTS.update(store, resident_id, caller, action, cmd.expected_version) as w:
         events = residents.erase(w.state, basis=cmd.basis)
         await keys.destroy(resident_subject(resident_id))
         if w.state.id_number is not None:

@@ -26,6 +26,12 @@ class IdNumbers(Protocol):
 
     async def release(self, session: StoreSession, id_number: str, resident_id: UUID) -> None: ...
 
+    async def transfer(
+        self, session: StoreSession, id_number: str, holder: UUID, resident_id: UUID
+    ) -> bool:
+        """Pass the number from ``holder`` to ``resident_id``; False if ``holder`` no longer
+        has it."""
+
 
 class PostgresIdNumbers:
     """The claims in the registry's ``registry_id_numbers`` table."""
@@ -56,6 +62,20 @@ class PostgresIdNumbers:
             resident_id,
         )
 
+    async def transfer(
+        self, session: StoreSession, id_number: str, holder: UUID, resident_id: UUID
+    ) -> bool:
+        moved = await cast(Session, session).conn.execute(
+            """
+            UPDATE registry_id_numbers SET resident_id = $3
+            WHERE id_number = $1 AND resident_id = $2
+            """,
+            id_number,
+            holder,
+            resident_id,
+        )
+        return bool(moved == "UPDATE 1")
+
 
 class MemoryIdNumbers:
     """Claims in a dictionary, for handler tests on the in-memory store."""
@@ -70,3 +90,11 @@ class MemoryIdNumbers:
     async def release(self, session: StoreSession, id_number: str, resident_id: UUID) -> None:
         if self.holders.get(id_number) == resident_id:
             del self.holders[id_number]
+
+    async def transfer(
+        self, session: StoreSession, id_number: str, holder: UUID, resident_id: UUID
+    ) -> bool:
+        if self.holders.get(id_number) != holder:
+            return False
+        self.holders[id_number] = resident_id
+        return True

@@ -47,6 +47,11 @@ PERMISSIONS = Permissions.of(
             (DIRECTOR,),
             "erase a person's personal data across Anju, with a reason (audited)",
         ),
+        "erase_by_retention": (
+            (SERVICE,),
+            "erase a person whose closed record's retention period ended (the registry's "
+            "scheduler, as itself; no route)",
+        ),
         "form_household": ((DIRECTOR, GRID, DESK), "form a household at a unit"),
         "add_household_member": ((DIRECTOR, GRID, DESK), "add a member to a household"),
         "remove_household_member": ((DIRECTOR, GRID, DESK), "remove a household member"),

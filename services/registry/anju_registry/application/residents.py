@@ -8,7 +8,7 @@ from uuid import UUID
 from pydantic import BaseModel
 
 from anju_contracts.registry import AreaPath, FlagType, RiskTier, Sex
-from anju_registry.application.aggregates import AREAS, CARE, RESIDENTS
+from anju_registry.application.aggregates import AREAS, CARE, RESIDENTS, arm_retention
 from anju_registry.application.commands import (
     CorrectResident,
     MoveOut,
@@ -22,6 +22,7 @@ from anju_registry.domain import care, residents
 from anju_registry.domain.care import Intervals
 from anju_registry.domain.errors import DuplicateIdNumber
 from anju_registry.domain.residents import ResidentStatus
+from anju_registry.domain.retention import Retention, Rule
 from eventkit.access import mask_id_number
 from eventkit.aggregate import Work
 from eventkit.commands import Accepted, Caller
@@ -83,13 +84,19 @@ async def correct_resident(
 async def _claim(
     session: StoreSession, id_numbers: IdNumbers, id_number: str, resident_id: UUID, caller: Caller
 ) -> None:
-    """Claim the number; a duplicate names its holder only to a caller who may see them."""
+    """Claim the number; a duplicate names its holder only to a caller who may see them.
+
+    A person who moved out and comes back is registered again: the number passes from their
+    old record (kept until its retention ends, then erased) to the new one."""
     holder = await id_numbers.claim(session, id_number, resident_id)
     if holder is None:
         return
     details: dict[str, str] = {}
     stream = await session.load(RESIDENTS.stream(holder))
     held_by = residents.fold(stream.payloads)
+    moved_out = held_by is not None and held_by.status is ResidentStatus.MOVED_OUT
+    if moved_out and await id_numbers.transfer(session, id_number, holder, resident_id):
+        return
     if held_by is not None and caller.sees(RESIDENTS.guard(held_by)):
         details["resident_id"] = str(holder)
     raise DuplicateIdNumber("a resident with this identity number is already registered", **details)
@@ -121,8 +128,15 @@ async def move_resident(
 
 
 async def move_out(
-    store: Store, resident_id: UUID, cmd: MoveOut, caller: Caller, *, today: date
+    store: Store,
+    resident_id: UUID,
+    cmd: MoveOut,
+    caller: Caller,
+    *,
+    today: date,
+    retention: Retention,
 ) -> Accepted:
+    """Record the move out; the record is kept for its retention period, then erased."""
     async with RESIDENTS.update(store, resident_id, caller, "move_out", cmd.expected_version) as w:
         w.emit(
             residents.move_out(
@@ -130,17 +144,26 @@ async def move_out(
             )
         )
         await stop_care(w, reason="the resident moved out")
+        await arm_retention(w.session, w.state, Rule.MOVED_OUT, cmd.moved_out_on, retention)
     return w.accepted
 
 
 async def record_death(
-    store: Store, resident_id: UUID, cmd: RecordDeath, caller: Caller, *, today: date
+    store: Store,
+    resident_id: UUID,
+    cmd: RecordDeath,
+    caller: Caller,
+    *,
+    today: date,
+    retention: Retention,
 ) -> Accepted:
+    """Record the death; the record is kept for its retention period, then erased."""
     async with RESIDENTS.update(
         store, resident_id, caller, "record_death", cmd.expected_version
     ) as w:
         w.emit(residents.die(w.state, died_on=cmd.died_on, today=today))
         await stop_care(w, reason="the resident died")
+        await arm_retention(w.session, w.state, Rule.DECEASED, cmd.died_on, retention)
     return w.accepted
 
 

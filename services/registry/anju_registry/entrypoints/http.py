@@ -41,6 +41,7 @@ from anju_registry.application.lookups import IdNumbers
 from anju_registry.application.organisations import OrganisationView
 from anju_registry.application.residents import ResidentView
 from anju_registry.domain.care import Intervals
+from anju_registry.domain.retention import Retention
 from eventkit import audit
 from eventkit.app import CONFIG, CallerDep, RuntimeDep, StoreDep
 from eventkit.commands import Accepted, Clock
@@ -48,12 +49,13 @@ from eventkit.commands import Accepted, Clock
 
 @dataclass(frozen=True)
 class RegistryConfig:
-    """What the handlers need besides the store: the time, the follow-up intervals, and the
-    identity-number claims."""
+    """What the handlers need besides the store: the time, the follow-up intervals, the
+    identity-number claims, and the retention periods of closed records."""
 
     clock: Clock
     intervals: Intervals
     id_numbers: IdNumbers
+    retention: Retention
 
 
 ConfigDep = Annotated[RegistryConfig, CONFIG]
@@ -131,7 +133,12 @@ async def move_out(
     resident_id: UUID, cmd: MoveOut, store: StoreDep, caller: CallerDep, config: ConfigDep
 ) -> Accepted:
     return await residents.move_out(
-        store, resident_id, cmd, caller, today=caller.now(config.clock).date()
+        store,
+        resident_id,
+        cmd,
+        caller,
+        today=caller.now(config.clock).date(),
+        retention=config.retention,
     )
 
 
@@ -156,7 +163,12 @@ async def record_death(
     resident_id: UUID, cmd: RecordDeath, store: StoreDep, caller: CallerDep, config: ConfigDep
 ) -> Accepted:
     return await residents.record_death(
-        store, resident_id, cmd, caller, today=caller.now(config.clock).date()
+        store,
+        resident_id,
+        cmd,
+        caller,
+        today=caller.now(config.clock).date(),
+        retention=config.retention,
     )
 
 

@@ -11,7 +11,7 @@ import pytest
 from anju_contracts import Actor
 from anju_contracts.registry import CATALOG, AreaKind, FlagType, RiskTier, Sex
 from anju_registry.application import areas, care, residents
-from anju_registry.application.aggregates import FOLLOWUP_DUE
+from anju_registry.application.aggregates import FOLLOWUP_DUE, RETENTION_DUE
 from anju_registry.application.commands import (
     CorrectResident,
     CreateArea,
@@ -26,6 +26,7 @@ from anju_registry.domain.errors import (
     ResidentInactive,
     ResidentNotFound,
 )
+from anju_registry.domain.retention import Retention, Rule
 from anju_registry.testing import id_number_for
 from eventkit.auth import Principal, Role
 from eventkit.commands import Caller
@@ -35,6 +36,7 @@ from eventkit.store import ConcurrencyError, Context
 
 NOW = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 INTERVALS = {RiskTier.RED: 7, RiskTier.YELLOW: 14, RiskTier.BLUE: 30}
+RETENTION = Retention(days={Rule.MOVED_OUT: 365, Rule.DECEASED: 40})
 
 
 def caller(*roles: Role, areas: tuple[UUID, ...] = (), sub: str = "staff-1") -> Caller:
@@ -175,9 +177,17 @@ async def test_a_flag_plans_the_follow_up_and_a_death_cancels_it(estate: Estate)
     assert (FOLLOWUP_DUE, str(resident)) in estate.store.deadlines
 
     await residents.record_death(
-        estate.store, resident, RecordDeath(died_on=date(2026, 5, 30)), worker, today=NOW.date()
+        estate.store,
+        resident,
+        RecordDeath(died_on=date(2026, 5, 30)),
+        worker,
+        today=NOW.date(),
+        retention=RETENTION,
     )
     assert (FOLLOWUP_DUE, str(resident)) not in estate.store.deadlines
+    # the record is kept for its period from the day of death, then erased
+    erase_at = estate.store.deadlines[(RETENTION_DUE, str(resident))]
+    assert erase_at.due_at == datetime(2026, 7, 9, tzinfo=UTC)
     with pytest.raises(ResidentInactive):
         await care.raise_flag(
             estate.store,
