@@ -150,7 +150,10 @@ class Streams:
 def community_events(shape: Shape, index: int) -> dict[str, list[Loaded]]:
     """Every service's events of community ``index``: the same for the same shape and seed."""
     rng = random.Random(f"{shape.seed}:{index}")
-    uid = lambda: uuid.UUID(int=rng.getrandbits(128), version=4)  # noqa: E731
+
+    def uid() -> uuid.UUID:
+        return uuid.UUID(int=rng.getrandbits(128), version=4)
+
     end = datetime.combine(shape.as_of, daytime(), tzinfo=UTC)
     start = end - timedelta(days=365)
 
@@ -388,7 +391,7 @@ def community_events(shape: Shape, index: int) -> dict[str, list[Loaded]]:
         if rng.random() < DISPUTE_SHARE:
             dispute, at = uid(), moment()
             other = rng.choice(residents)[0]
-            tier = rng.choice((M.Tier.BUILDING, M.Tier.GRID, M.Tier.COMMUNITY))
+            level = rng.choice((M.Tier.BUILDING, M.Tier.GRID, M.Tier.COMMUNITY))
             assert unit.building_id is not None
             registered_d = M.DisputeRegistered(
                 dispute_id=dispute,
@@ -403,7 +406,7 @@ def community_events(shape: Shape, index: int) -> dict[str, list[Loaded]]:
                 sensitivity=M.Sensitivity.SENSITIVE
                 if rng.random() < 0.05
                 else M.Sensitivity.STANDARD,
-                tier=tier,
+                tier=level,
                 registered_at=at,
                 sla_due_by=at + timedelta(days=15),
             )
@@ -416,7 +419,7 @@ def community_events(shape: Shape, index: int) -> dict[str, list[Loaded]]:
             if resolved_at < end and rng.random() < 0.85:
                 resolved = M.DisputeResolved(
                     dispute_id=dispute,
-                    tier=tier,
+                    tier=level,
                     outcome="双方达成一致",
                     resolved_at=resolved_at,
                     reopen_until=resolved_at + timedelta(days=30),
