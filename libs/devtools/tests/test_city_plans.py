@@ -93,6 +93,20 @@ async def city(pg_server_url: str) -> AsyncIterator[asyncpg.Pool]:
     name = f"test_plans_{uuid.uuid4().hex[:8]}"
     url = await create_database(pg_server_url, name)
     pool = await asyncpg.create_pool(url, min_size=1, max_size=2)
+    try:
+        await fill(pool)
+        yield pool
+    finally:
+        await pool.close()
+        conn = await asyncpg.connect(database_url_for(pg_server_url, "postgres"))
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+
+async def fill(pool: asyncpg.Pool) -> None:
+    """Apply the small city to every query projection, then analyse."""
     await migrate(pool, audit.DDL, store=False)
     chosen = projections()
     schemas = {p.name: await ensure_projection(pool, p) for p in chosen}
@@ -109,15 +123,6 @@ async def city(pg_server_url: str) -> AsyncIterator[asyncpg.Pool]:
         async with pool.acquire() as conn, conn.transaction():
             await apply_batch(conn, projection, schemas[projection.name], batch)
     await pool.execute("ANALYZE")
-    try:
-        yield pool
-    finally:
-        await pool.close()
-        conn = await asyncpg.connect(database_url_for(pg_server_url, "postgres"))
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await conn.close()
 
 
 class Recording:
