@@ -22,7 +22,11 @@ what to compare across runs.
 6. mediation: ``POST /disputes`` to a mediation process until the dispute is on the query's
    board, likewise;
 7. station: ``POST /receptions`` to a station process (a visit logged at the desk, answered
-   once committed) at 50/s, against the station's ``GET /healthz``.
+   once committed) at 50/s, against the station's ``GET /healthz``;
+8. city (only when asked: ``--scale city``, ``--scale district``, or ``--only city`` with
+   ``--communities N --residents-per-community M``): a generated city loaded into every
+   service's store, published, every read model rebuilt and the hot queries timed on it
+   (:mod:`anju_devtools.bench_city`).
 
 Each part hands back its figures, declared with their targets in
 :mod:`anju_devtools.bench_figures`; the run ends with a table of them all (value, target, met,
@@ -62,7 +66,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from pydantic import SecretStr
 
 from anju_contracts import Actor, Event, EventCatalog
-from anju_devtools.bench_figures import FIGURES, Measured
+from anju_devtools.bench_city import SCALES, bench_city, shape_of
+from anju_devtools.bench_figures import CITY, FIGURES, Measured
 from anju_devtools.bench_results import (
     Run,
     compare,
@@ -1099,7 +1104,11 @@ PARTS = tuple(dict.fromkeys(figure.part for figure in FIGURES))
 
 async def main_async(args: argparse.Namespace, run: Run) -> None:
     """Run the parts asked for, adding each figure to ``run`` as it is measured."""
-    parts = set(args.only or PARTS)
+    city = bool(args.scale or args.communities or args.residents_per_community)
+    # a city takes minutes to load: only when asked, and then alone unless --only adds parts
+    parts = set(args.only or ([] if city else [p for p in PARTS if p != CITY]))
+    if city:
+        parts.add(CITY)
     if "projection" in parts:
         parts.add("relay")  # the projection catches up over what the relay published
     with postgres_url() as server, broker() as bootstrap:
@@ -1162,6 +1171,15 @@ async def main_async(args: argparse.Namespace, run: Run) -> None:
                     service: await database(f"_s_{service}") for service in ("registry", "station")
                 }
                 show(await bench_station(urls, bootstrap, args.station_rate, args.e2e_seconds))
+            if CITY in parts:
+                shape = shape_of(
+                    args.scale,
+                    args.communities,
+                    args.residents_per_community,
+                    args.seed,
+                    args.as_of,
+                )
+                show(await bench_city(shape, database, bootstrap, calls=args.calls))
         finally:
             conn = await asyncpg.connect(database_url_for(server, "postgres"))
             try:
@@ -1179,6 +1197,9 @@ def measure(args: argparse.Namespace, command: str) -> int:
         for k in ("seconds", "events", "e2e_rate", "e2e_seconds", "mediation_rate", "station_rate")
     }
     settings["only"] = args.only or []
+    for k in ("scale", "communities", "residents_per_community", "seed", "calls"):
+        settings[k] = getattr(args, k)
+    settings["as_of"] = args.as_of.isoformat() if args.as_of else None
     run = Run(machine={}, command=command, settings=settings)
     try:
         asyncio.run(main_async(args, run))
@@ -1225,6 +1246,24 @@ def parser() -> argparse.ArgumentParser:
         "--station-rate", type=float, default=50.0, help="receptions per second (station)"
     )
     parser.add_argument("--only", action="append", choices=PARTS, help="run only these parts")
+    parser.add_argument(
+        "--scale",
+        choices=sorted(SCALES),
+        help="run the city part at this size (communities × residents: "
+        + ", ".join(f"{k} {c}×{r:,}" for k, (c, r) in SCALES.items())
+        + "); alone, only that part",
+    )
+    parser.add_argument("--communities", type=int, help="the city's communities")
+    parser.add_argument(
+        "--residents-per-community", type=int, help="residents in each of the city's communities"
+    )
+    parser.add_argument("--seed", type=int, default=17, help="the city generator's seed")
+    parser.add_argument(
+        "--as-of",
+        type=date.fromisoformat,
+        help="the city's history is the year before this day (default: today, UTC)",
+    )
+    parser.add_argument("--calls", type=int, default=400, help="timed calls per city query")
     parser.add_argument(
         "--json",
         type=Path,

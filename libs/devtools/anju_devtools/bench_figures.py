@@ -9,6 +9,10 @@ Two kinds of figure:
 - a **latency** percentile (p50, p99) of a steady-rate run, in milliseconds, beside the same
   percentile of the service's ``GET /healthz`` at the same moment. Lower is better; the target
   is absolute.
+- a **duration** (seconds), a **rate** (a throughput) or a **size** (MiB) measured on the city
+  (:mod:`anju_devtools.bench_city`), absolute like a latency, beside a baseline where there is
+  one (plain aiokafka reading the same topics for the rebuild; none, 0, for the relay's rate
+  and the disk).
 
 A part of the bench (``--only PART``) measures one or more figures and hands back a
 :class:`Measured` for each; :mod:`anju_devtools.bench_results` turns them into the table, the
@@ -27,6 +31,12 @@ from typing import Any
 class Kind(StrEnum):
     RATIO = "ratio"
     LATENCY = "latency"
+    DURATION = "duration"
+    """How long something took, in seconds (the city's rebuild). Lower is better."""
+    RATE = "rate"
+    """A throughput in its unit, absolute (the city's relay and projections). Higher is better."""
+    SIZE = "size"
+    """Disk, in MiB (the city's events per million). Lower is better."""
 
 
 class Better(StrEnum):
@@ -34,7 +44,13 @@ class Better(StrEnum):
     LOWER = "lower"
 
 
-TOLERANCE = {Kind.RATIO: 0.15, Kind.LATENCY: 0.30}
+TOLERANCE = {
+    Kind.RATIO: 0.15,
+    Kind.LATENCY: 0.30,
+    Kind.DURATION: 0.30,
+    Kind.RATE: 0.30,
+    Kind.SIZE: 0.10,
+}
 """How far (relative to the older run) a figure may move the wrong way before ``compare`` calls
 it worse. Ratios of two runs on the 2-core development machine have differed by up to about a
 fifth with nothing changed (8-writer appends: 67 %, 82 %, 70 %, 67 % on 2026-11-29/30); latency
@@ -59,7 +75,7 @@ class Figure:
 
     @property
     def better(self) -> Better:
-        return Better.HIGHER if self.kind is Kind.RATIO else Better.LOWER
+        return Better.HIGHER if self.kind in (Kind.RATIO, Kind.RATE) else Better.LOWER
 
     @property
     def allowed(self) -> float:
@@ -67,8 +83,9 @@ class Figure:
         return self.tolerance if self.tolerance is not None else TOLERANCE[self.kind]
 
     def value(self, measured: Measured) -> float:
-        """The figure itself: the ratio to the baseline, or the latency in ms."""
-        if self.kind is Kind.LATENCY:
+        """The figure itself: the ratio to the baseline, or Anju's number (a latency in ms, a
+        duration, a rate, a size)."""
+        if self.kind is not Kind.RATIO:
             return measured.ours
         return measured.ours / measured.baseline if measured.baseline else 0.0
 
@@ -79,12 +96,20 @@ class Figure:
         return value >= self.target if self.better is Better.HIGHER else value <= self.target
 
     def show(self, value: float) -> str:
-        return f"{value:.1%}" if self.kind is Kind.RATIO else f"{value:,.1f} ms"
+        if self.kind is Kind.RATIO:
+            return f"{value:.1%}"
+        if self.kind is Kind.LATENCY:
+            return f"{value:,.1f} ms"
+        return f"{value:,.0f} {self.unit}" if value >= 100 else f"{value:,.1f} {self.unit}"
 
     def show_target(self) -> str:
         if self.target is None:
             return "—"
-        return f"≥ {self.target:.0%}" if self.kind is Kind.RATIO else f"≤ {self.target:,.0f} ms"
+        if self.kind is Kind.RATIO:
+            return f"≥ {self.target:.0%}"
+        unit = "ms" if self.kind is Kind.LATENCY else self.unit
+        sign = "≥" if self.better is Better.HIGHER else "≤"
+        return f"{sign} {self.target:,.0f} {unit}"
 
 
 @dataclass(frozen=True)
@@ -193,6 +218,54 @@ FIGURES: tuple[Figure, ...] = (
         "station `GET /healthz`",
         None,
         50.0,
+    ),
+)
+
+CITY_LOOKUP_P99 = 20.0
+"""Issue 17: resident lookups and list reads with a million residents, p99 ≤ 20 ms."""
+
+CITY_QUERIES = (
+    ("city_name", "city: directory by part of a name (a director, their community)"),
+    ("city_id_suffix", "city: directory by the ID number's last 4 characters"),
+    ("city_flag", "city: follow-up board filtered by special-group flag (a director)"),
+    ("city_profile", "city: resident profile (disputes, health, services, station)"),
+    ("city_follow_ups", "city: follow-up board (a grid worker, their grid)"),
+    ("city_disputes", "city: dispute board (a director)"),
+    ("city_dashboard", "city: dashboard of a community for a month, quarter or year"),
+)
+
+CITY = "city"
+FIGURES += (
+    Figure(
+        "city_rebuild",
+        CITY,
+        "city: full rebuild of every query read model, scaled to 10M events",
+        Kind.DURATION,
+        "s",
+        "aiokafka reading the same topics once, scaled alike",
+        600.0,
+    ),
+    Figure(
+        "city_projection",
+        CITY,
+        "city: rebuild throughput, events applied per second (all projections)",
+        Kind.RATE,
+        "events/s",
+        "aiokafka reading the same topics",
+    ),
+    Figure("city_relay", CITY, "city: relay publishing every store", Kind.RATE, "events/s", "—"),
+    Figure(
+        "city_disk",
+        CITY,
+        "city: event store on disk per million events (tables and indexes)",
+        Kind.SIZE,
+        "MiB",
+        "—",
+    ),
+    *(
+        figure
+        for key, title in CITY_QUERIES
+        for figure in _latency(key, CITY, title, "query `GET /healthz`", None, CITY_LOOKUP_P99)
     ),
 )
 

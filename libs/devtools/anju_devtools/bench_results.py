@@ -132,8 +132,11 @@ def _raw(figure: Figure, measured: Measured) -> tuple[str, str]:
     if figure.kind is Kind.RATIO:
         ours = f"{measured.ours:,.0f} {figure.unit}"
         base = f"{measured.baseline:,.0f} {figure.unit}"
-    else:
+    elif figure.kind is Kind.LATENCY:
         ours, base = f"{measured.ours:,.1f} ms", f"{measured.baseline:,.1f} ms"
+    else:
+        ours = figure.show(measured.ours)
+        base = figure.show(measured.baseline) if measured.baseline else "—"
     failed = measured.conditions.get("failed")
     if failed:
         ours += f"; {failed:,} of {measured.conditions.get('sent', 0):,} failed"
@@ -144,6 +147,10 @@ def _conditions(measured: Measured) -> str:
     c = measured.conditions
     if "rate" in c:
         return f"{c['rate']:,.0f}/s × {c.get('seconds', 0):,.0f} s"
+    if "residents" in c and "events" in c:
+        return f"{c['residents']:,} residents, {c['events']:,} events"
+    if "calls" in c:
+        return f"{c['calls']:,} calls"
     if "events" in c:
         return f"{c['events']:,} events"
     if "writers" in c:

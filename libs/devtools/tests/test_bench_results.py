@@ -11,7 +11,7 @@ import pytest
 
 from anju_cli.main import main as anju
 from anju_devtools import bench
-from anju_devtools.bench_figures import BY_KEY, FIGURES, Better, Kind, Measured
+from anju_devtools.bench_figures import BY_KEY, CITY_QUERIES, FIGURES, Better, Kind, Measured
 from anju_devtools.bench_results import (
     BEGIN,
     END,
@@ -58,7 +58,21 @@ def test_targets_are_issue_17s() -> None:
         "e2e_p99": 100.0,
         "mediation_p99": 60.0,
         "station_p99": 50.0,
+        "city_rebuild": 600.0,  # seconds, for 10M events
+        **{f"{key}_p99": 20.0 for key, _ in CITY_QUERIES},
     }
+
+
+def test_a_city_duration_rate_and_size_are_ours_with_their_direction() -> None:
+    rebuild = BY_KEY["city_rebuild"]
+    assert rebuild.kind is Kind.DURATION
+    assert rebuild.better is Better.LOWER
+    assert rebuild.value(Measured("city_rebuild", 700.0, 300.0)) == 700.0
+    assert rebuild.met(600.0) is True
+    assert rebuild.met(601.0) is False
+    assert rebuild.show_target() == "≤ 600 s"
+    assert BY_KEY["city_relay"].better is Better.HIGHER
+    assert BY_KEY["city_disk"].better is Better.LOWER
 
 
 def test_a_ratio_is_ours_over_the_baseline_and_higher_is_better() -> None:
