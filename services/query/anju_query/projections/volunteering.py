@@ -767,8 +767,9 @@ def _certificate(_: Envelope, e: CertificateIssued) -> Row:
 
 
 # A person's erasure (docs/personal-data.md, "Erasure"): a volunteer who is the resident reads
-# "[已删除]" by name (a hidden profile too), and the reasons their hours were rejected go;
-# hours, requests and counts stay.
+# "[已删除]" by name (a hidden profile too); hours, requests and counts stay. (The reasons
+# hours were rejected belong to the volunteer's ledger, a record the erasure does not reach
+# yet: blanking them here would not survive a rebuild.)
 _ERASED = "resident_id = ANY($1::uuid[])"
 
 blank_on_erasure(
@@ -781,11 +782,6 @@ blank_on_erasure(
             "hidden_profile = CASE WHEN hidden_profile IS NULL THEN NULL"
             " ELSE jsonb_set(hidden_profile, '{name}', to_jsonb('[已删除]'::text)) END"
         ],
-    ),
-    blank_where(
-        "hours",
-        "volunteer_id IN (SELECT volunteer_id FROM volunteers WHERE resident_id = ANY($1::uuid[]))",
-        text=["reject_reason"],
     ),
 )
 

@@ -6,7 +6,8 @@ The world: 王芳 (erased) and 李强 (kept) live in grid G1. Every write side s
 fields with the session's key store, as the services do. About 王芳 there are a special-group flag
 and a follow-up visit (registry); a dispute she is a party to with 李强 and an ad-hoc party 赵大,
 a signal naming her and a petition for her (mediation); a residence certificate and an opinion
-she raised (station); and she volunteers, with hours rejected (volunteering). Beside them stand
+she raised (station); and she volunteers, with hours rejected (volunteering; the rejection's
+reason is her ledger's, a record the erasure does not reach yet, so it names no one here). Beside them stand
 records that do not name her: 李强's opinion, a dispute between 李强 and an ad-hoc 赵二.
 
 The erasure is what the registry and every service's ``erasure_policy`` do: destroy her key and
@@ -304,7 +305,7 @@ async def _seed(sides: WriteSides) -> dict[str, uuid.UUID]:
             served_on=NOW.date(),
         ),
         HoursRejected(
-            entry_id=entry, volunteer_id=volunteer, rejected_by="coord-1", reason="王芳那天请假"
+            entry_id=entry, volunteer_id=volunteer, rejected_by="coord-1", reason="那天请假"
         ),
         area=g1,
     )
