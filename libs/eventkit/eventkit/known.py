@@ -32,6 +32,7 @@ from anju_contracts.registry import (
     OrganisationKind,
     OrganisationRegistered,
     OrganisationRetired,
+    PersonErased,
     ResidentDetailsCorrected,
     ResidentDied,
     ResidentMoved,
@@ -40,6 +41,7 @@ from anju_contracts.registry import (
 )
 from eventkit.access import Guarded
 from eventkit.commands import Caller
+from eventkit.erasure import blank
 from eventkit.errors import AreaNotFound, OrganisationNotFound, UnknownResident
 from eventkit.messages import Delivered
 from eventkit.policy import Handler, Policy
@@ -116,8 +118,8 @@ class KnownResident:
     resident_id: UUID
     path: AreaPath
     date_of_birth: date | None
-    """Unknown only for a resident first heard of by a move (the registration came earlier
-    than the service started listening)."""
+    """Unknown for a resident first heard of by a move (the registration came earlier than
+    the service started listening), and once the person is erased."""
     active: bool
     """False once the resident died or moved out; true again if the registry registers them
     again."""
@@ -220,6 +222,12 @@ async def learn(session: Session, delivered: Delivered) -> None:
                 event.resident_id,
                 event.date_of_birth,
             )
+    elif isinstance(event, PersonErased):
+        # the date of birth is theirs (it reads null once erased); where they lived stays
+        await conn.execute(
+            blank("known_residents", key="resident_id", values=["date_of_birth"]),
+            event.resident_id,
+        )
     elif isinstance(event, ResidentMovedOut):
         await conn.execute(
             "UPDATE known_residents SET active = false WHERE resident_id = $1",

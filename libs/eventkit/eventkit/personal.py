@@ -170,12 +170,12 @@ class FieldCipher:
                 continue
             value, where = obj[key], f"{path}{key}"
             if name in personal:
-                kind = _kind_of(model, name) if isinstance(value, str) else "v"
+                kind = kind_of(model, name) if isinstance(value, str) else "v"
                 if subject not in keys:
                     keys[subject] = await self.keys.obtain(subject)
                 obj[key] = _seal_value(value, kind, keys[subject], event_id, where)
                 continue
-            item_kind = _personal_items(model, name)
+            item_kind = personal_items(model, name)
             if item_kind is not None and isinstance(value, list):
                 # each item is a person's (attendees): erased, the list keeps its length
                 if subject not in keys:
@@ -191,7 +191,7 @@ class FieldCipher:
                     for i, item in enumerate(value)
                 ]
                 continue
-            nested = _nested_model(info.annotation)
+            nested = nested_model(info.annotation)
             if nested is None:
                 continue
             if isinstance(value, dict):
@@ -237,7 +237,7 @@ class FieldCipher:
 
 
 @cache
-def _personal_items(model: type[BaseModel], name: str) -> Kind | None:
+def personal_items(model: type[BaseModel], name: str) -> Kind | None:
     """For a list whose items are marked personal (``list[Annotated[str, Personal]]``), the
     kind of each item; ``None`` for any other field."""
     annotation = model.model_fields[name].annotation
@@ -263,9 +263,9 @@ def _personal_items(model: type[BaseModel], name: str) -> Kind | None:
 def carries_personal(model: type[BaseModel]) -> bool:
     """Whether ``model`` has a personal field at any depth: its payloads are sealed."""
     for name, info in model.model_fields.items():
-        if name in personal_fields(model) or _personal_items(model, name) is not None:
+        if name in personal_fields(model) or personal_items(model, name) is not None:
             return True
-        nested = _nested_model(info.annotation)
+        nested = nested_model(info.annotation)
         if nested is not None and nested is not model and carries_personal(nested):
             return True
     return False
@@ -299,7 +299,7 @@ def _refuse_lookalikes(node: Any, path: str) -> None:
 
 
 @cache
-def _kind_of(model: type[BaseModel], name: str) -> Kind:
+def kind_of(model: type[BaseModel], name: str) -> Kind:
     """``t`` when the field accepts ``[已删除]`` (free text, a name), else ``v``."""
     info = model.model_fields[name]
     annotation: Any = (
@@ -313,7 +313,7 @@ def _kind_of(model: type[BaseModel], name: str) -> Kind:
     return "t"
 
 
-def _nested_model(annotation: Any) -> type[BaseModel] | None:
+def nested_model(annotation: Any) -> type[BaseModel] | None:
     """The model a field holds, alone, optional, or in a list or tuple."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
@@ -321,7 +321,7 @@ def _nested_model(annotation: Any) -> type[BaseModel] | None:
     if origin is None and not isinstance(annotation, types.UnionType):
         return None
     for arg in typing.get_args(annotation):
-        found = _nested_model(arg)
+        found = nested_model(arg)
         if found is not None:
             return found
     return None

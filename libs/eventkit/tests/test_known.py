@@ -19,12 +19,14 @@ from anju_contracts.registry import (
     AreaCreated,
     AreaKind,
     AreaPath,
+    ErasureBasis,
     Liaison,
     Location,
     OrganisationChanged,
     OrganisationKind,
     OrganisationRegistered,
     OrganisationRetired,
+    PersonErased,
     ResidentDetailsCorrected,
     ResidentDied,
     ResidentMoved,
@@ -159,6 +161,21 @@ async def test_a_corrected_date_of_birth_is_learnt(store: EventStore) -> None:
         store, ResidentDetailsCorrected(resident_id=rid, phone="13800000000", reason="换号")
     )
     assert await resident(store, rid) == corrected
+
+
+async def test_an_erased_persons_date_of_birth_is_forgotten_and_where_they_lived_kept(
+    store: EventStore,
+) -> None:
+    erased, kept = uuid.uuid4(), uuid.uuid4()
+    await apply(store, registered(erased), registered(kept))
+    await apply(store, PersonErased(resident_id=erased, basis=ErasureBasis.SUBJECT_REQUEST))
+    forgotten = await resident(store, erased)
+    assert forgotten is not None
+    assert forgotten.date_of_birth is None
+    assert (forgotten.path, forgotten.active) == (AT_GRID, True)
+    other = await resident(store, kept)
+    assert other is not None
+    assert other.date_of_birth == BORN
 
 
 async def test_death_and_moving_out_make_a_resident_inactive(store: EventStore) -> None:

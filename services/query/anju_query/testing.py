@@ -27,6 +27,7 @@ from anju_contracts.volunteering import CATALOG as VOLUNTEERING_CATALOG
 from anju_query.entrypoints.app import create_app
 from anju_query.settings import QuerySettings
 from eventkit.commands import Clock, utcnow
+from eventkit.personal import FieldCipher
 from eventkit.projection import wait_for_stream
 from eventkit.relay import Relay
 from eventkit.schema import migrate
@@ -138,13 +139,15 @@ async def write_side(
     *,
     secret: str,
     actor: Actor,
+    cipher: FieldCipher | None = None,
 ) -> AsyncIterator[Source]:
     """The event store of the service ``name`` on ``database_url`` (migrated) and its relay to
-    ``kafka``, started; closed on the way out."""
+    ``kafka``, started; closed on the way out. With a ``cipher`` it seals personal fields, as
+    the service does; without one it writes them in clear."""
     pool = await asyncpg.create_pool(database_url, min_size=1, max_size=3)
     try:
         await migrate(pool)
-        store = EventStore(pool, catalog)
+        store = EventStore(pool, catalog, cipher=cipher)
         settings = ServiceSettings(
             service=name, database_url=database_url, jwt_secret=SecretStr(secret), kafka=kafka
         )
@@ -243,16 +246,21 @@ class WriteSides:
 
 @asynccontextmanager
 async def every_write_side(
-    server_url: str, kafka_bootstrap: str, *, secret: str, actor: Actor
+    server_url: str,
+    kafka_bootstrap: str,
+    *,
+    secret: str,
+    actor: Actor,
+    cipher: FieldCipher | None = None,
 ) -> AsyncIterator[WriteSides]:
-    """The write side of every service the query follows (:func:`write_side`), each on a fresh
-    database of the PostgreSQL server ``server_url``, publishing on topics of their own, and a
-    fresh read database; all dropped on the way out."""
+    """The write side of every service the query follows (:func:`write_side`, sealing with
+    ``cipher`` when given), each on a fresh database of the PostgreSQL server ``server_url``,
+    publishing on topics of their own, and a fresh read database; all dropped on the way out."""
     kafka = KafkaSettings(bootstrap=kafka_bootstrap, topic_prefix=f"w{uuid4().hex[:10]}.")
     async with databases(server_url, *_CATALOGS, "read") as urls, AsyncExitStack() as stack:
         sides = {
             name: await stack.enter_async_context(
-                write_side(name, url, kafka, catalog, secret=secret, actor=actor)
+                write_side(name, url, kafka, catalog, secret=secret, actor=actor, cipher=cipher)
             )
             for (name, catalog), url in zip(_CATALOGS.items(), urls, strict=False)
         }

@@ -29,6 +29,7 @@ import asyncpg
 from anju_contracts.housing import Tenant, UnitReference
 from anju_contracts.registry import (
     OrganisationKind,
+    PersonErased,
     ResidentDetailsCorrected,
     ResidentRegistered,
 )
@@ -85,10 +86,16 @@ def _conn(session: StoreSession) -> asyncpg.Connection:
 
 
 def learner(hasher: IdHasher) -> Handler:
-    """The registry policy's reaction: keep the hash of every resident's identity number."""
+    """The registry policy's reaction: keep the hash of every resident's identity number, and
+    forget it when the person is erased (a later notice naming the number matches no one)."""
 
     async def learn(session: Session, delivered: Delivered) -> None:
         event = delivered.event
+        if isinstance(event, PersonErased):
+            await session.conn.execute(
+                "DELETE FROM tenancy_id_hashes WHERE resident_id = $1", event.resident_id
+            )
+            return
         if not isinstance(event, ResidentRegistered | ResidentDetailsCorrected):
             return
         number = event.id_number

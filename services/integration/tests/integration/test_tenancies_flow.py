@@ -18,7 +18,9 @@ from anju_contracts.registry import (
     AreaCreated,
     AreaKind,
     AreaPath,
+    ErasureBasis,
     OrganisationKind,
+    PersonErased,
     ResidentMovedOut,
     ResidentRegistered,
     Sex,
@@ -311,4 +313,25 @@ async def test_a_clerk_may_dismiss_a_parked_notice_and_its_details_are_dropped(
     assert again.json()["error"]["code"] == "tenancy_notice_not_parked"
     shown = await estate.service.get(f"/tenancies/notices/{notice.id}", estate.desk(community))
     assert shown.json()["status"] == "dismissed"
+    assert estate.registry.calls == []
+
+
+async def test_an_erased_residents_number_hash_is_forgotten(estate: Estate) -> None:
+    wang, li = tenant("王芳"), tenant("李强", date(1970, 7, 7), 6)
+    erased = await estate.resident_at_unit(wang)
+    await estate.resident_at_unit(li)
+
+    await estate.service.feed.learn(
+        PersonErased(resident_id=uuid.UUID(erased), basis=ErasureBasis.SUBJECT_REQUEST),
+        subject=f"resident-{erased}",
+    )
+
+    hashes = await estate.service.runtime.pool.fetch(
+        "SELECT resident_id, id_hash FROM tenancy_id_hashes"
+    )
+    assert [r["id_hash"] for r in hashes] == [estate.config.tenancies.hasher(li.id_number)]
+    # a notice naming the erased number matches no one: it waits for the desk
+    await estate.send(("hs-9", ended("ZL-9", [wang])))
+    notice, _ = await estate.notice("hs-9")
+    assert [(p.kind, p.ref) for p in notice.problems] == [("unknown_person", "out-0")]
     assert estate.registry.calls == []

@@ -16,7 +16,7 @@ from anju_contracts.volunteering import PlanStopReason, RequestKind
 
 T = TypeVar("T")
 
-ResidentStatus = Literal["active", "moved_out", "deceased"]
+ResidentStatus = Literal["active", "moved_out", "deceased", "erased"]
 FollowUpState = Literal["due", "overdue"]
 DisputeStatus = Literal["open", "resolved", "closed"]
 SlaState = Literal["on_track", "at_risk", "breached"]
@@ -63,9 +63,10 @@ class ResidentSummary(ReadModel):
     id: UUID
     name: str
     sex: Sex
-    date_of_birth: date
-    age: int
-    id_number: str
+    date_of_birth: date | None
+    age: int | None
+    id_number: str | None
+    """The date of birth, age and identity number are null once the person is erased."""
     status: ResidentStatus
     location: Location
     flags: list[FlagBadge]

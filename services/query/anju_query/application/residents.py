@@ -49,7 +49,9 @@ class DirectoryFilter:
     status: ResidentStatus | None = None
 
 
-def age_on(born: date, today: date) -> int:
+def age_on(born: date | None, today: date) -> int | None:
+    if born is None:  # erased
+        return None
     return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 

@@ -97,5 +97,7 @@ class Scope:
             organisations=organisations,
         )
 
-    def id_number(self, value: str) -> str:
+    def id_number(self, value: str | None) -> str | None:
+        if value is None:  # erased
+            return None
         return value if self.full_id_numbers else mask_id_number(value)

@@ -19,6 +19,7 @@ ledger's settling fact arrived, dated by its due time, does not stand.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
 import asyncpg
@@ -50,6 +51,8 @@ from anju_contracts.mediation import (
     PetitionProxied,
     ReturnVisitRecorded,
 )
+from anju_contracts.registry import CATALOG as REGISTRY, PersonErased
+from eventkit.erasure import blank_on_erasure, blank_where, erased_payload
 from eventkit.messages import Delivered
 from eventkit.rows import Row, Writers, write_rows
 
@@ -135,7 +138,8 @@ CREATE TABLE signals (
     reported_by  text NOT NULL,
     origin_source text,
     origin_record text,
-    origin_id     uuid
+    origin_id     uuid,
+    involved      jsonb NOT NULL DEFAULT '[]'
 );
 CREATE INDEX signals_origin ON signals (origin_id, origin_record, origin_source)
     WHERE origin_id IS NOT NULL;
@@ -174,17 +178,18 @@ WRITERS = Writers()
     """
     INSERT INTO signals (signal_id, category, community_id, grid_id, building_id, status,
                          reported_at, description, reported_by, origin_source, origin_record,
-                         origin_id)
-    SELECT s, cat, c, g, b, 'reported', at, d, who, os, orec, oid
+                         origin_id, involved)
+    SELECT s, cat, c, g, b, 'reported', at, d, who, os, orec, oid, inv::jsonb
     FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::uuid[], $5::uuid[], $6::timestamptz[],
-                $7::text[], $8::text[], $9::text[], $10::text[], $11::uuid[])
-         AS x(s, cat, c, g, b, at, d, who, os, orec, oid)
+                $7::text[], $8::text[], $9::text[], $10::text[], $11::uuid[], $12::text[])
+         AS x(s, cat, c, g, b, at, d, who, os, orec, oid, inv)
     ON CONFLICT (signal_id) DO UPDATE SET category = EXCLUDED.category,
         community_id = EXCLUDED.community_id, grid_id = EXCLUDED.grid_id,
         building_id = EXCLUDED.building_id, status = 'reported', dispute_id = NULL,
         reported_at = EXCLUDED.reported_at, description = EXCLUDED.description,
         reported_by = EXCLUDED.reported_by, origin_source = EXCLUDED.origin_source,
-        origin_record = EXCLUDED.origin_record, origin_id = EXCLUDED.origin_id
+        origin_record = EXCLUDED.origin_record, origin_id = EXCLUDED.origin_id,
+        involved = EXCLUDED.involved
     """,
 )
 def _signal(_: Envelope, e: ConflictSignalReported) -> Row:
@@ -202,6 +207,7 @@ def _signal(_: Envelope, e: ConflictSignalReported) -> Row:
         None if origin is None else origin.source,
         None if origin is None else origin.record,
         None if origin is None else origin.id,
+        json.dumps([str(r) for r in e.involved_resident_ids]),
     )
 
 
@@ -546,6 +552,76 @@ def _petition_closed(env: Envelope, e: PetitionClosed) -> Row:
     return (e.petition_id, e.closed_at, e.outcome, env.id)
 
 
+# -- erasure -----------------------------------------------------------------------------------
+
+# A person's erasure reaches the mediation records that name them (docs/personal-data.md,
+# "Erasure"): mediation destroys those records' keys, so a rebuild reads every field no other
+# resident claims as erased — a dispute's description and ad-hoc parties, its mediators' names,
+# a signal's description, a petition's subject and answers. The rows keep their ids, dates,
+# statuses and counts, so the board's figures do not change.
+_NAMING_DISPUTES = "SELECT dispute_id FROM dispute_parties WHERE resident_id = ANY($1::uuid[])"
+_BLANK_DISPUTES = blank_where(
+    "disputes", f"dispute_id IN ({_NAMING_DISPUTES})", text=["description"]
+)
+# ad-hoc parties (the record's) and the person's own party rows; another resident's stay
+_BLANK_PARTIES = blank_where(
+    "dispute_parties",
+    f"dispute_id IN ({_NAMING_DISPUTES})"
+    " AND (resident_id IS NULL OR resident_id = ANY($1::uuid[]))",
+    text=["name"],
+)
+_BLANK_MEDIATORS = blank_where(
+    "dispute_mediators", f"dispute_id IN ({_NAMING_DISPUTES})", text=["name"]
+)
+_BLANK_SIGNALS = blank_where("signals", "involved ?| ($1::uuid[])::text[]", text=["description"])
+_BLANK_PETITIONS = blank_where(
+    "petitions", "resident_id = ANY($1::uuid[])", text=["subject", "outcome"]
+)
+
+
+blank_on_erasure(
+    WRITERS, _BLANK_DISPUTES, _BLANK_PARTIES, _BLANK_MEDIATORS, _BLANK_SIGNALS, _BLANK_PETITIONS
+)
+
+_NAMING_TIMELINE = f"""
+SELECT dispute_id, sequence, type, data::text FROM dispute_timeline
+WHERE dispute_id IN ({_NAMING_DISPUTES})
+"""
+
+_BLANK_TIMELINE = """
+UPDATE dispute_timeline t SET data = x.data::jsonb
+FROM unnest($1::uuid[], $2::int[], $3::text[]) AS x(d, s, data)
+WHERE t.dispute_id = x.d AND t.sequence = x.s
+"""
+
+
+async def _blank_timelines(conn: asyncpg.Connection, batch: Sequence[Delivered]) -> None:
+    """The timeline entries of the disputes naming each erased person, as a rebuild reads
+    them: their personal fields erased, except another resident's."""
+    for d in batch:
+        if not isinstance(d.event, PersonErased):
+            continue
+        person = d.event.resident_id
+        rows = await conn.fetch(_NAMING_TIMELINE, [person])
+        erased = [
+            (
+                row["dispute_id"],
+                row["sequence"],
+                json.dumps(
+                    erased_payload(
+                        CATALOG.model(f"mediation.{row['type']}"),
+                        json.loads(row["data"]),
+                        person_id=person,
+                        record=True,
+                    ),
+                    ensure_ascii=False,
+                ),
+            )
+            for row in rows
+        ]
+        await write_rows(conn, _BLANK_TIMELINE, erased)
+
+
 # -- the projection -----------------------------------------------------------------------------
 
 # every event of a dispute's own stream, once (its sequence is unique in the stream)
@@ -562,7 +638,7 @@ class DisputesProjection:
     """Mediation events → the tables behind the dispute board, timelines and statistics."""
 
     name = "disputes"
-    catalogs: Sequence[EventCatalog] = (CATALOG,)
+    catalogs: Sequence[EventCatalog] = (CATALOG, REGISTRY)
     ddl = DDL
 
     async def apply(self, conn: asyncpg.Connection, batch: Sequence[Delivered]) -> None:
@@ -580,3 +656,4 @@ class DisputesProjection:
             if d.envelope.subject.startswith("dispute-") and hasattr(d.event, "dispute_id")
         ]
         await write_rows(conn, _TIMELINE, timeline)
+        await _blank_timelines(conn, batch)

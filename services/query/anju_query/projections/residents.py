@@ -46,6 +46,7 @@ from anju_contracts.registry import (
     SpecialGroupFlagRaised,
     SpecialGroupFlagReviewed,
 )
+from eventkit.erasure import blank_on_erasure, blank_where
 from eventkit.messages import Delivered
 from eventkit.rows import Row, Writers
 
@@ -66,8 +67,8 @@ CREATE TABLE residents (
     resident_id   uuid PRIMARY KEY,
     name          text NOT NULL,
     sex           text NOT NULL,
-    date_of_birth date NOT NULL,
-    id_number     text NOT NULL,
+    date_of_birth date,
+    id_number     text,
     phone         text,
     community_id  uuid NOT NULL,
     grid_id       uuid,
@@ -279,6 +280,26 @@ def _moved_out(env: Envelope, e: ResidentMovedOut) -> Row:
 @WRITERS.row(ResidentDied, _LEFT.format(status="deceased"))
 def _died(env: Envelope, e: ResidentDied) -> Row:
     return (e.resident_id, e.died_on, env.occurred_at)
+
+
+# A person's erasure (docs/personal-data.md, "Erasure"): the directory keeps the row, its ids,
+# dates and place, with the personal fields as a rebuild reads them once the key is gone, and
+# the status "erased"; their flags' notes and visits' findings go too, counts stay.
+_ERASED = "resident_id = ANY($1::uuid[])"
+
+
+blank_on_erasure(
+    WRITERS,
+    blank_where(
+        "residents",
+        _ERASED,
+        text=["name"],
+        values=["date_of_birth", "id_number", "phone"],
+        also=["status = 'erased'"],
+    ),
+    blank_where("flags", _ERASED, text=["note"]),
+    blank_where("visits", _ERASED, text=["findings", "actions"], text_lists=["errands"]),
+)
 
 
 # -- households -----------------------------------------------------------------------------

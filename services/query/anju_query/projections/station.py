@@ -36,7 +36,7 @@ from datetime import UTC
 import asyncpg
 
 from anju_contracts import Envelope, EventCatalog
-from anju_contracts.registry import AreaPath
+from anju_contracts.registry import CATALOG as REGISTRY, AreaPath
 from anju_contracts.station import (
     CATALOG,
     CallbackRecorded,
@@ -56,6 +56,7 @@ from anju_contracts.station import (
     ServiceReceived,
     ServiceRefused,
 )
+from eventkit.erasure import blank_on_erasure, blank_where
 from eventkit.messages import Delivered
 from eventkit.rows import Row, Writers
 
@@ -563,6 +564,18 @@ def _roster(env: Envelope, e: DutyRosterSet) -> Row:
     )
 
 
+# A person's erasure (docs/personal-data.md, "Erasure"): their certificates' address and
+# revocation reason, and the opinions they raised (the whole record names them: its text and
+# the reply), read as a rebuild reads them once the keys are gone; counts and dates stay.
+_ERASED = "resident_id = ANY($1::uuid[])"
+
+blank_on_erasure(
+    WRITERS,
+    blank_where("certificates", _ERASED, text=["address", "revoked_reason"]),
+    blank_where("opinions", _ERASED, text=["text", "reply"]),
+)
+
+
 # -- the projection -------------------------------------------------------------------------
 
 
@@ -571,7 +584,7 @@ class StationProjection:
     gatherings, opinion log, duty roster and the profiles' station sections."""
 
     name = "station"
-    catalogs: Sequence[EventCatalog] = (CATALOG,)
+    catalogs: Sequence[EventCatalog] = (CATALOG, REGISTRY)
     ddl = DDL
 
     async def apply(self, conn: asyncpg.Connection, batch: Sequence[Delivered]) -> None:

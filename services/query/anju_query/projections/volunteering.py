@@ -27,7 +27,7 @@ from collections.abc import Sequence
 import asyncpg
 
 from anju_contracts import Envelope, EventCatalog
-from anju_contracts.registry import AreaPath
+from anju_contracts.registry import CATALOG as REGISTRY, AreaPath
 from anju_contracts.volunteering import (
     CATALOG,
     CertificateIssued,
@@ -61,6 +61,7 @@ from anju_contracts.volunteering import (
     VolunteerPaused,
     VolunteerResumed,
 )
+from eventkit.erasure import blank_on_erasure, blank_where
 from eventkit.messages import Delivered
 from eventkit.rows import Row, Writers
 
@@ -765,6 +766,26 @@ def _certificate(_: Envelope, e: CertificateIssued) -> Row:
     )
 
 
+# A person's erasure (docs/personal-data.md, "Erasure"): a volunteer who is the resident reads
+# "[已删除]" by name (a hidden profile too); hours, requests and counts stay. (The reasons
+# hours were rejected belong to the volunteer's ledger, a record the erasure does not reach
+# yet: blanking them here would not survive a rebuild.)
+_ERASED = "resident_id = ANY($1::uuid[])"
+
+blank_on_erasure(
+    WRITERS,
+    blank_where(
+        "volunteers",
+        _ERASED,
+        text=["name"],
+        also=[
+            "hidden_profile = CASE WHEN hidden_profile IS NULL THEN NULL"
+            " ELSE jsonb_set(hidden_profile, '{name}', to_jsonb('[已删除]'::text)) END"
+        ],
+    ),
+)
+
+
 # -- the projection -------------------------------------------------------------------------
 
 
@@ -772,7 +793,7 @@ class VolunteeringProjection:
     """Volunteering events → the tables behind requests, hours, volunteers and host units."""
 
     name = "volunteering"
-    catalogs: Sequence[EventCatalog] = (CATALOG,)
+    catalogs: Sequence[EventCatalog] = (CATALOG, REGISTRY)
     ddl = DDL
 
     async def apply(self, conn: asyncpg.Connection, batch: Sequence[Delivered]) -> None:

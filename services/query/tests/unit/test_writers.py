@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 from anju_contracts import Actor, Envelope
 from anju_contracts.governance import CATALOG as GOVERNANCE
 from anju_contracts.mediation import CATALOG as MEDIATION
-from anju_contracts.registry import CATALOG, AreaCreated, AreaKind, AreaPath
+from anju_contracts.registry import CATALOG, AreaCreated, AreaKind, AreaPath, PersonErased
 from anju_contracts.station import CATALOG as STATION
 from anju_contracts.volunteering import CATALOG as VOLUNTEERING
-from anju_query.projections import disputes, governance, station, volunteering
+from anju_query.projections import disputes, governance, residents, station, volunteering
 from anju_query.projections.residents import WRITERS
 
 
@@ -31,11 +31,26 @@ def test_mediation_events_without_a_writer_only_make_the_timeline() -> None:
 
 
 def test_every_volunteering_event_has_a_writer() -> None:
-    assert volunteering.WRITERS.event_types == {m.event_type for m in VOLUNTEERING.models}
+    own = {m.event_type for m in VOLUNTEERING.models}
+    assert volunteering.WRITERS.event_types == {*own, PersonErased.event_type}
 
 
 def test_every_station_event_has_a_writer() -> None:
-    assert station.WRITERS.event_types == {m.event_type for m in STATION.models}
+    assert station.WRITERS.event_types == {m.event_type for m in STATION.models} | {
+        PersonErased.event_type
+    }
+
+
+def test_the_read_models_holding_personal_copies_follow_erasures() -> None:
+    for projection in (
+        residents.ResidentsProjection(),
+        disputes.DisputesProjection(),
+        station.StationProjection(),
+        volunteering.VolunteeringProjection(),
+    ):
+        assert CATALOG in projection.catalogs, projection.name
+    for writers in (WRITERS, disputes.WRITERS, station.WRITERS, volunteering.WRITERS):
+        assert PersonErased.event_type in writers
 
 
 def test_every_governance_event_has_a_writer() -> None:

@@ -14,7 +14,13 @@ from datetime import UTC, date
 from typing import Protocol, cast
 from uuid import UUID
 
-from anju_contracts.registry import ResidentDetailsCorrected, ResidentMoved, ResidentRegistered
+from anju_contracts.registry import (
+    PersonErased,
+    ResidentDetailsCorrected,
+    ResidentMoved,
+    ResidentRegistered,
+)
+from eventkit.erasure import blank
 from eventkit.messages import Delivered
 from eventkit.store import Session, StoreSession
 
@@ -36,7 +42,8 @@ class NameAndSince:
 
 
 async def learn_residence(session: Session, delivered: Delivered) -> None:
-    """Keep the name and the day of arrival at the current unit; other events change nothing."""
+    """Keep the name and the day of arrival at the current unit, and blank the name when the
+    person is erased; other events change nothing."""
     event = delivered.event
     day = delivered.envelope.occurred_at.astimezone(UTC).date()
     if isinstance(event, ResidentRegistered):
@@ -58,6 +65,11 @@ async def learn_residence(session: Session, delivered: Delivered) -> None:
             """,
             event.resident_id,
             day,
+        )
+    elif isinstance(event, PersonErased):
+        # the name a certificate would state is theirs; the day they came stays
+        await session.conn.execute(
+            blank("station_residences", key="resident_id", text=["name"]), event.resident_id
         )
     elif isinstance(event, ResidentDetailsCorrected) and event.name is not None:
         await session.conn.execute(

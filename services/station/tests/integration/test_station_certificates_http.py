@@ -9,7 +9,14 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
-from anju_contracts.registry import ResidentDetailsCorrected, ResidentMovedOut
+import asyncpg
+
+from anju_contracts.registry import (
+    ErasureBasis,
+    PersonErased,
+    ResidentDetailsCorrected,
+    ResidentMovedOut,
+)
 from anju_contracts.station import OpinionReferred
 from anju_station.testing import StationClient
 
@@ -153,3 +160,37 @@ async def test_the_duty_roster_of_a_day(service: StationClient) -> None:
     )
     assert grid.status_code == 404  # a roster belongs to a community
     assert (await service.get(f"/rosters/{community}/2020-01-01", clerk)).status_code == 404
+
+
+async def test_an_erased_persons_name_and_birth_date_leave_the_stations_tables(
+    service: StationClient, database_url: str
+) -> None:
+    erased, kept = (
+        uuid.UUID(await service.feed.resident()),
+        uuid.UUID(await service.feed.resident()),
+    )
+    await service.feed.learn(
+        ResidentDetailsCorrected(resident_id=erased, name="王芳", reason="错字"),
+        subject=f"resident-{erased}",
+    )
+    await service.feed.learn(
+        PersonErased(resident_id=erased, basis=ErasureBasis.SUBJECT_REQUEST),
+        subject=f"resident-{erased}",
+    )
+    conn = await asyncpg.connect(database_url)
+    try:
+        rows = {
+            r["resident_id"]: r
+            for r in await conn.fetch(
+                "SELECT r.resident_id, r.name, r.living_since, k.date_of_birth, r::text AS row"
+                " FROM station_residences r JOIN known_residents k USING (resident_id)"
+                " WHERE resident_id = ANY($1::uuid[])",
+                [erased, kept],
+            )
+        }
+    finally:
+        await conn.close()
+    assert "王芳" not in rows[erased]["row"]
+    assert (rows[erased]["name"], rows[erased]["date_of_birth"]) == ("[已删除]", None)
+    assert rows[erased]["living_since"] is not None  # the day they came stays
+    assert (rows[kept]["name"], rows[kept]["date_of_birth"]) == ("张三", date(1960, 1, 1))
