@@ -22,6 +22,7 @@ from anju_contracts import EventCatalog
 from eventkit.commands import ConsistencyToken
 from eventkit.consistency import StreamVersions, wait_for_version
 from eventkit.http import Readiness
+from eventkit.listen import CommitAnnouncer
 from eventkit.policy import Policy, PolicyRunner
 from eventkit.projection import Projection, ProjectionRunner, ensure_projection
 from eventkit.relay import Relay
@@ -102,6 +103,7 @@ class Runtime:
         await migrate(self._pool, *self.ddl, store=self.catalog is not None)
         if self.catalog is not None:
             self._store = EventStore(self._pool, self.catalog)
+            self._store.announcer = CommitAnnouncer(self._pool)
         kafka = self.settings.kafka
         if self.run_relay:
             self.relay = Relay(self.store, self.settings, also=self.relay_also)

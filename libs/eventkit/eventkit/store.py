@@ -27,6 +27,7 @@ import asyncpg
 
 from anju_contracts import Actor, Event, EventCatalog
 from eventkit.idempotency import CommandKey, IdempotencyKeyInUse, Remembered
+from eventkit.listen import CommitAnnouncer
 from eventkit.metrics import APPENDS, CONFLICTS
 
 
@@ -404,6 +405,8 @@ class EventStore:
         self.catalog = catalog
         self.source = catalog.source
         self._appended = asyncio.Event()
+        self.announcer: CommitAnnouncer | None = None
+        """Tells a relay in another process of this one's commits (:mod:`eventkit.listen`)."""
 
     @asynccontextmanager
     async def session(self, conn: asyncpg.Connection | None = None) -> AsyncIterator[Session]:
@@ -450,8 +453,11 @@ class EventStore:
         return result
 
     def notify(self) -> None:
-        """Wake a relay in this process: something was committed."""
+        """Wake a relay in this process, and announce the commit to one in another: something
+        was committed."""
         self._appended.set()
+        if self.announcer is not None:
+            self.announcer.announce()
 
     async def wait_for_append(self, timeout: float) -> None:
         """Wait until an append commits in this process, or ``timeout`` seconds pass."""
