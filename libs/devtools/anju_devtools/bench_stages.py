@@ -28,7 +28,8 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 Buckets = dict[float, float]
-"""Upper bound (``inf`` for the last) → cumulative count, summed over every label set."""
+"""Upper bound (``inf`` for the last) → cumulative count, summed over every label set (a
+counter is kept as its ``inf`` bucket alone)."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,10 @@ def parse(text: str) -> dict[str, Buckets]:
     """The histograms of a ``/metrics`` page: name (without ``_seconds``) → buckets."""
     found: dict[str, Buckets] = {}
     for family in text_string_to_metric_families(text):
+        if family.type == "counter" and family.name == HELD:  # kept as a single "bucket"
+            total = sum(s.value for s in family.samples if s.name.endswith("_total"))
+            found[family.name] = {float("inf"): total}
+            continue
         if family.type != "histogram":
             continue
         buckets = found.setdefault(family.name.removesuffix("_seconds"), {})
@@ -157,8 +162,27 @@ class StageProbe:
                     f"{stage.service} {stage.metric}_seconds (per batch)",
                 )
             )
+        held = _counter(after.get("writer", {}), HELD) - _counter(
+            self._before.get("writer", {}), HELD
+        )
+        rows.append(
+            Row(
+                "relay reads held back by a transaction running on the server",
+                None,
+                None,
+                int(held),
+                f"writer {HELD}_total",
+            )
+        )
         self.rows = rows
         return rows
+
+
+HELD = "anju_relay_held_back"
+
+
+def _counter(page: dict[str, Buckets], name: str) -> float:
+    return page.get(name, {}).get(float("inf"), 0.0)
 
 
 def lines(rows: Iterable[Row], heading: str) -> list[str]:

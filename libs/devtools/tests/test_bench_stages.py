@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from prometheus_client import CollectorRegistry, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
 from anju_devtools.bench_stages import bucket_percentile, difference, parse
 
@@ -41,3 +41,11 @@ def test_only_what_was_observed_between_two_pages_counts() -> None:
     assert moved[float("inf")] == 4
     assert 0.005 < (bucket_percentile(moved, 0.5) or 0) <= 0.01
     assert bucket_percentile(difference(before, before), 0.5) is None
+
+
+def test_the_held_back_counter_is_read_too() -> None:
+    registry = CollectorRegistry()
+    held = Counter("anju_relay_held_back", "test", ["service"], registry=registry)
+    held.labels("a").inc(3)
+    held.labels("b").inc(2)
+    assert parse(generate_latest(registry).decode())["anju_relay_held_back"] == {float("inf"): 5}

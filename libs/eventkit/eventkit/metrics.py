@@ -13,6 +13,11 @@ RELAYED = Counter(
     "anju_events_relayed_total", "Events published to Kafka by the relay", ["service"]
 )
 RELAY_LAG = Gauge("anju_relay_lag_events", "Committed events not yet published", ["service"])
+RELAY_HELD = Counter(
+    "anju_relay_held_back_total",
+    "Relay reads that found committed events behind a transaction still running on the server",
+    ["service"],
+)
 RESEEDS = Counter(
     "anju_reseeds_total", "Times the relay re-seeded Kafka from the store", ["service"]
 )

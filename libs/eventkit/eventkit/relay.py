@@ -40,7 +40,14 @@ from aiokafka.protocol.fetch import FetchRequest
 from anju_contracts import cloudevents as ce
 from eventkit import kafka
 from eventkit.listen import CommitListener
-from eventkit.metrics import RELAY_LAG, RELAY_PRODUCE, RELAY_WAKE, RELAYED, RESEEDS
+from eventkit.metrics import (
+    RELAY_HELD,
+    RELAY_LAG,
+    RELAY_PRODUCE,
+    RELAY_WAKE,
+    RELAYED,
+    RESEEDS,
+)
 from eventkit.settings import ServiceSettings
 from eventkit.store import EventStore
 
@@ -119,7 +126,10 @@ ORDER BY events.xid, events.position
 
 _HELD_RETRY_S = 0.005
 """How soon the relay looks again when the horizon holds events back (doubling up to the idle
-poll): the transaction holding it is usually a command about to commit."""
+poll): the transaction holding it is usually a command about to commit. The horizon is the
+whole server's, not this database's: any write transaction on the PostgreSQL server, in any
+database (a bulk load, ``DROP DATABASE``), holds every relay on it back while it runs
+(``anju_relay_held_back_total`` counts the reads it held)."""
 
 # How long the broker may hold a fetch for high-water marks. Not 0: the dev broker answers a
 # fetch that may not wait with no partitions at all.
@@ -470,6 +480,7 @@ class Relay:
                 self._restricted,
             )
         if rows and not rows[-1]["visible"]:
+            RELAY_HELD.labels(self.source).inc()
             self.held_back = True
             return rows[: next(i for i, row in enumerate(rows) if not row["visible"])]
         self.held_back = False

@@ -41,7 +41,10 @@ class KafkaSettings(BaseModel):
     session_timeout_ms: int = Field(default=2000, ge=1000)
     heartbeat_interval_ms: int = Field(default=300, ge=100)
     fetch_max_wait_ms: int = Field(default=20, ge=0)
-    """How long the broker may hold a consumer's fetch for new messages to arrive."""
+    """How long the broker may hold a consumer's fetch for new messages to arrive. Kafka answers
+    as soon as a message comes, so a longer wait costs no latency there; the dev broker often
+    answers only when the wait ends (a message produced to an idle consumer arrived after a
+    median 141 ms with 500, 4.6 ms with 20, 2.9 ms with 5, at four times the idle fetches)."""
     linger_ms: int = Field(default=0, ge=0)
     """How long the producer holds a message for more to batch with it. The relay closes its
     batches itself (they are complete), so this only delays messages sent one by one."""
