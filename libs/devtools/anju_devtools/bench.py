@@ -78,6 +78,7 @@ from anju_devtools.bench_results import (
     replace_block,
     table,
 )
+from anju_devtools.bench_stages import StageProbe, as_json, lines
 from anju_devtools.demo import CHECK, WEIGHTS
 from eventkit.auth import Role, issue_token
 from eventkit.kafka import connection
@@ -806,10 +807,15 @@ async def steady(rate: float, seconds: float, one: Callable[[int], Awaitable[flo
     return result
 
 
+POSTED = "command: POST answered (HTTP, decide, append, commit)"
+READ = "query: GET with the token answered (HTTP, wait, read)"
+
+
 async def _end_to_end_runs(
-    write: LeanHttp, read: LeanHttp, rate: float, seconds: float
+    write: LeanHttp, read: LeanHttp, rate: float, seconds: float, probe: StageProbe
 ) -> tuple[Steady, Steady]:
-    """The baseline run and ours, against running services: (healthz, command to visible)."""
+    """The baseline run and ours, against running services: (healthz, command to visible);
+    ``probe`` reads where the time went during ours."""
 
     async def post(path: str, body: dict[str, Any]) -> dict[str, Any]:
         status, _, accepted = await write.request("POST", path, body)
@@ -833,12 +839,15 @@ async def _end_to_end_runs(
         }
         started = time.perf_counter()
         accepted = await post("/residents", person)
+        posted = time.perf_counter()
         status, headers, profile = await read.request(
             "GET",
             f"/residents/{accepted['id']}",
             headers={"X-Consistency-Token": accepted["consistency_token"]},
         )
         elapsed = time.perf_counter() - started
+        probe.record(POSTED, posted - started)
+        probe.record(READ, elapsed - (posted - started))
         if status != 200:
             raise RuntimeError(f"GET /residents/{{id}}: {status} {profile}")
         if headers.get("x-consistency") != "fresh":
@@ -865,7 +874,9 @@ async def _end_to_end_runs(
             warm += 1
     await steady(rate, 1.0, lambda i: command_to_visible(2_000_000 + i))
     baseline = await steady(rate, min(seconds, 3.0), healthz)
+    await probe.start()
     ours = await steady(rate, seconds, command_to_visible)
+    await probe.finish()
     for run in (baseline, ours):
         if not run.latencies:
             raise RuntimeError(f"nothing succeeded: {run.failures[:3]}")
@@ -898,13 +909,24 @@ async def bench_end_to_end(
             ) as query,
         ):
             write, read = LeanHttp(registry.port, admin), LeanHttp(query.port, admin)
+            probe = StageProbe({"writer": registry.url, "query": query.url})
             try:
-                baseline, ours = await _end_to_end_runs(write, read, rate, seconds)
+                baseline, ours = await _end_to_end_runs(write, read, rate, seconds, probe)
             finally:
                 await write.close()
                 await read.close()
 
-    return latency_measured("e2e", rate, seconds, baseline, ours)
+    return with_breakdown(latency_measured("e2e", rate, seconds, baseline, ours), probe)
+
+
+def with_breakdown(measured: list[Measured], probe: StageProbe) -> list[Measured]:
+    """Print where the time went (``probe``'s rows) and add it to the figures' conditions."""
+    print("\n".join(lines(probe.rows, f"where the time goes ({measured[0].key[:-4]})")))
+    breakdown = as_json(probe.rows)
+    return [
+        Measured(m.key, m.ours, m.baseline, {**m.conditions, "breakdown": breakdown}, m.notes)
+        for m in measured
+    ]
 
 
 @dataclass
@@ -912,6 +934,7 @@ class Stack:
     """Service processes of one measurement, each with a lean HTTP client speaking as an admin."""
 
     clients: dict[str, LeanHttp]
+    urls: dict[str, str] = field(default_factory=dict)
 
     async def post(self, service: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
         status, _, answer = await self.clients[service].request("POST", path, body)
@@ -947,10 +970,12 @@ async def command_path(
     rate: float,
     seconds: float,
     one: Callable[[Stack, int], Awaitable[float]],
+    probe: StageProbe | None = None,
 ) -> tuple[Steady, Steady]:
     """Run the services of ``urls`` (name → database) as processes; warm up until ``one``
     succeeds (the services learnt from each other's events, consumer groups joined); then the
-    baseline (``GET /healthz`` on ``measured``) and ``one`` at a steady rate."""
+    baseline (``GET /healthz`` on ``measured``) and ``one`` at a steady rate, with ``probe``
+    (its ``urls`` filled in: ``measured`` writes, ``query`` reads) reading where the time went."""
     secret = secrets.token_urlsafe(32)
     admin = {"Authorization": f"Bearer {issue_token(secret, 'bench', [Role.ADMIN])}"}
     common = {
@@ -969,6 +994,7 @@ async def command_path(
                     service_process(f"anju_{name}", f"ANJU_{name.upper()}_", env, Path(logs))
                 )
                 stack.clients[name] = LeanHttp(process.port, admin)
+                stack.urls[name] = process.url
             try:
 
                 async def healthz(_: int) -> float:
@@ -990,7 +1016,12 @@ async def command_path(
                             raise
                         await asyncio.sleep(0.2)
                 baseline = await steady(rate, min(seconds, 3.0), healthz)
+                if probe is not None:
+                    probe.urls = {"writer": stack.urls[measured], "query": stack.urls["query"]}
+                    await probe.start()
                 ours = await steady(rate, seconds, lambda i: one(stack, i))
+                if probe is not None:
+                    await probe.finish()
             finally:
                 for client in stack.clients.values():
                     await client.close()
@@ -1035,6 +1066,7 @@ async def bench_mediation(
     """The mediation command path: ``POST /disputes`` on mediation until the dispute is on the
     board in the query API, at a steady rate; the registry supplies the area it happens in."""
     building: list[str] = []
+    probe = StageProbe({})
 
     async def dispute_to_board(stack: Stack, i: int) -> float:
         if not building:
@@ -1051,13 +1083,23 @@ async def bench_mediation(
         }
         started = time.perf_counter()
         accepted = await stack.post("mediation", "/disputes", body)
+        posted = time.perf_counter()
         await stack.fresh(f"/disputes/{accepted['id']}", accepted)
-        return time.perf_counter() - started
+        elapsed = time.perf_counter() - started
+        probe.record(POSTED, posted - started)
+        probe.record(READ, elapsed - (posted - started))
+        return elapsed
 
     baseline, ours = await command_path(
-        urls, bootstrap, measured="mediation", rate=rate, seconds=seconds, one=dispute_to_board
+        urls,
+        bootstrap,
+        measured="mediation",
+        rate=rate,
+        seconds=seconds,
+        one=dispute_to_board,
+        probe=probe,
     )
-    return latency_measured("mediation", rate, seconds, baseline, ours)
+    return with_breakdown(latency_measured("mediation", rate, seconds, baseline, ours), probe)
 
 
 async def bench_station(

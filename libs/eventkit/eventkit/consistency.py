@@ -23,6 +23,7 @@ import asyncpg
 
 from eventkit.errors import Unavailable
 from eventkit.messages import Delivered
+from eventkit.metrics import CONSISTENCY_WAIT, CONSISTENCY_WAKE
 
 Stream = tuple[str, str]
 """``(source, stream_id)``: a stream of events, as a token and an envelope name it."""
@@ -132,15 +133,22 @@ class Commits:
     """
 
     def __init__(self) -> None:
-        self._next = asyncio.Event()
+        self._next = Commit()
 
     def next(self) -> asyncio.Event:
         """The event set by the next commit."""
         return self._next
 
     def committed(self) -> None:
-        done, self._next = self._next, asyncio.Event()
+        done, self._next = self._next, Commit()
+        done.at = time.monotonic()
         done.set()
+
+
+class Commit(asyncio.Event):
+    """A commit waited for; :attr:`at` is when it came (``time.monotonic()``)."""
+
+    at: float | None = None
 
 
 async def wait_for_version(
@@ -160,16 +168,26 @@ async def wait_for_version(
     With ``wake`` (the runner in this process: :meth:`Commits.next`) it looks again after each
     commit; otherwise, or when the runner is in another process, every ``poll_s``.
     """
-    deadline = time.monotonic() + timeout_s
+    started = time.monotonic()
+    deadline = started + timeout_s
+    label = versions.consumer or versions.table
+    woken_by: asyncio.Event | None = None
     while True:
         commit = wake() if wake is not None else None  # taken before looking: none missed
         async with pool.acquire() as conn:
             seen = await versions.seen(conn, source, stream_id)
         if seen is not None and seen >= version:
+            now = time.monotonic()
+            if now > started:
+                CONSISTENCY_WAIT.labels(label).observe(now - started)
+            at = getattr(woken_by, "at", None)
+            if at is not None:
+                CONSISTENCY_WAKE.labels(label).observe(now - at)
             return True
         left = deadline - time.monotonic()
         if left <= 0:
             return False
+        woken_by = commit
         pause = min(left, poll_s)
         if commit is None:
             await asyncio.sleep(pause)

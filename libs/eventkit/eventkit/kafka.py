@@ -108,7 +108,7 @@ def producer(settings: KafkaSettings, *, client_id: str) -> AIOKafkaProducer:
         client_id=client_id,
         acks="all" if settings.acks == "all" else int(settings.acks),
         enable_idempotence=settings.enable_idempotence,
-        linger_ms=5,
+        linger_ms=settings.linger_ms,
         max_batch_size=1 << 20,
         metadata_max_age_ms=settings.metadata_max_age_ms,
     )

@@ -52,7 +52,7 @@ from eventkit.messages import (
     is_transient,
     stream_heads,
 )
-from eventkit.metrics import PROJECTED, PROJECTION_LAG
+from eventkit.metrics import CONSUMER_APPLY, CONSUMER_RECEIVE, PROJECTED, PROJECTION_LAG
 from eventkit.personal import FieldCipher
 from eventkit.settings import KafkaSettings, topic_for
 
@@ -438,14 +438,20 @@ class ProjectionRunner:
         if not messages:
             await kafka.rewind_shrunk(consumer)
             return 0
+        received = time.time()
+        name = self.projection.name
+        sent_ms = min(batch[0].timestamp for batch in fetched.values() if batch)
+        CONSUMER_RECEIVE.labels(name).observe(max(0.0, received - sent_ms / 1000))
         decoded = await self.decoder.read_batch(messages)
         applied = await apply_resilient(self.pool, self.projection, decoded)
+        # Readers wait for the read model, not for the broker: wake them before the offsets go.
+        self.commits.committed()
+        CONSUMER_APPLY.labels(name).observe(time.time() - received)
         await kafka.commit_applied(
             consumer,
             {tp: batch[-1].offset + 1 for tp, batch in fetched.items() if batch},
             member=self.assignment.member,
         )
-        self.commits.committed()
         self.state.applied += applied
         self.state.batches += 1
         lag = 0

@@ -27,6 +27,7 @@ import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
@@ -40,7 +41,15 @@ from aiokafka.protocol.fetch import FetchRequest
 
 from anju_contracts import cloudevents as ce
 from eventkit import kafka
-from eventkit.metrics import RELAY_LAG, RELAYED, RESEEDS
+from eventkit.listen import CommitListener
+from eventkit.metrics import (
+    RELAY_HELD,
+    RELAY_LAG,
+    RELAY_PRODUCE,
+    RELAY_WAKE,
+    RELAYED,
+    RESEEDS,
+)
 from eventkit.personal import SEALED_MARK
 from eventkit.settings import ServiceSettings
 from eventkit.store import EventStore
@@ -104,18 +113,26 @@ def message_of(
 # rendered. The horizon is applied to them afterwards: rows of a transaction at or past it sort
 # after all the rows before it, so what is left is still the next rows in commit order. (With
 # the horizon inside the subquery, a table without statistics yet gets a plan that sorts every
-# pending event for each batch.)
+# pending event for each batch.) The rows at or past the horizon come last, marked: the relay
+# then knows that committed events are held back and looks again shortly.
 _BATCH = f"""
-SELECT xid::text AS xid, position, {MESSAGE_SQL}
+SELECT xid::text AS xid, position,
+       events.xid < pg_snapshot_xmin(pg_current_snapshot()) AS visible, {MESSAGE_SQL}
 FROM (
     SELECT * FROM events
     WHERE (xid, position) > ($1::text::xid8, $2::bigint) AND type <> ALL($4::text[])
     ORDER BY events.xid, events.position
     LIMIT $3
 ) AS events
-WHERE events.xid < pg_snapshot_xmin(pg_current_snapshot())
 ORDER BY events.xid, events.position
 """
+
+_HELD_RETRY_S = 0.005
+"""How soon the relay looks again when the horizon holds events back (doubling up to the idle
+poll): the transaction holding it is usually a command about to commit. The horizon is the
+whole server's, not this database's: any write transaction on the PostgreSQL server, in any
+database (a bulk load, ``DROP DATABASE``), holds every relay on it back while it runs
+(``anju_relay_held_back_total`` counts the reads it held)."""
 
 # How long the broker may hold a fetch for high-water marks. Not 0: the dev broker answers a
 # fetch that may not wait with no partitions at all.
@@ -173,28 +190,86 @@ class Relay:
         self._marks: dict[int, int] = {}
         self._prefetched: tuple[Cursor, list[asyncpg.Record]] | None = None
         self.active = False
+        self.standby = False
+        """Waiting for the lock while another replica publishes."""
+        self.held_back = False
+        """The last read found committed events behind a transaction still running."""
+        self.listener: CommitListener | None = None
 
     # -- running -------------------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Publish until ``stop`` is set. Waits on standby while another replica publishes."""
-        pool = self.store.pool
-        async with pool.acquire() as lock_conn:
-            while not stop.is_set():
-                if await lock_conn.fetchval(
-                    "SELECT pg_try_advisory_lock(hashtext($1))", self._lock_key
-                ):
-                    break
-                log.info("relay_standby", topic=self.topic)
-                await _sleep_or_stop(stop, 1.0)
-            if stop.is_set():
+        """Publish until ``stop`` is set. Waits on standby while another replica publishes.
+
+        The advisory lock is held on a connection of the relay's own. A standby asks for it and
+        PostgreSQL makes it wait, so it takes over as soon as the publisher's session ends
+        (stopped, crashed, or its connection lost), with no polling in between.
+
+        While it publishes, a :class:`~eventkit.listen.CommitListener` wakes it when events
+        commit in another process (another replica, an operator's command); appends in this
+        process wake it directly, and it still looks every ``relay_idle_poll_s`` regardless.
+        """
+        lock_conn: asyncpg.Connection = await asyncpg.connect(
+            self.settings.database_url, timeout=10
+        )
+        try:
+            if not await self._take_lock(lock_conn, stop):
                 return
+            # Appends in this process wake the relay directly: announcing them would only wake it
+            # twice (and the listener's wake-up must not be announced again).
+            announcer = self.store.announcer
+            if announcer is not None:
+                announcer.muted = True
+            done = asyncio.Event()
+            listener = CommitListener(self.settings.database_url, self.store.notify)
+            listening = asyncio.create_task(listener.run(done), name="relay-listener")
+            self.listener = listener
             try:
                 await self.start()
                 await self._loop(stop)
             finally:
+                done.set()
+                await listening
+                self.listener = None
+                if announcer is not None:
+                    announcer.muted = False
                 await self.close()
-                await lock_conn.execute("SELECT pg_advisory_unlock(hashtext($1))", self._lock_key)
+                with contextlib.suppress(asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+                    await lock_conn.execute(
+                        "SELECT pg_advisory_unlock(hashtext($1))", self._lock_key
+                    )
+        finally:
+            lock_conn.terminate()  # a session's advisory locks end with it
+
+    async def _take_lock(self, lock_conn: asyncpg.Connection, stop: asyncio.Event) -> bool:
+        """Hold the relay's advisory lock on ``lock_conn``: at once if it is free, else after
+        waiting in PostgreSQL until the holder's session lets go of it. False when ``stop`` is
+        set first (the caller then ends the session, and with it the wait)."""
+        if await lock_conn.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", self._lock_key):
+            return True
+        log.info("relay_standby", topic=self.topic)
+        self.standby = True
+        waiting = asyncio.ensure_future(
+            lock_conn.execute("SELECT pg_advisory_lock(hashtext($1))", self._lock_key)
+        )
+        stopping = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait((waiting, stopping), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+            self.standby = False
+        if waiting.done():
+            waiting.result()  # the connection failed: raise (the supervisor starts it again)
+            log.info("relay_took_over", topic=self.topic)
+            return True
+        # Stopped while waiting: end the wait in PostgreSQL, where it would otherwise go on after
+        # the connection is closed (a backend waiting for a lock does not notice). Granted just
+        # before, the lock goes when the caller closes the session.
+        async with self.store.pool.acquire() as conn:
+            await conn.execute("SELECT pg_cancel_backend($1)", lock_conn.get_server_pid())
+        with contextlib.suppress(asyncpg.QueryCanceledError):
+            await waiting
+        return False
 
     async def start(self) -> None:
         """Connect to the broker and make sure the topic is there (re-seeding if it was not)."""
@@ -224,6 +299,8 @@ class Relay:
 
     async def _loop(self, stop: asyncio.Event) -> None:
         backoff = 0.1
+        poll = self.settings.relay_idle_poll_s
+        held_retry = _HELD_RETRY_S
         while not stop.is_set():
             try:
                 await self.check_topic()
@@ -234,8 +311,26 @@ class Relay:
                 await _sleep_or_stop(stop, backoff)
                 backoff = min(backoff * 2, 5.0)
                 continue
-            if published < self.settings.relay_batch:
-                await self.store.wait_for_append(self.settings.relay_idle_poll_s)
+            if published >= self.settings.relay_batch:
+                continue
+            if self.held_back:
+                # Committed events wait behind an older transaction still running: it announces
+                # nothing when it ends unless it appends, so look again soon.
+                await self._idle(stop, min(held_retry, poll))
+                held_retry *= 2
+            else:
+                held_retry = _HELD_RETRY_S
+                await self._idle(stop, poll)
+
+    async def _idle(self, stop: asyncio.Event, timeout: float) -> None:
+        """Wait until an append wakes the relay, ``timeout`` seconds pass or ``stop`` is set."""
+        appended = asyncio.ensure_future(self.store.wait_for_append(timeout))
+        stopping = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait((appended, stopping), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiting in (appended, stopping):
+                waiting.cancel()
 
     # -- steps (public so tests and the CLI can drive them) -------------------------------
 
@@ -377,6 +472,8 @@ class Relay:
         return len(rows)
 
     async def _fetch(self, cursor: Cursor) -> list[asyncpg.Record]:
+        """The next committed rows after ``cursor``; sets :attr:`held_back` when the horizon
+        keeps some of those behind them from the relay."""
         async with self.store.pool.acquire() as conn:
             rows: list[asyncpg.Record] = await conn.fetch(
                 _BATCH,
@@ -385,6 +482,11 @@ class Relay:
                 self.settings.relay_batch,
                 self._restricted,
             )
+        if rows and not rows[-1]["visible"]:
+            RELAY_HELD.labels(self.source).inc()
+            self.held_back = True
+            return rows[: next(i for i, row in enumerate(rows) if not row["visible"])]
+        self.held_back = False
         return rows
 
     def _take_prefetched(self, cursor: Cursor) -> list[asyncpg.Record]:
@@ -428,6 +530,7 @@ class Relay:
         open_batches: dict[int, Any] = {}
         sent: list[asyncio.Future[Any]] = []
         source = self.source.encode()
+        sending = time.time()  # the messages' timestamps (set by the producer) are about this
         for row in rows:
             key, value, headers = message_of(row, source)
             partition = partitions[partition_for(key, len(partitions))]
@@ -435,14 +538,21 @@ class Relay:
             if batch is None:
                 batch = open_batches[partition] = producer.create_batch()
             if batch.append(key=key, value=value, timestamp=None, headers=headers) is None:
+                batch.close()
                 sent.append(await producer.send_batch(batch, self.topic, partition=partition))
                 batch = open_batches[partition] = producer.create_batch()
                 batch.append(key=key, value=value, timestamp=None, headers=headers)
         for partition, batch in open_batches.items():
+            batch.close()  # complete: the producer sends it without lingering for more
             sent.append(await producer.send_batch(batch, self.topic, partition=partition))
         if self.also:
             sent.extend(await self._publish_also(rows, source))
         await asyncio.gather(*sent)
+        acknowledged = time.time()
+        RELAY_PRODUCE.labels(self.source).observe(acknowledged - sending)
+        recorded = rows[0]["recorded_at"]
+        if recorded is not None:
+            RELAY_WAKE.labels(self.source).observe(sending - _epoch(recorded))
 
     async def _publish_also(
         self, rows: list[asyncpg.Record], source: bytes
@@ -476,6 +586,11 @@ class Relay:
         cursor = self._cursor
         async with self.store.pool.acquire() as conn:
             return int(await conn.fetchval(_LAG, cursor.xid, cursor.position, self._restricted))
+
+
+def _epoch(rendered: str) -> float:
+    """Seconds since the epoch of a time :data:`MESSAGE_SQL` rendered."""
+    return datetime.fromisoformat(rendered).timestamp()
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:

@@ -24,6 +24,7 @@ from eventkit.consistency import StreamVersions, wait_for_version
 from eventkit.erasure import erasure_policy
 from eventkit.http import Readiness
 from eventkit.keys import CachedKeyStore, PostgresKeyStore
+from eventkit.listen import CommitAnnouncer
 from eventkit.personal import FieldCipher
 from eventkit.policy import Policy, PolicyRunner
 from eventkit.projection import Projection, ProjectionRunner, ensure_projection
@@ -110,6 +111,7 @@ class Runtime:
         await self._open_keys()
         if self.catalog is not None:
             self._store = EventStore(self._pool, self.catalog, cipher=self.cipher)
+            self._store.announcer = CommitAnnouncer(self._pool)
         kafka = self.settings.kafka
         if self.run_relay:
             self.relay = Relay(self.store, self.settings, also=self.relay_also)

@@ -42,6 +42,13 @@ class KafkaSettings(BaseModel):
     session_timeout_ms: int = Field(default=2000, ge=1000)
     heartbeat_interval_ms: int = Field(default=300, ge=100)
     fetch_max_wait_ms: int = Field(default=20, ge=0)
+    """How long the broker may hold a consumer's fetch for new messages to arrive. Kafka answers
+    as soon as a message comes, so a longer wait costs no latency there; the dev broker often
+    answers only when the wait ends (a message produced to an idle consumer arrived after a
+    median 141 ms with 500, 4.6 ms with 20, 2.9 ms with 5, at four times the idle fetches)."""
+    linger_ms: int = Field(default=0, ge=0)
+    """How long the producer holds a message for more to batch with it. The relay closes its
+    batches itself (they are complete), so this only delays messages sent one by one."""
     metadata_max_age_ms: int = Field(default=2000, ge=500)
     max_batch: int = Field(default=1000, ge=1)
 
@@ -255,7 +262,9 @@ class ServiceSettings(BaseSettings):
     log_format: Literal["json", "console", "auto"] = "auto"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     relay_batch: int = Field(default=1000, ge=1)
-    relay_idle_poll_s: float = Field(default=0.05, gt=0)
+    relay_idle_poll_s: float = Field(default=0.5, gt=0)
+    """How often an idle relay looks for events nobody told it of. Appends wake it at once: in
+    its process directly, in another replica by ``NOTIFY`` (:mod:`eventkit.listen`)."""
     topic_check_interval_s: float = Field(default=1.0, gt=0)
     scheduler_poll_s: float = Field(default=1.0, gt=0)
     # A failing deadline is tried again after retry_base_s, doubling up to retry_cap_s; after

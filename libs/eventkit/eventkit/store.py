@@ -27,6 +27,7 @@ import asyncpg
 
 from anju_contracts import Actor, Event, EventCatalog
 from eventkit.idempotency import CommandKey, IdempotencyKeyInUse, Remembered
+from eventkit.listen import CommitAnnouncer
 from eventkit.metrics import APPENDS, CONFLICTS
 from eventkit.personal import SEALED_MARK, FieldCipher, carries_personal, record_subject
 
@@ -431,6 +432,8 @@ class EventStore:
         """Seals personal fields on append and opens them on load (docs/personal-data.md);
         ``None`` only where no key store is configured: the fields are then kept in clear."""
         self._appended = asyncio.Event()
+        self.announcer: CommitAnnouncer | None = None
+        """Tells a relay in another process of this one's commits (:mod:`eventkit.listen`)."""
 
     async def sealed(self, event: Event, event_id: uuid.UUID, stream_id: str) -> str:
         """The JSON stored (and published) for ``event``: its personal fields sealed."""
@@ -496,8 +499,11 @@ class EventStore:
         return result
 
     def notify(self) -> None:
-        """Wake a relay in this process: something was committed."""
+        """Wake a relay in this process, and announce the commit to one in another: something
+        was committed."""
         self._appended.set()
+        if self.announcer is not None:
+            self.announcer.announce()
 
     async def wait_for_append(self, timeout: float) -> None:
         """Wait until an append commits in this process, or ``timeout`` seconds pass."""
