@@ -16,7 +16,7 @@ from aiokafka import AIOKafkaProducer
 
 from anju_contracts import Actor, Envelope, Event
 from anju_contracts.cloudevents import JSON_CONTENT, CloudEvent, write_binary
-from anju_contracts.integration import AnjuRecord, WorkOrderReceived
+from anju_contracts.integration import AnjuRecord, WorkOrderAnswered, WorkOrderReceived
 from anju_contracts.mediation import (
     Category,
     Channel,
@@ -173,13 +173,16 @@ async def test_a_record_closed_before_the_note_is_answered_at_the_note(
                     break
                 await asyncio.sleep(0.1)
             kept = await conn.fetch("SELECT record_id FROM hotline_records ORDER BY record")
+        stored = await service.runtime.store.load("order-C-1")
     assert [r["type"] for r in rows] == [
         "integration.WorkOrderReceived",
         "integration.WorkOrderForwarded",
         "integration.WorkOrderAnswered",
     ]
-    answered = json.loads(rows[2]["data"])
-    assert answered["record"] == "dispute"
-    assert answered["record_id"] == str(dispute)
-    assert (answered["outcome"], answered["text"]) == ("resolved", "物业已加派清运车次")
+    assert "物业已加派清运车次" not in rows[2]["data"]  # the reply's text is sealed in the store
+    answered = stored.payloads[2]
+    assert isinstance(answered, WorkOrderAnswered)
+    assert answered.record == "dispute"
+    assert answered.record_id == dispute
+    assert (answered.outcome, answered.text) == ("resolved", "物业已加派清运车次")
     assert {r["record_id"] for r in kept} == {dispute, signal}  # not the stranger's signal
