@@ -47,6 +47,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from anju_contracts.base import PERSONAL_DATA, personal_fields
+from eventkit.errors import Invalid
 from eventkit.keys import NONCE_BYTES, DataKey, KeyStore
 
 FORM = "pd1"
@@ -139,7 +140,7 @@ class FieldCipher:
         A personal field that is null stays null: there is nothing to hide. Raises
         ``ValueError`` when any string of ``data`` already spells a sealed value.
         """
-        _refuse_lookalikes(data, "")
+        refuse_lookalikes(data)
         keys: dict[str, DataKey] = {}
         sealed = await self._seal_object(model, dict(data), "", record, event_id, keys)
         return sealed
@@ -287,15 +288,24 @@ def _associated(kind: Kind, event_id: UUID, path: str) -> bytes:
     return f"{FORM}:{kind}:{event_id}:{path}".encode()
 
 
-def _refuse_lookalikes(node: Any, path: str) -> None:
+class SealedValueInInput(Invalid):
+    """Text that spells a sealed value (``pd1:…``), in what a command would record: refused,
+    since every reader would try to open it (and set aside the event when it does not open)."""
+
+    code = "sealed_value_not_allowed"
+
+
+def refuse_lookalikes(node: Any, path: str = "") -> None:
+    """Raise :class:`SealedValueInInput` when any string in ``node`` spells a sealed value."""
     if isinstance(node, Mapping):
         for k, v in node.items():
-            _refuse_lookalikes(v, f"{path}{k}.")
+            refuse_lookalikes(v, f"{path}{k}.")
     elif isinstance(node, list | tuple):
         for i, v in enumerate(node):
-            _refuse_lookalikes(v, f"{path}{i}.")
+            refuse_lookalikes(v, f"{path}{i}.")
     elif is_sealed(node):
-        raise ValueError(f"{path[:-1]} is already a sealed value")
+        field = path[:-1]
+        raise SealedValueInInput(f"{field} spells a sealed value", field=field)
 
 
 @cache

@@ -29,7 +29,13 @@ from anju_contracts import Actor, Event, EventCatalog
 from eventkit.idempotency import CommandKey, IdempotencyKeyInUse, Remembered
 from eventkit.listen import CommitAnnouncer
 from eventkit.metrics import APPENDS, CONFLICTS
-from eventkit.personal import SEALED_MARK, FieldCipher, carries_personal, record_subject
+from eventkit.personal import (
+    SEALED_MARK,
+    FieldCipher,
+    carries_personal,
+    record_subject,
+    refuse_lookalikes,
+)
 
 
 class ConcurrencyError(Exception):
@@ -436,9 +442,15 @@ class EventStore:
         """Tells a relay in another process of this one's commits (:mod:`eventkit.listen`)."""
 
     async def sealed(self, event: Event, event_id: uuid.UUID, stream_id: str) -> str:
-        """The JSON stored (and published) for ``event``: its personal fields sealed."""
+        """The JSON stored (and published) for ``event``: its personal fields sealed.
+
+        Raises :class:`~eventkit.personal.SealedValueInInput` when any of its text spells a
+        sealed value: every reader would try to open it."""
         if self.cipher is None or not carries_personal(type(event)):
-            return event.model_dump_json()
+            text = event.model_dump_json()
+            if SEALED_MARK in text:  # a string starts like a sealed value: look closer
+                refuse_lookalikes(json.loads(text))
+            return text
         data = await self.cipher.seal(
             type(event),
             event.model_dump(mode="json"),

@@ -22,6 +22,7 @@ from eventkit.personal import (
     FieldCipher,
     SealBroken,
     Sealed,
+    SealedValueInInput,
     is_sealed,
     record_subject,
     resident_subject,
@@ -228,7 +229,7 @@ async def test_null_stays_null_and_clear_text_spelling_a_sealed_value_is_refused
     data = {**example_payload(ResidentRegistered), "phone": None}
     sealed = await cipher.seal(ResidentRegistered, data, event_id=uuid.uuid4(), record=RECORD)
     assert sealed["phone"] is None
-    with pytest.raises(ValueError, match="already a sealed value"):
+    with pytest.raises(SealedValueInInput, match="spells a sealed value"):
         await cipher.seal(
             ResidentRegistered,
             {**data, "name": sealed["name"]},

@@ -18,14 +18,17 @@ from pydantic import SecretStr
 from anju_contracts import Actor
 from anju_contracts.registry import (
     CATALOG,
+    AreaCreated,
+    AreaKind,
     AreaPath,
     FollowUpVisitRecorded,
     ResidentRegistered,
     Sex,
 )
+from anju_contracts.schema import SEALED_EXAMPLES
 from eventkit.keys import CachedKeyStore, PostgresKeyStore
 from eventkit.messages import Decoder, Delivered, Poison, StoredMessage
-from eventkit.personal import ERASED_TEXT, FieldCipher, resident_subject
+from eventkit.personal import ERASED_TEXT, FieldCipher, SealedValueInInput, resident_subject
 from eventkit.relay import Relay
 from eventkit.schema import migrate
 from eventkit.settings import KafkaSettings, ServiceSettings
@@ -215,3 +218,30 @@ async def test_a_destroyed_key_is_forgotten_by_the_cache(pool: asyncpg.Pool, cac
         await inner.destroy("resident:x")  # destroyed by another process
         elsewhere.forget("resident:x")  # ...which this one follows
         assert await elsewhere.get(key.id) is None
+
+
+async def test_text_that_spells_a_sealed_value_is_refused(
+    pool: asyncpg.Pool, keys: CachedKeyStore
+) -> None:
+    """Every reader would try to open it, and set the event aside when it does not open: a
+    command that would record one is refused (400 ``sealed_value_not_allowed``), whether the
+    field is personal or not, with or without a key store."""
+    resident = uuid.uuid4()
+    lookalike = SEALED_EXAMPLES["t"]
+    for cipher in (FieldCipher(keys), None):
+        store = EventStore(pool, CATALOG, cipher=cipher)
+        for event in (
+            registered(resident).model_copy(update={"name": lookalike}),
+            AreaCreated(
+                area_id=uuid.uuid4(),
+                kind=AreaKind.COMMUNITY,
+                name=lookalike,
+                parent_id=None,
+                path=AreaPath(community_id=resident),
+            ),
+        ):
+            with pytest.raises(SealedValueInInput) as refused:
+                await store.append(f"s-{uuid.uuid4()}", 0, [event], context=CONTEXT)
+            assert refused.value.code == "sealed_value_not_allowed"
+            assert refused.value.details["field"] == "name"
+    assert await pool.fetchval("SELECT count(*) FROM events") == 0

@@ -646,6 +646,7 @@ ERRORS: dict[str, str] = {
     "unauthorized": "登录已失效，请重新登录。",
     "unavailable": "服务暂不可用，请稍后重试。",
     "erasure_unavailable": "未配置密钥库，无法删除个人信息。",
+    "sealed_value_not_allowed": "内容不能以“pd1:”开头的密文格式书写。",
     "unit_required": "请选择单元。",
     "unknown_decision": "找不到该议定事项。",
     "unknown_figure": "没有这项统计。",
