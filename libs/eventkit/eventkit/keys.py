@@ -259,7 +259,11 @@ class PostgresKeyStore:
                 " WHERE subject = $1 AND destroyed_at IS NULL",
                 subject,
             )
-        return int(status.rsplit(" ", 1)[-1])
+            destroyed = int(status.rsplit(" ", 1)[-1])
+            if destroyed:
+                # the old row versions still hold the wrapped key until vacuumed
+                await conn.execute("VACUUM data_keys")
+        return destroyed
 
     def _wrap(self, key_id: str, subject: str, version: int, material: bytes) -> bytes:
         nonce = os.urandom(NONCE_BYTES)
