@@ -115,8 +115,15 @@ CREATE TABLE flags (
     last_review_at timestamptz,
     cleared_at     timestamptz,
     event_id       uuid,
+    community_id   uuid,
+    grid_id        uuid,
     PRIMARY KEY (resident_id, flag)
 );
+CREATE INDEX flags_active ON flags (flag, resident_id) WHERE active;
+CREATE INDEX flags_active_community ON flags (community_id, flag) INCLUDE (tier) WHERE active;
+CREATE INDEX flags_active_grid ON flags (grid_id, flag) INCLUDE (tier) WHERE active;
+CREATE INDEX flags_community ON flags (community_id, ((since AT TIME ZONE 'UTC')::date))
+    INCLUDE (grid_id, flag);
 
 CREATE TABLE visits (
     visit_id       uuid PRIMARY KEY,
@@ -128,9 +135,13 @@ CREATE TABLE visits (
     errands        jsonb NOT NULL,
     due_by         timestamptz,
     on_time        boolean,
-    event_id       uuid
+    event_id       uuid,
+    community_id   uuid,
+    grid_id        uuid
 );
 CREATE INDEX visits_resident ON visits (resident_id, visited_at DESC);
+CREATE INDEX visits_community ON visits (community_id, ((visited_at AT TIME ZONE 'UTC')::date))
+    INCLUDE (grid_id, on_time);
 
 CREATE TABLE follow_ups (
     resident_id    uuid PRIMARY KEY,
@@ -159,6 +170,39 @@ CREATE TABLE organisations (
 );
 CREATE INDEX organisations_communities ON organisations USING gin (community_ids);
 CREATE INDEX organisations_name ON organisations (name, organisation_id);
+
+-- A flag and a visit carry where their resident lives now (null while the resident is not
+-- here), kept by the database itself: set from the resident row when the flag or visit is
+-- written, and again whenever the resident row is written, moves or goes. So the dashboard
+-- counts a community's flags and visits from their own indexes, with the same answer as a join
+-- on the residents whichever of the two streams arrived first.
+CREATE FUNCTION placed_by_resident() RETURNS trigger LANGUAGE plpgsql
+SET search_path FROM CURRENT AS $$
+BEGIN
+    SELECT r.community_id, r.grid_id INTO NEW.community_id, NEW.grid_id
+    FROM residents r WHERE r.resident_id = NEW.resident_id;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER flags_placed BEFORE INSERT ON flags
+    FOR EACH ROW EXECUTE FUNCTION placed_by_resident();
+CREATE TRIGGER visits_placed BEFORE INSERT ON visits
+    FOR EACH ROW EXECUTE FUNCTION placed_by_resident();
+
+CREATE FUNCTION resident_placed() RETURNS trigger LANGUAGE plpgsql
+SET search_path FROM CURRENT AS $$
+DECLARE
+    id uuid := CASE WHEN TG_OP = 'DELETE' THEN OLD.resident_id ELSE NEW.resident_id END;
+    c  uuid := CASE WHEN TG_OP = 'DELETE' THEN NULL ELSE NEW.community_id END;
+    g  uuid := CASE WHEN TG_OP = 'DELETE' THEN NULL ELSE NEW.grid_id END;
+BEGIN
+    UPDATE flags SET community_id = c, grid_id = g
+    WHERE resident_id = id AND (community_id, grid_id) IS DISTINCT FROM (c, g);
+    UPDATE visits SET community_id = c, grid_id = g
+    WHERE resident_id = id AND (community_id, grid_id) IS DISTINCT FROM (c, g);
+    RETURN NULL;
+END $$;
+CREATE TRIGGER residents_placed AFTER INSERT OR DELETE OR UPDATE OF community_id, grid_id
+    ON residents FOR EACH ROW EXECUTE FUNCTION resident_placed();
 """
 
 WRITERS = Writers()
