@@ -188,21 +188,34 @@ CREATE TRIGGER flags_placed BEFORE INSERT ON flags
 CREATE TRIGGER visits_placed BEFORE INSERT ON visits
     FOR EACH ROW EXECUTE FUNCTION placed_by_resident();
 
-CREATE FUNCTION resident_placed() RETURNS trigger LANGUAGE plpgsql
+-- Set-based, once per statement (a batch registers or moves thousands of residents at once);
+-- EXECUTE plans each time for the rows at hand, a handful or thousands.
+CREATE FUNCTION residents_placed() RETURNS trigger LANGUAGE plpgsql
 SET search_path FROM CURRENT AS $$
-DECLARE
-    id uuid := CASE WHEN TG_OP = 'DELETE' THEN OLD.resident_id ELSE NEW.resident_id END;
-    c  uuid := CASE WHEN TG_OP = 'DELETE' THEN NULL ELSE NEW.community_id END;
-    g  uuid := CASE WHEN TG_OP = 'DELETE' THEN NULL ELSE NEW.grid_id END;
 BEGIN
-    UPDATE flags SET community_id = c, grid_id = g
-    WHERE resident_id = id AND (community_id, grid_id) IS DISTINCT FROM (c, g);
-    UPDATE visits SET community_id = c, grid_id = g
-    WHERE resident_id = id AND (community_id, grid_id) IS DISTINCT FROM (c, g);
+    EXECUTE 'UPDATE flags f SET community_id = n.community_id, grid_id = n.grid_id
+             FROM placed n WHERE f.resident_id = n.resident_id
+             AND (f.community_id, f.grid_id) IS DISTINCT FROM (n.community_id, n.grid_id)';
+    EXECUTE 'UPDATE visits v SET community_id = n.community_id, grid_id = n.grid_id
+             FROM placed n WHERE v.resident_id = n.resident_id
+             AND (v.community_id, v.grid_id) IS DISTINCT FROM (n.community_id, n.grid_id)';
     RETURN NULL;
 END $$;
-CREATE TRIGGER residents_placed AFTER INSERT OR DELETE OR UPDATE OF community_id, grid_id
-    ON residents FOR EACH ROW EXECUTE FUNCTION resident_placed();
+CREATE FUNCTION residents_removed() RETURNS trigger LANGUAGE plpgsql
+SET search_path FROM CURRENT AS $$
+BEGIN
+    EXECUTE 'UPDATE flags f SET community_id = NULL, grid_id = NULL
+             FROM removed o WHERE f.resident_id = o.resident_id';
+    EXECUTE 'UPDATE visits v SET community_id = NULL, grid_id = NULL
+             FROM removed o WHERE v.resident_id = o.resident_id';
+    RETURN NULL;
+END $$;
+CREATE TRIGGER residents_registered AFTER INSERT ON residents REFERENCING NEW TABLE AS placed
+    FOR EACH STATEMENT EXECUTE FUNCTION residents_placed();
+CREATE TRIGGER residents_changed AFTER UPDATE ON residents REFERENCING NEW TABLE AS placed
+    FOR EACH STATEMENT EXECUTE FUNCTION residents_placed();
+CREATE TRIGGER residents_removed AFTER DELETE ON residents REFERENCING OLD TABLE AS removed
+    FOR EACH STATEMENT EXECUTE FUNCTION residents_removed();
 """
 
 WRITERS = Writers()
