@@ -58,10 +58,18 @@ async def follow_up_board(
     if board.flag is not None or board.tier is not None:
         flag = "" if board.flag is None else f"AND fl.flag = {p(board.flag.value)}"
         tier = "" if board.tier is None else f"AND fl.tier = {p(board.tier.value)}"
+        # a flag carries where its resident lives (the projection keeps it so): the same scope
+        # on the flag lets a community's flags of one kind be found by their own index
         where.append(
             "EXISTS (SELECT 1 FROM residents.flags fl"
-            f" WHERE fl.resident_id = f.resident_id AND fl.active {flag} {tier})"
+            f" WHERE fl.resident_id = f.resident_id AND fl.active {flag} {tier}"
+            f" AND {scope.where(p, 'fl.community_id', 'fl.grid_id')})"
         )
+    paged = f"""
+        FROM residents.follow_ups f
+        JOIN residents.residents r ON r.resident_id = f.resident_id
+        WHERE {" AND ".join(where)}
+    """
     source = f"""
         FROM residents.follow_ups f
         JOIN residents.residents r ON r.resident_id = f.resident_id
@@ -89,12 +97,17 @@ async def follow_up_board(
         )
         for g in group_rows
     ]
+    # the page first, then the names of its places: the planner weighs the page's joins alone
     rows = await conn.fetch(
         f"""
-        SELECT f.resident_id, r.name, f.due_by, f.last_worker_id, f.last_visit_at,
-               {overdue} AS is_overdue, {LOCATION_COLUMNS.format(t="r")}
-        {source}
-        ORDER BY f.due_by, f.resident_id LIMIT {p(limit)} OFFSET {p(offset)}
+        SELECT x.*, {LOCATION_COLUMNS.format(t="x")}
+        FROM (
+            SELECT f.resident_id, r.name, f.due_by, f.last_worker_id, f.last_visit_at,
+                   {overdue} AS is_overdue, r.community_id, r.grid_id, r.building_id, r.unit_id
+            {paged}
+            ORDER BY f.due_by, f.resident_id LIMIT {p(limit)} OFFSET {p(offset)}
+        ) x {LOCATED.format(t="x")}
+        ORDER BY x.due_by, x.resident_id
         """,
         *p.values,
     )

@@ -104,10 +104,12 @@ def _summary(
     )
 
 
+_RESIDENT_COLUMNS = f"""
+    r.resident_id, r.name, r.sex, r.date_of_birth, r.id_number, r.status, r.phone,
+    r.left_on, r.registered_at, {LOCATION_COLUMNS.format(t="r")}
+"""
 _RESIDENT = f"""
-    SELECT r.resident_id, r.name, r.sex, r.date_of_birth, r.id_number, r.status, r.phone,
-           r.left_on, r.registered_at, {LOCATION_COLUMNS.format(t="r")}
-    FROM residents.residents r {LOCATED.format(t="r")}
+    SELECT {_RESIDENT_COLUMNS} FROM residents.residents r {LOCATED.format(t="r")}
 """
 
 
@@ -133,14 +135,26 @@ async def search_residents(
     if search.status is not None:
         where.append(f"r.status = {p(search.status)}")
     condition = " AND ".join(where)
-    total = await conn.fetchval(
-        f"SELECT count(*) FROM residents.residents r WHERE {condition}", *p.values
-    )
+    # the page and the count of every match from one pass over the matches; only a page past
+    # the last match counts them apart
     rows = await conn.fetch(
-        f"""{_RESIDENT} WHERE {condition}
-        ORDER BY lower(r.name), r.resident_id LIMIT {p(limit)} OFFSET {p(offset)}""",
+        f"""
+        WITH page AS (
+            SELECT r.resident_id, count(*) OVER () AS total FROM residents.residents r
+            WHERE {condition}
+            ORDER BY lower(r.name), r.resident_id LIMIT {p(limit)} OFFSET {p(offset)}
+        )
+        SELECT page.total, {_RESIDENT_COLUMNS}
+        FROM page JOIN residents.residents r ON r.resident_id = page.resident_id
+        {LOCATED.format(t="r")}
+        ORDER BY lower(r.name), r.resident_id""",
         *p.values,
     )
+    if rows:
+        total = rows[0]["total"]
+    else:
+        count = f"SELECT count(*) FROM residents.residents r WHERE {condition}"
+        total = await conn.fetchval(count, *p.values[: len(p.values) - 2])
     flags = await active_flags(conn, [r["resident_id"] for r in rows])
     items = [_summary(r, scope, flags.get(r["resident_id"], []), today) for r in rows]
     return Page(items=items, total=total, limit=limit, offset=offset)

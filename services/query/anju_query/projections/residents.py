@@ -116,8 +116,15 @@ CREATE TABLE flags (
     last_review_at timestamptz,
     cleared_at     timestamptz,
     event_id       uuid,
+    community_id   uuid,
+    grid_id        uuid,
     PRIMARY KEY (resident_id, flag)
 );
+CREATE INDEX flags_active ON flags (flag, resident_id) WHERE active;
+CREATE INDEX flags_active_community ON flags (community_id, flag) INCLUDE (tier) WHERE active;
+CREATE INDEX flags_active_grid ON flags (grid_id, flag) INCLUDE (tier) WHERE active;
+CREATE INDEX flags_community ON flags (community_id, ((since AT TIME ZONE 'UTC')::date))
+    INCLUDE (grid_id, flag);
 
 CREATE TABLE visits (
     visit_id       uuid PRIMARY KEY,
@@ -129,9 +136,13 @@ CREATE TABLE visits (
     errands        jsonb NOT NULL,
     due_by         timestamptz,
     on_time        boolean,
-    event_id       uuid
+    event_id       uuid,
+    community_id   uuid,
+    grid_id        uuid
 );
 CREATE INDEX visits_resident ON visits (resident_id, visited_at DESC);
+CREATE INDEX visits_community ON visits (community_id, ((visited_at AT TIME ZONE 'UTC')::date))
+    INCLUDE (grid_id, on_time);
 
 CREATE TABLE follow_ups (
     resident_id    uuid PRIMARY KEY,
@@ -160,6 +171,52 @@ CREATE TABLE organisations (
 );
 CREATE INDEX organisations_communities ON organisations USING gin (community_ids);
 CREATE INDEX organisations_name ON organisations (name, organisation_id);
+
+-- A flag and a visit carry where their resident lives now (null while the resident is not
+-- here), kept by the database itself: set from the resident row when the flag or visit is
+-- written, and again whenever the resident row is written, moves or goes. So the dashboard
+-- counts a community's flags and visits from their own indexes, with the same answer as a join
+-- on the residents whichever of the two streams arrived first.
+CREATE FUNCTION placed_by_resident() RETURNS trigger LANGUAGE plpgsql
+SET search_path FROM CURRENT AS $$
+BEGIN
+    SELECT r.community_id, r.grid_id INTO NEW.community_id, NEW.grid_id
+    FROM residents r WHERE r.resident_id = NEW.resident_id;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER flags_placed BEFORE INSERT ON flags
+    FOR EACH ROW EXECUTE FUNCTION placed_by_resident();
+CREATE TRIGGER visits_placed BEFORE INSERT ON visits
+    FOR EACH ROW EXECUTE FUNCTION placed_by_resident();
+
+-- Set-based, once per statement (a batch registers or moves thousands of residents at once);
+-- EXECUTE plans each time for the rows at hand, a handful or thousands.
+CREATE FUNCTION residents_placed() RETURNS trigger LANGUAGE plpgsql
+SET search_path FROM CURRENT AS $$
+BEGIN
+    EXECUTE 'UPDATE flags f SET community_id = n.community_id, grid_id = n.grid_id
+             FROM placed n WHERE f.resident_id = n.resident_id
+             AND (f.community_id, f.grid_id) IS DISTINCT FROM (n.community_id, n.grid_id)';
+    EXECUTE 'UPDATE visits v SET community_id = n.community_id, grid_id = n.grid_id
+             FROM placed n WHERE v.resident_id = n.resident_id
+             AND (v.community_id, v.grid_id) IS DISTINCT FROM (n.community_id, n.grid_id)';
+    RETURN NULL;
+END $$;
+CREATE FUNCTION residents_removed() RETURNS trigger LANGUAGE plpgsql
+SET search_path FROM CURRENT AS $$
+BEGIN
+    EXECUTE 'UPDATE flags f SET community_id = NULL, grid_id = NULL
+             FROM removed o WHERE f.resident_id = o.resident_id';
+    EXECUTE 'UPDATE visits v SET community_id = NULL, grid_id = NULL
+             FROM removed o WHERE v.resident_id = o.resident_id';
+    RETURN NULL;
+END $$;
+CREATE TRIGGER residents_registered AFTER INSERT ON residents REFERENCING NEW TABLE AS placed
+    FOR EACH STATEMENT EXECUTE FUNCTION residents_placed();
+CREATE TRIGGER residents_changed AFTER UPDATE ON residents REFERENCING NEW TABLE AS placed
+    FOR EACH STATEMENT EXECUTE FUNCTION residents_placed();
+CREATE TRIGGER residents_removed AFTER DELETE ON residents REFERENCING OLD TABLE AS removed
+    FOR EACH STATEMENT EXECUTE FUNCTION residents_removed();
 """
 
 WRITERS = Writers()

@@ -77,7 +77,7 @@ CREATE TABLE receptions (
     event_id     uuid
 );
 CREATE INDEX receptions_logged ON receptions (logged_on);
-CREATE INDEX receptions_community ON receptions (community_id, logged_on);
+CREATE INDEX receptions_community ON receptions (community_id, logged_on) INCLUDE (grid_id);
 CREATE INDEX receptions_resident ON receptions (resident_id) WHERE resident_id IS NOT NULL;
 
 CREATE TABLE services (
