@@ -122,7 +122,7 @@ def _erased_person(_: Envelope, event: PersonErased) -> Row:
 
 
 def erased_payload(
-    model: type[BaseModel], data: Mapping[str, Any], *, person_id: UUID, record: bool
+    model: type[BaseModel], data: Mapping[str, Any], *, person_id: UUID | None, record: bool
 ) -> dict[str, Any]:
     """``data`` (a JSON-mode payload of ``model`` kept in a read model: a timeline entry, an
     item's history) as it reads once ``person_id`` is erased: the personal fields their key
@@ -130,7 +130,8 @@ def erased_payload(
     when ``record`` (the payload's record names the person, so its key is destroyed too), so do
     the fields no ``resident_id`` claims. Another person's fields stay. Everything else, ids,
     dates and counts, stays as it was."""
-    return _erased_object(model, dict(data), str(person_id), record, owner=None)
+    person = "" if person_id is None else str(person_id)  # None: the record alone is erased
+    return _erased_object(model, dict(data), person, record, owner=None)
 
 
 def _erased_object(

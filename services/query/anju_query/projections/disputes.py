@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from uuid import UUID
 
 import asyncpg
 
@@ -33,6 +34,7 @@ from anju_contracts.mediation import (
     ConflictSignalDismissed,
     ConflictSignalReported,
     DisputeClosed,
+    DisputeErased,
     DisputeEscalated,
     DisputeEscalationsWithdrawn,
     DisputeRegistered,
@@ -583,9 +585,40 @@ blank_on_erasure(
     WRITERS, _BLANK_DISPUTES, _BLANK_PARTIES, _BLANK_MEDIATORS, _BLANK_SIGNALS, _BLANK_PETITIONS
 )
 
+# A closed dispute's retention (``mediation.DisputeErased``): its record's key and its signal's
+# are destroyed, so the description, the ad-hoc parties and the mediators' names read as erased;
+# registered residents who are parties keep their own.
+_BLANK_ERASED_DISPUTE = blank_where(
+    "disputes", "dispute_id = ANY($1::uuid[])", text=["description"]
+)
+_BLANK_ERASED_PARTIES = blank_where(
+    "dispute_parties", "dispute_id = ANY($1::uuid[]) AND resident_id IS NULL", text=["name"]
+)
+_BLANK_ERASED_MEDIATORS = blank_where(
+    "dispute_mediators", "dispute_id = ANY($1::uuid[])", text=["name"]
+)
+_BLANK_ERASED_SIGNAL = blank_where("signals", "signal_id = ANY($1::uuid[])", text=["description"])
+
+
+@WRITERS.row(DisputeErased, _BLANK_ERASED_DISPUTE)
+@WRITERS.row(DisputeErased, _BLANK_ERASED_PARTIES)
+@WRITERS.row(DisputeErased, _BLANK_ERASED_MEDIATORS)
+def _erased_dispute(env: Envelope, e: DisputeErased) -> Row:
+    return (e.dispute_id,)
+
+
+@WRITERS.row(DisputeErased, _BLANK_ERASED_SIGNAL)
+def _erased_signal(env: Envelope, e: DisputeErased) -> Row:
+    return (e.signal_id,)
+
+
 _NAMING_TIMELINE = f"""
 SELECT dispute_id, sequence, type, data::text FROM dispute_timeline
 WHERE dispute_id IN ({_NAMING_DISPUTES})
+"""
+
+_DISPUTE_TIMELINE = """
+SELECT dispute_id, sequence, type, data::text FROM dispute_timeline WHERE dispute_id = $1
 """
 
 _BLANK_TIMELINE = """
@@ -599,10 +632,15 @@ async def _blank_timelines(conn: asyncpg.Connection, batch: Sequence[Delivered])
     """The timeline entries of the disputes naming each erased person, as a rebuild reads
     them: their personal fields erased, except another resident's."""
     for d in batch:
-        if not isinstance(d.event, PersonErased):
+        person: UUID | None
+        if isinstance(d.event, PersonErased):
+            person = d.event.resident_id
+            rows = await conn.fetch(_NAMING_TIMELINE, [person])
+        elif isinstance(d.event, DisputeErased):
+            person = None  # the record alone
+            rows = await conn.fetch(_DISPUTE_TIMELINE, d.event.dispute_id)
+        else:
             continue
-        person = d.event.resident_id
-        rows = await conn.fetch(_NAMING_TIMELINE, [person])
         erased = [
             (
                 row["dispute_id"],
