@@ -378,7 +378,8 @@ class ConditionDiagnosed(Event):
     event_type: ClassVar[str] = "health.ConditionDiagnosed"
 
     resident_id: UUID
-    icd10: Annotated[str, Personal] = Field(pattern=ICD10)
+    icd10: Annotated[str | None, Personal] = Field(pattern=ICD10)
+    """Null once the person is erased (docs/personal-data.md)."""
     diagnosed_on: date
     doctor_id: str
 
@@ -389,7 +390,8 @@ class ConditionResolved(Event):
     event_type: ClassVar[str] = "health.ConditionResolved"
 
     resident_id: UUID
-    icd10: Annotated[str, Personal] = Field(pattern=ICD10)
+    icd10: Annotated[str | None, Personal] = Field(pattern=ICD10)
+    """Null once the person is erased (docs/personal-data.md)."""
     resolved_on: date
     doctor_id: str
 
@@ -405,7 +407,8 @@ class EncounterRecorded(Event):
     programme: Programme | None
     occurred_on: date
     doctor_id: str
-    observations: Annotated[Observations, Personal]
+    observations: Annotated[Observations | None, Personal]
+    """Null once the person is erased (docs/personal-data.md)."""
     findings: Annotated[str | None, Personal] = Field(default=None, max_length=4000)
     guidance: Annotated[str | None, Personal] = Field(default=None, max_length=4000)
     review: list[str] = Field(default_factory=list)
@@ -418,7 +421,8 @@ class ProtectedCareEnrolled(Event):
     event_type: ClassVar[str] = "health.ProtectedCareEnrolled"
 
     resident_id: UUID
-    icd10: Annotated[str, Personal] = Field(pattern=ICD10)
+    icd10: Annotated[str | None, Personal] = Field(pattern=ICD10)
+    """Null once the person is erased (docs/personal-data.md)."""
     risk_grade: int = Field(ge=0, le=5)
     enrolled_on: date
     doctor_id: str

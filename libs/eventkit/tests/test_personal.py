@@ -16,6 +16,7 @@ from anju_contracts.catalogs import CATALOGS
 from anju_contracts.mediation import DisputeRegistered, Party
 from anju_contracts.registry import OrganisationRegistered, ResidentRegistered
 from anju_devtools.topics import personal_paths
+from eventkit.erasure import erased_payload
 from eventkit.keys import MemoryKeyStore
 from eventkit.personal import (
     ERASED_TEXT,
@@ -23,11 +24,12 @@ from eventkit.personal import (
     SealBroken,
     Sealed,
     SealedValueInInput,
+    carries_personal,
     is_sealed,
     record_subject,
     resident_subject,
 )
-from eventkit.testing.examples import PERSONAL_DATE, example_payload
+from eventkit.testing.examples import EXAMPLE_ID, PERSONAL_DATE, example_payload
 
 PERSONAL = [
     model
@@ -283,3 +285,26 @@ async def test_a_payload_of_an_older_version_opens_before_its_upcasters_run(
     )
     with pytest.raises(SealBroken):  # the path is part of what was sealed
         await cipher.open({"v1": stored}, event_id=event_id)
+
+
+ERASABLE = [
+    model
+    for catalog in CATALOGS
+    if not catalog.inbound
+    for model in (*catalog.models, *catalog.restricted_models)
+    if carries_personal(model)
+]
+"""Every event type Anju seals, published or kept in its store only (clinical facts)."""
+
+
+@pytest.mark.parametrize("model", ERASABLE, ids=lambda m: m.event_type)
+def test_every_sealed_event_still_reads_once_everyone_in_it_is_erased(
+    model: type[Event],
+) -> None:
+    """Once the keys are gone every personal field reads ``[已删除]`` or null: the model must
+    accept that, or every load and replay of the event would fail after an erasure."""
+    payload = example_payload(model)
+    everyone = uuid.UUID(EXAMPLE_ID)  # the example names one person everywhere
+    erased = erased_payload(model, payload, person_id=everyone, record=True)
+    assert erased != payload
+    model.model_validate(erased)

@@ -27,6 +27,7 @@ PATTERNS = {
     r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$": "GD-2026-000123",
     r"^(in|out)-[0-9]{1,2}$": "in-1",
     r"^[0-9]{4}-[0-9]{2}$": "2026-03",
+    r"^[A-Z][0-9]{2}(\.[0-9A-Z]{1,4})?$": "F20.0",
 }
 """A value for each pattern the contracts use; :func:`example_payload` fails on another."""
 
@@ -38,6 +39,10 @@ _FORMATS = {
     "uri": "https://example.org/a",
     "time": "09:30:00",
 }
+
+
+EXAMPLE_ID = _FORMATS["uuid"]
+"""The id every uuid field of an example holds: one person, one record, everywhere."""
 
 
 def example_payload(

@@ -217,7 +217,8 @@ async def glass_breaks(
 
 class ProtectedView(BaseModel):
     resident_id: UUID
-    icd10: str
+    icd10: str | None
+    """Null once the person is erased."""
     risk_grade: int
     managing_doctors: list[str]
     due_on: date

@@ -365,7 +365,8 @@ class EncounterView(BaseModel):
     occurred_on: date
     programme: Programme | None
     doctor_id: str
-    observations: Observations
+    observations: Observations | None
+    """Null once the person is erased, as are the findings and guidance."""
     self_care: SelfCare | None
     findings: str | None
     guidance: str | None
@@ -430,7 +431,7 @@ async def view_record(
                 programme=e.programme,
                 doctor_id=e.doctor_id,
                 observations=e.observations,
-                self_care=e.observations.self_care,
+                self_care=None if e.observations is None else e.observations.self_care,
                 findings=e.findings,
                 guidance=e.guidance,
                 review=list(e.review),

@@ -62,7 +62,8 @@ class Encounter:
     occurred_on: date
     programme: Programme | None
     doctor_id: str
-    observations: Observations
+    observations: Observations | None
+    """Null once the person is erased, as are the findings and guidance."""
     findings: str | None
     guidance: str | None
     review: tuple[str, ...]
@@ -86,6 +87,8 @@ def evolve(state: Chart, event: Event) -> Chart:
     if isinstance(event, AllergyRecorded):
         return replace(state, allergies=(*state.allergies, (event.substance, event.reaction)))
     if isinstance(event, ConditionDiagnosed):
+        if event.icd10 is None:  # the person was erased: the code is no longer known
+            return state
         return replace(state, conditions={**state.conditions, event.icd10: event.diagnosed_on})
     if isinstance(event, ConditionResolved):
         conditions = {c: d for c, d in state.conditions.items() if c != event.icd10}

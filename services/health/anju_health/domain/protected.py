@@ -52,7 +52,8 @@ HORIZON_DAYS = 120
 @dataclass(frozen=True)
 class ProtectedCare:
     resident_id: UUID
-    icd10: str
+    icd10: str | None
+    """Null once the person is erased."""
     risk_grade: int
     doctors: frozenset[str]
     due_on: date
