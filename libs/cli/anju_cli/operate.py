@@ -27,6 +27,7 @@ from anju_cli.state import dev_secret, stack_state
 from anju_contracts.catalogs import CATALOGS
 from anju_contracts.cloudevents import NotAnEvent, from_kafka
 from eventkit import deadletters, kafka
+from eventkit.erasure import erasure_policy
 from eventkit.keys import CachedKeyStore, PostgresKeyStore, master_key_from
 from eventkit.personal import FieldCipher
 from eventkit.policy import Policy
@@ -357,7 +358,10 @@ async def dead_letters(root: Path, args: argparse.Namespace) -> None:
         runs = {}
         if catalog is not None:
             store = EventStore(pool, catalog, cipher=cipher)
-            runs = {p.name: (store, p) for p in policies(root, service)}
+            own = policies(root, service)
+            if cipher is not None:  # every service with a store follows erasures
+                own.append(erasure_policy(service, cipher.keys))
+            runs = {p.name: (store, p) for p in own}
         async with pool.acquire() as conn:
             ids = (
                 [d.id for d in await deadletters.list_dead_letters(conn, limit=100_000)]

@@ -313,11 +313,16 @@ async def insert_dead_letter(
     return letter_id
 
 
-async def pending_letters(world: World) -> list[asyncpg.Record]:
+async def pending_letters(world: World, consumer: str | None = "residents") -> list[asyncpg.Record]:
+    """The query's pending dead letters: of the residents projection, which these tests are
+    about, by default (every projection that follows the registry sets a poison message aside
+    for itself), else of every consumer (``consumer=None``)."""
     conn = await asyncpg.connect(world.query_url)
     try:
         rows: list[asyncpg.Record] = await conn.fetch(
-            "SELECT id, reason, status FROM dead_letters WHERE status = 'pending' ORDER BY id"
+            "SELECT id, reason, status FROM dead_letters WHERE status = 'pending'"
+            " AND ($1::text IS NULL OR consumer = $1) ORDER BY id",
+            consumer,
         )
     finally:
         await conn.close()
@@ -567,9 +572,11 @@ async def test_dead_letters_list_show_discard_and_a_replay_that_still_fails(
     assert f"{unknown}: still unknown_type" in ran.out
     assert unknown in [r["id"] for r in await pending_letters(world)]
 
-    # Leave the world without pending letters for the other tests.
-    ran = await anju("dead-letters", "discard", str(unknown), "--reason", "never ours")
-    assert ran.code == 0, ran.err
+    # Leave the world without pending letters for the other tests: the two messages are also
+    # set aside by the other projections that follow the registry.
+    for letter in await pending_letters(world, None):
+        ran = await anju("dead-letters", "discard", str(letter["id"]), "--reason", "never ours")
+        assert ran.code == 0, ran.err
 
 
 async def test_replaying_a_dead_letter_that_decodes_now(world: World, anju: Anju) -> None:
@@ -609,7 +616,8 @@ async def test_replay_all(world: World, anju: Anju) -> None:
         return len(await pending_letters(world)) == len(injected) + 1
 
     await until(poisoned)
-    bad = next(r["id"] for r in await pending_letters(world) if r["id"] not in injected)
+    # the unknown event, set aside by every projection that follows the registry
+    bad = [r["id"] for r in await pending_letters(world, None) if r["id"] not in injected]
 
     ran = await anju("dead-letters", "replay", "--all")
 
@@ -620,10 +628,11 @@ async def test_replay_all(world: World, anju: Anju) -> None:
         assert results[str(letter)] == "replayed"
         found = await world.query.get(f"/residents/{resident}", headers=QUERY_ADMIN)
         assert found.status_code == 200, found.text
-    assert results[str(bad)].startswith("still unknown_type")
-    assert [r["id"] for r in await pending_letters(world)] == [bad]
-    ran = await anju("dead-letters", "discard", str(bad), "--reason", "never ours")
-    assert ran.code == 0, ran.err
+    assert all(results[str(letter)].startswith("still unknown_type") for letter in bad)
+    assert [r["id"] for r in await pending_letters(world, None)] == bad
+    for letter in bad:
+        ran = await anju("dead-letters", "discard", str(letter), "--reason", "never ours")
+        assert ran.code == 0, ran.err
 
     ran = await anju("dead-letters", "replay", "--all")
     assert ran.code == 0, ran.err

@@ -61,7 +61,12 @@ def erasure_policy(source: str, keys: KeyStore) -> Policy:
             keys_destroyed=destroyed,
         )
 
-    return Policy(name=f"{source}_erasure", catalogs=[REGISTRY], handle=handle)
+    return Policy(
+        name=f"{source}_erasure",
+        catalogs=[REGISTRY],
+        handle=handle,
+        types=frozenset({PersonErased.event_type}),
+    )
 
 
 def blank(table: str, *, key: str, text: Sequence[str] = (), values: Sequence[str] = ()) -> str:

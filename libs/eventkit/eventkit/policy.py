@@ -28,13 +28,14 @@ import asyncpg
 import structlog
 from aiokafka import AIOKafkaConsumer
 
-from anju_contracts import EventCatalog
+from anju_contracts import EventCatalog, cloudevents as ce
 from eventkit import kafka
 from eventkit.consistency import Commits, StreamVersions, highest
 from eventkit.messages import (
     Decoder,
     Delivered,
     Poison,
+    RawMessage,
     blocked,
     dead_letter,
     failed,
@@ -57,6 +58,10 @@ class Policy:
     name: str
     catalogs: Sequence[EventCatalog]
     handle: Handler
+    types: frozenset[str] | None = None
+    """The only event types the policy reacts to, when it names them: the others are passed
+    over unread (not decoded, not opened, never set aside as poison, and no stream version
+    advanced, so no reader can wait on them). ``None``: every event of the catalogues."""
 
 
 async def handle_once(store: EventStore, policy: Policy, delivered: Delivered) -> bool:
@@ -157,6 +162,14 @@ class PolicyRunner:
                 await dead_letter(conn, self.policy.name, [blocked(delivered, head)])
             return True
 
+    def _wanted(self, message: RawMessage) -> bool:
+        types = self.policy.types
+        if types is None:
+            return True
+        headers = dict(message.headers)
+        named = headers.get(ce.TYPE) or headers.get("type")  # the type header, either form
+        return named is not None and named.decode("utf-8", "replace") in types
+
     async def poll(self, consumer: AIOKafkaConsumer, timeout_ms: int = 200) -> int:
         fetched = await consumer.getmany(timeout_ms=timeout_ms, max_records=self.settings.max_batch)
         if not fetched:
@@ -164,6 +177,8 @@ class PolicyRunner:
         handled = 0
         for batch in fetched.values():
             for message in batch:
+                if not self._wanted(message):
+                    continue
                 decoded = await self.decoder.read(message)
                 if isinstance(decoded, Poison):
                     async with self.store.pool.acquire() as conn:

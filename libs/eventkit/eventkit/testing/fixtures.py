@@ -6,8 +6,8 @@
 - ``tansu`` (session): the shared Tansu broker; skipped when ``KAFKA_BOOTSTRAP_SERVERS`` is set.
 - ``kafka_bootstrap`` (session): bootstrap servers of a real Kafka-protocol broker.
 - ``key_store`` (session, automatic): a key store database of the session's own, named to
-  every service's settings through the environment (``ANJU_<SERVICE>_KEYS__…`` and the
-  unprefixed ``KEYS__…``), so every service a test starts seals personal fields as deployments
+  every service's settings through the environment (``ANJU_<SERVICE>_KEYS__…``, the
+  unprefixed ``KEYS__…`` and the operator CLI's ``ANJU_KEYS__…``), so every service a test starts seals personal fields as deployments
   do, and services started by one test share their keys. A test that wants no key store
   passes ``keys=None`` to the settings.
 
@@ -91,7 +91,8 @@ def key_store(pg_server_url: str) -> Iterator[str]:
     url = asyncio.run(create_database(pg_server_url, name))
     master = base64.b64encode(os.urandom(32)).decode()
     names = ["KEYS__DATABASE_URL", "KEYS__MASTER_KEY"]
-    prefixes = ["", *(f"ANJU_{service.upper()}_" for service in KEYED_SERVICES)]
+    # the services' own, the unprefixed one of bare settings, and the operator CLI's
+    prefixes = ["", "ANJU_", *(f"ANJU_{service.upper()}_" for service in KEYED_SERVICES)]
     saved = {f"{p}{n}": os.environ.get(f"{p}{n}") for p in prefixes for n in names}
     for prefix in prefixes:
         os.environ[f"{prefix}KEYS__DATABASE_URL"] = url
