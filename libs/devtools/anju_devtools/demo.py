@@ -251,12 +251,13 @@ class Loader:
 
 
 def _moved(response: httpx.Response) -> bool:
-    """A 409 answering that the record moved on while the command was decided (no version was
-    asked for: the service's own work, a scheduler's deadline, appended to it meanwhile)."""
+    """A 409 answering that the record moved on while the command was decided, or that
+    PostgreSQL rolled the command back against a concurrent write (the service's own work, a
+    scheduler's deadline on the same record): nothing was written, and it may be sent again."""
     if response.status_code != 409 or _error_code(response) != "conflict":
         return False
     details = response.json()["error"].get("details") or {}
-    return "stream" in details
+    return "stream" in details or "nothing was written" in response.json()["error"]["message"]
 
 
 def _error_code(response: httpx.Response) -> str | None:
