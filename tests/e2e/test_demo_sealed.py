@@ -251,7 +251,7 @@ async def answer_the_order(stack: Stack) -> str:
         grid = await registry.fetchrow(
             "SELECT data->>'area_id' AS area, data->'path'->>'community_id' AS community"
             " FROM events WHERE type = 'registry.AreaCreated' AND data->>'kind' = 'grid'"
-            " ORDER BY global_position LIMIT 1"
+            " ORDER BY position LIMIT 1"
         )
     finally:
         await registry.close()
@@ -316,7 +316,7 @@ async def stack_topics(kafka: KafkaSettings) -> list[str]:
     )
 
 
-@pytest.mark.timeout(900)
+@pytest.mark.timeout(1500)
 async def test_nothing_personal_in_clear_after_the_demo(stack: Stack) -> None:
     admin = issue_token(SECRET, "demo-loader", [Role.ADMIN])
     urls = stack.urls
