@@ -49,3 +49,11 @@ async def test_every_table_is_searched_in_the_database(database_url: str) -> Non
         await find_in_databases([database_url], ["李建国"], patterns=[PHONE], tables=["events"])
         == []
     )
+
+
+def test_a_name_is_found_in_json_escapes_too() -> None:
+    escaped = json.dumps({"caller": {"name": "钱桂兰"}})  # \u94b1\u6842\u5170
+    assert "钱桂兰" not in escaped
+    [hit] = find_in_text("inbound", escaped, ["钱桂兰"])
+    assert hit.value == "钱桂兰"
+    assert find_in_text("inbound", escaped.replace("\\u94b1", "\\u94B1"), ["钱桂兰"]) != []

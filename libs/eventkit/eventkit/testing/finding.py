@@ -9,6 +9,7 @@ expression that both PostgreSQL and Python read the same (:data:`ID_NUMBER`, :da
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -42,15 +43,24 @@ def find_in_text(
     """Every needle and every match of a pattern in ``text``, each value once per text."""
     found: dict[str, Found] = {}
     for needle in needles:
-        at = text.find(needle)
-        if at >= 0 and needle not in found:
-            found[needle] = Found(place, needle, _excerpt(text, at, len(needle)))
+        for form in spellings(needle):
+            at = text.find(form)
+            if at >= 0 and needle not in found:
+                found[needle] = Found(place, needle, _excerpt(text, at, len(form)))
     for pattern in patterns:
         for match in re.finditer(pattern, text):
             value = re.sub(r"^[^0-9A-Za-z]|[^0-9A-Za-z]$", "", match.group(0))
             if value not in found:
                 found[value] = Found(place, value, _excerpt(text, match.start(), len(match[0])))
     return list(found.values())
+
+
+def spellings(needle: str) -> set[str]:
+    """The ways ``needle`` may be written in text: as it is, and JSON's ``\\u`` escapes of
+    anything outside ASCII (as ``json.dumps`` writes by default), in either case."""
+    escaped = json.dumps(needle)[1:-1]
+    upper = re.sub(r"\\u([0-9a-f]{4})", lambda m: "\\u" + m[1].upper(), escaped)
+    return {needle, escaped, upper}
 
 
 async def database_tables(url: str) -> list[str]:
@@ -86,7 +96,7 @@ async def find_in_databases(
     patterns = list(patterns)
     if not needles and not patterns:
         return []
-    likes = [f"%{_like_escape(n)}%" for n in needles]
+    likes = [f"%{_like_escape(form)}%" for n in needles for form in spellings(n)]
     wanted = None if tables is None else set(tables)
     found: list[Found] = []
     for url in urls:
