@@ -336,14 +336,17 @@ class OpinionReferred(Event):
 
 class DutyRosterSet(Event):
     """Who is on duty on a day, at the desk and at the pioneer post; a later one for the same
-    community and day replaces it."""
+    community and day replaces it.
+
+    ``desk``: the clerks' staff ids; ``pioneer_post``: the party members' names (personal)."""
 
     event_type: ClassVar[str] = "station.DutyRosterSet"
+    event_version: ClassVar[int] = 2  # personal fields sealed on the wire
 
     roster_id: UUID
     day: date
     desk: list[str] = Field(max_length=20)
-    pioneer_post: list[str] = Field(max_length=20)
+    pioneer_post: list[Annotated[str, Personal]] = Field(max_length=20)
     path: AreaPath
     set_by: str
     set_at: datetime
@@ -379,6 +382,7 @@ SEALED: tuple[type[Event], ...] = (
     OpinionRaised,
     OpinionAnswered,
     OpinionReferred,
+    DutyRosterSet,
 )
 """The events whose personal fields are sealed since version 2 (docs/personal-data.md): v1
 held them in clear, and reads as v2 unchanged."""

@@ -71,6 +71,8 @@ Sign = Callable[[str, Sequence[str], Sequence[str]], str]
 """Issues a bearer token for ``(sub, roles, areas)``."""
 SignLiaison = Callable[[str, Sequence[str], Sequence[str]], str]
 """Issues a partner liaison's bearer token for ``(sub, areas, organisations)``."""
+CONFLICT_TRIES = 5
+"""How often a command is sent while the record it acts on moves on under it (409 ``conflict``)."""
 AGED_SHARE = 0.17
 """About this share of the residents are 65 or over: public-rental estates skew old."""
 
@@ -138,9 +140,15 @@ class Loader:
         method: str = "POST",
         headers: dict[str, str] | None = None,
     ) -> httpx.Response:
-        async with self.gate:
-            response = await self.client.request(method, path, json=body, headers=headers)
-        self.sent += 1
+        for _ in range(CONFLICT_TRIES):
+            async with self.gate:
+                response = await self.client.request(method, path, json=body, headers=headers)
+            self.sent += 1
+            if not _moved(response):
+                break
+            # the record changed while the command was decided (a service's own work on it, a
+            # scheduler's deadline): nothing was written, and the answer says to try again
+            await asyncio.sleep(0.2)
         return response
 
     async def post(
@@ -240,6 +248,16 @@ class Loader:
                 raise RuntimeError(f"POST {path} → {response.status_code}: {response.text}")
             result: dict[str, Any] = response.json()
             return result
+
+
+def _moved(response: httpx.Response) -> bool:
+    """A 409 answering that the record moved on while the command was decided, or that
+    PostgreSQL rolled the command back against a concurrent write (the service's own work, a
+    scheduler's deadline on the same record): nothing was written, and it may be sent again."""
+    if response.status_code != 409 or _error_code(response) != "conflict":
+        return False
+    details = response.json()["error"].get("details") or {}
+    return "stream" in details or "nothing was written" in response.json()["error"]["message"]
 
 
 def _error_code(response: httpx.Response) -> str | None:

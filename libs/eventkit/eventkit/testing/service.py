@@ -126,18 +126,28 @@ async def serving(app: FastAPI, name: str) -> AsyncIterator[httpx.AsyncClient]:
 
 @asynccontextmanager
 async def listening(
-    app: FastAPI, port: int | None = None, *, access_log: bool = False
+    app: FastAPI, port: int | None = None, *, access_log: bool = False, keep_alive_s: int = 5
 ) -> AsyncIterator[str]:
     """``app`` served by uvicorn on a real port of 127.0.0.1, its lifespan running, for clients
     that cannot go through ASGI in process (a browser); its base URL. ``access_log``: a line per
     request on the ``uvicorn.access`` logger (off in services), for tests that read what a
-    server would have logged."""
+    server would have logged. ``keep_alive_s``: how long an idle connection is kept open
+    (uvicorn's default, 5 s); a client in the server's own event loop may find the connection
+    it reuses closed under it when the loop is busy, so a test that loads a lot keeps them
+    longer."""
     port = port or free_port()
     if access_log:
         # uvicorn started without one cuts the (process-wide) access logger off; put it back.
         logging.getLogger("uvicorn.access").propagate = True
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=access_log)
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_config=None,
+            access_log=access_log,
+            timeout_keep_alive=keep_alive_s,
+        )
     )
     serving = asyncio.create_task(server.serve())
     while not server.started:  # uvicorn offers no event to wait on
