@@ -295,6 +295,7 @@ async def test_a_check_up_completes_the_visit_and_books_the_next() -> None:
     assert view.checked_up_this_year
     (encounter,) = view.encounters
     assert str(encounter.encounter_id) == answer.sub_id
+    assert encounter.observations is not None
     assert encounter.observations.bmi == 25.0
     assert set(encounter.review) >= {"systolic_high", "diastolic_high"}
 
