@@ -158,6 +158,8 @@ async def stack(pg_server_url: str, kafka_bootstrap: str) -> AsyncIterator[Stack
         "jwt_secret": SecretStr(SECRET),
         "kafka": kafka,
         "relay_idle_poll_s": 0.1,
+        # eight services on the one PostgreSQL server the whole test session shares
+        "db_pool_max": 5,
         "scheduler_poll_s": 1.0,
     }
     names = (*SERVICES, "integration", "query")
@@ -186,7 +188,12 @@ async def stack(pg_server_url: str, kafka_bootstrap: str) -> AsyncIterator[Stack
                 )
             ),
             "query": create_query(
-                QuerySettings(database_url=db["query"], jwt_secret=SecretStr(SECRET), kafka=kafka)
+                QuerySettings(
+                    database_url=db["query"],
+                    jwt_secret=SecretStr(SECRET),
+                    kafka=kafka,
+                    db_pool_max=5,
+                )
             ),
         }  # fmt: skip
         found = Stack({}, {}, [db[name] for name in (*SERVICES, "integration")], kafka)

@@ -105,7 +105,10 @@ class Runtime:
 
     async def __aenter__(self) -> Runtime:
         self._pool = await asyncpg.create_pool(
-            self.settings.database_url, min_size=2, max_size=20, command_timeout=60
+            self.settings.database_url,
+            min_size=2,
+            max_size=self.settings.db_pool_max,
+            command_timeout=60,
         )
         await migrate(self._pool, *self.ddl, store=self.catalog is not None)
         await self._open_keys()
@@ -198,7 +201,10 @@ class Runtime:
                 log.warning("personal_fields_in_clear", reason="no key store configured")
             return
         self._keys_pool = await asyncpg.create_pool(
-            settings.database_url, min_size=1, max_size=5, command_timeout=10
+            settings.database_url,
+            min_size=1,
+            max_size=max(2, self.settings.db_pool_max // 4),
+            command_timeout=10,
         )
         store = PostgresKeyStore(self._keys_pool, settings.master_key_bytes())
         await store.migrate()

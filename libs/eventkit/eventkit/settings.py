@@ -259,6 +259,10 @@ class ServiceSettings(BaseSettings):
     """The key store that seals personal fields (``KEYS__DATABASE_URL``, ``KEYS__MASTER_KEY``;
     docs/personal-data.md). Every deployment sets it; without it personal fields are kept and
     published in clear, which only a unit test's throwaway stack may do."""
+    db_pool_max: int = Field(default=20, ge=2)
+    """Connections a process may hold to its database at once (its key store gets a quarter,
+    at least 2): with several services on one PostgreSQL server, their sum must stay under the
+    server's ``max_connections``."""
     log_format: Literal["json", "console", "auto"] = "auto"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     relay_batch: int = Field(default=1000, ge=1)
