@@ -2,8 +2,8 @@
 
 Every service runs its real lifespan, sealing with the session's key store, on a database of its
 own and one topic prefix of the session's broker, served on a port of 127.0.0.1; ``anju demo``'s
-loader (:func:`anju_devtools.demo.load`) loads the whole demo through their HTTP APIs, the
-history since 2023 included, and the 12345 platform sends a work order whose caller is placed by
+loader (:func:`anju_devtools.demo.load`) loads the demo through their HTTP APIs (all but the
+history's back-dated ledgers, which send the same commands), and the 12345 platform sends a work order whose caller is placed by
 a desk clerk and answered when the dispute it became is resolved.
 
 Then every message of every topic of the stack is read raw (a plain consumer, no keys: as any
@@ -268,7 +268,7 @@ async def answer_the_order(stack: Stack) -> str:
     async with httpx.AsyncClient(timeout=30) as client:
 
         async def parked() -> bool:
-            listed = await client.get(f"{integration}/orders/parked", headers=clerk)
+            listed = await client.get(f"{integration}/parked-orders", headers=clerk)
             return listed.status_code == 200 and any(
                 order["order_id"] == ORDER_ID for order in listed.json()
             )
@@ -343,6 +343,9 @@ async def test_nothing_personal_in_clear_after_the_demo(stack: Stack) -> None:
         sign_liaison=lambda sub, areas, organisations: issue_token(
             SECRET, sub, [Role.LIAISON], areas, organisations=organisations
         ),
+        # the history (three years of ledgers) sends the same commands back-dated, and takes
+        # ten minutes here: the dashboard's test loads it
+        history=False,
     )
     assert loaded == 0
     await send_order(stack.kafka)
@@ -351,8 +354,8 @@ async def test_nothing_personal_in_clear_after_the_demo(stack: Stack) -> None:
 
     people = stack.people() | set(CALLER.values())
     names = {p for p in people if NAME.fullmatch(p)}
-    # the demo's residents, the parties of the history's disputes, volunteers, liaisons...
-    assert len(names) > 2 * RESIDENTS, sorted(names)
+    # the demo's residents, household members, dispute parties, volunteers, liaisons...
+    assert len(names) > RESIDENTS, sorted(names)
     assert any(re.search(ID_NUMBER, f" {p} ") for p in people)
     assert any(re.search(PHONE, f" {p} ") for p in people)
 
