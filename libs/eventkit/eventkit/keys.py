@@ -14,6 +14,7 @@ holds them all to the same behaviour.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hashlib
@@ -109,6 +110,8 @@ class CachedKeyStore:
     again; the cache answers them without a round trip. A key destroyed elsewhere is out of use
     here once its entry expires, and at once when this process follows the erasure
     (:meth:`forget`). A key that is not found (destroyed) is not cached: it is asked again.
+    Following the key store's notices (:meth:`PostgresKeyStore.follow_destroyed`, which the
+    runtime runs), a key destroyed by any process is dropped here within moments, not at expiry.
     """
 
     def __init__(
@@ -150,6 +153,11 @@ class CachedKeyStore:
         self._current.pop(subject, None)
         for key_id in [k for k, (_, key) in self._by_id.items() if key.subject == subject]:
             del self._by_id[key_id]
+
+    def clear(self) -> None:
+        """Drop every cached key (notices may have been missed)."""
+        self._current.clear()
+        self._by_id.clear()
 
     def _keep(self, key: DataKey) -> None:
         entry = (self._clock() + self.ttl_s, key)
@@ -196,6 +204,11 @@ INSERT INTO data_keys (id, subject, version, master_id, wrapped) VALUES ($1, $2,
 ON CONFLICT DO NOTHING
 RETURNING version
 """
+
+
+DESTROYED_CHANNEL = "anju_keys_destroyed"
+"""The notice channel of the key store's database: its payload, a subject whose keys were just
+destroyed."""
 
 
 class KeyUnwrapError(RuntimeError):
@@ -261,9 +274,41 @@ class PostgresKeyStore:
             )
             destroyed = int(status.rsplit(" ", 1)[-1])
             if destroyed:
+                # every process caching the key drops it (follow_destroyed)
+                await conn.execute("SELECT pg_notify($1, $2)", DESTROYED_CHANNEL, subject)
                 # the old row versions still hold the wrapped key until vacuumed
                 await conn.execute("VACUUM data_keys")
         return destroyed
+
+    async def follow_destroyed(self, cache: CachedKeyStore, stop: asyncio.Event) -> None:
+        """Keep ``cache`` free of destroyed keys until ``stop``: it forgets each subject the
+        store's notices name, whichever process destroys its keys. The cache is cleared when
+        the notices start (a key destroyed before may be in it), so after a lost connection the
+        caller runs this again. Raises ``ConnectionError`` when the connection is lost."""
+        lost = asyncio.Event()
+
+        def notified(_: object, __: int, ___: str, subject: str) -> None:
+            cache.forget(subject)
+
+        def terminated(_: object) -> None:
+            lost.set()
+
+        async with self.pool.acquire() as conn:
+            conn.add_termination_listener(terminated)
+            await conn.add_listener(DESTROYED_CHANNEL, notified)
+            cache.clear()
+            stopping = asyncio.ensure_future(stop.wait())
+            losing = asyncio.ensure_future(lost.wait())
+            try:
+                await asyncio.wait({stopping, losing}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                stopping.cancel()
+                losing.cancel()
+                conn.remove_termination_listener(terminated)
+                if not conn.is_closed():
+                    await conn.remove_listener(DESTROYED_CHANNEL, notified)
+        if lost.is_set() and not stop.is_set():
+            raise ConnectionError("the key store's notice connection was lost")
 
     def _wrap(self, key_id: str, subject: str, version: int, material: bytes) -> bytes:
         nonce = os.urandom(NONCE_BYTES)

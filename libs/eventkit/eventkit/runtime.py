@@ -203,13 +203,15 @@ class Runtime:
         self._keys_pool = await asyncpg.create_pool(
             settings.database_url,
             min_size=1,
-            max_size=max(2, self.settings.db_pool_max // 4),
+            # one more for the connection that follows the destroyed keys' notices
+            max_size=max(2, self.settings.db_pool_max // 4) + 1,
             command_timeout=10,
         )
         store = PostgresKeyStore(self._keys_pool, settings.master_key_bytes())
         await store.migrate()
-        self.keys = CachedKeyStore(store)
-        self.cipher = FieldCipher(self.keys)
+        cache = self.keys = CachedKeyStore(store)
+        self.cipher = FieldCipher(cache)
+        self._spawn("keys:destroyed", lambda stop: store.follow_destroyed(cache, stop))
 
     def _spawn(self, name: str, worker: Worker) -> None:
         self._tasks.append(asyncio.create_task(self._supervise(name, worker), name=name))

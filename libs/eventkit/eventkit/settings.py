@@ -261,7 +261,7 @@ class ServiceSettings(BaseSettings):
     published in clear, which only a unit test's throwaway stack may do."""
     db_pool_max: int = Field(default=20, ge=2)
     """Connections a process may hold to its database at once (its key store gets a quarter,
-    at least 2): with several services on one PostgreSQL server, their sum must stay under the
+    at least 2, and one for its notices): with several services on one PostgreSQL server, their sum must stay under the
     server's ``max_connections``."""
     log_format: Literal["json", "console", "auto"] = "auto"
     log_level: Literal["debug", "info", "warning", "error"] = "info"

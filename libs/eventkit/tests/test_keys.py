@@ -3,6 +3,7 @@ store, and what only the PostgreSQL one has to show: a dump of its table reveals
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import os
 from collections.abc import AsyncIterator
@@ -12,6 +13,7 @@ import pytest
 import pytest_asyncio
 
 from eventkit.keys import (
+    CachedKeyStore,
     KeySettings,
     KeyStore,
     KeyUnwrapError,
@@ -118,3 +120,44 @@ def test_the_master_key_is_32_bytes_of_base64() -> None:
         master_key_from("not base64!")
     with pytest.raises(ValueError, match="32 bytes"):
         PostgresKeyStore(None, b"short")
+
+
+async def test_a_key_destroyed_anywhere_leaves_every_cache_at_once(
+    database_url: str, postgres_keys: PostgresKeyStore
+) -> None:
+    # two processes: one caches the key (for a minute), the other destroys it
+    other_pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
+    try:
+        other = PostgresKeyStore(other_pool, MASTER)
+        cache = CachedKeyStore(postgres_keys, ttl_s=3600)
+        stop = asyncio.Event()
+        following = asyncio.create_task(postgres_keys.follow_destroyed(cache, stop))
+        key = await cache.obtain("resident:1")
+        kept = await cache.obtain("resident:2")
+        await asyncio.sleep(0.2)  # the notices are followed from here on
+        assert await cache.get(key.id) == key
+
+        assert await other.destroy("resident:1") == 1
+        async with asyncio.timeout(5):
+            while await cache.get(key.id) is not None:  # noqa: ASYNC110 (notices come unannounced)
+                await asyncio.sleep(0.02)
+        assert await cache.get(kept.id) == kept  # another person's key stays cached
+        stop.set()
+        await asyncio.wait_for(following, 5)
+    finally:
+        await other_pool.close()
+
+
+async def test_following_starts_with_an_empty_cache(postgres_keys: PostgresKeyStore) -> None:
+    # a key destroyed while no one followed (a lost connection) is not served afterwards
+    cache = CachedKeyStore(postgres_keys, ttl_s=3600)
+    key = await cache.obtain("resident:3")
+    await postgres_keys.destroy("resident:3")
+    assert await cache.get(key.id) == key  # the cache, unfollowed, does not know
+    stop = asyncio.Event()
+    following = asyncio.create_task(postgres_keys.follow_destroyed(cache, stop))
+    async with asyncio.timeout(5):
+        while await cache.get(key.id) is not None:  # noqa: ASYNC110 (notices come unannounced)
+            await asyncio.sleep(0.02)
+    stop.set()
+    await asyncio.wait_for(following, 5)
