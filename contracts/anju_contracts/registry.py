@@ -200,13 +200,18 @@ class PersonErased(Event):
     person and blanks its read models. Ids, dates and counts remain, so figures stay right.
 
     Nothing personal travels here; who erased is the envelope's actor, and the reason they gave
-    stays with the registry.
+    stays with the registry. The year of birth alone stays, in clear: the age-based figures (the
+    elderly programme's coverage counts who turns 65 in a year) need it, and once the name, the
+    date and the identity number are gone it points at no one.
     """
 
     event_type: ClassVar[str] = "registry.PersonErased"
 
     resident_id: UUID
     basis: ErasureBasis
+    birth_year: int | None = Field(default=None, ge=1870, le=2200)
+    """The person's year of birth, when the registry knew it (added after version 1 was
+    published: absent in the first erasures)."""
 
 
 # -- households ------------------------------------------------------------------------------

@@ -2,9 +2,9 @@
 
 Every service runs its real lifespan, sealing with the session's key store, on a database of its
 own and one topic prefix of the session's broker, served on a port of 127.0.0.1; ``anju demo``'s
-loader (:func:`anju_devtools.demo.load`) loads the demo through their HTTP APIs (all but the
-history's back-dated ledgers, which send the same commands), and the 12345 platform sends a work order whose caller is placed by
-a desk clerk and answered when the dispute it became is resolved.
+loader (:func:`anju_devtools.demo.load`) loads the demo through their HTTP APIs, the history's
+back-dated ledgers included, as ``anju demo`` does, and the 12345 platform sends a work order
+whose caller is placed by a desk clerk and answered when the dispute it became is resolved.
 
 Then every message of every topic of the stack is read raw (a plain consumer, no keys: as any
 system on the broker would) and every row of every service's event store, and neither may hold
@@ -343,9 +343,6 @@ async def test_nothing_personal_in_clear_after_the_demo(stack: Stack) -> None:
         sign_liaison=lambda sub, areas, organisations: issue_token(
             SECRET, sub, [Role.LIAISON], areas, organisations=organisations
         ),
-        # the history (three years of ledgers) sends the same commands back-dated, and takes
-        # ten minutes here: the dashboard's test loads it
-        history=False,
     )
     assert loaded == 0
     await send_order(stack.kafka)

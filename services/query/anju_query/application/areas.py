@@ -17,6 +17,9 @@ async def area_summary(
 ) -> AreaSummary:
     """Per grid: active residents, households with a current member, active flags by type/tier.
 
+    A resident counts while they live here, erased or not (an erased person's row keeps where
+    they live and whether they still do).
+
     Grids appear when the area tree names them or when residents live in them.
     """
     p = Params()
@@ -29,10 +32,10 @@ async def area_summary(
             WHERE x.kind = 'grid' AND {residents_where}
             UNION
             SELECT DISTINCT x.grid_id, x.community_id FROM residents.residents x
-            WHERE x.grid_id IS NOT NULL AND x.status = 'active' AND {residents_where}
+            WHERE x.grid_id IS NOT NULL AND x.residency = 'active' AND {residents_where}
         ), people AS (
             SELECT x.grid_id, count(*) AS n FROM residents.residents x
-            WHERE x.status = 'active' AND {residents_where} GROUP BY x.grid_id
+            WHERE x.residency = 'active' AND {residents_where} GROUP BY x.grid_id
         ), homes AS (
             SELECT x.grid_id, count(*) AS n FROM residents.households x
             WHERE {residents_where} AND EXISTS (
@@ -55,7 +58,7 @@ async def area_summary(
         f"""
         SELECT x.grid_id, f.flag, f.tier, count(*) AS n
         FROM residents.flags f JOIN residents.residents x ON x.resident_id = f.resident_id
-        WHERE f.active AND x.status = 'active' AND {residents_where}
+        WHERE f.active AND x.residency = 'active' AND {residents_where}
         GROUP BY x.grid_id, f.flag, f.tier ORDER BY x.grid_id, f.flag, f.tier
         """,
         *p.values,

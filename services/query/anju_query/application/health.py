@@ -208,7 +208,8 @@ async def health_coverage(
     caller's areas reach: who is aged 65+ and where they live come from the resident directory."""
     p = Params()
     start, end = date(year, 1, 1), date(year, 12, 31)
-    last_birthday = date(year - ELDERLY_AGE, 12, 31)
+    # turning 65 in the year is enough: the year of birth decides (an erased person's stays)
+    last_birth_year = year - ELDERLY_AGE
     end_sql = f"{p(end)}::date"
     scoped = scope.where(p, "x.community_id", "x.grid_id")
     area = "" if area_id is None else f"AND {p(area_id)} IN (x.community_id, x.grid_id)"
@@ -217,8 +218,8 @@ async def health_coverage(
         WITH elders AS (
             SELECT x.resident_id, x.grid_id FROM residents.residents x
             WHERE {scoped} {area}
-              AND x.date_of_birth <= {p(last_birthday)}
-              AND (x.status = 'active' OR x.left_on > {end_sql})
+              AND x.birth_year <= {p(last_birth_year)}
+              AND (x.residency = 'active' OR x.left_on > {end_sql})
         ), counts AS (
             SELECT e.grid_id, count(*) AS aged,
                 count(*) FILTER (WHERE EXISTS (

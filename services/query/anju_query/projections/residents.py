@@ -36,6 +36,7 @@ from anju_contracts.registry import (
     OrganisationChanged,
     OrganisationRegistered,
     OrganisationRetired,
+    PersonErased,
     ResidentDetailsCorrected,
     ResidentDied,
     ResidentMoved,
@@ -75,6 +76,8 @@ CREATE TABLE residents (
     building_id   uuid,
     unit_id       uuid,
     status        text NOT NULL,
+    residency     text NOT NULL,
+    birth_year    smallint,
     left_on       date,
     registered_at timestamptz NOT NULL,
     updated_at    timestamptz NOT NULL
@@ -82,7 +85,7 @@ CREATE TABLE residents (
 CREATE INDEX residents_name ON residents (lower(name), resident_id);
 CREATE INDEX residents_id_suffix ON residents (reverse(id_number) text_pattern_ops);
 CREATE INDEX residents_unit ON residents (unit_id);
-CREATE INDEX residents_grid ON residents (grid_id, status);
+CREATE INDEX residents_grid ON residents (grid_id, residency, status);
 CREATE INDEX residents_community ON residents (community_id);
 
 CREATE TABLE households (
@@ -265,8 +268,10 @@ def _area_created(_: Envelope, e: AreaCreated) -> Row:
     ResidentRegistered,
     """
     INSERT INTO residents (resident_id, name, sex, date_of_birth, id_number, phone, community_id,
-                           grid_id, building_id, unit_id, status, registered_at, updated_at)
-    SELECT id, name, sex, dob, idn, phone, c, g, b, u, 'active', at, at
+                           grid_id, building_id, unit_id, status, residency, birth_year,
+                           registered_at, updated_at)
+    SELECT id, name, sex, dob, idn, phone, c, g, b, u, 'active', 'active',
+           extract(year FROM dob)::smallint, at, at
     FROM unnest($1::uuid[], $2::text[], $3::text[], $4::date[], $5::text[], $6::text[],
                 $7::uuid[], $8::uuid[], $9::uuid[], $10::uuid[], $11::timestamptz[])
          AS x(id, name, sex, dob, idn, phone, c, g, b, u, at)
@@ -274,8 +279,8 @@ def _area_created(_: Envelope, e: AreaCreated) -> Row:
         date_of_birth = EXCLUDED.date_of_birth, id_number = EXCLUDED.id_number,
         phone = EXCLUDED.phone, community_id = EXCLUDED.community_id,
         grid_id = EXCLUDED.grid_id, building_id = EXCLUDED.building_id,
-        unit_id = EXCLUDED.unit_id, status = 'active', left_on = NULL,
-        registered_at = EXCLUDED.registered_at, updated_at = EXCLUDED.updated_at
+        unit_id = EXCLUDED.unit_id, status = 'active', residency = 'active',
+        birth_year = EXCLUDED.birth_year, left_on = NULL, registered_at = EXCLUDED.registered_at, updated_at = EXCLUDED.updated_at
     """,
 )
 def _registered(env: Envelope, e: ResidentRegistered) -> Row:
@@ -296,6 +301,7 @@ def _registered(env: Envelope, e: ResidentRegistered) -> Row:
     """
     UPDATE residents r SET name = coalesce(x.name, r.name), sex = coalesce(x.sex, r.sex),
         date_of_birth = coalesce(x.dob, r.date_of_birth),
+        birth_year = coalesce(extract(year FROM x.dob)::smallint, r.birth_year),
         id_number = coalesce(x.idn, r.id_number), phone = coalesce(x.phone, r.phone),
         updated_at = x.at
     FROM unnest($1::uuid[], $2::text[], $3::text[], $4::date[], $5::text[], $6::text[],
@@ -323,7 +329,8 @@ def _moved(env: Envelope, e: ResidentMoved) -> Row:
 
 
 _LEFT = """
-    UPDATE residents r SET status = '{status}', left_on = x.d, updated_at = x.at
+    UPDATE residents r SET status = '{status}', residency = '{status}', left_on = x.d,
+        updated_at = x.at
     FROM unnest($1::uuid[], $2::date[], $3::timestamptz[]) AS x(id, d, at)
     WHERE r.resident_id = x.id
 """
@@ -341,8 +348,22 @@ def _died(env: Envelope, e: ResidentDied) -> Row:
 
 # A person's erasure (docs/personal-data.md, "Erasure"): the directory keeps the row, its ids,
 # dates and place, with the personal fields as a rebuild reads them once the key is gone, and
-# the status "erased"; their flags' notes and visits' findings go too, counts stay.
+# the status "erased"; their flags' notes and visits' findings go too, counts stay. What the
+# figures count them by stays too: where they live, whether they still live there (residency),
+# and their year of birth (which the erasure carries, for a rebuild that reads no date).
 _ERASED = "resident_id = ANY($1::uuid[])"
+
+
+@WRITERS.row(
+    PersonErased,
+    """
+    UPDATE residents r SET birth_year = coalesce(x.y, r.birth_year)
+    FROM unnest($1::uuid[], $2::smallint[]) AS x(id, y)
+    WHERE r.resident_id = x.id
+    """,
+)
+def _erased_birth_year(_: Envelope, e: PersonErased) -> Row:
+    return (e.resident_id, e.birth_year)
 
 
 blank_on_erasure(

@@ -37,8 +37,9 @@ async def register(
     await conn.execute(
         """
         INSERT INTO residents (resident_id, name, sex, date_of_birth, id_number, community_id,
-                               grid_id, status, registered_at, updated_at)
-        VALUES ($1, '张三', 'male', '1950-01-01', '110101195001010011', $2, $3, 'active', $4, $4)
+                               grid_id, status, residency, registered_at, updated_at)
+        VALUES ($1, '张三', 'male', '1950-01-01', '110101195001010011', $2, $3, 'active', 'active',
+                $4, $4)
         ON CONFLICT (resident_id) DO UPDATE SET community_id = EXCLUDED.community_id,
             grid_id = EXCLUDED.grid_id
         """,

@@ -206,7 +206,9 @@ def erase(resident: Resident, *, basis: ErasureBasis) -> list[Event]:
     what retention erases), once."""
     if resident.status is ResidentStatus.ERASED:
         raise AlreadyErased("the person's data is erased already", resident_id=str(resident.id))
-    return [PersonErased(resident_id=resident.id, basis=basis)]
+    born = resident.date_of_birth
+    birth_year = None if born is None else born.year
+    return [PersonErased(resident_id=resident.id, basis=basis, birth_year=birth_year)]
 
 
 def die(resident: Resident, *, died_on: date, today: date) -> list[Event]:

@@ -79,6 +79,7 @@ async def test_a_moved_out_resident_is_erased_when_the_period_ends_not_their_ret
     assert old["date_of_birth"] is None
     [erasure] = await erased_events(registry, left)
     assert erasure.basis == "retention"
+    assert erasure.birth_year == 1950  # the one fact the age-based figures keep
     audit = await registry.runtime.pool.fetchrow(
         "SELECT basis, reason, sub, roles FROM registry_erasures WHERE resident_id = $1",
         UUID(left),
