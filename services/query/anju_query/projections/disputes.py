@@ -167,6 +167,11 @@ CREATE TABLE petitions (
     handled_event_id uuid
 );
 CREATE INDEX petitions_resident ON petitions (resident_id);
+
+-- who has been erased: a record's event that comes after the erasure is blanked as it lands
+CREATE TABLE erased_people (
+    resident_id uuid PRIMARY KEY
+);
 """
 
 WRITERS = Writers()
@@ -581,9 +586,61 @@ _BLANK_PETITIONS = blank_where(
 )
 
 
-blank_on_erasure(
-    WRITERS, _BLANK_DISPUTES, _BLANK_PARTIES, _BLANK_MEDIATORS, _BLANK_SIGNALS, _BLANK_PETITIONS
+_BLANK_NAMING = (
+    _BLANK_DISPUTES,
+    _BLANK_PARTIES,
+    _BLANK_MEDIATORS,
+    _BLANK_SIGNALS,
+    _BLANK_PETITIONS,
 )
+blank_on_erasure(WRITERS, *_BLANK_NAMING)
+
+
+@WRITERS.row(
+    PersonErased,
+    """
+    INSERT INTO erased_people (resident_id) SELECT unnest($1::uuid[])
+    ON CONFLICT DO NOTHING
+    """,
+)
+def _erased_person(env: Envelope, e: PersonErased) -> Row:
+    return (e.resident_id,)
+
+
+# An event of a record naming an erased person may come after the erasure: late from the broker,
+# or written in the moments before mediation destroyed that record's key (it follows the erasure
+# on its own). Opened with the key still alive, it would stay in clear here; so each batch's
+# records that name someone erased are blanked again, as the erasure itself blanked them.
+_LATE = """
+SELECT p.resident_id FROM dispute_parties p JOIN erased_people e USING (resident_id)
+WHERE p.dispute_id = ANY($1::uuid[])
+UNION
+SELECT e.resident_id FROM signals x
+    CROSS JOIN LATERAL jsonb_array_elements_text(x.involved) AS i(id)
+    JOIN erased_people e ON e.resident_id = i.id::uuid
+WHERE x.signal_id = ANY($2::uuid[])
+UNION
+SELECT x.resident_id FROM petitions x JOIN erased_people e USING (resident_id)
+WHERE x.petition_id = ANY($3::uuid[])
+"""
+
+
+async def _blank_late(conn: asyncpg.Connection, batch: Sequence[Delivered]) -> None:
+    """Blank again the records of this batch that name a person erased before it."""
+    mediation = [d.event for d in batch if d.envelope.source == CATALOG.source]
+    if not mediation:
+        return
+    ids = {
+        field: list({getattr(e, field) for e in mediation if getattr(e, field, None) is not None})
+        for field in ("dispute_id", "signal_id", "petition_id")
+    }
+    late = [row["resident_id"] for row in await conn.fetch(_LATE, *ids.values())]
+    if not late:
+        return
+    for sql in _BLANK_NAMING:
+        await conn.execute(sql, late)
+    await _blank_timelines_of(conn, late)
+
 
 # A closed dispute's retention (``mediation.DisputeErased``): its record's key and its signal's
 # are destroyed, so the description, the ad-hoc parties and the mediators' names read as erased;
@@ -632,32 +689,38 @@ async def _blank_timelines(conn: asyncpg.Connection, batch: Sequence[Delivered])
     """The timeline entries of the disputes naming each erased person, as a rebuild reads
     them: their personal fields erased, except another resident's."""
     for d in batch:
-        person: UUID | None
         if isinstance(d.event, PersonErased):
-            person = d.event.resident_id
-            rows = await conn.fetch(_NAMING_TIMELINE, [person])
+            await _blank_timelines_of(conn, [d.event.resident_id])
         elif isinstance(d.event, DisputeErased):
-            person = None  # the record alone
             rows = await conn.fetch(_DISPUTE_TIMELINE, d.event.dispute_id)
-        else:
-            continue
-        erased = [
-            (
-                row["dispute_id"],
-                row["sequence"],
-                json.dumps(
-                    erased_payload(
-                        CATALOG.model(f"mediation.{row['type']}"),
-                        json.loads(row["data"]),
-                        person_id=person,
-                        record=True,
-                    ),
-                    ensure_ascii=False,
+            await _blank_timeline_rows(conn, rows, None)  # the record alone
+
+
+async def _blank_timelines_of(conn: asyncpg.Connection, people: Sequence[UUID]) -> None:
+    for person in people:
+        await _blank_timeline_rows(conn, await conn.fetch(_NAMING_TIMELINE, [person]), person)
+
+
+async def _blank_timeline_rows(
+    conn: asyncpg.Connection, rows: Sequence[asyncpg.Record], person: UUID | None
+) -> None:
+    erased = [
+        (
+            row["dispute_id"],
+            row["sequence"],
+            json.dumps(
+                erased_payload(
+                    CATALOG.model(f"mediation.{row['type']}"),
+                    json.loads(row["data"]),
+                    person_id=person,
+                    record=True,
                 ),
-            )
-            for row in rows
-        ]
-        await write_rows(conn, _BLANK_TIMELINE, erased)
+                ensure_ascii=False,
+            ),
+        )
+        for row in rows
+    ]
+    await write_rows(conn, _BLANK_TIMELINE, erased)
 
 
 # -- the projection -----------------------------------------------------------------------------
@@ -695,3 +758,4 @@ class DisputesProjection:
         ]
         await write_rows(conn, _TIMELINE, timeline)
         await _blank_timelines(conn, batch)
+        await _blank_late(conn, batch)
