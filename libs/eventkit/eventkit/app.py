@@ -119,7 +119,7 @@ def service_app(
     return app
 
 
-def config_of(request: Request) -> object:
+async def config_of(request: Request) -> object:
     return request.app.state.config
 
 
@@ -130,7 +130,7 @@ CallerDep = Annotated[Caller, Depends(caller_dependency(Caller))]
 """The caller of a route: who (the token's principal) and the command context."""
 
 
-def runtime_of(request: Request) -> Runtime:
+async def runtime_of(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 
@@ -138,7 +138,7 @@ def runtime_of(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(runtime_of)]
 
 
-def store_of(runtime: RuntimeDep) -> EventStore:
+async def store_of(runtime: RuntimeDep) -> EventStore:
     return runtime.store
 
 

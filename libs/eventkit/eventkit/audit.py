@@ -17,7 +17,7 @@ route reads its filters with :func:`read_filter`, given the kinds of record the 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Awaitable, Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any
@@ -173,7 +173,9 @@ class ReadFilter:
             )
 
 
-def read_filter(kinds: Any, *, record: str = "one record's id") -> Callable[..., ReadFilter]:
+def read_filter(
+    kinds: Any, *, record: str = "one record's id"
+) -> Callable[..., Awaitable[ReadFilter]]:
     """The FastAPI dependency that reads a ``GET /audit/reads`` route's filters into a
     :class:`ReadFilter`: ``kind`` (one of ``kinds``, the ``Literal`` of the kinds the service
     audits), ``reader``, ``record`` (described as ``record`` says), ``area_id``, ``from``, ``to``.
@@ -182,7 +184,7 @@ def read_filter(kinds: Any, *, record: str = "one record's id") -> Callable[...,
     ``search: Annotated[ReadFilter, Depends(read_filter(AuditedKind))]``
     """
 
-    def filters(
+    async def filters(
         kind: Any = None,
         reader: Annotated[str | None, Query(max_length=100, description="a reader's id")] = None,
         record: Any = None,

@@ -7,7 +7,7 @@ that writes and then reads at once sees its own write.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -217,11 +217,11 @@ class Caller:
 C = TypeVar("C", bound=Caller)
 
 
-def caller_dependency(cls: type[C]) -> Callable[..., C]:
+def caller_dependency(cls: type[C]) -> Callable[..., Awaitable[C]]:
     """A FastAPI dependency: the authenticated caller of a route. What their role may do is
     checked per action by the service's permission table (``eventkit.access``)."""
 
-    def dependency(request: Request, principal: CurrentUser) -> C:
+    async def dependency(request: Request, principal: CurrentUser) -> C:
         return cls(principal=principal, context=context_of(request, principal))
 
     return dependency

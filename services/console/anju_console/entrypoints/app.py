@@ -49,7 +49,7 @@ class Unreachable(DomainError):
     code = "unavailable"
 
 
-def settings_of(request: Request) -> ConsoleSettings:
+async def settings_of(request: Request) -> ConsoleSettings:
     settings: ConsoleSettings = request.app.state.settings
     return settings
 

@@ -51,7 +51,7 @@ from eventkit.errors import NotFound
 from eventkit.http import CurrentUser
 
 
-def audience_of(principal: CurrentUser) -> Audience:
+async def audience_of(principal: CurrentUser) -> Audience:
     PERMISSIONS.check(principal, READ_DISPUTES)
     return Audience.of(principal)
 

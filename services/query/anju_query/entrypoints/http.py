@@ -11,7 +11,7 @@ fail. A malformed token, or one of a source no read model here follows, is a 400
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from typing import Annotated
 from uuid import UUID
@@ -106,7 +106,7 @@ async def read_your_writes(
     response.headers["X-Consistency"] = "fresh" if fresh else "stale"
 
 
-def now_of(request: Request) -> datetime:
+async def now_of(request: Request) -> datetime:
     """The time of this request, from the app's clock: tests move it by hand."""
     clock: Clock = request.app.state.clock
     return clock()
@@ -115,10 +115,10 @@ def now_of(request: Request) -> datetime:
 NowDep = Annotated[datetime, Depends(now_of)]
 
 
-def scope_for(action: str) -> Callable[[Principal], Scope]:
+def scope_for(action: str) -> Callable[[Principal], Awaitable[Scope]]:
     """A dependency: the caller's scope, once their role may do ``action`` (else 403)."""
 
-    def dependency(principal: CurrentUser) -> Scope:
+    async def dependency(principal: CurrentUser) -> Scope:
         PERMISSIONS.check(principal, action)
         return Scope.of(principal)
 
