@@ -16,7 +16,7 @@ Each service then does its part, with the kernel's help:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -43,14 +43,23 @@ from eventkit.store import Session
 log = structlog.get_logger("eventkit.erasure")
 
 
-def erasure_policy(source: str, keys: KeyStore) -> Policy:
-    """The policy through which ``source`` follows ``registry.PersonErased``."""
+Reach = Callable[[Sequence[str]], Sequence[str]]
+"""A service's further records of a person, from the streams that name them: a volunteer's
+hours ledger (``ledger-<id>``) for their ``volunteer-<id>``, whose events name the volunteer,
+not the resident."""
+
+
+def erasure_policy(source: str, keys: KeyStore, *, reach: Reach | None = None) -> Policy:
+    """The policy through which ``source`` follows ``registry.PersonErased``; ``reach``: the
+    service's records of the person that no event of theirs names by the resident id."""
 
     async def handle(session: Session, delivered: Delivered) -> None:
         event = delivered.event
         if not isinstance(event, PersonErased):
             return
         streams = await session.streams_naming(event.resident_id)
+        if reach is not None:
+            streams = list(dict.fromkeys([*streams, *reach(streams)]))
         destroyed = 0
         for stream_id in streams:
             destroyed += await keys.destroy(record_subject(source, stream_id))

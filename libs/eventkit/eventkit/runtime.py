@@ -21,7 +21,7 @@ import structlog
 from anju_contracts import EventCatalog
 from eventkit.commands import ConsistencyToken
 from eventkit.consistency import StreamVersions, wait_for_version
-from eventkit.erasure import erasure_policy
+from eventkit.erasure import Reach, erasure_policy
 from eventkit.http import Readiness
 from eventkit.keys import CachedKeyStore, PostgresKeyStore
 from eventkit.listen import CommitAnnouncer
@@ -63,6 +63,7 @@ class Runtime:
         workers: Mapping[str, Worker] | None = None,
         relay: bool = True,
         relay_also: Mapping[str, str] | None = None,
+        erasure_reach: Reach | None = None,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.settings = settings
@@ -78,6 +79,8 @@ class Runtime:
         self.run_relay = relay and catalog is not None
         self.relay_also = dict(relay_also or {})
         """Event types the relay also publishes on another topic (:attr:`Relay.also`)."""
+        self.erasure_reach = erasure_reach
+        """The service's records of a person beyond those naming them (:data:`Reach`)."""
         self.clock = clock
         self._pool: asyncpg.Pool | None = None
         self._keys_pool: asyncpg.Pool | None = None
@@ -132,7 +135,7 @@ class Runtime:
             self._spawn("scheduler", scheduler.run)
         policies = list(self.policies)
         if self.keys is not None and self._store is not None:
-            policies.append(erasure_policy(self._store.source, self.keys))
+            policies.append(erasure_policy(self._store.source, self.keys, reach=self.erasure_reach))
         for policy in policies:
             policy_runner = PolicyRunner(self.store, policy, kafka)
             self.policy_runners.append(policy_runner)

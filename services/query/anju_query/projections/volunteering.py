@@ -209,6 +209,7 @@ CREATE TABLE hours (
     approved_event_id uuid
 );
 CREATE INDEX hours_volunteer ON hours (volunteer_id, served_on) WHERE state = 'approved';
+CREATE INDEX hours_rejected ON hours (volunteer_id) WHERE reject_reason IS NOT NULL;
 CREATE INDEX hours_organisation ON hours (organisation_id, served_on) WHERE state = 'approved';
 
 CREATE TABLE certificates (
@@ -767,10 +768,13 @@ def _certificate(_: Envelope, e: CertificateIssued) -> Row:
 
 
 # A person's erasure (docs/personal-data.md, "Erasure"): a volunteer who is the resident reads
-# "[已删除]" by name (a hidden profile too); hours, requests and counts stay. (The reasons
-# hours were rejected belong to the volunteer's ledger, a record the erasure does not reach
-# yet: blanking them here would not survive a rebuild.)
+# "[已删除]" by name (a hidden profile too), and so do the reasons their hours were rejected
+# (their ledger's key goes with them); hours, requests and counts stay.
 _ERASED = "resident_id = ANY($1::uuid[])"
+_THEIR_REJECTIONS = (
+    "reject_reason IS NOT NULL"
+    " AND volunteer_id IN (SELECT volunteer_id FROM volunteers WHERE resident_id = ANY($1::uuid[]))"
+)
 
 blank_on_erasure(
     WRITERS,
@@ -783,6 +787,7 @@ blank_on_erasure(
             " ELSE jsonb_set(hidden_profile, '{name}', to_jsonb('[已删除]'::text)) END"
         ],
     ),
+    blank_where("hours", _THEIR_REJECTIONS, text=["reject_reason"]),
 )
 
 

@@ -7,7 +7,7 @@ fields with the session's key store, as the services do. About 王芳 there are 
 and a follow-up visit (registry); a dispute she is a party to with 李强 and an ad-hoc party 赵大,
 a signal naming her and a petition for her (mediation); a residence certificate and an opinion
 she raised (station); and she volunteers, with hours rejected (volunteering; the rejection's
-reason is her ledger's, a record the erasure does not reach yet, so it names no one here). Beside them stand
+reason is under her ledger's key, which volunteering's erasure reaches through her volunteer). Beside them stand
 records that do not name her: 李强's opinion, a dispute between 李强 and an ad-hoc 赵二.
 
 The erasure is what the registry and every service's ``erasure_policy`` do: destroy her key and
@@ -85,8 +85,9 @@ ACTOR = Actor(id="staff-1", roles=("admin",))
 ADMIN = {"Authorization": f"Bearer {issue_token(SECRET, 'admin-1', (Role.ADMIN,), [])}"}
 NOW = datetime(2025, 5, 6, 9, 0, tzinfo=UTC)
 
-ERASED_NAMES = ("王芳", "赵大", "孙调解")
-"""Her name, and the names only a record naming her holds (an ad-hoc party, its mediator)."""
+ERASED_NAMES = ("王芳", "赵大", "孙调解", "那天请假")
+"""Her name, the names only a record naming her holds (an ad-hoc party, its mediator), and why
+her hours were rejected (her ledger's)."""
 KEPT_NAMES = ("李强", "赵二", "周调解")
 """Names the erasure does not reach: another resident, a dispute that does not name her."""
 
@@ -360,8 +361,15 @@ async def _erase(world: World, person: uuid.UUID) -> None:
     sides = world.sides
     for side in (sides.registry, sides.mediation, sides.station, sides.volunteering, sides.health):
         async with side.store.session() as session:
-            for stream in await session.streams_naming(person):
-                await world.keys.destroy(record_subject(side.name, stream))
+            streams = await session.streams_naming(person)
+        if side is sides.volunteering:  # its reach: each volunteer's hours ledger
+            streams += [
+                f"ledger-{s.removeprefix('volunteer-')}"
+                for s in streams
+                if s.startswith("volunteer-")
+            ]
+        for stream in streams:
+            await world.keys.destroy(record_subject(side.name, stream))
     await sides.registry.emit(
         f"resident-{person}",
         PersonErased(resident_id=person, basis=ErasureBasis.SUBJECT_REQUEST, birth_year=1950),

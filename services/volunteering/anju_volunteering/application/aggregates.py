@@ -104,6 +104,13 @@ def ledger_stream(volunteer_id: UUID) -> str:
     return f"ledger-{volunteer_id}"
 
 
+def ledgers_of(streams: Sequence[str]) -> list[str]:
+    """The hours ledgers of the volunteers among ``streams`` (an erasure's reach: a ledger's
+    events name the volunteer, not the resident, and a rejection's reason is under its key)."""
+    prefix = f"{VOLUNTEERS.name}-"
+    return [f"ledger-{s.removeprefix(prefix)}" for s in streams if s.startswith(prefix)]
+
+
 CERTIFICATES: Aggregate[CertificateIssued] = Aggregate(
     name="certificate",
     source=SOURCE,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from anju_contracts.volunteering import CATALOG
+from anju_volunteering.application.aggregates import ledgers_of
 from anju_volunteering.application.ledgers import LEDGERS
 from anju_volunteering.application.people import VolunteeringConfig
 from anju_volunteering.application.permissions import PERMISSIONS
@@ -35,6 +36,7 @@ def create_app(settings: VolunteeringSettings, *, clock: Clock = utcnow) -> Fast
         ddl=[known.DDL],
         policies=[registry_policy(config)],
         deadlines=deadline_handlers(config),
+        erasure_reach=ledgers_of,
         clock=clock,
     )
     return service_app(
