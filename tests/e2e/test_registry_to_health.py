@@ -163,6 +163,9 @@ async def test_an_elder_registered_in_the_registry_is_checked_up_and_closed_on_d
         "health.VisitBooked",
     ]
     enrolled = await stack.record_token(elder)
+    # the visit's name and grid come from the residents read model, another projection: the
+    # read below waits for health's write, so first for the registry's
+    await stack.read(f"/residents/{elder}", registry.admin, elder_token)
 
     # Query: the check-up is due; the programme is shown to the doctor only.
     seen_by_worker = await stack.read("/health/visits", grid_worker, enrolled, within_days=60)
