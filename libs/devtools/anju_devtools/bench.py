@@ -80,6 +80,7 @@ from anju_devtools.bench_results import (
 )
 from anju_devtools.bench_stages import StageProbe, as_json, lines
 from anju_devtools.demo import CHECK, WEIGHTS
+from eventkit import collector
 from eventkit.auth import Role, issue_token
 from eventkit.kafka import connection
 from eventkit.projection import Projection, ProjectionRunner, ensure_projection
@@ -1243,6 +1244,9 @@ def measure(args: argparse.Namespace, command: str) -> int:
         settings[k] = getattr(args, k)
     settings["as_of"] = args.as_of.isoformat() if args.as_of else None
     run = Run(machine={}, command=command, settings=settings)
+    # The kernel's parts measured in this process (appends, relay, projection, the city's
+    # rebuild) run with the garbage collector set up as a service process sets it up.
+    collector.tune()
     try:
         asyncio.run(main_async(args, run))
     finally:

@@ -24,7 +24,7 @@ from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Respons
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, TypeAdapter, ValidationError
 
-from eventkit import audit
+from eventkit import audit, collector
 from eventkit.access import BACKDATE, Permissions
 from eventkit.auth import Principal
 from eventkit.business import check_occurred_at
@@ -311,8 +311,10 @@ def serve(create_app: Callable[[S], FastAPI], settings_type: type[S]) -> None:
     """Run a service in the foreground until SIGINT/SIGTERM."""
     settings = load_settings(settings_type)
     configure_logging(settings.log_format, settings.log_level, service=settings.service)
+    app = create_app(settings)
+    collector.tune()
     uvicorn.run(
-        create_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         http=JsonErrorHttpToolsProtocol,

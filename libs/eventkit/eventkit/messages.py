@@ -21,10 +21,10 @@ nothing: its stream is not known for sure, and the event never meant anything to
 
 from __future__ import annotations
 
-import gc
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any, Protocol, cast
 from uuid import UUID
 
@@ -41,6 +41,7 @@ from anju_contracts import (
 )
 from anju_contracts.envelopes import typed_envelope
 from anju_contracts.registry import PersonErased
+from eventkit.collector import batch_pause
 from eventkit.metrics import DEAD_LETTERS
 from eventkit.personal import SEALED_MARK, FieldCipher, SealBroken, resident_subject
 
@@ -74,8 +75,9 @@ class Delivered:
     # The raw message, kept so that a consumer can set the event aside with its exact bytes.
     message: RawMessage | None = field(default=None, compare=False, repr=False)
 
-    @property
+    @cached_property
     def stream(self) -> tuple[str, str]:
+        """``(source, subject)``: asked for several times per event as a batch is applied."""
         return self.envelope.source, self.envelope.subject
 
 
@@ -242,21 +244,10 @@ class Decoder:
         )
 
     def decode_batch(self, messages: Sequence[RawMessage]) -> list[Delivered | Poison]:
-        """Decode a fetched batch, with the cyclic garbage collector paused meanwhile.
-
-        Every message decodes into a dozen small objects, all alive until the batch is applied.
-        With the collector running, those allocations set off collections of the whole heap
-        every few hundred messages, none of which can free anything; they cost as much as the
-        decoding itself. The pause is synchronous (nothing else runs meanwhile), and the
-        collector catches up on its next turn.
-        """
-        enabled = gc.isenabled()
-        gc.disable()
-        try:
+        """Decode a fetched batch, with the cyclic garbage collector paused meanwhile
+        (:mod:`eventkit.collector`; a consumer pauses it until the batch is applied, too)."""
+        with batch_pause():
             return [self.decode(m) for m in messages]
-        finally:
-            if enabled:
-                gc.enable()
 
     def _decode_current(self, message: RawMessage) -> Delivered | None:
         """One validation pass each for the common case: the newest version of a known type.

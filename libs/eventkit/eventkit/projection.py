@@ -41,6 +41,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from anju_contracts import EventCatalog
 from eventkit import kafka
+from eventkit.collector import batch_pause
 from eventkit.consistency import Commits, StreamVersions, highest, wait_for_version
 from eventkit.messages import (
     Decoder,
@@ -442,8 +443,10 @@ class ProjectionRunner:
         name = self.projection.name
         sent_ms = min(batch[0].timestamp for batch in fetched.values() if batch)
         CONSUMER_RECEIVE.labels(name).observe(max(0.0, received - sent_ms / 1000))
-        decoded = await self.decoder.read_batch(messages)
-        applied = await apply_resilient(self.pool, self.projection, decoded)
+        with batch_pause():
+            decoded = await self.decoder.read_batch(messages)
+            applied = await apply_resilient(self.pool, self.projection, decoded)
+            del decoded  # freed while paused: the collector never looks at the batch
         # Readers wait for the read model, not for the broker: wake them before the offsets go.
         self.commits.committed()
         CONSUMER_APPLY.labels(name).observe(time.time() - received)
@@ -534,8 +537,10 @@ async def rebuild(
             fetched = await fetch_batch(consumer, settings.max_batch, idle_timeout_ms)
             messages = [m for batch in fetched.values() for m in batch]
             if messages:
-                decoded = await decoder.read_batch(messages)
-                await apply_resilient(pool, projection, decoded, schema=schema)
+                with batch_pause():
+                    decoded = await decoder.read_batch(messages)
+                    await apply_resilient(pool, projection, decoded, schema=schema)
+                    del decoded  # see ProjectionRunner.poll
                 done += len(messages)
                 if progress is not None:
                     total = _highwater_total(consumer, partitions)
