@@ -18,7 +18,7 @@ import pytest
 import pytest_asyncio
 
 from anju_cli.main import main
-from anju_contracts import Actor, Envelope, Event
+from anju_contracts import Actor, Event
 from anju_contracts.cloudevents import to_kafka
 from anju_contracts.registry import (
     CATALOG as REGISTRY,
@@ -31,6 +31,7 @@ from anju_mediation.application.policies import REGISTRY_POLICY as POLICY
 from eventkit.known import DDL
 from eventkit.messages import Decoder, Delivered, StoredMessage, dead_letter, failed, stream_heads
 from eventkit.schema import migrate
+from eventkit.testing.delivery import envelope_of
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -67,10 +68,8 @@ async def anju(
 
 def delivered(stream: str, sequence: int, event: Event, offset: int) -> Delivered:
     """A registry event as the policy runner decodes it from the topic."""
-    envelope = Envelope(
-        id=uuid.uuid4(),
-        type=event.event_type,
-        version=event.event_version,
+    envelope = envelope_of(
+        event,
         source="registry",
         subject=stream,
         sequence=sequence,
@@ -78,7 +77,6 @@ def delivered(stream: str, sequence: int, event: Event, offset: int) -> Delivere
         occurred_at=datetime(2026, 1, 1, tzinfo=UTC),
         correlation_id="cli-test",
         actor=Actor(id="someone", roles=("admin",)),
-        data=event.model_dump(mode="json"),
     )
     sent = to_kafka(envelope)  # as the registry's relay publishes it
     message = StoredMessage("registry.events", 0, offset, sent.key, sent.value, sent.headers)

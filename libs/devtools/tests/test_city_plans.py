@@ -28,7 +28,6 @@ from typing import Any, cast
 import asyncpg
 import pytest_asyncio
 
-from anju_contracts import Envelope
 from anju_contracts.registry import FlagType
 from anju_devtools.bench_city import CATALOGS, Shape, community_events
 from anju_query.application.dashboard import Period, dashboard
@@ -45,6 +44,7 @@ from eventkit.auth import Principal, Role
 from eventkit.messages import Delivered
 from eventkit.projection import apply_batch, ensure_projection
 from eventkit.schema import migrate
+from eventkit.testing.delivery import delivered as delivered_as
 from eventkit.testing.infra import create_database, database_url_for
 
 AS_OF = date(2026, 6, 30)
@@ -77,10 +77,8 @@ the handful of per-community tables may be read whole."""
 
 def delivered(source: str, loaded: Any, position: int) -> Delivered:
     event, context = loaded.event, loaded.context
-    envelope = Envelope(
-        id=uuid.uuid4(),
-        type=event.event_type,
-        version=event.event_version,
+    return delivered_as(
+        event,
         source=source,
         subject=loaded.stream_id,
         sequence=loaded.sequence,
@@ -89,9 +87,7 @@ def delivered(source: str, loaded: Any, position: int) -> Delivered:
         correlation_id=context.correlation_id,
         actor=context.actor,
         area=loaded.area,
-        data=event.model_dump(mode="json"),
     )
-    return Delivered(envelope, event, f"{source}.events", 0, position)
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")

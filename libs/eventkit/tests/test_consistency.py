@@ -5,20 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 
 import asyncpg
 import pytest
 import pytest_asyncio
 
-from anju_contracts import Actor, Envelope, Event, EventCatalog
+from anju_contracts import Event, EventCatalog
 from eventkit.consistency import Commits, StreamVersions, wait_for_version
 from eventkit.messages import Delivered
 from eventkit.policy import Policy, handle_once
 from eventkit.schema import migrate
 from eventkit.store import EventStore, Session
+from eventkit.testing.delivery import delivered as delivered_as
 
 
 class Counted(Event):
@@ -30,21 +29,9 @@ CATALOG = EventCatalog("demo", [Counted])
 
 
 def delivered(stream_id: str, sequence: int, n: int = 0) -> Delivered:
-    event = Counted(n=n)
-    envelope = Envelope(
-        id=uuid.uuid4(),
-        type=event.event_type,
-        version=event.event_version,
-        source="demo",
-        subject=stream_id,
-        sequence=sequence,
-        position=sequence,
-        occurred_at=datetime.now(UTC),
-        correlation_id="c",
-        actor=Actor(id="tester", roles=("admin",)),
-        data=event.model_dump(mode="json"),
+    return delivered_as(
+        Counted(n=n), source="demo", subject=stream_id, sequence=sequence, correlation_id="c"
     )
-    return Delivered(envelope, event, "demo.events", 0, sequence)
 
 
 async def ignore(session: Session, d: Delivered) -> None:

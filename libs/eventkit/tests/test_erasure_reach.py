@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Sequence
-from datetime import UTC, datetime
 
 import asyncpg
 import pytest_asyncio
 
-from anju_contracts import Actor, Envelope
+from anju_contracts import Actor
 from anju_contracts.registry import ErasureBasis, PersonErased
 from anju_contracts.volunteering import (
     CATALOG,
@@ -25,6 +24,7 @@ from eventkit.messages import Delivered
 from eventkit.personal import ERASED_TEXT, FieldCipher
 from eventkit.schema import migrate
 from eventkit.store import Context, EventStore
+from eventkit.testing.delivery import delivered
 from eventkit.testing.examples import example_payload
 
 MASTER = bytes(range(32))
@@ -50,20 +50,14 @@ def ledgers(streams: Sequence[str]) -> list[str]:
 
 def erased(resident: uuid.UUID) -> Delivered:
     event = PersonErased(resident_id=resident, basis=ErasureBasis.SUBJECT_REQUEST)
-    envelope = Envelope(
-        id=uuid.uuid4(),
-        type=event.event_type,
-        version=event.event_version,
+    return delivered(
+        event,
         source="registry",
         subject=f"resident-{resident}",
         sequence=2,
-        position=2,
-        occurred_at=datetime.now(UTC),
-        correlation_id=str(uuid.uuid4()),
+        offset=1,
         actor=Actor(id="director-1", roles=("director",)),
-        data=event.model_dump(mode="json"),
     )
-    return Delivered(envelope, event, "registry.events", 0, 1)
 
 
 async def reason_of(store: EventStore, volunteer: uuid.UUID) -> str:

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime
+from datetime import date
 from uuid import UUID
 
 import asyncpg
 import pytest
 import pytest_asyncio
 
-from anju_contracts import Actor, Envelope, Event
+from anju_contracts import Actor, Event
 from anju_contracts.registry import (
     CATALOG as REGISTRY,
     AreaCreated,
@@ -56,6 +56,7 @@ from eventkit.messages import Delivered
 from eventkit.policy import handle_once
 from eventkit.schema import migrate
 from eventkit.store import Context, EventStore, Session
+from eventkit.testing.delivery import delivered as delivered_as
 from eventkit.testing.registry import RegistryFeed
 
 COMMUNITY, GRID, OTHER_GRID, BUILDING = uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
@@ -66,20 +67,14 @@ BORN = date(1948, 3, 2)
 
 def delivered(event: Event, *, sequence: int = 1) -> Delivered:
     subject = f"area-{event.area_id}" if isinstance(event, AreaCreated) else "resident-x"
-    envelope = Envelope(
-        id=uuid.uuid4(),
-        type=event.event_type,
-        version=event.event_version,
+    return delivered_as(
+        event,
         source="registry",
         subject=subject,
         sequence=sequence,
-        position=sequence,
-        occurred_at=datetime.now(UTC),
         correlation_id="c",
         actor=Actor(id="registry-tests", roles=("admin",)),
-        data=event.model_dump(mode="json"),
     )
-    return Delivered(envelope, event, "registry.events", 0, sequence)
 
 
 def registered(resident_id: UUID, path: AreaPath = AT_GRID, born: date = BORN) -> Event:

@@ -6,7 +6,6 @@ guard against (a set-based statement seeing one row twice) is PostgreSQL's behav
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
@@ -17,6 +16,7 @@ import pytest_asyncio
 from anju_contracts import Actor, Envelope, Event
 from eventkit.messages import Delivered
 from eventkit.rows import Group, Row, Writers, columns, plan, write_rows
+from eventkit.testing.delivery import envelope_of
 
 # -- grouping -----------------------------------------------------------------------------
 
@@ -181,10 +181,8 @@ class Batch:
 
     def add(self, event: Opened | Bumped | Labelled | Tagged | Ignored) -> Batch:
         self._sequence[event.key] = sequence = self._sequence.get(event.key, 0) + 1
-        envelope = Envelope(
-            id=uuid.uuid4(),
-            type=event.event_type,
-            version=1,
+        envelope = envelope_of(
+            event,
             source="demo",
             subject=f"counter-{event.key}",
             sequence=sequence,
@@ -192,7 +190,6 @@ class Batch:
             occurred_at=datetime(2024, 5, 1, tzinfo=UTC),
             correlation_id="c",
             actor=Actor(id="tester"),
-            data=event.model_dump(mode="json"),
         )
         self.items.append(Delivered(envelope, event, "demo", 0, len(self.items)))
         return self

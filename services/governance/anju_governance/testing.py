@@ -9,11 +9,10 @@ this service's integration tests and by system-level tests; nothing here runs in
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import ClassVar
 
 from aiokafka.structs import TopicPartition
@@ -28,6 +27,7 @@ from eventkit import kafka
 from eventkit.runtime import Runtime
 from eventkit.settings import KafkaSettings, topic_for
 from eventkit.testing.clocks import ManualClock
+from eventkit.testing.delivery import envelope_of
 from eventkit.testing.registry import RegistryFeed
 from eventkit.testing.service import Json, ServiceClient, serving, settings_for_test
 
@@ -45,19 +45,14 @@ class MediationFeed:
         self, event: Event, *, subject: str, area: str | None, at: datetime | None = None
     ) -> Envelope:
         sequence = self.sequences[subject] = self.sequences.get(subject, 0) + 1
-        return Envelope(
-            id=uuid.uuid4(),
-            type=event.event_type,
-            version=event.event_version,
+        return envelope_of(
+            event,
             source=MEDIATION,
             subject=subject,
             sequence=sequence,
-            position=sequence,
-            occurred_at=at or datetime.now(UTC),
-            correlation_id=str(uuid.uuid4()),
+            occurred_at=at,
             actor=Actor(id="mediation-tests", roles=("mediator",)),
             area=area,
-            data=event.model_dump(mode="json"),
         )
 
     @property

@@ -14,13 +14,13 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any, ClassVar
 
 import httpx
 from pydantic import SecretStr
 
-from anju_contracts import Actor, Envelope, Event
+from anju_contracts import Actor, Event
 from anju_contracts.station import SOURCE as STATION
 from anju_mediation.application.aggregates import PETITION_DUE, SLA_AT_RISK, SLA_DUE
 from anju_mediation.application.disputes import sla_handlers
@@ -28,11 +28,11 @@ from anju_mediation.application.petitions import petition_due
 from anju_mediation.application.policies import REGISTRY_POLICY, STATION_POLICY
 from anju_mediation.entrypoints.app import create_app
 from anju_mediation.settings import MediationSettings
-from eventkit.messages import Delivered
 from eventkit.policy import handle_once
 from eventkit.scheduler import Scheduler
 from eventkit.settings import KafkaSettings
 from eventkit.testing.clocks import ManualClock
+from eventkit.testing.delivery import delivered
 from eventkit.testing.registry import RegistryFeed
 from eventkit.testing.service import ServiceClient
 
@@ -100,9 +100,15 @@ class MediationClient(ServiceClient):
         whether the policy ran (not when the same envelope id came before). A new
         ``envelope_id`` for an event already delivered is what a replay after a reset brings."""
         self._station_offset += 1
-        envelope = station_envelope(event, subject=subject, envelope_id=envelope_id)
-        delivered = Delivered(envelope, event, "station.events", 0, self._station_offset)
-        return await handle_once(self.runtime.store, STATION_POLICY, delivered)
+        sent = delivered(
+            event,
+            source=STATION,
+            subject=subject,
+            envelope_id=envelope_id,
+            offset=self._station_offset,
+            actor=Actor(id="station-tests", roles=("desk_staff",)),
+        )
+        return await handle_once(self.runtime.store, STATION_POLICY, sent)
 
     def dispute_body(self, **overrides: Any) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -132,25 +138,6 @@ class MediationClient(ServiceClient):
         handlers = {SLA_AT_RISK: at_risk, SLA_DUE: breached, PETITION_DUE: petition_due}
         when = self.clock.now + timedelta(days=days_ahead)
         return Scheduler(self.runtime.store, handlers, clock=lambda: when)
-
-
-def station_envelope(
-    event: Event, *, subject: str, envelope_id: uuid.UUID | None = None
-) -> Envelope:
-    """The envelope the station's relay would publish ``event`` in."""
-    return Envelope(
-        id=envelope_id or uuid.uuid4(),
-        type=event.event_type,
-        version=event.event_version,
-        source=STATION,
-        subject=subject,
-        sequence=1,
-        position=1,
-        occurred_at=datetime.now(UTC),
-        correlation_id=str(uuid.uuid4()),
-        actor=Actor(id="station-tests", roles=("desk_staff",)),
-        data=event.model_dump(mode="json"),
-    )
 
 
 @asynccontextmanager

@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 from anju_contracts import Actor, Envelope, Event
 from anju_contracts.registry import (
@@ -29,6 +29,7 @@ from anju_contracts.registry import (
 from eventkit.messages import Delivered
 from eventkit.policy import Policy, handle_once
 from eventkit.store import EventStore
+from eventkit.testing.delivery import envelope_of
 
 
 def registry_envelope(
@@ -39,19 +40,13 @@ def registry_envelope(
     occurred_at: datetime | None = None,
 ) -> Envelope:
     """The envelope the registry's relay would publish ``event`` in."""
-    return Envelope(
-        id=uuid.uuid4(),
-        type=event.event_type,
-        version=event.event_version,
+    return envelope_of(
+        event,
         source=REGISTRY,
         subject=subject,
-        sequence=1,
-        position=1,
-        occurred_at=occurred_at or datetime.now(UTC),
-        correlation_id=str(uuid.uuid4()),
+        occurred_at=occurred_at,
         actor=Actor(id="registry-tests", roles=("admin",)),
         area=None if area is None else str(area),
-        data=event.model_dump(mode="json"),
     )
 
 

@@ -8,7 +8,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from anju_contracts import Actor, Envelope, Event
+from anju_contracts import Actor, Event
 from anju_contracts.health import (
     CATALOG,
     ActivityKind,
@@ -74,9 +74,9 @@ from eventkit.dates import DateTooEarly
 from eventkit.errors import Forbidden
 from eventkit.known import MemoryKnown
 from eventkit.memory import MemoryEventStore
-from eventkit.messages import Delivered
 from eventkit.scheduler import Deadline
 from eventkit.store import Context
+from eventkit.testing.delivery import delivered
 
 COMMUNITY, OTHER = uuid4(), uuid4()
 GRID1, GRID2 = uuid4(), uuid4()
@@ -127,22 +127,19 @@ class Estate:
         self.known.learn(event)
         self.position += 1
         occurred = datetime.combine(on or self.clock().date(), datetime.min.time(), tzinfo=UTC)
-        envelope = Envelope(
-            id=uuid4(),
-            type=event.event_type,
-            version=event.event_version,
+        sent = delivered(
+            event,
             source="registry",
             subject=f"resident-{uuid4()}",
-            sequence=1,
             position=self.position,
+            offset=0,
             occurred_at=occurred,
             correlation_id="c",
             actor=Actor(id="registry", roles=("service",)),
             area=str(GRID1),
-            data=event.model_dump(mode="json"),
         )
         async with self.store.session() as session:
-            await self.react(session, Delivered(envelope, event, "registry.events", 0, 0))  # type: ignore[arg-type]
+            await self.react(session, sent)  # type: ignore[arg-type]
 
     async def register(self, born: date, path: AreaPath = HOME) -> UUID:
         resident_id = uuid4()

@@ -14,7 +14,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
-from anju_contracts import Actor, Envelope, Event
+from anju_contracts import Actor, Event
 from anju_contracts.cloudevents import JSON_CONTENT, CloudEvent, write_binary
 from anju_contracts.integration import AnjuRecord, WorkOrderAnswered, WorkOrderReceived
 from anju_contracts.mediation import (
@@ -35,8 +35,8 @@ from anju_contracts.registry import AreaKind, AreaPath, Location
 from anju_integration.application.policies import MEDIATION_POLICY
 from anju_integration.testing import IntegrationClient, running_integration
 from eventkit import kafka
-from eventkit.messages import Delivered
 from eventkit.policy import handle_once
+from eventkit.testing.delivery import delivered
 
 MEDIATOR = Actor(id="mediator-1", roles=("mediator",))
 INTEGRATION = Actor(id="integration", roles=("service",))
@@ -56,23 +56,9 @@ class OneSignal:
 
 
 async def deliver(service: IntegrationClient, event: Event, subject: str, actor: Actor) -> None:
-    envelope = Envelope(
-        id=uuid.uuid4(),
-        type=event.event_type,
-        version=event.event_version,
-        source="mediation",
-        subject=subject,
-        sequence=1,
-        position=1,
-        occurred_at=datetime.now(UTC),
-        correlation_id=str(uuid.uuid4()),
-        actor=actor,
-        area=None,
-        data=event.model_dump(mode="json"),
-    )
-    delivered = Delivered(envelope, event, "mediation.events", 0, 1)
+    sent = delivered(event, source="mediation", subject=subject, actor=actor)
     runtime = service.runtime
-    await handle_once(runtime.store, MEDIATION_POLICY, delivered)
+    await handle_once(runtime.store, MEDIATION_POLICY, sent)
 
 
 async def send_order(service: IntegrationClient, order: dict[str, Any]) -> None:

@@ -9,7 +9,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from anju_contracts import Actor, Envelope, Event
+from anju_contracts import Actor, Event
 from anju_contracts.mediation import (
     CATALOG,
     Category,
@@ -35,6 +35,7 @@ from anju_mediation.domain.errors import AreaNotFound
 from eventkit.known import MemoryKnown
 from eventkit.memory import MemoryEventStore
 from eventkit.messages import Delivered
+from eventkit.testing.delivery import delivered as delivered_as
 
 REFERRED_AT = datetime(2026, 6, 1, 10, 30, tzinfo=UTC)
 COMMUNITY, GRID, BUILDING, UNIT = uuid4(), uuid4(), uuid4(), uuid4()
@@ -47,20 +48,15 @@ AT_UNIT = AT_BUILDING.model_copy(update={"unit_id": UNIT})
 def delivered(event: Event) -> Delivered:
     """``event`` as the station's relay would publish it (each call a new envelope, as a
     replay after the policy's inbox was reset brings)."""
-    envelope = Envelope(
-        id=uuid4(),
-        type=event.event_type,
-        version=event.event_version,
+    return delivered_as(
+        event,
         source=STATION,
         subject=f"gathering-{uuid4()}",
-        sequence=1,
-        position=1,
+        offset=0,
         occurred_at=REFERRED_AT,
         correlation_id="corr-opinion",
         actor=Actor(id="desk-1", roles=("desk_staff",)),
-        data=event.model_dump(mode="json"),
     )
-    return Delivered(envelope, event, "station.events", 0, 0)
 
 
 def referral(

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import UTC, datetime
 
-from anju_contracts import Actor, Envelope
+from anju_contracts import Actor
 from anju_contracts.governance import CATALOG as GOVERNANCE
 from anju_contracts.mediation import CATALOG as MEDIATION
 from anju_contracts.registry import CATALOG, AreaCreated, AreaKind, AreaPath, PersonErased
@@ -14,6 +13,7 @@ from anju_contracts.station import CATALOG as STATION
 from anju_contracts.volunteering import CATALOG as VOLUNTEERING
 from anju_query.projections import disputes, governance, residents, station, volunteering
 from anju_query.projections.residents import WRITERS
+from eventkit.testing.delivery import envelope_of
 
 
 def test_every_registry_event_has_a_writer() -> None:
@@ -71,19 +71,7 @@ def test_area_rows_name_the_node_itself_at_its_level() -> None:
         parent_id=community,
         path=AreaPath(community_id=community),
     )
-    envelope = Envelope(
-        id=uuid.uuid4(),
-        type=event.event_type,
-        version=1,
-        source="registry",
-        subject=f"area-{grid}",
-        sequence=1,
-        position=1,
-        occurred_at=datetime.now(UTC),
-        correlation_id="c",
-        actor=Actor(id="t"),
-        data=event.model_dump(mode="json"),
-    )
+    envelope = envelope_of(event, source="registry", subject=f"area-{grid}", actor=Actor(id="t"))
     [writer] = WRITERS[event.event_type]
     [row] = writer.rows(envelope, event)
     assert row[4:8] == (community, grid, None, None)

@@ -9,7 +9,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from anju_contracts import Actor, Envelope, Event
+from anju_contracts import Actor, Event
 from anju_contracts.registry import (
     AreaKind,
     AreaPath,
@@ -74,9 +74,9 @@ from eventkit.dates import DateInFuture, DateTooEarly
 from eventkit.errors import Forbidden, UnknownResident
 from eventkit.known import AreaNotFound, MemoryKnown
 from eventkit.memory import MemoryEventStore
-from eventkit.messages import Delivered
 from eventkit.scheduler import Deadline
 from eventkit.store import Context
+from eventkit.testing.delivery import delivered
 
 COMMUNITY, OTHER = uuid4(), uuid4()
 GRID, OTHER_GRID = uuid4(), uuid4()
@@ -128,21 +128,17 @@ class Estate:
 
     async def registry(self, event: Event, at: datetime | None = None) -> None:
         self.known.learn(event)
-        envelope = Envelope(
-            id=uuid4(),
-            type=event.event_type,
-            version=event.event_version,
+        sent = delivered(
+            event,
             source="registry",
             subject="care-x",
-            sequence=1,
-            position=1,
+            offset=0,
             occurred_at=at or self.clock(),
             correlation_id="c",
             actor=Actor(id="registry", roles=("service",)),
-            data=event.model_dump(mode="json"),
         )
         async with self.store.session() as session:
-            await self.react(session, Delivered(envelope, event, "registry.events", 0, 0))  # type: ignore[arg-type]
+            await self.react(session, sent)  # type: ignore[arg-type]
 
     async def fire(self, kind: str, key: str) -> None:
         armed = self.store.deadlines[(kind, key)]
