@@ -551,7 +551,6 @@ async def rebuild_all(
             await rebuild(pool, projection, kafka, idle_timeout_ms=200, cipher=cipher)
             took[projection.name] = time.perf_counter() - started
             say(f"  rebuilt {projection.name} in {took[projection.name]:,.1f} s")
-        await pool.execute("ANALYZE")
     finally:
         await pool.close()
     return took

@@ -22,7 +22,7 @@ nothing: its stream is not known for sure, and the event never meant anything to
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, Protocol, cast
@@ -79,6 +79,17 @@ class Delivered:
     def stream(self) -> tuple[str, str]:
         """``(source, subject)``: asked for several times per event as a batch is applied."""
         return self.envelope.source, self.envelope.subject
+
+
+class NotRead(Event):
+    """Stands for the payload of an event its consumer does not read (a :class:`Decoder`'s
+    ``reads``): the envelope was decoded, the payload neither opened nor validated."""
+
+    event_type = "eventkit.NotRead"
+
+
+NOT_READ = NotRead()
+"""The one payload of every event passed over unread."""
 
 
 class Unusable(Exception):
@@ -149,13 +160,30 @@ class Decoder:
     key was destroyed reads as erased. A sealed value that does not open (altered, or moved from
     another event) makes the message ``invalid``. The synchronous :meth:`decode` leaves sealed
     values as they are.
+
+    ``reads`` names the event types the consumer reads, when it reads only some of its
+    sources' (a read model that follows the registry for its erasures alone). A message of
+    another known type, in the current version, is *passed over*: its envelope is decoded (its
+    stream and sequence still count), its payload is left sealed and unchecked, and it is
+    delivered with :data:`NOT_READ` as its event. Decoding every registry event for the few a
+    read model reads was most of what such a read model's rebuild cost.
     """
 
     def __init__(
-        self, catalogs: Sequence[EventCatalog], *, cipher: FieldCipher | None = None
+        self,
+        catalogs: Sequence[EventCatalog],
+        *,
+        cipher: FieldCipher | None = None,
+        reads: Collection[str] | None = None,
     ) -> None:
         self.catalogs: Mapping[str, EventCatalog] = {c.source: c for c in catalogs}
         self.cipher = cipher
+        self._unread = frozenset(
+            model.event_type.encode()
+            for catalog in self.catalogs.values()
+            for model in catalog.models
+            if reads is not None and model.event_type not in reads
+        )
         # For the fast paths, by the raw type header: the newest version (as the version
         # header spells it), the source, the model and its typed envelope.
         self._current: dict[bytes, tuple[bytes, bytes, type[Event], type[Envelope]]] = {
@@ -201,6 +229,9 @@ class Decoder:
         opened: list[RawMessage] = []
         broken: dict[int, Poison] = {}
         for i, message in enumerate(messages):
+            if self._passes_over(message):
+                opened.append(message)
+                continue
             try:
                 opened.append(await self._opened(message, self.cipher))
             except SealBroken as error:
@@ -219,6 +250,15 @@ class Decoder:
             else:
                 results.append(replace(result, message=message))
         return results
+
+    def _passes_over(self, message: RawMessage) -> bool:
+        """Whether ``message`` is of a type the consumer does not read (it is not opened)."""
+        if not self._unread:
+            return False
+        for name, value in message.headers:
+            if name == ce.TYPE:
+                return value in self._unread
+        return False
 
     @staticmethod
     async def _opened(message: RawMessage, cipher: FieldCipher) -> RawMessage:
@@ -265,6 +305,7 @@ class Decoder:
         version, source, model, typed = current
         if headers.get(ce.DATAVERSION if binary else "version") != version:
             return None
+        unread = binary and headers[ce.TYPE] in self._unread
         try:
             if not binary:
                 envelope = typed.model_validate_json(message.value or b"", extra="ignore")
@@ -290,16 +331,20 @@ class Decoder:
                         "roles": roles.split(b",") if roles else (),
                     },
                     "area": headers.get(ce.AREA),
-                    "data": model.model_validate_json(message.value or b"", extra="ignore"),
+                    "data": (
+                        {}
+                        if unread
+                        else model.model_validate_json(message.value or b"", extra="ignore")
+                    ),
                 }
-                envelope = typed.model_validate(fields, extra="ignore")
+                envelope = (Envelope if unread else typed).model_validate(fields, extra="ignore")
         except (ValidationError, UnicodeDecodeError):
             return None
         if envelope.source != self._sources[source]:  # a type of another source's name
             return None
         if envelope.occurred_at.utcoffset() is None:  # a time without its zone: refused below
             return None
-        event = cast(Event, envelope.data)
+        event = NOT_READ if unread else cast(Event, envelope.data)
         return Delivered(envelope, event, message.topic, message.partition, message.offset, message)
 
 

@@ -9,7 +9,9 @@ from typing import Any
 from anju_contracts import Envelope
 from anju_contracts.cloudevents import to_kafka
 from anju_contracts.registry import CATALOG
-from eventkit.messages import Decoder, Delivered, Poison
+from eventkit.keys import MemoryKeyStore
+from eventkit.messages import NOT_READ, Decoder, Delivered, Poison
+from eventkit.personal import SEALED_MARK, FieldCipher
 
 
 @dataclass(frozen=True)
@@ -86,3 +88,46 @@ def test_a_time_without_its_zone_is_refused_on_both_paths() -> None:
 def test_a_payload_that_fails_its_schema_is_invalid() -> None:
     message = binary(envelope())
     assert poison(replace(message, value=b'{"resident_id": "not a uuid"}')).reason == "invalid"
+
+
+# -- a consumer that reads only some types ----------------------------------------------------
+
+
+class NoOpening(FieldCipher):
+    """A cipher that fails the test if anything is opened."""
+
+    def __init__(self) -> None:
+        super().__init__(MemoryKeyStore())
+
+    async def open(self, data: Any, *, event_id: uuid.UUID) -> dict[str, Any]:
+        raise AssertionError("a payload the consumer does not read was opened")
+
+
+async def test_a_type_the_consumer_does_not_read_is_passed_over_unopened() -> None:
+    sent = envelope()  # registry.ResidentMoved
+    message = binary(sent)
+    unread = replace(message, value=b'{"resident_id": "%s"}' % SEALED_MARK.encode())
+    reader = Decoder([CATALOG], cipher=NoOpening(), reads={"registry.PersonErased"})
+    [delivered] = await reader.read_batch([unread])
+    assert isinstance(delivered, Delivered)
+    assert delivered.event is NOT_READ
+    assert delivered.stream == ("registry", sent.subject)
+    assert delivered.envelope.sequence == sent.sequence
+    assert delivered.message is unread
+
+
+def test_a_type_the_consumer_reads_is_decoded_and_checked() -> None:
+    reader = Decoder([CATALOG], reads={"registry.ResidentMoved"})
+    delivered = reader.decode(binary(envelope()))
+    assert isinstance(delivered, Delivered)
+    assert delivered.event is not NOT_READ
+    message = replace(binary(envelope()), value=b'{"resident_id": "not a uuid"}')
+    assert isinstance(reader.decode(message), Poison)
+
+
+def test_passing_over_still_refuses_what_is_not_an_event() -> None:
+    reader = Decoder([CATALOG], reads={"registry.PersonErased"})
+    no_zone = binary(envelope(), ce_time=b"2026-11-27T08:00:00")
+    assert isinstance(reader.decode(no_zone), Poison)
+    unknown = binary(envelope(), ce_type=b"registry.NoSuchThing")
+    assert isinstance(reader.decode(unknown), Poison)

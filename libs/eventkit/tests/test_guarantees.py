@@ -936,6 +936,13 @@ async def test_rebuild_while_live_equals_live_and_swaps(
                     )
                 }
                 assert schemas == {"tally", "tally_g2"}
+                # swapped in settled: vacuumed and analysed, not planned blind
+                settled = await conn.fetch(
+                    """SELECT relname, last_vacuum IS NOT NULL AND last_analyze IS NOT NULL AS ok
+                       FROM pg_stat_user_tables WHERE schemaname = 'tally_g2'"""
+                )
+                assert {r["relname"] for r in settled} >= {"applied", "stream_versions"}
+                assert all(r["ok"] for r in settled), settled
                 totals = await conn.fetch("SELECT stream_id, total FROM tally.totals")
                 expected = await conn.fetch(
                     "SELECT stream_id, sum((data->>'n')::int) AS total FROM events GROUP BY 1"

@@ -740,6 +740,8 @@ class DisputesProjection:
 
     name = "disputes"
     catalogs: Sequence[EventCatalog] = (CATALOG, REGISTRY)
+    # every mediation event (each goes on its dispute's timeline); of the registry's, erasures
+    reads = frozenset(m.event_type for m in CATALOG.models) | WRITERS.event_types
     ddl = DDL
 
     async def apply(self, conn: asyncpg.Connection, batch: Sequence[Delivered]) -> None:

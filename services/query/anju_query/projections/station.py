@@ -585,6 +585,7 @@ class StationProjection:
 
     name = "station"
     catalogs: Sequence[EventCatalog] = (CATALOG, REGISTRY)
+    reads = WRITERS.event_types  # of the registry's, only what it writes rows for
     ddl = DDL
 
     async def apply(self, conn: asyncpg.Connection, batch: Sequence[Delivered]) -> None:

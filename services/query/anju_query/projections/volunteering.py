@@ -799,6 +799,7 @@ class VolunteeringProjection:
 
     name = "volunteering"
     catalogs: Sequence[EventCatalog] = (CATALOG, REGISTRY)
+    reads = WRITERS.event_types  # of the registry's, only what it writes rows for
     ddl = DDL
 
     async def apply(self, conn: asyncpg.Connection, batch: Sequence[Delivered]) -> None:
