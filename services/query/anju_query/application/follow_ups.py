@@ -41,14 +41,18 @@ async def follow_up_board(
 ) -> FollowUpBoard:
     p = Params()
     overdue = f"(f.overdue OR f.due_by < {p(now)})"
+    # a pending follow-up carries where its resident lives (the projection keeps it so): the
+    # same scope on it lets a grid's pending visits be found by their own index
     where = [
         "f.due_by IS NOT NULL",
         "NOT f.stopped",
         "r.status = 'active'",
         scope.where(p, "r.community_id", "r.grid_id"),
+        scope.where(p, "f.community_id", "f.grid_id"),
     ]
     if board.grid_id is not None:
         where.append(f"r.grid_id = {p(board.grid_id)}")
+        where.append(f"f.grid_id = {p(board.grid_id)}")
     if board.state is not None:
         where.append(overdue if board.state == "overdue" else f"NOT {overdue}")
     if board.worker == UNASSIGNED:

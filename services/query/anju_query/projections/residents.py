@@ -149,6 +149,7 @@ CREATE INDEX visits_community ON visits (community_id, ((visited_at AT TIME ZONE
 
 CREATE TABLE follow_ups (
     resident_id    uuid PRIMARY KEY,
+    community_id   uuid,
     grid_id        uuid,
     due_by         timestamptz,
     interval_days  integer,
@@ -160,6 +161,10 @@ CREATE TABLE follow_ups (
     last_worker_id text
 );
 CREATE INDEX follow_ups_due ON follow_ups (due_by) WHERE due_by IS NOT NULL AND NOT stopped;
+CREATE INDEX follow_ups_pending_community ON follow_ups (community_id, due_by)
+    WHERE due_by IS NOT NULL AND NOT stopped;
+CREATE INDEX follow_ups_pending_grid ON follow_ups (grid_id, due_by)
+    WHERE due_by IS NOT NULL AND NOT stopped;
 
 CREATE TABLE organisations (
     organisation_id uuid PRIMARY KEY,
@@ -175,11 +180,12 @@ CREATE TABLE organisations (
 CREATE INDEX organisations_communities ON organisations USING gin (community_ids);
 CREATE INDEX organisations_name ON organisations (name, organisation_id);
 
--- A flag and a visit carry where their resident lives now (null while the resident is not
--- here), kept by the database itself: set from the resident row when the flag or visit is
--- written, and again whenever the resident row is written, moves or goes. So the dashboard
--- counts a community's flags and visits from their own indexes, with the same answer as a join
--- on the residents whichever of the two streams arrived first.
+-- A flag, a visit and a pending follow-up carry where their resident lives now (null while
+-- the resident is not here), kept by the database itself: set from the resident row when the
+-- row is written, and again whenever the resident row is written, moves or goes. So the
+-- dashboard counts a community's flags and visits, and the follow-up board finds a grid's
+-- pending visits, from their own indexes, with the same answer as a join on the residents
+-- whichever of the streams arrived first.
 CREATE FUNCTION placed_by_resident() RETURNS trigger LANGUAGE plpgsql
 SET search_path FROM CURRENT AS $$
 BEGIN
@@ -190,6 +196,8 @@ END $$;
 CREATE TRIGGER flags_placed BEFORE INSERT ON flags
     FOR EACH ROW EXECUTE FUNCTION placed_by_resident();
 CREATE TRIGGER visits_placed BEFORE INSERT ON visits
+    FOR EACH ROW EXECUTE FUNCTION placed_by_resident();
+CREATE TRIGGER follow_ups_placed BEFORE INSERT ON follow_ups
     FOR EACH ROW EXECUTE FUNCTION placed_by_resident();
 
 -- Set-based, once per statement (a batch registers or moves thousands of residents at once);
@@ -203,6 +211,9 @@ BEGIN
     EXECUTE 'UPDATE visits v SET community_id = n.community_id, grid_id = n.grid_id
              FROM placed n WHERE v.resident_id = n.resident_id
              AND (v.community_id, v.grid_id) IS DISTINCT FROM (n.community_id, n.grid_id)';
+    EXECUTE 'UPDATE follow_ups u SET community_id = n.community_id, grid_id = n.grid_id
+             FROM placed n WHERE u.resident_id = n.resident_id
+             AND (u.community_id, u.grid_id) IS DISTINCT FROM (n.community_id, n.grid_id)';
     RETURN NULL;
 END $$;
 CREATE FUNCTION residents_removed() RETURNS trigger LANGUAGE plpgsql
@@ -212,6 +223,8 @@ BEGIN
              FROM removed o WHERE f.resident_id = o.resident_id';
     EXECUTE 'UPDATE visits v SET community_id = NULL, grid_id = NULL
              FROM removed o WHERE v.resident_id = o.resident_id';
+    EXECUTE 'UPDATE follow_ups u SET community_id = NULL, grid_id = NULL
+             FROM removed o WHERE u.resident_id = o.resident_id';
     RETURN NULL;
 END $$;
 CREATE TRIGGER residents_registered AFTER INSERT ON residents REFERENCING NEW TABLE AS placed
@@ -514,15 +527,15 @@ def _flag_cleared(env: Envelope, e: SpecialGroupFlagCleared) -> Row:
 @WRITERS.row(
     FollowUpVisitPlanned,
     """
-    INSERT INTO follow_ups (resident_id, grid_id, due_by, interval_days, planned_at)
-    SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[], $4::int[], $5::timestamptz[])
-    ON CONFLICT (resident_id) DO UPDATE SET grid_id = EXCLUDED.grid_id, due_by = EXCLUDED.due_by,
+    INSERT INTO follow_ups (resident_id, due_by, interval_days, planned_at)
+    SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::int[], $4::timestamptz[])
+    ON CONFLICT (resident_id) DO UPDATE SET due_by = EXCLUDED.due_by,
         interval_days = EXCLUDED.interval_days, planned_at = EXCLUDED.planned_at,
         overdue = false, stopped = false, stop_reason = NULL
     """,
 )
 def _planned(env: Envelope, e: FollowUpVisitPlanned) -> Row:
-    return (e.resident_id, e.grid_id, e.due_by, e.interval_days, env.occurred_at)
+    return (e.resident_id, e.due_by, e.interval_days, env.occurred_at)
 
 
 # A visit fulfils the pending plan when it happened after the plan was made — it keeps that
@@ -570,14 +583,13 @@ def _visited(env: Envelope, e: FollowUpVisitRecorded) -> Row:
 @WRITERS.row(
     FollowUpVisitOverdue,
     """
-    INSERT INTO follow_ups AS fu (resident_id, grid_id, due_by, overdue)
-    SELECT r, g, d, true FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[]) AS x(r, g, d)
-    ON CONFLICT (resident_id) DO UPDATE SET overdue = true, due_by = EXCLUDED.due_by,
-        grid_id = EXCLUDED.grid_id
+    INSERT INTO follow_ups AS fu (resident_id, due_by, overdue)
+    SELECT r, d, true FROM unnest($1::uuid[], $2::timestamptz[]) AS x(r, d)
+    ON CONFLICT (resident_id) DO UPDATE SET overdue = true, due_by = EXCLUDED.due_by
     """,
 )
 def _overdue(_: Envelope, e: FollowUpVisitOverdue) -> Row:
-    return (e.resident_id, e.grid_id, e.due_by)
+    return (e.resident_id, e.due_by)
 
 
 @WRITERS.row(
