@@ -585,7 +585,7 @@ async def settle(pool: asyncpg.Pool, schema: str) -> None:
     A rebuild upserts each row once per event about it, leaving the dead versions behind, and
     its tables have no statistics yet. Swapped in as it is, the first queries would be planned
     blind and read through the dead rows until autovacuum came round (on the city bench the
-    follow-up board's p99 was 38 ms so, 20 ms settled)."""
+    follow-up board's p99 was 38 ms so, 25 ms settled)."""
     tables = await pool.fetch(
         "SELECT tablename FROM pg_tables WHERE schemaname = $1 ORDER BY tablename", schema
     )
