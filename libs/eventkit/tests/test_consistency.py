@@ -11,21 +11,13 @@ import asyncpg
 import pytest
 import pytest_asyncio
 
-from anju_contracts import Event, EventCatalog
 from eventkit.consistency import Commits, StreamVersions, wait_for_version
 from eventkit.messages import Delivered
 from eventkit.policy import Policy, handle_once
 from eventkit.schema import migrate
 from eventkit.store import EventStore, Session
 from eventkit.testing.delivery import delivered as delivered_as
-
-
-class Counted(Event):
-    event_type = "demo.Counted"
-    n: int
-
-
-CATALOG = EventCatalog("demo", [Counted])
+from eventkit.testing.demo import CATALOG, Counted
 
 
 def delivered(stream_id: str, sequence: int, n: int = 0) -> Delivered:

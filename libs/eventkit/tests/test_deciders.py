@@ -8,16 +8,12 @@ import pytest
 
 from anju_contracts import Event
 from eventkit.testing.deciders import given, then, then_nothing, then_raises
+from eventkit.testing.demo import Counted
 
 
 class Opened(Event):
     event_type = "demo.Opened"
     limit: int
-
-
-class Counted(Event):
-    event_type = "demo.Counted"
-    n: int
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ from eventkit.scheduler import Deadline, Scheduler
 from eventkit.schema import migrate
 from eventkit.settings import KafkaSettings, ServiceSettings
 from eventkit.store import ConcurrencyError, Context, EventStore, Session
+from eventkit.testing.demo import CATALOG, Counted, Noted
 from eventkit.testing.infra import TansuBroker
 from eventkit.testing.relay import envelope_json
 
@@ -43,17 +44,6 @@ TIMEOUT_S = 20.0
 # -- a tiny event catalogue of our own ------------------------------------------------------
 
 
-class Counted(Event):
-    event_type = "demo.Counted"
-    n: int
-
-
-class Noted(Event):
-    event_type = "demo.Noted"
-    text: str
-
-
-CATALOG = EventCatalog("demo", [Counted, Noted])
 CONTEXT = Context(actor=Actor(id="tester", roles=("admin",)))
 
 

@@ -3,30 +3,16 @@ to it, yet counts as applied (its stream versions move, so a consistency token i
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 
 import asyncpg
-import pytest_asyncio
 
-from anju_contracts import Event, EventCatalog
+from anju_contracts import EventCatalog
 from eventkit.messages import NOT_READ, Delivered
 from eventkit.projection import apply_batch, ensure_projection, reads_of, wait_for_stream
-from eventkit.schema import migrate
 from eventkit.testing.delivery import delivered
-
-
-class Counted(Event):
-    event_type = "demo.Counted"
-    n: int
-
-
-class Noted(Event):
-    event_type = "demo.Noted"
-    text: str
-
-
-CATALOG = EventCatalog("demo", [Counted, Noted])
+from eventkit.testing.demo import CATALOG, Counted, Noted
 
 
 class CountsOnly:
@@ -42,33 +28,25 @@ class CountsOnly:
         self.handed.extend(batch)
 
 
-@pytest_asyncio.fixture
-async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
-    await migrate(pool, store=False)
-    try:
-        yield pool
-    finally:
-        await pool.close()
-
-
 async def test_what_is_passed_over_is_not_handed_over_but_counts_as_applied(
-    pool: asyncpg.Pool,
+    read_model_pool: asyncpg.Pool,
 ) -> None:
     projection = CountsOnly()
     assert reads_of(projection) == {"demo.Counted"}
-    schema = await ensure_projection(pool, projection)
+    schema = await ensure_projection(read_model_pool, projection)
     counted = delivered(Counted(n=1), source="demo", subject="tally-1")
     passed = replace(delivered(Noted(text="x"), source="demo", subject="notes-1"), event=NOT_READ)
-    async with pool.acquire() as conn, conn.transaction():
+    async with read_model_pool.acquire() as conn, conn.transaction():
         applied = await apply_batch(conn, projection, schema, [counted, passed])
     assert applied == 2
     assert projection.handed == [counted]
     for stream in ("tally-1", "notes-1"):
-        assert await wait_for_stream(pool, projection.name, "demo", stream, 1, timeout_s=1)
+        assert await wait_for_stream(
+            read_model_pool, projection.name, "demo", stream, 1, timeout_s=1
+        )
 
     # Delivered again (a redelivery), the passed-over event is seen, not handed over either.
-    async with pool.acquire() as conn, conn.transaction():
+    async with read_model_pool.acquire() as conn, conn.transaction():
         again = await apply_batch(conn, projection, schema, [passed])
     assert again == 0
     assert projection.handed == [counted]

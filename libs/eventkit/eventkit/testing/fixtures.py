@@ -27,6 +27,7 @@ import pytest
 import pytest_asyncio
 
 from anju_contracts.catalogs import CATALOGS
+from eventkit.schema import migrate
 from eventkit.testing.infra import (
     TansuBroker,
     create_database,
@@ -62,6 +63,18 @@ async def database_url(pg_server_url: str) -> AsyncIterator[str]:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await conn.close()
+
+
+@pytest_asyncio.fixture
+async def read_model_pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    """A pool on a fresh database with the kernel's tables for read models (no event store):
+    for tests that apply events to projections by hand."""
+    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
+    try:
+        await migrate(pool, store=False)
+        yield pool
+    finally:
+        await pool.close()
 
 
 @pytest.fixture(scope="session")

@@ -5,11 +5,9 @@ stream's events arrive first."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 
 import asyncpg
-import pytest_asyncio
 
 from anju_contracts import Event
 from anju_contracts.registry import (
@@ -25,21 +23,10 @@ from anju_query.application.scope import Scope
 from anju_query.projections.residents import ResidentsProjection
 from eventkit.auth import Principal, Role
 from eventkit.projection import apply_batch, ensure_projection
-from eventkit.schema import migrate
 from eventkit.testing.delivery import delivered
 
 NOW = datetime(2026, 6, 1, 9, tzinfo=UTC)
 COMMUNITY, GRID, OTHER_GRID = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
-
-
-@pytest_asyncio.fixture
-async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
-    await migrate(pool, store=False)
-    try:
-        yield pool
-    finally:
-        await pool.close()
 
 
 class Residents:
@@ -80,9 +67,9 @@ def planned(resident: uuid.UUID) -> FollowUpVisitPlanned:
 
 
 async def test_a_follow_up_moves_to_the_board_of_the_grid_its_resident_moved_to(
-    pool: asyncpg.Pool,
+    read_model_pool: asyncpg.Pool,
 ) -> None:
-    residents, resident = Residents(pool), uuid.uuid4()
+    residents, resident = Residents(read_model_pool), uuid.uuid4()
     await residents.apply(registered(resident), f"resident-{resident}")
     await residents.apply(planned(resident), f"care-{resident}")
     assert await residents.board_of(GRID) == [resident]
@@ -99,9 +86,9 @@ async def test_a_follow_up_moves_to_the_board_of_the_grid_its_resident_moved_to(
 
 
 async def test_a_plan_read_before_its_resident_is_placed_once_the_resident_is(
-    pool: asyncpg.Pool,
+    read_model_pool: asyncpg.Pool,
 ) -> None:
-    residents, resident = Residents(pool), uuid.uuid4()
+    residents, resident = Residents(read_model_pool), uuid.uuid4()
     await residents.apply(planned(resident), f"care-{resident}")
     assert await residents.board_of(GRID) == []
     await residents.apply(registered(resident), f"resident-{resident}")
