@@ -129,26 +129,36 @@ class Commits:
     """A signal a consumer's runner raises after each transaction it commits.
 
     A waiter takes :meth:`next` *before* it looks at the versions, then waits on it: a commit
-    between the look and the wait still wakes it, and nobody polls the database hard.
+    between the look and the wait still wakes it, and nobody polls the database hard. A commit
+    may say which streams it advanced, and how far: a waiter for another stream then goes back
+    to waiting without looking, and one for that stream is done without looking. Each commit
+    links to the one after it, so a waiter that was slow to run walks every commit it missed.
     """
 
     def __init__(self) -> None:
         self._next = Commit()
 
-    def next(self) -> asyncio.Event:
+    def next(self) -> Commit:
         """The event set by the next commit."""
         return self._next
 
-    def committed(self) -> None:
+    def committed(self, versions: Mapping[Stream, int] | None = None) -> None:
+        """Wake the waiters: something committed; ``versions``, when given, is every stream it
+        advanced with its version now (None: unknown, waiters look)."""
         done, self._next = self._next, Commit()
         done.at = time.monotonic()
+        done.versions = versions
+        done.following = self._next
         done.set()
 
 
 class Commit(asyncio.Event):
-    """A commit waited for; :attr:`at` is when it came (``time.monotonic()``)."""
+    """A commit waited for; :attr:`at` is when it came (``time.monotonic()``), :attr:`versions`
+    the streams it advanced (None: not said), :attr:`following` the commit after it."""
 
     at: float | None = None
+    versions: Mapping[Stream, int] | None = None
+    following: Commit | None = None
 
 
 async def wait_for_version(
@@ -159,38 +169,55 @@ async def wait_for_version(
     version: int,
     *,
     timeout_s: float,
-    wake: Callable[[], asyncio.Event] | None = None,
+    wake: Callable[[], Commit] | None = None,
     poll_s: float = 0.25,
 ) -> bool:
     """Wait until ``versions`` has ``stream_id`` of ``source`` at ``version`` or beyond; False
     once ``timeout_s`` has passed without it.
 
-    With ``wake`` (the runner in this process: :meth:`Commits.next`) it looks again after each
-    commit; otherwise, or when the runner is in another process, every ``poll_s``.
+    It looks in the database first. With ``wake`` (the runner in this process:
+    :meth:`Commits.next`) it then follows the runner's commits: one that says it advanced the
+    stream far enough ends the wait, one that says nothing of the stream does not make it look
+    again, one that does not say what it advanced does. Every ``poll_s`` it looks anyway (a
+    replica in another process may have applied the stream); without ``wake``, that is all.
     """
     started = time.monotonic()
     deadline = started + timeout_s
     label = versions.consumer or versions.table
-    woken_by: asyncio.Event | None = None
+    wanted = (source, stream_id)
+    woken_by: Commit | None = None
+
+    def reached() -> bool:
+        now = time.monotonic()
+        if now > started:
+            CONSISTENCY_WAIT.labels(label).observe(now - started)
+        if woken_by is not None and woken_by.at is not None:
+            CONSISTENCY_WAKE.labels(label).observe(now - woken_by.at)
+        return True
+
+    commit = wake() if wake is not None else None  # taken before looking: none missed
+    look = True
     while True:
-        commit = wake() if wake is not None else None  # taken before looking: none missed
-        async with pool.acquire() as conn:
-            seen = await versions.seen(conn, source, stream_id)
-        if seen is not None and seen >= version:
-            now = time.monotonic()
-            if now > started:
-                CONSISTENCY_WAIT.labels(label).observe(now - started)
-            at = getattr(woken_by, "at", None)
-            if at is not None:
-                CONSISTENCY_WAKE.labels(label).observe(now - at)
-            return True
+        if look:
+            async with pool.acquire() as conn:
+                seen = await versions.seen(conn, source, stream_id)
+            if seen is not None and seen >= version:
+                return reached()
         left = deadline - time.monotonic()
         if left <= 0:
             return False
-        woken_by = commit
         pause = min(left, poll_s)
         if commit is None:
             await asyncio.sleep(pause)
             continue
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(commit.wait(), pause)
+        look = not commit.is_set()  # the poll's turn
+        while commit.is_set():  # every commit since the last look, in order
+            woken_by = commit
+            if commit.versions is None:
+                look = True
+            elif commit.versions.get(wanted, 0) >= version:
+                return reached()
+            assert commit.following is not None  # set with the commit
+            commit = commit.following

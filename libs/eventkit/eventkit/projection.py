@@ -42,7 +42,14 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from anju_contracts import EventCatalog
 from eventkit import kafka
 from eventkit.collector import batch_pause
-from eventkit.consistency import Commits, StreamVersions, highest, wait_for_version
+from eventkit.consistency import (
+    Commit,
+    Commits,
+    Stream,
+    StreamVersions,
+    highest,
+    wait_for_version,
+)
 from eventkit.messages import (
     NOT_READ,
     Decoder,
@@ -201,22 +208,32 @@ async def apply_batch(
     projection: Projection,
     schema: str,
     decoded: Sequence[Delivered | Poison],
+    *,
+    versions: dict[Stream, int] | None = None,
 ) -> int:
-    """Apply a batch to ``schema`` inside the caller's transaction; return events applied."""
+    """Apply a batch to ``schema`` inside the caller's transaction; return events applied (and
+    add the streams they advanced to ``versions``: see :func:`apply_events`)."""
     await conn.execute(f"SET LOCAL search_path TO {schema}, public")
     poison = [d for d in decoded if isinstance(d, Poison)]
     await dead_letter(conn, projection.name, poison)
-    applied = await apply_events(conn, projection, [d for d in decoded if isinstance(d, Delivered)])
+    delivered = [d for d in decoded if isinstance(d, Delivered)]
+    applied = await apply_events(conn, projection, delivered, versions=versions)
     await _save_offsets(conn, decoded)
     return applied
 
 
 async def apply_events(
-    conn: asyncpg.Connection, projection: Projection, delivered: Sequence[Delivered]
+    conn: asyncpg.Connection,
+    projection: Projection,
+    delivered: Sequence[Delivered],
+    *,
+    versions: dict[Stream, int] | None = None,
 ) -> int:
     """Apply the events not applied yet, except those held behind a pending dead letter of their
     stream (which are set aside as ``blocked``), and advance the stream versions; return how
-    many were applied. The ``search_path`` must point at the generation already.
+    many were applied. The ``search_path`` must point at the generation already. ``versions``
+    (when given) gains each stream advanced and its new version: they hold once the caller's
+    transaction commits.
     """
     heads = await stream_heads(conn, projection.name, (d.stream for d in delivered))
     if heads:
@@ -237,7 +254,11 @@ async def apply_events(
     if read:
         await projection.apply(conn, read)
     if fresh:  # what was passed over unread counts as applied: nothing of it was to be read
-        await StreamVersions().advance(conn, highest(fresh))
+        advanced = highest(fresh)
+        await StreamVersions().advance(conn, advanced)
+        if versions is not None:
+            for stream, version in advanced.items():
+                versions[stream] = max(versions.get(stream, 0), version)
     PROJECTED.labels(projection.name).inc(len(fresh))
     return len(fresh)
 
@@ -273,6 +294,7 @@ async def apply_resilient(
     schema: str | None = None,
     attempts: int = BATCH_ATTEMPTS,
     backoff_s: float = BATCH_BACKOFF_S,
+    versions: dict[Stream, int] | None = None,
 ) -> int:
     """Apply a batch in a transaction of its own, setting aside the events that keep failing.
 
@@ -280,12 +302,19 @@ async def apply_resilient(
     against a swap. Transient errors are raised. Any other error: the batch is tried again up
     to ``attempts`` times in all, then applied event by event, each in a savepoint, with the
     failing events dead-lettered (and their streams held, see the module docstring).
+
+    ``versions`` (when given) gains the streams the batch advanced, once what advanced them
+    has committed.
     """
     for attempt in range(attempts):
         try:
+            tried: dict[Stream, int] = {}
             async with pool.acquire() as conn, conn.transaction():
                 target = schema or await _active_for_batch(conn, projection.name)
-                return await apply_batch(conn, projection, target, decoded)
+                applied = await apply_batch(conn, projection, target, decoded, versions=tried)
+            if versions is not None:
+                versions.update(tried)
+            return applied
         except Exception as error:
             if is_transient(error):
                 raise
@@ -297,13 +326,17 @@ async def apply_resilient(
             )
             if attempt < attempts - 1:
                 await asyncio.sleep(backoff_s * 2**attempt)
+    kept: dict[Stream, int] = {}
     async with pool.acquire() as conn, conn.transaction():
         target = schema or await _active_for_batch(conn, projection.name)
         applied = 0
         for item in decoded:
             try:
+                one: dict[Stream, int] = {}
                 async with conn.transaction():
-                    applied += await apply_batch(conn, projection, target, [item])
+                    applied += await apply_batch(conn, projection, target, [item], versions=one)
+                for stream, version in one.items():  # its savepoint held
+                    kept[stream] = max(kept.get(stream, 0), version)
             except Exception as error:
                 if is_transient(error) or not isinstance(item, Delivered):
                     raise
@@ -319,7 +352,9 @@ async def apply_resilient(
                     conn, projection.name, [failed(item, "apply_failed", repr(error))]
                 )
                 await _save_offsets(conn, [item])
-        return applied
+    if versions is not None:
+        versions.update(kept)
+    return applied
 
 
 async def _active_for_batch(conn: asyncpg.Connection, name: str) -> str:
@@ -398,7 +433,7 @@ class ProjectionRunner:
         self.state = RunnerState()
         self.commits = Commits()
 
-    def applied(self) -> asyncio.Event:
+    def applied(self) -> Commit:
         """An event set when the next batch has been committed (for readers waiting on it)."""
         return self.commits.next()
 
@@ -458,10 +493,12 @@ class ProjectionRunner:
         CONSUMER_RECEIVE.labels(name).observe(max(0.0, received - sent_ms / 1000))
         with batch_pause():
             decoded = await self.decoder.read_batch(messages)
-            applied = await apply_resilient(self.pool, self.projection, decoded)
+            advanced: dict[Stream, int] = {}
+            applied = await apply_resilient(self.pool, self.projection, decoded, versions=advanced)
             del decoded  # freed while paused: the collector never looks at the batch
-        # Readers wait for the read model, not for the broker: wake them before the offsets go.
-        self.commits.committed()
+        # Readers wait for the read model, not for the broker: wake them before the offsets go,
+        # telling them which streams moved (so that the others need not look).
+        self.commits.committed(advanced)
         CONSUMER_APPLY.labels(name).observe(time.time() - received)
         await kafka.commit_applied(
             consumer,
@@ -635,7 +672,7 @@ async def wait_for_stream(
     version: int,
     *,
     timeout_s: float,
-    wake: Callable[[], asyncio.Event] | None = None,
+    wake: Callable[[], Commit] | None = None,
     poll_s: float = 0.25,
 ) -> bool:
     """Wait until ``projection`` has applied ``stream_id`` up to ``version``; False on timeout.

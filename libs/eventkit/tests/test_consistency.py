@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from typing import ClassVar
 
 import asyncpg
 import pytest
@@ -109,3 +110,69 @@ async def test_a_wait_that_is_not_met_ends_at_its_bound(store: EventStore) -> No
     )
     assert not met
     assert 0.3 <= time.monotonic() - started < 3
+
+
+class CountedLooks(StreamVersions):
+    """The policy's versions, counting the waiter's looks in the database."""
+
+    looks: ClassVar[list[str]] = []
+
+    async def seen(self, conn: asyncpg.Connection, source: str, stream_id: str) -> int | None:
+        self.looks.append(stream_id)
+        return await super().seen(conn, source, stream_id)
+
+
+def waiting_for(store: EventStore, commits: Commits, stream: str) -> asyncio.Task[bool]:
+    CountedLooks.looks.clear()
+    versions = CountedLooks.of_policy("nobody")
+    return asyncio.create_task(
+        wait_for_version(
+            store.pool,
+            versions,
+            "demo",
+            stream,
+            2,
+            timeout_s=30,
+            wake=commits.next,
+            poll_s=30,  # only commits can end these waits early
+        )
+    )
+
+
+async def test_commits_of_other_streams_do_not_make_a_waiter_look(store: EventStore) -> None:
+    commits = Commits()
+    waiting = waiting_for(store, commits, "s-5")
+    await asyncio.sleep(0.1)
+    assert CountedLooks.looks == ["s-5"]  # the first look, in the database
+    for n in range(5):
+        commits.committed({("demo", f"other-{n}"): 3, ("demo", "s-5"): 1})
+        await asyncio.sleep(0)
+    await asyncio.sleep(0.05)
+    assert not waiting.done()
+    assert CountedLooks.looks == ["s-5"]
+    commits.committed({("demo", "s-5"): 2})
+    assert await asyncio.wait_for(waiting, 5)
+    assert CountedLooks.looks == ["s-5"], "the commit said so: no second look"
+
+
+async def test_a_waiter_slow_to_run_walks_every_commit_it_missed(store: EventStore) -> None:
+    commits = Commits()
+    waiting = waiting_for(store, commits, "s-6")
+    await asyncio.sleep(0.1)
+    # three commits before the waiter runs again; the one it needs is the middle one
+    commits.committed({("demo", "other"): 1})
+    commits.committed({("demo", "s-6"): 2})
+    commits.committed({("demo", "other"): 2})
+    assert await asyncio.wait_for(waiting, 5)
+
+
+async def test_a_commit_that_does_not_say_what_it_advanced_makes_the_waiter_look(
+    store: EventStore,
+) -> None:
+    commits = Commits()
+    waiting = waiting_for(store, commits, "s-7")
+    await asyncio.sleep(0.1)
+    commits.committed()
+    await asyncio.sleep(0.1)
+    assert CountedLooks.looks == ["s-7", "s-7"]
+    waiting.cancel()
