@@ -37,7 +37,7 @@ from anju_contracts.registry import AreaPath
 from eventkit import audit
 from eventkit.access import SUBJECT_ACCESS, Permissions, area_ids
 from eventkit.auth import Role
-from eventkit.commands import Caller, caller_dependency
+from eventkit.commands import Caller, CommandPart, caller_dependency
 from eventkit.errors import NotFound
 from eventkit.known import Known
 from eventkit.store import RecordedEvent, Store, StoreSession
@@ -87,8 +87,9 @@ class ResidentNotFound(NotFound):
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=500)]
 
 
-class SubjectAccessRequest(BaseModel):
-    """A request for everything held about a resident, with why it is made."""
+class SubjectAccessRequest(CommandPart):
+    """A request for everything held about a resident, with why it is made (a command's body:
+    unknown fields refused, no control characters in the reason)."""
 
     resident_id: UUID
     reason: Reason = Field(

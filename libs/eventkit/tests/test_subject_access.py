@@ -183,6 +183,14 @@ class SubjectAccessContract:
         with pytest.raises(ValueError, match="reason"):
             SubjectAccessRequest(resident_id=uuid.uuid4(), reason="  ")
 
+    def test_a_reason_with_control_characters_or_unknown_fields_is_refused(self) -> None:
+        with pytest.raises(ValueError, match="control characters"):
+            SubjectAccessRequest(resident_id=uuid.uuid4(), reason="asked\x00in person")
+        with pytest.raises(ValueError, match="extra"):
+            SubjectAccessRequest.model_validate(
+                {"resident_id": str(uuid.uuid4()), "reason": "asked in person", "x": 1}
+            )
+
 
 class TestMemoryStore(SubjectAccessContract):
     @pytest.fixture

@@ -47,3 +47,12 @@ async def test_the_report_holds_the_disputes_and_signals_naming_the_resident(
     assert (await mediation.post("/subject-access", body, far)).status_code == 404
     worker = mediation.auth("grid_worker", sub="gw-1", areas=[mediation.grid_id])
     assert (await mediation.post("/subject-access", body, worker)).status_code == 403
+
+    hostile = await mediation.post(
+        "/subject-access", {"resident_id": ann, "reason": "居民\x00申请"}, director
+    )
+    assert hostile.status_code == 422, hostile.text
+    assert hostile.json()["error"]["code"] == "validation_failed"
+    assert [
+        r["reason"] for r in await audit.reads_of(mediation.runtime.pool, "subject_access", ann)
+    ] == ["居民本人申请查阅"]
