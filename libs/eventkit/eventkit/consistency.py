@@ -32,9 +32,15 @@ Stream = tuple[str, str]
 def highest(delivered: Iterable[Delivered]) -> dict[Stream, int]:
     """The highest sequence of each stream among ``delivered``."""
     versions: dict[Stream, int] = {}
-    for d in delivered:
-        versions[d.stream] = max(versions.get(d.stream, 0), d.envelope.sequence)
+    merge_versions(versions, ((d.stream, d.envelope.sequence) for d in delivered))
     return versions
+
+
+def merge_versions(into: dict[Stream, int], more: Iterable[tuple[Stream, int]]) -> None:
+    """Keep in ``into`` the higher version of each stream it holds or ``more`` names."""
+    for stream, version in more:
+        if version > into.get(stream, 0):
+            into[stream] = version
 
 
 @dataclass(frozen=True)

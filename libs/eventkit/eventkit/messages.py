@@ -163,10 +163,11 @@ class Decoder:
 
     ``reads`` names the event types the consumer reads, when it reads only some of its
     sources' (a read model that follows the registry for its erasures alone). A message of
-    another known type, in the current version, is *passed over*: its envelope is decoded (its
-    stream and sequence still count), its payload is left sealed and unchecked, and it is
-    delivered with :data:`NOT_READ` as its event. Decoding every registry event for the few a
-    read model reads was most of what such a read model's rebuild cost.
+    another type, in any version the catalogue reads, is *passed over*: its envelope is decoded
+    (its stream and sequence still count), its payload is left sealed and unchecked, and it is
+    delivered with :data:`NOT_READ` as its event. A type or version the catalogue does not know
+    is refused as ever. Decoding every registry event for the few a read model reads was most of
+    what such a read model's rebuild cost.
     """
 
     def __init__(
@@ -209,6 +210,13 @@ class Decoder:
         catalog = self.catalogs.get(envelope.source)
         if catalog is None:
             return Poison(message, "unknown_type", f"unknown source {envelope.source}")
+        if envelope.type.encode() in self._unread and catalog.reads(
+            envelope.type, envelope.version
+        ):
+            passed = envelope.model_copy(update={"data": {}})
+            return Delivered(
+                passed, NOT_READ, message.topic, message.partition, message.offset, message
+            )
         try:
             event = catalog.decode(envelope.type, envelope.version, envelope.data)
         except UnknownEvent as error:
@@ -256,7 +264,7 @@ class Decoder:
         if not self._unread:
             return False
         for name, value in message.headers:
-            if name == ce.TYPE:
+            if name in _TYPE_HEADERS:  # binary mode, or a whole envelope from before CloudEvents
                 return value in self._unread
         return False
 
@@ -305,10 +313,14 @@ class Decoder:
         version, source, model, typed = current
         if headers.get(ce.DATAVERSION if binary else "version") != version:
             return None
-        unread = binary and headers[ce.TYPE] in self._unread
+        unread = headers[ce.TYPE if binary else "type"] in self._unread
         try:
             if not binary:
-                envelope = typed.model_validate_json(message.value or b"", extra="ignore")
+                envelope = (Envelope if unread else typed).model_validate_json(
+                    message.value or b"", extra="ignore"
+                )
+                if unread:
+                    envelope = envelope.model_copy(update={"data": {}})
             else:
                 if headers.get(ce.SPECVERSION) != _SPEC or headers.get(ce.SOURCE) != source:
                     return None
@@ -357,6 +369,7 @@ def _forget_erased(event: Event, cipher: FieldCipher) -> None:
 
 
 _SPEC = ce.SPEC_1_0.encode()
+_TYPE_HEADERS = frozenset({ce.TYPE, "type"})
 _SEALED_MARK = SEALED_MARK.encode()
 
 

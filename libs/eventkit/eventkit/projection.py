@@ -48,6 +48,7 @@ from eventkit.consistency import (
     Stream,
     StreamVersions,
     highest,
+    merge_versions,
     wait_for_version,
 )
 from eventkit.messages import (
@@ -257,8 +258,7 @@ async def apply_events(
         advanced = highest(fresh)
         await StreamVersions().advance(conn, advanced)
         if versions is not None:
-            for stream, version in advanced.items():
-                versions[stream] = max(versions.get(stream, 0), version)
+            merge_versions(versions, advanced.items())
     PROJECTED.labels(projection.name).inc(len(fresh))
     return len(fresh)
 
@@ -313,7 +313,7 @@ async def apply_resilient(
                 target = schema or await _active_for_batch(conn, projection.name)
                 applied = await apply_batch(conn, projection, target, decoded, versions=tried)
             if versions is not None:
-                versions.update(tried)
+                merge_versions(versions, tried.items())
             return applied
         except Exception as error:
             if is_transient(error):
@@ -335,8 +335,7 @@ async def apply_resilient(
                 one: dict[Stream, int] = {}
                 async with conn.transaction():
                     applied += await apply_batch(conn, projection, target, [item], versions=one)
-                for stream, version in one.items():  # its savepoint held
-                    kept[stream] = max(kept.get(stream, 0), version)
+                merge_versions(kept, one.items())  # its savepoint held
             except Exception as error:
                 if is_transient(error) or not isinstance(item, Delivered):
                     raise
@@ -353,7 +352,7 @@ async def apply_resilient(
                 )
                 await _save_offsets(conn, [item])
     if versions is not None:
-        versions.update(kept)
+        merge_versions(versions, kept.items())
     return applied
 
 

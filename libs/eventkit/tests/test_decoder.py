@@ -131,3 +131,27 @@ def test_passing_over_still_refuses_what_is_not_an_event() -> None:
     assert isinstance(reader.decode(no_zone), Poison)
     unknown = binary(envelope(), ce_type=b"registry.NoSuchThing")
     assert isinstance(reader.decode(unknown), Poison)
+
+
+def test_an_older_version_of_an_unread_type_is_passed_over_too() -> None:
+    reader = Decoder([CATALOG], reads={"registry.PersonErased"})
+    older = envelope().model_copy(
+        update={"type": "registry.RiskTierChanged", "version": 1, "data": {"not": "checked"}}
+    )
+    delivered = reader.decode(binary(older))
+    assert isinstance(delivered, Delivered), delivered
+    assert delivered.event is NOT_READ
+    assert (delivered.envelope.type, delivered.envelope.sequence) == (older.type, older.sequence)
+    future = older.model_copy(update={"version": 99})
+    assert isinstance(reader.decode(binary(future)), Poison)
+
+
+async def test_an_unread_message_from_before_cloudevents_is_passed_over_unopened() -> None:
+    sent = envelope().model_copy(update={"data": {"resident_id": SEALED_MARK}})
+    legacy = Message(sent.model_dump_json().encode(), [("type", b"registry.ResidentMoved")])
+    reader = Decoder([CATALOG], cipher=NoOpening(), reads={"registry.PersonErased"})
+    [delivered] = await reader.read_batch([legacy])
+    assert isinstance(delivered, Delivered), delivered
+    assert delivered.event is NOT_READ
+    assert delivered.envelope.id == sent.id
+    assert delivered.message is legacy
