@@ -45,6 +45,7 @@ from uuid import UUID
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic_core import from_json
 
 from anju_contracts.base import PERSONAL_DATA, personal_fields
 from eventkit.errors import Invalid
@@ -148,9 +149,27 @@ class FieldCipher:
     async def open(self, data: Mapping[str, Any], *, event_id: UUID) -> dict[str, Any]:
         """``data`` with every sealed value opened, wherever it is; a value whose key is gone
         reads as erased (``[已删除]`` for text, null otherwise). Raises :class:`SealBroken`."""
-        keys: dict[str, DataKey | None] = {}
-        opened = await self._open(dict(data), "", event_id, keys)
-        assert isinstance(opened, dict)
+        found: list[_Found] = []
+        opened = _copy_finding(data, "", found)
+        ciphers: dict[str, AESGCM | None] = {}  # by key id: each fetched once per payload
+        event = str(event_id)
+        for container, slot, sealed, where in found:
+            if sealed.key_id not in ciphers:
+                key = await self.keys.get(sealed.key_id)
+                ciphers[sealed.key_id] = None if key is None else AESGCM(key.material)
+            cipher = ciphers[sealed.key_id]
+            if cipher is None:
+                container[slot] = erased_value(sealed.kind)
+                continue
+            try:
+                plaintext = cipher.decrypt(
+                    sealed.nonce,
+                    sealed.ciphertext,
+                    f"{FORM}:{sealed.kind}:{event}:{where}".encode(),
+                )
+            except InvalidTag as error:
+                raise SealBroken(where) from error
+            container[slot] = from_json(plaintext)
         return opened
 
     async def _seal_object(
@@ -210,31 +229,38 @@ class FieldCipher:
                 ]
         return obj
 
-    async def _open(
-        self, node: Any, path: str, event_id: UUID, keys: dict[str, DataKey | None]
-    ) -> Any:
-        if isinstance(node, dict):
-            return {k: await self._open(v, f"{path}{k}.", event_id, keys) for k, v in node.items()}
-        if isinstance(node, list):
-            return [await self._open(v, f"{path}{i}.", event_id, keys) for i, v in enumerate(node)]
-        if not isinstance(node, str):
-            return node
-        sealed = Sealed.parse(node)
-        if sealed is None:
-            return node
-        where = path[:-1]
-        if sealed.key_id not in keys:
-            keys[sealed.key_id] = await self.keys.get(sealed.key_id)
-        key = keys[sealed.key_id]
-        if key is None:
-            return erased_value(sealed.kind)
-        try:
-            plaintext = AESGCM(key.material).decrypt(
-                sealed.nonce, sealed.ciphertext, _associated(sealed.kind, event_id, where)
-            )
-        except InvalidTag as error:
-            raise SealBroken(where) from error
-        return json.loads(plaintext)
+
+_Found = tuple[Any, Any, Sealed, str]
+"""Where a sealed value was found: its container (a dict or list of the copy), its key or index
+there, the value parsed, and its path (what it was sealed under)."""
+
+_SEALED_START = f"{FORM}:"
+
+
+def _copy_finding(data: Mapping[str, Any], path: str, found: list[_Found]) -> dict[str, Any]:
+    """A copy of ``data``'s dicts and lists, noting every sealed value in it (a plain walk: the
+    keys are fetched, and the values opened, once it is done)."""
+    copy: dict[str, Any] = {}
+    for key, value in data.items():
+        copy[key] = _copied(value, f"{path}{key}", copy, key, found)
+    return copy
+
+
+def _copied(value: Any, where: str, container: Any, slot: Any, found: list[_Found]) -> Any:
+    if isinstance(value, str):
+        if value.startswith(_SEALED_START):
+            sealed = Sealed.parse(value)
+            if sealed is not None:
+                found.append((container, slot, sealed, where))
+        return value
+    if isinstance(value, dict):
+        return _copy_finding(value, f"{where}.", found)
+    if isinstance(value, list):
+        items: list[Any] = []
+        for i, item in enumerate(value):
+            items.append(_copied(item, f"{where}.{i}", items, i, found))
+        return items
+    return value
 
 
 @cache
@@ -341,5 +367,10 @@ def _b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
+_FROM_URLSAFE = str.maketrans("-_", "+/")
+
+
 def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    """The bytes of unpadded URL-safe base64 ``text`` (whose alphabet :data:`_SEALED` checked).
+    Raises ``binascii.Error`` when its length cannot be base64's."""
+    return binascii.a2b_base64((text + "=" * (-len(text) % 4)).translate(_FROM_URLSAFE))

@@ -947,6 +947,33 @@ async def test_rebuild_while_live_equals_live_and_swaps(
             await asyncio.gather(*tasks)
 
 
+async def test_a_rebuild_that_fails_midway_swaps_nothing_in(
+    database_url: str, kafka_bootstrap: str
+) -> None:
+    settings = service_settings(database_url, kafka_bootstrap)
+    small = settings.kafka.model_copy(update={"max_batch": 10})
+
+    class Unreachable(CountingProjection):
+        batches = 0
+
+        async def apply(self, conn: asyncpg.Connection, batch: Sequence[Delivered]) -> None:
+            self.batches += 1
+            if self.batches == 3:
+                raise ConnectionResetError("the database went away")  # transient: raised
+            await super().apply(conn, batch)
+
+    async with open_store(database_url) as store:
+        await append_counts(store, [f"s{i}" for i in range(6)], 10)
+        async with started(Relay(store, settings)) as relay:
+            await publish_all(relay, store)
+        projection = Unreachable()
+        active = await ensure_projection(store.pool, projection)
+        with pytest.raises(ConnectionResetError):
+            await rebuild(store.pool, projection, small, idle_timeout_ms=300)
+        assert projection.batches == 3  # nothing applied after the failure
+        assert await ensure_projection(store.pool, projection) == active
+
+
 async def test_a_projection_whose_tables_changed_is_rebuilt_on_start(
     database_url: str, kafka_bootstrap: str
 ) -> None:

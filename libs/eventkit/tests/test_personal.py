@@ -108,9 +108,11 @@ async def test_every_personal_field_seals_and_opens_back(
     for clear_text in ("王芳", "11010519491231002X", PERSONAL_DATE):
         assert clear_text not in text
 
+    kept = json.loads(json.dumps(sealed))
     opened = await cipher.open(sealed, event_id=event_id)
     assert opened == clear
     assert model.model_validate(opened) == event
+    assert sealed == kept  # opened into a copy: what was read is left sealed, at every depth
 
 
 async def test_a_residents_fields_take_the_residents_key_and_others_the_records(
