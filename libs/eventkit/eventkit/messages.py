@@ -30,6 +30,7 @@ from uuid import UUID
 
 import asyncpg
 from pydantic import ValidationError
+from pydantic_core import from_json, to_json
 
 from anju_contracts import (
     Envelope,
@@ -275,7 +276,7 @@ class Decoder:
             return message
         headers = dict(message.headers)
         try:
-            document = json.loads(value)
+            document = from_json(value)
             if ce.TYPE in headers:  # binary mode: the value is the payload
                 event_id = UUID(headers[ce.ID].decode())
                 document = await cipher.open(document, event_id=event_id)
@@ -286,7 +287,7 @@ class Decoder:
             if isinstance(error, SealBroken):
                 raise
             return message  # not what it claims to be: the decoder says what is wrong
-        opened = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+        opened = to_json(document)
         return OpenedMessage(
             message.topic, message.partition, message.offset, message.key, opened, message.headers
         )

@@ -150,7 +150,7 @@ class FieldCipher:
         """``data`` with every sealed value opened, wherever it is; a value whose key is gone
         reads as erased (``[已删除]`` for text, null otherwise). Raises :class:`SealBroken`."""
         found: list[_Found] = []
-        opened = _copy_finding(data, "", found)
+        opened = _copy_finding(dict(data), "", found)  # dict(): a TypeError for what is none
         ciphers: dict[str, AESGCM | None] = {}  # by key id: each fetched once per payload
         event = str(event_id)
         for container, slot, sealed, where in found:

@@ -155,3 +155,10 @@ async def test_an_unread_message_from_before_cloudevents_is_passed_over_unopened
     assert delivered.event is NOT_READ
     assert delivered.envelope.id == sent.id
     assert delivered.message is legacy
+
+
+async def test_a_sealed_looking_value_that_is_no_payload_is_refused_not_raised() -> None:
+    reader = Decoder([CATALOG], cipher=FieldCipher(MemoryKeyStore()))
+    for value in (b'["pd1:t:k:x"]', b'"pd1:t:k:x"', b'{"pd1:'):
+        [result] = await reader.read_batch([replace(binary(envelope()), value=value)])
+        assert isinstance(result, Poison), value
