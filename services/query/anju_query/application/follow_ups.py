@@ -41,17 +41,17 @@ async def follow_up_board(
 ) -> FollowUpBoard:
     p = Params()
     overdue = f"(f.overdue OR f.due_by < {p(now)})"
-    # a pending follow-up carries where its resident lives (the projection keeps it so): the
-    # same scope on it lets a grid's pending visits be found by their own index
+    # a pending follow-up carries where its resident lives (the projection keeps it so, with
+    # the resident's row): the scope is on it, so that a grid's pending visits are found by
+    # their own index, and a community's flagged residents by the flags' (below), each joined
+    # to its resident by key, not matched against every resident of the community
     where = [
         "f.due_by IS NOT NULL",
         "NOT f.stopped",
         "r.status = 'active'",
-        scope.where(p, "r.community_id", "r.grid_id"),
         scope.where(p, "f.community_id", "f.grid_id"),
     ]
     if board.grid_id is not None:
-        where.append(f"r.grid_id = {p(board.grid_id)}")
         where.append(f"f.grid_id = {p(board.grid_id)}")
     if board.state is not None:
         where.append(overdue if board.state == "overdue" else f"NOT {overdue}")
