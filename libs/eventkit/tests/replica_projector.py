@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 import asyncpg
+import structlog
 from pydantic import SecretStr
 
 from anju_contracts import Event, EventCatalog
@@ -22,6 +23,8 @@ from eventkit.logging import configure_logging
 from eventkit.messages import Delivered
 from eventkit.runtime import Runtime
 from eventkit.settings import KafkaSettings, ServiceSettings
+
+log = structlog.get_logger("replica_projector")
 
 
 class Tallied(Event):
@@ -110,11 +113,14 @@ async def run() -> None:
         kafka=kafka_settings(os.environ["REPLICA_KAFKA_BOOTSTRAP"], os.environ["REPLICA_PREFIX"]),
     )
     projection = ReplicaTally(os.environ["REPLICA_NAME"], float(os.environ["REPLICA_DELAY_S"]))
+    # said first, so that a replica that never joins its group shows how far it came
+    log.info("replica_starting", replica=projection.replica, pid=os.getpid())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     async with Runtime(settings, projections=[projection]):
+        log.info("replica_running", replica=projection.replica)
         await stop.wait()
 
 

@@ -79,7 +79,7 @@ class Process:
         self.process = await asyncio.create_subprocess_exec(
             sys.executable,
             str(self.script),
-            env={**self.env, **env},
+            env={**self.env, "PYTHONUNBUFFERED": "1", **env},  # its log, as it goes
             stdin=subprocess.DEVNULL,
             stdout=self._log,
             stderr=subprocess.STDOUT,
