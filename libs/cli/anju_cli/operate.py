@@ -439,9 +439,7 @@ async def rebuild_projections(root: Path, names: list[str]) -> None:
     if unknown:
         raise OperatorError(f"unknown projection(s) {unknown}; known: {sorted(known)}")
     settings = kafka_settings(root)
-    pool = await asyncpg.create_pool(
-        database_url(root, READ_MODELS), min_size=1, max_size=len(names) + 2
-    )
+    pool = await asyncpg.create_pool(database_url(root, READ_MODELS), min_size=1, max_size=4)
     try:
         async with key_cipher(root) as cipher:
             await _rebuild_each(pool, known, names, settings, cipher)
@@ -456,42 +454,22 @@ async def _rebuild_each(
     settings: KafkaSettings,
     cipher: FieldCipher | None,
 ) -> None:
-    """Rebuild ``names`` all at once (each reads its own topics; while one waits on PostgreSQL
-    another decodes), with one progress line for them all."""
-    shown: dict[str, str] = dict.fromkeys(names, "waiting")
+    for name in names:
 
-    def show_all() -> None:
-        line = " · ".join(f"{name} {state}" for name, state in shown.items())
-        print(f"\r{line}   ", end="", flush=True)
-
-    async def one(name: str) -> None:
-        def show(p: RebuildProgress) -> None:
-            if len(names) == 1:
-                total = f"/{p.total}" if p.total else ""
-                left = ""
-                if p.total and p.rate > 0:
-                    left = f", about {max(0.0, (p.total - p.events) / p.rate):.0f}s left"
-                bar = _bar(p.events / p.total if p.total else 0.0)
-                print(
-                    f"\r{name}: {bar} {p.events}{total} events, {p.rate:,.0f}/s{left}   ",
-                    end="",
-                    flush=True,
-                )
-                return
-            shown[name] = f"{100 * p.events // p.total}%" if p.total else f"{p.events}"
-            show_all()
+        def show(p: RebuildProgress, name: str = name) -> None:
+            total = f"/{p.total}" if p.total else ""
+            left = ""
+            if p.total and p.rate > 0:
+                left = f", about {max(0.0, (p.total - p.events) / p.rate):.0f}s left"
+            bar = _bar(p.events / p.total if p.total else 0.0)
+            print(
+                f"\r{name}: {bar} {p.events}{total} events, {p.rate:,.0f}/s{left}   ",
+                end="",
+                flush=True,
+            )
 
         schema = await rebuild(pool, known[name], settings, progress=show, cipher=cipher)
-        print(f"\n{name}: swapped in {schema}", flush=True)
-        shown[name] = "done"
-
-    tasks = [asyncio.create_task(one(name)) for name in names]
-    try:
-        await asyncio.gather(*tasks)
-    finally:  # one failed: the others stop too, their new generations never swapped in
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        print(f"\n{name}: swapped in {schema}")
 
 
 def _bar(fraction: float, width: int = 24) -> str:

@@ -668,24 +668,6 @@ async def test_rebuild_residents_while_running(world: World, anju: Anju) -> None
     assert found.status_code == 200, found.text
 
 
-async def test_rebuild_all_at_once(world: World, anju: Anju) -> None:
-    await world.settled()
-    before = await read_model(world)
-    conn = await asyncpg.connect(world.query_url)
-    old = {r["name"]: r["schema"] for r in await conn.fetch("SELECT name, schema FROM projections")}
-    await conn.close()
-    assert "residents" in old
-
-    ran = await anju("projections", "rebuild", "--all")
-
-    assert ran.code == 0, ran.err
-    for name, schema in old.items():
-        generation = int(schema.rsplit("_g", 1)[1]) + 1
-        assert f"{name}: swapped in {name}_g{generation}" in ran.out
-    assert "residents 100%" in ran.out or "residents done" in ran.out
-    assert await read_model(world) == before
-
-
 async def test_rebuild_unknown_projection(anju: Anju) -> None:
     ran = await anju("projections", "rebuild", "nope")
     assert ran.code == 2

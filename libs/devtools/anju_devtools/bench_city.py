@@ -11,8 +11,7 @@ the hot queries timed on them.
    (:func:`eventkit.store.bulk_append`), not through HTTP.
 2. **Publish** every store to Kafka with the kernel's relay (its throughput is a figure).
 3. **Rebuild** every read model of the query service with the kernel's rebuild
-   (:func:`eventkit.projection.rebuild`), all at once in one process, timed per projection
-   (when it was swapped in) and for all, against plain
+   (:func:`eventkit.projection.rebuild`), timed per projection and for all, against plain
    aiokafka reading the same topics; the time is also scaled to ten million events (the
    issue's target).
 4. **Query** the loaded read models through the query service's HTTP app in process (httpx over
@@ -539,23 +538,19 @@ async def rebuild_all(
     cipher: FieldCipher,
     say: Callable[[str], None],
 ) -> dict[str, float]:
-    """Rebuild every projection from the start of its topics with the kernel's rebuild, all at
-    once as ``anju projections rebuild --all`` and a query service finding them outdated do:
-    seconds until each was swapped in (the last of them is the whole rebuild's)."""
+    """Rebuild every projection from the start of its topics with the kernel's rebuild: seconds
+    per projection."""
     from eventkit import audit
 
-    pool = await asyncpg.create_pool(url, min_size=2, max_size=len(projections) + 2)
+    pool = await asyncpg.create_pool(url, min_size=2, max_size=4)
     took: dict[str, float] = {}
-    started = time.perf_counter()
-
-    async def one(projection: Projection) -> None:
-        await rebuild(pool, projection, kafka, idle_timeout_ms=200, cipher=cipher)
-        took[projection.name] = time.perf_counter() - started
-        say(f"  rebuilt {projection.name} at {took[projection.name]:,.1f} s")
-
     try:
         await migrate(pool, audit.DDL, store=False)
-        await asyncio.gather(*(one(projection) for projection in projections))
+        for projection in projections:
+            started = time.perf_counter()
+            await rebuild(pool, projection, kafka, idle_timeout_ms=200, cipher=cipher)
+            took[projection.name] = time.perf_counter() - started
+            say(f"  rebuilt {projection.name} in {took[projection.name]:,.1f} s")
     finally:
         await pool.close()
     return took
@@ -762,7 +757,7 @@ async def bench_city(
     await prepare_topics(kafka, topics, client_id="bench-city")
     seen, consume_s = await consume_all(kafka, topics)
     took = await rebuild_all(read_url, chosen, kafka, cipher, say)
-    rebuild_s = max(took.values())
+    rebuild_s = sum(took.values())
     scale = TEN_MILLION / total
     events_bytes, read_bytes = await sizes(urls, read_url)
     at = {
@@ -781,8 +776,7 @@ async def bench_city(
             (
                 f"measured {rebuild_s:,.0f} s for {total:,} events ({published:,} published),"
                 f" scaled ×{scale:,.1f} to 10M",
-                "all rebuilt at once; each swapped in at: "
-                + ", ".join(f"{name} {s:,.1f} s" for name, s in took.items()),
+                "per projection: " + ", ".join(f"{name} {s:,.1f} s" for name, s in took.items()),
             ),
         ),
         Measured(
