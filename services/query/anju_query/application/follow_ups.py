@@ -42,16 +42,21 @@ async def follow_up_board(
     p = Params()
     overdue = f"(f.overdue OR f.due_by < {p(now)})"
     # a pending follow-up carries where its resident lives (the projection keeps it so, with
-    # the resident's row): the scope is on it, so that a grid's pending visits are found by
-    # their own index, and a community's flagged residents by the flags' (below), each joined
-    # to its resident by key, not matched against every resident of the community
+    # the resident's row): the same scope on it lets a grid's pending visits be found by their
+    # own index. When a flag picks the residents, the flags' index does (below), and each is
+    # joined to its resident by key: the scope on the residents too would have them matched
+    # against every resident of the community instead
+    flagged = board.flag is not None or board.tier is not None
     where = [
         "f.due_by IS NOT NULL",
         "NOT f.stopped",
         "r.status = 'active'",
         scope.where(p, "f.community_id", "f.grid_id"),
     ]
+    if not flagged:
+        where.append(scope.where(p, "r.community_id", "r.grid_id"))
     if board.grid_id is not None:
+        where.append(f"r.grid_id = {p(board.grid_id)}")
         where.append(f"f.grid_id = {p(board.grid_id)}")
     if board.state is not None:
         where.append(overdue if board.state == "overdue" else f"NOT {overdue}")
@@ -59,7 +64,7 @@ async def follow_up_board(
         where.append("f.last_worker_id IS NULL")
     elif board.worker is not None:
         where.append(f"f.last_worker_id = {p(board.worker)}")
-    if board.flag is not None or board.tier is not None:
+    if flagged:
         flag = "" if board.flag is None else f"AND fl.flag = {p(board.flag.value)}"
         tier = "" if board.tier is None else f"AND fl.tier = {p(board.tier.value)}"
         # a flag carries where its resident lives (the projection keeps it so): the same scope
