@@ -163,9 +163,7 @@ class FieldCipher:
                 continue
             try:
                 plaintext = cipher.decrypt(
-                    sealed.nonce,
-                    sealed.ciphertext,
-                    f"{FORM}:{sealed.kind}:{event}:{where}".encode(),
+                    sealed.nonce, sealed.ciphertext, _associated(sealed.kind, event, where)
                 )
             except InvalidTag as error:
                 raise SealBroken(where) from error
@@ -310,7 +308,9 @@ def _seal_value(value: Any, kind: Kind, key: DataKey, event_id: UUID, path: str)
     return Sealed(kind, key.id, nonce, ciphertext).render()
 
 
-def _associated(kind: Kind, event_id: UUID, path: str) -> bytes:
+def _associated(kind: Kind, event_id: UUID | str, path: str) -> bytes:
+    """What a sealed value is bound to: its kind, its event and its place (``event_id`` may be
+    given already spelt, as :meth:`FieldCipher.open` does once per payload)."""
     return f"{FORM}:{kind}:{event_id}:{path}".encode()
 
 
