@@ -5,7 +5,9 @@ figure is defined once, as the records that make it up (:data:`FIGURES`): the da
 (or sums) those records, the drill-down lists them — so the two always agree. Each record has
 an id, its day, a short label that names no one, its *group* (what the figure is broken down
 by), its *amount* (1, or what a sum adds up) and, where the read model keeps it, the id of the
-event that made it count.
+event that made it count. Where the projection keeps a figure's records counted per day and
+place (a roll-up, for the figures of thousands of records a year: receptions, follow-up visits,
+volunteer hours), the dashboard reads those counts, which are kept equal to the records'.
 
 The figures (the record's day in brackets):
 
@@ -107,6 +109,10 @@ class Period:
 Records = Callable[[Scope, Params, Period], str]
 """The SQL of a figure's records: ``id, on_date, label, grp, amount, event_id``."""
 
+Counted = Callable[[Scope, Params, Period], str]
+"""The SQL of a figure's records counted per day: ``on_date, grp, n, total`` (the records of
+that day and group, and their amounts summed), several rows of one day and group allowed."""
+
 Amount = int | float
 """A count is an integer (3186 receptions, not 3186.0); a sum of hours may be a fraction."""
 
@@ -144,6 +150,15 @@ def _receptions(scope: Scope, p: Params, period: Period) -> str:
     FROM station.receptions r
     WHERE {_within(p, period, "r.logged_on", "r.community_id")}
       AND {scope.where(p, "r.community_id", "r.grid_id")}
+    """
+
+
+def _receptions_counted(scope: Scope, p: Params, period: Period) -> str:
+    return f"""
+    SELECT d.logged_on AS on_date, NULL::text AS grp, d.n, d.amount AS total
+    FROM station.reception_days d
+    WHERE {_within(p, period, "d.logged_on", "d.community_id")}
+      AND {scope.where(p, "d.community_id", "d.grid_id")}
     """
 
 
@@ -242,13 +257,36 @@ def _follow_up_visits(on_time: bool) -> Records:
     return records
 
 
+def _follow_up_visits_counted(on_time: bool) -> Counted:
+    def counted(scope: Scope, p: Params, period: Period) -> str:
+        return f"""
+        SELECT d.visited_on AS on_date, NULL::text AS grp, d.n, d.amount AS total
+        FROM residents.visit_days d
+        WHERE d.on_time IS {"TRUE" if on_time else "FALSE"}
+          AND {_within(p, period, "d.visited_on", "d.community_id")}
+          AND {scope.where(p, "d.community_id", "d.grid_id")}
+        """
+
+    return counted
+
+
 def _hours(scope: Scope, p: Params, period: Period) -> str:
     return f"""
     SELECT h.entry_id AS id, h.served_on AS on_date, h.source || ' ' || h.hours || 'h' AS label,
            h.source AS grp, h.hours::numeric AS amount, h.approved_event_id AS event_id
-    FROM volunteering.hours h JOIN volunteering.volunteers v ON v.volunteer_id = h.volunteer_id
-    WHERE h.state = 'approved' AND {_within(p, period, "h.served_on", "v.community_id")}
-      AND {scope.where(p, "v.community_id", "v.grid_id")}
+    FROM volunteering.hours h
+    WHERE h.state = 'approved' AND h.community_id IS NOT NULL
+      AND {_within(p, period, "h.served_on", "h.community_id")}
+      AND {scope.where(p, "h.community_id", "h.grid_id")}
+    """
+
+
+def _hours_counted(scope: Scope, p: Params, period: Period) -> str:
+    return f"""
+    SELECT d.served_on AS on_date, d.source AS grp, d.n, d.amount AS total
+    FROM volunteering.hour_days d
+    WHERE {_within(p, period, "d.served_on", "d.community_id")}
+      AND {scope.where(p, "d.community_id", "d.grid_id")}
     """
 
 
@@ -324,10 +362,27 @@ class Figure:
     summed: bool = False
     """Whether the figure sums the records' amounts (else it counts them)."""
     grouped: bool = field(default=True)
+    rolled_up: Counted | None = None
+    """Where the records are counted per day already (a roll-up the projection keeps, equal to
+    counting the records): the dashboard and the months read that instead."""
+
+    def counted(self, scope: Scope, p: Params, period: Period) -> str:
+        """The figure's records counted per day: from its roll-up, else from the records."""
+        if self.rolled_up is not None:
+            return self.rolled_up(scope, p, period)
+        return f"""
+        SELECT x.on_date, x.grp::text AS grp, 1 AS n, x.amount AS total
+        FROM ({self.records(scope, p, period)}) x
+        """
 
 
 FIGURES: dict[str, Figure] = {
-    "receptions": Figure(_receptions, "visitors the station's desk received", grouped=False),
+    "receptions": Figure(
+        _receptions,
+        "visitors the station's desk received",
+        grouped=False,
+        rolled_up=_receptions_counted,
+    ),
     "lectures": Figure(
         _gatherings(LECTURE_KINDS),
         "lectures: theory lectures and policy explanations, by kind",
@@ -379,17 +434,22 @@ FIGURES: dict[str, Figure] = {
         _follow_up_visits(on_time=True),
         "follow-up visits to special-group residents made by the planned visit's due time",
         grouped=False,
+        rolled_up=_follow_up_visits_counted(on_time=True),
     ),
     "follow_up_visits_late": Figure(
         _follow_up_visits(on_time=False),
         "follow-up visits made after the planned visit's due time",
         grouped=False,
+        rolled_up=_follow_up_visits_counted(on_time=False),
     ),
     "volunteers_active": Figure(
         _volunteers_active, "volunteers with approved hours served in the period, by kind"
     ),
     "volunteer_hours_approved": Figure(
-        _hours, "approved volunteer hours served, by source", summed=True
+        _hours,
+        "approved volunteer hours served, by source",
+        summed=True,
+        rolled_up=_hours_counted,
     ),
     "work_items_closed_on_time": Figure(
         _work_items(on_time=True), "work items closed by their deadline, by source"
@@ -556,9 +616,9 @@ async def dashboard(
     p = Params()
     counted = "\nUNION ALL\n".join(
         f"""
-        (SELECT {p(name)}::text AS figure, x.grp::text AS grp, count(*) AS n,
-                coalesce(sum(x.amount), 0) AS total
-         FROM ({figure.records(scope, p, period)}) x GROUP BY x.grp)
+        (SELECT {p(name)}::text AS figure, x.grp::text AS grp, sum(x.n) AS n,
+                coalesce(sum(x.total), 0) AS total
+         FROM ({figure.counted(scope, p, period)}) x GROUP BY x.grp)
         """
         for name, figure in FIGURES.items()
     )
@@ -710,9 +770,9 @@ async def monthly(
     p = Params()
     rows = await conn.fetch(
         f"""
-        SELECT date_trunc('month', x.on_date)::date AS month, count(*) AS n,
-               coalesce(sum(x.amount), 0) AS total
-        FROM ({figure.records(scope, p, period)}) x GROUP BY 1
+        SELECT date_trunc('month', x.on_date)::date AS month, sum(x.n) AS n,
+               coalesce(sum(x.total), 0) AS total
+        FROM ({figure.counted(scope, p, period)}) x GROUP BY 1
         """,
         *p.values,
     )

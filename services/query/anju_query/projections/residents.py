@@ -47,11 +47,27 @@ from anju_contracts.registry import (
     SpecialGroupFlagRaised,
     SpecialGroupFlagReviewed,
 )
+from anju_query.projections.rollups import DailyRollup
 from eventkit.erasure import blank_on_erasure, blank_where
 from eventkit.messages import Delivered
 from eventkit.rows import Row, Writers
 
-DDL = """
+VISIT_DAYS = DailyRollup(
+    "visit_days",
+    "visits",
+    {
+        "community_id": ("uuid NOT NULL", "x.community_id"),
+        "visited_on": ("date NOT NULL", "(x.visited_at AT TIME ZONE 'UTC')::date"),
+        "grid_id": ("uuid", "x.grid_id"),
+        "on_time": ("boolean NOT NULL", "x.on_time"),
+    },
+    where="x.community_id IS NOT NULL AND x.on_time IS NOT NULL",
+)
+"""The follow-up visits that fulfilled a planned one, per day (UTC) and place, by whether they
+came in time: what the dashboard counts. A visit's place is its resident's (below)."""
+
+DDL = (
+    """
 CREATE TABLE areas (
     area_id      uuid PRIMARY KEY,
     kind         text NOT NULL,
@@ -234,6 +250,10 @@ CREATE TRIGGER residents_changed AFTER UPDATE ON residents REFERENCING NEW TABLE
 CREATE TRIGGER residents_removed AFTER DELETE ON residents REFERENCING OLD TABLE AS removed
     FOR EACH STATEMENT EXECUTE FUNCTION residents_removed();
 """
+    + VISIT_DAYS.ddl()
+    + """
+"""
+)
 
 WRITERS = Writers()
 """How each registry event becomes rows of these tables."""

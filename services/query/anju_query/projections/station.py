@@ -56,11 +56,24 @@ from anju_contracts.station import (
     ServiceReceived,
     ServiceRefused,
 )
+from anju_query.projections.rollups import DailyRollup
 from eventkit.erasure import blank_on_erasure, blank_where
 from eventkit.messages import Delivered
 from eventkit.rows import Row, Writers
 
-DDL = """
+RECEPTION_DAYS = DailyRollup(
+    "reception_days",
+    "receptions",
+    {
+        "community_id": ("uuid NOT NULL", "x.community_id"),
+        "logged_on": ("date NOT NULL", "x.logged_on"),
+        "grid_id": ("uuid", "x.grid_id"),
+    },
+)
+"""The receptions of each day and place: what the dashboard counts."""
+
+DDL = (
+    """
 CREATE TABLE receptions (
     reception_id uuid PRIMARY KEY,
     resident_id  uuid,
@@ -79,6 +92,9 @@ CREATE TABLE receptions (
 CREATE INDEX receptions_logged ON receptions (logged_on);
 CREATE INDEX receptions_community ON receptions (community_id, logged_on) INCLUDE (grid_id);
 CREATE INDEX receptions_resident ON receptions (resident_id) WHERE resident_id IS NOT NULL;
+"""
+    + RECEPTION_DAYS.ddl()
+    + """
 
 CREATE TABLE services (
     service_id       uuid PRIMARY KEY,
@@ -189,6 +205,7 @@ CREATE TABLE rosters (
 );
 CREATE INDEX rosters_day ON rosters (community_id, day, set_at DESC, position DESC);
 """
+)
 
 WRITERS = Writers()
 """How each station event becomes rows of these tables."""

@@ -61,11 +61,28 @@ from anju_contracts.volunteering import (
     VolunteerPaused,
     VolunteerResumed,
 )
+from anju_query.projections.rollups import DailyRollup
 from eventkit.erasure import blank_on_erasure, blank_where
 from eventkit.messages import Delivered
 from eventkit.rows import Row, Writers
 
-DDL = """
+HOUR_DAYS = DailyRollup(
+    "hour_days",
+    "hours",
+    {
+        "community_id": ("uuid NOT NULL", "x.community_id"),
+        "served_on": ("date NOT NULL", "x.served_on"),
+        "grid_id": ("uuid", "x.grid_id"),
+        "source": ("text NOT NULL", "x.source"),
+    },
+    where="x.state = 'approved' AND x.community_id IS NOT NULL",
+    amount="x.hours",
+)
+"""The approved hours served on each day, by where their volunteer serves and by source: what
+the dashboard sums."""
+
+DDL = (
+    """
 CREATE TABLE volunteers (
     volunteer_id    uuid PRIMARY KEY,
     kind            text NOT NULL,
@@ -206,11 +223,37 @@ CREATE TABLE hours (
     decided_on      date,
     decided_by      text,
     reject_reason   text,
-    approved_event_id uuid
+    approved_event_id uuid,
+    community_id    uuid,
+    grid_id         uuid
 );
 CREATE INDEX hours_volunteer ON hours (volunteer_id, served_on) WHERE state = 'approved';
+CREATE INDEX hours_of_volunteer ON hours (volunteer_id);
+CREATE INDEX hours_community ON hours (community_id, served_on) INCLUDE (grid_id)
+    WHERE state = 'approved';
 CREATE INDEX hours_rejected ON hours (volunteer_id) WHERE reject_reason IS NOT NULL;
 CREATE INDEX hours_organisation ON hours (organisation_id, served_on) WHERE state = 'approved';
+
+-- An entry carries where its volunteer serves now (null while the volunteer is unknown here),
+-- kept by the database itself: taken from the volunteer's row when the entry is written, and
+-- again whenever the volunteer's row is written or moves. So the dashboard counts a
+-- community's hours by their own place, with the same answer as a join on the volunteers
+-- whichever stream arrived first.
+CREATE FUNCTION volunteers_placed() RETURNS trigger LANGUAGE plpgsql
+SET search_path FROM CURRENT AS $$
+BEGIN
+    EXECUTE 'UPDATE hours h SET community_id = n.community_id, grid_id = n.grid_id
+             FROM placed n WHERE h.volunteer_id = n.volunteer_id
+             AND (h.community_id, h.grid_id) IS DISTINCT FROM (n.community_id, n.grid_id)';
+    RETURN NULL;
+END $$;
+CREATE TRIGGER volunteers_joined AFTER INSERT ON volunteers REFERENCING NEW TABLE AS placed
+    FOR EACH STATEMENT EXECUTE FUNCTION volunteers_placed();
+CREATE TRIGGER volunteers_changed AFTER UPDATE ON volunteers REFERENCING NEW TABLE AS placed
+    FOR EACH STATEMENT EXECUTE FUNCTION volunteers_placed();
+"""
+    + HOUR_DAYS.ddl()
+    + """
 
 CREATE TABLE certificates (
     certificate_id uuid PRIMARY KEY,
@@ -226,6 +269,7 @@ CREATE TABLE certificates (
 );
 CREATE INDEX certificates_volunteer ON certificates (volunteer_id);
 """
+)
 
 WRITERS = Writers()
 """How each volunteering event becomes rows of these tables."""
@@ -687,11 +731,13 @@ def _attendance(_: Envelope, e: ShiftAttendanceRecorded) -> Row:
     HoursRecorded,
     """
     INSERT INTO hours (entry_id, volunteer_id, source, source_id, hours, served_on,
-                       organisation_id, state, recorded_at)
-    SELECT e, v, s, si, h::numeric(5, 2), d, o, 'pending', at
+                       organisation_id, state, recorded_at, community_id, grid_id)
+    SELECT e, v, s, si, h::numeric(5, 2), d, o, 'pending', at, p.community_id, p.grid_id
     FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::uuid[], $5::float8[], $6::date[],
                 $7::uuid[], $8::timestamptz[]) AS x(e, v, s, si, h, d, o, at)
+    LEFT JOIN volunteers p ON p.volunteer_id = x.v
     ON CONFLICT (entry_id) DO UPDATE SET volunteer_id = EXCLUDED.volunteer_id,
+        community_id = EXCLUDED.community_id, grid_id = EXCLUDED.grid_id,
         source = EXCLUDED.source, source_id = EXCLUDED.source_id, hours = EXCLUDED.hours,
         served_on = EXCLUDED.served_on, organisation_id = EXCLUDED.organisation_id,
         state = 'pending', recorded_at = EXCLUDED.recorded_at, decided_on = NULL,

@@ -1,0 +1,93 @@
+"""Daily roll-ups: a table's rows counted (and an amount summed) per day and place, kept by the
+database itself.
+
+The dashboard counts up to a year of a community's receptions or visits per request; counted
+from the records, that is tens of thousands of rows a time. A roll-up keeps the same count per
+key (community, grid, day, and what the figure is broken down by) in a table of its own, one
+row per key, so the year is a few hundred rows. It is kept by statement-level triggers on the
+source table, from the rows each statement inserted, changed or deleted (its transition
+tables), so it is right whatever writes the source — a batch of events, a rebuild, a resident
+who moves — and it is a pure function of the source's rows: counting the roll-up gives what
+counting the records gives, which the drill-down lists.
+
+A key's row is added to (or taken from) by one upsert per statement, the keys in one order, so
+two transactions touching the same days wait for each other rather than deadlock; a key whose
+rows are all gone stays, at zero.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class DailyRollup:
+    """The rows of ``source`` that match ``where``, counted per ``keys``, ``amount`` summed.
+
+    ``keys`` maps each column of the roll-up to its type and its expression over a source row
+    aliased ``x``; ``where`` and ``amount`` are expressions over ``x`` too.
+    """
+
+    name: str
+    source: str
+    keys: dict[str, tuple[str, str]]
+    where: str = "true"
+    amount: str = "1"
+
+    def ddl(self) -> str:
+        columns = ",\n    ".join(f"{k} {t}" for k, (t, _) in self.keys.items())
+        keys = ", ".join(self.keys)
+        triggers = "\n".join(self._trigger(op, sources) for op, sources in _TRANSITIONS.items())
+        return f"""
+CREATE TABLE {self.name} (
+    {columns},
+    n      bigint NOT NULL,
+    amount numeric NOT NULL,
+    UNIQUE NULLS NOT DISTINCT ({keys})
+);
+{triggers}
+"""
+
+    def _deltas(self, table: str, sign: str) -> str:
+        keys = ", ".join(f"{e} AS {k}" for k, (_, e) in self.keys.items())
+        return f"SELECT {keys}, {sign}1 AS n, {sign}({self.amount}) AS amount FROM {table} x" + (
+            f" WHERE {self.where}"
+        )
+
+    def _trigger(self, op: str, sources: tuple[str, ...]) -> str:
+        changed = " UNION ALL ".join(
+            self._deltas(table, "-" if table == "old_rows" else "") for table in sources
+        )
+        keys = ", ".join(self.keys)
+        function = f"{self.name}_{_PAST[op]}"
+        referencing = " ".join(
+            f"{'OLD' if t == 'old_rows' else 'NEW'} TABLE AS {t}" for t in sources
+        )
+        # EXECUTE: planned each time for the rows at hand, a handful or a rebuild's batch
+        upsert = f"""
+            INSERT INTO {self.name} AS r ({keys}, n, amount)
+            SELECT {keys}, sum(n), sum(amount) FROM ({changed}) d
+            GROUP BY {keys} HAVING sum(n) <> 0 OR sum(amount) <> 0 ORDER BY {keys}
+            ON CONFLICT ({keys}) DO UPDATE
+            SET n = r.n + EXCLUDED.n, amount = r.amount + EXCLUDED.amount"""
+        quoted = upsert.replace("'", "''")
+        return f"""
+CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql
+SET search_path FROM CURRENT AS $$
+BEGIN
+    EXECUTE '{quoted}';
+    RETURN NULL;
+END $$;
+CREATE TRIGGER {function} AFTER {op} ON {self.source} REFERENCING {referencing}
+    FOR EACH STATEMENT EXECUTE FUNCTION {function}();"""
+
+
+_TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "INSERT": ("new_rows",),
+    "UPDATE": ("old_rows", "new_rows"),
+    "DELETE": ("old_rows",),
+}
+"""Each statement the triggers follow, and the transition tables it has: what it removed
+(counted negatively) and what it added."""
+
+_PAST = {"INSERT": "inserted", "UPDATE": "updated", "DELETE": "deleted"}
