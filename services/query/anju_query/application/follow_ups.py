@@ -14,8 +14,14 @@ from uuid import UUID
 import asyncpg
 
 from anju_contracts.registry import FlagType, RiskTier
-from anju_query.application.models import FollowUpBoard, FollowUpGroup, FollowUpItem, FollowUpState
-from anju_query.application.residents import LOCATED, LOCATION_COLUMNS, active_flags, location
+from anju_query.application.models import (
+    FlagBadge,
+    FollowUpBoard,
+    FollowUpGroup,
+    FollowUpItem,
+    FollowUpState,
+)
+from anju_query.application.residents import LOCATED, location
 from anju_query.application.scope import Params, Scope
 
 UNASSIGNED = "unassigned"
@@ -74,25 +80,49 @@ async def follow_up_board(
             f" WHERE fl.resident_id = f.resident_id AND fl.active {flag} {tier}"
             f" AND {scope.where(p, 'fl.community_id', 'fl.grid_id')})"
         )
-    paged = f"""
-        FROM residents.follow_ups f
-        JOIN residents.residents r ON r.resident_id = f.resident_id
-        WHERE {" AND ".join(where)}
-    """
-    source = f"""
-        FROM residents.follow_ups f
-        JOIN residents.residents r ON r.resident_id = f.resident_id
-        {LOCATED.format(t="r")}
-        WHERE {" AND ".join(where)}
-    """
-    group_rows = await conn.fetch(
+    # one statement: the pending visits are found once, then counted per grid and worker
+    # (part 0) and paged (part 1), each with the names of its places, a page's residents with
+    # their active flags
+    rows = await conn.fetch(
         f"""
-        SELECT r.grid_id, ag.name AS grid_name, f.last_worker_id,
-               count(*) FILTER (WHERE NOT {overdue}) AS due,
-               count(*) FILTER (WHERE {overdue}) AS overdue
-        {source}
-        GROUP BY r.grid_id, ag.name, f.last_worker_id
-        ORDER BY ag.name NULLS LAST, r.grid_id, f.last_worker_id NULLS FIRST
+        WITH pending AS MATERIALIZED (
+            SELECT f.resident_id, r.name, f.due_by, f.last_worker_id, f.last_visit_at,
+                   {overdue} AS is_overdue, r.community_id, r.grid_id, r.building_id, r.unit_id
+            FROM residents.follow_ups f
+            JOIN residents.residents r ON r.resident_id = f.resident_id
+            WHERE {" AND ".join(where)}
+        ), grouped AS (
+            SELECT q.grid_id, q.last_worker_id,
+                   count(*) FILTER (WHERE NOT q.is_overdue) AS due,
+                   count(*) FILTER (WHERE q.is_overdue) AS overdue
+            FROM pending q GROUP BY q.grid_id, q.last_worker_id
+        ), page AS (
+            SELECT * FROM pending ORDER BY due_by, resident_id
+            LIMIT {p(limit)} OFFSET {p(offset)}
+        )
+        SELECT 0 AS part, row_number() OVER (
+                   ORDER BY ag.name NULLS LAST, g.grid_id, g.last_worker_id NULLS FIRST) AS ord,
+               g.grid_id, ag.name AS grid_name, g.last_worker_id, g.due, g.overdue,
+               NULL::uuid AS resident_id, NULL::text AS name, NULL::timestamptz AS due_by,
+               NULL::timestamptz AS last_visit_at, NULL::boolean AS is_overdue,
+               NULL::uuid AS community_id, NULL::text AS community_name,
+               NULL::uuid AS building_id, NULL::text AS building_name,
+               NULL::uuid AS unit_id, NULL::text AS unit_name,
+               NULL::text[] AS flags, NULL::text[] AS tiers
+        FROM grouped g LEFT JOIN residents.areas ag ON ag.area_id = g.grid_id
+        UNION ALL
+        SELECT 1, row_number() OVER (ORDER BY x.due_by, x.resident_id),
+               x.grid_id, ag.name, x.last_worker_id, NULL, NULL,
+               x.resident_id, x.name, x.due_by, x.last_visit_at, x.is_overdue,
+               x.community_id, ac.name, x.building_id, ab.name, x.unit_id, au.name,
+               fl.flags, fl.tiers
+        FROM page x {LOCATED.format(t="x")}
+        LEFT JOIN LATERAL (
+            SELECT array_agg(f.flag ORDER BY f.flag) AS flags,
+                   array_agg(f.tier ORDER BY f.flag) AS tiers
+            FROM residents.flags f WHERE f.resident_id = x.resident_id AND f.active
+        ) fl ON true
+        ORDER BY part, ord
         """,
         *p.values,
     )
@@ -104,23 +134,10 @@ async def follow_up_board(
             due=g["due"],
             overdue=g["overdue"],
         )
-        for g in group_rows
+        for g in rows
+        if g["part"] == 0
     ]
-    # the page first, then the names of its places: the planner weighs the page's joins alone
-    rows = await conn.fetch(
-        f"""
-        SELECT x.*, {LOCATION_COLUMNS.format(t="x")}
-        FROM (
-            SELECT f.resident_id, r.name, f.due_by, f.last_worker_id, f.last_visit_at,
-                   {overdue} AS is_overdue, r.community_id, r.grid_id, r.building_id, r.unit_id
-            {paged}
-            ORDER BY f.due_by, f.resident_id LIMIT {p(limit)} OFFSET {p(offset)}
-        ) x {LOCATED.format(t="x")}
-        ORDER BY x.due_by, x.resident_id
-        """,
-        *p.values,
-    )
-    flags = await active_flags(conn, [r["resident_id"] for r in rows])
+    rows = [r for r in rows if r["part"] == 1]
     items = [
         FollowUpItem(
             resident_id=r["resident_id"],
@@ -130,7 +147,10 @@ async def follow_up_board(
             state="overdue" if r["is_overdue"] else "due",
             grid_worker_id=r["last_worker_id"],
             last_visit_at=r["last_visit_at"],
-            flags=flags.get(r["resident_id"], []),
+            flags=[
+                FlagBadge(type=flag, tier=tier)
+                for flag, tier in zip(r["flags"] or (), r["tiers"] or (), strict=True)
+            ],
         )
         for r in rows
     ]
