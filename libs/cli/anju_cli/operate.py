@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import os
 import sys
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
@@ -32,6 +33,7 @@ from eventkit.keys import CachedKeyStore, PostgresKeyStore, master_key_from
 from eventkit.personal import FieldCipher
 from eventkit.policy import Policy
 from eventkit.projection import Projection, RebuildProgress, rebuild
+from eventkit.rebuilds import RebuildJob, rebuild_side_by_side
 from eventkit.settings import KafkaSettings, topic_for
 from eventkit.store import EventStore
 
@@ -433,12 +435,25 @@ def _positive(value: str) -> int:
 # -- projections --------------------------------------------------------------------------
 
 
-async def rebuild_projections(root: Path, names: list[str]) -> None:
+async def rebuild_projections(root: Path, names: list[str], *, jobs: int = 1) -> None:
     known = projections()
     unknown = [n for n in names if n not in known]
     if unknown:
         raise OperatorError(f"unknown projection(s) {unknown}; known: {sorted(known)}")
     settings = kafka_settings(root)
+    if jobs > 1 and len(names) > 1:
+        # side by side, a process each: a rebuild is bound by its own process's CPU
+        url = database_url(root, READ_MODELS)
+        keys = functools.partial(key_cipher, root)
+        print(f"rebuilding {', '.join(names)}: {jobs} at a time", flush=True)
+        await rebuild_side_by_side(
+            [RebuildJob(url, known[name], settings, keys) for name in names],
+            processes=jobs,
+            done=lambda r: print(
+                f"{r.projection}: swapped in {r.schema} after {r.seconds:,.0f}s", flush=True
+            ),
+        )
+        return
     pool = await asyncpg.create_pool(database_url(root, READ_MODELS), min_size=1, max_size=4)
     try:
         async with key_cipher(root) as cipher:
@@ -609,9 +624,17 @@ def add_commands(sub: Any, root: Path) -> None:
     names = rb.add_mutually_exclusive_group(required=True)
     names.add_argument("name", nargs="?")
     names.add_argument("--all", action="store_true")
+    rb.add_argument(
+        "--jobs",
+        type=_positive,
+        default=1,
+        help="rebuild this many side by side, a process each (default 1: one after another)",
+    )
     proj.set_defaults(
         func=_runner(
-            lambda a: rebuild_projections(root, sorted(projections()) if a.all else [a.name])
+            lambda a: rebuild_projections(
+                root, sorted(projections()) if a.all else [a.name], jobs=a.jobs
+            )
         )
     )
 

@@ -3,7 +3,13 @@ append, relay, project and decode when no service's events are needed."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import asyncpg
+
 from anju_contracts import Event, EventCatalog
+from eventkit.messages import Delivered
 
 
 class Counted(Event):
@@ -21,3 +27,22 @@ class Noted(Event):
 
 
 CATALOG = EventCatalog("demo", [Counted, Noted])
+
+
+@dataclass
+class TotalsProjection:
+    """The demo's counts summed per stream into ``<name>.totals``: a projection any process
+    can rebuild (it pickles: a name, and what its tables are)."""
+
+    name: str
+    ddl: str = "CREATE TABLE totals (stream_id text PRIMARY KEY, total bigint NOT NULL);"
+    catalogs: Sequence[EventCatalog] = (CATALOG,)
+
+    async def apply(self, conn: asyncpg.Connection, batch: Sequence[Delivered]) -> None:
+        await conn.executemany(
+            """
+            INSERT INTO totals VALUES ($1, $2)
+            ON CONFLICT (stream_id) DO UPDATE SET total = totals.total + EXCLUDED.total
+            """,
+            [(d.envelope.subject, d.event.n if isinstance(d.event, Counted) else 0) for d in batch],
+        )

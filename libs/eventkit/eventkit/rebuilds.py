@@ -1,0 +1,118 @@
+"""Rebuilding several projections side by side, one process each.
+
+A rebuild is bound by its own process's CPU: it unpacks, decodes, opens and applies every
+message in Python, while PostgreSQL does a fraction of the work. Rebuilding the read models one
+after another uses one core of the machine; in processes of their own, as many as it has.
+
+Each process gets a :class:`RebuildJob` — everything it needs, picklable: where the read
+models are, the projection, the broker, and how to open personal fields (:data:`CipherSource`,
+a callable the process enters to get its own cipher, since a cipher's connections and caches
+do not cross processes). Each runs the kernel's :func:`eventkit.projection.rebuild`, which
+swaps its generation in on its own once caught up, so a projection whose rebuild fails keeps
+serving the generation it had; the others still swap theirs in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
+
+import asyncpg
+
+from eventkit.keys import KeyStore
+from eventkit.personal import FieldCipher
+from eventkit.projection import Projection, rebuild
+from eventkit.settings import KafkaSettings
+
+CipherSource = Callable[[], AbstractAsyncContextManager[FieldCipher | None]]
+"""How a process opens personal fields: entered once for the rebuild, it yields the cipher
+(``None``: the events are read as stored)."""
+
+
+@dataclass(frozen=True)
+class KeysInMemory:
+    """A :data:`CipherSource` over a key store the parent holds in memory (a bench's): each
+    process gets a copy of its keys."""
+
+    store: KeyStore
+
+    @asynccontextmanager
+    async def __call__(self) -> AsyncIterator[FieldCipher | None]:
+        yield FieldCipher(self.store)
+
+
+@dataclass(frozen=True)
+class RebuildJob:
+    database_url: str
+    projection: Projection
+    settings: KafkaSettings
+    cipher: CipherSource | None = None
+    idle_timeout_ms: int = 500
+
+
+@dataclass(frozen=True)
+class Rebuilt:
+    projection: str
+    schema: str
+    seconds: float
+
+
+def run_job(job: RebuildJob) -> Rebuilt:
+    """Rebuild one projection in this process (the entry point of each worker)."""
+    return asyncio.run(_rebuild(job))
+
+
+async def _rebuild(job: RebuildJob) -> Rebuilt:
+    pool = await asyncpg.create_pool(job.database_url, min_size=1, max_size=4)
+    try:
+        started = time.monotonic()
+        if job.cipher is None:
+            schema = await rebuild(
+                pool, job.projection, job.settings, idle_timeout_ms=job.idle_timeout_ms
+            )
+        else:
+            async with job.cipher() as cipher:
+                schema = await rebuild(
+                    pool,
+                    job.projection,
+                    job.settings,
+                    idle_timeout_ms=job.idle_timeout_ms,
+                    cipher=cipher,
+                )
+        return Rebuilt(job.projection.name, schema, time.monotonic() - started)
+    finally:
+        await pool.close()
+
+
+async def rebuild_side_by_side(
+    jobs: Sequence[RebuildJob],
+    *,
+    processes: int,
+    done: Callable[[Rebuilt], None] | None = None,
+) -> list[Rebuilt]:
+    """Rebuild every job's projection, at most ``processes`` at once, each in a fresh process;
+    ``done`` hears of each as it swaps in. The first failure is raised once every job ended
+    (the others' generations are swapped in or left as they were, never half)."""
+    loop = asyncio.get_running_loop()
+    context = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited loop
+    finished: list[Rebuilt] = []
+    failed: list[BaseException] = []
+    with ProcessPoolExecutor(max_workers=max(1, processes), mp_context=context) as executor:
+        running = [loop.run_in_executor(executor, run_job, job) for job in jobs]
+        for next_done in asyncio.as_completed(running):
+            try:
+                rebuilt = await next_done
+            except Exception as error:  # raised below, once every job ended
+                failed.append(error)
+                continue
+            finished.append(rebuilt)
+            if done is not None:
+                done(rebuilt)
+    if failed:
+        raise failed[0]
+    return finished

@@ -1,0 +1,96 @@
+"""Rebuilding side by side, a process each: every read model equals what one process builds,
+and one projection's failure swaps nothing of its own in while the others swap theirs."""
+
+from __future__ import annotations
+
+import uuid
+
+import asyncpg
+import pytest
+from pydantic import SecretStr
+
+from anju_contracts import Actor
+from eventkit.rebuilds import RebuildJob, rebuild_side_by_side
+from eventkit.relay import Relay
+from eventkit.schema import migrate
+from eventkit.settings import KafkaSettings, ServiceSettings
+from eventkit.store import Context, EventStore
+from eventkit.testing.demo import CATALOG, Counted, TotalsProjection
+
+CONTEXT = Context(actor=Actor(id="tester", roles=("admin",)))
+
+
+async def published(database_url: str, bootstrap: str) -> tuple[KafkaSettings, dict[str, int]]:
+    """Counts appended to a few streams and relayed; the topic's settings and each stream's
+    total."""
+    kafka = KafkaSettings(bootstrap=bootstrap, topic_prefix=f"r{uuid.uuid4().hex[:8]}.")
+    settings = ServiceSettings(
+        service="demo", database_url=database_url, jwt_secret=SecretStr("x" * 32), kafka=kafka
+    )
+    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=4)
+    totals: dict[str, int] = {}
+    try:
+        await migrate(pool)
+        store = EventStore(pool, CATALOG)
+        for i in range(6):
+            stream = f"s{i}"
+            counts = [Counted(n=i * 10 + k) for k in range(5)]
+            await store.append(stream, 0, counts, context=CONTEXT)
+            totals[stream] = sum(c.n for c in counts)
+        relay = Relay(store, settings)
+        await relay.start()
+        try:
+            while await relay.publish_batch():
+                pass
+        finally:
+            await relay.close()
+    finally:
+        await pool.close()
+    return kafka, totals
+
+
+async def totals_of(database_url: str, name: str) -> dict[str, int]:
+    conn = await asyncpg.connect(database_url)
+    try:
+        rows = await conn.fetch(f"SELECT stream_id, total FROM {name}.totals")
+    finally:
+        await conn.close()
+    return {r["stream_id"]: r["total"] for r in rows}
+
+
+async def test_side_by_side_rebuilds_equal_the_store(
+    database_url: str, kafka_bootstrap: str
+) -> None:
+    kafka, totals = await published(database_url, kafka_bootstrap)
+    names = ["tally_a", "tally_b", "tally_c"]
+    jobs = [
+        RebuildJob(database_url, TotalsProjection(name), kafka, idle_timeout_ms=300)
+        for name in names
+    ]
+    heard: list[str] = []
+    rebuilt = await rebuild_side_by_side(
+        jobs, processes=2, done=lambda r: heard.append(r.projection)
+    )
+    assert sorted(r.projection for r in rebuilt) == sorted(heard) == names
+    for name in names:
+        assert await totals_of(database_url, name) == totals
+
+
+async def test_a_failing_rebuild_is_raised_and_the_others_swap_in(
+    database_url: str, kafka_bootstrap: str
+) -> None:
+    kafka, totals = await published(database_url, kafka_bootstrap)
+    broken = TotalsProjection("tally_broken", ddl="CREATE TABLE totals (total no_such_type);")
+    jobs = [
+        RebuildJob(database_url, projection, kafka, idle_timeout_ms=300)
+        for projection in (broken, TotalsProjection("tally_fine"))
+    ]
+    with pytest.raises(asyncpg.UndefinedObjectError, match="no_such_type"):
+        await rebuild_side_by_side(jobs, processes=2)
+    assert await totals_of(database_url, "tally_fine") == totals
+    conn = await asyncpg.connect(database_url)
+    try:
+        active = await conn.fetchval("SELECT schema FROM projections WHERE name = $1", broken.name)
+    finally:
+        await conn.close()
+    assert active is None
