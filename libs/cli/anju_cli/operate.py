@@ -33,7 +33,7 @@ from eventkit.keys import CachedKeyStore, PostgresKeyStore, master_key_from
 from eventkit.personal import FieldCipher
 from eventkit.policy import Policy
 from eventkit.projection import Projection, RebuildProgress, rebuild
-from eventkit.rebuilds import RebuildJob, rebuild_side_by_side
+from eventkit.rebuilds import RebuildFailed, RebuildJob, rebuild_side_by_side
 from eventkit.settings import KafkaSettings, topic_for
 from eventkit.store import EventStore
 
@@ -446,13 +446,16 @@ async def rebuild_projections(root: Path, names: list[str], *, jobs: int = 1) ->
         url = database_url(root, READ_MODELS)
         keys = functools.partial(key_cipher, root)
         print(f"rebuilding {', '.join(names)}: {jobs} at a time", flush=True)
-        await rebuild_side_by_side(
-            [RebuildJob(url, known[name], settings, keys) for name in names],
-            processes=jobs,
-            done=lambda r: print(
-                f"{r.projection}: swapped in {r.schema} after {r.seconds:,.0f}s", flush=True
-            ),
-        )
+        try:
+            await rebuild_side_by_side(
+                [RebuildJob(url, known[name], settings, keys) for name in names],
+                processes=jobs,
+                done=lambda r: print(
+                    f"{r.projection}: swapped in {r.schema} after {r.seconds:,.0f}s", flush=True
+                ),
+            )
+        except RebuildFailed as failed:
+            raise OperatorError(f"{failed} (each still serves its old read model)") from failed
         return
     pool = await asyncpg.create_pool(database_url(root, READ_MODELS), min_size=1, max_size=4)
     try:

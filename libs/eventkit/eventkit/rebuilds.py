@@ -96,23 +96,35 @@ async def rebuild_side_by_side(
     done: Callable[[Rebuilt], None] | None = None,
 ) -> list[Rebuilt]:
     """Rebuild every job's projection, at most ``processes`` at once, each in a fresh process;
-    ``done`` hears of each as it swaps in. The first failure is raised once every job ended
-    (the others' generations are swapped in or left as they were, never half)."""
+    ``done`` hears of each as it swaps in. Failures are raised as :class:`RebuildFailed` once
+    every job ended: the failed projections still serve the generation they had, the others
+    swapped theirs in."""
     loop = asyncio.get_running_loop()
     context = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited loop
     finished: list[Rebuilt] = []
-    failed: list[BaseException] = []
+    failed: dict[str, BaseException] = {}
+
+    async def one(job: RebuildJob) -> None:
+        try:
+            rebuilt = await loop.run_in_executor(executor, run_job, job)
+        except Exception as error:  # raised below, once every job ended
+            failed[job.projection.name] = error
+            return
+        finished.append(rebuilt)
+        if done is not None:
+            done(rebuilt)
+
     with ProcessPoolExecutor(max_workers=max(1, processes), mp_context=context) as executor:
-        running = [loop.run_in_executor(executor, run_job, job) for job in jobs]
-        for next_done in asyncio.as_completed(running):
-            try:
-                rebuilt = await next_done
-            except Exception as error:  # raised below, once every job ended
-                failed.append(error)
-                continue
-            finished.append(rebuilt)
-            if done is not None:
-                done(rebuilt)
+        await asyncio.gather(*(one(job) for job in jobs))
     if failed:
-        raise failed[0]
+        error = next(iter(failed.values()))
+        raise RebuildFailed(sorted(failed), error) from error
     return finished
+
+
+class RebuildFailed(Exception):
+    """Some projections' rebuilds failed (each still serves the generation it had)."""
+
+    def __init__(self, projections: list[str], first: BaseException) -> None:
+        super().__init__(f"rebuilding {', '.join(projections)} failed: {first!r}")
+        self.projections = projections

@@ -10,7 +10,7 @@ import pytest
 from pydantic import SecretStr
 
 from anju_contracts import Actor
-from eventkit.rebuilds import RebuildJob, rebuild_side_by_side
+from eventkit.rebuilds import RebuildFailed, RebuildJob, rebuild_side_by_side
 from eventkit.relay import Relay
 from eventkit.schema import migrate
 from eventkit.settings import KafkaSettings, ServiceSettings
@@ -85,8 +85,10 @@ async def test_a_failing_rebuild_is_raised_and_the_others_swap_in(
         RebuildJob(database_url, projection, kafka, idle_timeout_ms=300)
         for projection in (broken, TotalsProjection("tally_fine"))
     ]
-    with pytest.raises(asyncpg.UndefinedObjectError, match="no_such_type"):
+    with pytest.raises(RebuildFailed, match="tally_broken failed") as failed:
         await rebuild_side_by_side(jobs, processes=2)
+    assert failed.value.projections == ["tally_broken"]
+    assert isinstance(failed.value.__cause__, asyncpg.UndefinedObjectError)
     assert await totals_of(database_url, "tally_fine") == totals
     conn = await asyncpg.connect(database_url)
     try:
