@@ -367,10 +367,14 @@ def _b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
-_FROM_URLSAFE = str.maketrans("-_", "+/")
+_FROM_URLSAFE = bytes.maketrans(b"-_", b"+/")
 
 
 def _unb64(text: str) -> bytes:
     """The bytes of unpadded URL-safe base64 ``text`` (whose alphabet :data:`_SEALED` checked).
-    Raises ``binascii.Error`` when its length cannot be base64's."""
-    return binascii.a2b_base64((text + "=" * (-len(text) % 4)).translate(_FROM_URLSAFE))
+    Raises ``binascii.Error`` when its length cannot be base64's.
+
+    Translated as bytes: ``str.translate`` looks each character up in a mapping, six times
+    slower, and a rebuild parses two of these per sealed value."""
+    padded = (text + "=" * (-len(text) % 4)).encode("ascii")
+    return binascii.a2b_base64(padded.translate(_FROM_URLSAFE))
