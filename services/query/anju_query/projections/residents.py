@@ -47,7 +47,7 @@ from anju_contracts.registry import (
     SpecialGroupFlagRaised,
     SpecialGroupFlagReviewed,
 )
-from anju_query.projections.rollups import DailyRollup
+from anju_query.projections.rollups import DailyRollup, placed_by
 from eventkit.erasure import blank_on_erasure, blank_where
 from eventkit.messages import Delivered
 from eventkit.rows import Row, Writers
@@ -216,40 +216,8 @@ CREATE TRIGGER visits_placed BEFORE INSERT ON visits
 CREATE TRIGGER follow_ups_placed BEFORE INSERT ON follow_ups
     FOR EACH ROW EXECUTE FUNCTION placed_by_resident();
 
--- Set-based, once per statement (a batch registers or moves thousands of residents at once);
--- EXECUTE plans each time for the rows at hand, a handful or thousands.
-CREATE FUNCTION residents_placed() RETURNS trigger LANGUAGE plpgsql
-SET search_path FROM CURRENT AS $$
-BEGIN
-    EXECUTE 'UPDATE flags f SET community_id = n.community_id, grid_id = n.grid_id
-             FROM placed n WHERE f.resident_id = n.resident_id
-             AND (f.community_id, f.grid_id) IS DISTINCT FROM (n.community_id, n.grid_id)';
-    EXECUTE 'UPDATE visits v SET community_id = n.community_id, grid_id = n.grid_id
-             FROM placed n WHERE v.resident_id = n.resident_id
-             AND (v.community_id, v.grid_id) IS DISTINCT FROM (n.community_id, n.grid_id)';
-    EXECUTE 'UPDATE follow_ups u SET community_id = n.community_id, grid_id = n.grid_id
-             FROM placed n WHERE u.resident_id = n.resident_id
-             AND (u.community_id, u.grid_id) IS DISTINCT FROM (n.community_id, n.grid_id)';
-    RETURN NULL;
-END $$;
-CREATE FUNCTION residents_removed() RETURNS trigger LANGUAGE plpgsql
-SET search_path FROM CURRENT AS $$
-BEGIN
-    EXECUTE 'UPDATE flags f SET community_id = NULL, grid_id = NULL
-             FROM removed o WHERE f.resident_id = o.resident_id';
-    EXECUTE 'UPDATE visits v SET community_id = NULL, grid_id = NULL
-             FROM removed o WHERE v.resident_id = o.resident_id';
-    EXECUTE 'UPDATE follow_ups u SET community_id = NULL, grid_id = NULL
-             FROM removed o WHERE u.resident_id = o.resident_id';
-    RETURN NULL;
-END $$;
-CREATE TRIGGER residents_registered AFTER INSERT ON residents REFERENCING NEW TABLE AS placed
-    FOR EACH STATEMENT EXECUTE FUNCTION residents_placed();
-CREATE TRIGGER residents_changed AFTER UPDATE ON residents REFERENCING NEW TABLE AS placed
-    FOR EACH STATEMENT EXECUTE FUNCTION residents_placed();
-CREATE TRIGGER residents_removed AFTER DELETE ON residents REFERENCING OLD TABLE AS removed
-    FOR EACH STATEMENT EXECUTE FUNCTION residents_removed();
 """
+    + placed_by("residents", "resident_id", ("flags", "visits", "follow_ups"), removed=True)
     + VISIT_DAYS.ddl()
     + """
 """

@@ -1,5 +1,7 @@
-"""Daily roll-ups: a table's rows counted (and an amount summed) per day and place, kept by the
-database itself.
+"""What the read models' database keeps derived from their rows by itself: daily roll-ups, and
+the place of a record that belongs to a resident or a volunteer (:func:`placed_by`).
+
+A daily roll-up is a table's rows counted (and an amount summed) per day and place.
 
 The dashboard counts up to a year of a community's receptions or visits per request; counted
 from the records, that is tens of thousands of rows a time. A roll-up keeps the same count per
@@ -17,6 +19,7 @@ rows are all gone stays, at zero.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 
@@ -91,3 +94,49 @@ _TRANSITIONS: dict[str, tuple[str, ...]] = {
 (counted negatively) and what it added."""
 
 _PAST = {"INSERT": "inserted", "UPDATE": "updated", "DELETE": "deleted"}
+
+
+def placed_by(owner: str, key: str, dependents: Sequence[str], *, removed: bool = False) -> str:
+    """The SQL that keeps each ``dependents`` table's ``community_id`` and ``grid_id`` those of
+    its row of ``owner`` (joined on ``key``): after every statement that inserts or updates
+    owners, set-based (a batch registers or moves thousands at once); with ``removed``, null
+    when the owner is deleted. A dependent's row written before its owner's is placed when the
+    owner's is (so a read by the dependent's own place equals a join on the owners, whichever
+    stream arrived first)."""
+
+    def each(update: str) -> str:
+        return "\n".join(f"    EXECUTE '{update.format(t=t)}';" for t in dependents)
+
+    moved = each(
+        f"UPDATE {{t}} d SET community_id = n.community_id, grid_id = n.grid_id"
+        f" FROM placed n WHERE d.{key} = n.{key}"
+        " AND (d.community_id, d.grid_id) IS DISTINCT FROM (n.community_id, n.grid_id)"
+    )
+    sql = f"""
+CREATE FUNCTION {owner}_placed() RETURNS trigger LANGUAGE plpgsql
+SET search_path FROM CURRENT AS $$
+BEGIN
+{moved}
+    RETURN NULL;
+END $$;
+CREATE TRIGGER {owner}_inserted AFTER INSERT ON {owner} REFERENCING NEW TABLE AS placed
+    FOR EACH STATEMENT EXECUTE FUNCTION {owner}_placed();
+CREATE TRIGGER {owner}_updated AFTER UPDATE ON {owner} REFERENCING NEW TABLE AS placed
+    FOR EACH STATEMENT EXECUTE FUNCTION {owner}_placed();
+"""
+    if removed:
+        gone = each(
+            f"UPDATE {{t}} d SET community_id = NULL, grid_id = NULL"
+            f" FROM removed o WHERE d.{key} = o.{key}"
+        )
+        sql += f"""
+CREATE FUNCTION {owner}_removed() RETURNS trigger LANGUAGE plpgsql
+SET search_path FROM CURRENT AS $$
+BEGIN
+{gone}
+    RETURN NULL;
+END $$;
+CREATE TRIGGER {owner}_deleted AFTER DELETE ON {owner} REFERENCING OLD TABLE AS removed
+    FOR EACH STATEMENT EXECUTE FUNCTION {owner}_removed();
+"""
+    return sql

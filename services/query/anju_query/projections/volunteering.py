@@ -61,7 +61,7 @@ from anju_contracts.volunteering import (
     VolunteerPaused,
     VolunteerResumed,
 )
-from anju_query.projections.rollups import DailyRollup
+from anju_query.projections.rollups import DailyRollup, placed_by
 from eventkit.erasure import blank_on_erasure, blank_where
 from eventkit.messages import Delivered
 from eventkit.rows import Row, Writers
@@ -239,19 +239,8 @@ CREATE INDEX hours_organisation ON hours (organisation_id, served_on) WHERE stat
 -- again whenever the volunteer's row is written or moves. So the dashboard counts a
 -- community's hours by their own place, with the same answer as a join on the volunteers
 -- whichever stream arrived first.
-CREATE FUNCTION volunteers_placed() RETURNS trigger LANGUAGE plpgsql
-SET search_path FROM CURRENT AS $$
-BEGIN
-    EXECUTE 'UPDATE hours h SET community_id = n.community_id, grid_id = n.grid_id
-             FROM placed n WHERE h.volunteer_id = n.volunteer_id
-             AND (h.community_id, h.grid_id) IS DISTINCT FROM (n.community_id, n.grid_id)';
-    RETURN NULL;
-END $$;
-CREATE TRIGGER volunteers_joined AFTER INSERT ON volunteers REFERENCING NEW TABLE AS placed
-    FOR EACH STATEMENT EXECUTE FUNCTION volunteers_placed();
-CREATE TRIGGER volunteers_changed AFTER UPDATE ON volunteers REFERENCING NEW TABLE AS placed
-    FOR EACH STATEMENT EXECUTE FUNCTION volunteers_placed();
 """
+    + placed_by("volunteers", "volunteer_id", ("hours",))
     + HOUR_DAYS.ddl()
     + """
 
