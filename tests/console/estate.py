@@ -29,10 +29,14 @@ class Estate:
     resident_id: str
 
 
+FLAGGED_DAYS_AGO = 10
+"""The resident was flagged elderly-alone this many days ago: her weekly visit is overdue."""
+
+
 async def seed_estate(http: httpx.AsyncClient, registry: str, query: str) -> Estate:
     """Register the estate and the flagged resident with the registry (``http`` signed in as an
     admin) and wait until the query service's follow-up board shows her visit overdue."""
-    ago = datetime.now(UTC) - timedelta(days=10)
+    ago = datetime.now(UTC) - timedelta(days=FLAGGED_DAYS_AGO)
     areas: dict[str, str] = {}
     parent = None
     for kind, name in (

@@ -48,7 +48,7 @@ from eventkit.settings import KafkaSettings
 from eventkit.testing.infra import databases, free_port
 from eventkit.testing.service import listening
 
-from .estate import accepted, seed_estate
+from .estate import FLAGGED_DAYS_AGO, accepted, seed_estate
 
 SCREENSHOTS = Path(os.environ.get("ANJU_SCREENSHOTS") or tempfile.mkdtemp(prefix="anju-shots-"))
 """Where the tests save what each screen looks like: ``make screenshots`` sets it to the README's
@@ -208,12 +208,28 @@ async def _seed_care(
             f"{volunteering}/volunteers/{volunteer}/hours",
             lambda b: b["pending_hours"] > 0,
         )
-        # Her red elderly-alone flag put her on the monthly cleaning plan: its request waits.
-        plan = await _eventually(
-            http, f"{query}/volunteering/requests?status=open", lambda b: b["total"] == 1
-        )
+        # Her red elderly-alone flag put her on the monthly cleaning plan: a request for the
+        # month she was flagged in, and one on the first of each month since (so in the first
+        # days of a month, last month's too). Last month's was done on paper: the coordinator's
+        # board starts with this month's alone.
+        flagged = now - timedelta(days=FLAGGED_DAYS_AGO)
+        months = {f"{d.year:04d}-{d.month:02d}" for d in (flagged, now)}
+        this_month = f"{now.year:04d}-{now.month:02d}"
+        opened = f"{query}/volunteering/requests?status=open"
+        plan = await _eventually(http, opened, lambda b: b["total"] == len(months))
+        assert {i["period"] for i in plan["items"]} == months, plan["items"]
+        for item in plan["items"]:
+            assert item["raised_by"] == "elderly_alone_plan", item
+            if item["period"] != this_month:
+                state = (await http.get(f"{volunteering}/requests/{item['id']}")).json()
+                await accepted(
+                    http,
+                    f"{volunteering}/requests/{item['id']}/cancellation",
+                    {"reason": "no_longer_needed", "expected_version": state["version"]},
+                )
+        plan = await _eventually(http, opened, lambda b: b["total"] == 1)
         cleaning = plan["items"][0]
-        assert cleaning["raised_by"] == "elderly_alone_plan", cleaning
+        assert cleaning["period"] == this_month, cleaning
         petition = await _once_learnt(
             http,
             f"{mediation}/petitions",
