@@ -19,7 +19,7 @@ import multiprocessing
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass
 
 import asyncpg
@@ -71,19 +71,15 @@ async def _rebuild(job: RebuildJob) -> Rebuilt:
     pool = await asyncpg.create_pool(job.database_url, min_size=1, max_size=4)
     try:
         started = time.monotonic()
-        if job.cipher is None:
+        opening = nullcontext(None) if job.cipher is None else job.cipher()
+        async with opening as cipher:
             schema = await rebuild(
-                pool, job.projection, job.settings, idle_timeout_ms=job.idle_timeout_ms
+                pool,
+                job.projection,
+                job.settings,
+                idle_timeout_ms=job.idle_timeout_ms,
+                cipher=cipher,
             )
-        else:
-            async with job.cipher() as cipher:
-                schema = await rebuild(
-                    pool,
-                    job.projection,
-                    job.settings,
-                    idle_timeout_ms=job.idle_timeout_ms,
-                    cipher=cipher,
-                )
         return Rebuilt(job.projection.name, schema, time.monotonic() - started)
     finally:
         await pool.close()

@@ -142,6 +142,21 @@ def _gatherings(kinds: tuple[GatheringKind, ...]) -> Records:
     return records
 
 
+def _rolled_up(table: str, day: str, *, grp: str = "NULL::text", where: str = "true") -> Counted:
+    """A figure's records as a projection's roll-up ``table`` counts them: a row per ``day``
+    and place (``where``: which of its rows, ``grp``: what the figure is broken down by)."""
+
+    def counted(scope: Scope, p: Params, period: Period) -> str:
+        return f"""
+        SELECT d.{day} AS on_date, {grp} AS grp, d.n, d.amount AS total
+        FROM {table} d
+        WHERE {where} AND {_within(p, period, f"d.{day}", "d.community_id")}
+          AND {scope.where(p, "d.community_id", "d.grid_id")}
+        """
+
+    return counted
+
+
 def _receptions(scope: Scope, p: Params, period: Period) -> str:
     return f"""
     SELECT r.reception_id AS id, r.logged_on AS on_date,
@@ -150,15 +165,6 @@ def _receptions(scope: Scope, p: Params, period: Period) -> str:
     FROM station.receptions r
     WHERE {_within(p, period, "r.logged_on", "r.community_id")}
       AND {scope.where(p, "r.community_id", "r.grid_id")}
-    """
-
-
-def _receptions_counted(scope: Scope, p: Params, period: Period) -> str:
-    return f"""
-    SELECT d.logged_on AS on_date, NULL::text AS grp, d.n, d.amount AS total
-    FROM station.reception_days d
-    WHERE {_within(p, period, "d.logged_on", "d.community_id")}
-      AND {scope.where(p, "d.community_id", "d.grid_id")}
     """
 
 
@@ -257,19 +263,6 @@ def _follow_up_visits(on_time: bool) -> Records:
     return records
 
 
-def _follow_up_visits_counted(on_time: bool) -> Counted:
-    def counted(scope: Scope, p: Params, period: Period) -> str:
-        return f"""
-        SELECT d.visited_on AS on_date, NULL::text AS grp, d.n, d.amount AS total
-        FROM residents.visit_days d
-        WHERE d.on_time IS {"TRUE" if on_time else "FALSE"}
-          AND {_within(p, period, "d.visited_on", "d.community_id")}
-          AND {scope.where(p, "d.community_id", "d.grid_id")}
-        """
-
-    return counted
-
-
 def _hours(scope: Scope, p: Params, period: Period) -> str:
     return f"""
     SELECT h.entry_id AS id, h.served_on AS on_date, h.source || ' ' || h.hours || 'h' AS label,
@@ -278,15 +271,6 @@ def _hours(scope: Scope, p: Params, period: Period) -> str:
     WHERE h.state = 'approved' AND h.community_id IS NOT NULL
       AND {_within(p, period, "h.served_on", "h.community_id")}
       AND {scope.where(p, "h.community_id", "h.grid_id")}
-    """
-
-
-def _hours_counted(scope: Scope, p: Params, period: Period) -> str:
-    return f"""
-    SELECT d.served_on AS on_date, d.source AS grp, d.n, d.amount AS total
-    FROM volunteering.hour_days d
-    WHERE {_within(p, period, "d.served_on", "d.community_id")}
-      AND {scope.where(p, "d.community_id", "d.grid_id")}
     """
 
 
@@ -381,7 +365,7 @@ FIGURES: dict[str, Figure] = {
         _receptions,
         "visitors the station's desk received",
         grouped=False,
-        rolled_up=_receptions_counted,
+        rolled_up=_rolled_up("station.reception_days", "logged_on"),
     ),
     "lectures": Figure(
         _gatherings(LECTURE_KINDS),
@@ -434,13 +418,13 @@ FIGURES: dict[str, Figure] = {
         _follow_up_visits(on_time=True),
         "follow-up visits to special-group residents made by the planned visit's due time",
         grouped=False,
-        rolled_up=_follow_up_visits_counted(on_time=True),
+        rolled_up=_rolled_up("residents.visit_days", "visited_on", where="d.on_time IS TRUE"),
     ),
     "follow_up_visits_late": Figure(
         _follow_up_visits(on_time=False),
         "follow-up visits made after the planned visit's due time",
         grouped=False,
-        rolled_up=_follow_up_visits_counted(on_time=False),
+        rolled_up=_rolled_up("residents.visit_days", "visited_on", where="d.on_time IS FALSE"),
     ),
     "volunteers_active": Figure(
         _volunteers_active, "volunteers with approved hours served in the period, by kind"
@@ -449,7 +433,7 @@ FIGURES: dict[str, Figure] = {
         _hours,
         "approved volunteer hours served, by source",
         summed=True,
-        rolled_up=_hours_counted,
+        rolled_up=_rolled_up("volunteering.hour_days", "served_on", grp="d.source"),
     ),
     "work_items_closed_on_time": Figure(
         _work_items(on_time=True), "work items closed by their deadline, by source"

@@ -53,8 +53,9 @@ CREATE TABLE {self.name} (
 
     def _deltas(self, table: str, sign: str) -> str:
         keys = ", ".join(f"{e} AS {k}" for k, (_, e) in self.keys.items())
-        return f"SELECT {keys}, {sign}1 AS n, {sign}({self.amount}) AS amount FROM {table} x" + (
-            f" WHERE {self.where}"
+        return (
+            f"SELECT {keys}, {sign}1 AS n, {sign}({self.amount}) AS amount"
+            f" FROM {table} x WHERE {self.where}"
         )
 
     def _trigger(self, op: str, sources: tuple[str, ...]) -> str:
