@@ -31,6 +31,7 @@ import asyncio
 import hashlib
 import re
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -56,6 +57,7 @@ from eventkit.messages import (
     Decoder,
     Delivered,
     Poison,
+    RawMessage,
     blocked,
     dead_letter,
     failed,
@@ -535,6 +537,69 @@ async def fetch_batch(
     return fetched
 
 
+# -- decoding while the batch before applies ------------------------------------------------
+
+DECODE_SLICE = 100
+"""Messages decoded at a time before the event loop is let run (see :class:`Overlapped`)."""
+
+
+class Overlapped:
+    """Applies batches one after another, in order, decoding each while the one before it is
+    being applied.
+
+    Applying a batch is mostly waiting for PostgreSQL's answers; decoding one is all Python.
+    Done one after the other, a consumer waits on PostgreSQL about a quarter of its time and
+    PostgreSQL waits on the decoding the rest. Here each batch is decoded in a task of its own
+    as soon as it is fetched, a slice of :data:`DECODE_SLICE` messages at a time so that the
+    answers for the batch being applied are read in between; it is applied once the batch
+    before it has been. At most two batches are in hand: :meth:`submit` waits for the one
+    before the last to be applied before it takes another. An error applying a batch fails
+    every later one and is raised by the next :meth:`submit` or :meth:`drain`.
+    """
+
+    def __init__(
+        self,
+        read: Callable[[Sequence[RawMessage]], Awaitable[list[Delivered | Poison]]],
+        apply: Callable[[list[Delivered | Poison]], Awaitable[None]],
+    ) -> None:
+        self.read = read  # a Decoder's read_batch
+        self.apply = apply
+        self._batches: deque[asyncio.Task[None]] = deque()
+
+    async def submit(self, messages: Sequence[RawMessage]) -> None:
+        """Take ``messages`` to decode now and apply after the batches submitted before."""
+        while len(self._batches) > 1:  # the one before the last has applied
+            await self._batches.popleft()
+        before = self._batches[-1] if self._batches else None
+        self._batches.append(asyncio.create_task(self._one(messages, before)))
+
+    async def drain(self) -> None:
+        """Wait until every batch submitted has been applied."""
+        while self._batches:
+            await self._batches.popleft()
+
+    def cancel(self) -> None:
+        """Stop the batches in hand (after an error, or when the consumer stops)."""
+        while self._batches:
+            batch = self._batches.popleft()
+            if batch.done():
+                if not batch.cancelled():
+                    batch.exception()  # an error already raised through the batch after it
+            else:
+                batch.cancel()
+
+    async def _one(self, messages: Sequence[RawMessage], before: asyncio.Task[None] | None) -> None:
+        with batch_pause():
+            decoded: list[Delivered | Poison] = []
+            for start in range(0, len(messages), DECODE_SLICE):
+                decoded += await self.read(messages[start : start + DECODE_SLICE])
+                await asyncio.sleep(0)  # let the batch before read PostgreSQL's answers
+            if before is not None:
+                await before  # in order; its error is this batch's too
+            await self.apply(decoded)
+            del decoded  # freed while paused: the collector never looks at the batch
+
+
 # -- rebuilding ---------------------------------------------------------------------------
 
 
@@ -575,6 +640,11 @@ async def rebuild(
     started = time.monotonic()
     done = 0
     settled = False
+
+    async def apply(decoded: list[Delivered | Poison]) -> None:
+        await apply_resilient(pool, projection, decoded, schema=schema)
+
+    batches = Overlapped(decoder.read_batch, apply)
     try:
         partitions = []
         for topic in topics_of(projection, settings):
@@ -588,10 +658,7 @@ async def rebuild(
             fetched = await fetch_batch(consumer, settings.max_batch, idle_timeout_ms)
             messages = [m for batch in fetched.values() for m in batch]
             if messages:
-                with batch_pause():
-                    decoded = await decoder.read_batch(messages)
-                    await apply_resilient(pool, projection, decoded, schema=schema)
-                    del decoded  # see ProjectionRunner.poll
+                await batches.submit(messages)
                 done += len(messages)
                 if progress is not None:
                     total = _highwater_total(consumer, partitions)
@@ -599,6 +666,7 @@ async def rebuild(
                     if result is not None:
                         await result
                 continue
+            await batches.drain()
             if not settled:  # then read again what came meanwhile, before the swap
                 await settle(pool, schema)
                 settled = True
@@ -607,6 +675,7 @@ async def rebuild(
             if old is not None:
                 break
     finally:
+        batches.cancel()
         await consumer.stop()
     async with pool.acquire() as conn:
         if old != schema:
