@@ -150,6 +150,21 @@ class Streams:
             self.versions[stream] += 1
             self.events.append(Loaded(stream, self.versions[stream], event, context, area))
 
+    def recorded(self) -> list[Loaded]:
+        """The events in the order a store records them: by when they happened, as each
+        stream's come one after another over the year — not stream by stream, as they were
+        made up (a rebuild would then find a resident's year of visits side by side in one
+        batch, which no store holds). Each stream keeps its own order: an event is placed no
+        earlier than the one before it in its stream."""
+        since: dict[str, datetime] = {}
+        keyed: list[tuple[datetime, int, Loaded]] = []
+        for n, loaded in enumerate(self.events):
+            at = loaded.context.occurred_at or datetime.min.replace(tzinfo=UTC)
+            at = since[loaded.stream_id] = max(at, since.get(loaded.stream_id, at))
+            keyed.append((at, n, loaded))
+        keyed.sort(key=lambda k: k[:2])
+        return [loaded for _, _, loaded in keyed]
+
 
 def community_events(shape: Shape, index: int) -> dict[str, list[Loaded]]:
     """Every service's events of community ``index``: the same for the same shape and seed."""
@@ -430,7 +445,7 @@ def community_events(shape: Shape, index: int) -> dict[str, list[Loaded]]:
                     on_time=resolved_at <= at + timedelta(days=15),
                 )
                 med.add(stream, resolved_at, grid_area, resolved)
-    return {source: streams.events for source, streams in out.items()}
+    return {source: streams.recorded() for source, streams in out.items()}
 
 
 # -- loading, publishing, rebuilding ----------------------------------------------------------

@@ -23,6 +23,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, date, datetime, timedelta
+from itertools import pairwise
 from typing import Any, cast
 
 import asyncpg
@@ -310,3 +311,32 @@ async def test_dispute_board_and_dashboard(city: asyncpg.Pool) -> None:
         period = Period(one["community_id"], AS_OF - timedelta(days=91), AS_OF)
         await dashboard(as_conn, scope, period, threshold=0)
         await assert_indexed(conn, recorded)
+
+
+def test_a_community_s_events_come_in_the_order_a_store_records_them() -> None:
+    """Over the year, not stream by stream; each stream's own events in their order."""
+    for source, events in community_events(SHAPE, 0).items():
+        seen: dict[str, int] = {}
+        since: dict[str, datetime] = {}
+        latest = datetime.min.replace(tzinfo=UTC)
+        for event in events:
+            assert event.sequence == seen.get(event.stream_id, 0) + 1, source  # gapless, in order
+            seen[event.stream_id] = event.sequence
+            at = event.context.occurred_at
+            assert at is not None
+            # placed by when it happened, or just after its stream's event before it
+            placed = since[event.stream_id] = max(at, since.get(event.stream_id, at))
+            assert placed >= latest, source
+            latest = placed
+        if source == "registry":  # a resident's visits are spread over the year
+            first, last = events[0].context.occurred_at, events[-1].context.occurred_at
+            assert first is not None
+            assert last is not None
+            assert last - first > timedelta(days=300)
+            longest = run = 1
+            for before, after in pairwise(events):
+                run = run + 1 if before.stream_id == after.stream_id else 1
+                longest = max(longest, run)
+            # what happens at one moment (a visit and the next one planned) comes together;
+            # stream by stream, a flagged resident's year was 30 events in a row
+            assert longest <= 6
