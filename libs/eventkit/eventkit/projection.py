@@ -452,10 +452,13 @@ class ProjectionRunner:
         await consumer.start()
         self.state.running = True
         log.info("projection_started", projection=self.projection.name)
+        batches = Overlapped(self.decoder.read_batch)
         try:
             while not stop.is_set():
-                await self.poll(consumer)
+                await self.feed(consumer, batches)
+            await batches.drain()
         finally:
+            batches.cancel()
             self.state.running = False
             await consumer.stop()
 
@@ -482,39 +485,58 @@ class ProjectionRunner:
                 await conn.execute("SELECT pg_advisory_unlock(hashtext($1))", key)
 
     async def poll(self, consumer: AIOKafkaConsumer, timeout_ms: int = 200) -> int:
-        """Fetch one batch, apply it in one transaction, then commit the offsets."""
+        """Fetch one batch, apply it in one transaction, then commit the offsets; the events
+        applied."""
+        batches = Overlapped(self.decoder.read_batch)
+        before = self.state.applied
+        try:
+            await self.feed(consumer, batches, timeout_ms)
+            await batches.drain()
+        finally:
+            batches.cancel()
+        return self.state.applied - before
+
+    async def feed(
+        self, consumer: AIOKafkaConsumer, batches: Overlapped, timeout_ms: int = 200
+    ) -> int:
+        """Fetch a batch and hand it to ``batches``: decoded now, applied in one transaction
+        after the batch before it, its offsets committed then. With nothing new, wait for the
+        batches in hand to be applied. Returns the messages fetched."""
         fetched = await fetch_batch(consumer, self.settings.max_batch, timeout_ms)
         messages = [m for batch in fetched.values() for m in batch]
         if not messages:
+            await batches.drain()
             await kafka.rewind_shrunk(consumer)
             return 0
         received = time.time()
         name = self.projection.name
         sent_ms = min(batch[0].timestamp for batch in fetched.values() if batch)
         CONSUMER_RECEIVE.labels(name).observe(max(0.0, received - sent_ms / 1000))
-        with batch_pause():
-            decoded = await self.decoder.read_batch(messages)
+        last = {tp: batch[-1].offset for tp, batch in fetched.items() if batch}
+
+        async def apply(decoded: list[Delivered | Poison]) -> None:
             advanced: dict[Stream, int] = {}
             applied = await apply_resilient(self.pool, self.projection, decoded, versions=advanced)
-            del decoded  # freed while paused: the collector never looks at the batch
-        # Readers wait for the read model, not for the broker: wake them before the offsets go,
-        # telling them which streams moved (so that the others need not look).
-        self.commits.committed(advanced)
-        CONSUMER_APPLY.labels(name).observe(time.time() - received)
-        await kafka.commit_applied(
-            consumer,
-            {tp: batch[-1].offset + 1 for tp, batch in fetched.items() if batch},
-            member=self.assignment.member,
-        )
-        self.state.applied += applied
-        self.state.batches += 1
-        lag = 0
-        for tp, batch in fetched.items():
-            highwater = consumer.highwater(tp)
-            if highwater is not None and batch:
-                lag += max(0, highwater - batch[-1].offset - 1)
-        PROJECTION_LAG.labels(self.projection.name).set(lag)
-        return applied
+            # Readers wait for the read model, not for the broker: wake them before the offsets
+            # go, telling them which streams moved (so that the others need not look).
+            self.commits.committed(advanced)
+            CONSUMER_APPLY.labels(name).observe(time.time() - received)
+            await kafka.commit_applied(
+                consumer,
+                {tp: offset + 1 for tp, offset in last.items()},
+                member=self.assignment.member,
+            )
+            self.state.applied += applied
+            self.state.batches += 1
+            lag = 0
+            for tp, offset in last.items():
+                highwater = consumer.highwater(tp)
+                if highwater is not None:
+                    lag += max(0, highwater - offset - 1)
+            PROJECTION_LAG.labels(name).set(lag)
+
+        await batches.submit(messages, apply)
+        return len(messages)
 
 
 async def fetch_batch(
@@ -542,6 +564,9 @@ async def fetch_batch(
 DECODE_SLICE = 100
 """Messages decoded at a time before the event loop is let run (see :class:`Overlapped`)."""
 
+Apply = Callable[[list[Delivered | Poison]], Awaitable[None]]
+"""What is done with a decoded batch (in a transaction of its own)."""
+
 
 class Overlapped:
     """Applies batches one after another, in order, decoding each while the one before it is
@@ -558,20 +583,17 @@ class Overlapped:
     """
 
     def __init__(
-        self,
-        read: Callable[[Sequence[RawMessage]], Awaitable[list[Delivered | Poison]]],
-        apply: Callable[[list[Delivered | Poison]], Awaitable[None]],
+        self, read: Callable[[Sequence[RawMessage]], Awaitable[list[Delivered | Poison]]]
     ) -> None:
         self.read = read  # a Decoder's read_batch
-        self.apply = apply
         self._batches: deque[asyncio.Task[None]] = deque()
 
-    async def submit(self, messages: Sequence[RawMessage]) -> None:
-        """Take ``messages`` to decode now and apply after the batches submitted before."""
+    async def submit(self, messages: Sequence[RawMessage], apply: Apply) -> None:
+        """Take ``messages`` to decode now and ``apply`` after the batches submitted before."""
         while len(self._batches) > 1:  # the one before the last has applied
             await self._batches.popleft()
         before = self._batches[-1] if self._batches else None
-        self._batches.append(asyncio.create_task(self._one(messages, before)))
+        self._batches.append(asyncio.create_task(self._one(messages, apply, before)))
 
     async def drain(self) -> None:
         """Wait until every batch submitted has been applied."""
@@ -588,7 +610,9 @@ class Overlapped:
             else:
                 batch.cancel()
 
-    async def _one(self, messages: Sequence[RawMessage], before: asyncio.Task[None] | None) -> None:
+    async def _one(
+        self, messages: Sequence[RawMessage], apply: Apply, before: asyncio.Task[None] | None
+    ) -> None:
         with batch_pause():
             decoded: list[Delivered | Poison] = []
             for start in range(0, len(messages), DECODE_SLICE):
@@ -596,7 +620,7 @@ class Overlapped:
                 await asyncio.sleep(0)  # let the batch before read PostgreSQL's answers
             if before is not None:
                 await before  # in order; its error is this batch's too
-            await self.apply(decoded)
+            await apply(decoded)
             del decoded  # freed while paused: the collector never looks at the batch
 
 
@@ -644,7 +668,7 @@ async def rebuild(
     async def apply(decoded: list[Delivered | Poison]) -> None:
         await apply_resilient(pool, projection, decoded, schema=schema)
 
-    batches = Overlapped(decoder.read_batch, apply)
+    batches = Overlapped(decoder.read_batch)
     try:
         partitions = []
         for topic in topics_of(projection, settings):
@@ -658,7 +682,7 @@ async def rebuild(
             fetched = await fetch_batch(consumer, settings.max_batch, idle_timeout_ms)
             messages = [m for batch in fetched.values() for m in batch]
             if messages:
-                await batches.submit(messages)
+                await batches.submit(messages, apply)
                 done += len(messages)
                 if progress is not None:
                     total = _highwater_total(consumer, partitions)

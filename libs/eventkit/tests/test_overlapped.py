@@ -45,9 +45,9 @@ def batch(n: int, size: int = 3) -> list[Any]:
 
 async def test_batches_apply_whole_and_in_order() -> None:
     recorder = Recorder()
-    overlapped = Overlapped(recorder.read, recorder.apply)
+    overlapped = Overlapped(recorder.read)
     for n in range(1, 6):
-        await overlapped.submit(batch(n, size=DECODE_SLICE * 2 + 7))
+        await overlapped.submit(batch(n, size=DECODE_SLICE * 2 + 7), recorder.apply)
     await overlapped.drain()
     assert recorder.applied == [batch(n, size=DECODE_SLICE * 2 + 7) for n in range(1, 6)]
     applies = [line for line in recorder.log if line.startswith("apply ")]
@@ -57,15 +57,15 @@ async def test_batches_apply_whole_and_in_order() -> None:
 async def test_the_next_batch_is_decoded_while_one_applies() -> None:
     recorder = Recorder()
     recorder.release[1] = asyncio.Event()  # batch 1 waits on "PostgreSQL" until released
-    overlapped = Overlapped(recorder.read, recorder.apply)
-    await overlapped.submit(batch(1))
-    await overlapped.submit(batch(2))
+    overlapped = Overlapped(recorder.read)
+    await overlapped.submit(batch(1), recorder.apply)
+    await overlapped.submit(batch(2), recorder.apply)
     for _ in range(5):
         await asyncio.sleep(0)
     assert sorted(recorder.log) == ["apply 1", "decode 1", "decode 2"]  # 2 waits for 1
 
     # a third batch waits until the first has applied: two in hand at most
-    third = asyncio.create_task(overlapped.submit(batch(3)))
+    third = asyncio.create_task(overlapped.submit(batch(3), recorder.apply))
     for _ in range(5):
         await asyncio.sleep(0)
     assert not third.done()
@@ -79,11 +79,11 @@ async def test_the_next_batch_is_decoded_while_one_applies() -> None:
 
 async def test_an_error_stops_every_later_batch_and_is_raised() -> None:
     recorder = Recorder(fail_on=2)
-    overlapped = Overlapped(recorder.read, recorder.apply)
+    overlapped = Overlapped(recorder.read)
 
     async def feed() -> None:
         for n in range(1, 6):
-            await overlapped.submit(batch(n))
+            await overlapped.submit(batch(n), recorder.apply)
         await overlapped.drain()
 
     with pytest.raises(RuntimeError, match="batch 2"):
@@ -96,9 +96,9 @@ async def test_an_error_stops_every_later_batch_and_is_raised() -> None:
 async def test_cancel_stops_the_batches_in_hand() -> None:
     recorder = Recorder()
     recorder.release[1] = asyncio.Event()
-    overlapped = Overlapped(recorder.read, recorder.apply)
-    await overlapped.submit(batch(1))
-    await overlapped.submit(batch(2))
+    overlapped = Overlapped(recorder.read)
+    await overlapped.submit(batch(1), recorder.apply)
+    await overlapped.submit(batch(2), recorder.apply)
     await asyncio.sleep(0)
     overlapped.cancel()
     await asyncio.sleep(0)
