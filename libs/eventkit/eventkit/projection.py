@@ -670,16 +670,14 @@ async def rebuild(
 
     batches = Overlapped(decoder.read_batch)
     try:
-        partitions = []
-        for topic in topics_of(projection, settings):
-            for p in sorted(
-                consumer.partitions_for_topic(topic) or await _partitions(consumer, topic)
-            ):
-                partitions.append(TopicPartition(topic, p))
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
+        partitions: list[TopicPartition] = []
+        await _read_new_partitions(consumer, topics_of(projection, settings), partitions)
         while True:
-            fetched = await fetch_batch(consumer, settings.max_batch, idle_timeout_ms)
+            fetched = (
+                await fetch_batch(consumer, settings.max_batch, idle_timeout_ms)
+                if partitions
+                else {}
+            )
             messages = [m for batch in fetched.values() for m in batch]
             if messages:
                 await batches.submit(messages, apply)
@@ -698,6 +696,9 @@ async def rebuild(
             old = await _try_swap(pool, projection.name, generation, schema)
             if old is not None:
                 break
+            # still behind: perhaps on a topic or partitions created since it started
+            if await _read_new_partitions(consumer, topics_of(projection, settings), partitions):
+                settled = False
     finally:
         batches.cancel()
         await consumer.stop()
@@ -723,9 +724,28 @@ async def settle(pool: asyncpg.Pool, schema: str) -> None:
         await pool.execute(f"VACUUM (ANALYZE) {names}")
 
 
-async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
+async def _read_new_partitions(
+    consumer: AIOKafkaConsumer, topics: Sequence[str], partitions: list[TopicPartition]
+) -> bool:
+    """Add to ``partitions`` (assigned to ``consumer``) those of ``topics`` it lacks, each read
+    from its beginning; whether there were any. A topic nothing was published to yet may not
+    exist: it has none."""
     await consumer._client.force_metadata_update()
-    return consumer.partitions_for_topic(topic) or set()
+    new = [
+        TopicPartition(topic, p)
+        for topic in topics
+        for p in sorted(consumer.partitions_for_topic(topic) or ())
+        if TopicPartition(topic, p) not in partitions
+    ]
+    if not new:
+        return False
+    positions = {tp: await consumer.position(tp) for tp in partitions}
+    partitions.extend(new)
+    consumer.assign(partitions)  # a new assignment: where the others were is set again
+    for tp, offset in positions.items():
+        consumer.seek(tp, offset)
+    await consumer.seek_to_beginning(*new)
+    return True
 
 
 def _highwater_total(

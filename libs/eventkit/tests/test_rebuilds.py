@@ -3,6 +3,7 @@ and one projection's failure swaps nothing of its own in while the others swap t
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import asyncpg
@@ -10,6 +11,7 @@ import pytest
 from pydantic import SecretStr
 
 from anju_contracts import Actor
+from eventkit.projection import ensure_projection, rebuild
 from eventkit.rebuilds import RebuildFailed, RebuildJob, rebuild_side_by_side
 from eventkit.relay import Relay
 from eventkit.schema import migrate
@@ -20,10 +22,12 @@ from eventkit.testing.demo import CATALOG, Counted, TotalsProjection
 CONTEXT = Context(actor=Actor(id="tester", roles=("admin",)))
 
 
-async def published(database_url: str, bootstrap: str) -> tuple[KafkaSettings, dict[str, int]]:
+async def published(
+    database_url: str, bootstrap: str, kafka: KafkaSettings | None = None
+) -> tuple[KafkaSettings, dict[str, int]]:
     """Counts appended to a few streams and relayed; the topic's settings and each stream's
     total."""
-    kafka = KafkaSettings(bootstrap=bootstrap, topic_prefix=f"r{uuid.uuid4().hex[:8]}.")
+    kafka = kafka or KafkaSettings(bootstrap=bootstrap, topic_prefix=f"r{uuid.uuid4().hex[:8]}.")
     settings = ServiceSettings(
         service="demo", database_url=database_url, jwt_secret=SecretStr("x" * 32), kafka=kafka
     )
@@ -96,3 +100,46 @@ async def test_a_failing_rebuild_is_raised_and_the_others_swap_in(
     finally:
         await conn.close()
     assert active is None
+
+
+async def test_a_projection_whose_topics_do_not_exist_yet_rebuilds_empty(
+    database_url: str, kafka_bootstrap: str
+) -> None:
+    """Nothing published yet (a new service, a new deployment): an empty generation swaps in."""
+    kafka = KafkaSettings(bootstrap=kafka_bootstrap, topic_prefix=f"e{uuid.uuid4().hex[:8]}.")
+    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=4)
+    try:
+        await migrate(pool, store=False)
+        schema = await rebuild(pool, TotalsProjection("tally_new"), kafka, idle_timeout_ms=200)
+        active = await pool.fetchval("SELECT schema FROM projections WHERE name = 'tally_new'")
+    finally:
+        await pool.close()
+    assert active == schema
+    assert await totals_of(database_url, "tally_new") == {}
+
+
+async def test_a_rebuild_behind_reads_a_topic_created_since_it_started(
+    database_url: str, kafka_bootstrap: str
+) -> None:
+    """The live generation has applied events of a topic the rebuild did not find when it
+    looked: it looks again instead of waiting for ever, and reads the topic from its start."""
+    kafka = KafkaSettings(bootstrap=kafka_bootstrap, topic_prefix=f"n{uuid.uuid4().hex[:8]}.")
+    projection = TotalsProjection("tally_late")
+    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=4)
+    try:
+        await migrate(pool, store=False)
+        active = await ensure_projection(pool, projection)
+        # as if the live runner had applied the first five events of stream s3
+        await pool.execute(f"INSERT INTO {active}.stream_versions VALUES ('demo', 's3', 5)")
+        rebuilding = asyncio.create_task(rebuild(pool, projection, kafka, idle_timeout_ms=200))
+        await asyncio.sleep(1.0)
+        assert not rebuilding.done(), "it swapped in a generation behind the live one"
+        _, totals = await published(database_url, kafka_bootstrap, kafka)
+        schema = await asyncio.wait_for(rebuilding, timeout=60)
+        assert (
+            await pool.fetchval("SELECT schema FROM projections WHERE name = $1", projection.name)
+            == schema
+        )
+    finally:
+        await pool.close()
+    assert await totals_of(database_url, "tally_late") == totals
