@@ -693,7 +693,8 @@ async def rebuild(
                 await settle(pool, schema)
                 settled = True
                 continue
-            old = await _try_swap(pool, projection.name, generation, schema)
+            took = time.monotonic() - started
+            old = await _try_swap(pool, projection.name, generation, schema, took)
             if old is not None:
                 break
             # still behind: perhaps on a topic or partitions created since it started
@@ -755,8 +756,11 @@ def _highwater_total(
     return None if any(m is None for m in marks) else sum(m or 0 for m in marks)
 
 
-async def _try_swap(pool: asyncpg.Pool, name: str, generation: int, schema: str) -> str | None:
-    """Swap ``schema`` in if it has every stream at least as far as the active one.
+async def _try_swap(
+    pool: asyncpg.Pool, name: str, generation: int, schema: str, took_s: float
+) -> str | None:
+    """Swap ``schema`` in if it has every stream at least as far as the active one, noting
+    that it took ``took_s`` to build (:func:`last_rebuilds`).
 
     Returns the schema it replaced, or None when the new generation is still behind.
     """
@@ -773,7 +777,16 @@ async def _try_swap(pool: asyncpg.Pool, name: str, generation: int, schema: str)
         if behind:
             return None
         await activate(conn, name, generation, schema)
+        await conn.execute("UPDATE projections SET rebuilt_in_s = $2 WHERE name = $1", name, took_s)
         return active
+
+
+async def last_rebuilds(conn: asyncpg.Connection) -> dict[str, float]:
+    """How long each projection's generation in use took to rebuild, when it was rebuilt."""
+    rows = await conn.fetch(
+        "SELECT name, rebuilt_in_s FROM projections WHERE rebuilt_in_s IS NOT NULL"
+    )
+    return {r["name"]: r["rebuilt_in_s"] for r in rows}
 
 
 async def wait_for_stream(

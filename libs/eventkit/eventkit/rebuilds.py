@@ -10,11 +10,18 @@ a callable the process enters to get its own cipher, since a cipher's connection
 do not cross processes). Each runs the kernel's :func:`eventkit.projection.rebuild`, which
 swaps its generation in on its own once caught up, so a projection whose rebuild fails keeps
 serving the generation it had; the others still swap theirs in.
+
+The longest go first: each swap notes how long its rebuild took (``projections.rebuilt_in_s``)
+and the next side-by-side rebuild starts with the projections that took longest the last time
+(those never rebuilt before all of them), so that no process is left with a long one when the
+others are done. On the city bench, in the order the projections are declared, the station's
+(29 s) came last and started at 54 s: 85 s in all, where longest first would take about 77 s.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import multiprocessing
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -26,7 +33,7 @@ import asyncpg
 
 from eventkit.keys import KeyStore
 from eventkit.personal import FieldCipher
-from eventkit.projection import Projection, rebuild
+from eventkit.projection import Projection, last_rebuilds, rebuild
 from eventkit.settings import KafkaSettings
 
 CipherSource = Callable[[], AbstractAsyncContextManager[FieldCipher | None]]
@@ -95,6 +102,7 @@ async def rebuild_side_by_side(
     ``done`` hears of each as it swaps in. Failures are raised as :class:`RebuildFailed` once
     every job ended: the failed projections still serve the generation they had, the others
     swapped theirs in."""
+    jobs = await longest_first(jobs)
     loop = asyncio.get_running_loop()
     context = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited loop
     finished: list[Rebuilt] = []
@@ -116,6 +124,28 @@ async def rebuild_side_by_side(
         error = next(iter(failed.values()))
         raise RebuildFailed(sorted(failed), error) from error
     return finished
+
+
+async def longest_first(jobs: Sequence[RebuildJob]) -> list[RebuildJob]:
+    """``jobs`` ordered by how long their projection's last rebuild took, longest first;
+    those never rebuilt (or whose read models cannot tell yet) first of all, as given."""
+    took: dict[tuple[str, str], float] = {}
+    for url in dict.fromkeys(job.database_url for job in jobs):
+        try:
+            conn = await asyncpg.connect(url)
+        except (OSError, asyncpg.PostgresError):
+            continue  # the rebuild itself says what is wrong
+        try:
+            took.update(((url, name), s) for name, s in (await last_rebuilds(conn)).items())
+        except (asyncpg.UndefinedTableError, asyncpg.UndefinedColumnError):
+            pass  # no projection there yet, or one from before durations were noted
+        finally:
+            await conn.close()
+
+    def last(job: RebuildJob) -> float:
+        return took.get((job.database_url, job.projection.name), math.inf)
+
+    return sorted(jobs, key=last, reverse=True)
 
 
 class RebuildFailed(Exception):

@@ -162,6 +162,8 @@ CREATE TABLE IF NOT EXISTS projections (
     schema     text NOT NULL,
     swapped_at timestamptz NOT NULL DEFAULT now()
 );
+-- how long the generation in use took to rebuild (null: built as it went, never rebuilt)
+ALTER TABLE projections ADD COLUMN IF NOT EXISTS rebuilt_in_s double precision;
 """
 
 

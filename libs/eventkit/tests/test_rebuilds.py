@@ -11,8 +11,8 @@ import pytest
 from pydantic import SecretStr
 
 from anju_contracts import Actor
-from eventkit.projection import ensure_projection, rebuild
-from eventkit.rebuilds import RebuildFailed, RebuildJob, rebuild_side_by_side
+from eventkit.projection import ensure_projection, last_rebuilds, rebuild
+from eventkit.rebuilds import RebuildFailed, RebuildJob, longest_first, rebuild_side_by_side
 from eventkit.relay import Relay
 from eventkit.schema import migrate
 from eventkit.settings import KafkaSettings, ServiceSettings
@@ -143,3 +143,30 @@ async def test_a_rebuild_behind_reads_a_topic_created_since_it_started(
     finally:
         await pool.close()
     assert await totals_of(database_url, "tally_late") == totals
+
+
+async def test_the_projections_that_took_longest_last_time_go_first(
+    database_url: str, kafka_bootstrap: str
+) -> None:
+    kafka, _ = await published(database_url, kafka_bootstrap)
+    names = ["tally_short", "tally_long", "tally_new"]
+    jobs = [
+        RebuildJob(database_url, TotalsProjection(name), kafka, idle_timeout_ms=300)
+        for name in names
+    ]
+    await rebuild_side_by_side(jobs, processes=2)
+    conn = await asyncpg.connect(database_url)
+    try:
+        noted = await last_rebuilds(conn)
+        assert all(noted[name] > 0 for name in names), noted
+        await conn.execute("UPDATE projections SET rebuilt_in_s = 1 WHERE name = 'tally_short'")
+        await conn.execute("UPDATE projections SET rebuilt_in_s = 90 WHERE name = 'tally_long'")
+        await conn.execute("UPDATE projections SET rebuilt_in_s = NULL WHERE name = 'tally_new'")
+    finally:
+        await conn.close()
+    order = ["tally_new", "tally_long", "tally_short"]  # never rebuilt counts as longest
+    assert [job.projection.name for job in await longest_first(jobs)] == order
+
+    heard: list[str] = []
+    await rebuild_side_by_side(jobs, processes=1, done=lambda r: heard.append(r.projection))
+    assert heard == order
