@@ -246,6 +246,14 @@ FIGURES += (
         600.0,
     ),
     Figure(
+        "city_rebuild_again",
+        CITY,
+        "city: the same rebuild again, the longest first (by the first one's times), scaled",
+        Kind.DURATION,
+        "s",
+        "aiokafka reading the same topics once, scaled alike",
+    ),
+    Figure(
         "city_projection",
         CITY,
         "city: rebuild throughput, events applied per second (all projections)",
