@@ -148,6 +148,12 @@ class Recording:
         self.statements.append((sql, args))
         return await self.conn.fetchval(sql, *args)
 
+    async def execute(self, sql: str, *args: Any) -> Any:  # settings: nothing to explain
+        return await self.conn.execute(sql, *args)
+
+    def transaction(self) -> Any:
+        return self.conn.transaction()
+
 
 def seq_scans(plan: dict[str, Any], big: set[str]) -> Iterator[str]:
     if plan.get("Node Type") == "Seq Scan" and plan.get("Relation Name") in big:
@@ -260,6 +266,34 @@ async def test_directory_by_name_and_by_id_suffix(city: asyncpg.Pool) -> None:
             )
             assert page.total >= 1
             await assert_indexed(conn, recorded)
+
+
+async def test_the_directory_is_planned_with_its_values_every_time(city: asyncpg.Pool) -> None:
+    """Not with a plan made without them after the fifth search (which reads every resident
+    of the city when it cannot tell a community of 150 from the whole city)."""
+    async with city.acquire() as conn:
+        one = await sample(conn)
+        names = await conn.fetch(
+            "SELECT name FROM residents.residents WHERE community_id = $1 LIMIT 12",
+            one["community_id"],
+        )
+        for row in names:
+            await search_residents(
+                conn,
+                director(one["community_id"]),
+                DirectoryFilter(q=row["name"][:1]),
+                limit=50,
+                offset=0,
+                today=AS_OF,
+            )
+        plans = await conn.fetchrow(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements"
+            " WHERE statement LIKE '%WITH page AS%'"
+            " AND statement NOT LIKE '%pg_prepared_statements%'"
+        )
+    assert plans is not None
+    assert len(names) > 5
+    assert plans["generic_plans"] == 0  # without the setting: 7 of the 12
 
 
 async def test_follow_up_boards(city: asyncpg.Pool) -> None:

@@ -113,6 +113,14 @@ _RESIDENT = f"""
 """
 
 
+CUSTOM_PLANS = "SET LOCAL plan_cache_mode = force_custom_plan"
+"""Plan the directory's search with its values every time. What it reads depends on them
+alone (a community of 10,000 residents or a grid of 300; a name matching three or three
+thousand): after five calls PostgreSQL settles on a plan made without them, which reads every
+resident of the city for each search. On a city of 20,000 the name search took 17 ms at the
+median so, 6.9 ms planned with its values."""
+
+
 async def search_residents(
     conn: asyncpg.Connection,
     scope: Scope,
@@ -137,19 +145,21 @@ async def search_residents(
     condition = " AND ".join(where)
     # the page and the count of every match from one pass over the matches; only a page past
     # the last match counts them apart
-    rows = await conn.fetch(
-        f"""
-        WITH page AS (
-            SELECT r.resident_id, count(*) OVER () AS total FROM residents.residents r
-            WHERE {condition}
-            ORDER BY lower(r.name), r.resident_id LIMIT {p(limit)} OFFSET {p(offset)}
+    async with conn.transaction():
+        await conn.execute(CUSTOM_PLANS)
+        rows = await conn.fetch(
+            f"""
+            WITH page AS (
+                SELECT r.resident_id, count(*) OVER () AS total FROM residents.residents r
+                WHERE {condition}
+                ORDER BY lower(r.name), r.resident_id LIMIT {p(limit)} OFFSET {p(offset)}
+            )
+            SELECT page.total, {_RESIDENT_COLUMNS}
+            FROM page JOIN residents.residents r ON r.resident_id = page.resident_id
+            {LOCATED.format(t="r")}
+            ORDER BY lower(r.name), r.resident_id""",
+            *p.values,
         )
-        SELECT page.total, {_RESIDENT_COLUMNS}
-        FROM page JOIN residents.residents r ON r.resident_id = page.resident_id
-        {LOCATED.format(t="r")}
-        ORDER BY lower(r.name), r.resident_id""",
-        *p.values,
-    )
     if rows:
         total = rows[0]["total"]
     else:
