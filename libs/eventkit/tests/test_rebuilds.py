@@ -62,15 +62,20 @@ async def totals_of(database_url: str, name: str) -> dict[str, int]:
     return {r["stream_id"]: r["total"] for r in rows}
 
 
+def tallies(database_url: str, kafka: KafkaSettings, names: list[str]) -> list[RebuildJob]:
+    """A rebuild of the demo's totals under each of ``names``."""
+    return [
+        RebuildJob(database_url, TotalsProjection(name), kafka, idle_timeout_ms=300)
+        for name in names
+    ]
+
+
 async def test_side_by_side_rebuilds_equal_the_store(
     database_url: str, kafka_bootstrap: str
 ) -> None:
     kafka, totals = await published(database_url, kafka_bootstrap)
     names = ["tally_a", "tally_b", "tally_c"]
-    jobs = [
-        RebuildJob(database_url, TotalsProjection(name), kafka, idle_timeout_ms=300)
-        for name in names
-    ]
+    jobs = tallies(database_url, kafka, names)
     heard: list[str] = []
     rebuilt = await rebuild_side_by_side(
         jobs, processes=2, done=lambda r: heard.append(r.projection)
@@ -150,10 +155,7 @@ async def test_the_projections_that_took_longest_last_time_go_first(
 ) -> None:
     kafka, _ = await published(database_url, kafka_bootstrap)
     names = ["tally_short", "tally_long", "tally_new"]
-    jobs = [
-        RebuildJob(database_url, TotalsProjection(name), kafka, idle_timeout_ms=300)
-        for name in names
-    ]
+    jobs = tallies(database_url, kafka, names)
     await rebuild_side_by_side(jobs, processes=2)
     conn = await asyncpg.connect(database_url)
     try:
