@@ -22,17 +22,17 @@ from dataclasses import dataclass
 import asyncpg
 
 from eventkit.errors import Unavailable
-from eventkit.messages import Delivered
+from eventkit.messages import Delivered, PassedOver
 from eventkit.metrics import CONSISTENCY_WAIT, CONSISTENCY_WAKE
 
 Stream = tuple[str, str]
 """``(source, stream_id)``: a stream of events, as a token and an envelope name it."""
 
 
-def highest(delivered: Iterable[Delivered]) -> dict[Stream, int]:
+def highest(delivered: Iterable[Delivered | PassedOver]) -> dict[Stream, int]:
     """The highest sequence of each stream among ``delivered``."""
     versions: dict[Stream, int] = {}
-    merge_versions(versions, ((d.stream, d.envelope.sequence) for d in delivered))
+    merge_versions(versions, ((d.stream, d.sequence) for d in delivered))
     return versions
 
 

@@ -38,6 +38,7 @@ from anju_contracts import EventCatalog
 from eventkit.messages import (
     Decoder,
     Delivered,
+    PassedOver,
     Poison,
     RawMessage,
     Unusable,
@@ -46,7 +47,7 @@ from eventkit.messages import (
 )
 from eventkit.personal import FieldCipher
 from eventkit.policy import Policy, apply_once
-from eventkit.projection import Projection, active_schema, apply_events
+from eventkit.projection import Projection, active_schema, apply_events, reads_of
 from eventkit.scheduler import DEADLINE_CONSUMER_PREFIX, rearm_failed
 from eventkit.store import EventStore
 
@@ -137,7 +138,7 @@ class ReplayOutcome:
     followers: tuple[int, ...] = ()
 
 
-Apply = Callable[[asyncpg.Connection, Delivered], Awaitable[None]]
+Apply = Callable[[asyncpg.Connection, Delivered | PassedOver], Awaitable[None]]
 
 Redeliver = Callable[[RawMessage], Awaitable[None]]
 """An inbound consumer's handler: takes one message as it came off the topic, returns once its
@@ -178,9 +179,10 @@ async def replay(
             return await _redeliver(conn, row, inbound[consumer])
         if consumer in projections:
             catalogs: Sequence[EventCatalog] = projections[consumer].catalogs
+            reads = reads_of(projections[consumer])
             apply, failure = _projection_applier(projections[consumer], row), "apply_failed"
         elif consumer in policies:
-            catalogs = policies[consumer][1].catalogs
+            catalogs, reads = policies[consumer][1].catalogs, None
             apply, failure = _policy_applier(*policies[consumer]), "handler_failed"
         else:
             return ReplayOutcome(letter_id, False, f"consumer {consumer} is not known here")
@@ -199,7 +201,7 @@ async def replay(
                     False,
                     f"blocked behind dead letter {earlier}: replay or discard that one first",
                 )
-        decoder = Decoder(catalogs, cipher=cipher)
+        decoder = Decoder(catalogs, cipher=cipher, reads=reads)
         problem = await _try(conn, decoder, row, apply, failure, "replayed")
         if problem is not None:
             return ReplayOutcome(letter_id, False, problem)
@@ -290,21 +292,22 @@ async def _resolve(conn: asyncpg.Connection, letter_id: int, resolution: str) ->
 def _projection_applier(projection: Projection, letter: asyncpg.Record) -> Apply:
     guarded = letter["stream_id"] is not None
 
-    async def apply(conn: asyncpg.Connection, delivered: Delivered) -> None:
+    async def apply(conn: asyncpg.Connection, delivered: Delivered | PassedOver) -> None:
         schema = await active_schema(conn, projection.name, lock="FOR SHARE")
         if schema is None:
             raise LookupError(f"projection {projection.name} has no active generation")
         await conn.execute(f"SET LOCAL search_path TO {schema}, public")
         if guarded:
             await apply_events(conn, projection, [delivered])
-        else:
+        elif isinstance(delivered, Delivered):  # what it passes over, it has nothing to do with
             await projection.apply(conn, [delivered])
 
     return apply
 
 
 def _policy_applier(store: EventStore, policy: Policy) -> Apply:
-    async def apply(conn: asyncpg.Connection, delivered: Delivered) -> None:
-        await apply_once(conn, store, policy, delivered)
+    async def apply(conn: asyncpg.Connection, delivered: Delivered | PassedOver) -> None:
+        if isinstance(delivered, Delivered):  # always: a policy's decoder reads every type
+            await apply_once(conn, store, policy, delivered)
 
     return apply

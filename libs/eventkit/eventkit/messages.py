@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from functools import cached_property
 from typing import Any, Protocol, cast
 from uuid import UUID
@@ -81,16 +82,21 @@ class Delivered:
         """``(source, subject)``: asked for several times per event as a batch is applied."""
         return self.envelope.source, self.envelope.subject
 
-
-class NotRead(Event):
-    """Stands for the payload of an event its consumer does not read (a :class:`Decoder`'s
-    ``reads``): the envelope was decoded, the payload neither opened nor validated."""
-
-    event_type = "eventkit.NotRead"
+    @property
+    def sequence(self) -> int:
+        return self.envelope.sequence
 
 
-NOT_READ = NotRead()
-"""The one payload of every event passed over unread."""
+@dataclass(frozen=True, slots=True)
+class PassedOver:
+    """A message of a type its consumer does not read (a :class:`Decoder`'s ``reads``): of its
+    envelope only what counts for the consumer was decoded and checked, its stream and its
+    sequence (and that its id and time are well formed); its payload was neither opened nor
+    validated. It counts as applied all the same, so that a consistency token is reached."""
+
+    stream: tuple[str, str]
+    sequence: int
+    message: RawMessage
 
 
 class Unusable(Exception):
@@ -112,10 +118,14 @@ class Poison:
     message: RawMessage
     reason: str
     detail: str
-    event: Delivered | None = None
+    event: Delivered | PassedOver | None = None
 
 
-def failed(delivered: Delivered, reason: str, detail: str) -> Poison:
+Decoded = Delivered | PassedOver | Poison
+"""What a :class:`Decoder` makes of a message."""
+
+
+def failed(delivered: Delivered | PassedOver, reason: str, detail: str) -> Poison:
     """``delivered`` set aside after decoding: its letter records the stream it holds."""
     if delivered.message is None:
         raise ValueError("only an event decoded from a message can be set aside")
@@ -164,11 +174,11 @@ class Decoder:
 
     ``reads`` names the event types the consumer reads, when it reads only some of its
     sources' (a read model that follows the registry for its erasures alone). A message of
-    another type, in any version the catalogue reads, is *passed over*: its envelope is decoded
-    (its stream and sequence still count), its payload is left sealed and unchecked, and it is
-    delivered with :data:`NOT_READ` as its event. A type or version the catalogue does not know
-    is refused as ever. Decoding every registry event for the few a read model reads was most of
-    what such a read model's rebuild cost.
+    another type, in any version the catalogue reads, is *passed over*: it comes out as a
+    :class:`PassedOver`, its stream and sequence (which still count) read from its headers, its
+    payload left sealed and unchecked. A type or version the catalogue does not know is refused
+    as ever. Decoding every registry event for the few a read model reads was most of what such
+    a read model's rebuild cost; validating the whole envelope of each was most of the rest.
     """
 
     def __init__(
@@ -200,7 +210,7 @@ class Decoder:
         }
         self._sources = {c.source.encode(): c.source for c in catalogs}
 
-    def decode(self, message: RawMessage) -> Delivered | Poison:
+    def decode(self, message: RawMessage) -> Decoded:
         fast = self._decode_current(message)
         if fast is not None:
             return fast
@@ -214,10 +224,7 @@ class Decoder:
         if envelope.type.encode() in self._unread and catalog.reads(
             envelope.type, envelope.version
         ):
-            passed = envelope.model_copy(update={"data": {}})
-            return Delivered(
-                passed, NOT_READ, message.topic, message.partition, message.offset, message
-            )
+            return PassedOver((envelope.source, envelope.subject), envelope.sequence, message)
         try:
             event = catalog.decode(envelope.type, envelope.version, envelope.data)
         except UnknownEvent as error:
@@ -226,11 +233,11 @@ class Decoder:
             return Poison(message, "invalid", _short(error.error))
         return Delivered(envelope, event, message.topic, message.partition, message.offset, message)
 
-    async def read(self, message: RawMessage) -> Delivered | Poison:
+    async def read(self, message: RawMessage) -> Decoded:
         """:meth:`decode`, after opening the payload's sealed values."""
         return (await self.read_batch([message]))[0]
 
-    async def read_batch(self, messages: Sequence[RawMessage]) -> list[Delivered | Poison]:
+    async def read_batch(self, messages: Sequence[RawMessage]) -> list[Decoded]:
         """:meth:`decode_batch`, after opening the payloads' sealed values. What is set aside
         keeps the message as it came, sealed."""
         if self.cipher is None:
@@ -250,7 +257,7 @@ class Decoder:
         for result in decoded:
             if isinstance(result, Delivered):
                 _forget_erased(result.event, self.cipher)
-        results: list[Delivered | Poison] = []
+        results: list[Decoded] = []
         for i, (message, result) in enumerate(zip(messages, decoded, strict=True)):
             if i in broken:
                 results.append(broken[i])
@@ -292,36 +299,34 @@ class Decoder:
             message.topic, message.partition, message.offset, message.key, opened, message.headers
         )
 
-    def decode_batch(self, messages: Sequence[RawMessage]) -> list[Delivered | Poison]:
+    def decode_batch(self, messages: Sequence[RawMessage]) -> list[Decoded]:
         """Decode a fetched batch, with the cyclic garbage collector paused meanwhile
         (:mod:`eventkit.collector`; a consumer pauses it until the batch is applied, too)."""
         with batch_pause():
             return [self.decode(m) for m in messages]
 
-    def _decode_current(self, message: RawMessage) -> Delivered | None:
+    def _decode_current(self, message: RawMessage) -> Delivered | PassedOver | None:
         """One validation pass each for the common case: the newest version of a known type.
 
         The ``ce_type`` and ``ce_dataversion`` headers name the model (``type`` and ``version``
         on a message from before CloudEvents); anything unusual (no such headers, an old version
-        to upcast, an invalid payload or attribute) returns None and takes the careful path,
-        which says what is wrong.
+        to upcast, an invalid payload or attribute, a type not read from before CloudEvents)
+        returns None and takes the careful path, which says what is wrong.
         """
         headers = dict(message.headers)
         binary = ce.TYPE in headers
-        current = self._current.get(headers.get(ce.TYPE if binary else "type", b""))
+        named = headers.get(ce.TYPE if binary else "type", b"")
+        current = self._current.get(named)
         if current is None:
             return None
         version, source, model, typed = current
         if headers.get(ce.DATAVERSION if binary else "version") != version:
             return None
-        unread = headers[ce.TYPE if binary else "type"] in self._unread
+        if named in self._unread:
+            return self._passed_over(headers, source, message) if binary else None
         try:
             if not binary:
-                envelope = (Envelope if unread else typed).model_validate_json(
-                    message.value or b"", extra="ignore"
-                )
-                if unread:
-                    envelope = envelope.model_copy(update={"data": {}})
+                envelope = typed.model_validate_json(message.value or b"", extra="ignore")
             else:
                 if headers.get(ce.SPECVERSION) != _SPEC or headers.get(ce.SOURCE) != source:
                     return None
@@ -344,21 +349,35 @@ class Decoder:
                         "roles": roles.split(b",") if roles else (),
                     },
                     "area": headers.get(ce.AREA),
-                    "data": (
-                        {}
-                        if unread
-                        else model.model_validate_json(message.value or b"", extra="ignore")
-                    ),
+                    "data": model.model_validate_json(message.value or b"", extra="ignore"),
                 }
-                envelope = (Envelope if unread else typed).model_validate(fields, extra="ignore")
+                envelope = typed.model_validate(fields, extra="ignore")
         except (ValidationError, UnicodeDecodeError):
             return None
         if envelope.source != self._sources[source]:  # a type of another source's name
             return None
         if envelope.occurred_at.utcoffset() is None:  # a time without its zone: refused below
             return None
-        event = NOT_READ if unread else cast(Event, envelope.data)
+        event = cast(Event, envelope.data)
         return Delivered(envelope, event, message.topic, message.partition, message.offset, message)
+
+    def _passed_over(
+        self, headers: Mapping[str, bytes], source: bytes, message: RawMessage
+    ) -> PassedOver | None:
+        """A message in binary mode of a type not read: its stream and sequence, once they and
+        its id and time are seen to be well formed; None takes the careful path."""
+        if headers.get(ce.SPECVERSION) != _SPEC or headers.get(ce.SOURCE) != source:
+            return None
+        try:
+            subject = headers[ce.SUBJECT].decode()
+            sequence = headers[ce.SEQUENCE]
+            UUID(headers[ce.ID].decode())
+            occurred = datetime.fromisoformat(headers[ce.TIME].decode())
+        except (KeyError, ValueError):  # a UnicodeDecodeError is a ValueError too
+            return None
+        if not sequence.isdigit() or int(sequence) < 1 or occurred.utcoffset() is None:
+            return None
+        return PassedOver((self._sources[source], subject), int(sequence), message)
 
 
 def _forget_erased(event: Event, cipher: FieldCipher) -> None:
@@ -401,9 +420,9 @@ async def dead_letter(conn: asyncpg.Connection, consumer: str, poison: Sequence[
                 json.dumps([[k, v.decode("utf-8", "replace")] for k, v in p.message.headers]),
                 p.reason,
                 p.detail,
-                None if p.event is None else p.event.envelope.source,
-                None if p.event is None else p.event.envelope.subject,
-                None if p.event is None else p.event.envelope.sequence,
+                None if p.event is None else p.event.stream[0],
+                None if p.event is None else p.event.stream[1],
+                None if p.event is None else p.event.sequence,
             )
             for p in poison
         ],
@@ -455,7 +474,7 @@ async def stream_heads(
     return heads
 
 
-def blocked(delivered: Delivered, head: StreamHead) -> Poison:
+def blocked(delivered: Delivered | PassedOver, head: StreamHead) -> Poison:
     """``delivered`` set aside because an earlier event of its stream is a pending letter."""
     return failed(delivered, "blocked", f"blocked behind dead letter {head.letter_id}")
 

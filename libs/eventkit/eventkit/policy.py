@@ -34,6 +34,7 @@ from eventkit.consistency import Commits, StreamVersions, highest
 from eventkit.messages import (
     Decoder,
     Delivered,
+    PassedOver,
     Poison,
     RawMessage,
     blocked,
@@ -184,6 +185,8 @@ class PolicyRunner:
                     async with self.store.pool.acquire() as conn:
                         await dead_letter(conn, self.policy.name, [decoded])
                     continue
+                if isinstance(decoded, PassedOver):
+                    continue  # never: a policy's decoder reads every type (_wanted chose them)
                 with structlog.contextvars.bound_contextvars(
                     correlation_id=decoded.envelope.correlation_id,
                     event_id=str(decoded.envelope.id),

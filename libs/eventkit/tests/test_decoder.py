@@ -6,11 +6,13 @@ import uuid
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import pytest
+
 from anju_contracts import Envelope
 from anju_contracts.cloudevents import to_kafka
 from anju_contracts.registry import CATALOG
 from eventkit.keys import MemoryKeyStore
-from eventkit.messages import NOT_READ, Decoder, Delivered, Poison
+from eventkit.messages import Decoder, Delivered, PassedOver, Poison
 from eventkit.personal import SEALED_MARK, FieldCipher
 
 
@@ -108,19 +110,14 @@ async def test_a_type_the_consumer_does_not_read_is_passed_over_unopened() -> No
     message = binary(sent)
     unread = replace(message, value=b'{"resident_id": "%s"}' % SEALED_MARK.encode())
     reader = Decoder([CATALOG], cipher=NoOpening(), reads={"registry.PersonErased"})
-    [delivered] = await reader.read_batch([unread])
-    assert isinstance(delivered, Delivered)
-    assert delivered.event is NOT_READ
-    assert delivered.stream == ("registry", sent.subject)
-    assert delivered.envelope.sequence == sent.sequence
-    assert delivered.message is unread
+    [passed] = await reader.read_batch([unread])
+    assert passed == PassedOver(("registry", sent.subject), sent.sequence, unread)
 
 
 def test_a_type_the_consumer_reads_is_decoded_and_checked() -> None:
     reader = Decoder([CATALOG], reads={"registry.ResidentMoved"})
     delivered = reader.decode(binary(envelope()))
     assert isinstance(delivered, Delivered)
-    assert delivered.event is not NOT_READ
     message = replace(binary(envelope()), value=b'{"resident_id": "not a uuid"}')
     assert isinstance(reader.decode(message), Poison)
 
@@ -133,15 +130,41 @@ def test_passing_over_still_refuses_what_is_not_an_event() -> None:
     assert isinstance(reader.decode(unknown), Poison)
 
 
+def newest(sent: Envelope) -> Envelope:
+    """``sent`` as the newest version of its type: what the fast path takes."""
+    return sent.model_copy(update={"version": CATALOG.model(sent.type).event_version})
+
+
+@pytest.mark.parametrize(
+    ("header", "value"),
+    [
+        ("ce_time", b"2026-11-27T08:00:00"),  # no zone
+        ("ce_sequence", b"0"),
+        ("ce_sequence", b"two"),
+        ("ce_sequence", b"-1"),
+        ("ce_id", b"not an id"),
+        ("ce_source", b"mediation"),
+        ("ce_specversion", b"0.3"),
+    ],
+)
+def test_what_is_passed_over_has_its_stream_sequence_id_and_time_checked(
+    header: str, value: bytes
+) -> None:
+    reader = Decoder([CATALOG], reads={"registry.PersonErased"})
+    sent = newest(envelope())
+    message = binary(sent)
+    assert reader.decode(message) == PassedOver(("registry", sent.subject), sent.sequence, message)
+    assert isinstance(reader.decode(binary(sent, **{header: value})), Poison)
+
+
 def test_an_older_version_of_an_unread_type_is_passed_over_too() -> None:
     reader = Decoder([CATALOG], reads={"registry.PersonErased"})
     older = envelope().model_copy(
         update={"type": "registry.RiskTierChanged", "version": 1, "data": {"not": "checked"}}
     )
-    delivered = reader.decode(binary(older))
-    assert isinstance(delivered, Delivered), delivered
-    assert delivered.event is NOT_READ
-    assert (delivered.envelope.type, delivered.envelope.sequence) == (older.type, older.sequence)
+    passed = reader.decode(binary(older))
+    assert isinstance(passed, PassedOver), passed
+    assert (passed.stream, passed.sequence) == (("registry", older.subject), older.sequence)
     future = older.model_copy(update={"version": 99})
     assert isinstance(reader.decode(binary(future)), Poison)
 
@@ -150,11 +173,8 @@ async def test_an_unread_message_from_before_cloudevents_is_passed_over_unopened
     sent = envelope().model_copy(update={"data": {"resident_id": SEALED_MARK}})
     legacy = Message(sent.model_dump_json().encode(), [("type", b"registry.ResidentMoved")])
     reader = Decoder([CATALOG], cipher=NoOpening(), reads={"registry.PersonErased"})
-    [delivered] = await reader.read_batch([legacy])
-    assert isinstance(delivered, Delivered), delivered
-    assert delivered.event is NOT_READ
-    assert delivered.envelope.id == sent.id
-    assert delivered.message is legacy
+    [passed] = await reader.read_batch([legacy])
+    assert passed == PassedOver(("registry", sent.subject), sent.sequence, legacy)
 
 
 async def test_a_sealed_looking_value_that_is_no_payload_is_refused_not_raised() -> None:

@@ -8,7 +8,7 @@ from typing import Any, cast
 
 import pytest
 
-from eventkit.messages import Delivered, Poison, RawMessage
+from eventkit.messages import Decoded, RawMessage
 from eventkit.projection import DECODE_SLICE, Overlapped
 
 
@@ -21,12 +21,12 @@ class Recorder:
         self.fail_on = fail_on
         self.release: dict[int, asyncio.Event] = {}
 
-    async def read(self, messages: Sequence[RawMessage]) -> list[Delivered | Poison]:
+    async def read(self, messages: Sequence[RawMessage]) -> list[Decoded]:
         batch = cast(list[int], messages)[0] // 1000
         self.log.append(f"decode {batch}")
-        return cast(list[Delivered | Poison], list(messages))
+        return cast(list[Decoded], list(messages))
 
-    async def apply(self, decoded: list[Delivered | Poison]) -> None:
+    async def apply(self, decoded: list[Decoded]) -> None:
         numbers = cast(list[int], decoded)
         batch = numbers[0] // 1000
         self.log.append(f"apply {batch}")

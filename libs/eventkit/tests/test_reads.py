@@ -4,14 +4,13 @@ to it, yet counts as applied (its stream versions move, so a consistency token i
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 
 import asyncpg
 
 from anju_contracts import EventCatalog
-from eventkit.messages import NOT_READ, Delivered
+from eventkit.messages import Delivered
 from eventkit.projection import apply_batch, ensure_projection, reads_of, wait_for_stream
-from eventkit.testing.delivery import delivered
+from eventkit.testing.delivery import delivered, passed_over
 from eventkit.testing.demo import CATALOG, Counted, Noted
 
 
@@ -35,7 +34,7 @@ async def test_what_is_passed_over_is_not_handed_over_but_counts_as_applied(
     assert reads_of(projection) == {"demo.Counted"}
     schema = await ensure_projection(read_model_pool, projection)
     counted = delivered(Counted(n=1), source="demo", subject="tally-1")
-    passed = replace(delivered(Noted(text="x"), source="demo", subject="notes-1"), event=NOT_READ)
+    passed = passed_over(Noted(text="x"), source="demo", subject="notes-1")
     async with read_model_pool.acquire() as conn, conn.transaction():
         applied = await apply_batch(conn, projection, schema, [counted, passed])
     assert applied == 2

@@ -27,7 +27,7 @@ from anju_contracts.registry import (
 )
 from anju_contracts.schema import SEALED_EXAMPLES
 from eventkit.keys import CachedKeyStore, PostgresKeyStore
-from eventkit.messages import Decoder, Delivered, Poison, StoredMessage
+from eventkit.messages import Decoded, Decoder, Delivered, Poison, StoredMessage
 from eventkit.personal import ERASED_TEXT, FieldCipher, SealedValueInInput, resident_subject
 from eventkit.relay import Relay
 from eventkit.schema import migrate
@@ -77,7 +77,7 @@ def visited(resident: uuid.UUID) -> FollowUpVisitRecorded:
     )
 
 
-def residents(read: list[Delivered | Poison]) -> dict[uuid.UUID, ResidentRegistered]:
+def residents(read: list[Decoded]) -> dict[uuid.UUID, ResidentRegistered]:
     events = {}
     for result in read:
         assert isinstance(result, Delivered)

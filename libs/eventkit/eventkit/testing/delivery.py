@@ -7,7 +7,8 @@ import uuid
 from datetime import UTC, datetime
 
 from anju_contracts import Actor, Envelope, Event
-from eventkit.messages import Delivered
+from anju_contracts.cloudevents import to_kafka
+from eventkit.messages import Delivered, OpenedMessage, PassedOver
 
 TESTER = Actor(id="tester", roles=("admin",))
 
@@ -74,3 +75,13 @@ def delivered(
     )
     at = envelope.position if offset is None else offset
     return Delivered(envelope, event, f"{source}.events", 0, at)
+
+
+def passed_over(event: Event, *, source: str, subject: str, sequence: int = 1) -> PassedOver:
+    """``event`` as a consumer that does not read its type receives it (offset: its position)."""
+    envelope = envelope_of(event, source=source, subject=subject, sequence=sequence)
+    message = to_kafka(envelope)
+    raw = OpenedMessage(
+        f"{source}.events", 0, envelope.position, message.key, message.value, message.headers
+    )
+    return PassedOver((source, subject), sequence, raw)

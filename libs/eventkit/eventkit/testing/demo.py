@@ -37,6 +37,7 @@ class TotalsProjection:
     name: str
     ddl: str = "CREATE TABLE totals (stream_id text PRIMARY KEY, total bigint NOT NULL);"
     catalogs: Sequence[EventCatalog] = (CATALOG,)
+    reads: frozenset[str] | None = None  # None: every type (see eventkit.projection.reads_of)
 
     async def apply(self, conn: asyncpg.Connection, batch: Sequence[Delivered]) -> None:
         await conn.executemany(
