@@ -11,15 +11,14 @@ import pytest
 from pydantic import SecretStr
 
 from anju_contracts import Actor, Event
-from anju_contracts.cloudevents import to_kafka
 from eventkit import projection as projections
-from eventkit.messages import Decoded, Decoder, Delivered, OpenedMessage, PassedOver
+from eventkit.messages import Decoded, Decoder, Delivered, PassedOver
 from eventkit.projection import apply_resilient, ensure_projection, rebuild
 from eventkit.relay import Relay
 from eventkit.schema import migrate
 from eventkit.settings import KafkaSettings, ServiceSettings
 from eventkit.store import Context, EventStore
-from eventkit.testing.delivery import envelope_of
+from eventkit.testing.delivery import envelope_of, received
 from eventkit.testing.demo import CATALOG, Counted, Noted, TotalsProjection
 
 CONTEXT = Context(actor=Actor(id="tester", roles=("admin",)))
@@ -156,9 +155,7 @@ async def test_a_failing_batch_gathers_only_what_committed(database_url: str) ->
 
     def sent(event: Event, subject: str, sequence: int) -> Decoded:
         envelope = envelope_of(event, source="demo", subject=subject, sequence=sequence)
-        kafka = to_kafka(envelope)
-        raw = OpenedMessage("demo.events", 0, sequence, kafka.key, kafka.value, kafka.headers)
-        return decoder.decode(raw)
+        return decoder.decode(received(envelope, offset=sequence))
 
     batch = [
         sent(Noted(text="a"), "notes", 1),

@@ -12,7 +12,14 @@ from pydantic import SecretStr
 
 from anju_contracts import Actor
 from eventkit.projection import ensure_projection, last_rebuilds, rebuild
-from eventkit.rebuilds import RebuildFailed, RebuildJob, longest_first, rebuild_side_by_side
+from eventkit.rebuilds import (
+    PASSED_OVER_WEIGHT,
+    RebuildFailed,
+    RebuildJob,
+    events_to_read,
+    longest_first,
+    rebuild_side_by_side,
+)
 from eventkit.relay import Relay
 from eventkit.schema import migrate
 from eventkit.settings import KafkaSettings, ServiceSettings
@@ -23,13 +30,21 @@ CONTEXT = Context(actor=Actor(id="tester", roles=("admin",)))
 
 
 async def published(
-    database_url: str, bootstrap: str, kafka: KafkaSettings | None = None
+    database_url: str,
+    bootstrap: str,
+    kafka: KafkaSettings | None = None,
+    *,
+    relay_batch: int = 1000,
 ) -> tuple[KafkaSettings, dict[str, int]]:
-    """Counts appended to a few streams and relayed; the topic's settings and each stream's
-    total."""
+    """Counts appended to a few streams and relayed (``relay_batch`` at a time); the topic's
+    settings and each stream's total."""
     kafka = kafka or KafkaSettings(bootstrap=bootstrap, topic_prefix=f"r{uuid.uuid4().hex[:8]}.")
     settings = ServiceSettings(
-        service="demo", database_url=database_url, jwt_secret=SecretStr("x" * 32), kafka=kafka
+        service="demo",
+        database_url=database_url,
+        jwt_secret=SecretStr("x" * 32),
+        kafka=kafka,
+        relay_batch=relay_batch,
     )
     pool = await asyncpg.create_pool(database_url, min_size=1, max_size=4)
     totals: dict[str, int] = {}
@@ -172,3 +187,35 @@ async def test_the_projections_that_took_longest_last_time_go_first(
     heard: list[str] = []
     await rebuild_side_by_side(jobs, processes=1, done=lambda r: heard.append(r.projection))
     assert heard == order
+
+
+async def test_those_never_rebuilt_go_first_by_the_events_they_will_read(
+    database_url: str, kafka_bootstrap: str
+) -> None:
+    """No rebuild took any time yet: the estimate from the broker orders them. All 30 events
+    of the demo's topic; the same topic read for one type only (mostly passed over); a topic
+    nothing was published to. (Published one event a produce batch: the dev broker gives a
+    partition's end as where its last batch starts, plus one.)"""
+    kafka, _ = await published(database_url, kafka_bootstrap, relay_batch=1)
+    empty = KafkaSettings(bootstrap=kafka_bootstrap, topic_prefix=f"e{uuid.uuid4().hex[:8]}.")
+    jobs = [
+        RebuildJob(database_url, TotalsProjection("tally_nothing"), empty),
+        RebuildJob(
+            database_url, TotalsProjection("tally_some", reads=frozenset({"demo.Noted"})), kafka
+        ),
+        RebuildJob(database_url, TotalsProjection("tally_all"), kafka),
+    ]
+    assert await events_to_read(jobs) == {
+        "tally_nothing": 0,
+        "tally_some": 30 * PASSED_OVER_WEIGHT,
+        "tally_all": 30,
+    }
+    order = [job.projection.name for job in await longest_first(jobs)]
+    assert order == ["tally_all", "tally_some", "tally_nothing"]
+
+
+async def test_without_a_broker_those_never_rebuilt_keep_their_order(database_url: str) -> None:
+    nowhere = KafkaSettings(bootstrap="127.0.0.1:9", topic_prefix="x.")
+    jobs = tallies(database_url, nowhere, ["tally_b", "tally_a"])
+    assert await events_to_read(jobs) == {}
+    assert [job.projection.name for job in await longest_first(jobs)] == ["tally_b", "tally_a"]

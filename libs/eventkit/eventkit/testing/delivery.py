@@ -4,11 +4,13 @@ consumer (a policy, a projection, a reach) instead of going through the broker."
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from anju_contracts import Actor, Envelope, Event
 from anju_contracts.cloudevents import to_kafka
-from eventkit.messages import Delivered, OpenedMessage, PassedOver
+from eventkit.messages import Delivered, PassedOver
 
 TESTER = Actor(id="tester", roles=("admin",))
 
@@ -77,11 +79,27 @@ def delivered(
     return Delivered(envelope, event, f"{source}.events", 0, at)
 
 
+@dataclass(frozen=True)
+class Received:
+    """A Kafka message as a consumer receives it (what it needs of aiokafka's record)."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: Sequence[tuple[str, bytes]]
+
+
+def received(envelope: Envelope, *, partition: int = 0, offset: int | None = None) -> Received:
+    """``envelope`` as published and received from ``<source>.events`` (offset: its position)."""
+    message = to_kafka(envelope)
+    at = envelope.position if offset is None else offset
+    topic = f"{envelope.source}.events"
+    return Received(topic, partition, at, message.key, message.value, message.headers)
+
+
 def passed_over(event: Event, *, source: str, subject: str, sequence: int = 1) -> PassedOver:
     """``event`` as a consumer that does not read its type receives it (offset: its position)."""
     envelope = envelope_of(event, source=source, subject=subject, sequence=sequence)
-    message = to_kafka(envelope)
-    raw = OpenedMessage(
-        f"{source}.events", 0, envelope.position, message.key, message.value, message.headers
-    )
-    return PassedOver((source, subject), sequence, raw)
+    return PassedOver((source, subject), sequence, received(envelope))
