@@ -265,11 +265,13 @@ async def apply_events(
     over = 0
     if passed is not None:
         before = len(events)
-        merge_versions(passed, ((d.stream, d.sequence) for d in events if type(d) is PassedOver))
-        events = [d for d in events if type(d) is not PassedOver]
+        merge_versions(
+            passed, ((d.stream, d.sequence) for d in events if isinstance(d, PassedOver))
+        )
+        events = [d for d in events if not isinstance(d, PassedOver)]
         over = before - len(events)
     fresh = await _unseen(conn, events)
-    read = [d for d in fresh if type(d) is Delivered]
+    read = [d for d in fresh if isinstance(d, Delivered)]
     if read:
         await projection.apply(conn, read)
     if fresh:
