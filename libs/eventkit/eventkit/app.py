@@ -4,24 +4,31 @@
 shared HTTP edge; the runtime starts in the app's lifespan, so importing a module or building the
 app connects to nothing. ``serve`` is what ``python -m anju_<service>`` calls.
 
-Command routes (``service_app(..., commands=[...])``) take consistency tokens of other services'
-writes (:func:`caught_up`): a command sent right after a write elsewhere — a resident registered
-in the registry, then a dispute naming them in mediation — waits until this service's policy has
-learnt that write, instead of failing on not knowing it yet.
+Command routes (``service_app(..., commands=[...])``, each a :class:`CommandRouter`) take
+consistency tokens of other services' writes (:func:`caught_up`): a command sent right after a
+write elsewhere — a resident registered in the registry, then a dispute naming them in
+mediation — waits until this service's policy has learnt that write, instead of failing on not
+knowing it yet. A command whose transaction loses to a concurrent write on its record is tried
+again, afresh (:class:`CommandRoute`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import random
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
+import asyncpg
+import structlog
 import uvicorn
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from pydantic import AwareDatetime, TypeAdapter, ValidationError
 
 from eventkit import audit, collector
@@ -32,6 +39,7 @@ from eventkit.commands import (
     BadConsistencyToken,
     Caller,
     ConsistencyToken,
+    StaleVersion,
     caller_dependency,
     utcnow,
 )
@@ -52,10 +60,59 @@ from eventkit.ledger_http import ledger_router
 from eventkit.logging import configure_logging
 from eventkit.runtime import Runtime
 from eventkit.settings import ServiceSettings
-from eventkit.store import EventStore
+from eventkit.store import ConcurrencyError, EventStore
 from eventkit.subject_access import SubjectAccess, subject_access_router
 
 S = TypeVar("S", bound=ServiceSettings)
+
+log = structlog.get_logger("eventkit.app")
+
+COMMAND_ATTEMPTS = 4
+"""How often a command is tried in all when its transaction keeps losing to concurrent writes."""
+COMMAND_RETRY_S = 0.02
+"""The longest wait before the second try; up to twice that before the third, and so on (a random
+share of it, so that two commands that collided do not collide again)."""
+
+
+class CommandRoute(APIRoute):
+    """A route that decides a command, tried again from the start — loaded, decided, appended —
+    when its transaction lost to a concurrent write on the same record: another command appended
+    between its load and its append (:class:`~eventkit.store.ConcurrencyError`), or PostgreSQL
+    rolled it back to break a deadlock or a serialization conflict with another transaction (the
+    scheduler firing one of the record's deadlines, which then waits on this command's append
+    while this command waits to re-arm that deadline). Nothing of a lost try was written; the
+    caller gets the answer of the try that won, or the conflict after :data:`COMMAND_ATTEMPTS`.
+    A version the caller named that is no longer current (:class:`~eventkit.commands.StaleVersion`)
+    is answered at once: they must look again."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handle = super().get_route_handler()
+
+        async def tried_again(request: Request) -> Response:
+            for attempt in range(1, COMMAND_ATTEMPTS):
+                try:
+                    return await handle(request)
+                except (ConcurrencyError, asyncpg.TransactionRollbackError) as error:
+                    if isinstance(error, StaleVersion):
+                        raise
+                    log.info(
+                        "command_tried_again",
+                        path=request.url.path,
+                        attempt=attempt,
+                        error=repr(error),
+                    )
+                await asyncio.sleep(random.uniform(0, COMMAND_RETRY_S * 2 ** (attempt - 1)))
+            return await handle(request)
+
+        return tried_again
+
+
+class CommandRouter(APIRouter):
+    """The router of a service's commands (``service_app(..., commands=[...])``): each of its
+    routes a :class:`CommandRoute`."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(route_class=CommandRoute, **kwargs)
 
 
 def service_app(
@@ -88,6 +145,8 @@ def service_app(
     if commands:
         deciding = APIRouter(dependencies=[Depends(caught_up)])
         for router in commands:
+            if not isinstance(router, CommandRouter):
+                raise TypeError("a service's commands come in a CommandRouter (eventkit.app)")
             deciding.include_router(router)
         dated.include_router(deciding)
     routers = [dated] if ledgers is None else [dated, ledger_router(ledgers)]

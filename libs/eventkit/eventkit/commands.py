@@ -179,6 +179,11 @@ def counted(service: str, command: str) -> Iterator[None]:
         COMMANDS.labels(service, command, outcome).inc()
 
 
+class StaleVersion(ConcurrencyError):
+    """The version the caller named is no longer the record's: they must look again (a 409
+    like any conflict, but never tried again for them: see :class:`eventkit.app.CommandRoute`)."""
+
+
 def expect_version(stream: Stream, expected_version: int | None) -> int:
     """The version to append at: the caller's, if they named one and it is still current.
 
@@ -186,7 +191,7 @@ def expect_version(stream: Stream, expected_version: int | None) -> int:
     changed the record since, instead of silently overwriting their change.
     """
     if expected_version is not None and expected_version != stream.version:
-        raise ConcurrencyError(stream.id, expected_version)
+        raise StaleVersion(stream.id, expected_version)
     return stream.version
 
 

@@ -20,7 +20,7 @@ from uuid import UUID
 import asyncpg
 import httpx
 from aiokafka import AIOKafkaConsumer
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 from pydantic import SecretStr
 
 from anju_contracts import Actor, Envelope, Event, EventCatalog
@@ -28,7 +28,7 @@ from anju_contracts.cloudevents import from_kafka
 from eventkit import audit
 from eventkit.access import Guarded, Permissions
 from eventkit.aggregate import Aggregate
-from eventkit.app import CONFIG, CallerDep, StoreDep, service_app
+from eventkit.app import CONFIG, CallerDep, CommandRouter, StoreDep, service_app
 from eventkit.auth import Role
 from eventkit.commands import Accepted, Clock, Command, StreamCommand
 from eventkit.errors import NotFound
@@ -104,7 +104,7 @@ class Note(StreamCommand):
 
 
 ClockDep = Annotated[Clock, CONFIG]
-commands = APIRouter()
+commands = CommandRouter()
 
 
 @commands.post("/visits", status_code=201)

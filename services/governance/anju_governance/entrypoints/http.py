@@ -31,7 +31,7 @@ from anju_governance.application.meetings import (
     RecordDecision,
     RecordMinutes,
 )
-from eventkit.app import CONFIG, CallerDep, StoreDep
+from eventkit.app import CONFIG, CallerDep, CommandRouter, StoreDep
 from eventkit.commands import Accepted
 
 ConfigDep = Annotated[GovernanceConfig, CONFIG]
@@ -39,7 +39,7 @@ ConfigDep = Annotated[GovernanceConfig, CONFIG]
 router = APIRouter()
 """The reads: a record as it stands in the service's own store."""
 
-commands = APIRouter()
+commands = CommandRouter()
 """The commands. They decide on what the service has learnt of the registry, so each may name
 the registry's writes it follows by their consistency tokens (``eventkit.app.caught_up``)."""
 

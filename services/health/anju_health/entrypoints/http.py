@@ -36,7 +36,7 @@ from anju_health.application.protected import GlassBreakView, GlassOpened, Prote
 from anju_health.application.read_audit import AuditedKind
 from anju_health.application.records import HealthConfig, RecordView
 from eventkit import audit
-from eventkit.app import CONFIG, CallerDep, StoreDep
+from eventkit.app import CONFIG, CallerDep, CommandRouter, StoreDep
 from eventkit.audit import AuditedReads, ReadFilter, read_filter
 from eventkit.commands import Accepted, Caller
 
@@ -46,7 +46,7 @@ Filters = Annotated[ReadFilter, Depends(read_filter(AuditedKind, record="a resid
 router = APIRouter()
 """The reads: a record as it stands in health's own store."""
 
-commands = APIRouter()
+commands = CommandRouter()
 """The commands. They decide on what health has learnt of the registry, so each may name the
 registry's writes it follows by their consistency tokens (``eventkit.app.caught_up``)."""
 

@@ -14,7 +14,7 @@ from anju_contracts.hotline12345 import ORDER_ID
 from anju_integration.application import hotline_desk
 from anju_integration.application.config import IntegrationConfig
 from anju_integration.application.hotline_desk import OrderView, PlaceOrder
-from eventkit.app import CONFIG, CallerDep, StoreDep
+from eventkit.app import CONFIG, CallerDep, CommandRouter, StoreDep
 
 ConfigDep = Annotated[IntegrationConfig, CONFIG]
 OrderId = Annotated[str, Path(pattern=ORDER_ID, description="The 12345 platform's order number")]
@@ -22,7 +22,7 @@ OrderId = Annotated[str, Path(pattern=ORDER_ID, description="The 12345 platform'
 router = APIRouter(tags=["12345 work orders"])
 """The reads."""
 
-commands = APIRouter(tags=["12345 work orders"])
+commands = CommandRouter(tags=["12345 work orders"])
 """The commands."""
 
 

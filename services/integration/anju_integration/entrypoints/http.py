@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from eventkit.app import CommandRouter
+
 router = APIRouter()
 """The reads: a record as it stands in the service's own store."""
 
-commands = APIRouter()
+commands = CommandRouter()
 """The commands."""

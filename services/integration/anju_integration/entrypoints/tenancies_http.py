@@ -11,14 +11,14 @@ from fastapi import APIRouter, Query
 from anju_integration.application import tenancies
 from anju_integration.application.config import IntegrationConfig
 from anju_integration.application.tenancies import DismissNotice, MatchNotice, NoticeView
-from eventkit.app import CONFIG, CallerDep, StoreDep
+from eventkit.app import CONFIG, CallerDep, CommandRouter, StoreDep
 
 ConfigDep = Annotated[IntegrationConfig, CONFIG]
 
 router = APIRouter(tags=["tenancies"])
 """The reads."""
 
-commands = APIRouter(tags=["tenancies"])
+commands = CommandRouter(tags=["tenancies"])
 """The commands (a registry write's consistency token makes them wait until it is learnt)."""
 
 

@@ -43,7 +43,7 @@ from anju_mediation.domain.disputes import Slas
 from anju_mediation.domain.petitions import Deadlines
 from anju_mediation.domain.retention import Retention
 from eventkit import audit
-from eventkit.app import CONFIG, CallerDep, StoreDep
+from eventkit.app import CONFIG, CallerDep, CommandRouter, StoreDep
 from eventkit.commands import Accepted, Clock
 from eventkit.known import Known
 
@@ -65,7 +65,7 @@ ConfigDep = Annotated[MediationConfig, CONFIG]
 router = APIRouter()
 """The reads: a record as it stands in mediation's own store."""
 
-commands = APIRouter()
+commands = CommandRouter()
 """The commands. They decide on what mediation has learnt of the registry, so each may name the
 registry's writes it follows by their consistency tokens (``eventkit.app.caught_up``)."""
 

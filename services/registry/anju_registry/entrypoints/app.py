@@ -13,7 +13,7 @@ from anju_registry.application.aggregates import FOLLOWUP_DUE, RETENTION_DUE, SU
 from anju_registry.application.care import followup_due
 from anju_registry.application.permissions import PERMISSIONS
 from anju_registry.application.retention import retention_due
-from anju_registry.entrypoints.http import RegistryConfig, router
+from anju_registry.entrypoints.http import RegistryConfig, commands, router
 from anju_registry.settings import RegistrySettings
 from eventkit import audit
 from eventkit.app import service_app
@@ -42,7 +42,7 @@ def create_app(settings: RegistrySettings, *, clock: Clock = utcnow) -> FastAPI:
     )
     return service_app(
         runtime,
-        [router],
+        [router, commands],
         config=config,
         permissions=PERMISSIONS,
         subject_access=SUBJECT_ACCESS,

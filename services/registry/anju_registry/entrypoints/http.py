@@ -43,7 +43,7 @@ from anju_registry.application.residents import ResidentView
 from anju_registry.domain.care import Intervals
 from anju_registry.domain.retention import Retention
 from eventkit import audit
-from eventkit.app import CONFIG, CallerDep, RuntimeDep, StoreDep
+from eventkit.app import CONFIG, CallerDep, CommandRouter, RuntimeDep, StoreDep
 from eventkit.commands import Accepted, Clock
 
 
@@ -61,12 +61,16 @@ class RegistryConfig:
 ConfigDep = Annotated[RegistryConfig, CONFIG]
 
 router = APIRouter()
+"""The reads: a record as it stands in the registry's own store."""
+
+commands = CommandRouter()
+"""The commands. The registry follows no other service, so they take no consistency tokens."""
 
 
 # -- areas -------------------------------------------------------------------------------------
 
 
-@router.post("/areas", tags=["areas"], status_code=201)
+@commands.post("/areas", tags=["areas"], status_code=201)
 async def create_area(cmd: CreateArea, store: StoreDep, caller: CallerDep) -> Accepted:
     """Create a node of the area tree under its parent."""
     return await areas.create_area(store, cmd, caller)
@@ -75,7 +79,7 @@ async def create_area(cmd: CreateArea, store: StoreDep, caller: CallerDep) -> Ac
 # -- residents ---------------------------------------------------------------------------------
 
 
-@router.post("/residents", tags=["residents"], status_code=201)
+@commands.post("/residents", tags=["residents"], status_code=201)
 async def register_resident(
     cmd: RegisterResident, store: StoreDep, caller: CallerDep, config: ConfigDep
 ) -> Accepted:
@@ -105,7 +109,7 @@ async def get_resident(
     return view
 
 
-@router.post("/residents/{resident_id}/corrections", tags=["residents"], status_code=201)
+@commands.post("/residents/{resident_id}/corrections", tags=["residents"], status_code=201)
 async def correct_resident(
     resident_id: UUID, cmd: CorrectResident, store: StoreDep, caller: CallerDep, config: ConfigDep
 ) -> Accepted:
@@ -119,7 +123,7 @@ async def correct_resident(
     )
 
 
-@router.post("/residents/{resident_id}/move", tags=["residents"], status_code=201)
+@commands.post("/residents/{resident_id}/move", tags=["residents"], status_code=201)
 async def move_resident(
     resident_id: UUID, cmd: MoveResident, store: StoreDep, caller: CallerDep, config: ConfigDep
 ) -> Accepted:
@@ -128,7 +132,7 @@ async def move_resident(
     )
 
 
-@router.post("/residents/{resident_id}/move-out", tags=["residents"], status_code=201)
+@commands.post("/residents/{resident_id}/move-out", tags=["residents"], status_code=201)
 async def move_out(
     resident_id: UUID, cmd: MoveOut, store: StoreDep, caller: CallerDep, config: ConfigDep
 ) -> Accepted:
@@ -142,7 +146,7 @@ async def move_out(
     )
 
 
-@router.post("/residents/{resident_id}/erasure", tags=["residents"], status_code=201)
+@commands.post("/residents/{resident_id}/erasure", tags=["residents"], status_code=201)
 async def erase_resident(
     resident_id: UUID,
     cmd: EraseResident,
@@ -158,7 +162,7 @@ async def erase_resident(
     )
 
 
-@router.post("/residents/{resident_id}/death", tags=["residents"], status_code=201)
+@commands.post("/residents/{resident_id}/death", tags=["residents"], status_code=201)
 async def record_death(
     resident_id: UUID, cmd: RecordDeath, store: StoreDep, caller: CallerDep, config: ConfigDep
 ) -> Accepted:
@@ -175,19 +179,19 @@ async def record_death(
 # -- households --------------------------------------------------------------------------------
 
 
-@router.post("/households", tags=["households"], status_code=201)
+@commands.post("/households", tags=["households"], status_code=201)
 async def form_household(cmd: FormHousehold, store: StoreDep, caller: CallerDep) -> Accepted:
     return await households.form_household(store, cmd, caller)
 
 
-@router.post("/households/{household_id}/members", tags=["households"], status_code=201)
+@commands.post("/households/{household_id}/members", tags=["households"], status_code=201)
 async def add_member(
     household_id: UUID, cmd: AddMember, store: StoreDep, caller: CallerDep
 ) -> Accepted:
     return await households.add_member(store, household_id, cmd, caller)
 
 
-@router.delete("/households/{household_id}/members/{resident_id}", tags=["households"])
+@commands.delete("/households/{household_id}/members/{resident_id}", tags=["households"])
 async def remove_member(
     household_id: UUID,
     resident_id: UUID,
@@ -200,7 +204,7 @@ async def remove_member(
     )
 
 
-@router.post("/households/{household_id}/head", tags=["households"], status_code=201)
+@commands.post("/households/{household_id}/head", tags=["households"], status_code=201)
 async def change_head(
     household_id: UUID, cmd: ChangeHead, store: StoreDep, caller: CallerDep
 ) -> Accepted:
@@ -210,7 +214,7 @@ async def change_head(
 # -- special groups and follow-up visits -------------------------------------------------------
 
 
-@router.post("/residents/{resident_id}/flags", tags=["care"], status_code=201)
+@commands.post("/residents/{resident_id}/flags", tags=["care"], status_code=201)
 async def raise_flag(
     resident_id: UUID, cmd: RaiseFlag, store: StoreDep, caller: CallerDep, config: ConfigDep
 ) -> Accepted:
@@ -220,7 +224,7 @@ async def raise_flag(
     )
 
 
-@router.post("/residents/{resident_id}/flags/{flag}/review", tags=["care"], status_code=201)
+@commands.post("/residents/{resident_id}/flags/{flag}/review", tags=["care"], status_code=201)
 async def review_flag(
     resident_id: UUID,
     flag: FlagType,
@@ -241,7 +245,7 @@ async def review_flag(
     )
 
 
-@router.delete("/residents/{resident_id}/flags/{flag}", tags=["care"])
+@commands.delete("/residents/{resident_id}/flags/{flag}", tags=["care"])
 async def clear_flag(
     resident_id: UUID,
     flag: FlagType,
@@ -265,7 +269,7 @@ async def clear_flag(
     )
 
 
-@router.post("/residents/{resident_id}/visits", tags=["care"], status_code=201)
+@commands.post("/residents/{resident_id}/visits", tags=["care"], status_code=201)
 async def record_visit(
     resident_id: UUID, cmd: RecordVisit, store: StoreDep, caller: CallerDep, config: ConfigDep
 ) -> Accepted:
@@ -278,7 +282,7 @@ async def record_visit(
 # -- partner organisations ---------------------------------------------------------------------
 
 
-@router.post("/organisations", tags=["organisations"], status_code=201)
+@commands.post("/organisations", tags=["organisations"], status_code=201)
 async def register_organisation(
     cmd: RegisterOrganisation, store: StoreDep, caller: CallerDep
 ) -> Accepted:
@@ -295,7 +299,7 @@ async def get_organisation(
     return await organisations.view_organisation(store, organisation_id, caller)
 
 
-@router.post("/organisations/{organisation_id}/changes", tags=["organisations"], status_code=201)
+@commands.post("/organisations/{organisation_id}/changes", tags=["organisations"], status_code=201)
 async def change_organisation(
     organisation_id: UUID, cmd: ChangeOrganisation, store: StoreDep, caller: CallerDep
 ) -> Accepted:
@@ -304,7 +308,9 @@ async def change_organisation(
     return await organisations.change_organisation(store, organisation_id, cmd, caller)
 
 
-@router.post("/organisations/{organisation_id}/retirement", tags=["organisations"], status_code=201)
+@commands.post(
+    "/organisations/{organisation_id}/retirement", tags=["organisations"], status_code=201
+)
 async def retire_organisation(
     organisation_id: UUID, cmd: RetireOrganisation, store: StoreDep, caller: CallerDep
 ) -> Accepted:

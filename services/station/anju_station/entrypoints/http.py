@@ -43,7 +43,7 @@ from anju_station.application.gathering import (
 )
 from anju_station.application.printing import certificate_pdf
 from anju_station.domain.certificates import NUMBERS
-from eventkit.app import CONFIG, CallerDep, StoreDep
+from eventkit.app import CONFIG, CallerDep, CommandRouter, StoreDep
 from eventkit.commands import Accepted
 
 ConfigDep = Annotated[StationConfig, CONFIG]
@@ -52,7 +52,7 @@ Number = Annotated[str, Path(pattern=NUMBERS.pattern)]
 router = APIRouter()
 """The reads: a record as it stands in the station's own store."""
 
-commands = APIRouter()
+commands = CommandRouter()
 """The commands. They decide on what the station has learnt of the registry, so each may name
 the registry's writes it follows by their consistency tokens (``eventkit.app.caught_up``)."""
 

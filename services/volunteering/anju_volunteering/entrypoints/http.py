@@ -37,7 +37,7 @@ from anju_volunteering.application.hours import CertificateView, LedgerView, Ver
 from anju_volunteering.application.people import TeamView, VolunteeringConfig, VolunteerView
 from anju_volunteering.application.work import ActivityView, RequestView
 from anju_volunteering.domain.ledger import NUMBERS
-from eventkit.app import CONFIG, CallerDep, StoreDep
+from eventkit.app import CONFIG, CallerDep, CommandRouter, StoreDep
 from eventkit.commands import Accepted
 
 ConfigDep = Annotated[VolunteeringConfig, CONFIG]
@@ -46,7 +46,7 @@ Number = Annotated[str, Path(pattern=NUMBERS.pattern)]
 router = APIRouter()
 """The reads: a record as it stands in volunteering's own store."""
 
-commands = APIRouter()
+commands = CommandRouter()
 """The commands. They decide on what volunteering has learnt of the registry, so each may name
 the registry's writes it follows by their consistency tokens (``eventkit.app.caught_up``)."""
 
