@@ -1222,7 +1222,11 @@ async def main_async(args: argparse.Namespace, run: Run) -> None:
                     args.seed,
                     args.as_of,
                 )
-                show(await bench_city(shape, database, bootstrap, calls=args.calls))
+                show(
+                    await bench_city(
+                        shape, database, bootstrap, calls=args.calls, rebuilds=args.rebuilds
+                    )
+                )
         finally:
             conn = await asyncpg.connect(database_url_for(server, "postgres"))
             try:
@@ -1310,6 +1314,14 @@ def parser() -> argparse.ArgumentParser:
         help="the city's history is the year before this day (default: today, UTC)",
     )
     parser.add_argument("--calls", type=int, default=400, help="timed calls per city query")
+    parser.add_argument(
+        "--rebuilds",
+        type=int,
+        choices=(1, 2),
+        default=2,
+        help="rebuild the city's read models once, or (default) again longest first by the first"
+        " one's times",
+    )
     parser.add_argument(
         "--json",
         type=Path,
