@@ -768,12 +768,30 @@ async def rebuild(
 
 
 async def settle(pool: asyncpg.Pool, schema: str) -> None:
-    """``VACUUM (ANALYZE)`` every table of ``schema``: a generation filled by a rebuild.
+    """Order, vacuum and analyse every table of ``schema``: a generation filled by a rebuild.
 
     A rebuild upserts each row once per event about it, leaving the dead versions behind, and
     its tables have no statistics yet. Swapped in as it is, the first queries would be planned
     blind and read through the dead rows until autovacuum came round (on the city bench the
-    follow-up board's p99 was 38 ms so, 25 ms settled)."""
+    follow-up board's p99 was 38 ms so, 25 ms settled).
+
+    A table whose DDL marks an index to order it by (``ALTER TABLE t CLUSTER ON t_index``) is
+    first rewritten in that index's order (``CLUSTER``, which rebuilds its indexes too and
+    leaves no dead rows). The rows a query reads together then lie together: a rebuild writes
+    them in the order the topics deliver, which scatters a community's residents over the
+    whole table (on the city of a million residents a name search within one community read
+    7,800 of the table's 25,000 pages, 55 ms; clustered by community, 200 pages, 3 ms)."""
+    ordered = await pool.fetch(
+        """
+        SELECT DISTINCT c.relname FROM pg_index i
+        JOIN pg_class c ON c.oid = i.indrelid
+        JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = $1 AND i.indisclustered ORDER BY c.relname
+        """,
+        schema,
+    )
+    for table in ordered:
+        await pool.execute(f'CLUSTER {schema}."{table["relname"]}"')
     tables = await pool.fetch(
         "SELECT tablename FROM pg_tables WHERE schemaname = $1 ORDER BY tablename", schema
     )

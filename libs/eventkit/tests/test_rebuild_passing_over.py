@@ -8,20 +8,16 @@ import uuid
 
 import asyncpg
 import pytest
-from pydantic import SecretStr
 
-from anju_contracts import Actor, Event
+from anju_contracts import Event
 from eventkit import projection as projections
 from eventkit.messages import Decoded, Decoder, Delivered, PassedOver
 from eventkit.projection import apply_resilient, ensure_projection, rebuild
-from eventkit.relay import Relay
 from eventkit.schema import migrate
-from eventkit.settings import KafkaSettings, ServiceSettings
-from eventkit.store import Context, EventStore
+from eventkit.settings import KafkaSettings
 from eventkit.testing.delivery import envelope_of, received
 from eventkit.testing.demo import CATALOG, Counted, Noted, TotalsProjection
-
-CONTEXT = Context(actor=Actor(id="tester", roles=("admin",)))
+from eventkit.testing.relay import appended_and_published
 
 # Per stream: what is appended, in order. Only the counts are read.
 STREAMS: dict[str, list[Event]] = {
@@ -35,24 +31,7 @@ LAST = {stream: len(events) for stream, events in STREAMS.items()}
 
 async def publish(database_url: str, bootstrap: str) -> KafkaSettings:
     kafka = KafkaSettings(bootstrap=bootstrap, topic_prefix=f"p{uuid.uuid4().hex[:8]}.")
-    settings = ServiceSettings(
-        service="demo", database_url=database_url, jwt_secret=SecretStr("x" * 32), kafka=kafka
-    )
-    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=4)
-    try:
-        await migrate(pool)
-        store = EventStore(pool, CATALOG)
-        for stream, events in STREAMS.items():
-            await store.append(stream, 0, events, context=CONTEXT)
-        relay = Relay(store, settings)
-        await relay.start()
-        try:
-            while await relay.publish_batch():
-                pass
-        finally:
-            await relay.close()
-    finally:
-        await pool.close()
+    await appended_and_published(database_url, CATALOG, STREAMS, kafka)
     return kafka
 
 

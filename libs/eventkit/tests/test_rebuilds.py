@@ -8,9 +8,7 @@ import uuid
 
 import asyncpg
 import pytest
-from pydantic import SecretStr
 
-from anju_contracts import Actor
 from eventkit.projection import ensure_projection, last_rebuilds, rebuild
 from eventkit.rebuilds import (
     PASSED_OVER_WEIGHT,
@@ -20,13 +18,10 @@ from eventkit.rebuilds import (
     longest_first,
     rebuild_side_by_side,
 )
-from eventkit.relay import Relay
 from eventkit.schema import migrate
-from eventkit.settings import KafkaSettings, ServiceSettings
-from eventkit.store import Context, EventStore
+from eventkit.settings import KafkaSettings
 from eventkit.testing.demo import CATALOG, Counted, TotalsProjection
-
-CONTEXT = Context(actor=Actor(id="tester", roles=("admin",)))
+from eventkit.testing.relay import appended_and_published
 
 
 async def published(
@@ -39,33 +34,9 @@ async def published(
     """Counts appended to a few streams and relayed (``relay_batch`` at a time); the topic's
     settings and each stream's total."""
     kafka = kafka or KafkaSettings(bootstrap=bootstrap, topic_prefix=f"r{uuid.uuid4().hex[:8]}.")
-    settings = ServiceSettings(
-        service="demo",
-        database_url=database_url,
-        jwt_secret=SecretStr("x" * 32),
-        kafka=kafka,
-        relay_batch=relay_batch,
-    )
-    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=4)
-    totals: dict[str, int] = {}
-    try:
-        await migrate(pool)
-        store = EventStore(pool, CATALOG)
-        for i in range(6):
-            stream = f"s{i}"
-            counts = [Counted(n=i * 10 + k) for k in range(5)]
-            await store.append(stream, 0, counts, context=CONTEXT)
-            totals[stream] = sum(c.n for c in counts)
-        relay = Relay(store, settings)
-        await relay.start()
-        try:
-            while await relay.publish_batch():
-                pass
-        finally:
-            await relay.close()
-    finally:
-        await pool.close()
-    return kafka, totals
+    streams = {f"s{i}": [Counted(n=i * 10 + k) for k in range(5)] for i in range(6)}
+    await appended_and_published(database_url, CATALOG, streams, kafka, relay_batch=relay_batch)
+    return kafka, {stream: sum(c.n for c in counts) for stream, counts in streams.items()}
 
 
 async def totals_of(database_url: str, name: str) -> dict[str, int]:

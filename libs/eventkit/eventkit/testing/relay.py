@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from pydantic import SecretStr
 
+from anju_contracts import Actor, Event, EventCatalog
 from anju_contracts.cloudevents import from_kafka
 from eventkit import kafka
 from eventkit.messages import RawMessage
 from eventkit.relay import Relay
-from eventkit.settings import KafkaSettings
+from eventkit.schema import migrate
+from eventkit.settings import KafkaSettings, ServiceSettings
+from eventkit.store import Context, EventStore
 
 
 async def publish_everything(relay: Relay, *, timeout_s: float = 20.0) -> int:
@@ -30,6 +36,40 @@ async def publish_everything(relay: Relay, *, timeout_s: float = 20.0) -> int:
         if time.monotonic() > deadline:
             raise TimeoutError(f"relay still {await relay.lag()} events behind after {timeout_s}s")
         await asyncio.sleep(0.02)
+
+
+async def appended_and_published(
+    database_url: str,
+    catalog: EventCatalog,
+    streams: Mapping[str, Sequence[Event]],
+    kafka: KafkaSettings,
+    *,
+    relay_batch: int = 1000,
+) -> None:
+    """Append each stream's events to a fresh store in ``database_url`` and publish them all
+    with the relay, ``relay_batch`` at a time (each batch is one Kafka batch)."""
+    settings = ServiceSettings(
+        service=catalog.source,
+        database_url=database_url,
+        jwt_secret=SecretStr("x" * 32),
+        kafka=kafka,
+        relay_batch=relay_batch,
+    )
+    context = Context(actor=Actor(id="tester", roles=("admin",)))
+    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=4)
+    try:
+        await migrate(pool)
+        store = EventStore(pool, catalog)
+        for stream, events in streams.items():
+            await store.append(stream, 0, events, context=context)
+        relay = Relay(store, settings)
+        await relay.start()
+        try:
+            await publish_everything(relay)
+        finally:
+            await relay.close()
+    finally:
+        await pool.close()
 
 
 def envelope_json(record: RawMessage) -> dict[str, Any]:
