@@ -147,6 +147,8 @@ CREATE INDEX flags_active_community ON flags (community_id, flag) INCLUDE (tier)
 CREATE INDEX flags_active_grid ON flags (grid_id, flag) INCLUDE (tier) WHERE active;
 CREATE INDEX flags_community ON flags (community_id, ((since AT TIME ZONE 'UTC')::date))
     INCLUDE (grid_id, flag);
+-- a community's flags lie together, for its follow-up board by flag and its dashboard
+ALTER TABLE flags CLUSTER ON flags_community;
 
 CREATE TABLE visits (
     visit_id       uuid PRIMARY KEY,
@@ -163,6 +165,8 @@ CREATE TABLE visits (
     grid_id        uuid
 );
 CREATE INDEX visits_resident ON visits (resident_id, visited_at DESC);
+-- a resident's visits lie together, for their profile (written a year apart, scattered)
+ALTER TABLE visits CLUSTER ON visits_resident;
 CREATE INDEX visits_community ON visits (community_id, ((visited_at AT TIME ZONE 'UTC')::date))
     INCLUDE (grid_id, on_time);
 

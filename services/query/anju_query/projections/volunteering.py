@@ -229,6 +229,9 @@ CREATE TABLE hours (
 );
 CREATE INDEX hours_volunteer ON hours (volunteer_id, served_on) WHERE state = 'approved';
 CREATE INDEX hours_of_volunteer ON hours (volunteer_id);
+-- a volunteer's entries lie together (a rebuild orders the table so), for the dashboard's
+-- active volunteers and each volunteer's hours
+ALTER TABLE hours CLUSTER ON hours_of_volunteer;
 CREATE INDEX hours_community ON hours (community_id, served_on) INCLUDE (grid_id)
     WHERE state = 'approved';
 CREATE INDEX hours_rejected ON hours (volunteer_id) WHERE reject_reason IS NOT NULL;
