@@ -933,6 +933,12 @@ async def test_rebuild_while_live_equals_live_and_swaps(
                 )
                 assert {r["relname"] for r in settled} >= {"applied", "stream_versions"}
                 assert all(r["ok"] for r in settled), settled
+                # filled unlogged, swapped in logged: a crash after the swap loses nothing
+                unlogged = await conn.fetchval(
+                    """SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                       WHERE n.nspname = 'tally_g2' AND c.relpersistence <> 'p'"""
+                )
+                assert unlogged == 0
                 totals = await conn.fetch("SELECT stream_id, total FROM tally.totals")
                 expected = await conn.fetch(
                     "SELECT stream_id, sum((data->>'n')::int) AS total FROM events GROUP BY 1"

@@ -1,5 +1,6 @@
 """A rebuilt generation is settled before it is swapped in: tables whose DDL names an index to
-order them by are rewritten in that order, and every table is vacuumed and analysed."""
+order them by are rewritten in that order, tables filled unlogged are made logged, and every
+table is vacuumed and analysed."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ CREATE TABLE people (person int PRIMARY KEY, place int NOT NULL, name text NOT N
 CREATE INDEX people_place ON people (place, person);
 ALTER TABLE people CLUSTER ON people_place;
 CREATE TABLE notes (note int PRIMARY KEY, place int NOT NULL);
+ALTER TABLE people SET UNLOGGED;
+ALTER TABLE notes SET UNLOGGED;
 """
 
 
@@ -24,7 +27,7 @@ async def physical_order(conn: asyncpg.Connection, table: str, column: str) -> l
     return [r[0] for r in rows]
 
 
-async def test_settle_orders_the_marked_tables_and_vacuums_and_analyses_every_table(
+async def test_settle_orders_the_marked_tables_logs_and_vacuums_and_analyses_every_table(
     database_url: str,
 ) -> None:
     pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
@@ -56,6 +59,13 @@ async def test_settle_orders_the_marked_tables_and_vacuums_and_analyses_every_ta
                    AS settled FROM pg_stat_user_tables WHERE schemaname = 'places_g1'"""
             )
             assert {r["relname"] for r in stats} == {"people", "notes"}
+            persistence = await conn.fetch(
+                """SELECT c.relname, c.relpersistence::text FROM pg_class c
+                   JOIN pg_namespace n ON n.oid = c.relnamespace
+                   WHERE n.nspname = 'places_g1' AND c.relkind IN ('r', 'i')"""
+            )
+            assert len(persistence) == 5
+            assert {r["relpersistence"] for r in persistence} == {"p"}, persistence
             assert all(r["settled"] for r in stats), stats
             assert (
                 await conn.fetchval("SELECT count(*) FROM places_g1.people WHERE name = 'y'")
