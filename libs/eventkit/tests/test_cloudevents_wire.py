@@ -25,11 +25,10 @@ from pydantic import SecretStr
 from anju_contracts import Actor, cloudevents as ce
 from anju_contracts.registry import CATALOG, AreaPath, ResidentMovedOut, ResidentRegistered, Sex
 from eventkit.messages import Decoder, Delivered
-from eventkit.relay import Relay
 from eventkit.schema import migrate
 from eventkit.settings import KafkaSettings, ServiceSettings
 from eventkit.store import Context, EventStore, RecordedEvent
-from eventkit.testing.relay import publish_everything
+from eventkit.testing.relay import relay_everything
 
 
 async def read_topic(bootstrap: str, topic: str, count: int) -> list[ConsumerRecord[bytes, bytes]]:
@@ -126,12 +125,7 @@ async def test_the_cloudevents_sdk_reads_what_the_relay_published(
         store = EventStore(pool, CATALOG)
         await store.append(stream, 0, [registered(resident, area)], context=desk, area=str(area))
         await store.append(stream, 1, [moved_out], context=service)
-        relay = Relay(store, settings)
-        await relay.start()
-        try:
-            await publish_everything(relay)
-        finally:
-            await relay.close()
+        await relay_everything(store, settings)
         records = await read_topic(kafka_bootstrap, settings.topic, 2)
         stored = (await store.load(stream)).events
     finally:

@@ -29,12 +29,11 @@ from anju_contracts.schema import SEALED_EXAMPLES
 from eventkit.keys import CachedKeyStore, PostgresKeyStore
 from eventkit.messages import Decoded, Decoder, Delivered, Poison, StoredMessage
 from eventkit.personal import ERASED_TEXT, FieldCipher, SealedValueInInput, resident_subject
-from eventkit.relay import Relay
 from eventkit.schema import migrate
 from eventkit.settings import KafkaSettings, ServiceSettings
 from eventkit.store import Context, EventStore
 from eventkit.testing.examples import example_payload
-from eventkit.testing.relay import on_the_wire, publish_everything, read_topic
+from eventkit.testing.relay import on_the_wire, read_topic, relay_everything
 
 MASTER = bytes(range(32))
 NAME, ID_NUMBER, ERRAND = "王秀英", "11010519480302002X", "代缴水费"
@@ -141,12 +140,7 @@ async def test_the_wire_carries_the_sealed_bytes_and_readers_with_keys_open_them
     kept, erased = uuid.uuid4(), uuid.uuid4()
     for resident in (kept, erased):
         await store.append(f"resident-{resident}", 0, [registered(resident)], context=CONTEXT)
-    relay = Relay(store, settings)
-    await relay.start()
-    try:
-        assert await publish_everything(relay) == 2
-    finally:
-        await relay.close()
+    assert await relay_everything(store, settings) == 2
     records = await read_topic(kafka_bootstrap, settings.topic)
     assert len(records) == 2
     for record in records:
@@ -180,12 +174,7 @@ async def test_a_sealed_value_moved_into_another_event_does_not_open(
         jwt_secret=SecretStr("x" * 32),
         kafka=KafkaSettings(bootstrap=kafka_bootstrap, topic_prefix=f"m{uuid.uuid4().hex[:10]}."),
     )
-    relay = Relay(store, settings)
-    await relay.start()
-    try:
-        await publish_everything(relay)
-    finally:
-        await relay.close()
+    await relay_everything(store, settings)
     [record] = await read_topic(kafka_bootstrap, settings.topic)
     payload = json.loads(record.value)
     payload["phone"] = payload["name"]  # the name's sealed value, moved to another field

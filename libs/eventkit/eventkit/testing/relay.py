@@ -38,6 +38,17 @@ async def publish_everything(relay: Relay, *, timeout_s: float = 20.0) -> int:
         await asyncio.sleep(0.02)
 
 
+async def relay_everything(store: EventStore, settings: ServiceSettings) -> int:
+    """Start a relay for ``store``, publish everything it holds (:func:`publish_everything`)
+    and close it; return how many went out."""
+    relay = Relay(store, settings)
+    await relay.start()
+    try:
+        return await publish_everything(relay)
+    finally:
+        await relay.close()
+
+
 async def appended_and_published(
     database_url: str,
     catalog: EventCatalog,
@@ -62,12 +73,7 @@ async def appended_and_published(
         store = EventStore(pool, catalog)
         for stream, events in streams.items():
             await store.append(stream, 0, events, context=context)
-        relay = Relay(store, settings)
-        await relay.start()
-        try:
-            await publish_everything(relay)
-        finally:
-            await relay.close()
+        await relay_everything(store, settings)
     finally:
         await pool.close()
 
