@@ -802,30 +802,24 @@ async def settle(pool: asyncpg.Pool, schema: str) -> None:
     before anything may read them: a database that crashes before then fails the rebuild, and
     the generation in use goes on."""
     async with pool.acquire() as conn:
-        ordered = await conn.fetch(
+        tables = await conn.fetch(
             """
-            SELECT DISTINCT c.relname FROM pg_index i
-            JOIN pg_class c ON c.oid = i.indrelid
-            JOIN pg_namespace n ON n.oid = c.relnamespace
-            WHERE n.nspname = $1 AND i.indisclustered ORDER BY c.relname
+            SELECT c.relname AS name, c.relpersistence = 'u' AS unlogged,
+                   EXISTS (SELECT 1 FROM pg_index i
+                           WHERE i.indrelid = c.oid AND i.indisclustered) AS ordered
+            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE n.nspname = $1 AND c.relkind = 'r' ORDER BY c.relname
             """,
             schema,
         )
-        for table in ordered:
-            await conn.execute(f'CLUSTER {schema}."{table["relname"]}"')
-        unlogged = await conn.fetch(
-            """
-            SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-            WHERE n.nspname = $1 AND c.relkind = 'r' AND c.relpersistence = 'u'
-            ORDER BY c.relname
-            """,
-            schema,
-        )
-        for table in unlogged:
-            await conn.execute(f'ALTER TABLE {schema}."{table["relname"]}" SET LOGGED')
-        tables = await _tables(conn, schema)
+        for table in tables:
+            if table["ordered"]:
+                await conn.execute(f'CLUSTER {schema}."{table["name"]}"')
+        for table in tables:
+            if table["unlogged"]:
+                await conn.execute(f'ALTER TABLE {schema}."{table["name"]}" SET LOGGED')
         if tables:
-            names = ", ".join(f'{schema}."{t}"' for t in tables)
+            names = ", ".join(f'{schema}."{t["name"]}"' for t in tables)
             await conn.execute(f"VACUUM (ANALYZE) {names}")
 
 
