@@ -84,9 +84,13 @@ async def test_residents_arrive_from_the_registry_topic(
         ) as mediation:
             learnt = PostgresKnown()
             store = mediation.runtime.store
+            # the area's stream and the resident's lie on different partitions:
+            # either may be applied first, so wait for both
             for _ in range(300):
                 async with store.session() as session:
-                    if await learnt.residents(session, [resident]):
+                    if await learnt.residents(session, [resident]) and await learnt.location(
+                        session, community
+                    ):
                         break
                 await asyncio.sleep(0.1)
             async with store.session() as session:
