@@ -19,6 +19,7 @@ or an index scan with no index condition). Nothing here is timed (the bench time
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -43,7 +44,7 @@ from anju_query.projections import projections
 from eventkit import audit
 from eventkit.auth import Principal, Role
 from eventkit.messages import Delivered
-from eventkit.projection import apply_batch, ensure_projection
+from eventkit.projection import active_schema, apply_batch, ensure_projection
 from eventkit.schema import migrate
 from eventkit.testing.delivery import delivered as delivered_as
 from eventkit.testing.infra import create_database, database_url_for
@@ -345,6 +346,63 @@ async def test_dispute_board_and_dashboard(city: asyncpg.Pool) -> None:
         period = Period(one["community_id"], AS_OF - timedelta(days=91), AS_OF)
         await dashboard(as_conn, scope, period, threshold=0)
         await assert_indexed(conn, recorded)
+
+
+async def nested_plans(conn: asyncpg.Connection, sql: str) -> list[dict[str, Any]]:
+    """Run ``sql`` in a transaction rolled back, and return the plans of the statements its
+    triggers ran (``auto_explain``, sent to this client as notices)."""
+    notices: list[str] = []
+
+    def keep(_conn: object, message: Any) -> None:
+        notices.append(message.message)
+
+    conn.add_log_listener(keep)
+    transaction = conn.transaction()
+    await transaction.start()
+    try:
+        await conn.execute("LOAD 'auto_explain'")
+        for setting in (
+            "auto_explain.log_min_duration = 0",
+            "auto_explain.log_nested_statements = on",
+            "auto_explain.log_format = json",
+            "auto_explain.log_level = notice",
+            "client_min_messages = notice",
+        ):
+            await conn.execute(f"SET LOCAL {setting}")
+        await conn.execute(sql)
+        await asyncio.sleep(0.1)  # the notices are handed over by the event loop
+    finally:
+        await transaction.rollback()
+        conn.remove_log_listener(keep)
+    return [json.loads(n[n.index("{") :]) for n in notices if "plan:" in n]
+
+
+PLACED = {"flags", "visits", "follow_ups"}
+
+
+async def test_a_resident_written_reaches_their_records_by_index(city: asyncpg.Pool) -> None:
+    """Moving residents places their flags, visits and follow-ups again (the database's own
+    triggers, :func:`anju_query.projections.rollups.placed_by`): by probing each resident's
+    records through the index on the resident, never by reading a big table whole, which on
+    the district bench was most of the cost of every batch of registrations."""
+    async with city.acquire() as conn:
+        big = await big_tables(conn)
+        assert "visits" in big, big
+        schema = await active_schema(conn, "residents")
+        plans = await nested_plans(
+            conn,
+            f"""
+            UPDATE {schema}.residents SET grid_id = gen_random_uuid()
+            WHERE resident_id IN (SELECT resident_id FROM {schema}.visits
+                                  GROUP BY resident_id ORDER BY resident_id LIMIT 300)
+            """,
+        )
+    placing = [p for p in plans if "FROM placed" in p["Query Text"]]
+    placed = {t for p in placing for t in PLACED if f"UPDATE {t} " in p["Query Text"]}
+    assert placed == PLACED
+    for plan in placing:
+        read = sorted(set(seq_scans(plan["Plan"], big)))
+        assert not read, f"read whole: {read} in\n{plan['Query Text']}"
 
 
 def test_a_community_s_events_come_in_the_order_a_store_records_them() -> None:

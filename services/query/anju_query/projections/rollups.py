@@ -103,7 +103,14 @@ def placed_by(owner: str, key: str, dependents: Sequence[str], *, removed: bool 
     owners, set-based (a batch registers or moves thousands at once); with ``removed``, null
     when the owner is deleted. A dependent's row written before its owner's is placed when the
     owner's is (so a read by the dependent's own place equals a join on the owners, whichever
-    stream arrived first)."""
+    stream arrived first).
+
+    Each dependent table needs an index that leads with ``key``: the functions reach a placed
+    owner's few dependents through it, one probe per owner written. The planner, left to
+    itself, would hash the whole dependent table instead on every statement (it sees a
+    transition table of a thousand rows against a table a hundred times larger): on the
+    district bench that was 37 ms of each 51 ms batch of registrations (with 100,000 visits),
+    and it grows with the city while the probes do not."""
 
     def each(update: str) -> str:
         return "\n".join(f"    EXECUTE '{update.format(t=t)}';" for t in dependents)
@@ -115,7 +122,7 @@ def placed_by(owner: str, key: str, dependents: Sequence[str], *, removed: bool 
     )
     sql = f"""
 CREATE FUNCTION {owner}_placed() RETURNS trigger LANGUAGE plpgsql
-SET search_path FROM CURRENT AS $$
+SET search_path FROM CURRENT SET enable_hashjoin = off SET enable_mergejoin = off AS $$
 BEGIN
 {moved}
     RETURN NULL;
@@ -132,7 +139,7 @@ CREATE TRIGGER {owner}_updated AFTER UPDATE ON {owner} REFERENCING NEW TABLE AS 
         )
         sql += f"""
 CREATE FUNCTION {owner}_removed() RETURNS trigger LANGUAGE plpgsql
-SET search_path FROM CURRENT AS $$
+SET search_path FROM CURRENT SET enable_hashjoin = off SET enable_mergejoin = off AS $$
 BEGIN
 {gone}
     RETURN NULL;
