@@ -22,11 +22,11 @@ nothing: its stream is not known for sure, and the event never meant anything to
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
-from typing import Any, Protocol, cast
+from typing import Any, NamedTuple, Protocol, cast
 from uuid import UUID
 
 import asyncpg
@@ -151,16 +151,30 @@ def is_transient(error: BaseException) -> bool:
     )
 
 
-@dataclass(frozen=True)
-class OpenedMessage:
-    """A message whose payload's sealed values were opened: decoded like the original."""
+class _Current(NamedTuple):
+    """What the fast path needs of the newest version of an event type: its version and its
+    source as the headers spell them, its model and typed envelope, and their validators
+    (called straight: what pydantic's ``model_validate`` adds costs as much as the envelope's
+    own checks, once per message)."""
 
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-    headers: Sequence[tuple[str, bytes]]
+    version: bytes
+    source: bytes
+    model: type[Event]
+    typed: type[Envelope]
+    payload: Callable[..., Event]
+    attributes: Callable[..., Envelope]
+
+    @classmethod
+    def of(cls, model: type[Event], source: str) -> _Current:
+        typed = typed_envelope(model)
+        return cls(
+            str(model.event_version).encode(),
+            source.encode(),
+            model,
+            typed,
+            model.__pydantic_validator__.validate_json,
+            typed.__pydantic_validator__.validate_python,
+        )
 
 
 class Decoder:
@@ -196,26 +210,32 @@ class Decoder:
             for model in catalog.models
             if reads is not None and model.event_type not in reads
         )
-        # For the fast paths, by the raw type header: the newest version (as the version
-        # header spells it), the source, the model and its typed envelope.
-        self._current: dict[bytes, tuple[bytes, bytes, type[Event], type[Envelope]]] = {
-            model.event_type.encode(): (
-                str(model.event_version).encode(),
-                catalog.source.encode(),
-                model,
-                typed_envelope(model),
-            )
+        # For the fast paths, by the raw type header.
+        self._current: dict[bytes, _Current] = {
+            model.event_type.encode(): _Current.of(model, catalog.source)
             for catalog in self.catalogs.values()
             for model in catalog.models
         }
         self._sources = {c.source.encode(): c.source for c in catalogs}
 
-    def decode(self, message: RawMessage) -> Decoded:
-        fast = self._decode_current(message)
+    def decode(
+        self,
+        message: RawMessage,
+        value: bytes | None = None,
+        headers: Mapping[str, bytes] | None = None,
+    ) -> Decoded:
+        """What ``message`` holds; ``value``, when given, is read in place of its value (its
+        payload with the sealed values opened), and what comes out still holds ``message``.
+        ``headers`` are the message's, as a mapping, when the caller has made it already."""
+        if value is None:
+            value = message.value
+        if headers is None:
+            headers = dict(message.headers)
+        fast = self._decode_current(message, value, headers)
         if fast is not None:
             return fast
         try:
-            envelope = ce.from_kafka(message.value, message.headers)
+            envelope = ce.from_kafka(value, message.headers)
         except ce.NotAnEvent as error:
             return Poison(message, "undecodable", _short(error))
         catalog = self.catalogs.get(envelope.source)
@@ -242,62 +262,52 @@ class Decoder:
         keeps the message as it came, sealed."""
         if self.cipher is None:
             return self.decode_batch(messages)
-        opened: list[RawMessage] = []
-        broken: dict[int, Poison] = {}
-        for i, message in enumerate(messages):
-            if self._passes_over(message):
-                opened.append(message)
-                continue
-            try:
-                opened.append(await self._opened(message, self.cipher))
-            except SealBroken as error:
-                broken[i] = Poison(message, "invalid", str(error))
-                opened.append(message)
-        decoded = self.decode_batch(opened)
-        for result in decoded:
-            if isinstance(result, Delivered):
-                _forget_erased(result.event, self.cipher)
         results: list[Decoded] = []
-        for i, (message, result) in enumerate(zip(messages, decoded, strict=True)):
-            if i in broken:
-                results.append(broken[i])
-            elif result.message is message:
+        with batch_pause():
+            for message in messages:
+                headers = dict(message.headers)
+                value = None
+                if not self._passes_over(headers):
+                    try:
+                        value = await self._opened(message.value, headers, self.cipher)
+                    except SealBroken as error:
+                        results.append(Poison(message, "invalid", str(error)))
+                        continue
+                result = self.decode(message, value, headers)
+                if isinstance(result, Delivered):
+                    _forget_erased(result.event, self.cipher)
                 results.append(result)
-            else:
-                results.append(replace(result, message=message))
         return results
 
-    def _passes_over(self, message: RawMessage) -> bool:
-        """Whether ``message`` is of a type the consumer does not read (it is not opened)."""
+    def _passes_over(self, headers: Mapping[str, bytes]) -> bool:
+        """Whether a message is of a type the consumer does not read (it is not opened)."""
         if not self._unread:
             return False
-        for name, value in message.headers:
-            if name in _TYPE_HEADERS:  # binary mode, or a whole envelope from before CloudEvents
-                return value in self._unread
-        return False
+        # binary mode, or a whole envelope from before CloudEvents
+        named = headers.get(ce.TYPE, headers.get("type"))
+        return named in self._unread
 
     @staticmethod
-    async def _opened(message: RawMessage, cipher: FieldCipher) -> RawMessage:
-        value = message.value
+    async def _opened(
+        value: bytes | None, headers: Mapping[str, bytes], cipher: FieldCipher
+    ) -> bytes | None:
+        """A message's ``value`` with its sealed values opened; None when it has none to open
+        (or is not what it claims to be: the decoder then says what is wrong)."""
         if value is None or _SEALED_MARK not in value:
-            return message
-        headers = dict(message.headers)
+            return None
         try:
             document = from_json(value)
             if ce.TYPE in headers:  # binary mode: the value is the payload
                 event_id = UUID(headers[ce.ID].decode())
-                document = await cipher.open(document, event_id=event_id)
+                await cipher.open_in_place(document, event_id=event_id)
             else:  # a whole envelope, from before CloudEvents
                 event_id = UUID(document["id"])
-                document["data"] = await cipher.open(document["data"], event_id=event_id)
-        except (ValueError, KeyError, TypeError) as error:
+                await cipher.open_in_place(document["data"], event_id=event_id)
+        except (ValueError, KeyError, TypeError, AttributeError) as error:
             if isinstance(error, SealBroken):
                 raise
-            return message  # not what it claims to be: the decoder says what is wrong
-        opened = to_json(document)
-        return OpenedMessage(
-            message.topic, message.partition, message.offset, message.key, opened, message.headers
-        )
+            return None
+        return to_json(document)
 
     def decode_batch(self, messages: Sequence[RawMessage]) -> list[Decoded]:
         """Decode a fetched batch, with the cyclic garbage collector paused meanwhile
@@ -305,7 +315,9 @@ class Decoder:
         with batch_pause():
             return [self.decode(m) for m in messages]
 
-    def _decode_current(self, message: RawMessage) -> Delivered | PassedOver | None:
+    def _decode_current(
+        self, message: RawMessage, value: bytes | None, headers: Mapping[str, bytes]
+    ) -> Delivered | PassedOver | None:
         """One validation pass each for the common case: the newest version of a known type.
 
         The ``ce_type`` and ``ce_dataversion`` headers name the model (``type`` and ``version``
@@ -313,20 +325,19 @@ class Decoder:
         to upcast, an invalid payload or attribute, a type not read from before CloudEvents)
         returns None and takes the careful path, which says what is wrong.
         """
-        headers = dict(message.headers)
         binary = ce.TYPE in headers
         named = headers.get(ce.TYPE if binary else "type", b"")
         current = self._current.get(named)
         if current is None:
             return None
-        version, source, model, typed = current
+        version, source, model, typed, payload, attributes = current
         if headers.get(ce.DATAVERSION if binary else "version") != version:
             return None
         if named in self._unread:
             return self._passed_over(headers, source, message) if binary else None
         try:
             if not binary:
-                envelope = typed.model_validate_json(message.value or b"", extra="ignore")
+                envelope = typed.model_validate_json(value or b"", extra="ignore")
             else:
                 if headers.get(ce.SPECVERSION) != _SPEC or headers.get(ce.SOURCE) != source:
                     return None
@@ -349,9 +360,9 @@ class Decoder:
                         "roles": roles.split(b",") if roles else (),
                     },
                     "area": headers.get(ce.AREA),
-                    "data": model.model_validate_json(message.value or b"", extra="ignore"),
+                    "data": payload(value or b"", extra="ignore"),
                 }
-                envelope = typed.model_validate(fields, extra="ignore")
+                envelope = attributes(fields, extra="ignore")
         except (ValidationError, UnicodeDecodeError):
             return None
         if envelope.source != self._sources[source]:  # a type of another source's name
@@ -389,7 +400,6 @@ def _forget_erased(event: Event, cipher: FieldCipher) -> None:
 
 
 _SPEC = ce.SPEC_1_0.encode()
-_TYPE_HEADERS = frozenset({ce.TYPE, "type"})
 _SEALED_MARK = SEALED_MARK.encode()
 
 

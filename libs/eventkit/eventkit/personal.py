@@ -99,15 +99,16 @@ class Sealed:
         match = _SEALED.match(text)
         if match is None:
             return None
+        spelt_kind, key_id, spelt_nonce, spelt_ciphertext = match.groups()
         try:
-            nonce = _unb64(match["nonce"])
-            ciphertext = _unb64(match["ciphertext"])
+            nonce = _unb64(spelt_nonce)
+            ciphertext = _unb64(spelt_ciphertext)
         except binascii.Error:
             return None
         if len(nonce) != NONCE_BYTES:
             return None
-        kind: Kind = "t" if match["kind"] == "t" else "v"
-        return cls(kind, match["key"], nonce, ciphertext)
+        kind: Kind = "t" if spelt_kind == "t" else "v"
+        return cls(kind, key_id, nonce, ciphertext)
 
     def render(self) -> str:
         return f"{FORM}:{self.kind}:{self.key_id}:{_b64(self.nonce)}:{_b64(self.ciphertext)}"
@@ -147,10 +148,19 @@ class FieldCipher:
         return sealed
 
     async def open(self, data: Mapping[str, Any], *, event_id: UUID) -> dict[str, Any]:
-        """``data`` with every sealed value opened, wherever it is; a value whose key is gone
-        reads as erased (``[已删除]`` for text, null otherwise). Raises :class:`SealBroken`."""
+        """A copy of ``data`` with every sealed value opened, wherever it is; a value whose key
+        is gone reads as erased (``[已删除]`` for text, null otherwise). Raises
+        :class:`SealBroken`."""
+        return await self.open_in_place(_copy(dict(data)), event_id=event_id)  # dict(): a
+        # TypeError for what is none
+
+    async def open_in_place(self, document: dict[str, Any], *, event_id: UUID) -> dict[str, Any]:
+        """:meth:`open`, opening ``document``'s sealed values where they are (for a document
+        just parsed, which no one else holds): ``document`` itself, returned."""
+        if not isinstance(document, dict):
+            raise TypeError(f"a payload is an object, not {type(document).__name__}")
         found: list[_Found] = []
-        opened = _copy_finding(dict(data), "", found)  # dict(): a TypeError for what is none
+        _find(document, "", found)
         ciphers: dict[str, AESGCM | None] = {}  # by key id: each fetched once per payload
         event = str(event_id)
         for container, slot, sealed, where in found:
@@ -168,7 +178,7 @@ class FieldCipher:
             except InvalidTag as error:
                 raise SealBroken(where) from error
             container[slot] = from_json(plaintext)
-        return opened
+        return document
 
     async def _seal_object(
         self,
@@ -235,30 +245,28 @@ there, the value parsed, and its path (what it was sealed under)."""
 _SEALED_START = f"{FORM}:"
 
 
-def _copy_finding(data: Mapping[str, Any], path: str, found: list[_Found]) -> dict[str, Any]:
-    """A copy of ``data``'s dicts and lists, noting every sealed value in it (a plain walk: the
-    keys are fetched, and the values opened, once it is done)."""
-    copy: dict[str, Any] = {}
-    for key, value in data.items():
-        copy[key] = _copied(value, f"{path}{key}", copy, key, found)
-    return copy
+def _find(node: dict[str, Any] | list[Any], prefix: str, found: list[_Found]) -> None:
+    """Note every sealed value in ``node``, a payload's dicts and lists, with its path (the
+    keys are fetched, and the values opened, once the walk is done). A path is spelt only for
+    what is sealed or nested: most of a payload's fields are neither."""
+    items = node.items() if isinstance(node, dict) else enumerate(node)
+    for slot, value in items:
+        if isinstance(value, str):
+            if value.startswith(_SEALED_START):
+                sealed = Sealed.parse(value)
+                if sealed is not None:
+                    found.append((node, slot, sealed, f"{prefix}{slot}"))
+        elif isinstance(value, dict | list):
+            _find(value, f"{prefix}{slot}.", found)
 
 
-def _copied(value: Any, where: str, container: Any, slot: Any, found: list[_Found]) -> Any:
-    if isinstance(value, str):
-        if value.startswith(_SEALED_START):
-            sealed = Sealed.parse(value)
-            if sealed is not None:
-                found.append((container, slot, sealed, where))
-        return value
-    if isinstance(value, dict):
-        return _copy_finding(value, f"{where}.", found)
-    if isinstance(value, list):
-        items: list[Any] = []
-        for i, item in enumerate(value):
-            items.append(_copied(item, f"{where}.{i}", items, i, found))
-        return items
-    return value
+def _copy(node: Any) -> Any:
+    """A copy of a payload's dicts and lists (what :meth:`FieldCipher.open` changes)."""
+    if isinstance(node, dict):
+        return {key: _copy(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_copy(item) for item in node]
+    return node
 
 
 @cache

@@ -801,6 +801,7 @@ async def settle(pool: asyncpg.Pool, schema: str) -> None:
     model, 0.6 GB so). They are made logged here, once, each written to the log as it stands,
     before anything may read them: a database that crashes before then fails the rebuild, and
     the generation in use goes on."""
+    started = time.monotonic()
     async with pool.acquire() as conn:
         tables = await conn.fetch(
             """
@@ -821,6 +822,7 @@ async def settle(pool: asyncpg.Pool, schema: str) -> None:
         if tables:
             names = ", ".join(f'{schema}."{t["name"]}"' for t in tables)
             await conn.execute(f"VACUUM (ANALYZE) {names}")
+    log.info("generation_settled", schema=schema, seconds=round(time.monotonic() - started, 1))
 
 
 async def _read_new_partitions(

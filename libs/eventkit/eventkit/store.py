@@ -464,7 +464,7 @@ class EventStore:
         data: dict[str, Any] = json.loads(text)
         if self.cipher is None or SEALED_MARK not in text:
             return data
-        return await self.cipher.open(data, event_id=event_id)
+        return await self.cipher.open_in_place(data, event_id=event_id)
 
     @asynccontextmanager
     async def session(self, conn: asyncpg.Connection | None = None) -> AsyncIterator[Session]:
