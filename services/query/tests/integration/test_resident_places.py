@@ -3,19 +3,33 @@
 The residents read model keeps ``community_id`` and ``grid_id`` on its flags and visits (the
 dashboard and the flag board read them by those columns' indexes); the database keeps them
 equal to the resident row's, or null while there is no resident row: set when the flag or visit
-is written, and again when the resident is registered, moves or is removed.
+is written (by the projection's own writers), and again when the resident is registered, moves
+or is removed (by the database).
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
+import pytest
 import pytest_asyncio
 
+from anju_contracts import Event
+from anju_contracts.registry import (
+    SOURCE as REGISTRY,
+    FlagType,
+    FollowUpStopped,
+    FollowUpVisitOverdue,
+    FollowUpVisitPlanned,
+    FollowUpVisitRecorded,
+    RiskTier,
+    SpecialGroupFlagRaised,
+)
 from anju_query.projections import residents
+from eventkit.testing.delivery import delivered
 
 AT = datetime(2026, 6, 1, 9, tzinfo=UTC)
 
@@ -50,19 +64,27 @@ async def register(
     )
 
 
-async def flag_and_visit(conn: asyncpg.Connection, resident: uuid.UUID) -> None:
-    await conn.execute(
-        "INSERT INTO flags (resident_id, flag, tier, active, since)"
-        " VALUES ($1, 'elderly_alone', 'red', true, $2)",
-        resident,
-        AT,
+async def write(conn: asyncpg.Connection, *events: Event) -> None:
+    """``events`` through the projection's own writers, one stream each."""
+    await residents.WRITERS.apply(
+        conn,
+        [delivered(e, source=REGISTRY, subject=f"s-{uuid.uuid4()}", sequence=1) for e in events],
     )
-    await conn.execute(
-        "INSERT INTO visits (visit_id, resident_id, visited_at, grid_worker_id, findings, errands)"
-        " VALUES ($1, $2, $3, 'w', 'fine', '[]')",
-        uuid.uuid4(),
-        resident,
-        AT,
+
+
+async def flag_and_visit(conn: asyncpg.Connection, resident: uuid.UUID) -> None:
+    await write(
+        conn,
+        SpecialGroupFlagRaised(
+            resident_id=resident, flag=FlagType.ELDERLY_ALONE, tier=RiskTier.RED
+        ),
+        FollowUpVisitRecorded(
+            resident_id=resident,
+            visit_id=uuid.uuid4(),
+            visited_at=AT,
+            grid_worker_id="w",
+            findings="fine",
+        ),
     )
 
 
@@ -108,3 +130,32 @@ async def test_a_move_and_a_removal_follow_the_resident(conn: asyncpg.Connection
     assert await places(conn, resident) == {(other, grid)}
     await conn.execute("DELETE FROM residents WHERE resident_id = $1", resident)
     assert await places(conn, resident) == {(None, None)}
+
+
+def follow_ups_begun_by(resident: uuid.UUID) -> list[Event]:
+    """Each event that may be the first of a resident's follow-up row (each inserts it)."""
+    grid = uuid.uuid4()
+    return [
+        FollowUpVisitPlanned(resident_id=resident, due_by=AT, interval_days=7, grid_id=grid),
+        FollowUpVisitRecorded(
+            resident_id=resident,
+            visit_id=uuid.uuid4(),
+            visited_at=AT,
+            grid_worker_id="w",
+            findings="fine",
+        ),
+        FollowUpVisitOverdue(resident_id=resident, due_by=AT - timedelta(days=1), grid_id=grid),
+        FollowUpStopped(resident_id=resident, reason="moved away"),
+    ]
+
+
+@pytest.mark.parametrize("which", range(4))
+async def test_every_way_a_follow_up_begins_places_it(conn: asyncpg.Connection, which: int) -> None:
+    resident, community, grid = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    await register(conn, resident, community, grid)
+    await write(conn, follow_ups_begun_by(resident)[which])
+    placed = await conn.fetchrow(
+        "SELECT community_id, grid_id FROM follow_ups WHERE resident_id = $1", resident
+    )
+    assert placed is not None
+    assert (placed["community_id"], placed["grid_id"]) == (community, grid)
