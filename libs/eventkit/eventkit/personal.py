@@ -151,8 +151,8 @@ class FieldCipher:
         """A copy of ``data`` with every sealed value opened, wherever it is; a value whose key
         is gone reads as erased (``[已删除]`` for text, null otherwise). Raises
         :class:`SealBroken`."""
-        return await self.open_in_place(_copy(dict(data)), event_id=event_id)  # dict(): a
-        # TypeError for what is none
+        copy = _copy(dict(data))  # dict(): a TypeError for what is none
+        return await self.open_in_place(copy, event_id=event_id)
 
     async def open_in_place(self, document: dict[str, Any], *, event_id: UUID) -> dict[str, Any]:
         """:meth:`open`, opening ``document``'s sealed values where they are (for a document

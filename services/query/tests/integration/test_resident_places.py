@@ -78,13 +78,17 @@ async def flag_and_visit(conn: asyncpg.Connection, resident: uuid.UUID) -> None:
         SpecialGroupFlagRaised(
             resident_id=resident, flag=FlagType.ELDERLY_ALONE, tier=RiskTier.RED
         ),
-        FollowUpVisitRecorded(
-            resident_id=resident,
-            visit_id=uuid.uuid4(),
-            visited_at=AT,
-            grid_worker_id="w",
-            findings="fine",
-        ),
+        visited(resident),
+    )
+
+
+def visited(resident: uuid.UUID) -> FollowUpVisitRecorded:
+    return FollowUpVisitRecorded(
+        resident_id=resident,
+        visit_id=uuid.uuid4(),
+        visited_at=AT,
+        grid_worker_id="w",
+        findings="fine",
     )
 
 
@@ -137,13 +141,7 @@ def follow_ups_begun_by(resident: uuid.UUID) -> list[Event]:
     grid = uuid.uuid4()
     return [
         FollowUpVisitPlanned(resident_id=resident, due_by=AT, interval_days=7, grid_id=grid),
-        FollowUpVisitRecorded(
-            resident_id=resident,
-            visit_id=uuid.uuid4(),
-            visited_at=AT,
-            grid_worker_id="w",
-            findings="fine",
-        ),
+        visited(resident),
         FollowUpVisitOverdue(resident_id=resident, due_by=AT - timedelta(days=1), grid_id=grid),
         FollowUpStopped(resident_id=resident, reason="moved away"),
     ]
