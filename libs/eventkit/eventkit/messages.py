@@ -462,6 +462,14 @@ async def stream_heads(
     wanted = sorted(set(streams))
     if not wanted:
         return {}
+    # Almost always nothing is pending: asked first (one probe of the partial index), a batch's
+    # thousands of streams are neither sent nor joined.
+    pending = await conn.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM dead_letters WHERE consumer = $1 AND status = 'pending')",
+        consumer,
+    )
+    if not pending:
+        return {}
     rows = await conn.fetch(
         """
         SELECT d.id, d.source, d.stream_id, d.sequence FROM dead_letters d
