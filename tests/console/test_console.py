@@ -154,15 +154,22 @@ async def _eventually(client: httpx.AsyncClient, url: str, done: Any, **headers:
 
 
 async def _once_learnt(client: httpx.AsyncClient, url: str, body: dict[str, Any]) -> Any:
-    """POST a command that names the registry's records, once the service has learnt them (it
-    answers 404 until then)."""
+    """POST a command that names the registry's records, once the service has learnt them: it
+    answers 404 while the area is unknown and 422 ``unknown_resident`` while the resident is
+    (their streams lie on different partitions: either may be learnt first)."""
     for _ in range(int(WAIT_S * 10)):
         response = await client.post(url, json=body)
-        if response.status_code != 404:
+        if not _not_learnt_yet(response):
             break
         await asyncio.sleep(0.1)
     assert response.status_code == 201, response.text
     return response.json()
+
+
+def _not_learnt_yet(response: httpx.Response) -> bool:
+    if response.status_code == 404:
+        return True
+    return response.status_code == 422 and response.json()["error"]["code"] == "unknown_resident"
 
 
 async def _seed_care(
