@@ -46,7 +46,7 @@ from anju_volunteering.settings import VolunteeringSettings
 from eventkit.auth import issue_token
 from eventkit.settings import KafkaSettings
 from eventkit.testing.infra import databases, free_port
-from eventkit.testing.service import listening
+from eventkit.testing.service import listening, once_learnt
 
 from .estate import FLAGGED_DAYS_AGO, accepted, seed_estate
 
@@ -154,22 +154,10 @@ async def _eventually(client: httpx.AsyncClient, url: str, done: Any, **headers:
 
 
 async def _once_learnt(client: httpx.AsyncClient, url: str, body: dict[str, Any]) -> Any:
-    """POST a command that names the registry's records, once the service has learnt them: it
-    answers 404 while the area is unknown and 422 ``unknown_resident`` while the resident is
-    (their streams lie on different partitions: either may be learnt first)."""
-    for _ in range(int(WAIT_S * 10)):
-        response = await client.post(url, json=body)
-        if not _not_learnt_yet(response):
-            break
-        await asyncio.sleep(0.1)
+    """POST a command that names the registry's records, once the service has learnt them."""
+    response = await once_learnt(lambda: client.post(url, json=body), attempts=int(WAIT_S * 10))
     assert response.status_code == 201, response.text
     return response.json()
-
-
-def _not_learnt_yet(response: httpx.Response) -> bool:
-    if response.status_code == 404:
-        return True
-    return response.status_code == 422 and response.json()["error"]["code"] == "unknown_resident"
 
 
 async def _seed_care(

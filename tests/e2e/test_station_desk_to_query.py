@@ -5,7 +5,6 @@ the query's opinion log shows it beside the opinion."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from anju_registry.testing import Clock, RegistryClient, running_registry
 from anju_station.testing import StationClient, running_station
 from eventkit.commands import ConsistencyToken
 from eventkit.testing.infra import databases
+from eventkit.testing.service import once_learnt
 
 WAIT_S = 60.0
 
@@ -68,12 +68,8 @@ async def stack(
 
 async def _accepted(station: StationClient, url: str, body: Any, headers: dict[str, str]) -> Any:
     """A station command, sent again while the station has not learnt the registry's area or
-    resident yet (404 until then)."""
-    for attempt in range(100):
-        response = await station.post(url, body, headers)
-        if response.status_code != 404 or attempt == 99:
-            break
-        await asyncio.sleep(0.2)
+    resident yet."""
+    response = await once_learnt(lambda: station.post(url, body, headers), pause_s=0.2)
     assert response.status_code == 201, response.text
     return response.json()
 

@@ -8,6 +8,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 
 import httpx
 import pytest_asyncio
@@ -17,6 +18,7 @@ from anju_registry.testing import Clock, RegistryClient, running_registry
 from anju_station.testing import StationClient, running_station
 from eventkit.commands import ConsistencyToken
 from eventkit.testing.infra import databases
+from eventkit.testing.service import once_learnt
 
 RECEPTIONS = 3_000
 CLERKS = 8
@@ -80,11 +82,10 @@ async def test_three_thousand_receptions_all_reach_the_query(stack: Stack) -> No
             }
             if n % 10 == 0:
                 body["resident_id"] = resident
-            for attempt in range(50):
-                response = await station.post("/receptions", body, clerk)
-                if response.status_code != 404 or attempt == 49:
-                    break
-                await asyncio.sleep(0.2)  # the station learns the area a moment after
+            # the station learns the area and the resident a moment after
+            response = await once_learnt(
+                partial(station.post, "/receptions", body, clerk), attempts=50, pause_s=0.2
+            )
             assert response.status_code == 201, response.text
             last[str(desk)] = response.json()["consistency_token"]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -91,6 +91,33 @@ class ServiceClient:
         assert response.status_code == 201, response.text
         answer: Json = response.json()
         return answer
+
+
+def not_learnt_yet(response: httpx.Response) -> bool:
+    """Whether a command was refused only because the service has not learnt yet the registry's
+    records it names: the area (404) or a resident (422 ``unknown_resident``). A service learns
+    them from the registry's topic, where an area's stream and a resident's lie on different
+    partitions: either may be learnt first."""
+    if response.status_code == 404:
+        return True
+    if response.status_code != 422:
+        return False
+    error = response.json().get("error", {})
+    return isinstance(error, dict) and error.get("code") == "unknown_resident"
+
+
+async def once_learnt(
+    send: Callable[[], Awaitable[httpx.Response]], *, attempts: int = 100, pause_s: float = 0.1
+) -> httpx.Response:
+    """``send()`` the command, again while the service has not learnt what it names
+    (:func:`not_learnt_yet`), at most ``attempts`` times; the last answer."""
+    response = await send()
+    for _ in range(attempts - 1):
+        if not not_learnt_yet(response):
+            break
+        await asyncio.sleep(pause_s)
+        response = await send()
+    return response
 
 
 def settings_for_test(
