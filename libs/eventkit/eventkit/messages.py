@@ -303,6 +303,8 @@ class Decoder:
             else:  # a whole envelope, from before CloudEvents
                 event_id = UUID(document["id"])
                 await cipher.open_in_place(document["data"], event_id=event_id)
+        # a document that is not what it claims: no object, no id, an id that is no text
+        # (``UUID(123)`` raises AttributeError), data that is no object
         except (ValueError, KeyError, TypeError, AttributeError) as error:
             if isinstance(error, SealBroken):
                 raise

@@ -182,3 +182,13 @@ async def test_a_sealed_looking_value_that_is_no_payload_is_refused_not_raised()
     for value in (b'["pd1:t:k:x"]', b'"pd1:t:k:x"', b'{"pd1:'):
         [result] = await reader.read_batch([replace(binary(envelope()), value=value)])
         assert isinstance(result, Poison), value
+    # a whole envelope from before CloudEvents: an id that is no text, data that is no object
+    for value in (
+        b'{"id": 123, "data": {"x": "pd1:t:k:x"}}',
+        b'{"id": "6f1c2a3e-8b4d-4c1e-9f2a-1b2c3d4e5f60", "data": ["pd1:t:k:x"]}',
+        b'{"data": {"x": "pd1:t:k:x"}}',
+        b'["pd1:t:k:x"]',
+    ):
+        legacy = Message(value, [("type", b"registry.ResidentMoved")])
+        [result] = await reader.read_batch([legacy])
+        assert isinstance(result, Poison), value
