@@ -12,12 +12,14 @@ Two kinds of token are accepted, told apart by the algorithm their header names:
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterable
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
 import jwt
+from jwt.utils import base64url_decode
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 if TYPE_CHECKING:
@@ -100,13 +102,35 @@ def verify_token(token: str, secret: str) -> Principal:
 
 class TokenVerifier:
     """Verifies a bearer token of either kind: the secret's (``HS256``) or, with ``oidc``, the
-    identity provider's. A token naming any other algorithm is refused."""
+    identity provider's. A token naming any other algorithm is refused.
 
-    def __init__(self, secret: str, oidc: OidcVerifier | None = None) -> None:
+    A client sends the same token with every request until it expires, so a verified token is
+    remembered (up to ``remembered`` of them, the oldest forgotten first) with the caller it
+    names, until its ``exp``: checking the signature and the claims again would give the same
+    answer. Only tokens that verified are remembered; one past its ``exp`` is verified again
+    (and refused), so the provider's leeway still applies."""
+
+    def __init__(self, secret: str, oidc: OidcVerifier | None = None, remembered: int = 4096):
         self.secret = secret
         self.oidc = oidc
+        self.remembered = remembered
+        self._verified: dict[str, tuple[Principal, float]] = {}
 
     async def verify(self, token: str) -> Principal:
+        known = self._verified.get(token)
+        if known is not None:
+            if time.time() < known[1]:
+                return known[0]
+            del self._verified[token]
+        principal = await self._verify(token)
+        expires = _expiry(token)
+        if expires is not None and self.remembered > 0:
+            if len(self._verified) >= self.remembered:
+                del self._verified[next(iter(self._verified))]
+            self._verified[token] = (principal, expires)
+        return principal
+
+    async def _verify(self, token: str) -> Principal:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as error:
@@ -116,3 +140,13 @@ class TokenVerifier:
         if self.oidc is None:
             raise InvalidToken("the token's algorithm is not accepted")
         return await self.oidc.verify(token, header)
+
+
+def _expiry(token: str) -> float | None:
+    """The ``exp`` of a token that has verified (both kinds require one), as a Unix time."""
+    try:
+        claims = json.loads(base64url_decode(token.split(".")[1]))
+    except (IndexError, ValueError):
+        return None
+    expires = claims.get("exp") if isinstance(claims, dict) else None
+    return float(expires) if isinstance(expires, int | float) else None

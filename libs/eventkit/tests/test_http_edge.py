@@ -241,3 +241,25 @@ async def test_metrics_are_documented_as_the_plain_text_they_are() -> None:
     assert response.headers["content-type"].startswith("text/plain")
     documented = app.openapi()["paths"]["/metrics"]["get"]["responses"]["200"]["content"]
     assert set(documented) == {"text/plain"}
+
+
+async def test_every_answer_names_its_request_and_is_timed_by_route() -> None:
+    from prometheus_client import REGISTRY
+
+    def observed(status: str) -> float:
+        labels = {"service": "edge", "method": "GET", "route": "/things/{thing_id}"}
+        value = REGISTRY.get_sample_value(
+            "anju_http_request_seconds_count", {**labels, "status": status}
+        )
+        return value or 0.0
+
+    before = (observed("200"), observed("404"))
+    transport = httpx.ASGITransport(app=edge_app())
+    async with httpx.AsyncClient(transport=transport, base_url="http://edge") as client:
+        named = await client.get(f"/things/{THING}", headers={**AUTH, "X-Correlation-Id": "c-7"})
+        unnamed = await client.get(f"/things/{UUID(int=7)}", headers=AUTH)
+    assert named.status_code == 200
+    assert named.headers["x-correlation-id"] == "c-7"
+    assert unnamed.status_code == 404
+    assert str(UUID(unnamed.headers["x-correlation-id"])) == unnamed.headers["x-correlation-id"]
+    assert (observed("200"), observed("404")) == (before[0] + 1, before[1] + 1)
