@@ -30,6 +30,8 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from pydantic import BaseModel, SecretStr
 
+from eventkit.pools import holds_session_state
+
 KEY_BYTES = 32
 """AES-256."""
 NONCE_BYTES = 12
@@ -295,6 +297,7 @@ class PostgresKeyStore:
 
         async with self.pool.acquire() as conn:
             conn.add_termination_listener(terminated)
+            holds_session_state(conn)
             await conn.add_listener(DESTROYED_CHANNEL, notified)
             cache.clear()
             stopping = asyncio.ensure_future(stop.wait())

@@ -67,6 +67,7 @@ from eventkit.messages import (
 )
 from eventkit.metrics import CONSUMER_APPLY, CONSUMER_RECEIVE, PROJECTED, PROJECTION_LAG
 from eventkit.personal import FieldCipher
+from eventkit.pools import holds_session_state
 from eventkit.settings import KafkaSettings, topic_for
 
 log = structlog.get_logger("eventkit.projection")
@@ -199,6 +200,7 @@ async def activate(conn: asyncpg.Connection, name: str, generation: int, schema:
 async def ensure_projection(pool: asyncpg.Pool, projection: Projection) -> str:
     """Make sure ``projection`` has an active generation; return its schema."""
     async with pool.acquire() as conn:
+        holds_session_state(conn)
         await conn.execute(
             "SELECT pg_advisory_lock(hashtext('anju.projection:' || $1))", projection.name
         )
@@ -533,6 +535,7 @@ class ProjectionRunner:
             if await is_current(conn, schema, self.projection):
                 return
             key = f"anju.projection.rebuild:{self.projection.name}"
+            holds_session_state(conn)
             await conn.execute("SELECT pg_advisory_lock(hashtext($1))", key)
             try:
                 schema = await ensure_projection(self.pool, self.projection)

@@ -27,6 +27,7 @@ from eventkit.keys import CachedKeyStore, PostgresKeyStore
 from eventkit.listen import CommitAnnouncer
 from eventkit.personal import FieldCipher
 from eventkit.policy import Policy, PolicyRunner
+from eventkit.pools import create_pool
 from eventkit.projection import Projection, ProjectionRunner, ensure_projection
 from eventkit.relay import Relay
 from eventkit.scheduler import DeadlineHandler, Scheduler
@@ -107,7 +108,7 @@ class Runtime:
         return self._store
 
     async def __aenter__(self) -> Runtime:
-        self._pool = await asyncpg.create_pool(
+        self._pool = await create_pool(
             self.settings.database_url,
             min_size=2,
             max_size=self.settings.db_pool_max,
@@ -203,7 +204,7 @@ class Runtime:
             if self.catalog is not None or self.projections or self.policies:
                 log.warning("personal_fields_in_clear", reason="no key store configured")
             return
-        self._keys_pool = await asyncpg.create_pool(
+        self._keys_pool = await create_pool(
             settings.database_url,
             min_size=1,
             # one more for the connection that follows the destroyed keys' notices
