@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 import asyncpg
 import pytest
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from anju_contracts import Event
 from eventkit import kafka, projection as projections
@@ -20,23 +23,47 @@ from eventkit.testing.demo import CATALOG, Counted, Noted, TotalsProjection
 from eventkit.testing.relay import appended_and_published
 
 
-async def applied_until(runner: ProjectionRunner, consumer: AIOKafkaConsumer, count: int) -> None:
-    deadline = time.monotonic() + 30
-    done = 0
-    while done < count:
-        done += await runner.poll(consumer)
-        assert time.monotonic() < deadline, f"applied {done} of {count}"
+@dataclass
+class Live:
+    """A runner of a read model that reads only the counts, on a topic of one partition."""
+
+    settings: KafkaSettings
+    runner: ProjectionRunner
+    consumer: AIOKafkaConsumer
+    pool: asyncpg.Pool
+    schema: str
+
+    async def publish(self, database_url: str, streams: dict[str, list[Event]]) -> None:
+        await appended_and_published(database_url, CATALOG, streams, self.settings)
+
+    async def applied_until(self, count: int) -> None:
+        deadline = time.monotonic() + 30
+        done = 0
+        while done < count:
+            done += await self.runner.poll(self.consumer)
+            assert time.monotonic() < deadline, f"applied {done} of {count}"
+
+    async def committed(self) -> int | None:
+        partition: TopicPartition = next(iter(self.consumer.assignment()))
+        offset: int | None = await self.consumer.committed(partition)
+        return offset
+
+    async def rows(self, table: str) -> list[asyncpg.Record]:
+        rows: list[asyncpg.Record] = await self.pool.fetch(
+            f"SELECT * FROM {self.schema}.{table} ORDER BY 1"
+        )
+        return rows
 
 
-async def test_a_batch_of_nothing_read_writes_nothing(
-    database_url: str, kafka_bootstrap: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(projections, "PASSED_COMMIT_EVERY_S", 3600.0)
+@asynccontextmanager
+async def live(
+    database_url: str, bootstrap: str, first: dict[str, list[Event]]
+) -> AsyncIterator[Live]:
+    """``first`` published, then the runner started on the topic."""
     settings = KafkaSettings(
-        bootstrap=kafka_bootstrap, topic_prefix=f"l{uuid.uuid4().hex[:8]}.", partitions=1
+        bootstrap=bootstrap, topic_prefix=f"l{uuid.uuid4().hex[:8]}.", partitions=1
     )
-    notes: dict[str, list[Event]] = {"notes": [Noted(text=str(k)) for k in range(4)]}
-    await appended_and_published(database_url, CATALOG, notes, settings)
+    await appended_and_published(database_url, CATALOG, first, settings)
     projection = TotalsProjection("live_counted", reads=frozenset({Counted.event_type}))
     pool = await asyncpg.create_pool(database_url, min_size=1, max_size=4)
     runner = ProjectionRunner(pool, projection, settings)
@@ -46,47 +73,38 @@ async def test_a_batch_of_nothing_read_writes_nothing(
         await migrate(pool, store=False)
         schema = await ensure_projection(pool, projection)
         await consumer.start()
-        await applied_until(runner, consumer, 4)
-        # Nothing written: no stream version, no checkpoint, and no offset committed yet.
-        assert await pool.fetch(f"SELECT * FROM {schema}.stream_versions") == []
-        assert await pool.fetch(f"SELECT * FROM {schema}.partition_offsets") == []
-        partition = next(iter(consumer.assignment()))
-        assert await consumer.committed(partition) is None
-
-        mixed: dict[str, list[Event]] = {"mixed": [Noted(text="a"), Counted(n=5)]}
-        await appended_and_published(database_url, CATALOG, mixed, settings)
-        await applied_until(runner, consumer, 2)
-        versions = await pool.fetch(f"SELECT stream_id, version FROM {schema}.stream_versions")
-        totals = await pool.fetch(f"SELECT stream_id, total FROM {schema}.totals")
-        # The batch it read is written whole; the passed-over offsets went with its commit.
-        assert {r["stream_id"]: r["version"] for r in versions} == {"mixed": 2}
-        assert {r["stream_id"]: r["total"] for r in totals} == {"mixed": 5}
-        assert await consumer.committed(partition) == 6
+        yield Live(settings, runner, consumer, pool, schema)
     finally:
         await consumer.stop()
         await pool.close()
+
+
+async def test_a_batch_of_nothing_read_writes_nothing(
+    database_url: str, kafka_bootstrap: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(projections, "PASSED_COMMIT_EVERY_S", 3600.0)
+    notes: dict[str, list[Event]] = {"notes": [Noted(text=str(k)) for k in range(4)]}
+    async with live(database_url, kafka_bootstrap, notes) as model:
+        await model.applied_until(4)
+        # Nothing written: no stream version, no checkpoint, and no offset committed yet.
+        assert await model.rows("stream_versions") == []
+        assert await model.rows("partition_offsets") == []
+        assert await model.committed() is None
+
+        await model.publish(database_url, {"mixed": [Noted(text="a"), Counted(n=5)]})
+        await model.applied_until(2)
+        # The batch it read is written whole; the passed-over offsets went with its commit.
+        versions = await model.rows("stream_versions")
+        assert [(r["stream_id"], r["version"]) for r in versions] == [("mixed", 2)]
+        assert [tuple(r) for r in await model.rows("totals")] == [("mixed", 5)]
+        assert await model.committed() == 6
 
 
 async def test_what_is_passed_over_reaches_kafka_after_a_while(
     database_url: str, kafka_bootstrap: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(projections, "PASSED_COMMIT_EVERY_S", 0.0)
-    settings = KafkaSettings(
-        bootstrap=kafka_bootstrap, topic_prefix=f"l{uuid.uuid4().hex[:8]}.", partitions=1
-    )
     notes: dict[str, list[Event]] = {"notes": [Noted(text=str(k)) for k in range(3)]}
-    await appended_and_published(database_url, CATALOG, notes, settings)
-    projection = TotalsProjection("live_noted", reads=frozenset({Counted.event_type}))
-    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=4)
-    runner = ProjectionRunner(pool, projection, settings)
-    topic = f"{settings.topic_prefix}demo.events"
-    consumer = kafka.consumer(settings, topic, group_id=runner.group_id, client_id="live")
-    try:
-        await migrate(pool, store=False)
-        await ensure_projection(pool, projection)
-        await consumer.start()
-        await applied_until(runner, consumer, 3)
-        assert await consumer.committed(next(iter(consumer.assignment()))) == 3
-    finally:
-        await consumer.stop()
-        await pool.close()
+    async with live(database_url, kafka_bootstrap, notes) as model:
+        await model.applied_until(3)
+        assert await model.committed() == 3
