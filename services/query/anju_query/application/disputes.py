@@ -36,6 +36,7 @@ from anju_query.application.models import (
     ReadModel,
     SlaState,
 )
+from anju_query.application.paging import page_total
 from anju_query.application.scope import Params, Scope
 from eventkit.access import visible_sql
 from eventkit.auth import Principal, Role
@@ -222,18 +223,23 @@ async def dispute_board(
     if board.reply_at_risk is not None:
         where.append(f"{at_risk} = {p(board.reply_at_risk)}")
     condition = " AND ".join(where)
-    # every parameter appears in the count too (PostgreSQL must type each one)
-    total = await conn.fetchval(
-        f"""SELECT count(*) FROM (SELECT {sla}, {at_risk} FROM disputes.disputes d {_ORDER}
-            WHERE {condition}) x""",
-        *p.values,
-    )
+    # the count names every parameter so far too (PostgreSQL must type each one)
+    counting = [*p.values]
     rows = await conn.fetch(
         f"""{_ITEM.format(sla=sla, at_risk=at_risk, order=_ORDER)} WHERE {condition}
         ORDER BY d.status = 'open' DESC, d.sla_due_by NULLS LAST, d.registered_at DESC,
                  d.dispute_id
         LIMIT {p(limit)} OFFSET {p(offset)}""",
         *p.values,
+    )
+    total = await page_total(
+        conn,
+        len(rows),
+        limit,
+        offset,
+        f"""SELECT count(*) FROM (SELECT {sla}, {at_risk} FROM disputes.disputes d {_ORDER}
+            WHERE {condition}) x""",
+        counting,
     )
     return Page(items=[_item(r) for r in rows], total=total, limit=limit, offset=offset)
 
@@ -271,15 +277,20 @@ async def parked_orders(
     )
     at_risk = f"(o.deadline <= {p(now + reply_window)}::timestamptz)"
     condition = f"o.parked AND o.answered_at IS NULL AND {visible}"
-    # every parameter appears in the count too (PostgreSQL must type each one)
-    total = await conn.fetchval(
-        f"SELECT count(*) FROM hotline.orders o WHERE {condition} AND {at_risk} IS NOT NULL",
-        *p.values,
-    )
+    # the count names every parameter so far too (PostgreSQL must type each one)
+    counting = [*p.values]
     rows = await conn.fetch(
         f"""SELECT o.*, {at_risk} AS reply_at_risk FROM hotline.orders o WHERE {condition}
         ORDER BY o.deadline, o.order_id LIMIT {p(limit)} OFFSET {p(offset)}""",
         *p.values,
+    )
+    total = await page_total(
+        conn,
+        len(rows),
+        limit,
+        offset,
+        f"SELECT count(*) FROM hotline.orders o WHERE {condition} AND {at_risk} IS NOT NULL",
+        counting,
     )
     items = [
         ParkedOrderItem(

@@ -18,6 +18,7 @@ from uuid import UUID
 import asyncpg
 
 from anju_query.application.models import Page, ReadModel
+from anju_query.application.paging import page_total
 from anju_query.application.scope import Params, Scope
 from anju_query.application.work_items import (
     ItemFilter,
@@ -95,15 +96,21 @@ async def meeting_register(
     if search.to_date is not None:
         where.append(f"m.on_date <= {p(search.to_date)}")
     condition = " AND ".join(where)
-    total = await conn.fetchval(
-        f"SELECT count(*) FROM governance.meetings m WHERE {condition}", *p.values
-    )
+    counting = [*p.values]
     meetings = await conn.fetch(
         f"""
         SELECT m.* FROM governance.meetings m WHERE {condition}
         ORDER BY m.on_date DESC, m.meeting_id LIMIT {p(limit)} OFFSET {p(offset)}
         """,
         *p.values,
+    )
+    total = await page_total(
+        conn,
+        len(meetings),
+        limit,
+        offset,
+        f"SELECT count(*) FROM governance.meetings m WHERE {condition}",
+        counting,
     )
     meeting_ids = [m["meeting_id"] for m in meetings]
     decisions = await conn.fetch(

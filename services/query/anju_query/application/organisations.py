@@ -12,6 +12,7 @@ import asyncpg
 
 from anju_contracts.registry import OrganisationKind
 from anju_query.application.models import Page, ReadModel
+from anju_query.application.paging import page_total
 from anju_query.application.scope import Params, Scope
 
 OrganisationStatus = Literal["active", "retired"]
@@ -82,15 +83,21 @@ async def list_organisations(
     if search.status is not None:
         where.append("active" if search.status == "active" else "NOT active")
     condition = " AND ".join(where)
-    total = await conn.fetchval(
-        f"SELECT count(*) FROM residents.organisations WHERE {condition}", *p.values
-    )
+    counting = [*p.values]
     rows = await conn.fetch(
         f"""
         SELECT {_COLUMNS} FROM residents.organisations WHERE {condition}
         ORDER BY name, organisation_id LIMIT {p(limit)} OFFSET {p(offset)}
         """,
         *p.values,
+    )
+    total = await page_total(
+        conn,
+        len(rows),
+        limit,
+        offset,
+        f"SELECT count(*) FROM residents.organisations WHERE {condition}",
+        counting,
     )
     return Page[OrganisationItem](
         items=[_item(r, scope) for r in rows], total=total, limit=limit, offset=offset

@@ -17,6 +17,7 @@ from uuid import UUID
 import asyncpg
 
 from anju_query.application.models import Page, PetitionItem, PetitionStatus
+from anju_query.application.paging import page_total
 from anju_query.application.scope import Params, Scope
 
 Timeliness = Literal["on_time", "late"]
@@ -84,10 +85,7 @@ async def list_petitions(
     if search.building_id is not None:
         where.append(f"x.building_id = {p(search.building_id)}")
     condition = " AND ".join(where)
-    total = await conn.fetchval(
-        f"SELECT count(*) FROM (SELECT {late} FROM disputes.petitions x WHERE {condition}) y",
-        *p.values,
-    )
+    counting = [*p.values]
     rows = await conn.fetch(
         f"""
         SELECT x.*, {late} AS late FROM disputes.petitions x WHERE {condition}
@@ -95,5 +93,13 @@ async def list_petitions(
         LIMIT {p(limit)} OFFSET {p(offset)}
         """,
         *p.values,
+    )
+    total = await page_total(
+        conn,
+        len(rows),
+        limit,
+        offset,
+        f"SELECT count(*) FROM (SELECT {late} FROM disputes.petitions x WHERE {condition}) y",
+        counting,
     )
     return Page(items=[_item(r) for r in rows], total=total, limit=limit, offset=offset)

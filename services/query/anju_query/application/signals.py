@@ -17,6 +17,7 @@ import asyncpg
 
 from anju_contracts.mediation import Category, SignalOrigin
 from anju_query.application.models import Page, ReadModel
+from anju_query.application.paging import page_total
 from anju_query.application.scope import Params, Scope
 
 SignalStatus = Literal["reported", "dismissed", "converted"]
@@ -57,15 +58,21 @@ async def list_signals(
     if search.category is not None:
         where.append(f"x.category = {p(search.category.value)}")
     condition = " AND ".join(where)
-    total = await conn.fetchval(
-        f"SELECT count(*) FROM disputes.signals x WHERE {condition}", *p.values
-    )
+    counting = [*p.values]
     rows = await conn.fetch(
         f"""
         SELECT x.* FROM disputes.signals x WHERE {condition}
         ORDER BY x.reported_at DESC, x.signal_id LIMIT {p(limit)} OFFSET {p(offset)}
         """,
         *p.values,
+    )
+    total = await page_total(
+        conn,
+        len(rows),
+        limit,
+        offset,
+        f"SELECT count(*) FROM disputes.signals x WHERE {condition}",
+        counting,
     )
     items = [
         SignalItem(

@@ -21,6 +21,7 @@ from uuid import UUID
 import asyncpg
 
 from anju_query.application.models import Page, ReadModel, StationCertificate
+from anju_query.application.paging import page_total
 from anju_query.application.scope import Params, Scope
 
 CertificateStatus = Literal["valid", "revoked"]
@@ -194,13 +195,16 @@ async def duty_roster(
         ORDER BY r.community_id, r.day, r.set_at DESC, r.position DESC
     """
     seen = scope.where(p, "l.community_id", "l.grid_id")
-    total = await conn.fetchval(f"SELECT count(*) FROM ({latest}) l WHERE {seen}", *p.values)
+    counting = [*p.values]
     rows = await conn.fetch(
         f"""
         SELECT l.* FROM ({latest}) l WHERE {seen}
         ORDER BY l.day, l.community_id LIMIT {p(limit)} OFFSET {p(offset)}
         """,
         *p.values,
+    )
+    total = await page_total(
+        conn, len(rows), limit, offset, f"SELECT count(*) FROM ({latest}) l WHERE {seen}", counting
     )
     return Page(items=[_day(r) for r in rows], total=total, limit=limit, offset=offset)
 
